@@ -1,0 +1,190 @@
+/* Lyceum realtime client: one WebSocket per tab, every live feature a topic.
+ *
+ *   const rt = Lyceum.realtime;                       // created on first use
+ *   rt.subscribe("hub.user.7", {since: 1057});        // resumes from the last id seen
+ *   rt.on("hub.user.7", "notification.created", (data, frame) => ...);
+ *   const reply = await rt.act("messaging.conversation.4", "send", {body: "hi"});
+ *
+ * Reconnects with exponential backoff and jitter, re-subscribes every topic with
+ * `since` = the last durable event id it saw, matches replies to requests by `ref`,
+ * and never delivers the same durable event twice.
+ */
+(function () {
+  "use strict";
+
+  const CLOSE_UNAUTHENTICATED = 4401;
+  const CLOSE_TOO_SLOW = 4008;
+
+  class RealtimeError extends Error {
+    constructor(frame) {
+      super(frame.message || frame.code);
+      this.code = frame.code;
+      this.details = frame.details;
+    }
+  }
+
+  class Realtime {
+    constructor(url) {
+      this.url = url || (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/";
+      this.socket = null;
+      this.nextRef = 1;
+      this.pending = new Map();      // ref -> {resolve, reject, timer}
+      this.topics = new Map();       // topic -> {since, handlers: Map(type -> Set(fn))}
+      this.listeners = new Map();    // "open" | "close" | "resumed" | "truncated" -> Set(fn)
+      this.attempt = 0;
+      this.stopped = false;
+      this.connected = false;
+      this.connect();
+    }
+
+    // -- public API ---------------------------------------------------------------------
+    subscribe(topic, options) {
+      const since = options && Number.isInteger(options.since) ? options.since : null;
+      let entry = this.topics.get(topic);
+      if (!entry) {
+        entry = {since: since, handlers: new Map(), seen: new Set()};
+        this.topics.set(topic, entry);
+      } else if (since !== null && (entry.since === null || since > entry.since)) {
+        entry.since = since;
+      }
+      return this.connected ? this._sub(topic) : Promise.resolve(null);
+    }
+
+    unsubscribe(topic) {
+      this.topics.delete(topic);
+      return this.connected ? this.request({op: "unsub", topic: topic}) : Promise.resolve(null);
+    }
+
+    on(topic, type, handler) {
+      let entry = this.topics.get(topic);
+      if (!entry) {
+        entry = {since: null, handlers: new Map(), seen: new Set()};
+        this.topics.set(topic, entry);
+      }
+      if (!entry.handlers.has(type)) entry.handlers.set(type, new Set());
+      entry.handlers.get(type).add(handler);
+      return () => entry.handlers.get(type).delete(handler);
+    }
+
+    onStatus(name, handler) {
+      if (!this.listeners.has(name)) this.listeners.set(name, new Set());
+      this.listeners.get(name).add(handler);
+    }
+
+    act(topic, action, data) {
+      return this.request({op: "act", topic: topic, action: action, data: data || {}});
+    }
+
+    request(frame, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        if (!this.socket || this.socket.readyState !== WebSocket.OPEN) {
+          reject(new RealtimeError({code: "offline", message: "not connected"}));
+          return;
+        }
+        const ref = String(this.nextRef++);
+        const timer = setTimeout(() => {
+          this.pending.delete(ref);
+          reject(new RealtimeError({code: "timeout", message: "no reply"}));
+        }, timeoutMs || 15000);
+        this.pending.set(ref, {resolve, reject, timer});
+        this.socket.send(JSON.stringify(Object.assign({ref: ref}, frame)));
+      });
+    }
+
+    // -- connection ---------------------------------------------------------------------
+    connect() {
+      if (this.stopped) return;
+      const socket = new WebSocket(this.url);
+      this.socket = socket;
+      socket.onopen = () => {
+        this.attempt = 0;
+        this.connected = true;
+        this._emit("open");
+        for (const topic of this.topics.keys()) this._sub(topic).catch(() => {});
+      };
+      socket.onmessage = (message) => this._receive(message.data);
+      socket.onclose = (event) => {
+        this.connected = false;
+        for (const [ref, waiter] of this.pending) {
+          clearTimeout(waiter.timer);
+          waiter.reject(new RealtimeError({code: "offline", message: "connection lost"}));
+          this.pending.delete(ref);
+        }
+        this._emit("close", event);
+        if (event.code === CLOSE_UNAUTHENTICATED) {
+          this.stopped = true;
+          return;
+        }
+        // Backoff with full jitter: 0.5 s, 1 s, 2 s ... up to 30 s, randomised so that a
+        // restarted server is not hit by every tab at the same instant.
+        const ceiling = Math.min(30000, 500 * Math.pow(2, this.attempt++));
+        const delay = event.code === CLOSE_TOO_SLOW ? 250 : Math.random() * ceiling;
+        setTimeout(() => this.connect(), delay);
+      };
+    }
+
+    _sub(topic) {
+      const entry = this.topics.get(topic);
+      const frame = {op: "sub", topic: topic};
+      if (entry && entry.since !== null) frame.since = entry.since;
+      return this.request(frame).then((data) => {
+        if (data && data.truncated) this._emit("truncated", topic);
+        this._emit("resumed", topic, data);
+        return data;
+      });
+    }
+
+    _receive(text) {
+      let frame;
+      try {
+        frame = JSON.parse(text);
+      } catch (e) {
+        return;
+      }
+      if (frame.op === "event") {
+        const entry = this.topics.get(frame.topic);
+        if (!entry) return;
+        if (frame.id !== undefined) {
+          if (entry.seen.has(frame.id)) return;   // never the same durable event twice
+          entry.seen.add(frame.id);
+          if (entry.seen.size > 2000) entry.seen.delete(entry.seen.values().next().value);
+          if (entry.since === null || frame.id > entry.since) entry.since = frame.id;
+        }
+        for (const key of [frame.type, "*"]) {
+          const handlers = entry.handlers.get(key);
+          if (handlers) for (const fn of handlers) {
+            try { fn(frame.data, frame); } catch (e) { console.error(e); }
+          }
+        }
+        return;
+      }
+      const waiter = this.pending.get(String(frame.ref));
+      if (!waiter) {
+        if (frame.op === "error") console.warn("realtime:", frame.code, frame.message);
+        return;
+      }
+      this.pending.delete(String(frame.ref));
+      clearTimeout(waiter.timer);
+      if (frame.op === "ok") waiter.resolve(frame.data);
+      else waiter.reject(new RealtimeError(frame));
+    }
+
+    _emit(name, ...args) {
+      const handlers = this.listeners.get(name);
+      if (handlers) for (const fn of handlers) {
+        try { fn(...args); } catch (e) { console.error(e); }
+      }
+    }
+  }
+
+  const Lyceum = (window.Lyceum = window.Lyceum || {});
+  Lyceum.Realtime = Realtime;
+  Lyceum.RealtimeError = RealtimeError;
+  let shared = null;
+  Object.defineProperty(Lyceum, "realtime", {
+    get() {
+      if (!shared) shared = new Realtime();
+      return shared;
+    },
+  });
+})();

@@ -1,0 +1,34 @@
+"""``request.space``: the space (portal) the person is browsing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject
+
+from hub.accounts.models import Space
+from hub.accounts.selectors import default_space, spaces_of
+
+
+def _current_space(request: HttpRequest) -> Space | None:
+    user = request.user
+    if not user.is_authenticated:
+        return default_space()
+    mine = spaces_of(user=user)
+    chosen = request.session.get("space_id")
+    if chosen is not None:
+        space = mine.filter(pk=chosen).first()
+        if space is not None:
+            return space
+    return mine.filter(is_default=True).first() or mine.first()
+
+
+class CurrentSpaceMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        request.space = SimpleLazyObject(lambda: _current_space(request))  # type: ignore[attr-defined]
+        return self.get_response(request)

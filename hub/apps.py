@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class HubConfig(AppConfig):
+    name = "hub"
+    verbose_name = _("Lyceum hub")
+
+    def ready(self) -> None:
+        # Topics of the hub itself (hub.user.<id>); feature apps register theirs in
+        # their own ready() through their realtime.py.
+        from hub import realtime_topics  # noqa: F401

@@ -1,0 +1,182 @@
+"""Notifications: store (django-notifications-community), push live on ``hub.user.<id>``,
+and e-mail from a background job when the recipient's preference for that kind says so.
+
+Apps declare their kinds once (``register_kind`` in their ``AppConfig.ready()``) and call
+``notify(...)`` from their services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Model, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from notifications.models import Notification
+
+from hub import realtime
+from hub.models import Delivery, NotificationPreference
+
+
+@dataclass(frozen=True)
+class NotificationKind:
+    code: str
+    label: Any
+    default: str = Delivery.IN_APP
+
+
+KINDS: dict[str, NotificationKind] = {}
+
+
+def register_kind(code: str, label: Any, default: str = Delivery.IN_APP) -> None:
+    KINDS[code] = NotificationKind(code, label, default)
+
+
+register_kind("announcement", _("Announcements"), Delivery.IN_APP_AND_EMAIL)
+
+
+def deliveries_for(*, user_ids: Iterable[int], kind: str) -> dict[int, str]:
+    """Each user's delivery for ``kind``: their preference, or the kind's default."""
+    ids = list(user_ids)
+    default = KINDS[kind].default
+    chosen = dict(
+        NotificationPreference.objects.filter(user_id__in=ids, kind=kind).values_list(
+            "user_id", "delivery"
+        )
+    )
+    return {uid: chosen.get(uid, default) for uid in ids}
+
+
+def preferences_for(*, user: Any) -> list[dict[str, Any]]:
+    """Every kind with the user's delivery for it (their choice or the default)."""
+    rows = dict(NotificationPreference.objects.filter(user=user).values_list("kind", "delivery"))
+    return [
+        {"kind": k.code, "label": str(k.label), "delivery": rows.get(k.code, k.default)}
+        for k in KINDS.values()
+    ]
+
+
+@transaction.atomic
+def preference_set(*, user: Any, kind: str, delivery: str) -> None:
+    if kind not in KINDS:
+        raise ValidationError({"kind": _("Unknown notification kind.")})
+    if delivery not in Delivery.values:
+        raise ValidationError({"delivery": _("Unknown delivery.")})
+    NotificationPreference.objects.update_or_create(
+        user=user, kind=kind, defaults={"delivery": Delivery(delivery)}
+    )
+
+
+def notification_payload(notification: Notification) -> dict[str, Any]:
+    """What REST, the live event and the page all show of one notification."""
+    data = notification.data or {}
+    return {
+        "id": notification.id,
+        "kind": data.get("kind", ""),
+        "verb": notification.verb,
+        "description": notification.description or "",
+        "url": data.get("url", ""),
+        "actor": data.get("actor_name", ""),
+        "unread": notification.unread,
+        "timestamp": notification.timestamp,
+    }
+
+
+@transaction.atomic
+def notify(
+    *,
+    recipients: Iterable[Any],
+    kind: str,
+    verb: str,
+    actor: Model,
+    target: Model | None = None,
+    description: str = "",
+    url: str = "",
+) -> list[Notification]:
+    """Notify each recipient once: store, push on ``hub.user.<id>``, e-mail per preference.
+
+    ``description`` is plain text (it goes to e-mails and previews as it is).
+    """
+    from hub.tasks import send_notification_emails
+
+    people = {r.pk: r for r in recipients}
+    deliveries = deliveries_for(user_ids=people, kind=kind)
+    wanted = sorted(uid for uid, d in deliveries.items() if d != Delivery.OFF)
+    if not wanted:
+        return []
+    actor_type = ContentType.objects.get_for_model(actor)
+    target_type = ContentType.objects.get_for_model(target) if target is not None else None
+    now = timezone.now()
+    actor_name = getattr(actor, "name", str(actor))
+    realtime.hold_topic_order(*(f"hub.user.{uid}" for uid in wanted))
+    created = Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient_id=uid,
+                actor_content_type=actor_type,
+                actor_object_id=str(actor.pk),
+                verb=verb[:255],
+                description=description,
+                target_content_type=target_type,
+                target_object_id=str(target.pk) if target is not None else None,
+                timestamp=now,
+                data={"kind": kind, "url": url, "actor_name": actor_name},
+            )
+            for uid in wanted
+        ]
+    )
+    for notification in created:
+        realtime.publish(
+            f"hub.user.{notification.recipient_id}",
+            "notification.created",
+            notification_payload(notification),
+            id=notification.id,
+        )
+    to_email = [
+        n.id
+        for n in created
+        if deliveries[n.recipient_id] == Delivery.IN_APP_AND_EMAIL and people[n.recipient_id].email
+    ]
+    if to_email:
+        transaction.on_commit(lambda: send_notification_emails.enqueue(to_email))
+    return created
+
+
+def notifications_for(*, user: Any) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient=user).order_by("-timestamp", "-id")
+
+
+def last_notification_id(*, user: Any) -> int:
+    """Where a page's live feed resumes from (``since``)."""
+    return (
+        Notification.objects.filter(recipient=user)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+        or 0
+    )
+
+
+def unread_count(*, user: Any) -> int:
+    return Notification.objects.filter(recipient=user, unread=True).count()
+
+
+@transaction.atomic
+def notifications_mark_read(*, user: Any, ids: Iterable[int] | None = None) -> int:
+    """Mark some (``ids``) or all of ``user``'s notifications read; other tabs hear of it."""
+    queryset = Notification.objects.filter(recipient=user, unread=True)
+    if ids is not None:
+        ids = sorted(set(ids))
+        queryset = queryset.filter(id__in=ids)
+    changed = queryset.update(unread=False)
+    realtime.publish(
+        f"hub.user.{user.pk}",
+        "notifications.read",
+        {"ids": ids if ids is not None else "all", "unread_count": unread_count(user=user)},
+    )
+    return changed

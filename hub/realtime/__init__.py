@@ -1,0 +1,22 @@
+"""The real-time gateway (ARCHITECTURE §3).
+
+Apps use: ``publish`` (from services, on commit), ``topic`` / ``action`` / ``Topic`` /
+``Event`` (in their ``realtime.py``), ``hold_topic_order`` (before creating a durable event's
+row) and ``presence``.
+"""
+
+from hub.realtime.errors import GatewayError
+from hub.realtime.ordering import hold_topic_order
+from hub.realtime.publish import apublish, publish
+from hub.realtime.registry import Event, Topic, action, topic
+
+__all__ = [
+    "Event",
+    "GatewayError",
+    "Topic",
+    "action",
+    "apublish",
+    "hold_topic_order",
+    "publish",
+    "topic",
+]

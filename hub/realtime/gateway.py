@@ -1,0 +1,358 @@
+"""The WebSocket gateway at ``/ws/``: one socket per tab, every live feature a topic.
+
+A plain ASGI application rather than a Channels consumer: a consumer takes a channel-layer
+channel per socket (one Redis subscription each with the pub/sub layer), which the
+process-wide fan-out (``fanout.py``) makes unnecessary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import Http404
+from rest_framework.exceptions import APIException
+from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
+from rest_framework.exceptions import ValidationError as DRFValidationError
+
+from hub.realtime import presence
+from hub.realtime.errors import GatewayError
+from hub.realtime.fanout import get_fanout
+from hub.realtime.publish import apublish, encode
+from hub.realtime.registry import (
+    ActionSpec,
+    Event,
+    Topic,
+    TopicName,
+    get_topic,
+    is_anonymous,
+    parse_topic,
+)
+from hub.realtime.writers import (
+    CLOSE_UNAUTHENTICATED,
+    OutgoingFrame,
+    SocketWriter,
+    writer_for,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class TokenBucket:
+    """``burst`` tokens, refilled at ``rate`` per second."""
+
+    def __init__(self, burst: int, rate: float) -> None:
+        self.capacity = burst
+        self.tokens = float(burst)
+        self.rate = rate
+        self.updated = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+@dataclass(slots=True)
+class Subscription:
+    topic: Topic
+    name: TopicName
+    ready: bool = False
+    # Live events that arrived while the backlog was being read and sent.
+    pending: list[OutgoingFrame] = field(default_factory=list)
+    # Ids replayed from the backlog: the same event arriving live is not sent twice.
+    replayed: set[int] = field(default_factory=set)
+    present: bool = False
+
+
+def error_frame(ref: Any, code: str, message: str, details: Any = None) -> str:
+    frame: dict[str, Any] = {"op": "error", "ref": ref, "code": code, "message": message}
+    if details is not None:
+        frame["details"] = details
+    return encode(frame)
+
+
+def _drf_details(exc: APIException) -> Any:
+    return exc.detail if isinstance(exc.detail, dict | list) else str(exc.detail)
+
+
+class Connection:
+    """One socket's state: its user, subscriptions, limits and writer."""
+
+    def __init__(self, scope: dict[str, Any], send: Any) -> None:
+        conf = settings.LYCEUM_REALTIME
+        self.scope = scope
+        self.send = send
+        self.user = scope.get("user")
+        self.id = uuid.uuid4().hex[:12]
+        self.subscriptions: dict[str, Subscription] = {}
+        self.bucket = TokenBucket(conf["ACT_BURST"], conf["ACT_RATE"])
+        self.max_frame = conf["MAX_FRAME_BYTES"]
+        self.max_subscriptions = conf["MAX_SUBSCRIPTIONS"]
+        self.backlog_limit = conf["BACKLOG_LIMIT"]
+        self.writer: SocketWriter | None = None
+        self.fanout = get_fanout()
+
+    # -- life cycle ------------------------------------------------------------------------
+    async def run(self, receive: Any) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        await self.send({"type": "websocket.accept"})
+        if is_anonymous(self.user):
+            # Accept, then close with a code the browser client understands (log in again)
+            # rather than a bare 403 on the handshake that looks like a network failure.
+            await self.send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})
+            return
+        self.writer = writer_for(self.send)
+        try:
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.receive":
+                    await self.handle(message.get("text"), message.get("bytes"))
+                elif kind == "websocket.disconnect":
+                    break
+                if self.writer.closed:
+                    break
+        finally:
+            await self.cleanup()
+
+    async def cleanup(self) -> None:
+        if self.writer is not None:
+            self.writer.stop()
+        for name in list(self.subscriptions):
+            await self._drop(name)
+
+    # -- frames ----------------------------------------------------------------------------
+    def write(self, text: str) -> None:
+        assert self.writer is not None
+        self.writer.write(OutgoingFrame(text))
+
+    def reply(self, ref: Any, data: dict[str, Any] | None = None) -> None:
+        self.write(encode({"op": "ok", "ref": ref, "data": data or {}}))
+
+    async def handle(self, text: str | None, data: bytes | None) -> None:
+        ref = None
+        try:
+            raw = text if text is not None else data
+            if raw is None:
+                raise GatewayError("bad_frame", "empty frame")
+            size = len(raw.encode()) if isinstance(raw, str) else len(raw)
+            if size > self.max_frame:
+                raise GatewayError("too_large", f"frames are limited to {self.max_frame} bytes")
+            try:
+                frame = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                raise GatewayError("bad_frame", "frame is not valid JSON") from None
+            if not isinstance(frame, dict):
+                raise GatewayError("bad_frame", "frame must be a JSON object")
+            ref = frame.get("ref")
+            if not isinstance(ref, str | int) or isinstance(ref, bool):
+                ref = None
+            op = frame.get("op")
+            handler = self.OPS.get(op) if isinstance(op, str) else None
+            if handler is None:
+                raise GatewayError("bad_frame", "op must be one of sub, unsub, act, ping")
+            await handler(self, ref, frame)
+        except GatewayError as exc:
+            self.write(error_frame(ref, exc.code, exc.message, exc.details))
+        except Exception:
+            logger.exception("gateway failed on a frame")
+            self.write(error_frame(ref, "internal", "the server failed on this frame"))
+
+    async def op_ping(self, ref: Any, frame: dict[str, Any]) -> None:
+        self.reply(ref, {"pong": True})
+
+    async def op_sub(self, ref: Any, frame: dict[str, Any]) -> None:
+        name = parse_topic(frame.get("topic"))
+        since = frame.get("since")
+        if since is not None and (
+            not isinstance(since, int) or isinstance(since, bool) or since < 0
+        ):
+            raise GatewayError("invalid", "since must be a non-negative integer")
+        if name.text in self.subscriptions:
+            await self._drop(name.text)
+        if len(self.subscriptions) >= self.max_subscriptions:
+            raise GatewayError(
+                "rate_limited", f"at most {self.max_subscriptions} subscriptions per connection"
+            )
+        topic = get_topic(name.kind)
+        if not await database_sync_to_async(topic.authorize)(self.user, name.key):
+            raise GatewayError("forbidden", "you may not subscribe to this topic")
+        sub = Subscription(topic=topic, name=name)
+        self.subscriptions[name.text] = sub
+        # Listen before reading the backlog, so nothing falls between the two.
+        await self.fanout.add(name.text, self)
+        truncated = False
+        if since is not None:
+            events = await database_sync_to_async(topic.backlog)(
+                self.user, name.key, since, self.backlog_limit + 1
+            )
+            truncated = len(events) > self.backlog_limit
+            for event in events[: self.backlog_limit]:
+                self._write_event(name.text, event)
+                if event.id is not None:
+                    sub.replayed.add(event.id)
+        for frame_out in sub.pending:
+            if frame_out.id is None or frame_out.id not in sub.replayed:
+                self.writer.write(frame_out)
+        sub.pending.clear()
+        sub.ready = True
+        data: dict[str, Any] = {"topic": name.text, "truncated": truncated}
+        if topic.presence:
+            data["present"] = await self._join_presence(sub)
+        self.reply(ref, data)
+
+    async def op_unsub(self, ref: Any, frame: dict[str, Any]) -> None:
+        name = parse_topic(frame.get("topic"))
+        if name.text not in self.subscriptions:
+            raise GatewayError("not_found", "not subscribed to this topic")
+        await self._drop(name.text)
+        self.reply(ref, {"topic": name.text})
+
+    async def op_act(self, ref: Any, frame: dict[str, Any]) -> None:
+        if not self.bucket.take():
+            raise GatewayError("rate_limited", "too many actions, slow down")
+        name = parse_topic(frame.get("topic"))
+        topic = get_topic(name.kind)
+        action_name = frame.get("action")
+        spec = topic.actions.get(action_name) if isinstance(action_name, str) else None
+        if spec is None:
+            raise GatewayError("not_found", "unknown action for this topic")
+        data = frame.get("data", {})
+        if not isinstance(data, dict):
+            raise GatewayError("invalid", "data must be a JSON object")
+        subscribed = name.text in self.subscriptions
+        if inspect.iscoroutinefunction(spec.method):
+            if not subscribed and not await database_sync_to_async(topic.authorize)(
+                self.user, name.key
+            ):
+                raise GatewayError("forbidden", "you may not act on this topic")
+            validated = await database_sync_to_async(self._validate)(spec, data)
+            result = await self._guard_async(spec.method(topic, self.user, name.key, validated))
+        else:
+            result = await database_sync_to_async(self._run_action)(
+                topic, name, spec, data, subscribed
+            )
+        self.reply(ref, result if isinstance(result, dict) else {"result": result})
+
+    OPS = {"ping": op_ping, "sub": op_sub, "unsub": op_unsub, "act": op_act}
+
+    # -- actions (worker thread) -----------------------------------------------------------
+    def _validate(self, spec: ActionSpec, data: dict[str, Any]) -> dict[str, Any]:
+        if spec.serializer is None:
+            return data
+        serializer = spec.serializer(data=data, context={"user": self.user})
+        if not serializer.is_valid():
+            raise GatewayError("invalid", "the data is not valid", serializer.errors)
+        return dict(serializer.validated_data)
+
+    def _run_action(
+        self,
+        topic: Topic,
+        name: TopicName,
+        spec: ActionSpec,
+        data: dict[str, Any],
+        subscribed: bool,
+    ) -> Any:
+        try:
+            if not subscribed and not topic.authorize(self.user, name.key):
+                raise GatewayError("forbidden", "you may not act on this topic")
+            validated = self._validate(spec, data)
+            return spec.method(topic, self.user, name.key, validated)
+        except Exception as exc:
+            raise self._translate(exc) from exc
+
+    async def _guard_async(self, coroutine: Any) -> Any:
+        try:
+            return await coroutine
+        except Exception as exc:
+            raise self._translate(exc) from exc
+
+    @staticmethod
+    def _translate(exc: Exception) -> Exception:
+        """Map the exceptions services raise to the protocol's error codes."""
+        if isinstance(exc, GatewayError):
+            return exc
+        if isinstance(exc, PermissionDenied | DRFPermissionDenied):
+            return GatewayError("forbidden", str(exc) or "not allowed")
+        if isinstance(exc, ObjectDoesNotExist | Http404):
+            return GatewayError("not_found", "no such object")
+        if isinstance(exc, DjangoValidationError):
+            return GatewayError("invalid", "the data is not valid", exc.messages)
+        if isinstance(exc, DRFValidationError):
+            return GatewayError("invalid", "the data is not valid", _drf_details(exc))
+        if isinstance(exc, IntegrityError):
+            return GatewayError("conflict", "this conflicts with the current state")
+        if isinstance(exc, APIException):
+            return GatewayError("invalid", str(exc.detail))
+        return exc
+
+    # -- delivery (called by the fan-out, on the event loop) -------------------------------
+    def deliver(self, topic: str, frame: OutgoingFrame) -> None:
+        sub = self.subscriptions.get(topic)
+        if sub is None or self.writer is None:
+            return
+        if not sub.ready:
+            sub.pending.append(frame)
+            return
+        if frame.id is not None and frame.id in sub.replayed:
+            return
+        self.writer.write(frame)
+
+    def _write_event(self, topic: str, event: Event) -> None:
+        frame = {"op": "event", "topic": topic, "type": event.type}
+        if event.id is not None:
+            frame["id"] = event.id
+        frame["data"] = event.data
+        self.write(encode(frame))
+
+    # -- presence ---------------------------------------------------------------------------
+    async def _join_presence(self, sub: Subscription) -> list[dict[str, Any]]:
+        store = presence.store()
+        payload = await database_sync_to_async(sub.topic.presence_payload)(self.user)
+        first = await store.join(sub.name.text, self.user.pk, self.id, payload)
+        sub.present = True
+        if first:
+            await apublish(sub.name.text, "presence.joined", payload)
+        return await store.present(sub.name.text)
+
+    async def _drop(self, topic: str) -> None:
+        sub = self.subscriptions.pop(topic, None)
+        if sub is None:
+            return
+        await self.fanout.discard(topic, self)
+        if sub.present:
+            try:
+                if await presence.store().leave(topic, self.user.pk, self.id):
+                    await apublish(topic, "presence.left", {"id": self.user.pk})
+            except Exception:
+                logger.exception("presence leave failed for %s", topic)
+
+
+class Gateway:
+    """ASGI application for ``/ws/``."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        connection = Connection(scope, send)
+        try:
+            await connection.run(receive)
+        except asyncio.CancelledError:
+            await connection.cleanup()
+            raise

@@ -1,0 +1,25 @@
+"""Durable events of one topic must commit in id order.
+
+A client resumes with ``since=<last id seen>``: if two transactions took ids 10 and 11 and
+11 committed first, a client could see 11, disconnect, and never be replayed 10. A service
+that creates a durable event's row first calls ``hold_topic_order(topic)`` inside its
+transaction: on PostgreSQL a transaction-scoped advisory lock per topic makes the writers
+of one topic take turns from id assignment to commit. SQLite already runs one writer at a
+time (IMMEDIATE transactions), so there it does nothing.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from django.db import connection
+
+
+def hold_topic_order(*topics: str) -> None:
+    if connection.vendor != "postgresql" or not topics:
+        return
+    # Sorted, so two transactions locking the same topics cannot deadlock.
+    keys = sorted({zlib.crc32(t.encode()) - 2**31 for t in topics})
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x4C59, key])

@@ -1,0 +1,73 @@
+"""The one HTML/markdown sanitising policy of Lyceum (bleach allow-list).
+
+Every app stores user rich text through ``markdown`` (markdown source) or ``html`` (HTML
+from an editor). The result is safe to render with ``|safe``; nothing else is.
+"""
+
+from __future__ import annotations
+
+import bleach
+import markdown as md
+from bleach.css_sanitizer import CSSSanitizer
+from bleach.linkifier import DEFAULT_CALLBACKS
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h2", "h3", "h4", "hr",
+        "i", "img", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "table",
+        "tbody", "td", "th", "thead", "tr", "u", "ul",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": ["href", "title", "rel", "target"],
+    "abbr": ["title"],
+    "img": ["src", "alt", "title", "width", "height"],
+    "span": ["style"],
+    "td": ["colspan", "rowspan"],
+    "th": ["colspan", "rowspan"],
+    "code": ["class"],
+}
+# No `data:` or `javascript:`: links and images must be ordinary web addresses.
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+CSS = CSSSanitizer(allowed_css_properties=["color", "background-color", "text-align"])
+
+
+def _safe_links(attrs: dict, new: bool = False) -> dict:
+    """External links open safely: no referrer, no access to window.opener."""
+    attrs[(None, "rel")] = "nofollow noopener noreferrer"
+    return attrs
+
+
+_cleaner = bleach.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    protocols=ALLOWED_PROTOCOLS,
+    css_sanitizer=CSS,
+    strip=True,
+    strip_comments=True,
+    filters=[
+        lambda source: bleach.linkifier.LinkifyFilter(
+            source, callbacks=[*DEFAULT_CALLBACKS, _safe_links], skip_tags={"pre", "code"}
+        )
+    ],
+)
+
+
+def html(text: str) -> str:
+    """Clean HTML to the allow-list."""
+    return _cleaner.clean(text or "")
+
+
+def markdown(text: str) -> str:
+    """Render markdown and clean the result (raw HTML in the source meets the allow-list)."""
+    rendered = md.markdown(
+        text or "",
+        extensions=["fenced_code", "tables", "sane_lists", "nl2br"],
+        output_format="html",
+    )
+    return html(rendered)
+
+
+def plain(text: str) -> str:
+    """Text with every tag removed (e-mail bodies, notification previews)."""
+    return bleach.clean(text or "", tags=set(), strip=True)

@@ -1,0 +1,82 @@
+"""HTTP routes. WebSockets are routed in hub/asgi.py."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from hub import views as hub_views
+from hub.accounts import api as accounts_api
+from hub.accounts import views as accounts_views
+from hub.announcements import api as announcements_api
+from hub.announcements import views as announcements_views
+from hub.notifications_api import NotificationViewSet
+
+router = DefaultRouter()
+router.register("notifications", NotificationViewSet, basename="api-notification")
+router.register("announcements", announcements_api.AnnouncementViewSet, basename="api-announcement")
+
+api_v1 = [
+    path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
+    path("me/", accounts_api.MeView.as_view(), name="api-me"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("", include("frontend.urls")),
+    path("healthz", hub_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    # Accounts
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            template_name="accounts/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(template_name="accounts/password_change.html"),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(
+            template_name="accounts/password_change_done.html"
+        ),
+        name="password_change_done",
+    ),
+    path("spaces/switch/", accounts_views.switch_space, name="space-switch"),
+    # Notifications and announcements
+    path("notifications/", hub_views.notifications_page, name="notifications"),
+    path(
+        "notifications/read-all/",
+        hub_views.notifications_mark_all_read,
+        name="notifications-read-all",
+    ),
+    path("notifications/settings/", hub_views.notification_settings, name="notification-settings"),
+    path("announcements/", announcements_views.announcement_list, name="announcements"),
+    path("announcements/new/", announcements_views.announcement_new, name="announcement-new"),
+    path(
+        "announcements/<int:pk>/",
+        announcements_views.announcement_detail,
+        name="announcement-detail",
+    ),
+    # API
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Uploaded files (space logos). A larger deployment serves MEDIA_ROOT from its proxy.
+    path(
+        f"{settings.MEDIA_URL.strip('/')}/<path:path>",
+        serve,
+        {"document_root": settings.MEDIA_ROOT},
+    ),
+]

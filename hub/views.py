@@ -1,0 +1,84 @@
+"""Hub pages: health, notifications, notification settings."""
+
+from __future__ import annotations
+
+import asyncio
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from hub import notify
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+async def _check_channel_layer() -> None:
+    layer = get_channel_layer()
+    channel = await layer.new_channel("health.")
+    await layer.send(channel, {"type": "health.check"})
+    message = await layer.receive(channel)
+    assert message["type"] == "health.check"
+
+
+@never_cache
+async def healthz(request: HttpRequest) -> JsonResponse:
+    """200 with every dependency ``ok``; 503 naming what is down."""
+    report: dict[str, str] = {}
+    try:
+        await sync_to_async(_check_database)()
+        report["database"] = "ok"
+    except Exception as exc:
+        report["database"] = f"down: {exc.__class__.__name__}"
+    try:
+        await asyncio.wait_for(_check_channel_layer(), timeout=3)
+        report["channel_layer"] = "ok"
+    except Exception as exc:
+        report["channel_layer"] = f"down: {exc.__class__.__name__}"
+    healthy = all(value == "ok" for value in report.values())
+    return JsonResponse(report, status=200 if healthy else 503)
+
+
+@login_required
+def notifications_page(request: HttpRequest) -> HttpResponse:
+    page = Paginator(notify.notifications_for(user=request.user), 30).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "hub/notifications.html",
+        {"page": page, "payloads": [notify.notification_payload(n) for n in page]},
+    )
+
+
+@login_required
+@require_POST
+def notifications_mark_all_read(request: HttpRequest) -> HttpResponse:
+    notify.notifications_mark_read(user=request.user)
+    return redirect("notifications")
+
+
+@login_required
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        for kind in notify.KINDS:
+            delivery = request.POST.get(f"kind-{kind}")
+            if delivery:
+                notify.preference_set(user=request.user, kind=kind, delivery=delivery)
+        return redirect("notification-settings")
+    from hub.models import Delivery
+
+    return render(
+        request,
+        "hub/notification_settings.html",
+        {"preferences": notify.preferences_for(user=request.user), "deliveries": Delivery.choices},
+    )
