@@ -1,3 +1,5 @@
+import os
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -10,3 +12,7 @@ class HubConfig(AppConfig):
         # Topics of the hub itself (hub.user.<id>); feature apps register theirs in
         # their own ready() through their realtime.py.
         from hub import realtime_topics  # noqa: F401
+
+        if os.environ.get("LYCEUM_BENCH") == "1":
+            # Load generators' own topic (bench/), only in a server started by `make bench`.
+            import bench.topics  # noqa: F401

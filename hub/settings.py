@@ -36,6 +36,8 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 SERVICES_MODE = bool(DATABASE_URL and REDIS_URL)
 DEBUG = env_bool("DEBUG")
+# pytest (>= 8.2) sets PYTEST_VERSION; servers started by tests inherit it.
+TESTING = "PYTEST_VERSION" in os.environ or env_bool("LYCEUM_TESTING")
 
 
 def _secret_key() -> str:
@@ -205,11 +207,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG and not env_bool("LYCEUM_TESTING")
+        if not DEBUG and not TESTING
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG or env_bool("LYCEUM_TESTING")
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Email ----------------------------------------------------------------------------------

@@ -1,0 +1,219 @@
+"""Shared fixtures: people, spaces, captured events, WebSocket clients, background jobs.
+
+The suite runs in the embedded mode by default and against PostgreSQL + Redis when
+DATABASE_URL and REDIS_URL are set (settings pick the mode from the environment).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from hub.accounts.models import Role
+from tests.factories import SpaceFactory, TeamFactory, UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+SERVICES_MODE = settings.SERVICES_MODE
+
+
+def skip_or_fail(reason: str) -> None:
+    """A missing service or browser skips locally and fails in CI."""
+    if IN_CI:
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+# -- people and places ------------------------------------------------------------------------
+@pytest.fixture
+def space(db):
+    return SpaceFactory(name="Test Space", slug="test-space")
+
+
+@pytest.fixture
+def learner(space):
+    return UserFactory(username="learner1", roles=[Role.LEARNER], spaces=[space])
+
+
+@pytest.fixture
+def learner2(space):
+    return UserFactory(username="learner2", roles=[Role.LEARNER], spaces=[space])
+
+
+@pytest.fixture
+def trainer(space):
+    return UserFactory(username="trainer1", roles=[Role.TRAINER], spaces=[space])
+
+
+@pytest.fixture
+def coordinator(space):
+    return UserFactory(username="coordinator1", roles=[Role.COORDINATOR], spaces=[space])
+
+
+@pytest.fixture
+def manager(space, learner, learner2):
+    boss = UserFactory(username="manager1", roles=[Role.MANAGER], spaces=[space])
+    TeamFactory(name="Team A", space=space, manager=boss, members=[learner, learner2])
+    return boss
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="outsider", roles=[Role.LEARNER], spaces=[SpaceFactory()])
+
+
+@pytest.fixture
+def api_client_for() -> Callable[[Any], APIClient]:
+    """An API client authenticated with the user's token, as scripts and apps are."""
+
+    def make(user: Any) -> APIClient:
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+# -- events --------------------------------------------------------------------------------
+@dataclass
+class Published:
+    topic: str
+    type: str
+    data: dict[str, Any]
+    id: int | None
+
+
+@pytest.fixture
+def published(monkeypatch, django_capture_on_commit_callbacks):
+    """Run on-commit callbacks immediately and record what services publish.
+
+    ``published()`` lists every event, ``published("hub.user.4")`` those of one topic.
+    """
+    from hub.realtime import publish as publish_module
+
+    events: list[Published] = []
+
+    def capture(topic: str, text: str, id: int | None) -> None:
+        frame = json.loads(text)
+        events.append(Published(topic, frame["type"], frame["data"], id))
+
+    monkeypatch.setattr(publish_module, "send_to_layer", capture)
+    with django_capture_on_commit_callbacks(execute=True):
+
+        def select(topic: str | None = None) -> list[Published]:
+            return [e for e in events if topic is None or e.topic == topic]
+
+        yield select
+
+
+# -- WebSocket clients ---------------------------------------------------------------------
+class Client:
+    """A WebSocket client of the gateway with request/response by ``ref``."""
+
+    def __init__(self, communicator: WebsocketCommunicator) -> None:
+        self.ws = communicator
+        self.ref = 0
+        self.events: list[dict[str, Any]] = []
+
+    async def send(self, frame: Any) -> None:
+        await self.ws.send_to(text_data=frame if isinstance(frame, str) else json.dumps(frame))
+
+    async def receive(self, timeout: float = 5) -> dict[str, Any]:
+        return json.loads(await self.ws.receive_from(timeout=timeout))
+
+    async def call(self, op: str, timeout: float = 5, **fields: Any) -> dict[str, Any]:
+        """Send a frame and wait for its reply; events seen meanwhile go to ``events``."""
+        self.ref += 1
+        ref = str(self.ref)
+        await self.send({"op": op, "ref": ref, **fields})
+        while True:
+            frame = await self.receive(timeout)
+            if frame.get("op") == "event":
+                self.events.append(frame)
+            elif frame.get("ref") == ref:
+                return frame
+
+    async def next_event(self, timeout: float = 5, **match: Any) -> dict[str, Any]:
+        """The next event (already received, or arriving) whose fields match ``match``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            for i, frame in enumerate(self.events):
+                if all(frame.get(k) == v for k, v in match.items()):
+                    return self.events.pop(i)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(f"no event matching {match} within {timeout}s")
+            frame = await self.receive(remaining)
+            if frame.get("op") == "event":
+                self.events.append(frame)
+
+    async def assert_silent(self, within: float = 0.2) -> None:
+        """Nothing more arrives (``receive_nothing`` waits out ``within`` by design)."""
+        assert not self.events, self.events
+        assert await self.ws.receive_nothing(timeout=within)
+
+    async def close(self) -> None:
+        await self.ws.disconnect()
+
+
+@pytest.fixture
+async def communicator_for():
+    """``ws = await communicator_for(user)`` connects to /ws/ with the user's token."""
+    from hub.asgi import application
+
+    clients: list[Client] = []
+
+    async def connect(user: Any = None, headers: list | None = None) -> Client:
+        hdrs = list(headers or [])
+        if user is not None:
+            token, _ = await database_sync_to_async(Token.objects.get_or_create)(user=user)
+            hdrs.append((b"authorization", f"Token {token.key}".encode()))
+        communicator = WebsocketCommunicator(application, "/ws/", headers=hdrs)
+        connected, _ = await communicator.connect()
+        assert connected
+        client = Client(communicator)
+        clients.append(client)
+        return client
+
+    yield connect
+    for client in clients:
+        try:
+            await client.close()
+        except Exception:
+            pass
+
+
+# -- background jobs -----------------------------------------------------------------------
+@pytest.fixture
+def run_tasks() -> Callable[[], int]:
+    """Run every queued background job with the real database worker; returns how many."""
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+
+    def run() -> int:
+        before = DBTaskResult.objects.filter(status="SUCCESSFUL").count()
+        Worker(
+            queue_names=["*"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="pytest",
+            excluded_queue_names=[],
+        ).run()
+        return DBTaskResult.objects.filter(status="SUCCESSFUL").count() - before
+
+    return run
