@@ -100,7 +100,7 @@ def published(monkeypatch, django_capture_on_commit_callbacks):
 
     ``published()`` lists every event, ``published("hub.user.4")`` those of one topic.
     """
-    from hub.realtime import publish as publish_module
+    from hub.realtime import publishing as publish_module
 
     events: list[Published] = []
 

@@ -7,7 +7,7 @@ row) and ``presence``.
 
 from hub.realtime.errors import GatewayError
 from hub.realtime.ordering import hold_topic_order
-from hub.realtime.publish import apublish, publish
+from hub.realtime.publishing import apublish, publish
 from hub.realtime.registry import Event, Topic, action, topic
 
 __all__ = [

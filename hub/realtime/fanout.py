@@ -17,7 +17,7 @@ from typing import Protocol
 
 from channels.layers import get_channel_layer
 
-from hub.realtime.publish import FANOUT_MESSAGE_TYPE, set_home_loop
+from hub.realtime.publishing import FANOUT_MESSAGE_TYPE, set_home_loop
 from hub.realtime.writers import OutgoingFrame
 
 logger = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from hub.realtime import presence
 from hub.realtime.errors import GatewayError
 from hub.realtime.fanout import get_fanout
-from hub.realtime.publish import apublish, encode
+from hub.realtime.publishing import apublish, encode
 from hub.realtime.registry import (
     ActionSpec,
     Event,
