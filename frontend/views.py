@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
+from hub import notify
 from hub.accounts.models import Role
 from hub.announcements.selectors import announcements_for
+
+PANEL_ROLES = (Role.LEARNER, Role.TRAINER, Role.COORDINATOR, Role.MANAGER, Role.ADMIN)
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """One panel per role the person holds, after the latest announcements."""
     user = request.user
-    panels = [
-        role
-        for role in (Role.LEARNER, Role.TRAINER, Role.COORDINATOR, Role.MANAGER, Role.ADMIN)
-        if user.has_role(role)
-    ]
+    panels = [role.value for role in PANEL_ROLES if user.has_role(role)]
     return render(
         request,
         "frontend/dashboard.html",
@@ -26,7 +29,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
+@require_POST
+def notification_mark_read(request: HttpRequest, pk: int) -> HttpResponse:
+    """Form fallback of ``POST /api/v1/notifications/mark-read/`` for one notification."""
+    if not notify.notifications_for(user=request.user).filter(pk=pk).exists():
+        raise Http404
+    notify.notifications_mark_read(user=request.user, ids=[pk])
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("notifications")
+    return redirect(target)
+
+
 def manifest(request: HttpRequest) -> JsonResponse:
+    """The PWA manifest."""
     return JsonResponse(
         {
             "name": "Lyceum",
@@ -36,5 +55,6 @@ def manifest(request: HttpRequest) -> JsonResponse:
             "background_color": "#ffffff",
             "theme_color": "#1f5f8b",
             "icons": [{"src": static("img/lyceum.svg"), "sizes": "any", "type": "image/svg+xml"}],
-        }
+        },
+        content_type="application/manifest+json",
     )
