@@ -19,6 +19,14 @@ from typing import Any
 
 from django.conf import settings
 
+try:
+    from twisted.internet.tcp import Connection as _TCPConnection
+except ImportError:  # no Twisted, so no daphne: DaphneWriter is never chosen
+
+    class _TCPConnection:  # type: ignore[no-redef]
+        pass
+
+
 logger = logging.getLogger(__name__)
 
 CLOSE_TOO_SLOW = 4008
@@ -159,7 +167,43 @@ class DaphneWriter(SocketWriter):
             # A client that stopped reading will not complete the closing handshake either.
             self.protocol.dropConnection(abort=True)
             return
-        self.protocol.sendPreparedMessage(frame.prepared(self.protocol.factory))
+        prepared = frame.prepared(self.protocol.factory)
+        if not self._send_direct(prepared):
+            self.protocol.sendPreparedMessage(prepared)
+
+    def _send_direct(self, prepared: Any) -> bool:
+        """Put the ready-made frame bytes straight into the socket when nothing is queued.
+
+        Twisted's ``transport.write`` always buffers and waits for the reactor to report
+        the socket writable: two epoll changes, a loop turn and a ``send`` per socket per
+        event. When the socket's output is idle (the usual case), one ``send`` does it, as
+        asyncio transports do. Anything partial, queued or unusual takes the normal path.
+        """
+        protocol = self.protocol
+        transport = getattr(protocol, "transport", None)
+        if (
+            not isinstance(transport, _TCPConnection)
+            or getattr(transport, "TLS", False)
+            or not transport.connected
+            or transport.disconnecting
+            or transport._writeDisconnected
+            or transport._tempDataLen
+            or len(transport.dataBuffer) - transport.offset
+            or protocol.state != protocol.STATE_OPEN
+            or protocol.send_queue
+            or (protocol._perMessageCompress is not None and not prepared.doNotCompress)
+        ):
+            return False
+        data = prepared.payloadHybi
+        try:
+            sent = transport.socket.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            return False  # let Twisted notice and report the lost connection
+        if sent < len(data):
+            transport.write(data[sent:])
+        return True
 
     async def close(self, code: int) -> None:
         self.closed = True
@@ -167,8 +211,30 @@ class DaphneWriter(SocketWriter):
             self.protocol.serverClose(code=code)
 
 
+def _unwrap(send: Send) -> Send:
+    """Look through middleware wrappers that pass ``websocket.send`` messages on untouched.
+
+    ``AuthMiddlewareStack`` wraps ``send`` in channels' session wrapper, which only acts on
+    ``http.response.start``; without looking through it, daphne's own ``send`` is hidden and
+    every socket falls back to a queue and a task of its own.
+    """
+    for _ in range(8):
+        wrapper = getattr(send, "__self__", None)
+        inner = getattr(wrapper, "real_send", None)
+        if (
+            inner is None
+            or getattr(send, "__name__", "") != "send"
+            or type(wrapper).__name__ != "InstanceSessionWrapper"
+            or any(t.startswith("websocket.") for t in getattr(wrapper, "save_message_types", ()))
+        ):
+            return send
+        send = inner
+    return send
+
+
 def writer_for(send: Send) -> SocketWriter:
     """The fastest writer the server under us allows."""
+    send = _unwrap(send)
     if isinstance(send, functools.partial) and getattr(send.func, "__name__", "") == "handle_reply":
         server = getattr(send.func, "__self__", None)
         protocol = send.args[0] if send.args else None
