@@ -7,6 +7,7 @@ DATABASE_URL and REDIS_URL are set (settings pick the mode from the environment)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -32,6 +33,26 @@ def skip_or_fail(reason: str) -> None:
     if IN_CI:
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+def _clear_cache() -> None:
+    from django.core.cache import cache
+
+    if settings.REDIS_URL:
+        # Not FLUSHDB: live servers of the e2e tests keep their state in the same Redis.
+        client = cache._cache.get_client(write=True)
+        for key in client.scan_iter(match=f"{cache.key_prefix}*throttle*"):
+            client.delete(key)
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters never leak from one test to the next."""
+    _clear_cache()
+    yield
+    _clear_cache()
 
 
 # -- people and places ------------------------------------------------------------------------
@@ -95,8 +116,29 @@ class Published:
 
 
 @pytest.fixture
-def published(monkeypatch, django_capture_on_commit_callbacks):
-    """Run on-commit callbacks immediately and record what services publish.
+def commit() -> Callable[[], None]:
+    """Run the on-commit callbacks registered so far, as a commit would.
+
+    Tests run inside a transaction that never commits; services publish events and enqueue
+    jobs on commit. Callbacks of rolled-back savepoints are already gone from the list.
+    """
+    from django.db import connection
+
+    done = len(connection.run_on_commit)
+
+    def run() -> None:
+        nonlocal done
+        while done < len(connection.run_on_commit):
+            _savepoints, callback, _robust = connection.run_on_commit[done]
+            done += 1
+            callback()
+
+    return run
+
+
+@pytest.fixture
+def published(monkeypatch, commit):
+    """Record what services publish (after commit).
 
     ``published()`` lists every event, ``published("hub.user.4")`` those of one topic.
     """
@@ -109,12 +151,12 @@ def published(monkeypatch, django_capture_on_commit_callbacks):
         events.append(Published(topic, frame["type"], frame["data"], id))
 
     monkeypatch.setattr(publish_module, "send_to_layer", capture)
-    with django_capture_on_commit_callbacks(execute=True):
 
-        def select(topic: str | None = None) -> list[Published]:
-            return [e for e in events if topic is None or e.topic == topic]
+    def select(topic: str | None = None) -> list[Published]:
+        commit()
+        return [e for e in events if topic is None or e.topic == topic]
 
-        yield select
+    return select
 
 
 # -- WebSocket clients ---------------------------------------------------------------------
@@ -189,20 +231,24 @@ async def communicator_for():
 
     yield connect
     for client in clients:
-        try:
+        with contextlib.suppress(Exception):
             await client.close()
-        except Exception:
-            pass
 
 
 # -- background jobs -----------------------------------------------------------------------
 @pytest.fixture
-def run_tasks() -> Callable[[], int]:
+def run_tasks(commit, monkeypatch) -> Callable[[], int]:
     """Run every queued background job with the real database worker; returns how many."""
+    from django_tasks_db.management.commands import db_worker
     from django_tasks_db.management.commands.db_worker import Worker
     from django_tasks_db.models import DBTaskResult
 
+    # The worker recycles connections between jobs; here that would end the test's
+    # transaction (the test database is never committed).
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+
     def run() -> int:
+        commit()  # jobs are enqueued on commit
         before = DBTaskResult.objects.filter(status="SUCCESSFUL").count()
         Worker(
             queue_names=["*"],

@@ -23,7 +23,7 @@ class AnnouncementForm(forms.Form):
         required=False,
         max_length=20000,
     )
-    link = forms.URLField(label=_("Link"), required=False)
+    link = forms.URLField(label=_("Link"), required=False, assume_scheme="https")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,0 +1,51 @@
+"""hub/sanitize.py: the one policy. Nothing executable survives."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hub import sanitize
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    '<a href="javascript:alert(1)">x</a>',
+    '<a href="JaVaScRiPt:alert(1)">x</a>',
+    '<a href="&#106;avascript:alert(1)">x</a>',
+    '<img src="data:image/svg+xml;base64,PHN2Zz4=">',
+    "<svg onload=alert(1)>",
+    '<iframe src="https://evil.example"></iframe>',
+    '<span style="background:url(javascript:alert(1))">x</span>',
+    "<<script>script>alert(1)<</script>/script>",
+    "[x](javascript:alert(1))",
+    "![x](javascript:alert(1))",
+    "<details open ontoggle=alert(1)>",
+    '<form action="https://evil"><input></form>',
+    '<object data="x"></object><embed src="x">',
+    '<math><mi xlink:href="javascript:alert(1)">x</mi></math>',
+]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+@pytest.mark.parametrize("render", [sanitize.markdown, sanitize.html])
+def test_nothing_executable_survives(payload, render):
+    out = render(payload).lower()
+    for tag in ("<script", "<iframe", "<svg", "<object", "<embed", "<form", "<math", "<details"):
+        assert tag not in out, (payload, out)
+    assert not re.search(r"<[^>]*\son\w+\s*=", out), (payload, out)  # event handlers
+    assert not re.search(
+        r"<[^>]*(href|src|action)\s*=\s*[\"']?\s*(javascript|data|vbscript):", out
+    ), out
+
+
+def test_ordinary_markdown_is_kept():
+    out = sanitize.markdown("**bold** and [a link](https://example.org)\n\n- one\n- two")
+    assert "<strong>bold</strong>" in out
+    assert 'href="https://example.org"' in out and 'rel="nofollow noopener noreferrer"' in out
+    assert "<li>one</li>" in out
+
+
+def test_plain_strips_every_tag():
+    assert sanitize.plain("<b>hi</b> <script>x</script>") == "hi x"
