@@ -11,7 +11,6 @@ from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
-from rest_framework.views import exception_handler as drf_exception_handler
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -38,6 +37,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     Services raise Django's ``PermissionDenied`` / ``ValidationError``; they are mapped here
     so REST answers the same way the gateway does.
     """
+    # Imported here: rest_framework.views reads DEFAULT_THROTTLE_CLASSES (this module) when
+    # it loads, so importing it at the top would be circular.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -146,3 +146,15 @@ def test_notifications_rest(api_client_for, learner, learner2, trainer):
         "/api/v1/notifications/preferences/", {"kind": "nope", "delivery": "off"}, format="json"
     )
     assert bad.status_code == 400
+
+
+def test_api_docs_are_self_hosted(client):
+    page = client.get("/api/docs/").content.decode()
+    assert "cdn." not in page and "jsdelivr" not in page
+    assert "/static/drf_spectacular_sidecar/" in page
+
+
+@pytest.mark.parametrize("value", ["abc", "", "1; drop table", "999999"])
+def test_space_switch_with_a_bad_id_is_404(client, learner, value):
+    client.force_login(learner)
+    assert client.post("/spaces/switch/", {"space": value}).status_code == 404
