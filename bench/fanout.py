@@ -77,6 +77,8 @@ class PhaseResult:
     p95_ms: float
     p99_ms: float
     max_ms: float
+    load_before: float  # 1-minute load average of the machine: other work skews the figures
+    load_after: float
 
 
 @dataclass
@@ -347,6 +349,7 @@ async def read_line(proc: asyncio.subprocess.Process, within: float) -> str:
 
 async def phase(mode: str, target: Target, rep: int, conf: Settings) -> PhaseResult:
     """Connect the clients, drive events through ``target``, gather what clients saw."""
+    load_before = os.getloadavg()[0]
     counts = [conf.clients // conf.processes] * conf.processes
     counts[0] += conf.clients - sum(counts)
     procs: list[asyncio.subprocess.Process] = []
@@ -415,6 +418,8 @@ async def phase(mode: str, target: Target, rep: int, conf: Settings) -> PhaseRes
         p95_ms=percentile(latencies, 95),
         p99_ms=percentile(latencies, 99),
         max_ms=latencies[-1] if latencies else float("nan"),
+        load_before=load_before,
+        load_after=os.getloadavg()[0],
     )
 
 
@@ -432,7 +437,8 @@ def run_mode(mode: str, conf: Settings, procs: Processes) -> None:
                     f"p95 {result.p95_ms:7.1f}  p99 {result.p99_ms:7.1f} ms  "
                     f"loss {result.missed}/{result.events * result.clients}"
                     + (f"  act errors {result.act_errors}" if result.act_errors else "")
-                    + (f"  closed {result.closed_early}" if result.closed_early else ""),
+                    + (f"  closed {result.closed_early}" if result.closed_early else "")
+                    + f"  load {result.load_before:.1f}->{result.load_after:.1f}",
                     flush=True,
                 )
 
