@@ -60,6 +60,10 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# The feature apps, each a room of its own (ARCHITECTURE §1-2): hub/urls.py mounts their
+# urls.py and seed_demo runs their demo.py.
+LYCEUM_FEATURE_APPS = ("classrooms", "sessions", "forums", "messaging", "leaderboards", "calendars")
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",

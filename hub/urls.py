@@ -1,5 +1,7 @@
 """HTTP routes. WebSockets are routed in hub/asgi.py."""
 
+from importlib import import_module
+
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -20,14 +22,20 @@ router = DefaultRouter()
 router.register("notifications", NotificationViewSet, basename="api-notification")
 router.register("announcements", announcements_api.AnnouncementViewSet, basename="api-announcement")
 
+# Feature apps: each app's urls.py has its pages (``urlpatterns``) and its REST endpoints
+# (``api_urlpatterns``, mounted under /api/v1/).
+_feature_urls = [import_module(f"{app}.urls") for app in settings.LYCEUM_FEATURE_APPS]
+
 api_v1 = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
     path("me/", accounts_api.MeView.as_view(), name="api-me"),
     *router.urls,
+    *(path("", include(m.api_urlpatterns)) for m in _feature_urls),
 ]
 
 urlpatterns = [
     path("", include("frontend.urls")),
+    *(path("", include(m.urlpatterns)) for m in _feature_urls),
     path("healthz", hub_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

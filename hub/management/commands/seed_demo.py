@@ -5,6 +5,9 @@ Safe to run again: what exists is left as it is.
 
 from __future__ import annotations
 
+from importlib import import_module
+
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -72,4 +75,14 @@ class Command(BaseCommand):
                 title="Welcome to Lyceum",
                 body="Your courses, live classes and sessions live here. **Have a good start!**",
             )
+        # Each feature app may add its own demo data: ``<app>/demo.py`` with
+        # ``seed(*, users: dict[str, User], space: Space) -> None`` (idempotent).
+        for app in settings.LYCEUM_FEATURE_APPS:
+            try:
+                demo = import_module(f"{app}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{app}.demo":
+                    raise
+                continue
+            demo.seed(users=users, space=space)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
