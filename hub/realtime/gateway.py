@@ -201,9 +201,13 @@ class Connection:
         await self.fanout.add(name.text, self)
         truncated = False
         if since is not None:
-            events = await database_sync_to_async(topic.backlog)(
-                self.user, name.key, since, self.backlog_limit + 1
-            )
+            try:
+                events = await database_sync_to_async(topic.backlog)(
+                    self.user, name.key, since, self.backlog_limit + 1
+                )
+            except BaseException:
+                await self._drop(name.text)  # not half-subscribed, buffering forever
+                raise
             truncated = len(events) > self.backlog_limit
             for event in events[: self.backlog_limit]:
                 self._write_event(name.text, event)

@@ -58,6 +58,9 @@ def _running_home_loop() -> asyncio.AbstractEventLoop | None:
     return loop
 
 
+_in_flight: set[asyncio.Task] = set()
+
+
 def send_to_layer(topic: str, text: str, id: int | None) -> None:
     """Hand one finished frame to the channel layer, from any thread."""
     layer = get_channel_layer()
@@ -70,8 +73,11 @@ def send_to_layer(topic: str, text: str, id: int | None) -> None:
     except RuntimeError:
         running = None
     if running is not None:
-        # Called on an event loop's thread (an on-commit callback of async code): schedule.
-        running.create_task(layer.group_send(topic, message))
+        # Called on an event loop's thread (an on-commit callback of async code): schedule,
+        # keeping a reference until it is done (the loop itself holds only a weak one).
+        task = running.create_task(layer.group_send(topic, message))
+        _in_flight.add(task)
+        task.add_done_callback(_in_flight.discard)
     elif home is not None:
         future = asyncio.run_coroutine_threadsafe(layer.group_send(topic, message), home)
         future.result(timeout=10)

@@ -387,3 +387,18 @@ async def test_second_tab_of_the_same_user_does_not_announce_twice(
 
 def test_role_fixture_sanity(learner):
     assert learner.has_role(Role.LEARNER)
+
+
+async def test_a_failing_backlog_leaves_no_half_subscription(
+    communicator_for, learner, monkeypatch
+):
+    def broken(self, user, key, since, limit):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(topics.RoomTopic, "backlog", broken)
+    ws = await communicator_for(learner)
+    reply = await ws.call("sub", topic="testing.room.11", since=0)
+    assert reply["code"] == "internal"
+    assert "testing.room.11" not in get_fanout().subscribers
+    monkeypatch.undo()
+    assert (await ws.call("sub", topic="testing.room.11", since=0))["op"] == "ok"
