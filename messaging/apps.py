@@ -5,3 +5,14 @@ from django.utils.translation import gettext_lazy as _
 class MessagingConfig(AppConfig):
     name = "messaging"
     verbose_name = _("Messaging")
+
+    def ready(self) -> None:
+        from hub import events
+        from hub.notify import register_kind
+        from messaging import realtime  # noqa: F401
+        from messaging.services import on_enrolled, on_unenrolled
+
+        register_kind("chat_message", _("Chat messages"))
+        register_kind("chat_report", _("Reported chat messages"))
+        events.subscribe("classrooms.enrolled", on_enrolled)
+        events.subscribe("classrooms.unenrolled", on_unenrolled)

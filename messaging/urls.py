@@ -1,4 +1,43 @@
 """Pages (``urlpatterns``) and REST endpoints under /api/v1/ (``api_urlpatterns``)."""
 
+from django.urls import path
+
+from messaging import api
+
 urlpatterns: list = []
-api_urlpatterns: list = []
+
+api_urlpatterns = [
+    path("conversations/", api.ConversationListView.as_view(), name="api-conversations"),
+    path("conversations/<int:pk>/", api.ConversationDetailView.as_view(), name="api-conversation"),
+    path(
+        "conversations/<int:pk>/messages/",
+        api.MessageListView.as_view(),
+        name="api-conversation-messages",
+    ),
+    path(
+        "conversations/<int:pk>/messages/<int:message_id>/",
+        api.MessageDetailView.as_view(),
+        name="api-conversation-message",
+    ),
+    path(
+        "conversations/<int:pk>/messages/<int:message_id>/reactions/",
+        api.ReactionView.as_view(),
+        name="api-message-reactions",
+    ),
+    path(
+        "conversations/<int:pk>/messages/<int:message_id>/report/",
+        api.ReportView.as_view(),
+        name="api-message-report",
+    ),
+    path("conversations/<int:pk>/read/", api.ReadView.as_view(), name="api-conversation-read"),
+    path(
+        "conversations/<int:pk>/members/", api.MemberView.as_view(), name="api-conversation-members"
+    ),
+    path(
+        "conversations/<int:pk>/attachments/",
+        api.AttachmentView.as_view(),
+        name="api-conversation-attachments",
+    ),
+    path("chat/blocks/", api.BlockView.as_view(), name="api-chat-blocks"),
+    path("chat/settings/", api.SettingsView.as_view(), name="api-chat-settings"),
+]

@@ -1,0 +1,308 @@
+"""REST endpoints of chat (under /api/v1/) and the serializers the gateway shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hub.accounts.models import User
+from hub.api import validated
+from messaging import selectors, services
+from messaging.models import ChatSettings, Conversation, Message
+
+MAX_LENGTH = selectors.limits()["MAX_LENGTH"]
+
+
+class MessageSendSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=MAX_LENGTH, allow_blank=True, trim_whitespace=False)
+    client_id = serializers.UUIDField(required=False, allow_null=True, default=None)
+    reply_to = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+    attachments = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=20
+    )
+
+
+class MessageRefSerializer(serializers.Serializer):
+    message = serializers.IntegerField(min_value=1)
+
+
+class MessageEditSerializer(MessageRefSerializer):
+    body = serializers.CharField(max_length=MAX_LENGTH, trim_whitespace=False)
+
+
+class ReactSerializer(MessageRefSerializer):
+    emoji = serializers.CharField(max_length=32)
+    add = serializers.BooleanField(default=True)
+
+
+class ReadSerializer(serializers.Serializer):
+    last_read_id = serializers.IntegerField(min_value=0)
+
+
+class TypingSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["start", "stop"])
+
+
+class StatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["online", "away"])
+
+
+class ConversationCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["direct", "group"])
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    members = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), many=True, allow_empty=False
+    )
+
+
+class MemberSerializer(serializers.Serializer):
+    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+    action = serializers.ChoiceField(choices=["add", "remove", "suspend", "unsuspend"])
+
+
+class ReportSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class BlockSerializer(serializers.Serializer):
+    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+    blocked = serializers.BooleanField(default=True)
+
+
+class SettingsSerializer(serializers.Serializer):
+    read_receipts = serializers.BooleanField(required=False)
+    email_digest = serializers.BooleanField(required=False)
+
+
+def readable_conversation(request: Request, pk: int) -> Conversation:
+    conversation = get_object_or_404(Conversation, pk=pk)
+    if not selectors.can_read(user=request.user, conversation=conversation):
+        # Same answer as a missing conversation: outsiders learn nothing.
+        raise Http404
+    return conversation
+
+
+def _message(conversation: Conversation, message_id: int) -> Message:
+    return get_object_or_404(Message, conversation=conversation, pk=message_id)
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    if not str(value).isdigit():
+        raise serializers.ValidationError({name: "must be a non-negative integer"})
+    return int(value)
+
+
+def conversation_detail(user: Any, conversation: Conversation) -> dict[str, Any]:
+    membership = selectors.conversations_for(user=user).get(conversation=conversation)
+    data = selectors.conversation_payload(membership)
+    data["members"] = selectors.member_payloads(conversation=conversation)
+    data["read_states"] = {
+        str(k): v for k, v in selectors.read_states(conversation=conversation).items()
+    }
+    data["first_unread_id"] = selectors.first_unread_id(membership=membership)
+    return data
+
+
+class ConversationListView(APIView):
+    """The current user's conversations with their unread counts; open a direct or a group."""
+
+    def get(self, request: Request) -> Response:
+        memberships = selectors.conversations_for(user=request.user)
+        return Response({"results": [selectors.conversation_payload(m) for m in memberships]})
+
+    @extend_schema(request=ConversationCreateSerializer)
+    def post(self, request: Request) -> Response:
+        data = validated(ConversationCreateSerializer, request.data)
+        if data["kind"] == "direct":
+            if len(data["members"]) != 1:
+                raise serializers.ValidationError(
+                    {"members": "a direct conversation has one other member"}
+                )
+            conversation = services.conversation_direct_open(
+                user=request.user, other=data["members"][0]
+            )
+        else:
+            conversation = services.conversation_group_create(
+                creator=request.user, title=data["title"], members=data["members"]
+            )
+        return Response(
+            conversation_detail(request.user, conversation), status=status.HTTP_201_CREATED
+        )
+
+
+class ConversationDetailView(APIView):
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(conversation_detail(request.user, readable_conversation(request, pk)))
+
+
+class MessageListView(APIView):
+    """``GET ?before=<id>`` / ``?after=<id>`` / ``?around=first_unread``; ``POST`` sends."""
+
+    def get(self, request: Request, pk: int) -> Response:
+        conversation = readable_conversation(request, pk)
+        limit = min(_int_param(request, "limit") or selectors.limits()["PAGE_SIZE"], 200)
+        before, after = _int_param(request, "before"), _int_param(request, "after")
+        if request.query_params.get("around") == "first_unread":
+            membership = selectors.membership_of(user=request.user, conversation=conversation)
+            first = selectors.first_unread_id(membership=membership)
+            if first is not None:
+                older = selectors.messages_page(
+                    conversation=conversation, before=first, limit=limit // 2
+                )
+                newer = selectors.messages_page(
+                    conversation=conversation, after=first - 1, limit=limit
+                )
+                messages = older + newer
+            else:
+                messages = selectors.messages_page(conversation=conversation, limit=limit)
+            extra = {"first_unread_id": first}
+        else:
+            messages = selectors.messages_page(
+                conversation=conversation, before=before, after=after, limit=limit
+            )
+            extra = {}
+        return Response(
+            {
+                "results": [selectors.message_payload(m) for m in messages],
+                "has_more": len(messages) >= limit,
+                **extra,
+            }
+        )
+
+    @extend_schema(request=MessageSendSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        conversation = get_object_or_404(Conversation, pk=pk)
+        data = validated(MessageSendSerializer, request.data)
+        message = services.message_send(sender=request.user, conversation=conversation, **data)
+        return Response(selectors.message_payload(message), status=status.HTTP_201_CREATED)
+
+
+class MessageDetailView(APIView):
+    def get(self, request: Request, pk: int, message_id: int) -> Response:
+        conversation = readable_conversation(request, pk)
+        return Response(selectors.message_payload(_message(conversation, message_id)))
+
+    @extend_schema(request=MessageEditSerializer)
+    def patch(self, request: Request, pk: int, message_id: int) -> Response:
+        conversation = readable_conversation(request, pk)
+        data = validated(MessageEditSerializer, {**request.data, "message": message_id})
+        message = services.message_edit(
+            editor=request.user, message=_message(conversation, message_id), body=data["body"]
+        )
+        return Response(selectors.message_payload(message))
+
+    def delete(self, request: Request, pk: int, message_id: int) -> Response:
+        conversation = readable_conversation(request, pk)
+        message = services.message_delete(
+            actor=request.user, message=_message(conversation, message_id)
+        )
+        return Response(selectors.message_payload(message))
+
+
+class ReactionView(APIView):
+    @extend_schema(request=ReactSerializer)
+    def post(self, request: Request, pk: int, message_id: int) -> Response:
+        conversation = readable_conversation(request, pk)
+        data = validated(ReactSerializer, {**request.data, "message": message_id})
+        message = services.message_react(
+            user=request.user,
+            message=_message(conversation, message_id),
+            emoji=data["emoji"],
+            add=data["add"],
+        )
+        return Response(selectors.message_payload(message))
+
+
+class ReportView(APIView):
+    @extend_schema(request=ReportSerializer)
+    def post(self, request: Request, pk: int, message_id: int) -> Response:
+        conversation = readable_conversation(request, pk)
+        data = validated(ReportSerializer, request.data)
+        report = services.message_report(
+            reporter=request.user, message=_message(conversation, message_id), reason=data["reason"]
+        )
+        return Response({"id": report.pk}, status=status.HTTP_201_CREATED)
+
+
+class ReadView(APIView):
+    @extend_schema(request=ReadSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        conversation = readable_conversation(request, pk)
+        data = validated(ReadSerializer, request.data)
+        marker = services.conversation_mark_read(
+            user=request.user, conversation=conversation, last_read_id=data["last_read_id"]
+        )
+        return Response({"last_read_id": marker})
+
+
+class MemberView(APIView):
+    @extend_schema(request=MemberSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        conversation = readable_conversation(request, pk)
+        data = validated(MemberSerializer, request.data)
+        user, action = data["user"], data["action"]
+        if action == "add":
+            services.member_add(actor=request.user, conversation=conversation, user=user)
+        elif action == "remove":
+            services.member_remove(actor=request.user, conversation=conversation, user=user)
+        else:
+            services.member_suspend(
+                actor=request.user,
+                conversation=conversation,
+                user=user,
+                suspended=action == "suspend",
+            )
+        return Response({"members": selectors.member_payloads(conversation=conversation)})
+
+
+class AttachmentView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    def post(self, request: Request, pk: int) -> Response:
+        conversation = get_object_or_404(Conversation, pk=pk)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise serializers.ValidationError({"file": "attach a file"})
+        attachment = services.attachment_upload(
+            uploader=request.user, conversation=conversation, file=upload
+        )
+        return Response(
+            {"id": attachment.pk, "name": attachment.name, "size": attachment.size},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class BlockView(APIView):
+    @extend_schema(request=BlockSerializer)
+    def post(self, request: Request) -> Response:
+        data = validated(BlockSerializer, request.data)
+        if data["blocked"]:
+            services.user_block(blocker=request.user, blocked=data["user"])
+        else:
+            services.user_unblock(blocker=request.user, blocked=data["user"])
+        return Response({"user": data["user"].pk, "blocked": data["blocked"]})
+
+
+class SettingsView(APIView):
+    def get(self, request: Request) -> Response:
+        row = ChatSettings.objects.filter(user=request.user).first() or ChatSettings(
+            user=request.user
+        )
+        return Response({"read_receipts": row.read_receipts, "email_digest": row.email_digest})
+
+    @extend_schema(request=SettingsSerializer)
+    def patch(self, request: Request) -> Response:
+        data = validated(SettingsSerializer, request.data)
+        row = services.chat_settings_update(user=request.user, **data)
+        return Response({"read_receipts": row.read_receipts, "email_digest": row.email_digest})

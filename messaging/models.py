@@ -1,0 +1,262 @@
+"""Chat: conversations (direct, group, course channel, live-class chat), members, messages.
+
+Every durable change of a conversation (a message created, edited, deleted, reacted to) is
+a ``ConversationEvent`` row whose id is the event id on ``messaging.conversation.<id>``;
+a message's id is the id of the event that created it. One sequence, so a reconnecting
+client replays creations *and* later edits of old messages in the order they happened.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from hub.accounts.models import Space
+
+
+class Conversation(models.Model):
+    class Kind(models.TextChoices):
+        DIRECT = "direct", _("Direct")
+        GROUP = "group", _("Group")
+        COURSE = "course", _("Course channel")
+        LIVE_CLASS = "live_class", _("Live-class chat")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    space = models.ForeignKey(
+        Space, on_delete=models.CASCADE, null=True, blank=True, related_name="conversations"
+    )
+    # classrooms.Course does not exist yet (built in parallel): the course and the live
+    # class are referenced by id until a foreign key can replace these fields.
+    course_id = models.PositiveBigIntegerField(null=True, blank=True)
+    live_class_key = models.CharField(max_length=64, null=True, blank=True)
+    # "<smaller user id>:<larger user id>": one direct conversation per pair.
+    direct_key = models.CharField(max_length=41, null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_event_id = models.PositiveBigIntegerField(default=0)
+    last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
+        ordering = ["-last_message_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["direct_key"],
+                condition=Q(direct_key__isnull=False),
+                name="one_direct_per_pair",
+            ),
+            models.UniqueConstraint(
+                fields=["course_id"],
+                condition=Q(kind="course", course_id__isnull=False),
+                name="one_channel_per_course",
+            ),
+            models.UniqueConstraint(
+                fields=["live_class_key"],
+                condition=Q(live_class_key__isnull=False),
+                name="one_chat_per_live_class",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or f"{self.get_kind_display()} {self.pk}"
+
+    @property
+    def topic(self) -> str:
+        return f"messaging.conversation.{self.pk}"
+
+    @property
+    def unread_topic(self) -> str:
+        """Light facet for navigation badges: which message arrived, not its text."""
+        return f"messaging.conversation.{self.pk}.unread"
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        MEMBER = "member", _("Member")
+        ADMIN = "admin", _("Admin")
+
+    class State(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")  # reads, may not post
+        REMOVED = "removed", _("Removed")  # neither reads nor posts
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    last_read_id = models.PositiveBigIntegerField(default=0)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("conversation member")
+        verbose_name_plural = _("conversation members")
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "user"], name="one_membership")
+        ]
+        indexes = [models.Index(fields=["user", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.conversation}"
+
+
+class Message(models.Model):
+    # Not an AutoField: the id is the id of the ``ConversationEvent`` that created it.
+    id = models.PositiveBigIntegerField(primary_key=True)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="chat_messages"
+    )
+    client_id = models.UUIDField(null=True, blank=True)
+    body = models.TextField(blank=True)  # markdown source, kept for editing
+    body_html = models.TextField(blank=True)  # sanitised by hub/sanitize.py
+    reply_to = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
+    )
+    mention_ids = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="one_message_per_client_id",
+            )
+        ]
+        indexes = [models.Index(fields=["conversation", "id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} by {self.sender_id}"
+
+
+class ConversationEvent(models.Model):
+    """One durable event of a conversation; its id is the event id clients resume from."""
+
+    class Type(models.TextChoices):
+        CREATED = "message.created"
+        EDITED = "message.edited"
+        DELETED = "message.deleted"
+        REACTED = "message.reacted"
+
+    id = models.BigAutoField(primary_key=True)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=20, choices=Type.choices)
+    message_id = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk}"
+
+
+class Reaction(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user", "emoji"], name="one_reaction")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.emoji} on #{self.message_id}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    return f"chat/{instance.uploader_id}/{filename}"
+
+
+class Attachment(models.Model):
+    """Uploaded first (REST, multipart), then sent with a message by id."""
+
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="attachments"
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path)
+    name = models.CharField(max_length=200)
+    size = models.PositiveIntegerField()
+    content_type = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Block(models.Model):
+    """``blocker`` receives no direct messages from ``blocked`` (and cannot send them any)."""
+
+    blocker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_blocks"
+    )
+    blocked = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["blocker", "blocked"], name="one_block")]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} blocks {self.blocked_id}"
+
+
+class Report(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reported message")
+        verbose_name_plural = _("reported messages")
+        constraints = [
+            models.UniqueConstraint(fields=["message", "reporter"], name="one_report_per_reporter")
+        ]
+
+    def __str__(self) -> str:
+        return f"report of #{self.message_id}"
+
+
+class ChatSettings(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_settings"
+    )
+    read_receipts = models.BooleanField(_("share read receipts"), default=True)
+    email_digest = models.BooleanField(_("e-mail digest of unread messages"), default=False)
+    digest_sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"chat settings of {self.user_id}"

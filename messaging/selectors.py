@@ -1,0 +1,282 @@
+"""Reads and permission predicates of chat, and the payloads REST, WebSocket and pages share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, F, Q, QuerySet
+
+from messaging.models import (
+    Block,
+    ChatSettings,
+    Conversation,
+    ConversationEvent,
+    Membership,
+    Message,
+)
+
+# Read receipts are shown in direct conversations and groups up to this size (Zulip-like:
+# in big channels a receipt is noise and its fan-out costs every member).
+RECEIPTS_MAX_MEMBERS = 20
+READABLE_STATES = (Membership.State.ACTIVE, Membership.State.SUSPENDED)
+
+
+def limits() -> dict[str, Any]:
+    """Chat limits; ``settings.LYCEUM_MESSAGING`` may override any of them."""
+    base = {
+        "MAX_LENGTH": 10_000,
+        "EDIT_WINDOW_SECONDS": 600,
+        "RATE_COUNT": 30,  # messages per sender ...
+        "RATE_SECONDS": 10,  # ... per this many seconds
+        "MAX_ATTACHMENTS": 5,
+        "MAX_ATTACHMENT_BYTES": 10 * 1024 * 1024,
+        "ATTACHMENT_TYPES": (
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "application/pdf",
+            "text/plain",
+        ),
+        "PAGE_SIZE": 50,
+    }
+    base.update(getattr(settings, "LYCEUM_MESSAGING", {}))
+    return base
+
+
+# -- predicates ----------------------------------------------------------------------------
+def membership_of(*, user: Any, conversation: Conversation | int) -> Membership | None:
+    conversation_id = conversation if isinstance(conversation, int) else conversation.pk
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return Membership.objects.filter(conversation_id=conversation_id, user_id=user.pk).first()
+
+
+def can_read(*, user: Any, conversation: Conversation | int) -> bool:
+    membership = membership_of(user=user, conversation=conversation)
+    return membership is not None and membership.state in READABLE_STATES
+
+
+def is_blocked_between(*, user_ids: tuple[int, int]) -> bool:
+    a, b = user_ids
+    return Block.objects.filter(
+        Q(blocker_id=a, blocked_id=b) | Q(blocker_id=b, blocked_id=a)
+    ).exists()
+
+
+def direct_partner_id(*, conversation: Conversation, user_id: int) -> int | None:
+    if conversation.kind != Conversation.Kind.DIRECT or not conversation.direct_key:
+        return None
+    a, b = (int(x) for x in conversation.direct_key.split(":"))
+    return b if a == user_id else a
+
+
+def shows_read_receipts(*, conversation: Conversation) -> bool:
+    if conversation.kind == Conversation.Kind.DIRECT:
+        return True
+    if conversation.kind != Conversation.Kind.GROUP:
+        return False
+    return active_member_count(conversation=conversation) <= RECEIPTS_MAX_MEMBERS
+
+
+def shares_read_receipts(*, user: Any) -> bool:
+    row = ChatSettings.objects.filter(user_id=user.pk).values_list("read_receipts", flat=True)
+    return next(iter(row), True)
+
+
+def is_moderator(*, user: Any, conversation: Conversation) -> bool:
+    from hub.accounts.models import Role
+
+    if user.has_role(Role.ADMIN):
+        return True
+    membership = membership_of(user=user, conversation=conversation)
+    return membership is not None and membership.role == Membership.Role.ADMIN
+
+
+# -- reads ---------------------------------------------------------------------------------
+def active_member_count(*, conversation: Conversation) -> int:
+    return conversation.memberships.filter(state__in=READABLE_STATES).count()
+
+
+def member_ids(*, conversation: Conversation, states=READABLE_STATES) -> list[int]:
+    return list(conversation.memberships.filter(state__in=states).values_list("user_id", flat=True))
+
+
+def conversations_for(*, user: Any) -> QuerySet[Membership]:
+    """The user's memberships (readable), with ``unread`` counted, most recent first."""
+    return (
+        Membership.objects.filter(user_id=user.pk, state__in=READABLE_STATES)
+        .select_related("conversation")
+        .annotate(
+            unread=Count(
+                "conversation__messages",
+                filter=Q(conversation__messages__id__gt=F("last_read_id"))
+                & ~Q(conversation__messages__sender_id=user.pk)
+                & Q(conversation__messages__deleted_at__isnull=True),
+            )
+        )
+        .order_by(F("conversation__last_message_at").desc(nulls_last=True), "-conversation_id")
+    )
+
+
+def unread_total(*, user: Any) -> int:
+    return sum(m.unread for m in conversations_for(user=user))
+
+
+def unread_counts(*, user: Any) -> dict[int, int]:
+    return {m.conversation_id: m.unread for m in conversations_for(user=user)}
+
+
+def _messages() -> QuerySet[Message]:
+    return Message.objects.select_related(
+        "sender", "reply_to", "reply_to__sender"
+    ).prefetch_related("reactions", "attachments")
+
+
+def messages_page(
+    *,
+    conversation: Conversation,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> list[Message]:
+    """Up to ``limit`` messages, oldest first: the latest, or those before/after an id."""
+    qs = _messages().filter(conversation=conversation)
+    if after is not None:
+        return list(qs.filter(id__gt=after).order_by("id")[:limit])
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    return list(reversed(qs.order_by("-id")[:limit]))
+
+
+def first_unread_id(*, membership: Membership) -> int | None:
+    return (
+        Message.objects.filter(
+            conversation_id=membership.conversation_id, id__gt=membership.last_read_id
+        )
+        .exclude(sender_id=membership.user_id)
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
+def events_after(
+    *, conversation_id: int, after_id: int, limit: int
+) -> list[tuple[ConversationEvent, Message]]:
+    """Durable events with id > ``after_id`` and the current state of their message."""
+    events = list(
+        ConversationEvent.objects.filter(conversation_id=conversation_id, id__gt=after_id).order_by(
+            "id"
+        )[:limit]
+    )
+    messages = {m.id: m for m in _messages().filter(id__in={e.message_id for e in events})}
+    return [(e, messages[e.message_id]) for e in events if e.message_id in messages]
+
+
+def get_message(*, conversation: Conversation, message_id: int) -> Message:
+    return _messages().get(conversation=conversation, id=message_id)
+
+
+def read_states(*, conversation: Conversation) -> dict[int, int]:
+    """Last read id of each member who shares read receipts (where receipts are shown)."""
+    if not shows_read_receipts(conversation=conversation):
+        return {}
+    rows = conversation.memberships.filter(state__in=READABLE_STATES).values_list(
+        "user_id", "last_read_id"
+    )
+    hidden = set(
+        ChatSettings.objects.filter(
+            user_id__in=[uid for uid, _ in rows], read_receipts=False
+        ).values_list("user_id", flat=True)
+    )
+    return {uid: last for uid, last in rows if uid not in hidden}
+
+
+# -- payloads ------------------------------------------------------------------------------
+def message_payload(message: Message) -> dict[str, Any]:
+    deleted = message.deleted_at is not None
+    reactions: dict[str, list[int]] = {}
+    if not deleted:
+        for reaction in message.reactions.all():
+            reactions.setdefault(reaction.emoji, []).append(reaction.user_id)
+    reply = None
+    if message.reply_to_id is not None and message.reply_to is not None:
+        parent = message.reply_to
+        reply = {
+            "id": parent.id,
+            "sender": parent.sender.name,
+            "deleted": parent.deleted_at is not None,
+            "excerpt": "" if parent.deleted_at else _excerpt(parent.body),
+        }
+    return {
+        "id": message.id,
+        "conversation": message.conversation_id,
+        "sender": {"id": message.sender_id, "name": message.sender.name},
+        "client_id": str(message.client_id) if message.client_id else None,
+        "body": "" if deleted else message.body,
+        "body_html": "" if deleted else message.body_html,
+        "reply_to": reply,
+        "mentions": [] if deleted else message.mention_ids,
+        "reactions": [
+            {"emoji": emoji, "users": sorted(users)} for emoji, users in sorted(reactions.items())
+        ],
+        "attachments": []
+        if deleted
+        else [
+            {
+                "id": a.id,
+                "name": a.name,
+                "size": a.size,
+                "content_type": a.content_type,
+                "url": a.file.url,
+            }
+            for a in message.attachments.all()
+        ],
+        "created_at": message.created_at,
+        "edited_at": message.edited_at,
+        "deleted": deleted,
+    }
+
+
+def _excerpt(text: str, length: int = 120) -> str:
+    from hub import sanitize
+
+    plain = " ".join(sanitize.plain(text).split())
+    return plain if len(plain) <= length else plain[: length - 1] + "…"
+
+
+def conversation_payload(membership: Membership, *, viewer: Any = None) -> dict[str, Any]:
+    conversation = membership.conversation
+    title = conversation.title
+    partner = None
+    if conversation.kind == Conversation.Kind.DIRECT:
+        partner_id = direct_partner_id(conversation=conversation, user_id=membership.user_id)
+        from hub.accounts.models import User
+
+        other = User.objects.filter(pk=partner_id).first()
+        partner = {"id": partner_id, "name": other.name if other else "?"}
+        title = partner["name"]
+    return {
+        "id": conversation.pk,
+        "kind": conversation.kind,
+        "title": title,
+        "topic": conversation.topic,
+        "partner": partner,
+        "course_id": conversation.course_id,
+        "role": membership.role,
+        "state": membership.state,
+        "last_read_id": membership.last_read_id,
+        "last_event_id": conversation.last_event_id,
+        "unread": getattr(membership, "unread", None),
+        "receipts": shows_read_receipts(conversation=conversation),
+    }
+
+
+def member_payloads(*, conversation: Conversation) -> list[dict[str, Any]]:
+    rows = conversation.memberships.filter(state__in=READABLE_STATES).select_related("user")
+    return [
+        {"id": m.user_id, "name": m.user.name, "role": m.role, "state": m.state}
+        for m in rows.order_by("user__username")
+    ]

@@ -1,0 +1,36 @@
+"""Chat fixtures: a direct conversation, a group and a course channel."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from messaging import services
+
+
+@pytest.fixture
+def direct(learner, learner2):
+    return services.conversation_direct_open(user=learner, other=learner2)
+
+
+@pytest.fixture
+def group(trainer, learner, learner2):
+    return services.conversation_group_create(
+        creator=trainer, title="Study group", members=[learner, learner2]
+    )
+
+
+@pytest.fixture
+def course():
+    """A stand-in for classrooms.Course (built in parallel): the handlers need pk and title."""
+    return SimpleNamespace(pk=901, title="Python 101", space_id=None)
+
+
+@pytest.fixture
+def channel(course, trainer, learner, learner2):
+    for person in (trainer, learner, learner2):
+        services.on_enrolled(user=person, course=course)
+    from messaging.models import Conversation
+
+    return Conversation.objects.get(kind="course", course_id=course.pk)

@@ -1,0 +1,311 @@
+"""Chat services: membership and permissions, idempotency, edits, reads, safety."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import override_settings
+from django.utils import timezone
+from notifications.models import Notification
+
+from hub import events
+from messaging import selectors, services
+from messaging.models import Conversation, Membership, Message, Report
+
+pytestmark = pytest.mark.django_db
+
+
+def send(user, conversation, body="hi", **kw):
+    return services.message_send(sender=user, conversation=conversation, body=body, **kw)
+
+
+# -- membership and permissions ------------------------------------------------------------
+def test_direct_conversation_is_unique_per_pair(direct, learner, learner2):
+    again = services.conversation_direct_open(user=learner2, other=learner)
+    assert again.pk == direct.pk
+    assert set(selectors.member_ids(conversation=direct)) == {learner.pk, learner2.pk}
+
+
+def test_cannot_open_a_direct_conversation_with_someone_outside_my_spaces(learner, outsider):
+    with pytest.raises(PermissionDenied):
+        services.conversation_direct_open(user=learner, other=outsider)
+
+
+def test_only_members_read_or_post(group, outsider, manager):
+    assert not selectors.can_read(user=outsider, conversation=group)
+    with pytest.raises(PermissionDenied):
+        send(outsider, group)
+    with pytest.raises(PermissionDenied):
+        send(manager, group)
+
+
+def test_group_admin_adds_and_removes_members_others_cannot(group, trainer, learner, manager):
+    with pytest.raises(PermissionDenied):
+        services.member_add(actor=learner, conversation=group, user=manager)
+    services.member_add(actor=trainer, conversation=group, user=manager)
+    assert selectors.can_read(user=manager, conversation=group)
+    services.member_remove(actor=trainer, conversation=group, user=manager)
+    assert not selectors.can_read(user=manager, conversation=group)
+    with pytest.raises(PermissionDenied):
+        send(manager, group)
+
+
+def test_suspended_member_reads_but_cannot_post(group, trainer, learner):
+    services.member_suspend(actor=trainer, conversation=group, user=learner)
+    assert selectors.can_read(user=learner, conversation=group)
+    with pytest.raises(PermissionDenied):
+        send(learner, group)
+    services.member_suspend(actor=trainer, conversation=group, user=learner, suspended=False)
+    send(learner, group)
+
+
+def test_deactivated_user_cannot_post(direct, learner):
+    learner.is_active = False
+    learner.save()
+    with pytest.raises(PermissionDenied):
+        send(learner, direct)
+
+
+def test_blocking_stops_direct_messages_both_ways(direct, learner, learner2):
+    services.user_block(blocker=learner2, blocked=learner)
+    with pytest.raises(PermissionDenied):
+        send(learner, direct)
+    with pytest.raises(PermissionDenied):
+        send(learner2, direct)
+    services.user_unblock(blocker=learner2, blocked=learner)
+    send(learner, direct)
+
+
+def test_blocking_does_not_silence_groups(group, learner, learner2):
+    services.user_block(blocker=learner2, blocked=learner)
+    send(learner, group)
+
+
+# -- course channel follows enrolment ------------------------------------------------------
+def test_course_channel_follows_enrolment_idempotently(course, channel, learner, trainer):
+    assert selectors.membership_of(user=trainer, conversation=channel).role == "admin"
+    services.on_enrolled(user=learner, course=course)  # twice: nothing changes
+    assert channel.memberships.filter(user=learner).count() == 1
+    services.on_unenrolled(user=learner, course=course)
+    services.on_unenrolled(user=learner, course=course)
+    assert not selectors.can_read(user=learner, conversation=channel)
+    services.on_enrolled(user=learner, course=course)
+    assert selectors.can_read(user=learner, conversation=channel)
+    assert Conversation.objects.filter(kind="course", course_id=course.pk).count() == 1
+
+
+def test_domain_events_reach_the_handlers(course, learner2, commit):
+    events.emit("classrooms.enrolled", user=learner2, course=course)
+    commit()
+    channel = Conversation.objects.get(course_id=course.pk)
+    assert selectors.can_read(user=learner2, conversation=channel)
+
+
+def test_live_class_chat_is_made_once(trainer, learner):
+    chat = services.live_class_chat_open(key="activity-7", title="Live: intro")
+    assert services.live_class_chat_open(key="activity-7", title="x").pk == chat.pk
+    services.live_class_chat_join(conversation=chat, user=trainer, host=True)
+    services.live_class_chat_join(conversation=chat, user=learner)
+    send(learner, chat)
+    assert chat.kind == "live_class"
+
+
+# -- sending -------------------------------------------------------------------------------
+def test_retry_with_same_client_id_stores_and_publishes_once(direct, learner, published):
+    cid = uuid.uuid4()
+    first = send(learner, direct, client_id=cid)
+    again = send(learner, direct, client_id=cid)
+    assert again.id == first.id
+    assert Message.objects.count() == 1
+    assert [e.type for e in published(direct.topic)] == ["message.created"]
+    assert published(direct.topic)[0].id == first.id
+
+
+def test_message_is_sanitised_markdown_with_safe_links(direct, learner):
+    m = send(learner, direct, "**hi** <script>x()</script> see https://example.com")
+    assert "<strong>hi</strong>" in m.body_html
+    assert "<script" not in m.body_html
+    assert 'rel="nofollow noopener noreferrer"' in m.body_html
+    js = send(learner, direct, "[click](javascript:alert(1))")
+    assert "javascript:" not in js.body_html
+
+
+def test_maximum_length_is_an_error(direct, learner):
+    send(learner, direct, "x" * 10_000)
+    with pytest.raises(ValidationError):
+        send(learner, direct, "x" * 10_001)
+
+
+def test_empty_message_is_refused(direct, learner):
+    with pytest.raises(ValidationError):
+        send(learner, direct, "   ")
+
+
+@override_settings(LYCEUM_MESSAGING={"RATE_COUNT": 3, "RATE_SECONDS": 60})
+def test_rate_limit(direct, learner):
+    for _ in range(3):
+        send(learner, direct)
+    with pytest.raises(services.RateLimited):
+        send(learner, direct)
+
+
+def test_replies_and_mentions(group, learner, learner2, trainer):
+    parent = send(learner, group, "question?")
+    reply = send(learner2, group, "@learner1 answer, cc @nobody", reply_to=parent.id)
+    payload = selectors.message_payload(reply)
+    assert payload["reply_to"]["id"] == parent.id
+    assert payload["mentions"] == [learner.pk]
+    with pytest.raises(ValidationError):
+        send(learner, group, "x", reply_to=10**9)
+
+
+def test_ids_increase_across_conversations_and_events(direct, group, learner):
+    a = send(learner, direct)
+    b = send(learner, group)
+    c = send(learner, direct)
+    assert a.id < b.id < c.id
+
+
+# -- edit, delete, react -------------------------------------------------------------------
+def test_edit_within_the_window_publishes_a_durable_event(direct, learner, published):
+    m = send(learner, direct, "helo")
+    edited = services.message_edit(editor=learner, message=m, body="hello")
+    assert edited.body == "hello" and edited.edited_at is not None
+    events_ = published(direct.topic)
+    assert [e.type for e in events_] == ["message.created", "message.edited"]
+    assert events_[1].id > events_[0].id
+    assert events_[1].data["id"] == m.id
+
+
+def test_edit_after_the_window_or_by_someone_else_is_refused(direct, learner, learner2):
+    m = send(learner, direct)
+    with pytest.raises(PermissionDenied):
+        services.message_edit(editor=learner2, message=m, body="hack")
+    Message.objects.filter(pk=m.pk).update(created_at=timezone.now() - timedelta(minutes=11))
+    m.refresh_from_db()
+    with pytest.raises(PermissionDenied):
+        services.message_edit(editor=learner, message=m, body="late")
+
+
+def test_delete_is_shown_as_deleted_to_everyone(group, learner, learner2, trainer, published):
+    m = send(learner, group, "oops")
+    with pytest.raises(PermissionDenied):
+        services.message_delete(actor=learner2, message=m)
+    deleted = services.message_delete(actor=learner, message=m)
+    payload = selectors.message_payload(deleted)
+    assert payload["deleted"] and payload["body"] == "" and payload["body_html"] == ""
+    other = send(learner2, group, "rude")
+    services.message_delete(actor=trainer, message=other)  # group admin moderates
+    assert [e.type for e in published(group.topic)][-1] == "message.deleted"
+
+
+def test_reactions_toggle(direct, learner, learner2):
+    m = send(learner, direct)
+    services.message_react(user=learner2, message=m, emoji="👍")
+    services.message_react(user=learner2, message=m, emoji="👍")  # idempotent
+    m = services.message_react(user=learner, message=m, emoji="👍")
+    assert selectors.message_payload(m)["reactions"] == [
+        {"emoji": "👍", "users": sorted([learner.pk, learner2.pk])}
+    ]
+    m = services.message_react(user=learner, message=m, emoji="👍", add=False)
+    assert selectors.message_payload(m)["reactions"][0]["users"] == [learner2.pk]
+    with pytest.raises(ValidationError):
+        services.message_react(user=learner, message=m, emoji="<b>")
+
+
+# -- read state ----------------------------------------------------------------------------
+def test_unread_counts_and_read_marker(group, learner, learner2, trainer, published):
+    send(learner, group, "one")
+    second = send(learner, group, "two")
+    assert selectors.unread_counts(user=learner2)[group.pk] == 2
+    assert selectors.unread_counts(user=learner)[group.pk] == 0  # own messages
+    services.conversation_mark_read(user=learner2, conversation=group, last_read_id=second.id)
+    assert selectors.unread_counts(user=learner2)[group.pk] == 0
+    # Never backwards, never past the end.
+    assert (
+        services.conversation_mark_read(user=learner2, conversation=group, last_read_id=1)
+        == second.id
+    )
+    types = [e.type for e in published(group.topic)]
+    assert "read.updated" in types
+    (mine,) = [e for e in published(learner2.topic) if e.type == "messaging.read"]
+    assert mine.data == {"conversation": group.pk, "last_read_id": second.id, "unread": 0}
+
+
+def test_first_unread(group, learner, learner2):
+    a = send(learner, group)
+    send(learner, group)
+    membership = selectors.membership_of(user=learner2, conversation=group)
+    assert selectors.first_unread_id(membership=membership) == a.id
+
+
+def test_read_receipts_can_be_turned_off(direct, learner, learner2, published):
+    services.chat_settings_update(user=learner2, read_receipts=False)
+    m = send(learner, direct)
+    services.conversation_mark_read(user=learner2, conversation=direct, last_read_id=m.id)
+    assert "read.updated" not in [e.type for e in published(direct.topic)]
+    assert str(learner2.pk) not in {str(k) for k in selectors.read_states(conversation=direct)}
+
+
+def test_no_read_receipts_in_course_channels(channel, learner, learner2, published):
+    m = send(learner, channel)
+    services.conversation_mark_read(user=learner2, conversation=channel, last_read_id=m.id)
+    assert "read.updated" not in [e.type for e in published(channel.topic)]
+
+
+# -- notifications -------------------------------------------------------------------------
+def test_new_direct_message_notifies_the_recipient_not_looking(direct, learner, learner2, commit):
+    send(learner, direct, "ping")
+    commit()
+    assert Notification.objects.filter(recipient=learner2, data__kind="chat_message").count() == 1
+    assert not Notification.objects.filter(recipient=learner).exists()
+
+
+def test_no_notification_while_reading_the_conversation(
+    direct, learner, learner2, commit, monkeypatch
+):
+    monkeypatch.setattr(services, "present_user_ids", lambda topic: {learner2.pk})
+    send(learner, direct, "ping")
+    commit()
+    assert not Notification.objects.filter(recipient=learner2).exists()
+
+
+def test_course_channel_notifies_only_mentions(channel, learner, learner2, trainer, commit):
+    send(learner, channel, "hello all")
+    send(learner, channel, "@learner2 look")
+    commit()
+    assert Notification.objects.filter(recipient=learner2).count() == 1
+    assert not Notification.objects.filter(recipient=trainer).exists()
+
+
+def test_report_reaches_moderators(group, learner, learner2, trainer, commit):
+    m = send(learner, group, "spam")
+    services.message_report(reporter=learner2, message=m, reason="spam")
+    services.message_report(reporter=learner2, message=m, reason="again")
+    assert Report.objects.count() == 1
+    assert Notification.objects.filter(recipient=trainer, data__kind="chat_report").exists()
+
+
+def test_removed_member_cannot_report_or_react(group, trainer, learner, learner2):
+    m = send(learner, group)
+    services.member_remove(actor=learner2, conversation=group, user=learner2)  # leaves
+    with pytest.raises(PermissionDenied):
+        services.message_report(reporter=learner2, message=m)
+    with pytest.raises(PermissionDenied):
+        services.message_react(user=learner2, message=m, emoji="x")
+    assert Membership.objects.get(conversation=group, user=learner2).state == "removed"
+
+
+def test_cannot_leave_a_direct_conversation(direct, learner):
+    with pytest.raises(ValidationError):
+        services.member_remove(actor=learner, conversation=direct, user=learner)
+
+
+def test_group_needs_a_title_and_space_mates(learner, outsider, learner2):
+    with pytest.raises(ValidationError):
+        services.conversation_group_create(creator=learner, title=" ", members=[learner2])
+    with pytest.raises(PermissionDenied):
+        services.conversation_group_create(creator=learner, title="G", members=[outsider])
