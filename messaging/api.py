@@ -82,6 +82,33 @@ class SettingsSerializer(serializers.Serializer):
     email_digest = serializers.BooleanField(required=False)
 
 
+class ChatMessageSerializer(serializers.Serializer):
+    """The shape of ``selectors.message_payload`` (documentation of the API)."""
+
+    id = serializers.IntegerField()
+    conversation = serializers.IntegerField()
+    body = serializers.CharField()
+    body_html = serializers.CharField()
+    deleted = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+
+
+class ChatAttachmentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
+class ChatConversationSerializer(serializers.Serializer):
+    """The shape of ``selectors.conversation_payload`` (documentation of the API)."""
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    topic = serializers.CharField()
+    last_read_id = serializers.IntegerField()
+    unread = serializers.IntegerField()
+
+
 def readable_conversation(request: Request, pk: int) -> Conversation:
     conversation = get_object_or_404(Conversation, pk=pk)
     if not selectors.can_read(user=request.user, conversation=conversation):
@@ -117,6 +144,9 @@ def conversation_detail(user: Any, conversation: Conversation) -> dict[str, Any]
 class ConversationListView(APIView):
     """The current user's conversations with their unread counts; open a direct or a group."""
 
+    serializer_class = ChatConversationSerializer
+
+    @extend_schema(operation_id="conversations_list")
     def get(self, request: Request) -> Response:
         memberships = selectors.conversations_for(user=request.user)
         return Response({"results": [selectors.conversation_payload(m) for m in memberships]})
@@ -142,6 +172,8 @@ class ConversationListView(APIView):
 
 
 class ConversationDetailView(APIView):
+    serializer_class = ChatConversationSerializer
+
     def get(self, request: Request, pk: int) -> Response:
         return Response(conversation_detail(request.user, readable_conversation(request, pk)))
 
@@ -149,6 +181,9 @@ class ConversationDetailView(APIView):
 class MessageListView(APIView):
     """``GET ?before=<id>`` / ``?after=<id>`` / ``?around=first_unread``; ``POST`` sends."""
 
+    serializer_class = ChatMessageSerializer
+
+    @extend_schema(operation_id="conversation_messages_list")
     def get(self, request: Request, pk: int) -> Response:
         conversation = readable_conversation(request, pk)
         limit = min(_int_param(request, "limit") or selectors.limits()["PAGE_SIZE"], 200)
@@ -189,6 +224,8 @@ class MessageListView(APIView):
 
 
 class MessageDetailView(APIView):
+    serializer_class = ChatMessageSerializer
+
     def get(self, request: Request, pk: int, message_id: int) -> Response:
         conversation = readable_conversation(request, pk)
         return Response(selectors.message_payload(_message(conversation, message_id)))
@@ -211,6 +248,8 @@ class MessageDetailView(APIView):
 
 
 class ReactionView(APIView):
+    serializer_class = ReactSerializer
+
     @extend_schema(request=ReactSerializer)
     def post(self, request: Request, pk: int, message_id: int) -> Response:
         conversation = readable_conversation(request, pk)
@@ -225,6 +264,8 @@ class ReactionView(APIView):
 
 
 class ReportView(APIView):
+    serializer_class = ReportSerializer
+
     @extend_schema(request=ReportSerializer)
     def post(self, request: Request, pk: int, message_id: int) -> Response:
         conversation = readable_conversation(request, pk)
@@ -236,6 +277,8 @@ class ReportView(APIView):
 
 
 class ReadView(APIView):
+    serializer_class = ReadSerializer
+
     @extend_schema(request=ReadSerializer)
     def post(self, request: Request, pk: int) -> Response:
         conversation = readable_conversation(request, pk)
@@ -247,6 +290,8 @@ class ReadView(APIView):
 
 
 class MemberView(APIView):
+    serializer_class = MemberSerializer
+
     @extend_schema(request=MemberSerializer)
     def post(self, request: Request, pk: int) -> Response:
         conversation = readable_conversation(request, pk)
@@ -267,6 +312,7 @@ class MemberView(APIView):
 
 
 class AttachmentView(APIView):
+    serializer_class = ChatAttachmentUploadSerializer
     parser_classes = [MultiPartParser, FormParser]
 
     def post(self, request: Request, pk: int) -> Response:
@@ -284,6 +330,8 @@ class AttachmentView(APIView):
 
 
 class BlockView(APIView):
+    serializer_class = BlockSerializer
+
     @extend_schema(request=BlockSerializer)
     def post(self, request: Request) -> Response:
         data = validated(BlockSerializer, request.data)
@@ -295,6 +343,8 @@ class BlockView(APIView):
 
 
 class SettingsView(APIView):
+    serializer_class = SettingsSerializer
+
     def get(self, request: Request) -> Response:
         row = ChatSettings.objects.filter(user=request.user).first() or ChatSettings(
             user=request.user
