@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class ClassroomsConfig(AppConfig):
     name = "classrooms"
     verbose_name = _("Classrooms")
+
+    def ready(self) -> None:
+        from classrooms import realtime  # noqa: F401
+        from hub.models import Delivery
+        from hub.notify import register_kind
+
+        register_kind("course_completed", _("Course completed"), Delivery.IN_APP_AND_EMAIL)

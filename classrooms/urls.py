@@ -1,4 +1,76 @@
 """Pages (``urlpatterns``) and REST endpoints under /api/v1/ (``api_urlpatterns``)."""
 
-urlpatterns: list = []
-api_urlpatterns: list = []
+from django.urls import path
+
+from classrooms import api, views
+
+api_urlpatterns = [
+    path("courses/", api.CourseListView.as_view(), name="api-course-list"),
+    path("courses/<int:pk>/", api.CourseDetailView.as_view(), name="api-course-detail"),
+    path("courses/<int:pk>/modules/", api.ModuleCreateView.as_view(), name="api-module-create"),
+    path(
+        "courses/<int:pk>/modules/reorder/",
+        api.ModuleReorderView.as_view(),
+        name="api-module-reorder",
+    ),
+    path(
+        "courses/<int:pk>/enrolments/",
+        api.EnrolmentListView.as_view(),
+        name="api-course-enrolments",
+    ),
+    path("courses/<int:pk>/progress/", api.ProgressView.as_view(), name="api-course-progress"),
+    path("courses/<int:pk>/questions/", api.QuestionListView.as_view(), name="api-questions"),
+    path("questions/<int:pk>/", api.QuestionDetailView.as_view(), name="api-question-detail"),
+    path("modules/<int:pk>/", api.ModuleDetailView.as_view(), name="api-module-detail"),
+    path(
+        "modules/<int:pk>/activities/",
+        api.ActivityCreateView.as_view(),
+        name="api-activity-create",
+    ),
+    path(
+        "modules/<int:pk>/activities/reorder/",
+        api.ActivityReorderView.as_view(),
+        name="api-activity-reorder",
+    ),
+    path("activities/<int:pk>/", api.ActivityDetailView.as_view(), name="api-activity-detail"),
+    path(
+        "activities/<int:pk>/complete/",
+        api.ActivityCompleteView.as_view(),
+        name="api-activity-complete",
+    ),
+    path("activities/<int:pk>/attempts/", api.AttemptListView.as_view(), name="api-attempt-list"),
+    path(
+        "activities/<int:pk>/submission/",
+        api.SubmissionView.as_view(),
+        name="api-submission",
+    ),
+    path("attempts/<int:pk>/", api.AttemptDetailView.as_view(), name="api-attempt-detail"),
+    path("attempts/<int:pk>/submit/", api.AttemptSubmitView.as_view(), name="api-attempt-submit"),
+    path("enrolments/", api.MyEnrolmentsView.as_view(), name="api-my-enrolments"),
+    path("enrolments/<int:pk>/", api.EnrolmentDetailView.as_view(), name="api-enrolment-detail"),
+]
+
+urlpatterns = [
+    path("courses/", views.course_list, name="courses"),
+    path("courses/new/", views.course_new, name="course-new"),
+    path("courses/preview/", views.markdown_preview, name="markdown-preview"),
+    path("courses/<int:pk>/", views.course_detail, name="course-detail"),
+    path("courses/<int:pk>/enrol/", views.course_enrol, name="course-enrol"),
+    path("courses/<int:pk>/enrol-someone/", views.course_enrol_other, name="course-enrol-other"),
+    path("courses/<int:pk>/edit/", views.course_edit, name="course-edit"),
+    path("courses/<int:pk>/edit/module/", views.module_add, name="module-add"),
+    path("courses/<int:pk>/edit/activity/", views.activity_add, name="activity-add"),
+    path("courses/<int:pk>/edit/move/", views.outline_move, name="outline-move"),
+    path("courses/<int:pk>/edit/delete/", views.outline_delete, name="outline-delete"),
+    path("courses/<int:pk>/questions/", views.question_bank, name="question-bank"),
+    path("courses/<int:pk>/progress/", views.course_progress, name="course-progress"),
+    path("courses/<int:pk>/report/", views.course_report, name="course-report"),
+    path("courses/<int:pk>/export.csv", views.course_export, name="course-export"),
+    path("activities/<int:pk>/", views.activity_detail, name="activity-detail"),
+    path("activities/<int:pk>/edit/", views.activity_edit, name="activity-edit"),
+    path("activities/<int:pk>/attempt/", views.attempt_new, name="attempt-new"),
+    path("activities/<int:pk>/submit/", views.submission_post, name="submission-post"),
+    path("attempts/<int:pk>/", views.attempt_page, name="attempt"),
+    path("team/progress/", views.team_progress, name="team-progress"),
+    path("team/progress/export.csv", views.team_export, name="team-export"),
+]

@@ -1,0 +1,466 @@
+"""REST endpoints of classrooms (mounted under /api/v1/): thin, over services/selectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from classrooms import selectors, services
+from classrooms.models import (
+    Activity,
+    ActivityKind,
+    Attempt,
+    CompletionRule,
+    Course,
+    Enrolment,
+    MediaKind,
+    Module,
+    Question,
+    QuestionKind,
+)
+from hub.accounts.models import Space, User
+from hub.api import validated
+
+
+# -- serializers (validation; REST, pages and the gateway share them) --------------------------
+class CourseWriteSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    summary = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    language = serializers.ChoiceField(choices=["en", "fr"], required=False)
+    published = serializers.BooleanField(required=False)
+    self_enrolment = serializers.BooleanField(required=False)
+    cover = serializers.ImageField(required=False, allow_null=True)
+
+
+class CourseCreateSerializer(CourseWriteSerializer):
+    space = serializers.PrimaryKeyRelatedField(queryset=Space.objects.all())
+
+
+class CourseUpdateSerializer(CourseWriteSerializer):
+    title = serializers.CharField(max_length=200, required=False)
+    trainers = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), many=True, required=False
+    )
+
+
+class TitleSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+
+
+class ReorderSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(), max_length=500)
+
+
+class ActivityWriteSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    required = serializers.BooleanField(required=False)
+    completion_rule = serializers.ChoiceField(choices=CompletionRule.choices, required=False)
+    body = serializers.CharField(max_length=100000, required=False, allow_blank=True)
+    media_kind = serializers.ChoiceField(
+        choices=MediaKind.choices, required=False, allow_blank=True
+    )
+    media_file = serializers.FileField(required=False, allow_null=True)
+    media_url = serializers.URLField(required=False, allow_blank=True)
+    pass_mark = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    attempt_limit = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    time_limit_seconds = serializers.IntegerField(min_value=0, max_value=86400, required=False)
+    link_kind = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    link_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class ActivityCreateSerializer(ActivityWriteSerializer):
+    title = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=ActivityKind.choices)
+
+
+class ChoiceInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=500)
+    is_correct = serializers.BooleanField(default=False)
+    feedback = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class QuestionCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=QuestionKind.choices)
+    text = serializers.CharField(max_length=2000)
+    choices = ChoiceInputSerializer(many=True, required=False)
+    numeric_answer = serializers.FloatField(required=False, allow_null=True)
+    tolerance = serializers.FloatField(required=False, min_value=0, default=0)
+    explanation = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class AnswersSerializer(serializers.Serializer):
+    """``{"answers": {"<question id>": [choice ids] | choice id | number}}``."""
+
+    answers = serializers.DictField(child=serializers.JSONField(), allow_empty=True)
+
+
+class EnrolSerializer(serializers.Serializer):
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+
+
+class SubmissionSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=50000, required=False, allow_blank=True)
+    file = serializers.FileField(required=False, allow_null=True)
+
+
+class AnyObject(serializers.Serializer):
+    """Schema placeholder: the payload functions in selectors.py define the fields."""
+
+    id = serializers.IntegerField()
+
+
+# -- lookups: what the user may not see does not exist for them -----------------------------
+def _course(request: Request, pk: int) -> Course:
+    return get_object_or_404(selectors.courses_visible_to(user=request.user), pk=pk)
+
+
+def _content_course(request: Request, course: Course) -> None:
+    if not selectors.can_view_content(user=request.user, course=course):
+        from django.http import Http404
+
+        raise Http404
+
+
+def _activity(request: Request, pk: int) -> Activity:
+    activity = get_object_or_404(Activity.objects.select_related("course", "module"), pk=pk)
+    _content_course(request, activity.course)
+    return activity
+
+
+def _module(request: Request, pk: int) -> Module:
+    module = get_object_or_404(Module.objects.select_related("course"), pk=pk)
+    _content_course(request, module.course)
+    return module
+
+
+def course_detail_payload(course: Course, user: Any) -> dict[str, Any]:
+    data = selectors.course_payload(course)
+    data["can_edit"] = selectors.can_edit_course(user=user, course=course)
+    enrolment = selectors.enrolment_of(user=user, course=course)
+    data["enrolment"] = selectors.enrolment_payload(enrolment) if enrolment else None
+    data["can_self_enrol"] = selectors.can_self_enrol(user=user, course=course)
+    if selectors.can_view_content(user=user, course=course):
+        done = selectors.completed_activity_ids(user=user, course=course)
+        data["modules"] = [
+            {
+                **selectors.module_payload(m),
+                "activities": [
+                    {**selectors.activity_payload(a), "completed": a.pk in done}
+                    for a in m.ordered_activities
+                ],
+            }
+            for m in selectors.course_modules(course=course)
+        ]
+    return data
+
+
+# -- courses ---------------------------------------------------------------------------------
+class CourseListView(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(responses={200: AnyObject(many=True)})
+    def get(self, request: Request) -> Response:
+        courses = selectors.courses_visible_to(user=request.user).prefetch_related("trainers")
+        return Response([selectors.course_payload(c) for c in courses])
+
+    @extend_schema(request=CourseCreateSerializer, responses={201: AnyObject})
+    def post(self, request: Request) -> Response:
+        data = validated(CourseCreateSerializer, request.data)
+        course = services.course_create(author=request.user, **data)
+        return Response(course_detail_payload(course, request.user), status=201)
+
+
+class CourseDetailView(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(responses={200: AnyObject})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(course_detail_payload(_course(request, pk), request.user))
+
+    @extend_schema(request=CourseUpdateSerializer, responses={200: AnyObject})
+    def patch(self, request: Request, pk: int) -> Response:
+        course = _course(request, pk)
+        data = validated(CourseUpdateSerializer, request.data)
+        course = services.course_update(user=request.user, course=course, **data)
+        return Response(course_detail_payload(course, request.user))
+
+
+# -- modules and activities ------------------------------------------------------------------
+class ModuleCreateView(APIView):
+    @extend_schema(request=TitleSerializer, responses={201: AnyObject})
+    def post(self, request: Request, pk: int) -> Response:
+        course = _course(request, pk)
+        data = validated(TitleSerializer, request.data)
+        module = services.module_create(user=request.user, course=course, **data)
+        return Response(selectors.module_payload(module), status=201)
+
+
+class ModuleReorderView(APIView):
+    @extend_schema(request=ReorderSerializer, responses={204: None})
+    def post(self, request: Request, pk: int) -> Response:
+        course = _course(request, pk)
+        data = validated(ReorderSerializer, request.data)
+        services.modules_reorder(user=request.user, course=course, ids=data["ids"])
+        return Response(status=204)
+
+
+class ModuleDetailView(APIView):
+    @extend_schema(request=TitleSerializer, responses={200: AnyObject})
+    def patch(self, request: Request, pk: int) -> Response:
+        module = _module(request, pk)
+        data = validated(TitleSerializer, request.data)
+        return Response(
+            selectors.module_payload(
+                services.module_update(user=request.user, module=module, **data)
+            )
+        )
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        services.module_delete(user=request.user, module=_module(request, pk))
+        return Response(status=204)
+
+
+class ActivityCreateView(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(request=ActivityCreateSerializer, responses={201: AnyObject})
+    def post(self, request: Request, pk: int) -> Response:
+        module = _module(request, pk)
+        data = validated(ActivityCreateSerializer, request.data)
+        activity = services.activity_create(user=request.user, module=module, **data)
+        return Response(selectors.activity_payload(activity), status=201)
+
+
+class ActivityReorderView(APIView):
+    @extend_schema(request=ReorderSerializer, responses={204: None})
+    def post(self, request: Request, pk: int) -> Response:
+        module = _module(request, pk)
+        data = validated(ReorderSerializer, request.data)
+        services.activities_reorder(user=request.user, module=module, ids=data["ids"])
+        return Response(status=204)
+
+
+class ActivityDetailView(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(responses={200: AnyObject})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(selectors.activity_payload(_activity(request, pk)))
+
+    @extend_schema(request=ActivityWriteSerializer, responses={200: AnyObject})
+    def patch(self, request: Request, pk: int) -> Response:
+        activity = _activity(request, pk)
+        data = validated(ActivityWriteSerializer, request.data)
+        activity = services.activity_update(user=request.user, activity=activity, **data)
+        return Response(selectors.activity_payload(activity))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        services.activity_delete(user=request.user, activity=_activity(request, pk))
+        return Response(status=204)
+
+
+class ActivityCompleteView(APIView):
+    """The learner viewed the activity (completes activities whose rule is ``viewed``)."""
+
+    @extend_schema(request=None, responses={200: AnyObject})
+    def post(self, request: Request, pk: int) -> Response:
+        activity = _activity(request, pk)
+        completion = services.activity_view(user=request.user, activity=activity)
+        enrolment = selectors.enrolment_of(user=request.user, course=activity.course)
+        return Response(
+            {
+                "completed": completion is not None,
+                "progress": enrolment.progress if enrolment else None,
+            }
+        )
+
+
+class SubmissionView(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(request=SubmissionSerializer, responses={201: AnyObject})
+    def post(self, request: Request, pk: int) -> Response:
+        activity = _activity(request, pk)
+        data = validated(SubmissionSerializer, request.data)
+        submission = services.submission_create(user=request.user, activity=activity, **data)
+        return Response({"id": submission.pk, "submitted_at": submission.submitted_at}, status=201)
+
+
+# -- quizzes ---------------------------------------------------------------------------------
+class QuestionListView(APIView):
+    """The course's question bank, answers included: editors only."""
+
+    def _editable(self, request: Request, pk: int) -> Course:
+        course = _course(request, pk)
+        if not selectors.can_edit_course(user=request.user, course=course):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied("Only the course's trainers see its question bank.")
+        return course
+
+    @extend_schema(responses={200: AnyObject(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        course = self._editable(request, pk)
+        questions = course.questions.prefetch_related("choices")
+        return Response([selectors.question_payload(q, with_answers=True) for q in questions])
+
+    @extend_schema(request=QuestionCreateSerializer, responses={201: AnyObject})
+    def post(self, request: Request, pk: int) -> Response:
+        course = _course(request, pk)
+        data = validated(QuestionCreateSerializer, request.data)
+        question = services.question_create(user=request.user, course=course, **data)
+        return Response(selectors.question_payload(question, with_answers=True), status=201)
+
+
+class QuestionDetailView(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        question = get_object_or_404(Question.objects.select_related("course"), pk=pk)
+        _course(request, question.course_id)
+        services.question_delete(user=request.user, question=question)
+        return Response(status=204)
+
+
+def _attempt_response(attempt: Attempt, code: int = 200) -> Response:
+    questions = None
+    if attempt.submitted_at is None:
+        by_id = {
+            q.pk: q
+            for q in Question.objects.filter(pk__in=attempt.question_ids).prefetch_related(
+                "choices"
+            )
+        }
+        questions = [by_id[i] for i in attempt.question_ids if i in by_id]
+    else:
+        questions = []
+    return Response(selectors.attempt_payload(attempt, questions=questions), status=code)
+
+
+class AttemptListView(APIView):
+    @extend_schema(responses={200: AnyObject(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        activity = _activity(request, pk)
+        attempts = Attempt.objects.filter(user=request.user, activity=activity)
+        return Response([selectors.attempt_payload(a) for a in attempts])
+
+    @extend_schema(request=None, responses={201: AnyObject})
+    def post(self, request: Request, pk: int) -> Response:
+        attempt = services.attempt_start(user=request.user, activity=_activity(request, pk))
+        return _attempt_response(attempt, status.HTTP_201_CREATED)
+
+
+def _own_attempt(request: Request, pk: int) -> Attempt:
+    return get_object_or_404(Attempt.objects.select_related("activity"), pk=pk, user=request.user)
+
+
+class AttemptDetailView(APIView):
+    @extend_schema(responses={200: AnyObject})
+    def get(self, request: Request, pk: int) -> Response:
+        return _attempt_response(_own_attempt(request, pk))
+
+
+class AttemptSubmitView(APIView):
+    @extend_schema(request=AnswersSerializer, responses={200: AnyObject})
+    def post(self, request: Request, pk: int) -> Response:
+        attempt = _own_attempt(request, pk)
+        data = validated(AnswersSerializer, request.data)
+        attempt = services.attempt_submit(
+            user=request.user, attempt=attempt, answers=data["answers"]
+        )
+        return _attempt_response(attempt)
+
+
+# -- enrolments and progress -----------------------------------------------------------------
+class EnrolmentListView(APIView):
+    @extend_schema(responses={200: AnyObject(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        """Editors see everyone; managers their reports; a learner themselves."""
+        course = _course(request, pk)
+        qs = Enrolment.objects.filter(course=course).select_related("user")
+        if not selectors.can_edit_course(user=request.user, course=course):
+            reports = selectors.team_enrolments(manager=request.user).filter(course=course)
+            qs = qs.filter(pk__in=reports.values("pk")) | qs.filter(user=request.user)
+        return Response([selectors.enrolment_payload(e) for e in qs.order_by("user__username")])
+
+    @extend_schema(request=EnrolSerializer, responses={201: AnyObject})
+    def post(self, request: Request, pk: int) -> Response:
+        """Enrol yourself (no ``user``) or someone else."""
+        course = _course(request, pk)
+        data = validated(EnrolSerializer, request.data)
+        learner = data.get("user") or request.user
+        enrolment = services.enrolment_create(actor=request.user, user=learner, course=course)
+        return Response(selectors.enrolment_payload(enrolment), status=201)
+
+
+class EnrolmentDetailView(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        enrolment = get_object_or_404(Enrolment.objects.select_related("course", "user"), pk=pk)
+        if not selectors.can_see_progress_of(
+            viewer=request.user, learner=enrolment.user, course=enrolment.course
+        ):
+            from django.http import Http404
+
+            raise Http404
+        services.enrolment_delete(actor=request.user, enrolment=enrolment)
+        return Response(status=204)
+
+
+class MyEnrolmentsView(APIView):
+    @extend_schema(responses={200: AnyObject(many=True)})
+    def get(self, request: Request) -> Response:
+        rows = selectors.enrolments_of(user=request.user).select_related("user")
+        return Response([selectors.enrolment_payload(e) for e in rows])
+
+
+class ProgressView(APIView):
+    """Each learner's progress and completed activities; learners see only their own row."""
+
+    @extend_schema(responses={200: AnyObject})
+    def get(self, request: Request, pk: int) -> Response:
+        course = _course(request, pk)
+        grid = selectors.progress_grid(course=course)
+        if selectors.can_edit_course(user=request.user, course=course):
+            rows = grid["rows"]
+        else:
+            report_ids = set(
+                selectors.team_enrolments(manager=request.user)
+                .filter(course=course)
+                .values_list("user_id", flat=True)
+            )
+            report_ids.add(request.user.pk)
+            rows = [r for r in grid["rows"] if r["user"].pk in report_ids]
+        return Response(
+            {
+                "course": course.pk,
+                "activities": [
+                    {"id": a.pk, "title": a.title, "kind": a.kind, "required": a.required}
+                    for a in grid["activities"]
+                ],
+                "learners": [
+                    {
+                        "user": {"id": r["user"].pk, "name": r["user"].name},
+                        "progress": r["enrolment"].progress,
+                        "status": r["enrolment"].status,
+                        "completed": sorted(r["done"]),
+                        "scores": {
+                            str(a.pk): grid["scores"][(r["user"].pk, a.pk)]
+                            for a in grid["activities"]
+                            if (r["user"].pk, a.pk) in grid["scores"]
+                        },
+                    }
+                    for r in rows
+                ],
+            }
+        )

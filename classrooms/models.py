@@ -1,0 +1,317 @@
+"""Courses, modules, activities, enrolments, completions, quizzes (data only)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from hub.accounts.models import Space
+
+COVER_MAX_BYTES = 2 * 1024 * 1024
+MEDIA_MAX_BYTES = 50 * 1024 * 1024
+COVER_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
+MEDIA_EXTENSIONS = ["mp4", "webm", "mp3", "ogg", "m4a", "wav", "pdf", "txt", "odt", "docx", "pptx"]
+SUBMISSION_EXTENSIONS = ["pdf", "txt", "odt", "docx", "pptx", "png", "jpg", "jpeg", "zip"]
+
+
+def _check_size(file, limit: int) -> None:
+    if file and file.size > limit:
+        raise ValidationError(
+            _("The file is too large (at most %(mb)s MB)."), params={"mb": limit // 2**20}
+        )
+
+
+# Module-level functions: migrations reference validators by name.
+def cover_max_size(file) -> None:
+    _check_size(file, COVER_MAX_BYTES)
+
+
+def media_max_size(file) -> None:
+    _check_size(file, MEDIA_MAX_BYTES)
+
+
+class Course(models.Model):
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="courses")
+    title = models.CharField(_("title"), max_length=200)
+    summary = models.TextField(_("summary"), blank=True, help_text=_("Markdown."))
+    summary_html = models.TextField(editable=False, blank=True)  # hub/sanitize.py
+    cover = models.ImageField(
+        _("cover image"),
+        upload_to="classrooms/covers/",
+        blank=True,
+        validators=[FileExtensionValidator(COVER_EXTENSIONS), cover_max_size],
+    )
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+    trainers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="courses_trained", blank=True
+    )
+    published = models.BooleanField(_("published"), default=False)
+    self_enrolment = models.BooleanField(_("learners may enrol themselves"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("course")
+        verbose_name_plural = _("courses")
+        ordering = ["title", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("course-detail", args=[self.pk])
+
+    @property
+    def progress_topic(self) -> str:
+        return f"classrooms.course.{self.pk}.progress"
+
+
+class Module(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="modules")
+    title = models.CharField(_("title"), max_length=200)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("module")
+        verbose_name_plural = _("modules")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ActivityKind(models.TextChoices):
+    LESSON = "lesson", _("Lesson page")
+    MEDIA = "media", _("Media")
+    QUIZ = "quiz", _("Quiz")
+    LIVE_CLASS = "live_class", _("Live class")
+    SESSION = "session", _("Session")
+    ASSIGNMENT = "assignment", _("Assignment")
+
+
+class MediaKind(models.TextChoices):
+    VIDEO = "video", _("Video")
+    AUDIO = "audio", _("Audio")
+    PODCAST = "podcast", _("Podcast")
+    DOCUMENT = "document", _("Document")
+
+
+class CompletionRule(models.TextChoices):
+    VIEWED = "viewed", _("Viewed")
+    QUIZ_PASSED = "quiz_passed", _("Quiz passed")
+    ATTENDED = "attended", _("Attended")
+    SUBMITTED = "submitted", _("Submitted")
+
+
+DEFAULT_RULE = {
+    ActivityKind.LESSON: CompletionRule.VIEWED,
+    ActivityKind.MEDIA: CompletionRule.VIEWED,
+    ActivityKind.QUIZ: CompletionRule.QUIZ_PASSED,
+    ActivityKind.LIVE_CLASS: CompletionRule.ATTENDED,
+    ActivityKind.SESSION: CompletionRule.ATTENDED,
+    ActivityKind.ASSIGNMENT: CompletionRule.SUBMITTED,
+}
+
+
+class Activity(models.Model):
+    # ``course`` repeats ``module.course``: progress and the grid read a course's activities
+    # without joining modules.
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="activities")
+    module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="activities")
+    title = models.CharField(_("title"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=ActivityKind.choices)
+    position = models.PositiveIntegerField(default=0)
+    required = models.BooleanField(_("required for completion"), default=True)
+    completion_rule = models.CharField(
+        _("completed when"), max_length=20, choices=CompletionRule.choices
+    )
+    body = models.TextField(_("text"), blank=True, help_text=_("Markdown."))
+    body_html = models.TextField(editable=False, blank=True)  # hub/sanitize.py
+    media_kind = models.CharField(
+        _("media kind"), max_length=20, choices=MediaKind.choices, blank=True
+    )
+    media_file = models.FileField(
+        _("file"),
+        upload_to="classrooms/media/",
+        blank=True,
+        validators=[FileExtensionValidator(MEDIA_EXTENSIONS), media_max_size],
+    )
+    media_url = models.URLField(_("link"), blank=True)
+    # Quiz settings.
+    pass_mark = models.PositiveSmallIntegerField(
+        _("pass mark (%)"), default=60, validators=[MaxValueValidator(100)]
+    )
+    attempt_limit = models.PositiveSmallIntegerField(
+        _("attempts allowed (0 = unlimited)"), default=3
+    )
+    time_limit_seconds = models.PositiveIntegerField(
+        _("time limit in seconds (0 = none)"), default=0
+    )
+    questions = models.ManyToManyField("Question", related_name="quizzes", blank=True)
+    # Session / live class: what the linking app (sessions/, the virtual class) points at.
+    link_kind = models.CharField(max_length=40, blank=True)
+    link_id = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["course", "required"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("activity-detail", args=[self.pk])
+
+
+class EnrolmentStatus(models.TextChoices):
+    ACTIVE = "active", _("In progress")
+    COMPLETED = "completed", _("Completed")
+
+
+class EnrolmentSource(models.TextChoices):
+    SELF = "self", _("Self")
+    MANAGER = "manager", _("Manager")
+    TRAINER = "trainer", _("Trainer")
+    ADMIN = "admin", _("Administrator")
+
+
+class Enrolment(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrolments"
+    )
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrolments")
+    status = models.CharField(
+        max_length=20, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE
+    )
+    source = models.CharField(max_length=20, choices=EnrolmentSource.choices)
+    enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    enrolled_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    progress = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+
+    class Meta:
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
+        constraints = [models.UniqueConstraint(fields=["user", "course"], name="unique_enrolment")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.course}"
+
+
+class Completion(models.Model):
+    """An activity done by a learner. Its id is the durable id of the progress event."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="completions"
+    )
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="completions")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="completions")
+    source = models.CharField(max_length=40)
+    completed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "activity"], name="unique_completion")
+        ]
+        indexes = [models.Index(fields=["course", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} completed {self.activity_id}"
+
+
+class QuestionKind(models.TextChoices):
+    SINGLE = "single", _("Single choice")
+    MULTIPLE = "multiple", _("Multiple choice")
+    TRUE_FALSE = "true_false", _("True / false")
+    NUMERIC = "numeric", _("Numeric")
+
+
+class Question(models.Model):
+    """A question of a course's bank (quizzes and, later, quiz duels draw from it)."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="questions")
+    kind = models.CharField(max_length=20, choices=QuestionKind.choices)
+    text = models.TextField(_("question"))
+    explanation = models.TextField(_("explanation"), blank=True)
+    numeric_answer = models.FloatField(null=True, blank=True)
+    tolerance = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    text = models.CharField(max_length=500)
+    is_correct = models.BooleanField(default=False)
+    feedback = models.CharField(max_length=500, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Attempt(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiz_attempts"
+    )
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveSmallIntegerField()
+    question_ids = models.JSONField(default=list)
+    started_at = models.DateTimeField(auto_now_add=True)
+    deadline = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    answers = models.JSONField(default=dict)
+    score = models.PositiveSmallIntegerField(null=True, blank=True)  # percent
+    passed = models.BooleanField(default=False)
+    late = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "activity", "number"], name="unique_attempt")
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.activity_id} by {self.user_id}"
+
+
+class Submission(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions"
+    )
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="submissions")
+    text = models.TextField(blank=True)
+    text_html = models.TextField(editable=False, blank=True)
+    file = models.FileField(
+        upload_to="classrooms/submissions/",
+        blank=True,
+        validators=[FileExtensionValidator(SUBMISSION_EXTENSIONS), media_max_size],
+    )
+    submitted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "activity"], name="unique_submission")
+        ]
+
+    def __str__(self) -> str:
+        return f"submission of {self.activity_id} by {self.user_id}"

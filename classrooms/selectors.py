@@ -1,0 +1,340 @@
+"""Reads, permission predicates and payloads of classrooms (REST, WebSocket and pages)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+
+from classrooms.models import (
+    Activity,
+    ActivityKind,
+    Attempt,
+    Completion,
+    Course,
+    Enrolment,
+    Module,
+    Question,
+)
+from hub.accounts.models import Role, Team, User
+from hub.accounts.selectors import is_manager_of, is_space_member
+
+STAFF_ROLES = (Role.ADMIN, Role.COORDINATOR)
+AUTHOR_ROLES = (Role.TRAINER, Role.COORDINATOR, Role.ADMIN)
+
+
+# -- permissions ----------------------------------------------------------------------------
+def is_trainer_of(*, user: Any, course: Course) -> bool:
+    return course.trainers.filter(pk=user.pk).exists()
+
+
+def can_create_course(*, user: Any) -> bool:
+    return user.has_role(*AUTHOR_ROLES)
+
+
+def can_edit_course(*, user: Any, course: Course) -> bool:
+    """Admins, and the course's own trainers (coordinators of its space too)."""
+    if user.has_role(Role.ADMIN):
+        return True
+    if user.has_role(Role.COORDINATOR) and is_space_member(user=user, space=course.space_id):
+        return True
+    return is_trainer_of(user=user, course=course)
+
+
+def is_enrolled(*, user: Any, course: Course | int) -> bool:
+    course_id = course if isinstance(course, int) else course.pk
+    return Enrolment.objects.filter(user=user, course_id=course_id).exists()
+
+
+def courses_visible_to(*, user: Any) -> QuerySet[Course]:
+    """Courses ``user`` may see: enrolled, trained, published in their spaces with
+    self-enrolment, those their reports follow; everything for admins."""
+    qs = Course.objects.all()
+    if user.has_role(Role.ADMIN):
+        return qs
+    visible = (
+        Q(enrolments__user=user)
+        | Q(trainers=user)
+        | Q(published=True, self_enrolment=True, space__memberships__user=user)
+        | Q(enrolments__user__teams__manager=user)
+    )
+    if user.has_role(Role.COORDINATOR):
+        visible |= Q(space__memberships__user=user)
+    if user.has_role(Role.MANAGER):
+        visible |= Q(published=True, space__memberships__user=user)
+    ids = Course.objects.filter(visible).values("pk")
+    return qs.filter(pk__in=ids)
+
+
+def can_view_course(*, user: Any, course: Course) -> bool:
+    return courses_visible_to(user=user).filter(pk=course.pk).exists()
+
+
+def can_view_content(*, user: Any, course: Course) -> bool:
+    """Modules and activities: the enrolled, the editors, managers of enrolled reports."""
+    return (
+        is_enrolled(user=user, course=course)
+        or can_edit_course(user=user, course=course)
+        or manages_enrolled(user=user, course=course)
+    )
+
+
+def manages_enrolled(*, user: Any, course: Course | int) -> bool:
+    course_id = course if isinstance(course, int) else course.pk
+    return Enrolment.objects.filter(course_id=course_id, user__teams__manager=user).exists()
+
+
+def can_watch_progress(*, user: Any, course: Course) -> bool:
+    """The course-wide progress (grid, topic, export): editors and managers of enrolled reports."""
+    return can_edit_course(user=user, course=course) or manages_enrolled(user=user, course=course)
+
+
+def can_see_progress_of(*, viewer: Any, learner: Any, course: Course) -> bool:
+    if viewer.pk == learner.pk or can_edit_course(user=viewer, course=course):
+        return True
+    return is_manager_of(manager=viewer, user=learner)
+
+
+def can_self_enrol(*, user: Any, course: Course) -> bool:
+    return (
+        course.published
+        and course.self_enrolment
+        and is_space_member(user=user, space=course.space_id)
+    )
+
+
+# -- reads -----------------------------------------------------------------------------------
+def course_modules(*, course: Course) -> list[Module]:
+    """Modules with their activities, in order (two queries)."""
+    modules = list(course.modules.all())
+    by_module: dict[int, list[Activity]] = defaultdict(list)
+    for activity in course.activities.all():
+        by_module[activity.module_id].append(activity)
+    for module in modules:
+        module.ordered_activities = by_module.get(module.pk, [])
+    return modules
+
+
+def ordered_activities(*, course: Course) -> list[Activity]:
+    """Every activity in reading order: module order, then activity order."""
+    return list(
+        Activity.objects.filter(course=course)
+        .select_related(None)
+        .order_by("module__position", "module_id", "position", "id")
+        .only("id", "title", "kind", "required", "module_id", "position", "course_id")
+    )
+
+
+def completed_activity_ids(*, user: Any, course: Course) -> set[int]:
+    return set(
+        Completion.objects.filter(user=user, course=course).values_list("activity_id", flat=True)
+    )
+
+
+def enrolment_of(*, user: Any, course: Course) -> Enrolment | None:
+    return Enrolment.objects.filter(user=user, course=course).first()
+
+
+def enrolments_of(*, user: Any) -> QuerySet[Enrolment]:
+    return Enrolment.objects.filter(user=user).select_related("course").order_by("course__title")
+
+
+def courses_trained_by(*, user: Any) -> QuerySet[Course]:
+    return Course.objects.filter(trainers=user).annotate(learners=Count("enrolments"))
+
+
+def team_enrolments(*, manager: Any) -> QuerySet[Enrolment]:
+    """Enrolments of the people ``manager`` manages."""
+    return (
+        Enrolment.objects.filter(
+            Exists(Team.objects.filter(manager=manager, members=OuterRef("user_id")))
+        )
+        .select_related("user", "course")
+        .order_by("user__username", "course__title")
+    )
+
+
+def progress_after(*, course_id: int, after_id: int, limit: int) -> QuerySet[Completion]:
+    return (
+        Completion.objects.filter(course_id=course_id, id__gt=after_id)
+        .select_related("user")
+        .order_by("id")[:limit]
+    )
+
+
+def best_scores(*, course: Course) -> dict[tuple[int, int], int]:
+    """(user id, quiz id) -> best score, for every submitted attempt in the course."""
+    rows = (
+        Attempt.objects.filter(activity__course=course, submitted_at__isnull=False)
+        .values("user_id", "activity_id")
+        .annotate(best=Max("score"))
+    )
+    return {(r["user_id"], r["activity_id"]): r["best"] for r in rows}
+
+
+def progress_grid(*, course: Course) -> dict[str, Any]:
+    """The trainer's grid, learners x activities, in a constant number of queries (4)."""
+    activities = ordered_activities(course=course)
+    enrolments = list(
+        Enrolment.objects.filter(course=course)
+        .select_related("user")
+        .only(
+            "id", "status", "progress", "enrolled_at", "completed_at", "user_id",
+            "user__username", "user__display_name", "user__first_name", "user__last_name",
+        )
+        .order_by("user__username")
+    )  # fmt: skip
+    done: dict[int, set[int]] = defaultdict(set)
+    for user_id, activity_id in Completion.objects.filter(course=course).values_list(
+        "user_id", "activity_id"
+    ):
+        done[user_id].add(activity_id)
+    scores = best_scores(course=course)
+    return {
+        "activities": activities,
+        "rows": [
+            {
+                "enrolment": e,
+                "user": e.user,
+                "done": done.get(e.user_id, set()),
+            }
+            for e in enrolments
+        ],
+        "scores": scores,
+    }
+
+
+def attempts_used(*, user: Any, activity: Activity) -> int:
+    return Attempt.objects.filter(user=user, activity=activity).count()
+
+
+def quiz_questions(*, activity: Activity) -> QuerySet[Question]:
+    """The quiz's own selection, or the whole bank of the course when none is chosen."""
+    chosen = activity.questions.all()
+    if chosen.exists():
+        return chosen.prefetch_related("choices")
+    return Question.objects.filter(course_id=activity.course_id).prefetch_related("choices")
+
+
+# -- payloads --------------------------------------------------------------------------------
+def course_payload(course: Course) -> dict[str, Any]:
+    return {
+        "id": course.pk,
+        "space": course.space_id,
+        "title": course.title,
+        "summary": course.summary,
+        "summary_html": course.summary_html,
+        "cover": course.cover.url if course.cover else "",
+        "language": course.language,
+        "published": course.published,
+        "self_enrolment": course.self_enrolment,
+        "trainers": [t.pk for t in course.trainers.all()],
+        "url": course.get_absolute_url(),
+        "progress_topic": course.progress_topic,
+    }
+
+
+def module_payload(module: Module) -> dict[str, Any]:
+    return {
+        "id": module.pk,
+        "course": module.course_id,
+        "title": module.title,
+        "position": module.position,
+    }
+
+
+def activity_payload(activity: Activity) -> dict[str, Any]:
+    """What a learner sees of an activity: never the correct answers of a quiz."""
+    data: dict[str, Any] = {
+        "id": activity.pk,
+        "course": activity.course_id,
+        "module": activity.module_id,
+        "title": activity.title,
+        "kind": activity.kind,
+        "position": activity.position,
+        "required": activity.required,
+        "completion_rule": activity.completion_rule,
+        "body_html": activity.body_html,
+        "url": activity.get_absolute_url(),
+    }
+    if activity.kind == ActivityKind.MEDIA:
+        data["media_kind"] = activity.media_kind
+        data["media"] = activity.media_file.url if activity.media_file else activity.media_url
+    elif activity.kind == ActivityKind.QUIZ:
+        data.update(
+            pass_mark=activity.pass_mark,
+            attempt_limit=activity.attempt_limit,
+            time_limit_seconds=activity.time_limit_seconds,
+        )
+    elif activity.kind in (ActivityKind.SESSION, ActivityKind.LIVE_CLASS):
+        data.update(link_kind=activity.link_kind, link_id=activity.link_id)
+    return data
+
+
+def enrolment_payload(enrolment: Enrolment) -> dict[str, Any]:
+    return {
+        "id": enrolment.pk,
+        "user": {"id": enrolment.user_id, "name": enrolment.user.name},
+        "course": enrolment.course_id,
+        "status": enrolment.status,
+        "source": enrolment.source,
+        "enrolled_by": enrolment.enrolled_by_id,
+        "enrolled_at": enrolment.enrolled_at,
+        "completed_at": enrolment.completed_at,
+        "progress": enrolment.progress,
+    }
+
+
+def progress_event_payload(
+    *, completion: Completion, enrolment: Enrolment, user: User
+) -> dict[str, Any]:
+    """The progress event: one learner's completion and their new progress."""
+    return {
+        "user": {"id": user.pk, "name": user.name},
+        "course": completion.course_id,
+        "activity": completion.activity_id,
+        "completion": completion.pk,
+        "source": completion.source,
+        "completed_at": completion.completed_at,
+        "progress": enrolment.progress,
+        "status": enrolment.status,
+    }
+
+
+def question_payload(question: Question, *, with_answers: bool = False) -> dict[str, Any]:
+    """A question as a learner sees it; ``with_answers`` only for editors and results."""
+    data: dict[str, Any] = {
+        "id": question.pk,
+        "kind": question.kind,
+        "text": question.text,
+        "choices": [{"id": c.pk, "text": c.text} for c in question.choices.all()],
+    }
+    if with_answers:
+        data["explanation"] = question.explanation
+        data["numeric_answer"] = question.numeric_answer
+        data["tolerance"] = question.tolerance
+        for c, out in zip(question.choices.all(), data["choices"], strict=True):
+            out.update(is_correct=c.is_correct, feedback=c.feedback)
+    return data
+
+
+def attempt_payload(attempt: Attempt, *, questions: list[Question] | None = None) -> dict[str, Any]:
+    """An attempt; before submission its questions carry no answer, after it the results."""
+    data: dict[str, Any] = {
+        "id": attempt.pk,
+        "activity": attempt.activity_id,
+        "number": attempt.number,
+        "started_at": attempt.started_at,
+        "deadline": attempt.deadline,
+        "submitted_at": attempt.submitted_at,
+        "score": attempt.score,
+        "passed": attempt.passed,
+        "late": attempt.late,
+    }
+    if questions is not None:
+        if attempt.submitted_at is None:
+            data["questions"] = [question_payload(q) for q in questions]
+        else:
+            data["results"] = (attempt.answers or {}).get("results", [])
+    return data

@@ -1,0 +1,84 @@
+/* Live progress: the trainer's grid, the manager's team table, the learner's own bar.
+ * Grid and team table subscribe to classrooms.course.<id>.progress from the newest
+ * completion id on the page; the learner's bar listens on their own hub.user.<id>. */
+(function () {
+  "use strict";
+  const Lyceum = window.Lyceum;
+  if (!Lyceum) return;
+  const rt = Lyceum.realtime;
+  const gettext = window.gettext || ((s) => s);
+  const status = document.getElementById("live-status");
+  if (status) {
+    rt.onStatus("open", () => { status.textContent = gettext("Live"); });
+    rt.onStatus("close", () => { status.textContent = gettext("Reconnecting…"); });
+    rt.onStatus("truncated", () => location.reload());
+  }
+
+  function flash(el) {
+    el.classList.remove("fresh");
+    void el.offsetWidth;
+    el.classList.add("fresh");
+  }
+
+  // Trainer's grid.
+  const wrap = document.getElementById("grid-wrap");
+  if (wrap && wrap.dataset.topic) {
+    const topic = wrap.dataset.topic;
+    rt.on(topic, "progress.updated", (d) => {
+      const row = wrap.querySelector('tr[data-user="' + d.user.id + '"]');
+      if (!row) return;
+      const cell = row.querySelector('td[data-activity="' + d.activity + '"]');
+      if (cell && !cell.classList.contains("done")) {
+        cell.classList.add("done");
+        const mark = document.createElement("span");
+        mark.setAttribute("aria-label", gettext("done"));
+        mark.textContent = "✔";
+        cell.prepend(mark);
+        flash(cell);
+      }
+      const pct = row.querySelector("td.pct");
+      pct.dataset.progress = d.progress;
+      pct.textContent = d.progress + " %";
+      flash(pct);
+    });
+    rt.on(topic, "enrolment.created", () => { if (status) status.textContent = gettext("New learner: reload to see them"); });
+    rt.subscribe(topic, {since: parseInt(wrap.dataset.since || "0", 10)});
+  }
+
+  // Manager's team table.
+  const team = document.getElementById("team-table");
+  if (team && team.dataset.topics) {
+    team.dataset.topics.split(" ").filter(Boolean).forEach((topic) => {
+      rt.on(topic, "progress.updated", (d) => {
+        const row = team.querySelector('tr[data-user="' + d.user.id + '"][data-course="' + d.course + '"]');
+        if (!row) return;
+        const pct = row.querySelector("td.pct");
+        pct.dataset.progress = d.progress;
+        pct.querySelector("progress").value = d.progress;
+        pct.querySelector("span").textContent = d.progress + " %";
+        if (d.status === "completed") row.querySelector("td.status").textContent = gettext("Completed");
+        flash(pct);
+      });
+      rt.subscribe(topic, {since: 0});
+    });
+  }
+
+  // The learner's own progress on a course page.
+  const article = document.querySelector("article.course[data-course]");
+  const userId = document.body.dataset.userId;
+  const bar = document.getElementById("my-progress-bar");
+  if (article && bar && userId) {
+    const courseId = Number(article.dataset.course);
+    rt.on("hub.user." + userId, "classrooms.progress", (d) => {
+      if (d.course !== courseId) return;
+      bar.value = d.progress;
+      document.getElementById("my-progress-value").textContent = d.progress;
+      if (d.status === "completed") document.getElementById("my-status").hidden = false;
+      const li = article.querySelector('li[data-activity="' + d.activity + '"]');
+      if (li) {
+        li.classList.add("done");
+        li.querySelector(".check").textContent = "✔";
+      }
+    });
+  }
+})();
