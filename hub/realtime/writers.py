@@ -1,8 +1,9 @@
 """Writing frames to one socket, with a bound on what may pile up for a slow client.
 
 Under daphne the frame goes straight to the Twisted protocol: no task switch per socket,
-and the WebSocket frame itself is built once per event for all sockets (autobahn's
-prepared messages). Any other ASGI server (or the test communicator) gets a queue drained
+the WebSocket frame itself is built once per event for all sockets (autobahn's prepared
+messages), and an idle socket gets it with a single ``send`` (see bench/fanout and
+docs/PERFORMANCE.md). Any other ASGI server (or the test communicator) gets a queue drained
 by one writer task per socket. Either way, a socket whose unsent output passes the bound
 is closed with ``CLOSE_TOO_SLOW`` instead of growing server memory; its client resumes
 with ``since`` and loses nothing durable.
