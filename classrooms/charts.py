@@ -26,19 +26,20 @@ def line_chart(points: Sequence[tuple[date, int]], *, label: str) -> str:
     ]
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
     dots = "".join(
-        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3">'
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="currentColor">'
         f"<title>{escape(d.isoformat())}: {v}</title></circle>"
         for (x, y), (d, v) in zip(coords, points, strict=True)
     )
     first, last = points[0][0].isoformat(), points[-1][0].isoformat()
     return (
-        f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(label)}">'
-        f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" class="axis"/>'
-        f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{H - PAD}" class="axis"/>'
+        f'<svg class="chart" viewBox="0 0 {W} {H}" width="100%" style="max-width:32rem"'
+        f' font-size="11" role="img" aria-label="{escape(label)}">'
+        f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" class="axis" stroke="#6b7280"/>'
+        f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{H - PAD}" class="axis" stroke="#6b7280"/>'
         f'<text x="{PAD - 4}" y="{PAD + 4}" text-anchor="end">{top}</text>'
         f'<text x="{PAD}" y="{H - 8}">{first}</text>'
         f'<text x="{W - PAD}" y="{H - 8}" text-anchor="end">{last}</text>'
-        f'<polyline points="{path}" class="line"/>{dots}</svg>'
+        f'<polyline points="{path}" class="line" fill="none" stroke="currentColor" stroke-width="2"/>{dots}</svg>'
     )
 
 
@@ -58,12 +59,13 @@ def histogram(scores: Sequence[int], *, label: str, buckets: int = 10) -> str:
         low, high = i * 100 // buckets, (i + 1) * 100 // buckets
         bars.append(
             f'<rect x="{x + 2:.1f}" y="{y:.1f}" width="{width - 4:.1f}" height="{h:.1f}"'
-            ' class="bar">'
+            ' class="bar" fill="currentColor">'
             f"<title>{low}–{high} %: {count}</title></rect>"
             f'<text x="{x + width / 2:.1f}" y="{H - 12}" text-anchor="middle">{low}</text>'
         )
     return (
-        f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(label)}">'
-        f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" class="axis"/>'
+        f'<svg class="chart" viewBox="0 0 {W} {H}" width="100%" style="max-width:32rem"'
+        f' font-size="11" role="img" aria-label="{escape(label)}">'
+        f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" class="axis" stroke="#6b7280"/>'
         f'<text x="{PAD - 4}" y="{PAD + 4}" text-anchor="end">{top}</text>{"".join(bars)}</svg>'
     )

@@ -243,6 +243,9 @@ def on_enrolled(*, user: User, course: Any, **_extra: Any) -> None:
     """``classrooms.enrolled``: the person joins the course channel (idempotent)."""
     with transaction.atomic():
         conversation = _course_channel(course)
+        trainers = getattr(course, "trainers", None)
+        for trainer in trainers.all() if trainers is not None else ():
+            _add_member(conversation, trainer, Membership.Role.ADMIN)
         role = (
             Membership.Role.ADMIN
             if user.has_role(Role.TRAINER, Role.ADMIN)

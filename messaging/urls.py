@@ -2,9 +2,13 @@
 
 from django.urls import path
 
-from messaging import api
+from messaging import api, views
 
-urlpatterns: list = []
+urlpatterns = [
+    path("chat/", views.chat, name="chat"),
+    path("chat/<int:pk>/", views.chat, name="chat-conversation"),
+    path("chat/direct/<int:user_id>/", views.chat_direct, name="chat-direct"),
+]
 
 api_urlpatterns = [
     path("conversations/", api.ConversationListView.as_view(), name="api-conversations"),

@@ -1,0 +1,354 @@
+/* The chat page: live messages, composer (idempotent retries by client_id), typing,
+ * presence, read state and receipts. The server's sanitised body_html is the only HTML
+ * inserted; everything else goes in as text. */
+(function () {
+  "use strict";
+  const gettext = window.gettext || ((s) => s);
+  const interpolate = window.interpolate || ((f, a) => f.replace("%s", a[0]));
+  const Lyceum = window.Lyceum;
+  const state = JSON.parse(document.getElementById("chat-state").textContent);
+  const me = state.me.id;
+  const rt = Lyceum.realtime;
+  const api = (url, options) => {
+    const opts = Object.assign({credentials: "same-origin", headers: {}}, options || {});
+    if (opts.json !== undefined) {
+      opts.body = JSON.stringify(opts.json);
+      opts.headers["Content-Type"] = "application/json";
+    }
+    if (opts.method && opts.method !== "GET") opts.headers["X-CSRFToken"] = Lyceum.shell.csrfToken();
+    return fetch(url, opts).then((r) => r.json().then((d) => { if (!r.ok) throw d; return d; }));
+  };
+  const uuid = () => (crypto.randomUUID ? crypto.randomUUID() :
+    "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) =>
+      (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16)));
+
+  // -- conversation list badges (counts owned by nav.js) ----------------------------------
+  function bindBadges() {
+    if (!Lyceum.chatNav) return;
+    Lyceum.chatNav.onChange((counts) => {
+      document.querySelectorAll("[data-unread]").forEach((el) => {
+        const n = counts[el.dataset.unread] || 0;
+        el.textContent = String(n);
+        el.hidden = n <= 0;
+      });
+    });
+  }
+  if (Lyceum.chatNav) bindBadges(); else document.addEventListener("DOMContentLoaded", bindBadges);
+
+  const receipts = document.getElementById("receipts-setting");
+  if (receipts) receipts.addEventListener("change", () => {
+    api("/api/v1/chat/settings/", {method: "PATCH", json: {read_receipts: receipts.checked}}).catch(() => {});
+  });
+
+  const newForm = document.getElementById("new-conversation");
+  if (newForm) newForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const members = Array.from(document.getElementById("new-members").selectedOptions).map((o) => Number(o.value));
+    const title = document.getElementById("new-title").value.trim();
+    const kind = members.length === 1 && !title ? "direct" : "group";
+    api("/api/v1/conversations/", {method: "POST", json: {kind: kind, title: title, members: members}})
+      .then((c) => { location.href = "/chat/" + c.id + "/"; })
+      .catch((e) => Lyceum.toast((e.error && e.error.message) || gettext("Could not start the conversation.")));
+  });
+
+  const current = state.current;
+  if (!current) return;
+
+  // -- messages ---------------------------------------------------------------------------
+  const topic = current.topic;
+  const list = document.getElementById("messages");
+  const byId = new Map();        // message id -> payload
+  const pending = new Map();     // client_id -> {body, li}
+  const readStates = Object.assign({}, current.read_states || {});
+  let lastReadSent = current.last_read_id;
+  let firstUnread = current.first_unread_id;
+
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  function time(iso) {
+    try { return new Date(iso).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}); } catch (e) { return ""; }
+  }
+
+  function render(m) {
+    const li = el("li", "message" + (m.deleted ? " deleted" : ""));
+    li.id = "m" + m.id;
+    li.dataset.id = m.id;
+    li.dataset.testid = "message";
+    li.setAttribute("data-testid", "message");
+    if (m.id === firstUnread) li.classList.add("first-unread");
+    const meta = el("div", "meta");
+    meta.appendChild(el("strong", "", m.sender.name));
+    meta.appendChild(el("time", "", time(m.created_at)));
+    if (m.edited_at && !m.deleted) meta.appendChild(el("span", "", gettext("(edited)")));
+    li.appendChild(meta);
+    if (m.reply_to) {
+      li.appendChild(el("div", "reply-to", m.reply_to.sender + ": " +
+        (m.reply_to.deleted ? gettext("deleted message") : m.reply_to.excerpt)));
+    }
+    const body = el("div", "body");
+    if (m.deleted) body.textContent = gettext("This message was deleted.");
+    else body.innerHTML = m.body_html;  // sanitised by hub/sanitize.py on the server
+    li.appendChild(body);
+    if (!m.deleted) {
+      for (const a of m.attachments) {
+        const link = el("a", "attachment", "📎 " + a.name);
+        link.href = Lyceum.shell.safeUrl(a.url) || "#";
+        link.rel = "noopener";
+        link.target = "_blank";
+        li.appendChild(link);
+      }
+      const reactions = el("div", "reactions");
+      for (const r of m.reactions) {
+        const b = el("button", "", r.emoji + " " + r.users.length);
+        b.type = "button";
+        b.setAttribute("aria-pressed", String(r.users.includes(me)));
+        b.addEventListener("click", () => act("react", {message: m.id, emoji: r.emoji, add: !r.users.includes(me)}));
+        reactions.appendChild(b);
+      }
+      li.appendChild(reactions);
+      const actions = el("div", "actions");
+      const add = (label, fn) => { const b = el("button", "", label); b.type = "button"; b.addEventListener("click", fn); actions.appendChild(b); };
+      add(gettext("Reply"), () => setReply(m));
+      add("👍", () => act("react", {message: m.id, emoji: "👍", add: true}));
+      if (m.sender.id === me) {
+        const age = (Date.now() - new Date(m.created_at).getTime()) / 1000;
+        if (age < state.edit_window) add(gettext("Edit"), () => {
+          const text = prompt(gettext("Edit message"), m.body);
+          if (text !== null && text.trim()) act("edit", {message: m.id, body: text});
+        });
+        add(gettext("Delete"), () => { if (confirm(gettext("Delete this message for everyone?"))) act("delete", {message: m.id}); });
+      } else {
+        add(gettext("Report"), () => {
+          const reason = prompt(gettext("Why are you reporting this message?"), "");
+          if (reason !== null) api("/api/v1/conversations/" + current.id + "/messages/" + m.id + "/report/",
+            {method: "POST", json: {reason: reason}}).then(() => Lyceum.toast(gettext("Reported to the moderators.")));
+        });
+      }
+      li.appendChild(actions);
+    }
+    const receipt = el("div", "receipt");
+    receipt.setAttribute("data-testid", "receipt");
+    li.appendChild(receipt);
+    return li;
+  }
+
+  function upsert(m) {
+    byId.set(m.id, m);
+    if (m.client_id && pending.has(m.client_id)) {
+      pending.get(m.client_id).li.remove();
+      pending.delete(m.client_id);
+    }
+    const node = render(m);
+    const existing = document.getElementById("m" + m.id);
+    if (existing) { existing.replaceWith(node); }
+    else {
+      // Keep id order (backlog, live and "load earlier" can interleave).
+      let after = null;
+      for (const child of list.querySelectorAll("li.message[data-id]")) {
+        if (Number(child.dataset.id) > m.id) { after = child; break; }
+      }
+      list.insertBefore(node, after || list.querySelector("li.pending"));
+    }
+    updateReceipts();
+  }
+
+  function updateReceipts() {
+    if (!current.receipts) return;
+    const mine = Array.from(byId.values()).filter((m) => m.sender.id === me && !m.deleted);
+    const last = mine.length ? mine[mine.length - 1] : null;
+    list.querySelectorAll(".receipt").forEach((r) => { r.textContent = ""; });
+    if (!last) return;
+    const readers = current.members.filter((p) => p.id !== me && (readStates[String(p.id)] || 0) >= last.id);
+    const node = document.querySelector("#m" + last.id + " .receipt");
+    if (node && readers.length) {
+      node.textContent = current.kind === "direct" ? gettext("Seen") :
+        interpolate(gettext("Seen by %s"), [readers.map((p) => p.name).join(", ")]);
+    }
+  }
+
+  function act(action, data) {
+    return rt.act(topic, action, data).catch((e) => { showError(e); throw e; });
+  }
+  const errorBox = document.getElementById("composer-error");
+  function showError(e) {
+    errorBox.textContent = e && e.code === "rate_limited" ? gettext("Slow down a little.") :
+      e && e.code === "forbidden" ? gettext("You cannot post here.") :
+      e && e.code === "invalid" ? gettext("This message cannot be sent (too long?).") :
+      (e && e.message) || gettext("Something went wrong.");
+  }
+
+  // -- reading ----------------------------------------------------------------------------
+  let readTimer = null;
+  function markRead() {
+    if (document.visibilityState !== "visible") return;
+    const ids = Array.from(byId.keys());
+    const top = Math.max(current.last_event_id || 0, ids.length ? Math.max(...ids) : 0);
+    if (top <= lastReadSent) return;
+    clearTimeout(readTimer);
+    readTimer = setTimeout(() => {
+      lastReadSent = Math.max(lastReadSent, top);
+      rt.act(topic, "read", {last_read_id: top}).catch(() => {});
+      if (Lyceum.chatNav) Lyceum.chatNav.set(current.id, 0);
+    }, 300);
+  }
+  document.addEventListener("visibilitychange", () => {
+    const status = document.visibilityState === "visible" ? "online" : "away";
+    rt.act(topic, "status", {status: status}).catch(() => {});
+    if (Lyceum.chatNav) Lyceum.chatNav.viewing = status === "online" ? current.id : null;
+    markRead();
+  });
+
+  // -- live -------------------------------------------------------------------------------
+  for (const type of ["message.created", "message.edited", "message.deleted", "message.reacted"]) {
+    rt.on(topic, type, (m, frame) => {
+      if (frame.id > current.last_event_id) current.last_event_id = frame.id;
+      upsert(m);
+      if (type === "message.created") { typing.delete(m.sender.id); showTyping(); markRead(); }
+    });
+  }
+  rt.on(topic, "read.updated", (d) => {
+    readStates[String(d.user)] = Math.max(readStates[String(d.user)] || 0, d.last_read_id);
+    updateReceipts();
+  });
+  rt.on(topic, "member.updated", (d) => {
+    if (d.id === me && d.state !== "active") {
+      composerBody.disabled = true;
+      errorBox.textContent = gettext("You can no longer post in this conversation.");
+    }
+  });
+
+  // Presence: online (subscribed), away (tab hidden), offline.
+  function setPresence(id, status) {
+    const li = document.querySelector('[data-member="' + id + '"]');
+    if (!li) return;
+    li.className = status;
+    li.querySelector(".status").textContent = gettext(status);
+  }
+  rt.on(topic, "presence.joined", (p) => setPresence(p.id, "online"));
+  rt.on(topic, "presence.left", (p) => setPresence(p.id, "offline"));
+  rt.on(topic, "presence.status", (p) => setPresence(p.id, p.status));
+
+  // Typing: shown for 15 s unless renewed; "stop" or a message clears it.
+  const typing = new Map();
+  const typingBox = document.getElementById("typing");
+  function showTyping() {
+    const now = Date.now();
+    const names = [];
+    for (const [id, t] of typing) { if (t.until < now) typing.delete(id); else names.push(t.name); }
+    typingBox.textContent = names.length ? interpolate(gettext("%s is typing…"), [names.join(", ")]) : "";
+  }
+  setInterval(showTyping, 2000);
+  rt.on(topic, "typing", (d) => {
+    if (d.user === me) return;
+    if (d.state === "stop") typing.delete(d.user);
+    else typing.set(d.user, {name: d.name, until: Date.now() + 15000});
+    showTyping();
+  });
+
+  // -- composer ---------------------------------------------------------------------------
+  const composer = document.getElementById("composer");
+  const composerBody = document.getElementById("composer-body");
+  const fileInput = document.getElementById("composer-file");
+  let replyTo = null;
+  const replying = document.getElementById("replying");
+  function setReply(m) {
+    replyTo = m ? m.id : null;
+    replying.hidden = !m;
+    if (m) replying.querySelector("span").textContent = interpolate(gettext("Replying to %s"), [m.sender.name]);
+    composerBody.focus();
+  }
+  document.getElementById("cancel-reply").addEventListener("click", () => setReply(null));
+
+  let typingSentAt = 0;
+  let idleTimer = null;
+  composerBody.addEventListener("input", () => {
+    const now = Date.now();
+    if (now - typingSentAt > 10000) {
+      typingSentAt = now;
+      rt.act(topic, "typing", {state: "start"}).catch(() => {});
+    }
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      typingSentAt = 0;
+      rt.act(topic, "typing", {state: "stop"}).catch(() => {});
+    }, 5000);
+  });
+  composerBody.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      composer.requestSubmit();
+    }
+  });
+
+  // Send with a client_id; a retry (after a lost connection) reuses it: never two messages.
+  function deliver(item, attempt) {
+    rt.act(topic, "send", item.data).then((m) => { upsert(m); markRead(); }).catch((e) => {
+      if ((e.code === "offline" || e.code === "timeout") && attempt < 8) {
+        setTimeout(() => deliver(item, attempt + 1), Math.min(8000, 500 * Math.pow(2, attempt)));
+      } else {
+        item.li.remove();
+        pending.delete(item.data.client_id);
+        showError(e);
+      }
+    });
+  }
+  composer.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    errorBox.textContent = "";
+    const body = composerBody.value;
+    const file = fileInput.files[0];
+    if (!body.trim() && !file) return;
+    const data = {body: body, client_id: uuid(), reply_to: replyTo, attachments: []};
+    if (file) {
+      const form = new FormData();
+      form.append("file", file);
+      try {
+        const a = await api("/api/v1/conversations/" + current.id + "/attachments/", {method: "POST", body: form});
+        data.attachments.push(a.id);
+      } catch (e) {
+        errorBox.textContent = (e.error && e.error.details && e.error.details.file) || gettext("This file cannot be attached.");
+        return;
+      }
+      fileInput.value = "";
+    }
+    const li = el("li", "message pending");
+    li.appendChild(el("div", "body", body));
+    list.appendChild(li);
+    const item = {data: data, li: li};
+    pending.set(data.client_id, item);
+    composerBody.value = "";
+    setReply(null);
+    clearTimeout(idleTimer);
+    typingSentAt = 0;
+    deliver(item, 0);
+  });
+
+  // -- history ----------------------------------------------------------------------------
+  document.getElementById("load-older").addEventListener("click", () => {
+    const ids = Array.from(byId.keys());
+    const oldest = ids.length ? Math.min(...ids) : null;
+    const url = "/api/v1/conversations/" + current.id + "/messages/" + (oldest ? "?before=" + oldest : "");
+    api(url).then((d) => {
+      d.results.forEach(upsert);
+      if (!d.has_more) document.getElementById("load-older").hidden = true;
+    });
+  });
+
+  state.messages.forEach(upsert);
+  if (state.messages.length < 10) document.getElementById("load-older").hidden = true;
+  const jump = firstUnread && document.getElementById("m" + firstUnread);
+  if (jump) jump.scrollIntoView({block: "center"}); else list.lastElementChild && list.lastElementChild.scrollIntoView();
+  if (Lyceum.chatNav) Lyceum.chatNav.viewing = current.id;
+
+  rt.onStatus("resumed", (t, data) => {
+    if (t !== topic || !data || !data.present) return;
+    current.members.forEach((p) => setPresence(p.id, "offline"));
+    data.present.forEach((p) => setPresence(p.id, "online"));
+    if (data.truncated) location.reload();
+  });
+  rt.subscribe(topic, {since: current.last_event_id}).then(markRead).catch(() => {});
+})();

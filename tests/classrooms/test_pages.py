@@ -1,0 +1,184 @@
+"""Pages: the learner flow, the editor, the quiz page, the grid, reports and CSV."""
+
+from __future__ import annotations
+
+import pytest
+
+from classrooms import services
+from classrooms.models import Activity, Completion, Course, Enrolment, Question
+from hub.accounts.models import Role
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_learner_opens_lesson_and_it_counts(client, learner, c):
+    client.force_login(learner)
+    page = client.get(f"/courses/{c.course.pk}/")
+    assert page.status_code == 200 and b"Welcome" in page.content
+    assert client.get(f"/activities/{c.lesson.pk}/").status_code == 200
+    assert Completion.objects.filter(user=learner, activity=c.lesson).exists()
+    assert Enrolment.objects.get(user=learner, course=c.course).progress == 33
+    assert client.get("/courses/").status_code == 200
+
+
+def test_outsider_gets_404(client, outsider, c):
+    client.force_login(outsider)
+    assert client.get(f"/courses/{c.course.pk}/").status_code == 404
+    assert client.get(f"/activities/{c.lesson.pk}/").status_code == 404
+    assert client.get(f"/courses/{c.course.pk}/progress/").status_code == 404
+
+
+def test_learner_cannot_reach_editor_or_grid(client, learner, c):
+    client.force_login(learner)
+    assert client.get(f"/courses/{c.course.pk}/edit/").status_code == 403
+    assert client.get(f"/courses/{c.course.pk}/progress/").status_code == 403
+    assert client.get(f"/courses/{c.course.pk}/export.csv").status_code == 403
+    r = client.post(f"/courses/{c.course.pk}/edit/module/", {"title": "Hack"})
+    assert r.status_code == 403
+    assert c.course.modules.count() == 2
+
+
+def test_trainer_edits_outline(client, trainer, c):
+    client.force_login(trainer)
+    assert client.get(f"/courses/{c.course.pk}/edit/").status_code == 200
+    client.post(f"/courses/{c.course.pk}/edit/module/", {"title": "Third"})
+    assert c.course.modules.count() == 3
+    m1 = c.modules[0]
+    r = client.post(
+        f"/courses/{c.course.pk}/edit/activity/",
+        {"module": m1.pk, "kind": "lesson", "title": "Fresh lesson"},
+    )
+    new = Activity.objects.get(title="Fresh lesson")
+    assert r.status_code == 302 and r["Location"] == f"/activities/{new.pk}/edit/"
+    r = client.post(
+        f"/activities/{new.pk}/edit/",
+        {
+            "title": "Fresh lesson",
+            "required": "on",
+            "completion_rule": "viewed",
+            "body": "<script>x</script>**B**",
+        },
+    )
+    assert r.status_code == 302
+    new.refresh_from_db()
+    assert "<script" not in new.body_html and "<strong>B</strong>" in new.body_html
+    client.post(
+        f"/courses/{c.course.pk}/edit/move/", {"what": "activity", "id": c.media.pk, "dir": "up"}
+    )
+    assert list(m1.activities.values_list("id", flat=True))[:2] == [c.media.pk, c.lesson.pk]
+    preview = client.post("/courses/preview/", {"text": "*hi* <iframe src=x>"})
+    assert (
+        preview.json()["html"] == "<p><em>hi</em> </p>" or "<iframe" not in preview.json()["html"]
+    )
+
+
+def test_upload_limits(client, trainer, c):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(trainer)
+    fake = SimpleUploadedFile("cover.png", b"not an image", content_type="image/png")
+    r = client.post(
+        f"/courses/{c.course.pk}/edit/", {"title": "T", "language": "en", "cover": fake}
+    )
+    assert r.status_code == 200 and b"errorlist" in r.content
+    exe = SimpleUploadedFile("x.exe", b"MZ", content_type="application/octet-stream")
+    r = client.post(
+        f"/activities/{c.media.pk}/edit/",
+        {
+            "title": "Video",
+            "required": "on",
+            "completion_rule": "viewed",
+            "media_kind": "video",
+            "media_file": exe,
+        },
+    )
+    assert r.status_code == 200 and b"errorlist" in r.content
+    assert not Course.objects.get(pk=c.course.pk).cover
+
+
+def test_other_trainer_cannot_edit(client, space, c):
+    other = UserFactory(roles=[Role.TRAINER], spaces=[space])
+    client.force_login(other)
+    assert client.get(f"/courses/{c.course.pk}/edit/").status_code in (403, 404)
+    assert client.post(f"/activities/{c.lesson.pk}/edit/", {"title": "x"}).status_code == 404
+
+
+def test_quiz_flow_on_pages(client, learner, c):
+    from tests.classrooms.conftest import right_answers
+
+    client.force_login(learner)
+    r = client.post(f"/activities/{c.quiz.pk}/attempt/")
+    assert r.status_code == 302
+    attempt_url = r["Location"]
+    page = client.get(attempt_url).content.decode()
+    for q in c.questions:
+        assert q.text in page
+    post = {}
+    for qid, value in right_answers(c).items():
+        post[f"q{qid}"] = value if isinstance(value, list) else [value]
+    r = client.post(attempt_url, post)
+    assert r.status_code == 302
+    result = client.get(attempt_url).content.decode()
+    assert "100 %" in result
+    again = client.post(attempt_url, post)
+    assert again.status_code == 200 and b"already submitted" in again.content
+
+
+def test_question_bank_page(client, trainer, learner, c):
+    client.force_login(trainer)
+    r = client.post(
+        f"/courses/{c.course.pk}/questions/",
+        {"kind": "single", "text": "Pick", "choices": "*Yes | good\nNo | nope"},
+    )
+    assert r.status_code == 302
+    q = Question.objects.get(text="Pick")
+    assert [(ch.text, ch.is_correct, ch.feedback) for ch in q.choices.all()] == [
+        ("Yes", True, "good"),
+        ("No", False, "nope"),
+    ]
+    bad = client.post(
+        f"/courses/{c.course.pk}/questions/", {"kind": "single", "text": "Bad", "choices": "A\nB"}
+    )
+    assert bad.status_code == 200 and not Question.objects.filter(text="Bad").exists()
+    client.force_login(learner)
+    assert client.get(f"/courses/{c.course.pk}/questions/").status_code == 403
+
+
+def test_grid_report_and_csv(
+    client, trainer, manager, learner, learner2, c, django_assert_max_num_queries
+):
+    services.activity_view(user=learner, activity=c.lesson)
+    client.force_login(trainer)
+    page = client.get(f"/courses/{c.course.pk}/progress/")
+    html = page.content.decode()
+    assert 'data-testid="progress-grid"' in html and f'data-user="{learner.pk}"' in html
+    csv_text = client.get(f"/courses/{c.course.pk}/export.csv").content.decode()
+    assert csv_text.splitlines()[0].startswith("learner,username,course,status,progress")
+    assert len(csv_text.splitlines()) == 3
+    assert client.get(f"/courses/{c.course.pk}/report/").status_code == 200
+    client.force_login(manager)
+    assert client.get(f"/courses/{c.course.pk}/progress/").status_code == 200
+    team = client.get("/team/progress/")
+    assert team.status_code == 200 and c.course.progress_topic in team.content.decode()
+    assert "Safety first" in client.get("/team/progress/export.csv").content.decode()
+
+
+def test_csv_neutralises_formulas(client, trainer, space, c):
+    evil = UserFactory(
+        username="evil", display_name="=HYPERLINK(1)", roles=[Role.LEARNER], spaces=[space]
+    )
+    services.enrolment_create(actor=trainer, user=evil, course=c.course)
+    client.force_login(trainer)
+    text = client.get(f"/courses/{c.course.pk}/export.csv").content.decode()
+    assert "'=HYPERLINK(1)" in text
+
+
+def test_names_are_escaped_in_grid(client, trainer, space, c):
+    evil = UserFactory(
+        username="x", display_name="<b>bold</b>", roles=[Role.LEARNER], spaces=[space]
+    )
+    services.enrolment_create(actor=trainer, user=evil, course=c.course)
+    client.force_login(trainer)
+    html = client.get(f"/courses/{c.course.pk}/progress/").content.decode()
+    assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
