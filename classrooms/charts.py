@@ -12,6 +12,9 @@ from datetime import date
 from django.utils.html import escape
 
 W, H, PAD = 480, 200, 32
+# Presentation attributes, so a chart reads well on pages without classrooms.css too.
+AXIS = 'class="axis" stroke="#6b7280"'
+LINE = 'class="line" fill="none" stroke="currentColor" stroke-width="2"'
 
 
 def line_chart(points: Sequence[tuple[date, int]], *, label: str) -> str:
@@ -34,12 +37,12 @@ def line_chart(points: Sequence[tuple[date, int]], *, label: str) -> str:
     return (
         f'<svg class="chart" viewBox="0 0 {W} {H}" width="100%" style="max-width:32rem"'
         f' font-size="11" role="img" aria-label="{escape(label)}">'
-        f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" class="axis" stroke="#6b7280"/>'
-        f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{H - PAD}" class="axis" stroke="#6b7280"/>'
+        f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" {AXIS}/>'
+        f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{H - PAD}" {AXIS}/>'
         f'<text x="{PAD - 4}" y="{PAD + 4}" text-anchor="end">{top}</text>'
         f'<text x="{PAD}" y="{H - 8}">{first}</text>'
         f'<text x="{W - PAD}" y="{H - 8}" text-anchor="end">{last}</text>'
-        f'<polyline points="{path}" class="line" fill="none" stroke="currentColor" stroke-width="2"/>{dots}</svg>'
+        f'<polyline points="{path}" {LINE}/>{dots}</svg>'
     )
 
 
@@ -66,6 +69,6 @@ def histogram(scores: Sequence[int], *, label: str, buckets: int = 10) -> str:
     return (
         f'<svg class="chart" viewBox="0 0 {W} {H}" width="100%" style="max-width:32rem"'
         f' font-size="11" role="img" aria-label="{escape(label)}">'
-        f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" class="axis" stroke="#6b7280"/>'
+        f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" {AXIS}/>'
         f'<text x="{PAD - 4}" y="{PAD + 4}" text-anchor="end">{top}</text>{"".join(bars)}</svg>'
     )
