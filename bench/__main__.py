@@ -13,9 +13,9 @@ import signal
 import sys
 from types import FrameType
 
-from bench import fanout
+from bench import chat, classrooms, fanout
 
-BENCHMARKS = {"fanout": fanout}
+BENCHMARKS = {"fanout": fanout, "chat": chat, "classrooms": classrooms}
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         "benchmarks", nargs="*", help=f"any of {', '.join(BENCHMARKS)}; default: all"
     )
     fanout.add_arguments(parser)
+    classrooms.add_arguments(parser)
+    chat.add_arguments(parser)
     args = parser.parse_args(argv)
     unknown = [name for name in args.benchmarks if name not in BENCHMARKS]
     if unknown:

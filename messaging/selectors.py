@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.conf import settings
@@ -42,6 +43,9 @@ def limits() -> dict[str, Any]:
         "PAGE_SIZE": 50,
     }
     base.update(getattr(settings, "LYCEUM_MESSAGING", {}))
+    # Benchmarks (bench/chat.py) lift the per-person message rate from the environment.
+    if os.environ.get("LYCEUM_CHAT_RATE_COUNT"):
+        base["RATE_COUNT"] = int(os.environ["LYCEUM_CHAT_RATE_COUNT"])
     return base
 
 
