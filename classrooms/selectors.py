@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
@@ -17,7 +18,7 @@ from classrooms.models import (
     Module,
     Question,
 )
-from hub.accounts.models import Role, Team, User
+from hub.accounts.models import Role, SpaceMembership, Team, User
 from hub.accounts.selectors import is_manager_of, is_space_member
 
 STAFF_ROLES = (Role.ADMIN, Role.COORDINATOR)
@@ -53,18 +54,22 @@ def courses_visible_to(*, user: Any) -> QuerySet[Course]:
     qs = Course.objects.all()
     if user.has_role(Role.ADMIN):
         return qs
+    # Indexed subqueries, OR-ed: no join product over enrolments (a course of 500 learners
+    # would otherwise multiply rows before the DISTINCT).
+    my_spaces = SpaceMembership.objects.filter(user=user).values("space_id")
     visible = (
-        Q(enrolments__user=user)
-        | Q(trainers=user)
-        | Q(published=True, self_enrolment=True, space__memberships__user=user)
-        | Q(enrolments__user__teams__manager=user)
+        Q(pk__in=Enrolment.objects.filter(user=user).values("course_id"))
+        | Q(pk__in=Course.trainers.through.objects.filter(user_id=user.pk).values("course_id"))
+        | Q(published=True, self_enrolment=True, space_id__in=my_spaces)
     )
     if user.has_role(Role.COORDINATOR):
-        visible |= Q(space__memberships__user=user)
+        visible |= Q(space_id__in=my_spaces)
     if user.has_role(Role.MANAGER):
-        visible |= Q(published=True, space__memberships__user=user)
-    ids = Course.objects.filter(visible).values("pk")
-    return qs.filter(pk__in=ids)
+        reports = Team.members.through.objects.filter(team__manager=user).values("user_id")
+        visible |= Q(published=True, space_id__in=my_spaces) | Q(
+            pk__in=Enrolment.objects.filter(user_id__in=reports).values("course_id")
+        )
+    return qs.filter(visible)
 
 
 def can_view_course(*, user: Any, course: Course) -> bool:
@@ -173,17 +178,26 @@ def best_scores(*, course: Course) -> dict[tuple[int, int], int]:
     return {(r["user_id"], r["activity_id"]): r["best"] for r in rows}
 
 
+class GridUser(NamedTuple):
+    pk: int
+    name: str
+    username: str
+
+
+class GridEnrolment(NamedTuple):
+    progress: int
+    status: str
+    enrolled_at: datetime
+    completed_at: datetime | None
+
+
 def progress_grid(*, course: Course) -> dict[str, Any]:
     """The trainer's grid, learners x activities, in a constant number of queries (4)."""
     activities = ordered_activities(course=course)
-    enrolments = list(
-        Enrolment.objects.filter(course=course)
-        .select_related("user")
-        .only(
-            "id", "status", "progress", "enrolled_at", "completed_at", "user_id",
-            "user__username", "user__display_name", "user__first_name", "user__last_name",
-        )
-        .order_by("user__username")
+    # Plain tuples, not model instances: 500 rows cost a few ms instead of tens.
+    enrolments = Enrolment.objects.filter(course=course).order_by("user__username").values_list(
+        "user_id", "user__username", "user__display_name", "user__first_name",
+        "user__last_name", "progress", "status", "enrolled_at", "completed_at",
     )  # fmt: skip
     done: dict[int, set[int]] = defaultdict(set)
     for user_id, activity_id in Completion.objects.filter(course=course).values_list(
@@ -195,11 +209,21 @@ def progress_grid(*, course: Course) -> dict[str, Any]:
         "activities": activities,
         "rows": [
             {
-                "enrolment": e,
-                "user": e.user,
-                "done": done.get(e.user_id, set()),
+                "user": GridUser(uid, display or f"{first} {last}".strip() or username, username),
+                "enrolment": GridEnrolment(progress, status, enrolled_at, completed_at),
+                "done": done.get(uid, set()),
             }
-            for e in enrolments
+            for (
+                uid,
+                username,
+                display,
+                first,
+                last,
+                progress,
+                status,
+                enrolled_at,
+                completed_at,
+            ) in enrolments
         ],
         "scores": scores,
     }

@@ -570,25 +570,24 @@ def grid_html(grid: dict[str, Any], *, user_ids: set[int] | None = None) -> str:
             f'<span class="col-title">{escape(a.title)}</span></th>'
         )
     parts.append("</tr></thead><tbody>")
-    done_label = escape(_("done"))
+    # Cells carry no attributes: the column of an activity is found from its header.
+    done_cell, todo_cell = '<td class="done">✔</td>', "<td></td>"
+    quiz_ids = {a.pk for a in activities if a.kind == ActivityKind.QUIZ}
     for row in grid["rows"]:
         user, e, done = row["user"], row["enrolment"], row["done"]
         if user_ids is not None and user.pk not in user_ids:
             continue
         parts.append(
             f'<tr data-user="{user.pk}"><th scope="row">{escape(user.name)}</th>'
-            f'<td class="pct" data-progress="{e.progress}">{e.progress} %</td>'
+            f'<td class="pct">{e.progress} %</td>'
         )
         for a in activities:
-            score = scores.get((user.pk, a.pk))
-            extra = f" {score} %" if score is not None else ""
-            if a.pk in done:
-                parts.append(
-                    f'<td class="cell done" data-activity="{a.pk}">'
-                    f'<span aria-label="{done_label}">✔</span>{extra}</td>'
-                )
+            pk = a.pk
+            if pk in quiz_ids and (score := scores.get((user.pk, pk))) is not None:
+                state = ' class="done">✔ ' if pk in done else ">"
+                parts.append(f"<td{state}{score} %</td>")
             else:
-                parts.append(f'<td class="cell" data-activity="{a.pk}">{extra}</td>')
+                parts.append(done_cell if pk in done else todo_cell)
         parts.append("</tr>")
     parts.append("</tbody></table>")
     return mark_safe("".join(parts))
@@ -610,14 +609,12 @@ def course_progress(request: HttpRequest, pk: int) -> HttpResponse:
     if editor:
         from hub.accounts.models import User
 
-        enrolled = {r["user"].pk for r in grid["rows"]}
-        enrollable = [
-            u
-            for u in User.objects.filter(space_memberships__space=course.space, is_active=True)
+        enrollable = list(
+            User.objects.filter(space_memberships__space=course.space, is_active=True)
+            .exclude(enrolments__course=course)
             .order_by("username")
-            .only("id", "username", "display_name", "first_name", "last_name")
-            if u.pk not in enrolled
-        ]
+            .only("id", "username", "display_name", "first_name", "last_name")[:500]
+        )
     elif request.user.has_role(Role.MANAGER):
         enrolled = {r["user"].pk for r in grid["rows"]}
         enrollable = [u for u in reports_of(manager=request.user) if u.pk not in enrolled]

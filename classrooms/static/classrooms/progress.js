@@ -24,16 +24,18 @@
   const wrap = document.getElementById("grid-wrap");
   if (wrap && wrap.dataset.topic) {
     const topic = wrap.dataset.topic;
+    // Cells have no attributes (the grid is large): an activity's column is its header's.
+    const columns = new Map();
+    wrap.querySelectorAll("thead th").forEach((th, i) => {
+      if (th.dataset.activity) columns.set(Number(th.dataset.activity), i);
+    });
     rt.on(topic, "progress.updated", (d) => {
       const row = wrap.querySelector('tr[data-user="' + d.user.id + '"]');
       if (!row) return;
-      const cell = row.querySelector('td[data-activity="' + d.activity + '"]');
+      const cell = row.children[columns.get(d.activity)];
       if (cell && !cell.classList.contains("done")) {
         cell.classList.add("done");
-        const mark = document.createElement("span");
-        mark.setAttribute("aria-label", gettext("done"));
-        mark.textContent = "✔";
-        cell.prepend(mark);
+        cell.prepend("✔ ");
         flash(cell);
       }
       const pct = row.querySelector("td.pct");
