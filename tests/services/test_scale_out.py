@@ -2,9 +2,9 @@
 
 Two ``manage.py serve`` processes on two ports share a scratch PostgreSQL database and a
 Redis key prefix. What one process publishes reaches sockets held by the other, through the
-Redis pub/sub channel layer. Presence is checked at the store level: no topic kind in the
-code base sets ``presence = True`` yet, so two separate processes drive the application's
-``RedisPresence`` directly and must see the same list.
+Redis pub/sub channel layer; people connected through either process appear in one presence
+list (a chat conversation's topic), and two bare processes driving the application's
+``RedisPresence`` show that a dead process's entries expire.
 """
 
 from __future__ import annotations
@@ -224,6 +224,44 @@ async def test_a_reconnecting_client_resumes_on_the_other_server(
         assert all(f["data"]["verb"] != first for f in on_b.events)
     finally:
         await manager.__aexit__(None, None, None)
+
+
+async def test_presence_crosses_processes_through_the_gateway(
+    two_servers: tuple[LiveServer, LiveServer],
+) -> None:
+    """learner (on A) and learner2 (on B) in the demo study group see each other."""
+    a, b = two_servers
+    token = await asyncio.to_thread(api_token, a.url, "learner")
+    token2 = await asyncio.to_thread(api_token, b.url, "learner2")
+    _, me = await asyncio.to_thread(api, a.url, "GET", "/api/v1/me/", token=token)
+    _, me2 = await asyncio.to_thread(api, b.url, "GET", "/api/v1/me/", token=token2)
+    status, conversations = await asyncio.to_thread(
+        api, a.url, "GET", "/api/v1/conversations/", token=token
+    )
+    assert status == 200, conversations
+    group = next(c for c in conversations["results"] if c["title"] == "Study group")
+    topic = group["topic"]
+
+    manager_a, on_a = await open_socket(a, token)
+    try:
+        reply = await on_a.call("sub", topic=topic)
+        assert reply["op"] == "ok", reply
+        assert me["id"] in [p["id"] for p in reply["data"]["present"]]
+
+        manager_b, on_b = await open_socket(b, token2)
+        try:
+            reply = await on_b.call("sub", topic=topic)
+            assert reply["op"] == "ok", reply
+            # B's list includes the learner, whose socket only A holds.
+            assert {me["id"], me2["id"]} <= {p["id"] for p in reply["data"]["present"]}
+            joined = await on_a.event(topic, "presence.joined", id=me2["id"])
+            assert "id" not in joined  # ephemeral: no event id, never replayed
+        finally:
+            await manager_b.__aexit__(None, None, None)
+        # learner2's socket closed on B: A's client hears that they left.
+        await on_a.event(topic, "presence.left", id=me2["id"])
+    finally:
+        await manager_a.__aexit__(None, None, None)
 
 
 # -- presence across processes ------------------------------------------------------------
