@@ -1,0 +1,62 @@
+"""The learner completes a lesson; the trainer's progress grid, open in another browser
+context, updates without a reload. And the editor's markdown preview is live and safe."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+COURSE = "Workplace safety"
+LESSON = "First aid in five minutes"
+
+
+def open_course(page: Page) -> None:
+    page.goto("/courses/")
+    page.get_by_role("link", name=COURSE).first.click()
+    expect(page.locator("main h1")).to_have_text(COURSE)
+
+
+def test_trainer_grid_updates_live_when_learner_completes_a_lesson(login) -> None:
+    trainer = login("trainer")
+    learner = login("learner")
+
+    open_course(trainer)
+    trainer.click("[data-testid=progress-link]")
+    expect(trainer).to_have_url(re.compile(r"/courses/\d+/progress/$"))
+    trainer.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    trainer.evaluate("() => { window.__sameDocument = true; }")
+    grid = trainer.locator("[data-testid=progress-grid]")
+    row = grid.locator("tr[data-user]", has_text="Leo Learner")
+    headers = grid.locator("thead th")
+    titles = [headers.nth(i).get_attribute("title") for i in range(headers.count())]
+    column = titles.index(LESSON)
+    cell = row.locator("td, th").nth(column)
+    expect(cell).not_to_have_class(re.compile(r"\bdone\b"))
+    before = row.locator("td.pct").text_content()
+
+    open_course(learner)
+    learner.get_by_role("link", name=LESSON).click()
+    expect(learner.locator("[data-testid=activity-done]")).to_be_visible()
+
+    expect(cell).to_have_class(re.compile(r"\bdone\b"))
+    expect(row.locator("td.pct")).not_to_have_text(before or "")
+    expect(row.locator("td.pct")).to_have_text("60 %")
+    assert trainer.evaluate("() => window.__sameDocument === true")
+
+
+def test_editor_preview_renders_sanitised_markdown(login) -> None:
+    trainer = login("trainer")
+    open_course(trainer)
+    trainer.get_by_role("link", name="Edit course").click()
+    trainer.get_by_role("link", name="Welcome to the course").click()
+    body = trainer.locator("#id_body")
+    body.fill('## Fresh title\n\n**bold** <img src=x onerror="window.__pwned=1">')
+    preview = trainer.locator("[data-preview-for=id_body]")
+    expect(preview.locator("h2")).to_have_text("Fresh title")
+    expect(preview.locator("strong")).to_have_text("bold")
+    assert "onerror" not in (preview.inner_html() or "")
+    assert trainer.evaluate("() => window.__pwned === undefined")
