@@ -5,3 +5,17 @@ from django.utils.translation import gettext_lazy as _
 class ForumsConfig(AppConfig):
     name = "forums"
     verbose_name = _("Forums")
+
+    def ready(self) -> None:
+        from hub.models import Delivery
+        from hub.notify import register_kind
+
+        register_kind("forums.mention", _("Mentions in forums"), Delivery.IN_APP_AND_EMAIL)
+        register_kind("forums.reply", _("Replies in threads I follow"))
+        register_kind("forums.thread", _("New threads in forums I follow"))
+        register_kind("forums.accepted", _("My answer was accepted"))
+        register_kind("forums.library", _("Review of content I shared"))
+        # Not a notification of its own: whether the daily forum digest is e-mailed.
+        register_kind("forums.digest", _("Daily forum digest (e-mail)"), Delivery.OFF)
+
+        from forums import realtime  # noqa: F401
