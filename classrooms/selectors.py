@@ -168,6 +168,16 @@ def progress_after(*, course_id: int, after_id: int, limit: int) -> QuerySet[Com
     )
 
 
+def last_completion_ids(*, course_ids: set[int]) -> dict[int, int]:
+    """The newest completion id of each course (where a live view resumes from)."""
+    rows = (
+        Completion.objects.filter(course_id__in=course_ids)
+        .values("course_id")
+        .annotate(last=Max("id"))
+    )
+    return {r["course_id"]: r["last"] for r in rows}
+
+
 def best_scores(*, course: Course) -> dict[tuple[int, int], int]:
     """(user id, quiz id) -> best score, for every submitted attempt in the course."""
     rows = (

@@ -697,7 +697,13 @@ def team_progress(request: HttpRequest) -> HttpResponse:
     if not request.user.has_role(Role.MANAGER, Role.ADMIN):
         raise PermissionDenied
     enrolments = list(selectors.team_enrolments(manager=request.user))
-    topics = sorted({e.course.progress_topic for e in enrolments})
+    # Each topic resumes from its newest completion at render time (never from 0: a long
+    # history would be replayed, or cut and flagged truncated).
+    last = selectors.last_completion_ids(course_ids={e.course_id for e in enrolments})
+    topics = [
+        f"{course.progress_topic}:{last.get(course.pk, 0)}"
+        for course in sorted({e.course for e in enrolments}, key=lambda c: c.pk)
+    ]
     qs = Enrolment.objects.filter(pk__in=[e.pk for e in enrolments])
     return render(
         request,

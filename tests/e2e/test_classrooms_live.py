@@ -60,3 +60,21 @@ def test_editor_preview_renders_sanitised_markdown(login) -> None:
     expect(preview.locator("strong")).to_have_text("bold")
     assert "onerror" not in (preview.inner_html() or "")
     assert trainer.evaluate("() => window.__pwned === undefined")
+
+
+def test_manager_team_view_updates_live(login) -> None:
+    manager = login("manager")
+    learner = login("learner")
+    manager.goto("/team/progress/")
+    manager.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    row = manager.locator("[data-testid=team-table] tr", has_text="Leo Learner").filter(
+        has_text="Consultative selling"
+    )
+    expect(row.locator("td.pct span")).to_have_text("20 %")
+
+    learner.goto("/courses/")
+    learner.get_by_role("link", name="Consultative selling").first.click()
+    learner.get_by_role("link", name="Handling objections").click()
+    expect(learner.locator("[data-testid=activity-done]")).to_be_visible()
+
+    expect(row.locator("td.pct span")).to_have_text("40 %")

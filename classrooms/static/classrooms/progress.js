@@ -11,7 +11,8 @@
   if (status) {
     rt.onStatus("open", () => { status.textContent = gettext("Live"); });
     rt.onStatus("close", () => { status.textContent = gettext("Reconnecting…"); });
-    rt.onStatus("truncated", () => location.reload());
+    // Too much was missed to replay: the page's numbers are stale, show fresh ones.
+    rt.onStatus("truncated", (topic) => { if (topic && topic.startsWith("classrooms.")) location.reload(); });
   }
 
   function flash(el) {
@@ -50,7 +51,8 @@
   // Manager's team table.
   const team = document.getElementById("team-table");
   if (team && team.dataset.topics) {
-    team.dataset.topics.split(" ").filter(Boolean).forEach((topic) => {
+    team.dataset.topics.split(" ").filter(Boolean).forEach((entry) => {
+      const [topic, since] = entry.split(":");
       rt.on(topic, "progress.updated", (d) => {
         const row = team.querySelector('tr[data-user="' + d.user.id + '"][data-course="' + d.course + '"]');
         if (!row) return;
@@ -61,7 +63,7 @@
         if (d.status === "completed") row.querySelector("td.status").textContent = gettext("Completed");
         flash(pct);
       });
-      rt.subscribe(topic, {since: 0});
+      rt.subscribe(topic, {since: parseInt(since || "0", 10)});
     });
   }
 
