@@ -13,9 +13,9 @@ import signal
 import sys
 from types import FrameType
 
-from bench import chat, classrooms, fanout
+from bench import chat, classrooms, fanout, forums
 
-BENCHMARKS = {"fanout": fanout, "chat": chat, "classrooms": classrooms}
+BENCHMARKS = {"fanout": fanout, "chat": chat, "classrooms": classrooms, "forums": forums}
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     fanout.add_arguments(parser)
     classrooms.add_arguments(parser)
     chat.add_arguments(parser)
+    forums.add_arguments(parser)
     args = parser.parse_args(argv)
     unknown = [name for name in args.benchmarks if name not in BENCHMARKS]
     if unknown:
