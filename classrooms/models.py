@@ -34,6 +34,57 @@ def media_max_size(file) -> None:
     _check_size(file, MEDIA_MAX_BYTES)
 
 
+# What a file's first bytes must look like for its extension: the extension alone is the
+# uploader's word, the content is not (an .mp4 that is an HTML page is refused).
+_ZIP = (b"PK\x03\x04",)
+SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "pdf": (b"%PDF-",),
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "jpg": (b"\xff\xd8\xff",),
+    "jpeg": (b"\xff\xd8\xff",),
+    "gif": (b"GIF87a", b"GIF89a"),
+    "webm": (b"\x1a\x45\xdf\xa3",),
+    "ogg": (b"OggS",),
+    "wav": (b"RIFF",),
+    "mp3": (b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"),
+    "zip": _ZIP,
+    "docx": _ZIP,
+    "pptx": _ZIP,
+    "odt": _ZIP,
+}
+FTYP_EXTENSIONS = {"mp4", "m4a"}  # ISO media: "ftyp" at offset 4
+
+
+def _sniff_ok(extension: str, head: bytes) -> bool:
+    if extension in FTYP_EXTENSIONS:
+        return head[4:8] == b"ftyp"
+    if extension == "txt":
+        return b"\x00" not in head
+    signatures = SIGNATURES.get(extension)
+    return signatures is None or head.startswith(signatures)
+
+
+def content_matches_extension(file) -> None:
+    """Refuse an upload whose first bytes do not match its extension."""
+    if not file or not getattr(file, "name", ""):
+        return
+    extension = file.name.rsplit(".", 1)[-1].lower() if "." in file.name else ""
+    try:
+        position = file.tell()
+        file.seek(0)
+        head = file.read(16)
+        file.seek(position)
+    except (OSError, ValueError):
+        return  # a stored file that is not open: it was checked when uploaded
+    if isinstance(head, str):
+        head = head.encode()
+    if not _sniff_ok(extension, head):
+        raise ValidationError(
+            _("The file's content does not match its extension (.%(ext)s)."),
+            params={"ext": extension},
+        )
+
+
 class Course(models.Model):
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="courses")
     title = models.CharField(_("title"), max_length=200)
@@ -43,7 +94,11 @@ class Course(models.Model):
         _("cover image"),
         upload_to="classrooms/covers/",
         blank=True,
-        validators=[FileExtensionValidator(COVER_EXTENSIONS), cover_max_size],
+        validators=[
+            FileExtensionValidator(COVER_EXTENSIONS),
+            cover_max_size,
+            content_matches_extension,
+        ],
     )
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
@@ -139,7 +194,11 @@ class Activity(models.Model):
         _("file"),
         upload_to="classrooms/media/",
         blank=True,
-        validators=[FileExtensionValidator(MEDIA_EXTENSIONS), media_max_size],
+        validators=[
+            FileExtensionValidator(MEDIA_EXTENSIONS),
+            media_max_size,
+            content_matches_extension,
+        ],
     )
     media_url = models.URLField(_("link"), blank=True)
     # Quiz settings.
@@ -304,7 +363,11 @@ class Submission(models.Model):
     file = models.FileField(
         upload_to="classrooms/submissions/",
         blank=True,
-        validators=[FileExtensionValidator(SUBMISSION_EXTENSIONS), media_max_size],
+        validators=[
+            FileExtensionValidator(SUBMISSION_EXTENSIONS),
+            media_max_size,
+            content_matches_extension,
+        ],
     )
     submitted_at = models.DateTimeField(auto_now_add=True)
 

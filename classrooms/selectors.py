@@ -251,6 +251,21 @@ def quiz_questions(*, activity: Activity) -> QuerySet[Question]:
     return Question.objects.filter(course_id=activity.course_id).prefetch_related("choices")
 
 
+def answer_is_correct(*, question: Question, answer: Any) -> bool:
+    """Is ``answer`` (choice ids, or a number for numeric questions) right? For other apps
+    drawing on the bank (quiz duels): the same rule quizzes score with."""
+    if answer is None:
+        return False
+    if question.kind == "numeric":
+        try:
+            value = float(answer)
+        except (TypeError, ValueError):
+            return False
+        return abs(value - (question.numeric_answer or 0)) <= question.tolerance + 1e-9
+    picked = set(answer if isinstance(answer, list | tuple | set) else [answer])
+    return picked == {c.pk for c in question.choices.all() if c.is_correct}
+
+
 # -- payloads --------------------------------------------------------------------------------
 def course_payload(course: Course) -> dict[str, Any]:
     return {

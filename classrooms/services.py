@@ -31,6 +31,7 @@ from classrooms.models import (
     Submission,
 )
 from classrooms.selectors import (
+    answer_is_correct,
     attempts_used,
     can_create_course,
     can_edit_course,
@@ -547,13 +548,11 @@ def _score(question: Question, answer: Any) -> tuple[bool, list[str]]:
     """(correct?, feedback lines for what was answered)."""
     if answer is None:
         return False, []
+    ok = answer_is_correct(question=question, answer=answer)
     if question.kind == QuestionKind.NUMERIC:
-        ok = abs(answer - (question.numeric_answer or 0)) <= question.tolerance + 1e-9
         return ok, []
-    choices = list(question.choices.all())
-    correct = {c.pk for c in choices if c.is_correct}
-    feedback = [c.feedback for c in choices if c.pk in answer and c.feedback]
-    return set(answer) == correct, feedback
+    feedback = [c.feedback for c in question.choices.all() if c.pk in answer and c.feedback]
+    return ok, feedback
 
 
 @transaction.atomic

@@ -182,3 +182,51 @@ def test_names_are_escaped_in_grid(client, trainer, space, c):
     client.force_login(trainer)
     html = client.get(f"/courses/{c.course.pk}/progress/").content.decode()
     assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_upload_content_must_match_extension(client, trainer, c, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(trainer)
+    form = {"title": "Video", "required": "on", "completion_rule": "viewed", "media_kind": "video"}
+    html = SimpleUploadedFile("clip.mp4", b"<html><script>alert(1)</script>", "video/mp4")
+    r = client.post(f"/activities/{c.media.pk}/edit/", {**form, "media_file": html})
+    assert r.status_code == 200 and b"does not match its extension" in r.content
+    c.media.refresh_from_db()
+    assert not c.media.media_file
+    mp4 = SimpleUploadedFile("clip.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64, "video/mp4")
+    r = client.post(f"/activities/{c.media.pk}/edit/", {**form, "media_file": mp4})
+    assert r.status_code == 302
+    c.media.refresh_from_db()
+    assert c.media.media_file.name.endswith(".mp4")
+    page = client.get(f"/activities/{c.media.pk}/").content.decode()
+    assert c.media.media_file.url in page
+
+
+def test_answer_is_correct_for_other_apps(c):
+    from classrooms.selectors import answer_is_correct
+
+    single, multi, tf, num = c.questions  # noqa: RUF059
+    right = next(ch.pk for ch in single.choices.all() if ch.is_correct)
+    assert answer_is_correct(question=single, answer=right)
+    assert answer_is_correct(question=single, answer=[right])
+    assert not answer_is_correct(question=multi, answer=[multi.choices.first().pk])
+    assert answer_is_correct(question=num, answer="112")
+    assert not answer_is_correct(question=num, answer="x")
+
+
+def test_dashboards_draw_charts_without_a_cdn(client, trainer, manager, learner, c):
+    from tests.classrooms.conftest import right_answers
+
+    services.activity_view(user=learner, activity=c.lesson)
+    services.activity_view(user=learner, activity=c.media)
+    attempt = services.attempt_start(user=learner, activity=c.quiz)
+    services.attempt_submit(user=learner, attempt=attempt, answers=right_answers(c))
+    for user in (trainer, manager):
+        client.force_login(user)
+        html = client.get("/").content.decode()
+        assert html.count('<svg class="chart"') == 2, user
+        assert "cdn" not in html.lower()
+    client.force_login(learner)
+    assert "Safety first" in client.get("/").content.decode()
