@@ -41,7 +41,8 @@ def _clear_cache() -> None:
     if settings.REDIS_URL:
         # Not FLUSHDB: live servers of the e2e tests keep their state in the same Redis.
         client = cache._cache.get_client(write=True)
-        for key in client.scan_iter(match=f"{cache.key_prefix}*throttle*"):
+        # The test process's own prefix only (the live servers use prefixes of their own).
+        for key in client.scan_iter(match=f"{cache.key_prefix}:*"):
             client.delete(key)
     else:
         cache.clear()
@@ -49,7 +50,7 @@ def _clear_cache() -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Throttle counters never leak from one test to the next."""
+    """Throttle counters and cached state never leak from one test to the next."""
     _clear_cache()
     yield
     _clear_cache()

@@ -22,7 +22,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, Throttled
 from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
@@ -304,6 +304,8 @@ class Connection:
             return GatewayError("invalid", "the data is not valid", _drf_details(exc))
         if isinstance(exc, IntegrityError):
             return GatewayError("conflict", "this conflicts with the current state")
+        if isinstance(exc, Throttled):
+            return GatewayError("rate_limited", str(exc.detail))
         if isinstance(exc, APIException):
             return GatewayError("invalid", str(exc.detail))
         return exc

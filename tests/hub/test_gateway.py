@@ -170,7 +170,13 @@ async def test_action_validates_with_its_serializer(communicator_for, learner):
 
 
 @pytest.mark.parametrize(
-    ("action", "code"), [("forbidden", "forbidden"), ("invalid", "invalid"), ("crash", "internal")]
+    ("action", "code"),
+    [
+        ("forbidden", "forbidden"),
+        ("invalid", "invalid"),
+        ("throttled", "rate_limited"),
+        ("crash", "internal"),
+    ],
 )
 async def test_service_exceptions_map_to_error_codes(communicator_for, learner, action, code):
     ws = await communicator_for(learner)

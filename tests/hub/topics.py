@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from rest_framework import serializers
+from rest_framework.exceptions import Throttled
 
 from hub import realtime
 
@@ -43,6 +44,10 @@ class RoomTopic(realtime.Topic):
     @realtime.action("invalid")
     def invalid(self, user: Any, key: str, data: dict[str, Any]) -> None:
         raise ValidationError("bad value")
+
+    @realtime.action("throttled")
+    def throttled(self, user: Any, key: str, data: dict[str, Any]) -> None:
+        raise Throttled(detail="slow down")
 
     @realtime.action("crash")
     def crash(self, user: Any, key: str, data: dict[str, Any]) -> None:
