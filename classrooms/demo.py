@@ -193,6 +193,18 @@ def _bank(trainer: User, course: Course, questions) -> list:
     return created
 
 
+def _right_answers(attempt) -> dict[str, object]:
+    from classrooms.models import Question
+
+    answers: dict[str, object] = {}
+    for q in Question.objects.filter(pk__in=attempt.question_ids).prefetch_related("choices"):
+        if q.kind == QuestionKind.NUMERIC:
+            answers[str(q.pk)] = q.numeric_answer
+        else:
+            answers[str(q.pk)] = [c.pk for c in q.choices.all() if c.is_correct]
+    return answers
+
+
 def seed(*, users: dict[str, User], space: Space) -> None:
     if Course.objects.filter(space=space, title="Workplace safety").exists():
         return
@@ -295,7 +307,7 @@ def seed(*, users: dict[str, User], space: Space) -> None:
     )
     _bank(trainer, sales, SALES_QUESTIONS)
 
-    # Different progress: Leo is well into safety, Lina just started; both in sales.
+    # Different progress: Leo is well into safety, Lina completed it; both in sales.
     for person in (learner, learner2):
         services.enrolment_create(actor=trainer, user=person, course=safety)
     services.enrolment_create(actor=users["manager"], user=learner, course=sales)
@@ -304,5 +316,10 @@ def seed(*, users: dict[str, User], space: Space) -> None:
     services.activity_view(user=learner, activity=fire)
     services.activity_view(user=learner2, activity=welcome)
     services.activity_view(user=learner, activity=s1)
+    attempt = services.attempt_start(user=learner, activity=quiz)
+    services.attempt_submit(user=learner, attempt=attempt, answers={})
+    # Lina finishes the safety course: a completion for the charts and the notifications.
+    for activity in safety.activities.exclude(kind=ActivityKind.QUIZ):
+        services.activity_complete(user=learner2, activity=activity, source="viewed")
     attempt = services.attempt_start(user=learner2, activity=quiz)
-    services.attempt_submit(user=learner2, attempt=attempt, answers={})
+    services.attempt_submit(user=learner2, attempt=attempt, answers=_right_answers(attempt))

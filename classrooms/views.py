@@ -545,12 +545,6 @@ def attempt_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # -- progress and reports --------------------------------------------------------------------
-KIND_ICON = {
-    "lesson": "📄", "media": "🎬", "quiz": "❓", "live_class": "📡", "session": "🗓",
-    "assignment": "✍",
-}  # fmt: skip
-
-
 def grid_html(grid: dict[str, Any], *, user_ids: set[int] | None = None) -> str:
     """The progress grid's table, built in one pass (500 x 40 cells in a few ms).
 
@@ -565,9 +559,8 @@ def grid_html(grid: dict[str, Any], *, user_ids: set[int] | None = None) -> str:
     ]
     for a in activities:
         parts.append(
-            f'<th scope="col" data-activity="{a.pk}" title="{escape(a.title)}">'
-            f'<span aria-hidden="true">{KIND_ICON.get(a.kind, "")}</span>'
-            f'<span class="col-title">{escape(a.title)}</span></th>'
+            f'<th scope="col" data-activity="{a.pk}" data-kind="{a.kind}"'
+            f' title="{escape(a.title)}">{escape(a.title)}</th>'
         )
     parts.append("</tr></thead><tbody>")
     # Cells carry no attributes: the column of an activity is found from its header.
