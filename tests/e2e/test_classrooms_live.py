@@ -78,3 +78,21 @@ def test_manager_team_view_updates_live(login) -> None:
     expect(learner.locator("[data-testid=activity-done]")).to_be_visible()
 
     expect(row.locator("td.pct span")).to_have_text("40 %")
+
+
+def test_grid_gains_a_row_live_when_someone_is_enrolled(login) -> None:
+    watching = login("trainer")
+    acting = login("trainer")
+    for page in (watching, acting):
+        page.goto("/courses/")
+        page.get_by_role("link", name="Consultative selling").first.click()
+        page.click("[data-testid=progress-link]")
+    watching.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    rows = watching.locator("[data-testid=progress-grid] tbody tr")
+    before = rows.count()
+    acting.select_option("#enrol-user", label="Colette Coordinator")
+    acting.get_by_role("button", name="Enrol").click()
+    expect(rows).to_have_count(before + 1)
+    expect(watching.locator("[data-testid=progress-grid] tbody")).to_contain_text(
+        "Colette Coordinator"
+    )

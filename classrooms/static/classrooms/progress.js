@@ -44,7 +44,26 @@
       pct.textContent = d.progress + " %";
       flash(pct);
     });
-    rt.on(topic, "enrolment.created", () => { if (status) status.textContent = gettext("New learner: reload to see them"); });
+    const tbody = wrap.querySelector("tbody");
+    rt.on(topic, "enrolment.created", (e) => {
+      if (!tbody || tbody.querySelector('tr[data-user="' + e.user.id + '"]')) return;
+      const tr = document.createElement("tr");
+      tr.dataset.user = e.user.id;
+      const th = document.createElement("th");
+      th.scope = "row";
+      th.textContent = e.user.name;
+      const pct = document.createElement("td");
+      pct.className = "pct";
+      pct.textContent = e.progress + " %";
+      tr.append(th, pct);
+      for (let i = 0; i < columns.size; i++) tr.appendChild(document.createElement("td"));
+      tbody.appendChild(tr);
+      flash(tr);
+    });
+    rt.on(topic, "enrolment.deleted", (e) => {
+      const tr = wrap.querySelector('tr[data-user="' + e.user.id + '"]');
+      if (tr) tr.remove();
+    });
     rt.subscribe(topic, {since: parseInt(wrap.dataset.since || "0", 10)});
   }
 
