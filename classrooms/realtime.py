@@ -1,7 +1,8 @@
-"""``classrooms.course.<id>.progress``: each learner's progress in a course, live.
+"""``classrooms.course.<id>.progress``: each learner's progress in a course, live, for its editors;
 
-Subscribers: the course's trainers (and editors), and managers of enrolled reports.
-Durable: every ``progress.updated`` carries the completion's id.
+and ``classrooms.team.<id>.progress``: the same events for one team's members, which is
+what their manager follows (a course topic would show them every learner). Durable: every
+``progress.updated`` carries the completion's id.
 """
 
 from __future__ import annotations
@@ -9,38 +10,39 @@ from __future__ import annotations
 from typing import Any
 
 from classrooms.models import Course
-from classrooms.selectors import can_watch_progress, progress_after, progress_event_payload
+from classrooms.selectors import (
+    can_watch_course_topic,
+    can_watch_team_topic,
+    progress_after,
+    progress_events,
+    team_progress_after,
+)
 from hub import realtime
 
 
 @realtime.topic("classrooms.course.progress")
 class CourseProgressTopic(realtime.Topic):
+    """Every learner of a course: the course's editors only."""
+
     def authorize(self, user: Any, key: str) -> bool:
         if not key.isdigit():
             return False
         course = Course.objects.filter(pk=int(key)).first()
-        return course is not None and can_watch_progress(user=user, course=course)
+        return course is not None and can_watch_course_topic(user=user, course=course)
 
     def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
-        from classrooms.models import Enrolment
+        return progress_events(
+            list(progress_after(course_id=int(key), after_id=since, limit=limit))
+        )
 
-        completions = list(progress_after(course_id=int(key), after_id=since, limit=limit))
-        enrolments = {
-            e.user_id: e
-            for e in Enrolment.objects.filter(
-                course_id=int(key), user_id__in={c.user_id for c in completions}
-            )
-        }
-        events = []
-        for c in completions:
-            enrolment = enrolments.get(c.user_id)
-            if enrolment is None:  # unenrolled since
-                continue
-            events.append(
-                realtime.Event(
-                    "progress.updated",
-                    progress_event_payload(completion=c, enrolment=enrolment, user=c.user),
-                    id=c.pk,
-                )
-            )
-        return events
+
+@realtime.topic("classrooms.team.progress")
+class TeamProgressTopic(realtime.Topic):
+    """``classrooms.team.<id>.progress``: a team's members, in every course, for its manager."""
+
+    def authorize(self, user: Any, key: str) -> bool:
+        return key.isdigit() and can_watch_team_topic(user=user, team_id=int(key))
+
+    def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
+        rows = team_progress_after(team_id=int(key), after_id=since, limit=limit)
+        return progress_events(list(rows))

@@ -91,8 +91,79 @@ def manages_enrolled(*, user: Any, course: Course | int) -> bool:
 
 
 def can_watch_progress(*, user: Any, course: Course) -> bool:
-    """The course-wide progress (grid, topic, export): editors and managers of enrolled reports."""
+    """The course's progress pages and export: editors, and managers of enrolled reports
+    (who are shown their reports' rows only)."""
     return can_edit_course(user=user, course=course) or manages_enrolled(user=user, course=course)
+
+
+def can_watch_course_topic(*, user: Any, course: Course) -> bool:
+    """``classrooms.course.<id>.progress`` carries every learner: editors only. Managers
+    follow their team's topic, which carries their reports and nobody else."""
+    return can_edit_course(user=user, course=course)
+
+
+def team_progress_topic(team_id: int) -> str:
+    return f"classrooms.team.{team_id}.progress"
+
+
+def team_topics_of(*, user: Any) -> list[str]:
+    """The progress topics of every team ``user`` is a member of."""
+    return [
+        team_progress_topic(t)
+        for t in Team.objects.filter(members=user).values_list("id", flat=True)
+    ]
+
+
+def can_watch_team_topic(*, user: Any, team_id: int) -> bool:
+    return user.has_role(Role.ADMIN) or Team.objects.filter(pk=team_id, manager=user).exists()
+
+
+def team_progress_topics(*, manager: Any) -> list[str]:
+    return [
+        team_progress_topic(t)
+        for t in Team.objects.filter(manager=manager).values_list("id", flat=True)
+    ]
+
+
+def team_progress_after(*, team_id: int, after_id: int, limit: int) -> QuerySet[Completion]:
+    """Completions of a team's members, in any course, after ``after_id``."""
+    return (
+        Completion.objects.filter(
+            Exists(Team.objects.filter(pk=team_id, members=OuterRef("user_id"))), id__gt=after_id
+        )
+        .select_related("user")
+        .order_by("id")[:limit]
+    )
+
+
+def last_team_completion_id(*, manager: Any) -> int:
+    """Where a manager's live views resume from: their reports' newest completion."""
+    return (
+        Completion.objects.filter(
+            Exists(Team.objects.filter(manager=manager, members=OuterRef("user_id")))
+        ).aggregate(last=Max("id"))["last"]
+        or 0
+    )
+
+
+def progress_events(completions: list[Completion]) -> list[Any]:
+    """``progress.updated`` events for a backlog (learners unenrolled since are skipped)."""
+    from hub.realtime import Event
+
+    enrolments = {
+        (e.user_id, e.course_id): e
+        for e in Enrolment.objects.filter(
+            user_id__in={c.user_id for c in completions},
+            course_id__in={c.course_id for c in completions},
+        )
+    }
+    events = []
+    for c in completions:
+        enrolment = enrolments.get((c.user_id, c.course_id))
+        if enrolment is not None:
+            payload = progress_event_payload(completion=c, enrolment=enrolment, user=c.user)
+            events.append(Event("progress.updated", payload, id=c.pk))
+    return events
 
 
 def can_see_progress_of(*, viewer: Any, learner: Any, course: Course) -> bool:

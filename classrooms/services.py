@@ -41,6 +41,7 @@ from classrooms.selectors import (
     is_trainer_of,
     progress_event_payload,
     quiz_questions,
+    team_topics_of,
 )
 from hub import events, realtime, sanitize
 from hub.accounts.models import Role, Space, User
@@ -290,7 +291,8 @@ def enrolment_create(*, actor: User, user: User, course: Course) -> Enrolment:
     enrolment = Enrolment.objects.create(user=user, course=course, source=source, enrolled_by=actor)
     enrolment.progress = _progress_percent(user, course)[0]
     enrolment.save(update_fields=["progress"])
-    realtime.publish(course.progress_topic, "enrolment.created", enrolment_payload(enrolment))
+    for topic in (course.progress_topic, *team_topics_of(user=user)):
+        realtime.publish(topic, "enrolment.created", enrolment_payload(enrolment))
     events.emit("classrooms.enrolled", user=user, course=course)
     return enrolment
 
@@ -307,9 +309,8 @@ def enrolment_delete(*, actor: User, enrolment: Enrolment) -> None:
     if not allowed:
         raise PermissionDenied(_("You may not unenrol this person."))
     enrolment.delete()
-    realtime.publish(
-        course.progress_topic, "enrolment.deleted", {"user": {"id": user.pk}, "course": course.pk}
-    )
+    for topic in (course.progress_topic, *team_topics_of(user=user)):
+        realtime.publish(topic, "enrolment.deleted", {"user": {"id": user.pk}, "course": course.pk})
     events.emit("classrooms.unenrolled", user=user, course=course)
 
 
@@ -363,7 +364,9 @@ def activity_complete(*, user: User, activity: Activity, source: str) -> Complet
     existing = Completion.objects.filter(user=user, activity=activity).first()
     if existing:
         return existing
-    realtime.hold_topic_order(course.progress_topic)
+    # The course's editors follow the course topic; each manager their team's.
+    topics = [course.progress_topic, *team_topics_of(user=user)]
+    realtime.hold_topic_order(*topics)
     completion = Completion.objects.create(
         user=user, activity=activity, course=course, source=source[:40]
     )
@@ -375,7 +378,8 @@ def activity_complete(*, user: User, activity: Activity, source: str) -> Complet
         enrolment.completed_at = timezone.now()
     enrolment.save(update_fields=["progress", "status", "completed_at"])
     payload = progress_event_payload(completion=completion, enrolment=enrolment, user=user)
-    realtime.publish(course.progress_topic, "progress.updated", payload, id=completion.pk)
+    for topic in topics:
+        realtime.publish(topic, "progress.updated", payload, id=completion.pk)
     # Ephemeral on the personal topic: its ids are the notifications' (see hub.realtime_topics).
     realtime.publish(user.topic, "classrooms.progress", payload)
     events.emit("classrooms.activity_completed", user=user, activity=activity)

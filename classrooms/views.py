@@ -597,7 +597,12 @@ def course_progress(request: HttpRequest, pk: int) -> HttpResponse:
         None if editor else set(reports_of(manager=request.user).values_list("id", flat=True))
     )
     grid = selectors.progress_grid(course=course)
-    last_id = course.completions.order_by("-id").values_list("id", flat=True).first() or 0
+    if editor:
+        last_id = course.completions.order_by("-id").values_list("id", flat=True).first() or 0
+        topics = [f"{course.progress_topic}:{last_id}"]
+    else:  # a manager: their teams' topics carry their reports only
+        last_id = selectors.last_team_completion_id(manager=request.user)
+        topics = [f"{t}:{last_id}" for t in selectors.team_progress_topics(manager=request.user)]
     enrollable = []
     if editor:
         from hub.accounts.models import User
@@ -618,7 +623,7 @@ def course_progress(request: HttpRequest, pk: int) -> HttpResponse:
             "course": course,
             "grid": grid_html(grid, user_ids=user_ids),
             "learners": len(grid["rows"]) if user_ids is None else len(user_ids),
-            "since": last_id,
+            "topics": topics,
             "editor": editor,
             "enrollable": enrollable,
         },
@@ -690,13 +695,10 @@ def team_progress(request: HttpRequest) -> HttpResponse:
     if not request.user.has_role(Role.MANAGER, Role.ADMIN):
         raise PermissionDenied
     enrolments = list(selectors.team_enrolments(manager=request.user))
-    # Each topic resumes from its newest completion at render time (never from 0: a long
-    # history would be replayed, or cut and flagged truncated).
-    last = selectors.last_completion_ids(course_ids={e.course_id for e in enrolments})
-    topics = [
-        f"{course.progress_topic}:{last.get(course.pk, 0)}"
-        for course in sorted({e.course for e in enrolments}, key=lambda c: c.pk)
-    ]
+    # The team topics resume from the newest completion at render time (never from 0: a
+    # long history would be replayed, or cut and flagged truncated).
+    last = selectors.last_team_completion_id(manager=request.user)
+    topics = [f"{t}:{last}" for t in selectors.team_progress_topics(manager=request.user)]
     qs = Enrolment.objects.filter(pk__in=[e.pk for e in enrolments])
     return render(
         request,

@@ -1,5 +1,6 @@
 /* Live progress: the trainer's grid, the manager's team table, the learner's own bar.
- * Grid and team table subscribe to classrooms.course.<id>.progress from the newest
+ * The grid subscribes to classrooms.course.<id>.progress (editors) or the manager's
+ * classrooms.team.<id>.progress topics, the team table to the latter, from the newest
  * completion id on the page; the learner's bar listens on their own hub.user.<id>. */
 (function () {
   "use strict";
@@ -23,14 +24,23 @@
 
   // Trainer's grid.
   const wrap = document.getElementById("grid-wrap");
-  if (wrap && wrap.dataset.topic) {
-    const topic = wrap.dataset.topic;
+  // Entries are "topic:since": the course topic (editors) or the manager's team topics,
+  // which also carry the team's other courses: events are matched on the course.
+  function eachTopic(el, fn) {
+    (el.dataset.topics || "").split(" ").filter(Boolean).forEach((entry) => {
+      const [topic, since] = entry.split(":");
+      fn(topic, parseInt(since || "0", 10));
+    });
+  }
+  if (wrap && wrap.dataset.topics) {
+    const courseId = Number(wrap.dataset.course);
     // Cells have no attributes (the grid is large): an activity's column is its header's.
     const columns = new Map();
     wrap.querySelectorAll("thead th").forEach((th, i) => {
       if (th.dataset.activity) columns.set(Number(th.dataset.activity), i);
     });
-    rt.on(topic, "progress.updated", (d) => {
+    const onProgress = (d) => {
+      if (d.course !== courseId) return;
       const row = wrap.querySelector('tr[data-user="' + d.user.id + '"]');
       if (!row) return;
       const cell = row.children[columns.get(d.activity)];
@@ -43,9 +53,10 @@
       pct.dataset.progress = d.progress;
       pct.textContent = d.progress + " %";
       flash(pct);
-    });
+    };
     const tbody = wrap.querySelector("tbody");
-    rt.on(topic, "enrolment.created", (e) => {
+    const onEnrolled = (e) => {
+      if (e.course !== courseId) return;
       if (!tbody || tbody.querySelector('tr[data-user="' + e.user.id + '"]')) return;
       const tr = document.createElement("tr");
       tr.dataset.user = e.user.id;
@@ -59,19 +70,24 @@
       for (let i = 0; i < columns.size; i++) tr.appendChild(document.createElement("td"));
       tbody.appendChild(tr);
       flash(tr);
-    });
-    rt.on(topic, "enrolment.deleted", (e) => {
+    };
+    const onUnenrolled = (e) => {
+      if (e.course !== courseId) return;
       const tr = wrap.querySelector('tr[data-user="' + e.user.id + '"]');
       if (tr) tr.remove();
+    };
+    eachTopic(wrap, (topic, since) => {
+      rt.on(topic, "progress.updated", onProgress);
+      rt.on(topic, "enrolment.created", onEnrolled);
+      rt.on(topic, "enrolment.deleted", onUnenrolled);
+      rt.subscribe(topic, {since: since});
     });
-    rt.subscribe(topic, {since: parseInt(wrap.dataset.since || "0", 10)});
   }
 
   // Manager's team table.
   const team = document.getElementById("team-table");
   if (team && team.dataset.topics) {
-    team.dataset.topics.split(" ").filter(Boolean).forEach((entry) => {
-      const [topic, since] = entry.split(":");
+    eachTopic(team, (topic, since) => {
       rt.on(topic, "progress.updated", (d) => {
         const row = team.querySelector('tr[data-user="' + d.user.id + '"][data-course="' + d.course + '"]');
         if (!row) return;
@@ -82,7 +98,7 @@
         if (d.status === "completed") row.querySelector("td.status").textContent = gettext("Completed");
         flash(pct);
       });
-      rt.subscribe(topic, {since: parseInt(since || "0", 10)});
+      rt.subscribe(topic, {since: since});
     });
   }
 
