@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from classrooms.models import Module
 from forums import services
 from forums.models import Emoji, Flag, Forum, LibraryItem, Post, Thread
 from forums.selectors import (
@@ -578,6 +579,35 @@ class LibraryReviewView(APIView):
             reviewer=request.user, item=_item(request.user, pk), **data
         )
         return Response(library_item_payload(item))
+
+
+class AddToCourseSerializer(serializers.Serializer):
+    module = serializers.PrimaryKeyRelatedField(queryset=Module.objects.select_related("course"))
+
+
+class AddedActivitySerializer(serializers.Serializer):
+    activity = serializers.IntegerField()
+    course = serializers.IntegerField()
+    url = serializers.CharField()
+
+
+class LibraryAddToCourseView(APIView):
+    """A trainer adds an approved item to one of their courses as an activity."""
+
+    @extend_schema(request=AddToCourseSerializer, responses={201: AddedActivitySerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        data = validated(AddToCourseSerializer, request.data)
+        activity = services.library_item_add_to_course(
+            user=request.user, item=_item(request.user, pk), module=data["module"]
+        )
+        return Response(
+            {
+                "activity": activity.pk,
+                "course": activity.course_id,
+                "url": activity.course.get_absolute_url(),
+            },
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class LibraryReactionsView(APIView):

@@ -205,6 +205,22 @@ def library_items_for(*, user: Any, status: str | None = None) -> QuerySet[Libra
     return qs
 
 
+def modules_for_library(*, user: Any, space_id: int) -> list[Any]:
+    """Modules of the space's courses that ``user`` may edit: where an item can be added."""
+    from classrooms.models import Module
+    from classrooms.selectors import can_edit_course
+
+    modules = Module.objects.filter(course__space_id=space_id).select_related("course")
+    editable: dict[int, bool] = {}
+    result = []
+    for module in modules.order_by("course__title", "position"):
+        if module.course_id not in editable:
+            editable[module.course_id] = can_edit_course(user=user, course=module.course)
+        if editable[module.course_id]:
+            result.append(module)
+    return result
+
+
 def item_comments(*, item: LibraryItem) -> QuerySet[ItemComment]:
     return item.comments.filter(is_deleted=False).select_related("author")
 

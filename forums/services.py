@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -22,6 +23,8 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import Throttled
 
+from classrooms.models import Activity, ActivityKind, MediaKind, Module
+from classrooms.services import activity_create
 from forums.conf import limit
 from forums.models import (
     Attachment,
@@ -807,6 +810,56 @@ def library_item_review(
         url=item.get_absolute_url(),
     )
     return item
+
+
+LIBRARY_LINK_KIND = "forums.library_item"
+
+
+@transaction.atomic
+def library_item_add_to_course(*, user: User, item: LibraryItem, module: Module) -> Activity:
+    """Make an approved item an activity of a course the trainer edits (once per course).
+
+    An article becomes a lesson page, a link or a file a document, a short video a video;
+    the activity keeps a reference to the item, and the author is told.
+    """
+    course = module.course
+    if item.status != LibraryItem.Status.APPROVED:
+        raise ValidationError(_("Only approved items can be added to a course."))
+    if item.space_id != course.space_id:
+        raise ValidationError(_("The item and the course belong to different spaces."))
+    existing = course.activities.filter(link_kind=LIBRARY_LINK_KIND, link_id=item.pk).first()
+    if existing is not None:
+        return existing
+    file_url = f"{settings.SITE_URL}{item.file.url}" if item.file else ""
+    if item.kind == LibraryItem.Kind.ARTICLE:
+        fields: dict[str, Any] = {"kind": ActivityKind.LESSON, "body": item.body}
+    else:
+        media_kind = MediaKind.VIDEO if item.kind == LibraryItem.Kind.VIDEO else MediaKind.DOCUMENT
+        fields = {
+            "kind": ActivityKind.MEDIA,
+            "media_kind": media_kind,
+            "media_url": item.url or file_url,
+            "body": item.body,
+        }
+    # classrooms checks that ``user`` may edit the course.
+    activity = activity_create(
+        user=user,
+        module=module,
+        title=item.title,
+        link_kind=LIBRARY_LINK_KIND,
+        link_id=item.pk,
+        **fields,
+    )
+    notify(
+        recipients=[item.author],
+        kind="forums.library",
+        verb=_("Your item “%(title)s” is now part of the course %(course)s")
+        % {"title": item.title, "course": course.title},
+        actor=user,
+        target=item,
+        url=course.get_absolute_url(),
+    )
+    return activity
 
 
 def _require_approved_reader(user: User, item: LibraryItem) -> None:

@@ -64,6 +64,11 @@ api_urlpatterns = [
         name="api-library-review",
     ),
     path(
+        "forums/library/<int:pk>/add-to-course/",
+        api.LibraryAddToCourseView.as_view(),
+        name="api-library-add-to-course",
+    ),
+    path(
         "forums/library/<int:pk>/reactions/",
         api.LibraryReactionsView.as_view(),
         name="api-library-reactions",

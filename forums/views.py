@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from rest_framework.exceptions import Throttled
 
+from classrooms.models import Module
 from forums import services
 from forums.conf import limit
 from forums.models import Emoji, Forum, LibraryItem, Post, Thread
@@ -31,6 +32,7 @@ from forums.selectors import (
     last_thread_id,
     library_items_for,
     moderation_log_for,
+    modules_for_library,
     my_reactions,
     open_flags_for,
     post_payload,
@@ -271,6 +273,15 @@ def library_item(request: HttpRequest, pk: int) -> HttpResponse:
                 services.item_comment_create(
                     author=request.user, item=item, body=request.POST.get("body", "")
                 )
+            elif action == "add_to_course":
+                module_id = request.POST.get("module", "")
+                if not module_id.isdigit():
+                    raise Http404
+                module = get_object_or_404(Module.objects.select_related("course"), pk=module_id)
+                activity = services.library_item_add_to_course(
+                    user=request.user, item=item, module=module
+                )
+                return redirect(activity.course)
             elif action == "react":
                 emoji = request.POST.get("emoji", "")
                 services.library_item_react(
@@ -288,5 +299,8 @@ def library_item(request: HttpRequest, pk: int) -> HttpResponse:
             "comments": item_comments(item=item),
             "reviewer": reviewer,
             "emoji": Emoji.choices,
+            "course_modules": modules_for_library(user=request.user, space_id=item.space_id)
+            if item.status == LibraryItem.Status.APPROVED
+            else [],
         },
     )
