@@ -11,7 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from rest_framework.exceptions import Throttled
 
 from classrooms.models import Module
@@ -45,19 +45,24 @@ POSTS_PER_PAGE = 30
 
 
 class ThreadForm(forms.Form):
-    title = forms.CharField(label=_lazy("Title"), max_length=200)
-    kind = forms.ChoiceField(label=_lazy("Kind"), choices=Thread.Kind.choices)
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=Thread.Kind.choices)
     tags = forms.CharField(
-        label=_lazy("Tags"), required=False, max_length=200, help_text=_lazy("Comma separated.")
+        label=gettext_lazy("Tags"),
+        required=False,
+        max_length=200,
+        help_text=gettext_lazy("Comma separated."),
     )
     body = forms.CharField(
-        label=_lazy("Text (markdown)"), max_length=20000, widget=forms.Textarea(attrs={"rows": 6})
+        label=gettext_lazy("Text (markdown)"),
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 6}),
     )
 
 
 class ReplyForm(forms.Form):
     body = forms.CharField(
-        label=_lazy("Your reply (markdown)"),
+        label=gettext_lazy("Your reply (markdown)"),
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 5}),
     )
@@ -65,16 +70,16 @@ class ReplyForm(forms.Form):
 
 
 class LibraryForm(forms.Form):
-    kind = forms.ChoiceField(label=_lazy("Kind"), choices=LibraryItem.Kind.choices)
-    title = forms.CharField(label=_lazy("Title"), max_length=200)
-    url = forms.URLField(label=_lazy("Link"), required=False, assume_scheme="https")
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=LibraryItem.Kind.choices)
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    url = forms.URLField(label=gettext_lazy("Link"), required=False, assume_scheme="https")
     body = forms.CharField(
-        label=_lazy("Text (markdown)"),
+        label=gettext_lazy("Text (markdown)"),
         required=False,
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
-    file = forms.FileField(label=_lazy("File"), required=False)
+    file = forms.FileField(label=gettext_lazy("File"), required=False)
 
 
 def _errors(form: forms.Form, exc: Exception) -> None:
