@@ -25,6 +25,9 @@ from hub.accounts.models import Role
 from tests.factories import SpaceFactory, TeamFactory, UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# Whitenoise warns on every request when STATIC_ROOT is missing (a fresh clone has no
+# collectstatic); tests serve static files through the finders instead.
+os.makedirs(settings.STATIC_ROOT, exist_ok=True)
 SERVICES_MODE = settings.SERVICES_MODE
 
 
