@@ -26,16 +26,28 @@ from forums.models import (
 from hub.accounts.models import Role
 from hub.accounts.selectors import is_space_member, spaces_of
 
-# Who moderates: admins everywhere; coordinators and trainers in the spaces they belong to
-# (until classrooms tells us a course's own trainers, a course forum is moderated by the
-# trainers of its space); anyone named as a forum's moderator.
+# Who moderates: admins everywhere; coordinators in the spaces they belong to; trainers in
+# their spaces' community forums and their own courses' forums; anyone named as a forum's
+# moderator.
 MODERATOR_ROLES = (Role.COORDINATOR, Role.TRAINER)
 REVIEWER_ROLES = (Role.TRAINER, Role.COORDINATOR, Role.ADMIN)
 
 
 # -- permissions ---------------------------------------------------------------------------
+def _course_ids_of(user: Any) -> QuerySet:
+    """Courses whose forums ``user`` takes part in: enrolled in, or training."""
+    from classrooms.models import Course
+
+    return Course.objects.filter(Q(enrolments__user=user) | Q(trainers=user)).values("id")
+
+
 def can_view_forum(*, user: Any, forum: Forum) -> bool:
-    return is_space_member(user=user, space=forum.space_id)
+    """Space members; a course's forum only for its learners, its trainers and staff."""
+    if not is_space_member(user=user, space=forum.space_id):
+        return False
+    if forum.course_id is None or user.has_role(Role.ADMIN, Role.COORDINATOR):
+        return True
+    return _course_ids_of(user).filter(id=forum.course_id).exists()
 
 
 def is_forum_moderator(*, user: Any, forum: Forum) -> bool:
@@ -43,7 +55,13 @@ def is_forum_moderator(*, user: Any, forum: Forum) -> bool:
     if user.has_role(Role.ADMIN):
         return True
     if user.has_role(*MODERATOR_ROLES) and is_space_member(user=user, space=forum.space_id):
-        return True
+        if forum.course_id is None or user.has_role(Role.COORDINATOR):
+            return True
+        # A course's forum is moderated by that course's trainers.
+        from classrooms.models import Course
+
+        if Course.objects.filter(pk=forum.course_id, trainers=user).exists():
+            return True
     return forum.moderators.filter(pk=user.pk).exists()
 
 
@@ -81,7 +99,11 @@ def can_review_library(*, user: Any, space_id: int) -> bool:
 
 # -- queries -------------------------------------------------------------------------------
 def forums_for(*, user: Any) -> QuerySet[Forum]:
-    return Forum.objects.filter(space__in=spaces_of(user=user)).select_related("space")
+    """The forums ``user`` may read (the same rule as ``can_view_forum``)."""
+    forums = Forum.objects.filter(space__in=spaces_of(user=user)).select_related("space")
+    if user.has_role(Role.ADMIN, Role.COORDINATOR):
+        return forums
+    return forums.filter(Q(course_id__isnull=True) | Q(course_id__in=_course_ids_of(user)))
 
 
 def forum_threads(*, forum: Forum) -> QuerySet[Thread]:
