@@ -200,6 +200,10 @@ def _set_state(conversation: Conversation, user: User, state: str) -> None:
     realtime.publish(
         conversation.topic, "member.updated", {"id": user.pk, "name": user.name, "state": state}
     )
+    if state not in selectors.READABLE_STATES:
+        # Their open sockets stop receiving the conversation now, not at the next sub.
+        realtime.revoke(conversation.topic, user_id=user.pk)
+        realtime.revoke(conversation.unread_topic, user_id=user.pk)
 
 
 @transaction.atomic

@@ -25,7 +25,7 @@ class AuthRateThrottle(AnonRateThrottle):
     scope = "auth"
 
 
-class MeSerializer(serializers.Serializer):
+class CurrentUserSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
     display_name = serializers.CharField()
@@ -62,6 +62,6 @@ class TokenView(APIView):
 
 
 class MeView(APIView):
-    @extend_schema(responses=MeSerializer)
+    @extend_schema(responses=CurrentUserSerializer)
     def get(self, request: Request) -> Response:
         return Response(user_payload(request.user))

@@ -2,12 +2,12 @@
 
 Apps use: ``publish`` (from services, on commit), ``topic`` / ``action`` / ``Topic`` /
 ``Event`` (in their ``realtime.py``), ``hold_topic_order`` (before creating a durable event's
-row) and ``presence``.
+row), ``revoke`` (someone lost the right to a topic) and ``presence``.
 """
 
 from hub.realtime.errors import GatewayError
 from hub.realtime.ordering import hold_topic_order
-from hub.realtime.publishing import apublish, publish
+from hub.realtime.publishing import apublish, publish, revoke
 from hub.realtime.registry import Event, Topic, action, topic
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "apublish",
     "hold_topic_order",
     "publish",
+    "revoke",
     "topic",
 ]

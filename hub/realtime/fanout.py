@@ -17,7 +17,7 @@ from typing import Protocol
 
 from channels.layers import get_channel_layer
 
-from hub.realtime.publishing import FANOUT_MESSAGE_TYPE, set_home_loop
+from hub.realtime.publishing import FANOUT_MESSAGE_TYPE, REVOKE_MESSAGE_TYPE, set_home_loop
 from hub.realtime.writers import OutgoingFrame
 
 logger = logging.getLogger(__name__)
@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 class Subscriber(Protocol):
     def deliver(self, topic: str, frame: OutgoingFrame) -> None: ...
+
+    def revoke(self, topic: str, user_id: int) -> None: ...
 
 
 class Fanout:
@@ -75,6 +77,13 @@ class Fanout:
             except Exception:
                 logger.exception("delivery to a socket failed")
 
+    def revoke(self, topic: str, user_id: int) -> None:
+        for subscriber in tuple(self.subscribers.get(topic, ())):
+            try:
+                subscriber.revoke(topic, user_id)
+            except Exception:
+                logger.exception("revoking a subscription failed")
+
     async def _receive_forever(self) -> None:
         while True:
             try:
@@ -86,8 +95,11 @@ class Fanout:
                 logger.exception("fan-out receive failed")
                 await asyncio.sleep(0.5)
                 continue
-            if message.get("type") == FANOUT_MESSAGE_TYPE:
+            kind = message.get("type")
+            if kind == FANOUT_MESSAGE_TYPE:
                 self.dispatch(message["topic"], message["text"], message.get("id"))
+            elif kind == REVOKE_MESSAGE_TYPE:
+                self.revoke(message["topic"], message["user_id"])
 
 
 _fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Fanout] = weakref.WeakKeyDictionary()

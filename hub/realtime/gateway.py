@@ -78,6 +78,7 @@ class Subscription:
     # Ids replayed from the backlog: the same event arriving live is not sent twice.
     replayed: set[int] = field(default_factory=set)
     present: bool = False
+    revoked: bool = False
 
 
 def error_frame(ref: Any, code: str, message: str, details: Any = None) -> str:
@@ -107,6 +108,7 @@ class Connection:
         self.backlog_limit = conf["BACKLOG_LIMIT"]
         self.writer: SocketWriter | None = None
         self.fanout = get_fanout()
+        self._tasks: set[asyncio.Task] = set()
 
     # -- life cycle ------------------------------------------------------------------------
     async def run(self, receive: Any) -> None:
@@ -316,11 +318,27 @@ class Connection:
         if sub is None or self.writer is None:
             return
         if not sub.ready:
-            sub.pending.append(frame)
+            if not sub.revoked:
+                sub.pending.append(frame)
             return
         if frame.id is not None and frame.id in sub.replayed:
             return
         self.writer.write(frame)
+
+    def revoke(self, topic: str, user_id: int) -> None:
+        """The user lost their right to ``topic``: stop now, tell the client, tidy up."""
+        if self.user is None or self.user.pk != user_id:
+            return
+        sub = self.subscriptions.get(topic)
+        if sub is None or self.writer is None:
+            return
+        sub.ready = False  # nothing more is written for it from here
+        sub.revoked = True
+        sub.pending.clear()
+        self.write(encode({"op": "event", "topic": topic, "type": "unsubscribed", "data": {}}))
+        task = asyncio.get_running_loop().create_task(self._drop(topic))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _write_event(self, topic: str, event: Event) -> None:
         frame = {"op": "event", "topic": topic, "type": event.type}

@@ -20,6 +20,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 FANOUT_MESSAGE_TYPE = "lyceum.fanout"
+REVOKE_MESSAGE_TYPE = "lyceum.revoke"
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -66,7 +67,11 @@ def send_to_layer(topic: str, text: str, id: int | None) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = layer_message(topic, text, id)
+    _send_message(layer, topic, layer_message(topic, text, id))
+
+
+def _send_message(layer: Any, group: str, message: dict[str, Any]) -> None:
+    """``group_send`` from any thread: on this thread's loop, the home loop, or a new one."""
     home = _running_home_loop()
     try:
         running = asyncio.get_running_loop()
@@ -75,14 +80,14 @@ def send_to_layer(topic: str, text: str, id: int | None) -> None:
     if running is not None:
         # Called on an event loop's thread (an on-commit callback of async code): schedule,
         # keeping a reference until it is done (the loop itself holds only a weak one).
-        task = running.create_task(layer.group_send(topic, message))
+        task = running.create_task(layer.group_send(group, message))
         _in_flight.add(task)
         task.add_done_callback(_in_flight.discard)
     elif home is not None:
-        future = asyncio.run_coroutine_threadsafe(layer.group_send(topic, message), home)
+        future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), home)
         future.result(timeout=10)
     else:
-        async_to_sync(layer.group_send)(topic, message)
+        async_to_sync(layer.group_send)(group, message)
 
 
 def publish(topic: str, type: str, data: dict[str, Any], *, id: int | None = None) -> None:
@@ -110,3 +115,24 @@ async def apublish(topic: str, type: str, data: dict[str, Any], *, id: int | Non
     layer = get_channel_layer()
     if layer is not None:
         await layer.group_send(topic, layer_message(topic, event_frame(topic, type, data, id), id))
+
+
+def revoke(topic: str, *, user_id: int) -> None:
+    """End ``user_id``'s subscriptions to ``topic`` on every process, after commit.
+
+    For a service that takes away someone's right to a topic (removed from a conversation,
+    unenrolled): their open sockets stop receiving it at once and get an ``unsubscribed``
+    event; a new ``sub`` is checked against ``authorize`` as usual.
+    """
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        message = {"type": REVOKE_MESSAGE_TYPE, "topic": topic, "user_id": user_id}
+        try:
+            _send_message(layer, topic, message)
+        except Exception:
+            logger.exception("could not revoke %s for user %s", topic, user_id)
+
+    transaction.on_commit(send, robust=True)

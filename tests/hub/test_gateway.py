@@ -408,3 +408,20 @@ async def test_a_failing_backlog_leaves_no_half_subscription(
     assert "testing.room.11" not in get_fanout().subscribers
     monkeypatch.undo()
     assert (await ws.call("sub", topic="testing.room.11", since=0))["op"] == "ok"
+
+
+async def test_revoke_ends_one_users_subscription_everywhere(communicator_for, learner, learner2):
+    from hub import realtime
+
+    gone = await communicator_for(learner)
+    stays = await communicator_for(learner2)
+    for ws in (gone, stays):
+        await ws.call("sub", topic="testing.room.20")
+    await database_sync_to_async(realtime.revoke)("testing.room.20", user_id=learner.pk)
+    assert (await gone.next_event(topic="testing.room.20"))["type"] == "unsubscribed"
+    await stays.call("act", topic="testing.room.20", action="shout", data={"text": "after"})
+    assert (await stays.next_event(type="shout"))["data"] == {"text": "after"}
+    await gone.assert_silent()
+    # Not subscribed any more: unsub says so; a new sub is authorised as usual.
+    assert (await gone.call("unsub", topic="testing.room.20"))["code"] == "not_found"
+    assert (await gone.call("sub", topic="testing.room.20"))["op"] == "ok"

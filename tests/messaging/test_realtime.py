@@ -220,3 +220,11 @@ async def test_removed_member_cannot_post_over_an_open_socket(
     )
     reply = await ws.call("act", topic=group.topic, action="send", data={"body": "still here?"})
     assert reply["code"] == "forbidden"
+    # The open socket stopped receiving the conversation at once.
+    assert (await ws.next_event(topic=group.topic, type="unsubscribed"))["data"] == {}
+    ws.events.clear()  # what arrived before the revocation
+    await database_sync_to_async(services.message_send)(
+        sender=learner2, conversation=group, body="you cannot read this"
+    )
+    await ws.assert_silent(within=0.3)
+    assert (await ws.call("sub", topic=group.topic))["code"] == "forbidden"
