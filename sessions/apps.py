@@ -7,3 +7,15 @@ class TrainingSessionsConfig(AppConfig):
     # "sessions" is django.contrib.sessions' label.
     label = "training_sessions"
     verbose_name = _("Scheduled sessions")
+
+    def ready(self) -> None:
+        from hub.models import Delivery
+        from hub.notify import register_kind
+        from sessions import realtime  # noqa: F401
+
+        register_kind("session_registration", _("Session registrations"), Delivery.IN_APP_AND_EMAIL)
+        register_kind(
+            "session_promoted", _("Promoted from a waiting list"), Delivery.IN_APP_AND_EMAIL
+        )
+        register_kind("session_cancelled", _("Session cancelled"), Delivery.IN_APP_AND_EMAIL)
+        register_kind("session_approval", _("Session approval requests"), Delivery.IN_APP)

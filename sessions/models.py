@@ -1,0 +1,184 @@
+"""Scheduled sessions (face-to-face, virtual class, coaching), registrations, their log.
+
+Data only: every write goes through ``sessions/services.py``, which locks the session row
+before it changes seats or waiting-list positions.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from hub.accounts.models import Space
+
+
+class SessionKind(models.TextChoices):
+    FACE_TO_FACE = "face_to_face", _("Face-to-face")
+    VIRTUAL = "virtual", _("Virtual class")
+    COACHING = "coaching", _("Coaching")
+
+
+class Approval(models.TextChoices):
+    NONE = "none", _("No approval")
+    MANAGER = "manager", _("Manager approval")
+    COORDINATOR = "coordinator", _("Coordinator approval")
+
+
+class SessionStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    CANCELLED = "cancelled", _("Cancelled")
+    COMPLETED = "completed", _("Completed")
+
+
+class Session(models.Model):
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="training_sessions")
+    kind = models.CharField(_("kind"), max_length=20, choices=SessionKind.choices)
+    course = models.ForeignKey(
+        "classrooms.Course",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="training_sessions",
+    )
+    # The course activity that attending this session completes.
+    activity = models.ForeignKey(
+        "classrooms.Activity",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="training_sessions",
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True, help_text=_("Markdown."))
+    description_html = models.TextField(editable=False, blank=True)  # hub/sanitize.py
+    trainers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="sessions_trained", blank=True
+    )
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    location = models.CharField(_("location"), max_length=255, blank=True)
+    join_url = models.URLField(_("join link"), blank=True)
+    capacity = models.PositiveIntegerField(_("capacity"))
+    registration_opens_at = models.DateTimeField(_("registration opens"), null=True, blank=True)
+    registration_closes_at = models.DateTimeField(_("registration closes"), null=True, blank=True)
+    approval = models.CharField(
+        _("approval"), max_length=20, choices=Approval.choices, default=Approval.NONE
+    )
+    cancellation_deadline = models.DateTimeField(_("cancellation deadline"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def topic(self) -> str:
+        return f"sessions.session.{self.pk}"
+
+    @property
+    def has_started(self) -> bool:
+        return timezone.now() >= self.starts_at
+
+
+class SessionPart(models.Model):
+    """One more date of a multi-part session (the session's own dates are the first part)."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="parts")
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    location = models.CharField(_("location"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="session_part_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session} — {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class RegistrationStatus(models.TextChoices):
+    CONFIRMED = "confirmed", _("Confirmed")
+    WAITLISTED = "waitlisted", _("Waitlisted")
+    PENDING = "pending", _("Pending approval")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+ACTIVE_STATUSES = (
+    RegistrationStatus.CONFIRMED,
+    RegistrationStatus.WAITLISTED,
+    RegistrationStatus.PENDING,
+)
+
+
+class Registration(models.Model):
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="registrations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="session_registrations"
+    )
+    # Who made the registration: the learner, their manager or a coordinator.
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=20, choices=RegistrationStatus.choices)
+    # 1..n, contiguous, for waitlisted registrations only; FIFO unless a coordinator reorders.
+    position = models.PositiveIntegerField(_("waiting-list position"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("registration")
+        verbose_name_plural = _("registrations")
+        constraints = [
+            # A learner holds at most one live registration per session (cancelled rows stay).
+            models.UniqueConstraint(
+                fields=["session", "user"],
+                condition=~Q(status="cancelled"),
+                name="one_active_registration_per_session",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.session} ({self.status})"
+
+
+class SessionEvent(models.Model):
+    """The durable log of ``sessions.session.<id>``: what a late subscriber missed."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk}"
