@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class LeaderboardsConfig(AppConfig):
     name = "leaderboards"
     verbose_name = _("Leaderboards")
+
+    def ready(self) -> None:
+        from hub import events
+        from hub.notify import register_kind
+        from leaderboards import services
+
+        register_kind("leaderboards.badge", _("Badges I earn"))
+        events.subscribe("classrooms.activity_completed", services.on_activity_completed)
+        events.subscribe("classrooms.course_completed", services.on_course_completed)

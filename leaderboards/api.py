@@ -1,0 +1,203 @@
+"""REST of the leaderboards: my points, my badges, a board, manual badges, Open Badges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hub.accounts.models import User
+from hub.accounts.selectors import default_space, is_space_member, spaces_of
+from hub.api import validated
+from leaderboards import ranks, selectors, services
+from leaderboards.models import BadgeAward, BadgeDefinition
+
+Any_ = inline_serializer("LeaderboardsAny", {"ok": serializers.BooleanField()})
+
+
+class VisibilitySerializer(serializers.Serializer):
+    hidden = serializers.BooleanField()
+
+
+class ManualBadgeSerializer(serializers.Serializer):
+    user = serializers.IntegerField()
+    evidence = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class AwardSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    amount = serializers.IntegerField()
+    reason = serializers.CharField()
+    reason_label = serializers.CharField()
+    space = serializers.IntegerField()
+    course = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class MyPointsSerializer(serializers.Serializer):
+    space = serializers.IntegerField()
+    all = serializers.IntegerField()
+    week = serializers.IntegerField()
+    month = serializers.IntegerField()
+    hidden = serializers.BooleanField()
+    awards = AwardSerializer(many=True)
+
+
+class BadgeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    image = serializers.CharField()
+    criterion = serializers.CharField()
+    threshold = serializers.IntegerField()
+    space = serializers.IntegerField()
+
+
+class BadgeAwardSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    badge = BadgeSerializer()
+    user = serializers.IntegerField()
+    awarded_by = serializers.IntegerField(allow_null=True)
+    evidence = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    assertion = serializers.CharField()
+
+
+class EntrySerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    score = serializers.IntegerField()
+    user = serializers.DictField()
+
+
+class MeSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(allow_null=True)
+    score = serializers.IntegerField()
+    hidden = serializers.BooleanField()
+
+
+class BoardSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    scope = serializers.CharField()
+    id = serializers.IntegerField()
+    window = serializers.CharField()
+    topic = serializers.CharField()
+    top = EntrySerializer(many=True)
+    podium = EntrySerializer(many=True)
+    me = MeSerializer()
+    neighbours = EntrySerializer(many=True)
+
+
+def _space_id(request: Request) -> int:
+    raw = request.query_params.get("space")
+    if raw:
+        try:
+            space_id = int(raw)
+        except ValueError:
+            raise PermissionDenied("bad space") from None
+        if not is_space_member(user=request.user, space=space_id):
+            raise PermissionDenied("not a member of this space")
+        return space_id
+    space = spaces_of(user=request.user).first() or default_space()
+    if space is None:
+        raise PermissionDenied("no space")
+    return space.pk
+
+
+class MyPointsView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("space", int, required=False)],
+        responses=MyPointsSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        space_id = _space_id(request)
+        points = selectors.points_of(user=request.user, space_id=space_id)
+        awards = selectors.awards_of(user=request.user, space_id=space_id)
+        return Response(
+            {
+                "space": space_id,
+                **points,
+                "hidden": selectors.is_hidden(user=request.user),
+                "awards": [selectors.award_payload(a) for a in awards],
+            }
+        )
+
+
+class MyVisibilityView(APIView):
+    @extend_schema(request=VisibilitySerializer, responses=VisibilitySerializer)
+    def post(self, request: Request) -> Response:
+        data = validated(VisibilitySerializer, request.data)
+        if data["hidden"]:
+            services.ranking_hide(user=request.user)
+        else:
+            services.ranking_show(user=request.user)
+        return Response({"hidden": data["hidden"]})
+
+
+class MyBadgesView(APIView):
+    @extend_schema(responses=BadgeAwardSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        awards = selectors.badges_of(user=request.user)
+        return Response([selectors.badge_award_payload(a) for a in awards])
+
+
+class BoardView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("n", int, required=False, description="how many at the top"),
+            OpenApiParameter("around", int, required=False, description="neighbours each side"),
+        ],
+        responses=BoardSerializer,
+    )
+    def get(self, request: Request, key: str) -> Response:
+        try:
+            ranks.parse_board(key)
+        except ValueError:
+            from django.http import Http404
+
+            raise Http404 from None
+        if not selectors.can_view_board(user=request.user, key=key):
+            raise PermissionDenied("You may not see this board.")
+        n = _bounded(request.query_params.get("n"), 10, 100)
+        around = _bounded(request.query_params.get("around"), 2, 10)
+        return Response(selectors.board_payload(user=request.user, key=key, n=n, around=around))
+
+
+def _bounded(raw: Any, default: int, most: int) -> int:
+    try:
+        return max(0, min(int(raw), most))
+    except (TypeError, ValueError):
+        return default
+
+
+class BadgeAwardManualView(APIView):
+    @extend_schema(request=ManualBadgeSerializer, responses={201: BadgeAwardSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        badge = get_object_or_404(BadgeDefinition, pk=pk)
+        data = validated(ManualBadgeSerializer, request.data)
+        user = get_object_or_404(User, pk=data["user"])
+        award = services.badge_award_manual(
+            actor=request.user, user=user, badge=badge, evidence=data["evidence"]
+        )
+        return Response(selectors.badge_award_payload(award), status=status.HTTP_201_CREATED)
+
+
+class BadgeAssertionView(APIView):
+    """Public: hosted Open Badges verification fetches this URL without credentials."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        responses={200: inline_serializer("OpenBadgeAssertion", {"id": serializers.URLField()})}
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        award = get_object_or_404(BadgeAward.objects.select_related("badge__space", "user"), pk=pk)
+        base = request.build_absolute_uri("/").rstrip("/")
+        return Response(selectors.badge_assertion(award, base_url=base))

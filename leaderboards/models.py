@@ -1,0 +1,180 @@
+"""Points ledger, point rules, ranking preference, badges (data only)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from hub.accounts.models import Space
+
+
+class Reason(models.TextChoices):
+    LESSON_DONE = "lesson_done", _("Lesson done")
+    QUIZ_PASSED = "quiz_passed", _("Quiz passed")
+    COURSE_COMPLETED = "course_completed", _("Course completed")
+    ANSWER_ACCEPTED = "answer_accepted", _("Answer accepted")
+    ATTENDANCE = "attendance", _("Attendance")
+    DUEL_WON = "duel_won", _("Duel won")
+    MANUAL = "manual", _("Awarded by a trainer")
+
+
+# What a reason pays in a space without a PointRule of its own.
+DEFAULT_POINTS: dict[str, int] = {
+    Reason.LESSON_DONE: 10,
+    Reason.QUIZ_PASSED: 20,
+    Reason.COURSE_COMPLETED: 100,
+    Reason.ANSWER_ACCEPTED: 15,
+    Reason.ATTENDANCE: 15,
+    Reason.DUEL_WON: 25,
+    Reason.MANUAL: 0,
+}
+
+
+class PointRule(models.Model):
+    """How many points a reason pays in one space (overrides ``DEFAULT_POINTS``)."""
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="point_rules")
+    reason = models.CharField(_("reason"), max_length=40, choices=Reason.choices)
+    amount = models.IntegerField(_("points"))
+
+    class Meta:
+        verbose_name = _("point rule")
+        verbose_name_plural = _("point rules")
+        constraints = [
+            models.UniqueConstraint(fields=["space", "reason"], name="lb_rule_once_per_space")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.space}: {self.reason} = {self.amount}"
+
+
+class PointAward(models.Model):
+    """One row of the ledger. Paid at most once per (user, reason, source object)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="point_awards"
+    )
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="point_awards")
+    course = models.ForeignKey(
+        "classrooms.Course",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="point_awards",
+    )
+    amount = models.IntegerField(_("points"))
+    reason = models.CharField(_("reason"), max_length=40, choices=Reason.choices)
+    source_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    source_id = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("points award")
+        verbose_name_plural = _("points awards")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "reason", "source_type", "source_id"],
+                name="lb_award_once_per_source",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["space", "created_at"]),
+            models.Index(fields=["course", "created_at"]),
+            models.Index(fields=["user", "space"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} +{self.amount} ({self.reason})"
+
+
+class RankingPreference(models.Model):
+    """A learner who hides from public rankings still sees their own points."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="ranking_preference",
+    )
+    hidden = models.BooleanField(_("hidden from public rankings"), default=False)
+
+    class Meta:
+        verbose_name = _("ranking preference")
+        verbose_name_plural = _("ranking preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {'hidden' if self.hidden else 'public'}"
+
+
+class BadgeCriterion(models.TextChoices):
+    POINTS = "points", _("Points in the space reach the threshold")
+    EVENTS = "events", _("Awards of one reason reach the threshold")
+    COURSE = "course", _("Course completed (one course, or the threshold's number)")
+    STREAK = "streak", _("Consecutive active days reach the threshold")
+    DUEL_WINS = "duel_wins", _("Duels won reach the threshold")
+    MANUAL = "manual", _("Awarded by a trainer")
+
+
+class BadgeDefinition(models.Model):
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="badges")
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    image = models.ImageField(_("image"), upload_to="leaderboards/badges/", blank=True)
+    criterion = models.CharField(
+        _("criterion"), max_length=20, choices=BadgeCriterion.choices, default=BadgeCriterion.MANUAL
+    )
+    threshold = models.PositiveIntegerField(_("threshold"), default=1)
+    reason = models.CharField(
+        _("reason counted"),
+        max_length=40,
+        choices=Reason.choices,
+        blank=True,
+        help_text=_("For the 'events' criterion."),
+    )
+    course = models.ForeignKey(
+        "classrooms.Course",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="badges",
+        help_text=_("For the 'course' criterion: this course."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("badge")
+        verbose_name_plural = _("badges")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BadgeAward(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="badge_awards"
+    )
+    badge = models.ForeignKey(BadgeDefinition, on_delete=models.CASCADE, related_name="awards")
+    awarded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    evidence = models.CharField(_("evidence"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("badge award")
+        verbose_name_plural = _("badge awards")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "badge"], name="lb_badge_once_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.badge} -> {self.user}"

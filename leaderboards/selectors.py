@@ -1,0 +1,323 @@
+"""Reads of points, badges and boards; who may see which board; the shared payloads."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from itertools import groupby
+from typing import Any
+
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+from django.urls import NoReverseMatch, reverse
+
+from hub.accounts.models import Role, Team
+from hub.accounts.selectors import is_space_member, user_payload
+from leaderboards import ranks
+from leaderboards.models import (
+    DEFAULT_POINTS,
+    BadgeAward,
+    BadgeDefinition,
+    PointAward,
+    PointRule,
+    RankingPreference,
+    Reason,
+)
+
+
+def board_topic(key: str) -> str:
+    return f"leaderboards.board.{key}"
+
+
+def points_for(*, space_id: int, reason: str) -> int:
+    """What ``reason`` pays in the space: its PointRule, else the default."""
+    rule = PointRule.objects.filter(space_id=space_id, reason=reason).values_list(
+        "amount", flat=True
+    )
+    amount = rule.first()
+    return DEFAULT_POINTS.get(reason, 0) if amount is None else amount
+
+
+def is_hidden(*, user: Any) -> bool:
+    return RankingPreference.objects.filter(user=user, hidden=True).exists()
+
+
+def hidden_user_ids(user_ids: list[int]) -> set[int]:
+    return set(
+        RankingPreference.objects.filter(user_id__in=user_ids, hidden=True).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def team_ids_in_space(*, user: Any, space_id: int) -> list[int]:
+    return list(Team.objects.filter(members=user, space_id=space_id).values_list("id", flat=True))
+
+
+def board_keys_of_award(award: PointAward) -> list[str]:
+    """Every current board (all time, this week, this month) an award counts on."""
+    when = award.created_at
+    keys = ranks.current_keys("space", award.space_id, when)
+    if award.course_id:
+        keys += ranks.current_keys("course", award.course_id, when)
+    for team_id in team_ids_in_space(user=award.user, space_id=award.space_id):
+        keys += ranks.current_keys("team", team_id, when)
+    return keys
+
+
+def current_board_keys_of(*, user: Any) -> list[str]:
+    """The current boards where ``user`` has points (for hiding / showing them)."""
+    keys: list[str] = []
+    pairs = PointAward.objects.filter(user=user).values_list("space_id", "course_id").distinct()
+    spaces = {s for s, _ in pairs}
+    for space_id in sorted(spaces):
+        keys += ranks.current_keys("space", space_id)
+        for team_id in team_ids_in_space(user=user, space_id=space_id):
+            keys += ranks.current_keys("team", team_id)
+    for course_id in sorted({c for _, c in pairs if c}):
+        keys += ranks.current_keys("course", course_id)
+    return keys
+
+
+def user_score_on(*, user: Any, key: str) -> int:
+    board = ranks.parse_board(key)
+    total = ranks.ledger_awards(board).filter(user=user).aggregate(t=Sum("amount"))["t"]
+    return total or 0
+
+
+def points_of(*, user: Any, space_id: int) -> dict[str, int]:
+    """The user's own points in a space (all time, this week, this month): always visible
+    to themselves, hidden or not."""
+    out = {}
+    for window in ranks.WINDOWS:
+        out[window] = user_score_on(user=user, key=ranks.board_key("space", space_id, window))
+    return out
+
+
+def awards_of(*, user: Any, space_id: int | None = None, limit: int = 50) -> list[PointAward]:
+    qs = PointAward.objects.filter(user=user).select_related("course")
+    if space_id is not None:
+        qs = qs.filter(space_id=space_id)
+    return list(qs[:limit])
+
+
+def award_payload(award: PointAward) -> dict[str, Any]:
+    return {
+        "id": award.pk,
+        "amount": award.amount,
+        "reason": award.reason,
+        "reason_label": str(Reason(award.reason).label) if award.reason in Reason.values else "",
+        "space": award.space_id,
+        "course": award.course_id,
+        "created_at": award.created_at,
+    }
+
+
+def can_view_board(*, user: Any, key: str) -> bool:
+    """Members of the board's space (a course's space, a team's members and manager)."""
+    board = ranks.parse_board(key)
+    if user.has_role(Role.ADMIN):
+        return True
+    if board.scope == "space":
+        return is_space_member(user=user, space=board.id)
+    if board.scope == "course":
+        from classrooms.models import Course
+
+        space_id = Course.objects.filter(pk=board.id).values_list("space_id", flat=True).first()
+        return space_id is not None and is_space_member(user=user, space=space_id)
+    team = Team.objects.filter(pk=board.id).first()
+    if team is None:
+        return False
+    if team.manager_id == user.pk or team.members.filter(pk=user.pk).exists():
+        return True
+    return user.has_role(Role.COORDINATOR) and is_space_member(user=user, space=team.space_id)
+
+
+def _entry_payloads(entries: list[ranks.Entry]) -> list[dict[str, Any]]:
+    from hub.accounts.models import User
+
+    people = {u.pk: u for u in User.objects.filter(pk__in=[e.user_id for e in entries])}
+    return [
+        {"rank": e.rank, "score": e.score, "user": user_payload(people[e.user_id])}
+        for e in entries
+        if e.user_id in people
+    ]
+
+
+def board_payload(*, user: Any, key: str, n: int = 10, around: int = 2) -> dict[str, Any]:
+    """Top ``n``, the viewer's rank and score, and their neighbours (``around`` each side)."""
+    store = ranks.get_store()
+    board = ranks.parse_board(key)
+    hidden = is_hidden(user=user)
+    top = store.top(key, n)
+    neighbours = [] if hidden else store.around(key, user.pk, around)
+    return {
+        "key": key,
+        "scope": board.scope,
+        "id": board.id,
+        "window": board.window,
+        "topic": board_topic(key),
+        "top": _entry_payloads(top),
+        "podium": _entry_payloads([e for e in top if e.rank <= 3]),
+        "me": {
+            "rank": None if hidden else store.rank_of(key, user.pk),
+            "score": user_score_on(user=user, key=key),
+            "hidden": hidden,
+        },
+        "neighbours": _entry_payloads(neighbours),
+    }
+
+
+# -- badges ----------------------------------------------------------------------------------
+def badges_of(*, user: Any) -> list[BadgeAward]:
+    return list(BadgeAward.objects.filter(user=user).select_related("badge"))
+
+
+def badge_payload(badge: BadgeDefinition) -> dict[str, Any]:
+    return {
+        "id": badge.pk,
+        "name": badge.name,
+        "description": badge.description,
+        "image": badge.image.url if badge.image else "",
+        "criterion": badge.criterion,
+        "threshold": badge.threshold,
+        "space": badge.space_id,
+    }
+
+
+def badge_award_payload(award: BadgeAward) -> dict[str, Any]:
+    return {
+        "id": award.pk,
+        "badge": badge_payload(award.badge),
+        "user": award.user_id,
+        "awarded_by": award.awarded_by_id,
+        "evidence": award.evidence,
+        "created_at": award.created_at,
+        "assertion": reverse("api-badge-assertion", args=[award.pk]),
+    }
+
+
+def can_award_badge(*, user: Any, badge: BadgeDefinition) -> bool:
+    return user.has_role(Role.ADMIN) or (
+        user.has_role(Role.TRAINER, Role.COORDINATOR)
+        and is_space_member(user=user, space=badge.space_id)
+    )
+
+
+def count_of(*, user: Any, space_id: int, reason: str) -> int:
+    return PointAward.objects.filter(user=user, space_id=space_id, reason=reason).count()
+
+
+def longest_streak(*, user: Any, space_id: int) -> int:
+    """The longest run of consecutive days with at least one award in the space."""
+    days = sorted(
+        PointAward.objects.filter(user=user, space_id=space_id)
+        .annotate(day=TruncDate("created_at"))
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    best = 0
+    # Consecutive days share (day - index): group by it.
+    for _, run in groupby(enumerate(days), key=lambda p: p[1] - timedelta(days=p[0])):
+        best = max(best, sum(1 for _ in run))
+    return best
+
+
+def badge_earned(*, user: Any, badge: BadgeDefinition) -> bool:
+    """Whether ``user`` meets an automatic badge's criterion now."""
+    from leaderboards.models import BadgeCriterion as C
+
+    space_id = badge.space_id
+    if badge.criterion == C.POINTS:
+        total = PointAward.objects.filter(user=user, space_id=space_id).aggregate(t=Sum("amount"))[
+            "t"
+        ]
+        return (total or 0) >= badge.threshold
+    if badge.criterion == C.EVENTS:
+        return (
+            bool(badge.reason)
+            and count_of(user=user, space_id=space_id, reason=badge.reason) >= badge.threshold
+        )
+    if badge.criterion == C.COURSE:
+        done = PointAward.objects.filter(
+            user=user, space_id=space_id, reason=Reason.COURSE_COMPLETED
+        )
+        if badge.course_id:
+            return done.filter(course_id=badge.course_id).exists()
+        return done.count() >= badge.threshold
+    if badge.criterion == C.STREAK:
+        return longest_streak(user=user, space_id=space_id) >= badge.threshold
+    if badge.criterion == C.DUEL_WINS:
+        return count_of(user=user, space_id=space_id, reason=Reason.DUEL_WON) >= badge.threshold
+    return False  # manual
+
+
+def badges_pending(*, user: Any, space_id: int) -> list[BadgeDefinition]:
+    """Automatic badges of the space that ``user`` does not hold yet."""
+    from leaderboards.models import BadgeCriterion
+
+    return list(
+        BadgeDefinition.objects.filter(space_id=space_id)
+        .exclude(criterion=BadgeCriterion.MANUAL)
+        .exclude(awards__user=user)
+    )
+
+
+def email_identity(email: str, salt: str) -> str:
+    return "sha256$" + hashlib.sha256((email.lower() + salt).encode()).hexdigest()
+
+
+def badge_assertion(award: BadgeAward, *, base_url: str) -> dict[str, Any]:
+    """An Open Badges 2.0 hosted assertion of ``award`` (recipient e-mail hashed)."""
+    badge = award.badge
+    space = badge.space
+    assertion_url = base_url + reverse("api-badge-assertion", args=[award.pk])
+    salt = hashlib.sha256(f"lyceum-badge-{award.pk}".encode()).hexdigest()[:16]
+    recipient: dict[str, Any]
+    if award.user.email:
+        recipient = {
+            "type": "email",
+            "hashed": True,
+            "salt": salt,
+            "identity": email_identity(award.user.email, salt),
+        }
+    else:
+        recipient = {
+            "type": "url",
+            "hashed": False,
+            "identity": f"{base_url}/users/{award.user_id}",
+        }
+    return {
+        "@context": "https://w3id.org/openbadges/v2",
+        "type": "Assertion",
+        "id": assertion_url,
+        "recipient": recipient,
+        "badge": {
+            "type": "BadgeClass",
+            "id": f"{assertion_url}#badge-{badge.pk}",
+            "name": badge.name,
+            "description": badge.description or badge.name,
+            "image": base_url + badge.image.url if badge.image else "",
+            "criteria": {"narrative": badge.get_criterion_display()},
+            "issuer": {
+                "type": "Profile",
+                "id": f"{assertion_url}#issuer-{space.pk}",
+                "name": space.name,
+                "url": base_url + "/",
+            },
+        },
+        "issuedOn": award.created_at.isoformat(),
+        "verification": {"type": "hosted"},
+        **({"evidence": award.evidence} if award.evidence else {}),
+    }
+
+
+def badge_holders_count(badge: BadgeDefinition) -> int:
+    return BadgeAward.objects.filter(badge=badge).aggregate(n=Count("id"))["n"]
+
+
+def badges_page_url(user_id: int) -> str:
+    try:
+        return reverse("leaderboards-badges-of", args=[user_id])
+    except NoReverseMatch:  # the page is not wired yet
+        return ""
