@@ -28,6 +28,7 @@ from sessions.models import (
     RegistrationStatus,
     Session,
     SessionEvent,
+    SessionKind,
     SessionStatus,
 )
 from sessions.selectors import (
@@ -62,6 +63,10 @@ EDITABLE_FIELDS = (
 # -- sessions ---------------------------------------------------------------------------------
 def _validate(session: Session) -> None:
     errors: dict[str, str] = {}
+    if session.kind not in SessionKind.values:
+        errors["kind"] = _("Choose face-to-face, virtual class or coaching.")
+    if session.approval not in Approval.values:
+        errors["approval"] = _("Unknown approval rule.")
     if session.ends_at <= session.starts_at:
         errors["ends_at"] = _("The end must be after the start.")
     if session.capacity is None or session.capacity < 0:
