@@ -9,7 +9,7 @@ class LeaderboardsConfig(AppConfig):
     def ready(self) -> None:
         from hub import events
         from hub.notify import register_kind
-        from leaderboards import services
+        from leaderboards import realtime, services  # noqa: F401
 
         register_kind("leaderboards.badge", _("Badges I earn"))
         events.subscribe("classrooms.activity_completed", services.on_activity_completed)

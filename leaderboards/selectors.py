@@ -12,7 +12,7 @@ from django.db.models.functions import TruncDate
 from django.urls import NoReverseMatch, reverse
 
 from hub.accounts.models import Role, Team
-from hub.accounts.selectors import is_space_member, user_payload
+from hub.accounts.selectors import is_space_member
 from leaderboards import ranks
 from leaderboards.models import (
     DEFAULT_POINTS,
@@ -133,12 +133,17 @@ def can_view_board(*, user: Any, key: str) -> bool:
     return user.has_role(Role.COORDINATOR) and is_space_member(user=user, space=team.space_id)
 
 
+def person_payload(user: Any) -> dict[str, Any]:
+    """The little a board shows of a person (``user_payload`` lists spaces: too much here)."""
+    return {"id": user.pk, "username": user.username, "display_name": user.name}
+
+
 def _entry_payloads(entries: list[ranks.Entry]) -> list[dict[str, Any]]:
     from hub.accounts.models import User
 
     people = {u.pk: u for u in User.objects.filter(pk__in=[e.user_id for e in entries])}
     return [
-        {"rank": e.rank, "score": e.score, "user": user_payload(people[e.user_id])}
+        {"rank": e.rank, "score": e.score, "user": person_payload(people[e.user_id])}
         for e in entries
         if e.user_id in people
     ]
@@ -321,3 +326,13 @@ def badges_page_url(user_id: int) -> str:
         return reverse("leaderboards-badges-of", args=[user_id])
     except NoReverseMatch:  # the page is not wired yet
         return ""
+
+
+def can_see_badges_of(*, viewer: Any, user: Any) -> bool:
+    """Oneself, an administrator, or someone sharing a space with them."""
+    if viewer.pk == user.pk or viewer.has_role(Role.ADMIN):
+        return True
+    from hub.accounts.models import SpaceMembership
+
+    theirs = SpaceMembership.objects.filter(user=user).values("space_id")
+    return SpaceMembership.objects.filter(user=viewer, space_id__in=theirs).exists()

@@ -16,11 +16,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
-from hub import realtime
 from hub.accounts.models import Space, User
 from hub.accounts.selectors import is_space_member
 from hub.notify import notify
-from leaderboards import ranks, selectors
+from leaderboards import push, ranks, selectors
 from leaderboards.models import (
     BadgeAward,
     BadgeDefinition,
@@ -31,13 +30,9 @@ from leaderboards.models import (
 
 
 def _publish_board_changes(award: PointAward, keys: list[str]) -> None:
-    """Tell each board's subscribers whose score moved (they refetch ranks as needed)."""
+    """Tell each board's subscribers whose score moved, coalesced (leaderboards/push.py)."""
     for key in keys:
-        realtime.publish(
-            selectors.board_topic(key),
-            "board.changed",
-            {"key": key, "user": award.user_id, "amount": award.amount},
-        )
+        push.board_changed(key, award.user_id)
 
 
 def _apply_to_boards(award: PointAward) -> None:
@@ -90,17 +85,20 @@ def _hide_from_boards(user: User) -> None:
     store = ranks.get_store()
     for key in selectors.current_board_keys_of(user=user):
         store.remove(key, user.pk)
+        push.board_changed(key, user.pk)
 
 
 def _show_on_boards(user: User) -> None:
     store = ranks.get_store()
-    if isinstance(store, ranks.DatabaseRankStore):
-        return
     for key in selectors.current_board_keys_of(user=user):
+        if isinstance(store, ranks.DatabaseRankStore):  # read from the ledger: nothing to write
+            push.board_changed(key, user.pk)
+            continue
         score = selectors.user_score_on(user=user, key=key)
         store.remove(key, user.pk)
         if score:
             store.incr(key, user.pk, score)
+        push.board_changed(key, user.pk)
 
 
 @transaction.atomic

@@ -2,9 +2,14 @@
 
 from django.urls import path
 
-from leaderboards import api
+from leaderboards import api, views
 
-urlpatterns: list = []
+urlpatterns = [
+    path("leaderboards/", views.board, name="leaderboards"),
+    path("leaderboards/me/", views.my_points, name="leaderboards-me"),
+    path("leaderboards/me/visibility/", views.my_visibility, name="leaderboards-visibility"),
+    path("leaderboards/badges/<int:user_id>/", views.badges_of, name="leaderboards-badges-of"),
+]
 
 api_urlpatterns = [
     path("leaderboards/me/points/", api.MyPointsView.as_view(), name="api-my-points"),
