@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 
-from sessions.services import registration_register
+from sessions.services import registration_cancel, registration_register
 from tests.sessions.conftest import make_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,4 +41,24 @@ async def test_live_seats_reach_subscribers(
     await database_sync_to_async(registration_register)(actor=learner2, session=session)
     event = await ws.next_event(type="session.seats")
     assert event["data"]["seats_left"] == 1 and event["data"]["waitlist_length"] == 0
+    await ws.close()
+
+
+async def test_waitlisted_learner_sees_their_position_change_live(
+    communicator_for, coordinator, space, learner, learner2
+):
+    session = await database_sync_to_async(make_session)(coordinator, space, capacity=0)
+    first = await database_sync_to_async(registration_register)(actor=learner, session=session)
+    second = await database_sync_to_async(registration_register)(actor=learner2, session=session)
+    assert second.position == 2
+    ws = await communicator_for(learner2)
+    assert (await ws.call("sub", topic=f"hub.user.{learner2.pk}"))["op"] == "ok"
+    await database_sync_to_async(registration_cancel)(actor=learner, registration=first)
+    event = await ws.next_event(type="sessions.position")
+    assert event["data"] == {
+        "session": session.pk,
+        "registration": second.pk,
+        "status": "waitlisted",
+        "position": 1,
+    }
     await ws.close()
