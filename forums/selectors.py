@@ -41,13 +41,27 @@ def _course_ids_of(user: Any) -> QuerySet:
     return Course.objects.filter(Q(enrolments__user=user) | Q(trainers=user)).values("id")
 
 
+def _session_ids_of(user: Any) -> QuerySet:
+    """Sessions whose forums ``user`` takes part in: registered for (not cancelled), or training."""
+    from sessions.models import ACTIVE_STATUSES, Session
+
+    return Session.objects.filter(
+        Q(registrations__user=user, registrations__status__in=ACTIVE_STATUSES) | Q(trainers=user)
+    ).values("id")
+
+
 def can_view_forum(*, user: Any, forum: Forum) -> bool:
-    """Space members; a course's forum only for its learners, its trainers and staff."""
+    """Space members; a course's or a session's forum only for its learners or attendees,
+    its trainers, and staff."""
     if not is_space_member(user=user, space=forum.space_id):
         return False
-    if forum.course_id is None or user.has_role(Role.ADMIN, Role.COORDINATOR):
+    if user.has_role(Role.ADMIN, Role.COORDINATOR):
         return True
-    return _course_ids_of(user).filter(id=forum.course_id).exists()
+    if forum.course_id is not None and not _course_ids_of(user).filter(id=forum.course_id).exists():
+        return False
+    if forum.session_id is not None:
+        return _session_ids_of(user).filter(id=forum.session_id).exists()
+    return True
 
 
 def is_forum_moderator(*, user: Any, forum: Forum) -> bool:
@@ -103,7 +117,10 @@ def forums_for(*, user: Any) -> QuerySet[Forum]:
     forums = Forum.objects.filter(space__in=spaces_of(user=user)).select_related("space")
     if user.has_role(Role.ADMIN, Role.COORDINATOR):
         return forums
-    return forums.filter(Q(course_id__isnull=True) | Q(course_id__in=_course_ids_of(user)))
+    return forums.filter(
+        Q(course_id__isnull=True) | Q(course_id__in=_course_ids_of(user)),
+        Q(session_id__isnull=True) | Q(session_id__in=_session_ids_of(user)),
+    )
 
 
 def forum_threads(*, forum: Forum) -> QuerySet[Thread]:

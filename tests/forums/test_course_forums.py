@@ -45,3 +45,26 @@ def test_the_course_trainers_moderate_it(course_forum, forum, trainer, space):
     assert is_forum_moderator(user=trainer, forum=course_forum)
     assert not is_forum_moderator(user=other_trainer, forum=course_forum)
     assert is_forum_moderator(user=other_trainer, forum=forum)
+
+
+def test_a_session_forum_is_for_its_attendees_and_trainers(
+    space, coordinator, trainer, learner, learner2
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sessions import services as session_services
+
+    start = timezone.now() + timedelta(days=3)
+    session = session_services.session_create(
+        actor=coordinator, space=space, kind="face_to_face", title="Workshop",
+        starts_at=start, ends_at=start + timedelta(hours=2), capacity=10, trainers=[trainer],
+    )  # fmt: skip
+    session_services.registration_register(actor=learner, session=session)
+    forum = Forum.objects.create(
+        space=space, title="Workshop talk", kind=Forum.Kind.SESSION, session_id=session.pk
+    )
+    for user, sees in [(learner, True), (trainer, True), (coordinator, True), (learner2, False)]:
+        assert can_view_forum(user=user, forum=forum) is sees, user
+        assert (forum in forums_for(user=user)) is sees, user
