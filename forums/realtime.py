@@ -20,7 +20,7 @@ from forums.selectors import (
     thread_payload,
     threads_after,
 )
-from forums.services import RateLimited, event_data, post_create, post_react, typing_signal
+from forums.services import event_data, post_create, post_react, typing_signal
 from hub import realtime
 
 
@@ -39,17 +39,6 @@ def _thread(key: str) -> Thread:
     return Thread.objects.select_related("forum").get(pk=int(key))
 
 
-def _rate_limited(fn):
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except RateLimited as exc:
-            raise realtime.GatewayError("rate_limited", str(exc.detail)) from exc
-
-    wrapped.__name__ = fn.__name__
-    return wrapped
-
-
 @realtime.topic("forums.thread")
 class ThreadTopic(realtime.Topic):
     def authorize(self, user: Any, key: str) -> bool:
@@ -66,7 +55,6 @@ class ThreadTopic(realtime.Topic):
         ]
 
     @realtime.action("post", serializer=PostCreateSerializer)
-    @_rate_limited
     def post(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         thread = _thread(key)
         reply_to = (
@@ -79,7 +67,6 @@ class ThreadTopic(realtime.Topic):
         )
 
     @realtime.action("react", serializer=ReactSerializer)
-    @_rate_limited
     def react(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         post = Post.objects.get(pk=data["post"], thread_id=int(key))
         post = post_react(user=user, post=post, emoji=data["emoji"], on=data["on"])

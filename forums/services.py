@@ -21,7 +21,6 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import Throttled
 
 from classrooms.models import Activity, ActivityKind, MediaKind, Module
 from classrooms.services import activity_create
@@ -54,15 +53,10 @@ from forums.selectors import (
 from hub import realtime, sanitize
 from hub.accounts.models import Role, Space, User
 from hub.accounts.selectors import is_space_member
+from hub.api import RateLimited
 from hub.notify import notify
 
 MENTION_RE = re.compile(r"(?<![\w@/])@([A-Za-z0-9_.+-]{1,150})")
-
-
-class RateLimited(Throttled):
-    """Too many writes: REST answers 429, the gateway ``rate_limited``."""
-
-    default_detail = "Too many posts, slow down."
 
 
 # -- helpers ---------------------------------------------------------------------------------

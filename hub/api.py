@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, serializers
+from rest_framework.exceptions import Throttled
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
@@ -18,6 +19,10 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class RateLimited(Throttled):
+    """A service's own rate limit was hit: REST answers 429, the gateway ``rate_limited``."""
 
 
 class WriteRateThrottle(UserRateThrottle):

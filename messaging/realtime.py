@@ -36,13 +36,6 @@ def _message(key: str, message_id: int) -> Message:
     return get_object_or_404(Message, conversation_id=int(key), pk=message_id)
 
 
-def _guard(call: Any) -> Any:
-    try:
-        return call()
-    except services.RateLimited as exc:
-        raise realtime.GatewayError("rate_limited", str(exc.detail)) from None
-
-
 @realtime.topic("messaging.conversation")
 class ConversationTopic(realtime.Topic):
     presence = True
@@ -61,9 +54,7 @@ class ConversationTopic(realtime.Topic):
     @realtime.action("send", serializer=MessageSendSerializer)
     def send(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         conversation = _conversation(key)
-        message = _guard(
-            lambda: services.message_send(sender=user, conversation=conversation, **data)
-        )
+        message = services.message_send(sender=user, conversation=conversation, **data)
         return selectors.message_payload(message)
 
     @realtime.action("edit", serializer=MessageEditSerializer)

@@ -16,11 +16,11 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import Throttled
 
 from hub import realtime, sanitize
 from hub.accounts.models import Role, User
 from hub.accounts.selectors import spaces_of
+from hub.api import RateLimited
 from messaging import selectors
 from messaging.models import (
     Attachment,
@@ -36,10 +36,6 @@ from messaging.models import (
 
 MENTION_RE = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
 EMOJI_RE = re.compile(r"^[^\s<>&\"']{1,32}$")
-
-
-class RateLimited(Throttled):
-    """Too many messages: REST answers 429, the gateway ``rate_limited``."""
 
 
 # -- checks --------------------------------------------------------------------------------
