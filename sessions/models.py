@@ -33,6 +33,28 @@ class SessionStatus(models.TextChoices):
     COMPLETED = "completed", _("Completed")
 
 
+class SessionSeries(models.Model):
+    """A recurring series (e.g. weekly coaching): each occurrence is a Session of its own."""
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="session_series")
+    title = models.CharField(_("title"), max_length=200)
+    # 7 = weekly, 1 = daily, 14 = every other week...
+    interval_days = models.PositiveIntegerField(_("every N days"), default=7)
+    count = models.PositiveIntegerField(_("occurrences"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("session series")
+        verbose_name_plural = _("session series")
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class Session(models.Model):
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="training_sessions")
     kind = models.CharField(_("kind"), max_length=20, choices=SessionKind.choices)
@@ -72,6 +94,22 @@ class Session(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
     )
+    # iCal SEQUENCE: every service that changes the session or its parts increments it.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
+    # Hours before the start when registered people are reminded; 0 = no reminder.
+    reminder_hours = models.PositiveIntegerField(_("reminder (hours before)"), default=24)
+    # A freed seat is offered to the head of the waiting list for this many hours;
+    # null = the head is promoted at once.
+    claim_hours = models.PositiveIntegerField(_("claim window (hours)"), null=True, blank=True)
+    series = models.ForeignKey(
+        SessionSeries,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="occurrences",
+    )
+    # 1..n within the series.
+    series_index = models.PositiveIntegerField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -123,6 +161,8 @@ class RegistrationStatus(models.TextChoices):
     CONFIRMED = "confirmed", _("Confirmed")
     WAITLISTED = "waitlisted", _("Waitlisted")
     PENDING = "pending", _("Pending approval")
+    # A freed seat held for this person until ``offer_expires_at`` (claim window).
+    OFFERED = "offered", _("Seat offered")
     CANCELLED = "cancelled", _("Cancelled")
 
 
@@ -130,7 +170,21 @@ ACTIVE_STATUSES = (
     RegistrationStatus.CONFIRMED,
     RegistrationStatus.WAITLISTED,
     RegistrationStatus.PENDING,
+    RegistrationStatus.OFFERED,
 )
+
+# Statuses that hold a seat: an offered seat counts as taken.
+SEAT_STATUSES = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED)
+
+
+class Attendance(models.TextChoices):
+    PRESENT = "present", _("Present")
+    ABSENT = "absent", _("Absent")
+    LATE = "late", _("Late")
+    EXCUSED = "excused", _("Excused")
+
+
+ATTENDED = (Attendance.PRESENT, Attendance.LATE)
 
 
 class Registration(models.Model):
@@ -147,6 +201,16 @@ class Registration(models.Model):
     position = models.PositiveIntegerField(_("waiting-list position"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     promoted_at = models.DateTimeField(null=True, blank=True)
+    offered_at = models.DateTimeField(null=True, blank=True)
+    offer_expires_at = models.DateTimeField(_("offer expires at"), null=True, blank=True)
+    # The sign-in sheet: blank until a trainer marks it.
+    attendance = models.CharField(
+        _("attendance"), max_length=10, choices=Attendance.choices, blank=True
+    )
+    attendance_marked_at = models.DateTimeField(null=True, blank=True)
+    attendance_marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -167,6 +231,32 @@ class Registration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.session} ({self.status})"
+
+
+class NoticeKind(models.TextChoices):
+    CONFIRMED = "confirmed", _("Confirmed")
+    WAITLISTED = "waitlisted", _("Waitlisted")
+    PROMOTED = "promoted", _("Promoted")
+    OFFERED = "offered", _("Seat offered")
+    OFFER_EXPIRING = "offer_expiring", _("Offer expiring")
+    CANCELLED = "cancelled", _("Cancelled by the organiser")
+    REMINDER = "reminder", _("Reminder")
+
+
+class NoticeSent(models.Model):
+    """What was sent to whom: a notice job that runs twice sends once."""
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=20, choices=NoticeKind.choices)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["registration", "kind"], name="one_notice_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} -> {self.registration_id}"
 
 
 class SessionEvent(models.Model):
