@@ -303,6 +303,21 @@ LYCEUM_REALTIME = {
 # Participants per room that one server process relays (media side measures it, bench/).
 LYCEUM_LIVECLASS_CAPACITY = int(os.environ.get("LYCEUM_LIVECLASS_CAPACITY", 25))
 
+# --- Live-class media (classrooms/media.py) -------------------------------------------------
+# BACKEND: the media server behind the live class (dotted path): the built-in aiortc relay,
+# or a class that drives an external SFU. MAX_*: what a participant may send; the browser
+# captures within them and the server refuses offers above them and scales down frames.
+LYCEUM_MEDIA = {
+    "BACKEND": os.environ.get("LYCEUM_MEDIA_BACKEND", "classrooms.media.AiortcRelay"),
+    "MAX_WIDTH": int(os.environ.get("LYCEUM_MEDIA_MAX_WIDTH", 640)),
+    "MAX_HEIGHT": int(os.environ.get("LYCEUM_MEDIA_MAX_HEIGHT", 360)),
+    "MAX_FPS": int(os.environ.get("LYCEUM_MEDIA_MAX_FPS", 24)),
+    "MAX_BITRATE": int(os.environ.get("LYCEUM_MEDIA_MAX_BITRATE", 600_000)),  # bit/s per track
+    "MAX_SDP_BYTES": int(os.environ.get("LYCEUM_MEDIA_MAX_SDP_BYTES", 32_000)),
+    # STUN/TURN URLs, comma-separated; none by default (host candidates only, no public STUN).
+    "ICE_SERVERS": env_list("LYCEUM_MEDIA_ICE_SERVERS", ""),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -312,5 +327,6 @@ LOGGING = {
     "loggers": {
         "django.channels.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        "aioice": {"level": "WARNING"},
     },
 }

@@ -1,0 +1,610 @@
+"""Live-class media: the interface behind which the WebRTC relay sits, and the built-in one.
+
+The interface (:class:`MediaBackend`)
+=====================================
+Every participant of a live class *publishes once*: one upstream peer connection carrying
+their microphone and camera (and, for a trainer, a second video track: the screen share).
+Everyone else *subscribes* to that publisher: one downstream peer connection per
+(subscriber, publisher) pair. The client always makes the offer and the server answers,
+for publishing and subscribing alike, so the browser code is one shape (create a
+connection, add transceivers, offer, apply the answer) and the server never has to
+renegotiate: a subscriber offers ``recvonly`` transceivers, the server fills each with the
+matching published track and answers. When a publisher changes what they publish they
+publish again and everyone re-subscribes on the ``media.published`` event.
+
+Coroutines, all keyed by ``room`` (the live class id, a string) and ``participant`` (a
+user id):
+
+``publish(room, participant, offer)`` -> :class:`Answer`
+    Replaces any earlier publication of ``participant``. Tracks are told apart by the
+    order of the offer's m-lines: the audio line is the microphone, the first video line
+    the camera, a second video line the screen share.
+``subscribe(room, participant, publisher, offer)`` -> :class:`Answer`
+``add_ice(room, participant, connection, candidate)``: a trickled candidate (``None``:
+    end of candidates) for one of the participant's connections.
+``set_state(room, participant, audio=, video=, screen=)``: what the publisher has on.
+``leave(room, participant)``: close every connection of the participant in the room.
+``close_room(room)``: the class ended; close everything, finish a recording.
+``start_recording(room, participant, path)`` / ``stop_recording(room)`` -> ``Path | None``
+``publications(room)`` -> list of :class:`Publication` (who publishes which tracks).
+
+``media_backend()`` returns the process's backend, chosen by the ``LYCEUM_MEDIA_BACKEND``
+setting (a dotted path). The default, :class:`AiortcRelay`, is the built-in relay; a larger
+deployment points the setting at a class that drives an external SFU (it then returns the
+SFU's answers) and nothing else in Lyceum changes.
+
+The built-in relay and scale-out
+================================
+:class:`AiortcRelay` keeps a process-local registry of rooms. A published track is decoded
+by aiortc and forwarded to each subscriber through ``MediaRelay.subscribe(track)`` (one
+encoder per subscriber connection, which is what costs CPU; see docs/PERFORMANCE.md, "Live
+classes"). The media of a class therefore lives in the server process that holds its
+participants' sockets: with N daphne processes the load balancer must route every socket
+of one class to the same process (e.g. hash on the class id in the ``/ws/`` URL's query
+string), or the deployment uses an external SFU behind this interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.contrib.media import MediaRecorder, MediaRelay
+from aiortc.sdp import SessionDescription, candidate_from_sdp
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
+
+SOURCES = ("audio", "video", "screen")
+
+
+# -- what goes through the interface ----------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The server's answer to a client's offer, and which connection it belongs to."""
+
+    connection: str
+    sdp: str
+    type: str = "answer"
+    # The source of each m-line the answer sends (subscriptions) or receives (publications),
+    # by mid: "audio", "video" or "screen".
+    tracks: dict[str, str] = field(default_factory=dict)
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "connection": self.connection,
+            "sdp": self.sdp,
+            "type": self.type,
+            "tracks": self.tracks,
+        }
+
+
+@dataclass(slots=True)
+class Publication:
+    """What one participant publishes in a room, and what they have switched on."""
+
+    participant: int
+    sources: list[str]
+    audio: bool = True
+    video: bool = True
+    screen: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "user_id": self.participant,
+            "tracks": list(self.sources),
+            "state": {"audio": self.audio, "video": self.video, "screen": self.screen},
+        }
+
+
+class MediaBackend(Protocol):
+    """What the live class needs from a media server (see the module docstring)."""
+
+    async def publish(self, *, room: str, participant: int, offer: str) -> Answer: ...
+
+    async def subscribe(
+        self, *, room: str, participant: int, publisher: int, offer: str
+    ) -> Answer: ...
+
+    async def add_ice(
+        self, *, room: str, participant: int, connection: str, candidate: dict[str, Any] | None
+    ) -> None: ...
+
+    def set_state(
+        self,
+        *,
+        room: str,
+        participant: int,
+        audio: bool | None = None,
+        video: bool | None = None,
+        screen: bool | None = None,
+    ) -> Publication | None: ...
+
+    async def leave(self, *, room: str, participant: int) -> bool: ...
+
+    async def close_room(self, *, room: str) -> None: ...
+
+    async def start_recording(self, *, room: str, participant: int, path: Path) -> None: ...
+
+    async def stop_recording(self, *, room: str) -> Path | None: ...
+
+    def publications(self, *, room: str) -> list[Publication]: ...
+
+
+# -- limits -----------------------------------------------------------------------------------
+def media_limits() -> dict[str, int]:
+    """``LYCEUM_MEDIA_MAX_*`` (hub/settings.py), with the defaults the client also uses."""
+    conf = getattr(settings, "LYCEUM_MEDIA", {})
+    return {
+        "width": int(conf.get("MAX_WIDTH", 640)),
+        "height": int(conf.get("MAX_HEIGHT", 360)),
+        "fps": int(conf.get("MAX_FPS", 24)),
+        "bitrate": int(conf.get("MAX_BITRATE", 600_000)),
+        "sdp_bytes": int(conf.get("MAX_SDP_BYTES", 32_000)),
+    }
+
+
+def check_offer(sdp: str, *, max_video: int) -> list[tuple[str, str]]:
+    """Parse a client's offer and check what the server can: m-lines, bitrate, frame rate.
+
+    Returns ``[(mid, kind), ...]`` in m-line order. Raises ``ValidationError`` (the gateway
+    answers ``invalid``) on anything malformed or beyond the limits.
+    """
+    limits = media_limits()
+    if len(sdp.encode()) > limits["sdp_bytes"]:
+        raise ValidationError(_("The session description is too large."))
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except Exception:
+        raise ValidationError(_("The session description is not valid SDP.")) from None
+    media = parsed.media
+    if not media or any(m.kind not in {"audio", "video"} for m in media):
+        raise ValidationError(_("Only audio and video tracks are accepted."))
+    if sum(m.kind == "audio" for m in media) > 1:
+        raise ValidationError(_("At most one audio track."))
+    if sum(m.kind == "video" for m in media) > max_video:
+        raise ValidationError(_("Too many video tracks."))
+    if any(m.rtp.muxId in ("", None) for m in media):
+        raise ValidationError(_("Every track needs a media id (a=mid)."))
+    for line in sdp.splitlines():
+        line = line.strip()
+        # b=AS is in kbit/s, b=TIAS in bit/s: both bound what the sender may send.
+        if line.startswith("b=AS:") and _int(line[5:]) * 1000 > limits["bitrate"]:
+            raise ValidationError(_("The offered bitrate is above the limit."))
+        if line.startswith("b=TIAS:") and _int(line[7:]) > limits["bitrate"]:
+            raise ValidationError(_("The offered bitrate is above the limit."))
+        if line.startswith("a=framerate:") and _float(line[12:]) > limits["fps"]:
+            raise ValidationError(_("The offered frame rate is above the limit."))
+    return [(str(m.rtp.muxId), m.kind) for m in media]
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ValidationError(_("The session description is not valid SDP.")) from None
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise ValidationError(_("The session description is not valid SDP.")) from None
+
+
+class LimitedVideoTrack(MediaStreamTrack):
+    """A published camera or screen, held to the size and frame-rate limits.
+
+    The client constrains what it captures; this is the server's guarantee for clients
+    that do not: oversized frames are scaled down, frames above the rate are dropped, so
+    every subscriber's encoder works within the limits.
+    """
+
+    kind = "video"
+
+    def __init__(self, source: MediaStreamTrack) -> None:
+        super().__init__()
+        self.source = source
+        limits = media_limits()
+        self.max_width, self.max_height = limits["width"], limits["height"]
+        self.min_interval = 1.0 / limits["fps"]
+        self.last_sent = 0.0
+
+    async def recv(self) -> Any:
+        while True:
+            frame = await self.source.recv()
+            now = time.monotonic()
+            # A little slack: a 24 fps source must not lose frames to timer jitter.
+            if now - self.last_sent < self.min_interval * 0.8:
+                continue
+            self.last_sent = now
+            if frame.width > self.max_width or frame.height > self.max_height:
+                scale = min(self.max_width / frame.width, self.max_height / frame.height)
+                scaled = frame.reformat(
+                    width=max(2, int(frame.width * scale) // 2 * 2),
+                    height=max(2, int(frame.height * scale) // 2 * 2),
+                )
+                scaled.pts, scaled.time_base = frame.pts, frame.time_base
+                frame = scaled
+            return frame
+
+    def stop(self) -> None:
+        super().stop()
+        self.source.stop()
+
+
+# -- the built-in relay -----------------------------------------------------------------------
+@dataclass(eq=False)
+class _Peer:
+    """One server-side peer connection: a publication or a subscription."""
+
+    id: str
+    pc: RTCPeerConnection
+    participant: int
+    publisher: int | None = None  # None: this is the participant's own publication
+
+
+@dataclass(eq=False)
+class _Published:
+    peer: _Peer
+    publication: Publication
+    tracks: dict[str, MediaStreamTrack] = field(default_factory=dict)  # source -> track
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(eq=False)
+class _Recording:
+    participant: int
+    path: Path
+    recorder: MediaRecorder | None = None
+    started: float = 0.0
+
+
+@dataclass(eq=False)
+class _Room:
+    key: str
+    peers: dict[str, _Peer] = field(default_factory=dict)
+    published: dict[int, _Published] = field(default_factory=dict)
+    recording: _Recording | None = None
+
+
+class AiortcRelay:
+    """The built-in media server: aiortc peer connections and ``MediaRelay`` in-process.
+
+    Lives on the event loop of the server process (daphne's); the methods ending in
+    ``_threadsafe`` may be called from other threads (domain-event handlers).
+    """
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, _Room] = {}
+        self.relay = MediaRelay()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        # Told when a publication ends without a `media.leave` (the browser went away):
+        # the signalling layer broadcasts `media.unpublished` from it.
+        self.on_unpublished: Callable[[str, int], Any] | None = None
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _room(self, room: str) -> _Room:
+        self.loop = asyncio.get_running_loop()
+        return self.rooms.setdefault(room, _Room(key=room))
+
+    def _configuration(self) -> RTCConfiguration:
+        urls = getattr(settings, "LYCEUM_MEDIA", {}).get("ICE_SERVERS", [])
+        # An explicit empty list: aiortc would otherwise ask a public STUN server.
+        return RTCConfiguration(iceServers=[RTCIceServer(urls=url) for url in urls])
+
+    def _new_peer(self, room: _Room, participant: int, publisher: int | None) -> _Peer:
+        peer = _Peer(
+            id=uuid.uuid4().hex[:16],
+            pc=RTCPeerConnection(self._configuration()),
+            participant=participant,
+            publisher=publisher,
+        )
+        room.peers[peer.id] = peer
+
+        @peer.pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if peer.pc.connectionState in {"failed", "closed"}:
+                await self._drop_peer(room, peer)
+
+        return peer
+
+    async def _drop_peer(self, room: _Room, peer: _Peer) -> None:
+        if room.peers.pop(peer.id, None) is None:
+            return
+        if peer.publisher is None:
+            current = room.published.get(peer.participant)
+            if current is not None and current.peer is peer:
+                del room.published[peer.participant]
+                for track in current.tracks.values():
+                    track.stop()
+                if room.recording and room.recording.participant == peer.participant:
+                    await self._stop_recorder(room.recording)
+                if self.on_unpublished is not None:
+                    result = self.on_unpublished(room.key, peer.participant)
+                    if asyncio.iscoroutine(result):
+                        await result
+        await peer.pc.close()
+        if not room.peers and room.recording is None:
+            self.rooms.pop(room.key, None)
+
+    @staticmethod
+    async def _answer(peer: _Peer, offer: str) -> str:
+        await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+        await peer.pc.setLocalDescription(await peer.pc.createAnswer())
+        # aiortc gathers its candidates before it answers: they are in this SDP.
+        return peer.pc.localDescription.sdp
+
+    # -- the interface ------------------------------------------------------------------------
+    async def publish(self, *, room: str, participant: int, offer: str) -> Answer:
+        lines = check_offer(offer, max_video=2)
+        state = self._room(room)
+        previous = state.published.get(participant)
+        if previous is not None:
+            # Quietly replaced: the new publication's event supersedes the old one.
+            del state.published[participant]
+            await self._drop_peer(state, previous.peer)
+        sources_by_mid: dict[str, str] = {}
+        videos = 0
+        for mid, kind in lines:
+            if kind == "audio":
+                sources_by_mid[mid] = "audio"
+            else:
+                sources_by_mid[mid] = "video" if videos == 0 else "screen"
+                videos += 1
+        peer = self._new_peer(state, participant, None)
+        publication = Publication(
+            participant=participant,
+            sources=[s for s in SOURCES if s in sources_by_mid.values()],
+            audio="audio" in sources_by_mid.values(),
+            video="video" in sources_by_mid.values(),
+        )
+        published = _Published(peer=peer, publication=publication)
+        state.published[participant] = published
+
+        @peer.pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            mid = next(
+                (t.mid for t in peer.pc.getTransceivers() if t.receiver.track is track), None
+            )
+            source = sources_by_mid.get(mid or "", track.kind)
+            published.tracks[source] = LimitedVideoTrack(track) if track.kind == "video" else track
+            if len(published.tracks) == len(sources_by_mid):
+                published.arrived.set()
+
+        try:
+            sdp = await self._answer(peer, offer)
+        except Exception as exc:
+            await self._drop_peer(state, peer)
+            raise ValidationError(_("The offer could not be answered.")) from exc
+        if state.recording and state.recording.participant == participant:
+            await self._start_recorder(state, state.recording)
+        return Answer(connection=peer.id, sdp=sdp, tracks=sources_by_mid)
+
+    async def subscribe(self, *, room: str, participant: int, publisher: int, offer: str) -> Answer:
+        check_offer(offer, max_video=2)
+        state = self._room(room)
+        published = state.published.get(publisher)
+        if published is None or publisher == participant:
+            raise ObjectDoesNotExist("nothing published by this participant")
+        # A subscriber's old connection to the same publisher is replaced.
+        for old in [
+            p
+            for p in state.peers.values()
+            if p.participant == participant and p.publisher == publisher
+        ]:
+            await self._drop_peer(state, old)
+        peer = self._new_peer(state, participant, publisher)
+        try:
+            await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+            wanted = {"audio": ["audio"], "video": ["video", "screen"]}
+            tracks: dict[str, str] = {}
+            for transceiver in peer.pc.getTransceivers():
+                choices = [s for s in wanted[transceiver.kind] if s in published.tracks]
+                if not choices:
+                    continue
+                source = choices[0]
+                wanted[transceiver.kind].remove(source)
+                # Unbuffered: a slow subscriber gets the newest frame, not a growing queue.
+                transceiver.sender.replaceTrack(
+                    self.relay.subscribe(published.tracks[source], buffered=False)
+                )
+                transceiver.direction = "sendonly"
+                tracks[str(transceiver.mid)] = source
+            await peer.pc.setLocalDescription(await peer.pc.createAnswer())
+        except Exception as exc:
+            await self._drop_peer(state, peer)
+            raise ValidationError(_("The offer could not be answered.")) from exc
+        return Answer(connection=peer.id, sdp=peer.pc.localDescription.sdp, tracks=tracks)
+
+    async def add_ice(
+        self, *, room: str, participant: int, connection: str, candidate: dict[str, Any] | None
+    ) -> None:
+        state = self.rooms.get(room)
+        peer = state.peers.get(connection) if state else None
+        if peer is None or peer.participant != participant:
+            raise ObjectDoesNotExist("no such connection")
+        if candidate is None:
+            await peer.pc.addIceCandidate(None)
+            return
+        text = candidate["candidate"].removeprefix("a=").removeprefix("candidate:")
+        try:
+            ice = candidate_from_sdp(text)
+        except (AssertionError, ValueError, IndexError):
+            raise ValidationError(_("The ICE candidate is not valid.")) from None
+        ice.sdpMid = candidate.get("sdpMid")
+        ice.sdpMLineIndex = candidate.get("sdpMLineIndex")
+        if ice.sdpMid is None and ice.sdpMLineIndex is None:
+            ice.sdpMLineIndex = 0
+        await peer.pc.addIceCandidate(ice)
+
+    def set_state(
+        self,
+        *,
+        room: str,
+        participant: int,
+        audio: bool | None = None,
+        video: bool | None = None,
+        screen: bool | None = None,
+    ) -> Publication | None:
+        state = self.rooms.get(room)
+        published = state.published.get(participant) if state else None
+        if published is None:
+            return None
+        publication = published.publication
+        for name, value in (("audio", audio), ("video", video), ("screen", screen)):
+            if value is not None:
+                setattr(publication, name, value)
+        return publication
+
+    async def leave(self, *, room: str, participant: int) -> bool:
+        """Close every connection of ``participant``; True if they were publishing."""
+        state = self.rooms.get(room)
+        if state is None:
+            return False
+        was_publishing = participant in state.published
+        callback, self.on_unpublished = self.on_unpublished, None  # the caller announces it
+        try:
+            for peer in [p for p in state.peers.values() if p.participant == participant]:
+                await self._drop_peer(state, peer)
+            # Those who subscribed to the participant lose their source: close them too.
+            for peer in [p for p in state.peers.values() if p.publisher == participant]:
+                await self._drop_peer(state, peer)
+        finally:
+            self.on_unpublished = callback
+        return was_publishing
+
+    async def close_room(self, *, room: str) -> Path | None:
+        """End a room; returns the recording's file if one was running."""
+        state = self.rooms.get(room)
+        if state is None:
+            return None
+        path = await self.stop_recording(room=room)
+        callback, self.on_unpublished = self.on_unpublished, None
+        try:
+            for peer in list(state.peers.values()):
+                await self._drop_peer(state, peer)
+        finally:
+            self.on_unpublished = callback
+        self.rooms.pop(room, None)
+        return path
+
+    async def start_recording(self, *, room: str, participant: int, path: Path) -> None:
+        """Record ``participant``'s audio and video to ``path`` (now, or once they publish)."""
+        state = self._room(room)
+        if state.recording is not None:
+            return  # already recording: turning it on twice changes nothing
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state.recording = _Recording(participant=participant, path=path)
+        await self._start_recorder(state, state.recording)
+
+    async def stop_recording(self, *, room: str) -> Path | None:
+        """Finish the room's recording; its file, or None if nothing was recorded."""
+        state = self.rooms.get(room)
+        if state is None or state.recording is None:
+            return None
+        recording, state.recording = state.recording, None
+        await self._stop_recorder(recording)
+        if not state.peers:
+            self.rooms.pop(room, None)
+        if recording.path.exists() and recording.path.stat().st_size > 0:
+            return recording.path
+        return None
+
+    async def _start_recorder(self, state: _Room, recording: _Recording) -> None:
+        published = state.published.get(recording.participant)
+        if published is None or recording.recorder is not None:
+            return
+        try:
+            await asyncio.wait_for(published.arrived.wait(), 5)
+        except TimeoutError:
+            logger.warning("recording %s: not every track arrived", state.key)
+        if state.recording is not recording:
+            return  # stopped meanwhile
+        recorder = MediaRecorder(str(recording.path))
+        for source in ("audio", "video"):
+            if source in published.tracks:
+                recorder.addTrack(self.relay.subscribe(published.tracks[source]))
+        recording.recorder = recorder
+        recording.started = time.monotonic()
+        await recorder.start()
+
+    async def _stop_recorder(self, recording: _Recording) -> None:
+        recorder, recording.recorder = recording.recorder, None
+        if recorder is not None:
+            try:
+                await recorder.stop()
+            except Exception:
+                logger.exception("could not finish the recording %s", recording.path)
+
+    def publications(self, *, room: str) -> list[Publication]:
+        state = self.rooms.get(room)
+        return [p.publication for p in state.published.values()] if state else []
+
+    # -- from other threads -------------------------------------------------------------------
+    def run_threadsafe(self, coroutine: Any) -> bool:
+        """Schedule ``coroutine`` on the relay's loop from another thread.
+
+        False (and the coroutine closed) when this process has no media yet: nothing to do.
+        """
+        loop = self.loop
+        if loop is None or loop.is_closed() or not loop.is_running():
+            coroutine.close()
+            return False
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            task = loop.create_task(coroutine)
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+        else:
+            asyncio.run_coroutine_threadsafe(coroutine, loop)
+        return True
+
+
+_background: set[asyncio.Task] = set()
+_backend: MediaBackend | None = None
+
+
+def media_backend() -> MediaBackend:
+    """The process's media backend (``LYCEUM_MEDIA_BACKEND``), created on first use."""
+    global _backend
+    if _backend is None:
+        path = getattr(settings, "LYCEUM_MEDIA", {}).get("BACKEND", "classrooms.media.AiortcRelay")
+        _backend = import_string(path)()
+    return _backend
+
+
+def reset_media_backend() -> None:
+    """Forget the backend (tests: each event loop gets a fresh relay)."""
+    global _backend
+    _backend = None
+
+
+__all__ = [
+    "AiortcRelay",
+    "Answer",
+    "MediaBackend",
+    "Publication",
+    "check_offer",
+    "media_backend",
+    "media_limits",
+]

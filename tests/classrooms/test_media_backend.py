@@ -1,0 +1,132 @@
+"""The built-in media relay on its own: aiortc peers signalled by direct calls.
+
+What goes over the gateway (permissions, events) is in ``test_media_relay.py``; here the
+relay itself: forwarding decoded media, offer checks, leaving, recording.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+
+from bench.liveclass_peers import CounterVideoTrack, Peer, ToneAudioTrack, wait_until
+from classrooms.media import AiortcRelay, check_offer
+
+ROOM = "7"
+
+
+def direct(relay: AiortcRelay, participant: int):
+    """An ``act`` that calls the relay as the signalling layer would."""
+
+    async def act(action: str, data: dict[str, Any]) -> dict[str, Any]:
+        if action == "media.publish":
+            answer = await relay.publish(room=ROOM, participant=participant, offer=data["sdp"])
+        else:
+            answer = await relay.subscribe(
+                room=ROOM, participant=participant, publisher=data["publisher"], offer=data["sdp"]
+            )
+        return answer.payload()
+
+    return act
+
+
+@pytest.fixture
+async def relay():
+    relay = AiortcRelay()
+    yield relay
+    for room in list(relay.rooms):
+        await relay.close_room(room=room)
+
+
+async def test_a_subscriber_receives_the_publishers_decoded_video_and_audio(relay) -> None:
+    publisher, subscriber = Peer(direct(relay, 1)), Peer(direct(relay, 2))
+    try:
+        answer = await publisher.publish(ToneAudioTrack(), CounterVideoTrack(320, 240, 15))
+        assert sorted(answer["tracks"].values()) == ["audio", "video"]
+        assert [p.payload()["tracks"] for p in relay.publications(room=ROOM)] == [
+            ["audio", "video"]
+        ]
+        received = await subscriber.subscribe(1)
+        await wait_until(
+            lambda: received.video_frames >= 10 and received.audio_frames >= 20,
+            timeout=12,
+            what="decoded frames at the subscriber",
+        )
+        assert received.sizes == {(320, 240)}
+    finally:
+        await publisher.close()
+        await subscriber.close()
+
+
+async def test_leave_closes_the_participants_connections_and_their_subscribers(relay) -> None:
+    publisher, subscriber = Peer(direct(relay, 1)), Peer(direct(relay, 2))
+    try:
+        await publisher.publish(CounterVideoTrack())
+        await subscriber.subscribe(1, audio=False)
+        server_pcs = [p.pc for p in relay.rooms[ROOM].peers.values()]
+        assert len(server_pcs) == 2
+        assert await relay.leave(room=ROOM, participant=1) is True
+        assert all(pc.connectionState == "closed" for pc in server_pcs)
+        assert relay.publications(room=ROOM) == []
+        with pytest.raises(ObjectDoesNotExist):
+            await subscriber.subscribe(1)
+    finally:
+        await publisher.close()
+        await subscriber.close()
+
+
+@pytest.mark.parametrize(
+    "sdp",
+    ["", "hello", "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n", "v=0\r\n" * 12000],
+)
+def test_malformed_or_oversized_offers_are_invalid(sdp: str) -> None:
+    with pytest.raises(ValidationError):
+        check_offer(sdp, max_video=2)
+
+
+async def test_offers_beyond_the_limits_are_refused(relay, settings) -> None:
+    settings.LYCEUM_MEDIA = {**settings.LYCEUM_MEDIA, "MAX_BITRATE": 300_000}
+    peer = Peer(direct(relay, 1))
+    try:
+        pc = peer._pc()
+        pc.addTrack(CounterVideoTrack())
+        for _ in range(2):
+            pc.addTransceiver("video", direction="sendonly")
+        offer = await peer._offer(pc)
+        with pytest.raises(ValidationError):  # three video lines
+            check_offer(offer, max_video=2)
+        greedy = offer.replace("a=mid:0\r\n", "a=mid:0\r\nb=AS:2000\r\n")
+        with pytest.raises(ValidationError):
+            check_offer(greedy, max_video=3)
+        await pc.close()
+    finally:
+        await peer.close()
+    assert relay.rooms == {}
+
+
+async def test_recording_the_trainer_writes_a_video_file(relay, tmp_path: Path) -> None:
+    trainer = Peer(direct(relay, 1))
+    path = tmp_path / "class.webm"
+    try:
+        await relay.start_recording(room=ROOM, participant=1, path=path)
+        camera = CounterVideoTrack(320, 240, 15)
+        await trainer.publish(ToneAudioTrack(), camera)
+        recording = relay.rooms[ROOM].recording
+        await wait_until(
+            lambda: recording.recorder is not None, timeout=10, what="the recorder to start"
+        )
+        sent = camera.count
+        await wait_until(lambda: camera.count > sent + 30, timeout=10, what="2 s more of video")
+        done = await relay.stop_recording(room=ROOM)
+    finally:
+        await trainer.close()
+    assert done == path
+    with av.open(str(path)) as container:
+        assert container.streams.video, "no video stream in the recording"
+        assert container.streams.audio, "no audio stream in the recording"
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames >= 10
