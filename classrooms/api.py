@@ -464,3 +464,94 @@ class ProgressView(APIView):
                 ],
             }
         )
+
+
+# -- live classes ----------------------------------------------------------------------------
+MAX_STROKE_POINTS = 1000
+
+
+class LiveClassCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    course = serializers.IntegerField(required=False, allow_null=True, default=None)
+    space = serializers.IntegerField(required=False, allow_null=True, default=None)
+    activity = serializers.IntegerField(required=False, allow_null=True, default=None)
+    scheduled_start = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    scheduled_end = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    min_presence_percent = serializers.IntegerField(min_value=0, max_value=100, default=75)
+    capacity = serializers.IntegerField(
+        min_value=2, max_value=1000, required=False, allow_null=True, default=None
+    )
+
+
+class HandLowerSerializer(serializers.Serializer):
+    user = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    everyone = serializers.BooleanField(default=False)
+
+
+class ReactionSerializer(serializers.Serializer):
+    emoji = serializers.ChoiceField(choices=services.REACTIONS)
+
+
+class ControlSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=["mute", "mute_all", "spotlight", "unspotlight", "lock", "unlock", "remove"]
+    )
+    user = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+
+
+class RecordingSerializer(serializers.Serializer):
+    on = serializers.BooleanField()
+
+
+class PollCreateSerializer(serializers.Serializer):
+    question = serializers.CharField(max_length=300)
+    choices = serializers.ListField(
+        child=serializers.CharField(max_length=200), min_length=2, max_length=10
+    )
+    anonymous = serializers.BooleanField(default=False)
+
+
+class PollVoteSerializer(serializers.Serializer):
+    poll = serializers.IntegerField(min_value=1)
+    choice = serializers.IntegerField(min_value=0, max_value=9)
+
+
+class PollRefSerializer(serializers.Serializer):
+    poll = serializers.IntegerField(min_value=1)
+
+
+class PointField(serializers.ListField):
+    """``[x, y]`` in board coordinates (0..1 of the board's width and height)."""
+
+    child = serializers.FloatField(min_value=0, max_value=1)
+    min_length = 2
+    max_length = 2
+
+
+class StrokeSerializer(serializers.Serializer):
+    points = serializers.ListField(child=PointField(), min_length=1, max_length=MAX_STROKE_POINTS)
+    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", default="#222222")
+    width = serializers.IntegerField(min_value=1, max_value=40, default=3)
+
+
+class BreakoutOpenSerializer(serializers.Serializer):
+    count = serializers.IntegerField(min_value=1, max_value=services.MAX_BREAKOUT_ROOMS)
+    minutes = serializers.IntegerField(min_value=0, max_value=240, default=0)
+    # {"<user id>": <room number>}; everyone not listed is placed at random.
+    assignments = serializers.DictField(
+        child=serializers.IntegerField(min_value=1), required=False, default=dict
+    )
+
+    def validate_assignments(self, value: dict[str, int]) -> dict[int, int]:
+        try:
+            return {int(k): v for k, v in value.items()}
+        except ValueError:
+            raise serializers.ValidationError("keys must be user ids") from None
+
+
+class BreakoutMessageSerializer(serializers.Serializer):
+    message = serializers.CharField(max_length=500)
+
+
+class BreakoutSaySerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=1000)

@@ -378,3 +378,204 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"submission of {self.activity_id} by {self.user_id}"
+
+
+# -- live virtual classes --------------------------------------------------------------------
+def default_liveclass_capacity() -> int:
+    """Referenced by name from migrations: the room size measured for the media relay."""
+    return settings.LYCEUM_LIVECLASS_CAPACITY
+
+
+class LiveClassStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    LOBBY = "lobby", _("Lobby open")
+    LIVE = "live", _("Live")
+    ENDED = "ended", _("Ended")
+
+
+class LiveClass(models.Model):
+    """A live virtual class: scheduled (from a session) or started ad hoc by a trainer."""
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="live_classes")
+    course = models.ForeignKey(
+        Course, on_delete=models.CASCADE, null=True, blank=True, related_name="live_classes"
+    )
+    # The course activity of kind live_class that attending this class completes.
+    activity = models.ForeignKey(
+        Activity, on_delete=models.SET_NULL, null=True, blank=True, related_name="live_classes"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    trainers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="live_classes_trained", blank=True
+    )
+    # People allowed in besides the course's learners (e.g. a session's registrants).
+    invitees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="live_classes_invited", blank=True
+    )
+    scheduled_start = models.DateTimeField(_("scheduled start"), null=True, blank=True)
+    scheduled_end = models.DateTimeField(_("scheduled end"), null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=LiveClassStatus.choices, default=LiveClassStatus.SCHEDULED
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    locked = models.BooleanField(_("locked"), default=False)
+    capacity = models.PositiveIntegerField(
+        _("capacity"), default=default_liveclass_capacity, validators=[MinValueValidator(2)]
+    )
+    min_presence_percent = models.PositiveSmallIntegerField(
+        _("minimum presence for completion (%)"),
+        default=75,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    recording_on = models.BooleanField(default=False)
+    recording = models.FileField(upload_to="liveclass-recordings/", null=True, blank=True)
+    # "sessions.session.<id>" when created for a scheduled session (one class per session).
+    session_key = models.CharField(max_length=100, blank=True, db_index=True)
+    spotlight = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Breakout rooms: how many are open (0 = none) and when their timer runs out.
+    breakout_count = models.PositiveSmallIntegerField(default=0)
+    breakout_ends_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("live class")
+        verbose_name_plural = _("live classes")
+        ordering = ["-scheduled_start", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("liveclass", args=[self.pk])
+
+    @property
+    def topic(self) -> str:
+        return f"classrooms.liveclass.{self.pk}"
+
+    def breakout_topic(self, room: int) -> str:
+        return f"classrooms.liveclass.{self.pk}-{room}.breakout"
+
+
+class ParticipantRole(models.TextChoices):
+    TRAINER = "trainer", _("Trainer")
+    LEARNER = "learner", _("Learner")
+
+
+class LiveClassParticipant(models.Model):
+    """Someone who joined a live class at least once; their hand and breakout room."""
+
+    live_class = models.ForeignKey(LiveClass, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="live_class_participations"
+    )
+    role = models.CharField(max_length=20, choices=ParticipantRole.choices)
+    first_joined_at = models.DateTimeField(auto_now_add=True)
+    # Removed by a trainer: may not come back into this class.
+    removed = models.BooleanField(default=False)
+    # Raised hands form a queue ordered by when they went up.
+    hand_raised_at = models.DateTimeField(null=True, blank=True)
+    breakout_room = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["first_joined_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["live_class", "user"], name="unique_liveclass_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in live class {self.live_class_id}"
+
+
+class AttendanceInterval(models.Model):
+    """One stretch of presence in the room (several sockets of one person count once)."""
+
+    participant = models.ForeignKey(
+        LiveClassParticipant, on_delete=models.CASCADE, related_name="intervals"
+    )
+    joined_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+    # Last time the person was seen connected: an interval left open by a vanished socket
+    # is closed here.
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+        indexes = [models.Index(fields=["participant", "left_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id}: {self.joined_at} - {self.left_at}"
+
+
+class LiveClassEvent(models.Model):
+    """The durable events of a live class's topics (room 0 = the main room, n = breakout n).
+
+    Its id is the event id on the topic, so a reconnecting client resumes with ``since``.
+    """
+
+    live_class = models.ForeignKey(LiveClass, on_delete=models.CASCADE, related_name="events")
+    room = models.PositiveSmallIntegerField(default=0)
+    type = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["live_class", "room", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk}"
+
+
+class Poll(models.Model):
+    live_class = models.ForeignKey(LiveClass, on_delete=models.CASCADE, related_name="polls")
+    question = models.CharField(max_length=300)
+    choices = models.JSONField(default=list)  # list of strings
+    anonymous = models.BooleanField(default=False)
+    is_open = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.question
+
+
+class PollVote(models.Model):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    choice = models.PositiveSmallIntegerField()
+    voted_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["poll", "user"], name="unique_poll_vote")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} -> {self.choice}"
+
+
+class WhiteboardStroke(models.Model):
+    """A stroke on the current board of a room (undo and clear delete rows)."""
+
+    live_class = models.ForeignKey(LiveClass, on_delete=models.CASCADE, related_name="strokes")
+    room = models.PositiveSmallIntegerField(default=0)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    data = models.JSONField()  # {"points": [[x, y], ...], "color": "#rrggbb", "width": n}
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["live_class", "room", "id"])]
+
+    def __str__(self) -> str:
+        return f"stroke {self.pk}"

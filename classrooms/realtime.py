@@ -1,4 +1,7 @@
-"""``classrooms.course.<id>.progress``: each learner's progress in a course, live, for its editors;
+"""``classrooms.liveclass.<id>`` (a live class's room) and
+``classrooms.liveclass.<id>-<n>.breakout`` (its breakout room n): see their classes below.
+
+``classrooms.course.<id>.progress``: each learner's progress in a course, live, for its editors;
 
 and ``classrooms.team.<id>.progress``: the same events for one team's members, which is
 what their manager follows (a course topic would show them every learner). Durable: every
@@ -9,15 +12,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from classrooms.models import Course
+from django.shortcuts import get_object_or_404
+
+from classrooms import services
+from classrooms.api import (
+    BreakoutMessageSerializer,
+    BreakoutOpenSerializer,
+    BreakoutSaySerializer,
+    ControlSerializer,
+    HandLowerSerializer,
+    PollCreateSerializer,
+    PollRefSerializer,
+    PollVoteSerializer,
+    ReactionSerializer,
+    RecordingSerializer,
+    StrokeSerializer,
+)
+from classrooms.models import Course, LiveClass, Poll
 from classrooms.selectors import (
+    can_join_liveclass,
     can_watch_course_topic,
     can_watch_team_topic,
+    is_in_liveclass,
+    liveclass_events_after,
+    liveclass_payload,
+    participant_of,
+    poll_payload,
+    present_participant_count,
+    present_user_ids,
     progress_after,
     progress_events,
+    stroke_payload,
     team_progress_after,
 )
 from hub import realtime
+from hub.accounts.models import User
 
 
 @realtime.topic("classrooms.course.progress")
@@ -46,3 +75,258 @@ class TeamProgressTopic(realtime.Topic):
     def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
         rows = team_progress_after(team_id=int(key), after_id=since, limit=limit)
         return progress_events(list(rows))
+
+
+def _live_class(key: str) -> LiveClass:
+    return get_object_or_404(LiveClass, pk=int(key))
+
+
+def _breakout_key(key: str) -> tuple[int, int] | None:
+    """``"<class id>-<room>"`` -> (class id, room), or None when malformed."""
+    head, _, tail = key.partition("-")
+    if not (head.isdigit() and tail.isdigit() and int(tail) >= 1):
+        return None
+    return int(head), int(tail)
+
+
+def _conflict(exc: services.Conflict) -> realtime.GatewayError:
+    return realtime.GatewayError("conflict", str(exc.detail))
+
+
+@realtime.topic("classrooms.liveclass")
+class LiveClassTopic(realtime.Topic):
+    """``classrooms.liveclass.<id>``: the room of a live class, for the people in it.
+
+    Subscribing needs a join first (REST ``join``: role, lock, capacity, removal are
+    checked there). Durable events (``class.changed``, ``stroke.*``, ``board.cleared``,
+    ``poll.opened`` / ``poll.closed``, ``recording.changed``, ``breakout.*``) carry the
+    id of their ``LiveClassEvent`` row; hands, reactions, controls, poll results and
+    comings and goings are ephemeral (the page refetches the state after a reconnect).
+    """
+
+    presence = True
+
+    def authorize(self, user: Any, key: str) -> bool:
+        if not key.isdigit():
+            return False
+        live_class = LiveClass.objects.filter(pk=int(key)).first()
+        return (
+            live_class is not None
+            and can_join_liveclass(user, live_class)
+            and is_in_liveclass(user, live_class)
+        )
+
+    def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
+        rows = liveclass_events_after(live_class_id=int(key), room=0, after_id=since, limit=limit)
+        return [realtime.Event(e.type, e.data, id=e.pk) for e in rows]
+
+    @realtime.action("heartbeat")
+    def heartbeat(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The page says it is still here; attendance follows the topic's presence."""
+        live_class = _live_class(key)
+        services.liveclass_attendance_sync(
+            live_class=live_class, present_user_ids=present_user_ids(live_class.topic)
+        )
+        return {"present_count": present_participant_count(live_class)}
+
+    @realtime.action("leave")
+    def leave(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        services.liveclass_leave(user=user, live_class=_live_class(key))
+        return {}
+
+    @realtime.action("start")
+    def start(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        return liveclass_payload(services.liveclass_start(actor=user, live_class=_live_class(key)))
+
+    @realtime.action("end")
+    def end(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        return liveclass_payload(services.liveclass_end(actor=user, live_class=_live_class(key)))
+
+    @realtime.action("hand.raise")
+    def hand_raise(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return {"hands": services.hand_raise(user=user, live_class=_live_class(key))}
+        except services.Conflict as exc:
+            raise _conflict(exc) from exc
+
+    @realtime.action("hand.lower", serializer=HandLowerSerializer)
+    def hand_lower(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        hands = services.hand_lower(
+            actor=user, live_class=_live_class(key), user_id=data["user"], everyone=data["everyone"]
+        )
+        return {"hands": hands}
+
+    @realtime.action("react", serializer=ReactionSerializer)
+    def react(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        services.liveclass_react(user=user, live_class=_live_class(key), emoji=data["emoji"])
+        return {}
+
+    @realtime.action("control", serializer=ControlSerializer)
+    def control(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        live_class = _live_class(key)
+        try:
+            if data["action"] == "remove":
+                target = get_object_or_404(User, pk=data["user"] or 0)
+                services.liveclass_remove(actor=user, live_class=live_class, user=target)
+            else:
+                live_class = services.liveclass_control(
+                    actor=user, live_class=live_class, action=data["action"], user_id=data["user"]
+                )
+        except services.Conflict as exc:
+            raise _conflict(exc) from exc
+        return liveclass_payload(live_class)
+
+    @realtime.action("recording", serializer=RecordingSerializer)
+    def recording(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        try:
+            live_class = services.liveclass_set_recording(
+                actor=user, live_class=_live_class(key), on=data["on"]
+            )
+        except services.Conflict as exc:
+            raise _conflict(exc) from exc
+        return liveclass_payload(live_class)
+
+    @realtime.action("poll.create", serializer=PollCreateSerializer)
+    def poll_create(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        try:
+            poll = services.poll_create(actor=user, live_class=_live_class(key), **data)
+        except services.Conflict as exc:
+            raise _conflict(exc) from exc
+        return poll_payload(poll, viewer=user)
+
+    @realtime.action("poll.vote", serializer=PollVoteSerializer)
+    def poll_vote(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        poll = get_object_or_404(Poll, pk=data["poll"], live_class_id=int(key))
+        try:
+            poll = services.poll_vote(user=user, poll=poll, choice=data["choice"])
+        except services.Conflict as exc:
+            raise _conflict(exc) from exc
+        return poll_payload(poll, viewer=user)
+
+    @realtime.action("poll.close", serializer=PollRefSerializer)
+    def poll_close(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        poll = get_object_or_404(Poll, pk=data["poll"], live_class_id=int(key))
+        return poll_payload(services.poll_close(actor=user, poll=poll), viewer=user)
+
+    @realtime.action("stroke", serializer=StrokeSerializer)
+    def stroke(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        return _stroke(user, _live_class(key), data, room=0)
+
+    @realtime.action("stroke.undo")
+    def stroke_undo(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        return {"removed": services.stroke_undo(user=user, live_class=_live_class(key))}
+
+    @realtime.action("board.clear")
+    def board_clear(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        services.board_clear(actor=user, live_class=_live_class(key))
+        return {}
+
+    @realtime.action("breakout.open", serializer=BreakoutOpenSerializer)
+    def breakout_open(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        try:
+            live_class = services.breakout_open(actor=user, live_class=_live_class(key), **data)
+        except services.Conflict as exc:
+            raise _conflict(exc) from exc
+        return liveclass_payload(live_class)
+
+    @realtime.action("breakout.broadcast", serializer=BreakoutMessageSerializer)
+    def breakout_broadcast(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        try:
+            services.breakout_broadcast(
+                actor=user, live_class=_live_class(key), message=data["message"]
+            )
+        except services.Conflict as exc:
+            raise _conflict(exc) from exc
+        return {}
+
+    @realtime.action("breakout.close")
+    def breakout_close(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        return liveclass_payload(services.breakout_close(actor=user, live_class=_live_class(key)))
+
+    # -- media signalling (classrooms/media.py) --
+    # Actions ``media.*`` (offer, answer, ICE, camera/microphone/screen state) are declared
+    # here and delegate to classrooms/media.py; this section is the media side's to edit.
+    # -- end of media signalling --
+
+
+def _stroke(user: Any, live_class: LiveClass, data: dict[str, Any], *, room: int) -> dict[str, Any]:
+    try:
+        stroke = services.stroke_add(user=user, live_class=live_class, data=data, room=room)
+    except services.Conflict as exc:
+        raise _conflict(exc) from exc
+    return stroke_payload(stroke)
+
+
+@realtime.topic("classrooms.liveclass.breakout")
+class BreakoutRoomTopic(realtime.Topic):
+    """``classrooms.liveclass.<id>-<room>.breakout``: one breakout room (its people and the
+    class's trainers): its board, its small chat, its hands; durable events as the room's."""
+
+    def authorize(self, user: Any, key: str) -> bool:
+        parsed = _breakout_key(key)
+        if parsed is None:
+            return False
+        live_class = LiveClass.objects.filter(pk=parsed[0]).first()
+        if live_class is None or not can_join_liveclass(user, live_class):
+            return False
+        if parsed[1] > live_class.breakout_count:
+            return False
+        participant = participant_of(user, live_class)
+        return participant is not None and (
+            participant.role == "trainer" or participant.breakout_room == parsed[1]
+        )
+
+    def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
+        class_id, room = _breakout_key(key) or (0, 0)
+        rows = liveclass_events_after(
+            live_class_id=class_id, room=room, after_id=since, limit=limit
+        )
+        return [realtime.Event(e.type, e.data, id=e.pk) for e in rows]
+
+    def _room(self, key: str) -> tuple[LiveClass, int]:
+        parsed = _breakout_key(key)
+        if parsed is None:
+            raise realtime.GatewayError("not_found", "no such breakout room")
+        return _live_class(str(parsed[0])), parsed[1]
+
+    @realtime.action("hand.raise")
+    def hand_raise(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        live_class, _room = self._room(key)
+        try:
+            return {"hands": services.hand_raise(user=user, live_class=live_class)}
+        except services.Conflict as exc:
+            raise _conflict(exc) from exc
+
+    @realtime.action("hand.lower")
+    def hand_lower(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        live_class, _room = self._room(key)
+        return {"hands": services.hand_lower(actor=user, live_class=live_class)}
+
+    @realtime.action("stroke", serializer=StrokeSerializer)
+    def stroke(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        live_class, room = self._room(key)
+        return _stroke(user, live_class, data, room=room)
+
+    @realtime.action("stroke.undo")
+    def stroke_undo(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        live_class, room = self._room(key)
+        return {"removed": services.stroke_undo(user=user, live_class=live_class, room=room)}
+
+    @realtime.action("board.clear")
+    def board_clear(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        live_class, room = self._room(key)
+        try:
+            services.board_clear(actor=user, live_class=live_class, room=room)
+        except services.Conflict as exc:
+            raise _conflict(exc) from exc
+        return {}
+
+    @realtime.action("say", serializer=BreakoutSaySerializer)
+    def say(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        live_class, room = self._room(key)
+        try:
+            return services.breakout_say(
+                user=user, live_class=live_class, room=room, body=data["body"]
+            )
+        except services.Conflict as exc:
+            raise _conflict(exc) from exc

@@ -12,11 +12,19 @@ from classrooms.models import (
     Activity,
     ActivityKind,
     Attempt,
+    AttendanceInterval,
     Completion,
     Course,
     Enrolment,
+    LiveClass,
+    LiveClassEvent,
+    LiveClassParticipant,
+    LiveClassStatus,
     Module,
+    ParticipantRole,
+    Poll,
     Question,
+    WhiteboardStroke,
 )
 from hub.accounts.models import Role, SpaceMembership, Team, User
 from hub.accounts.selectors import is_manager_of, is_space_member
@@ -458,3 +466,265 @@ def attempt_payload(attempt: Attempt, *, questions: list[Question] | None = None
         else:
             data["results"] = (attempt.answers or {}).get("results", [])
     return data
+
+
+# -- live classes ----------------------------------------------------------------------------
+def liveclass_role(user: Any, live_class: LiveClass) -> str | None:
+    """``"trainer"`` (its trainers, the course's editors), ``"learner"`` (the course's
+    enrolled learners, invitees; the space's members when it has no course) or ``None``."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    if live_class.trainers.filter(pk=user.pk).exists():
+        return ParticipantRole.TRAINER
+    course = live_class.course
+    if course is not None and can_edit_course(user=user, course=course):
+        return ParticipantRole.TRAINER
+    if live_class.invitees.filter(pk=user.pk).exists():
+        return ParticipantRole.LEARNER
+    if course is not None:
+        return ParticipantRole.LEARNER if is_enrolled(user=user, course=course) else None
+    if is_space_member(user=user, space=live_class.space_id):
+        return ParticipantRole.LEARNER
+    return None
+
+
+def is_liveclass_trainer(user: Any, live_class: LiveClass) -> bool:
+    return liveclass_role(user, live_class) == ParticipantRole.TRAINER
+
+
+def is_barred(user: Any, live_class: LiveClass) -> bool:
+    """Removed by a trainer: may not come back."""
+    return LiveClassParticipant.objects.filter(
+        live_class=live_class, user_id=user.pk, removed=True
+    ).exists()
+
+
+def can_join_liveclass(user: Any, live_class: LiveClass) -> bool:
+    """May ``user`` be in the room at all (role, not removed, class not over)?
+
+    Lock and capacity are checked when someone joins (``liveclass_join``): they stop
+    newcomers, not people already in.
+    """
+    if live_class.status == LiveClassStatus.ENDED:
+        return False
+    if liveclass_role(user, live_class) is None:
+        return False
+    return not is_barred(user, live_class)
+
+
+def is_in_liveclass(user: Any, live_class: LiveClass) -> bool:
+    """Joined (and not removed): what the room's topic requires of a subscriber."""
+    return LiveClassParticipant.objects.filter(
+        live_class=live_class, user_id=user.pk, removed=False
+    ).exists()
+
+
+def participant_of(user: Any, live_class: LiveClass) -> LiveClassParticipant | None:
+    return LiveClassParticipant.objects.filter(live_class=live_class, user_id=user.pk).first()
+
+
+def live_classes_of_course(*, course: Course) -> QuerySet[LiveClass]:
+    return LiveClass.objects.filter(course=course).exclude(status=LiveClassStatus.ENDED)
+
+
+def live_class_of_activity(*, activity: Activity) -> LiveClass | None:
+    """The class an activity of kind live_class points at (its latest one not ended)."""
+    qs = LiveClass.objects.filter(activity=activity)
+    return qs.exclude(status=LiveClassStatus.ENDED).order_by("-id").first() or qs.last()
+
+
+def open_intervals(live_class: LiveClass) -> QuerySet[AttendanceInterval]:
+    return AttendanceInterval.objects.filter(
+        participant__live_class=live_class, left_at__isnull=True
+    )
+
+
+def present_participant_count(live_class: LiveClass) -> int:
+    """Participants in the room now (an open attendance interval): capacity counts these."""
+    return open_intervals(live_class).values("participant_id").distinct().count()
+
+
+def hand_queue(live_class: LiveClass) -> list[dict[str, Any]]:
+    """Raised hands, first raised first."""
+    rows = (
+        LiveClassParticipant.objects.filter(
+            live_class=live_class, hand_raised_at__isnull=False, removed=False
+        )
+        .select_related("user")
+        .order_by("hand_raised_at", "id")
+    )
+    return [
+        {
+            "user": p.user_id,
+            "name": p.user.name,
+            "raised_at": p.hand_raised_at,
+            "breakout_room": p.breakout_room,
+        }
+        for p in rows
+    ]
+
+
+def participant_payload(participant: LiveClassParticipant, *, present: bool) -> dict[str, Any]:
+    return {
+        "id": participant.user_id,
+        "name": participant.user.name,
+        "role": participant.role,
+        "present": present,
+        "hand_raised_at": participant.hand_raised_at,
+        "breakout_room": participant.breakout_room,
+    }
+
+
+def participants_payload(live_class: LiveClass) -> list[dict[str, Any]]:
+    present = set(open_intervals(live_class).values_list("participant_id", flat=True))
+    rows = live_class.participants.filter(removed=False).select_related("user")
+    return [participant_payload(p, present=p.pk in present) for p in rows]
+
+
+def poll_results(poll: Poll) -> list[int]:
+    counts = [0] * len(poll.choices)
+    for row in poll.votes.values("choice").annotate(n=Count("id")):
+        if row["choice"] < len(counts):
+            counts[row["choice"]] = row["n"]
+    return counts
+
+
+def poll_payload(poll: Poll, *, viewer: Any = None) -> dict[str, Any]:
+    """A poll with its live results. Voters are named only for a non-anonymous poll (and
+    the viewer's own vote is theirs to see either way)."""
+    data: dict[str, Any] = {
+        "id": poll.pk,
+        "question": poll.question,
+        "choices": poll.choices,
+        "anonymous": poll.anonymous,
+        "is_open": poll.is_open,
+        "results": poll_results(poll),
+        "created_at": poll.created_at,
+        "closed_at": poll.closed_at,
+    }
+    if not poll.anonymous:
+        data["voters"] = [
+            {"user": v.user_id, "name": v.user.name, "choice": v.choice}
+            for v in poll.votes.select_related("user").order_by("id")
+        ]
+    if viewer is not None:
+        mine = poll.votes.filter(user_id=viewer.pk).values_list("choice", flat=True).first()
+        data["my_vote"] = mine
+    return data
+
+
+def stroke_payload(stroke: WhiteboardStroke) -> dict[str, Any]:
+    return {"id": stroke.pk, "author": stroke.author_id, "room": stroke.room, **stroke.data}
+
+
+def board_strokes(live_class: LiveClass, room: int = 0) -> list[dict[str, Any]]:
+    return [
+        stroke_payload(s)
+        for s in WhiteboardStroke.objects.filter(live_class=live_class, room=room).order_by("id")
+    ]
+
+
+def liveclass_events_after(
+    *, live_class_id: int, room: int, after_id: int, limit: int
+) -> QuerySet[LiveClassEvent]:
+    return LiveClassEvent.objects.filter(
+        live_class_id=live_class_id, room=room, id__gt=after_id
+    ).order_by("id")[:limit]
+
+
+def last_event_id(live_class: LiveClass, room: int = 0) -> int:
+    return (
+        LiveClassEvent.objects.filter(live_class=live_class, room=room).aggregate(m=Max("id"))["m"]
+        or 0
+    )
+
+
+def liveclass_payload(live_class: LiveClass) -> dict[str, Any]:
+    return {
+        "id": live_class.pk,
+        "title": live_class.title,
+        "space": live_class.space_id,
+        "course": live_class.course_id,
+        "activity": live_class.activity_id,
+        "status": live_class.status,
+        "scheduled_start": live_class.scheduled_start,
+        "scheduled_end": live_class.scheduled_end,
+        "started_at": live_class.started_at,
+        "ended_at": live_class.ended_at,
+        "locked": live_class.locked,
+        "capacity": live_class.capacity,
+        "min_presence_percent": live_class.min_presence_percent,
+        "recording_on": live_class.recording_on,
+        "has_recording": bool(live_class.recording),
+        "spotlight": live_class.spotlight_id,
+        "breakout_count": live_class.breakout_count,
+        "breakout_ends_at": live_class.breakout_ends_at,
+        "session_key": live_class.session_key,
+        "trainers": [t.pk for t in live_class.trainers.all()],
+        "topic": live_class.topic,
+        "url": live_class.get_absolute_url(),
+    }
+
+
+def liveclass_state(live_class: LiveClass, *, viewer: Any) -> dict[str, Any]:
+    """Everything the room page needs at once (REST ``state`` and the page's initial data);
+    the client then follows the topic from ``last_event_id``."""
+    participant = participant_of(viewer, live_class)
+    room = participant.breakout_room if participant and participant.breakout_room else 0
+    return {
+        "live_class": liveclass_payload(live_class),
+        "role": liveclass_role(viewer, live_class),
+        "me": viewer.pk,
+        "joined": bool(participant and not participant.removed),
+        "participants": participants_payload(live_class),
+        "present_count": present_participant_count(live_class),
+        "hands": hand_queue(live_class),
+        "polls": [poll_payload(p, viewer=viewer) for p in live_class.polls.all()],
+        "strokes": board_strokes(live_class, 0),
+        "breakout_room": room or None,
+        "breakout_strokes": board_strokes(live_class, room) if room else [],
+        "last_event_id": last_event_id(live_class, 0),
+        "breakout_last_event_id": last_event_id(live_class, room) if room else 0,
+    }
+
+
+def attendance_rows(live_class: LiveClass) -> list[dict[str, Any]]:
+    """Per participant: intervals, total seconds present, seconds and percent of the class
+    (between its start and end) they were there."""
+    start, end = live_class.started_at, live_class.ended_at
+    class_seconds = (end - start).total_seconds() if start and end and end > start else 0
+    rows = []
+    participants = live_class.participants.select_related("user").prefetch_related("intervals")
+    for p in participants:
+        total = 0.0
+        in_class = 0.0
+        intervals = []
+        for it in p.intervals.all():
+            left = it.left_at or it.last_seen_at
+            total += max(0.0, (left - it.joined_at).total_seconds())
+            if class_seconds:
+                overlap = (min(left, end) - max(it.joined_at, start)).total_seconds()
+                in_class += max(0.0, overlap)
+            intervals.append({"joined_at": it.joined_at, "left_at": it.left_at})
+        rows.append(
+            {
+                "user": p.user_id,
+                "name": p.user.name,
+                "role": p.role,
+                "removed": p.removed,
+                "intervals": intervals,
+                "seconds_present": round(total),
+                "seconds_in_class": round(in_class),
+                "percent": round(100 * in_class / class_seconds) if class_seconds else 0,
+            }
+        )
+    return rows
+
+
+def present_user_ids(topic: str) -> set[int]:
+    """Who is connected to ``topic`` now (the gateway's presence, every process)."""
+    from asgiref.sync import async_to_sync
+
+    from hub.realtime import presence
+
+    return {p["id"] for p in async_to_sync(presence.store().present)(topic)}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +20,7 @@ from classrooms.models import (
     Activity,
     ActivityKind,
     Attempt,
+    AttendanceInterval,
     Choice,
     Completion,
     CompletionRule,
@@ -25,22 +28,38 @@ from classrooms.models import (
     Enrolment,
     EnrolmentSource,
     EnrolmentStatus,
+    LiveClass,
+    LiveClassEvent,
+    LiveClassParticipant,
+    LiveClassStatus,
     Module,
+    ParticipantRole,
+    Poll,
+    PollVote,
     Question,
     QuestionKind,
     Submission,
+    WhiteboardStroke,
 )
 from classrooms.selectors import (
     answer_is_correct,
     attempts_used,
+    attendance_rows,
     can_create_course,
     can_edit_course,
     can_self_enrol,
     enrolment_payload,
+    hand_queue,
     is_enrolled,
     is_trainer_of,
+    liveclass_payload,
+    liveclass_role,
+    open_intervals,
+    participant_payload,
+    poll_payload,
     progress_event_payload,
     quiz_questions,
+    stroke_payload,
     team_topics_of,
 )
 from hub import events, realtime, sanitize
@@ -636,3 +655,652 @@ def submission_create(
     if activity.completion_rule == CompletionRule.SUBMITTED:
         activity_complete(user=user, activity=activity, source="submitted")
     return submission
+
+
+# -- live classes ----------------------------------------------------------------------------
+# A socket refreshes its person's attendance this often (the room page's heartbeat); someone
+# absent from presence for longer is counted as gone since they were last seen.
+LIVECLASS_HEARTBEAT_SECONDS = 20
+# A fresh join is not closed by a sync that runs before its socket has subscribed.
+LIVECLASS_JOIN_GRACE_SECONDS = 10
+MAX_STROKES_PER_BOARD = 5000
+MAX_BREAKOUT_ROOMS = 20
+REACTIONS = ("👍", "👏", "❤️", "😂", "😮", "🎉", "❓")
+
+
+class RoomFull(Conflict):
+    default_detail = "The room is full."
+
+
+def _require_liveclass_trainer(user: Any, live_class: LiveClass) -> None:
+    if liveclass_role(user, live_class) != ParticipantRole.TRAINER:
+        raise PermissionDenied(_("Only the trainers of this class may do that."))
+
+
+def _require_not_ended(live_class: LiveClass) -> None:
+    if live_class.status == LiveClassStatus.ENDED:
+        raise Conflict(_("This class has ended."))
+
+
+def _require_live(live_class: LiveClass) -> None:
+    if live_class.status != LiveClassStatus.LIVE:
+        raise Conflict(_("The class has not started."))
+
+
+def _locked_class(live_class: LiveClass) -> LiveClass:
+    """The class row, locked for this transaction: joins, hands and status serialise on it."""
+    return LiveClass.objects.select_for_update().get(pk=live_class.pk)
+
+
+def _room_topic(live_class: LiveClass, room: int) -> str:
+    return live_class.breakout_topic(room) if room else live_class.topic
+
+
+def _durable(live_class: LiveClass, type: str, data: dict[str, Any], *, room: int = 0) -> None:
+    """Store and publish a durable event of the class's main room or a breakout room."""
+    topic = _room_topic(live_class, room)
+    # Stored as JSON exactly as the frame carries it (dates as ISO text).
+    data = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    realtime.hold_topic_order(topic)
+    event = LiveClassEvent.objects.create(live_class=live_class, room=room, type=type, data=data)
+    realtime.publish(topic, type, data, id=event.pk)
+
+
+def _publish_hands(live_class: LiveClass) -> None:
+    """The whole queue, to the main room and to every open breakout room (ephemeral)."""
+    data = {"hands": hand_queue(live_class)}
+    realtime.publish(live_class.topic, "hands.changed", data)
+    for room in range(1, live_class.breakout_count + 1):
+        realtime.publish(live_class.breakout_topic(room), "hands.changed", data)
+
+
+def _publish_status(live_class: LiveClass) -> None:
+    _durable(live_class, "class.changed", liveclass_payload(live_class))
+
+
+@transaction.atomic
+def liveclass_create(
+    *,
+    actor: User,
+    space: Space,
+    title: str,
+    course: Course | None = None,
+    activity: Activity | None = None,
+    scheduled_start: Any = None,
+    scheduled_end: Any = None,
+    min_presence_percent: int = 75,
+    capacity: int | None = None,
+) -> LiveClass:
+    """A class started ad hoc (or planned) by a trainer of ``course`` (or of the space)."""
+    if course is not None:
+        _require_editor(actor, course)
+        space = course.space
+    elif not (actor.has_role(Role.TRAINER, Role.COORDINATOR, Role.ADMIN)):
+        raise PermissionDenied(_("Only trainers may create a live class."))
+    if not is_space_member(user=actor, space=space.pk) and not actor.has_role(Role.ADMIN):
+        raise PermissionDenied(_("You are not a member of this space."))
+    if activity is not None and (
+        activity.course_id != getattr(course, "pk", None)
+        or activity.kind != ActivityKind.LIVE_CLASS
+    ):
+        raise ValidationError({"activity": _("Choose a live-class activity of this course.")})
+    if scheduled_start and scheduled_end and scheduled_end <= scheduled_start:
+        raise ValidationError({"scheduled_end": _("The end must come after the start.")})
+    fields: dict[str, Any] = {}
+    if capacity is not None:
+        fields["capacity"] = capacity
+    live_class = LiveClass.objects.create(
+        space=space,
+        course=course,
+        activity=activity,
+        title=_clean_title(title),
+        scheduled_start=scheduled_start,
+        scheduled_end=scheduled_end,
+        min_presence_percent=min_presence_percent,
+        created_by=actor,
+        **fields,
+    )
+    live_class.trainers.add(actor)
+    if activity is not None:
+        Activity.objects.filter(pk=activity.pk).update(link_kind="liveclass", link_id=live_class.pk)
+    return live_class
+
+
+@transaction.atomic
+def liveclass_for_session(
+    *,
+    session_key: str,
+    space: Space,
+    title: str,
+    trainers: Iterable[User],
+    attendees: Iterable[User] = (),
+    course: Course | None = None,
+    activity: Activity | None = None,
+    scheduled_start: Any = None,
+    scheduled_end: Any = None,
+) -> LiveClass:
+    """The live class of a scheduled virtual session (``session_key`` e.g.
+    ``"sessions.session.12"``), created once and brought up to date on each call.
+
+    The calling app has checked its own permissions; ``attendees`` (its registrants) are
+    let in besides the course's learners. Idempotent.
+    """
+    live_class = LiveClass.objects.filter(session_key=session_key).first()
+    if live_class is None:
+        live_class = LiveClass.objects.create(
+            session_key=session_key[:100], space=space, title=_clean_title(title)
+        )
+    live_class.title = _clean_title(title)
+    live_class.course = course
+    live_class.activity = activity
+    live_class.scheduled_start = scheduled_start
+    live_class.scheduled_end = scheduled_end
+    live_class.save()
+    live_class.trainers.set(list(trainers))
+    live_class.invitees.set(list(attendees))
+    if activity is not None:
+        Activity.objects.filter(pk=activity.pk).update(link_kind="liveclass", link_id=live_class.pk)
+    return live_class
+
+
+@transaction.atomic
+def liveclass_start(*, actor: User, live_class: LiveClass) -> LiveClass:
+    _require_liveclass_trainer(actor, live_class)
+    live_class = _locked_class(live_class)
+    _require_not_ended(live_class)
+    if live_class.status != LiveClassStatus.LIVE:
+        live_class.status = LiveClassStatus.LIVE
+        live_class.started_at = timezone.now()
+        live_class.save(update_fields=["status", "started_at"])
+        _publish_status(live_class)
+    return live_class
+
+
+def _close_intervals(live_class: LiveClass, *, user_id: int | None, at: Any) -> None:
+    qs = open_intervals(live_class)
+    if user_id is not None:
+        qs = qs.filter(participant__user_id=user_id)
+    qs.update(left_at=at, last_seen_at=at)
+
+
+@transaction.atomic
+def liveclass_end(*, actor: User, live_class: LiveClass) -> LiveClass:
+    """End the class: attendance closes, the linked activity is completed for those present
+    at least ``min_presence_percent`` of the class, the media side is told."""
+    _require_liveclass_trainer(actor, live_class)
+    live_class = _locked_class(live_class)
+    _require_not_ended(live_class)
+    now = timezone.now()
+    if live_class.started_at is None:
+        live_class.started_at = now  # ended from the lobby: a class of no length
+    live_class.status = LiveClassStatus.ENDED
+    live_class.ended_at = now
+    live_class.recording_on = False
+    live_class.breakout_count = 0
+    live_class.breakout_ends_at = None
+    live_class.locked = False
+    live_class.save()
+    _close_intervals(live_class, user_id=None, at=now)
+    live_class.participants.update(hand_raised_at=None, breakout_room=None)
+    _publish_status(live_class)
+    _complete_attendees(live_class)
+    events.emit("classrooms.liveclass_ended", live_class_id=live_class.pk)
+    return live_class
+
+
+def _complete_attendees(live_class: LiveClass) -> None:
+    if live_class.activity is None:
+        return
+    class_seconds = (live_class.ended_at - live_class.started_at).total_seconds()
+    if class_seconds <= 0:
+        return
+    for row in attendance_rows(live_class):
+        if row["role"] != ParticipantRole.LEARNER or row["removed"]:
+            continue
+        if row["percent"] >= live_class.min_presence_percent:
+            learner = User.objects.get(pk=row["user"])
+            activity_complete(user=learner, activity=live_class.activity, source="live_class")
+
+
+@transaction.atomic
+def liveclass_join(*, user: User, live_class: LiveClass) -> LiveClassParticipant:
+    """Enter the room (or the lobby before the start). Refused when not allowed, removed,
+    ended, locked (for newcomers) or full (``RoomFull``). Opens an attendance interval;
+    a second tab of someone already in changes nothing."""
+    role = liveclass_role(user, live_class)
+    if role is None:
+        raise PermissionDenied(_("You are not invited to this class."))
+    live_class = _locked_class(live_class)
+    _require_not_ended(live_class)
+    participant = LiveClassParticipant.objects.filter(live_class=live_class, user=user).first()
+    if participant is not None and participant.removed:
+        raise PermissionDenied(_("A trainer removed you from this class."))
+    already_in = (
+        participant is not None
+        and open_intervals(live_class).filter(participant=participant).exists()
+    )
+    if not already_in and role != ParticipantRole.TRAINER:
+        if live_class.locked and participant is None:
+            raise Conflict(_("The room is locked: nobody new may join."))
+        present = open_intervals(live_class).values("participant_id").distinct().count()
+        if present >= live_class.capacity:
+            raise RoomFull(_("The room is full (%(n)s participants).") % {"n": live_class.capacity})
+    now = timezone.now()
+    if participant is None:
+        participant = LiveClassParticipant.objects.create(
+            live_class=live_class, user=user, role=role
+        )
+    elif participant.role != role:
+        participant.role = role
+        participant.save(update_fields=["role"])
+    if not already_in:
+        AttendanceInterval.objects.create(participant=participant, joined_at=now, last_seen_at=now)
+        realtime.publish(
+            live_class.topic, "participant.joined", participant_payload(participant, present=True)
+        )
+    if live_class.status == LiveClassStatus.SCHEDULED:
+        live_class.status = LiveClassStatus.LOBBY
+        live_class.save(update_fields=["status"])
+        _publish_status(live_class)
+    events.emit(
+        "classrooms.liveclass_joined",
+        user=user,
+        live_class=live_class,
+        host=role == ParticipantRole.TRAINER,
+    )
+    return participant
+
+
+@transaction.atomic
+def liveclass_leave(*, user: User, live_class: LiveClass) -> None:
+    """Leave the room (the page's explicit leave): the attendance interval closes."""
+    _close_intervals(live_class, user_id=user.pk, at=timezone.now())
+    realtime.publish(live_class.topic, "participant.left", {"id": user.pk})
+    events.emit("classrooms.liveclass_left", user_id=user.pk, live_class_id=live_class.pk)
+
+
+@transaction.atomic
+def liveclass_attendance_sync(
+    *, live_class: LiveClass, present_user_ids: set[int], now: Any = None
+) -> None:
+    """Bring attendance in line with who is connected (the topic's presence).
+
+    Present people are seen now (an interval opens if they had none: a second tab survived
+    an explicit leave); absent ones are counted gone from when they were last seen (plus
+    at most one heartbeat), except during the grace after a join (their socket is still
+    subscribing).
+    """
+    now = now or timezone.now()
+    if live_class.status == LiveClassStatus.ENDED:
+        return
+    heartbeat = timedelta(seconds=LIVECLASS_HEARTBEAT_SECONDS)
+    grace = timedelta(seconds=LIVECLASS_JOIN_GRACE_SECONDS)
+    gone: list[int] = []
+    for interval in open_intervals(live_class).select_related("participant"):
+        if interval.participant.user_id in present_user_ids:
+            interval.last_seen_at = now
+            interval.save(update_fields=["last_seen_at"])
+        elif now - interval.joined_at > grace:
+            interval.left_at = min(now, interval.last_seen_at + heartbeat)
+            interval.save(update_fields=["left_at"])
+            gone.append(interval.participant.user_id)
+    still_open = set(open_intervals(live_class).values_list("participant__user_id", flat=True))
+    for participant in live_class.participants.filter(
+        user_id__in=present_user_ids - still_open, removed=False
+    ):
+        AttendanceInterval.objects.create(participant=participant, joined_at=now, last_seen_at=now)
+    for user_id in gone:
+        realtime.publish(live_class.topic, "participant.left", {"id": user_id})
+        events.emit("classrooms.liveclass_left", user_id=user_id, live_class_id=live_class.pk)
+
+
+def _participant(live_class: LiveClass, user: Any) -> LiveClassParticipant:
+    participant = LiveClassParticipant.objects.filter(
+        live_class=live_class, user_id=user.pk, removed=False
+    ).first()
+    if participant is None:
+        raise PermissionDenied(_("Join the class first."))
+    return participant
+
+
+# -- hands -------------------------------------------------------------------------------
+@transaction.atomic
+def hand_raise(*, user: User, live_class: LiveClass) -> list[dict[str, Any]]:
+    """Join the end of the queue (raising twice keeps one's place). Returns the queue."""
+    live_class = _locked_class(live_class)
+    _require_live(live_class)
+    participant = _participant(live_class, user)
+    if participant.hand_raised_at is None:
+        participant.hand_raised_at = timezone.now()
+        participant.save(update_fields=["hand_raised_at"])
+        realtime.publish(
+            live_class.topic,
+            "hand.raised",
+            {"user": user.pk, "name": user.name, "breakout_room": participant.breakout_room},
+        )
+        _publish_hands(live_class)
+    return hand_queue(live_class)
+
+
+@transaction.atomic
+def hand_lower(
+    *, actor: User, live_class: LiveClass, user_id: int | None = None, everyone: bool = False
+) -> list[dict[str, Any]]:
+    """Lower one's own hand; a trainer lowers anyone's (``user_id``) or all (``everyone``)."""
+    live_class = _locked_class(live_class)
+    target = actor.pk if user_id is None else user_id
+    if everyone or target != actor.pk:
+        _require_liveclass_trainer(actor, live_class)
+    qs = live_class.participants.filter(hand_raised_at__isnull=False)
+    if not everyone:
+        qs = qs.filter(user_id=target)
+    if qs.update(hand_raised_at=None):
+        _publish_hands(live_class)
+    return hand_queue(live_class)
+
+
+def liveclass_react(*, user: User, live_class: LiveClass, emoji: str) -> None:
+    """An ephemeral reaction everyone in the room sees float by."""
+    _participant(live_class, user)
+    if emoji not in REACTIONS:
+        raise ValidationError({"emoji": _("Unknown reaction.")})
+    realtime.publish(
+        live_class.topic, "reaction", {"user": user.pk, "name": user.name, "emoji": emoji}
+    )
+
+
+# -- trainer controls --------------------------------------------------------------------
+@transaction.atomic
+def liveclass_control(
+    *, actor: User, live_class: LiveClass, action: str, user_id: int | None = None
+) -> LiveClass:
+    """Trainer controls: ``mute`` one, ``mute_all``, ``spotlight`` one (``unspotlight``),
+    ``lock`` / ``unlock`` the room. Mutes are ``control`` events the media page obeys."""
+    _require_liveclass_trainer(actor, live_class)
+    live_class = _locked_class(live_class)
+    _require_not_ended(live_class)
+    if action in ("mute", "spotlight") and not (
+        user_id and live_class.participants.filter(user_id=user_id, removed=False).exists()
+    ):
+        raise ValidationError({"user": _("Choose a participant of this class.")})
+    if action == "mute":
+        realtime.publish(live_class.topic, "control", {"action": "mute", "user": user_id})
+    elif action == "mute_all":
+        realtime.publish(live_class.topic, "control", {"action": "mute_all", "except": actor.pk})
+    elif action in ("spotlight", "unspotlight"):
+        live_class.spotlight_id = user_id if action == "spotlight" else None
+        live_class.save(update_fields=["spotlight"])
+        _publish_status(live_class)
+    elif action in ("lock", "unlock"):
+        live_class.locked = action == "lock"
+        live_class.save(update_fields=["locked"])
+        _publish_status(live_class)
+    else:
+        raise ValidationError({"action": _("Unknown control.")})
+    return live_class
+
+
+@transaction.atomic
+def liveclass_remove(*, actor: User, live_class: LiveClass, user: User) -> None:
+    """Put someone out of the class for good: their sockets stop receiving the room at
+    once, and they may not come back."""
+    _require_liveclass_trainer(actor, live_class)
+    if user.pk == actor.pk:
+        raise ValidationError({"user": _("You cannot remove yourself.")})
+    participant = LiveClassParticipant.objects.filter(live_class=live_class, user=user).first()
+    if participant is None:
+        participant = LiveClassParticipant.objects.create(
+            live_class=live_class, user=user, role=liveclass_role(user, live_class) or "learner"
+        )
+    if participant.role == ParticipantRole.TRAINER:
+        raise PermissionDenied(_("A trainer cannot be removed."))
+    room = participant.breakout_room
+    participant.removed = True
+    participant.hand_raised_at = None
+    participant.breakout_room = None
+    participant.save(update_fields=["removed", "hand_raised_at", "breakout_room"])
+    _close_intervals(live_class, user_id=user.pk, at=timezone.now())
+    realtime.publish(live_class.topic, "participant.removed", {"id": user.pk})
+    _publish_hands(live_class)
+    realtime.revoke(live_class.topic, user_id=user.pk)
+    if room:
+        realtime.revoke(live_class.breakout_topic(room), user_id=user.pk)
+    events.emit("classrooms.liveclass_left", user_id=user.pk, live_class_id=live_class.pk)
+
+
+@transaction.atomic
+def liveclass_set_recording(*, actor: User, live_class: LiveClass, on: bool) -> LiveClass:
+    """Turn recording on or off (trainers). Participants see ``recording.changed``; the
+    media side records on ``classrooms.liveclass_recording(live_class_id, on)``."""
+    _require_liveclass_trainer(actor, live_class)
+    live_class = _locked_class(live_class)
+    if on:
+        _require_live(live_class)
+    if live_class.recording_on != on:
+        live_class.recording_on = on
+        live_class.save(update_fields=["recording_on"])
+        _durable(live_class, "recording.changed", {"on": on})
+        events.emit("classrooms.liveclass_recording", live_class_id=live_class.pk, on=on)
+    return live_class
+
+
+# -- polls -------------------------------------------------------------------------------
+def _publish_poll(poll: Poll) -> None:
+    # No viewer: every subscriber gets the same frame, without anyone's own vote.
+    realtime.publish(poll.live_class.topic, "poll.updated", poll_payload(poll))
+
+
+@transaction.atomic
+def poll_create(
+    *, actor: User, live_class: LiveClass, question: str, choices: list[str], anonymous: bool
+) -> Poll:
+    _require_liveclass_trainer(actor, live_class)
+    _require_live(live_class)
+    question = sanitize.plain(question or "").strip()[:300]
+    cleaned = [sanitize.plain(c or "").strip()[:200] for c in choices]
+    if not question:
+        raise ValidationError({"question": _("Ask a question.")})
+    if len(cleaned) < 2 or len(cleaned) > 10 or not all(cleaned):
+        raise ValidationError({"choices": _("Give between 2 and 10 non-empty choices.")})
+    poll = Poll.objects.create(
+        live_class=live_class,
+        question=question,
+        choices=cleaned,
+        anonymous=anonymous,
+        created_by=actor,
+    )
+    _durable(live_class, "poll.opened", poll_payload(poll))
+    return poll
+
+
+@transaction.atomic
+def poll_vote(*, user: User, poll: Poll, choice: int) -> Poll:
+    """One vote per person, which they may change until the poll closes."""
+    poll = Poll.objects.select_for_update().select_related("live_class").get(pk=poll.pk)
+    _participant(poll.live_class, user)
+    if not poll.is_open:
+        raise Conflict(_("This poll is closed."))
+    if not 0 <= choice < len(poll.choices):
+        raise ValidationError({"choice": _("No such choice.")})
+    PollVote.objects.update_or_create(poll=poll, user=user, defaults={"choice": choice})
+    _publish_poll(poll)
+    return poll
+
+
+@transaction.atomic
+def poll_close(*, actor: User, poll: Poll) -> Poll:
+    _require_liveclass_trainer(actor, poll.live_class)
+    poll = Poll.objects.select_for_update().select_related("live_class").get(pk=poll.pk)
+    if poll.is_open:
+        poll.is_open = False
+        poll.closed_at = timezone.now()
+        poll.save(update_fields=["is_open", "closed_at"])
+        _durable(poll.live_class, "poll.closed", poll_payload(poll))
+    return poll
+
+
+# -- whiteboard --------------------------------------------------------------------------
+def _require_board(user: Any, live_class: LiveClass, room: int) -> None:
+    """The main board: everyone in the class; a breakout board: its room and the trainers."""
+    participant = _participant(live_class, user)
+    if room and participant.breakout_room != room and participant.role != ParticipantRole.TRAINER:
+        raise PermissionDenied(_("You are not in this breakout room."))
+    if room > live_class.breakout_count:
+        raise Conflict(_("This breakout room is closed."))
+
+
+@transaction.atomic
+def stroke_add(
+    *, user: User, live_class: LiveClass, data: dict[str, Any], room: int = 0
+) -> WhiteboardStroke:
+    """Draw one stroke (``data``: points, color, width, validated by the serializer)."""
+    _require_live(live_class)
+    _require_board(user, live_class, room)
+    count = WhiteboardStroke.objects.filter(live_class=live_class, room=room).count()
+    if count >= MAX_STROKES_PER_BOARD:
+        raise Conflict(_("The board is full: clear it first."))
+    stroke = WhiteboardStroke.objects.create(
+        live_class=live_class,
+        room=room,
+        author=user,
+        data={"points": data["points"], "color": data["color"], "width": data["width"]},
+    )
+    _durable(live_class, "stroke.added", stroke_payload(stroke), room=room)
+    return stroke
+
+
+@transaction.atomic
+def stroke_undo(*, user: User, live_class: LiveClass, room: int = 0) -> int | None:
+    """Take back one's own last stroke; returns its id (``None``: nothing to undo)."""
+    _require_board(user, live_class, room)
+    stroke = (
+        WhiteboardStroke.objects.filter(live_class=live_class, room=room, author=user)
+        .order_by("-id")
+        .first()
+    )
+    if stroke is None:
+        return None
+    stroke_id = stroke.pk
+    stroke.delete()
+    _durable(live_class, "stroke.removed", {"id": stroke_id, "room": room}, room=room)
+    return stroke_id
+
+
+@transaction.atomic
+def board_clear(*, actor: User, live_class: LiveClass, room: int = 0) -> None:
+    """Wipe a board: trainers, and in a breakout room the people of that room."""
+    _require_board(actor, live_class, room)
+    if not room:
+        _require_liveclass_trainer(actor, live_class)
+    WhiteboardStroke.objects.filter(live_class=live_class, room=room).delete()
+    _durable(live_class, "board.cleared", {"room": room}, room=room)
+
+
+# -- breakout rooms ----------------------------------------------------------------------
+@transaction.atomic
+def breakout_open(
+    *,
+    actor: User,
+    live_class: LiveClass,
+    count: int,
+    minutes: int = 0,
+    assignments: dict[int, int] | None = None,
+) -> LiveClass:
+    """Split the learners present into ``count`` rooms: at random, or by ``assignments``
+    (user id -> room number; people left out are spread at random). ``minutes`` > 0 sets
+    a timer everyone sees."""
+    import random
+
+    _require_liveclass_trainer(actor, live_class)
+    live_class = _locked_class(live_class)
+    _require_live(live_class)
+    if not 1 <= count <= MAX_BREAKOUT_ROOMS:
+        raise ValidationError({"count": _("Between 1 and 20 rooms.")})
+    if live_class.breakout_count:
+        raise Conflict(_("Breakout rooms are already open: call everyone back first."))
+    present = set(open_intervals(live_class).values_list("participant_id", flat=True))
+    learners = list(
+        live_class.participants.filter(role=ParticipantRole.LEARNER, removed=False, pk__in=present)
+    )
+    assignments = assignments or {}
+    known = {p.user_id for p in live_class.participants.filter(removed=False)}
+    for user_id, room in assignments.items():
+        if user_id not in known:
+            raise ValidationError({"assignments": _("Someone listed is not in this class.")})
+        if not 1 <= room <= count:
+            raise ValidationError({"assignments": _("Room numbers go from 1 to the count.")})
+    unassigned = [p for p in learners if p.user_id not in assignments]
+    random.shuffle(unassigned)
+    # Fill the emptiest rooms first so rooms stay balanced around the hand-placed people.
+    sizes = {room: 0 for room in range(1, count + 1)}
+    for room in assignments.values():
+        sizes[room] += 1
+    for p in unassigned:
+        room = min(sizes, key=lambda r: (sizes[r], r))
+        sizes[room] += 1
+        assignments[p.user_id] = room
+    for user_id, room in assignments.items():
+        live_class.participants.filter(user_id=user_id).update(breakout_room=room)
+    live_class.breakout_count = count
+    live_class.breakout_ends_at = (
+        timezone.now() + timedelta(minutes=minutes) if minutes > 0 else None
+    )
+    live_class.save(update_fields=["breakout_count", "breakout_ends_at"])
+    rooms = {str(room): [] for room in range(1, count + 1)}
+    for user_id, room in sorted(assignments.items()):
+        rooms[str(room)].append(user_id)
+    _durable(
+        live_class,
+        "breakout.opened",
+        {"count": count, "ends_at": live_class.breakout_ends_at, "rooms": rooms},
+    )
+    _publish_status(live_class)
+    return live_class
+
+
+@transaction.atomic
+def breakout_broadcast(*, actor: User, live_class: LiveClass, message: str) -> None:
+    """A trainer's message to every breakout room."""
+    _require_liveclass_trainer(actor, live_class)
+    if not live_class.breakout_count:
+        raise Conflict(_("No breakout rooms are open."))
+    text = sanitize.plain(message or "").strip()[:500]
+    if not text:
+        raise ValidationError({"message": _("Write a message.")})
+    data = {"message": text, "from": actor.name}
+    _durable(live_class, "breakout.broadcast", data)
+    for room in range(1, live_class.breakout_count + 1):
+        _durable(live_class, "breakout.broadcast", data, room=room)
+
+
+@transaction.atomic
+def breakout_close(*, actor: User, live_class: LiveClass) -> LiveClass:
+    """Call everyone back to the main room."""
+    _require_liveclass_trainer(actor, live_class)
+    live_class = _locked_class(live_class)
+    count = live_class.breakout_count
+    if not count:
+        return live_class
+    live_class.participants.update(breakout_room=None)
+    live_class.breakout_count = 0
+    live_class.breakout_ends_at = None
+    live_class.save(update_fields=["breakout_count", "breakout_ends_at"])
+    for room in range(1, count + 1):
+        _durable(live_class, "breakout.closed", {"count": count}, room=room)
+    _durable(live_class, "breakout.closed", {"count": count})
+    _publish_status(live_class)
+    return live_class
+
+
+@transaction.atomic
+def breakout_say(*, user: User, live_class: LiveClass, room: int, body: str) -> dict[str, Any]:
+    """A line of a breakout room's small chat (durable on the room's topic)."""
+    _require_board(user, live_class, room)
+    if not room:
+        raise ValidationError({"room": _("The main room's chat is the class chat.")})
+    text = sanitize.plain(body or "").strip()[:1000]
+    if not text:
+        raise ValidationError({"body": _("Write a message.")})
+    data = {"user": user.pk, "name": user.name, "body": text, "at": timezone.now()}
+    _durable(live_class, "chat.message", data, room=room)
+    return data
