@@ -1,0 +1,218 @@
+"""Reads of calendars: what a feed holds, what the agenda shows, and who may see which.
+
+Every feed loads in a fixed number of queries whatever its size: the registrations, the
+sessions, then their trainers and parts by prefetch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from calendars.ics import FeedEntry
+from hub.accounts.models import Role
+from hub.accounts.selectors import spaces_of
+from sessions.models import Registration, RegistrationStatus, Session, SessionPart
+from sessions.selectors import can_manage_session
+
+# Feeds keep a year of history; older sessions fall out of subscribed calendars.
+FEED_HISTORY = timedelta(days=365)
+# The agenda API answers for at most this many days at once.
+AGENDA_MAX_DAYS = 62
+
+
+def user_for_feed_token(token: str) -> Any | None:
+    """The active user whose secret feed token this is (an empty token matches nobody)."""
+    if not token:
+        return None
+    return get_user_model().objects.filter(feed_token=token, is_active=True).first()
+
+
+def with_feed_relations(sessions: QuerySet[Session]) -> QuerySet[Session]:
+    """What the .ics builder reads: organiser (trainers, else the creator) and parts."""
+    User = get_user_model()
+    return sessions.select_related("created_by").prefetch_related(
+        Prefetch(
+            "trainers",
+            queryset=User.objects.only("id", "username", "display_name", "email").order_by("id"),
+        ),
+        Prefetch("parts", queryset=SessionPart.objects.order_by("starts_at", "id")),
+    )
+
+
+def _registration_statuses(*, user: Any, sessions: Q | None = None) -> dict[int, str]:
+    """Session id -> the user's registration status there; a live one beats cancelled ones."""
+    rows = Registration.objects.filter(user=user)
+    if sessions is not None:
+        rows = rows.filter(sessions)
+    statuses: dict[int, str] = {}
+    for session_id, status in rows.values_list("session_id", "status"):
+        if statuses.get(session_id) in (None, RegistrationStatus.CANCELLED):
+            statuses[session_id] = status
+    return statuses
+
+
+def _trained_session_ids(*, user: Any) -> QuerySet:
+    return Session.trainers.through.objects.filter(user_id=user.pk).values("session_id")
+
+
+def _sees_join_link(*, session: Session, status: str | None, trains: bool) -> bool:
+    return trains or status == RegistrationStatus.CONFIRMED
+
+
+def personal_feed_entries(*, user: Any, now: datetime | None = None) -> list[FeedEntry]:
+    """The user's subscription feed: what they are registered for (cancelled registrations
+    and sessions included, so calendar apps remove them) and the sessions they train."""
+    since = (now or timezone.now()) - FEED_HISTORY
+    statuses = _registration_statuses(user=user, sessions=Q(session__ends_at__gte=since))
+    trained = _trained_session_ids(user=user)
+    sessions = with_feed_relations(
+        Session.objects.filter(ends_at__gte=since).filter(
+            Q(pk__in=Registration.objects.filter(user=user).values("session_id"))
+            | Q(pk__in=trained)
+        )
+    ).order_by("starts_at", "id")
+    entries = []
+    for session in sessions:
+        status = statuses.get(session.pk)
+        trains = any(t.pk == user.pk for t in session.trainers.all())
+        entries.append(
+            FeedEntry(
+                session=session,
+                # A trainer's own session is theirs whatever a registration says.
+                registration_status=None if trains else status,
+                show_join_link=_sees_join_link(session=session, status=status, trains=trains),
+            )
+        )
+    return entries
+
+
+def course_feed_entries(*, course_id: int, now: datetime | None = None) -> list[FeedEntry] | None:
+    """The public feed of a published course; None when there is no such published course."""
+    # The course model through the session's foreign key: calendars depends on sessions only.
+    course_model = Session._meta.get_field("course").related_model
+    if not course_model.objects.filter(pk=course_id, published=True).exists():
+        return None
+    since = (now or timezone.now()) - FEED_HISTORY
+    sessions = with_feed_relations(
+        Session.objects.filter(course_id=course_id, ends_at__gte=since).select_related("course")
+    ).order_by("starts_at", "id")
+    return [FeedEntry(session=s, public=True) for s in sessions]
+
+
+def session_entry(*, user: Any, session: Session) -> FeedEntry:
+    """One session as ``user`` (who may view it) downloads it."""
+    statuses = _registration_statuses(user=user, sessions=Q(session=session))
+    status = statuses.get(session.pk)
+    manages = can_manage_session(user=user, session=session)
+    return FeedEntry(
+        session=session,
+        registration_status=None if manages else status,
+        show_join_link=_sees_join_link(session=session, status=status, trains=manages),
+    )
+
+
+def coordinated_space_ids(*, user: Any) -> list[int]:
+    """Spaces whose every session the user sees on the agenda (coordinators, admins)."""
+    if not user.has_role(Role.COORDINATOR, Role.ADMIN):
+        return []
+    return list(spaces_of(user=user).values_list("pk", flat=True))
+
+
+# -- the agenda --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AgendaItem:
+    """One dated occurrence on the agenda: a session's own dates or one of its parts."""
+
+    session: Session
+    starts_at: datetime
+    ends_at: datetime
+    location: str
+    part: int  # 1 = the session's own dates
+    parts: int
+    my_status: str | None  # confirmed / waitlisted / ... / "trainer" / None (coordinator view)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.session.status == "cancelled" or self.my_status == "cancelled"
+
+
+def agenda_items(*, user: Any, start: datetime, end: datetime) -> list[AgendaItem]:
+    """Occurrences overlapping [start, end) of the user's sessions: registered (cancelled
+    registrations too, marked), trained, and for coordinators every session of their spaces."""
+    in_range = Q(starts_at__lt=end, ends_at__gt=start) | Q(
+        parts__starts_at__lt=end, parts__ends_at__gt=start
+    )
+    mine = Q(pk__in=Registration.objects.filter(user=user).values("session_id")) | Q(
+        pk__in=_trained_session_ids(user=user)
+    )
+    space_ids = coordinated_space_ids(user=user)
+    if space_ids:
+        mine |= Q(space_id__in=space_ids)
+    sessions = list(
+        with_feed_relations(Session.objects.filter(mine).filter(in_range).distinct()).order_by(
+            "starts_at", "id"
+        )
+    )
+    statuses = _registration_statuses(
+        user=user, sessions=Q(session_id__in=[s.pk for s in sessions])
+    )
+    items: list[AgendaItem] = []
+    for session in sessions:
+        if any(t.pk == user.pk for t in session.trainers.all()):
+            my_status: str | None = "trainer"
+        else:
+            my_status = statuses.get(session.pk)
+        dates = [(session.starts_at, session.ends_at, session.location)]
+        dates += [
+            (p.starts_at, p.ends_at, p.location or session.location) for p in session.parts.all()
+        ]
+        for index, (starts_at, ends_at, location) in enumerate(dates, start=1):
+            if starts_at < end and ends_at > start:
+                items.append(
+                    AgendaItem(
+                        session=session,
+                        starts_at=starts_at,
+                        ends_at=ends_at,
+                        location=location,
+                        part=index,
+                        parts=len(dates),
+                        my_status=my_status,
+                    )
+                )
+    items.sort(key=lambda item: (item.starts_at, item.session.pk, item.part))
+    return items
+
+
+def agenda_item_payload(item: AgendaItem) -> dict[str, Any]:
+    """What the agenda API returns per occurrence (and the page's script reads)."""
+    session = item.session
+    return {
+        "session": session.pk,
+        "title": session.title,
+        "kind": session.kind,
+        "status": session.status,
+        "my_status": item.my_status,
+        "starts_at": item.starts_at.isoformat(),
+        "ends_at": item.ends_at.isoformat(),
+        "time_zone": session.time_zone,
+        "location": item.location,
+        "part": item.part,
+        "parts": item.parts,
+        "url": reverse("session-detail", args=[session.pk]),
+        "ics_url": reverse("calendars-session-ics", args=[session.pk]),
+    }
+
+
+def feed_links(*, user: Any) -> dict[str, str]:
+    """The https and webcal:// addresses of the user's personal feed."""
+    path = reverse("calendars-personal-feed", args=[user.feed_token])
+    https_url = f"{settings.SITE_URL}{path}"
+    return {"feed_url": https_url, "webcal_url": "webcal://" + https_url.split("://", 1)[1]}

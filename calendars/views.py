@@ -1,0 +1,197 @@
+"""Calendar files (a session's .ics, the personal feed, a course's feed) and the agenda page.
+
+Feeds are fetched by calendar apps, which neither log in nor keep cookies: the personal
+feed is found by its secret token, a course feed is public for a published course.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils import timezone, translation
+from django.utils.cache import get_conditional_response
+from django.utils.dateparse import parse_date
+from django.utils.formats import date_format
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
+
+from calendars import selectors
+from calendars.ics import RenderedCalendar, prepare_calendar
+from hub.accounts.services import feed_token_reset
+from sessions.models import Session
+from sessions.selectors import can_view_session
+
+AGENDA_VIEWS = ("month", "week", "list")
+
+
+def ics_response(
+    request: HttpRequest, calendar: RenderedCalendar, *, filename: str, download: bool, public: bool
+) -> HttpResponse:
+    """``text/calendar`` with an ETag: an unchanged calendar is a 304, never rebuilt."""
+    unchanged = get_conditional_response(request, etag=calendar.etag)
+    if unchanged is None:
+        response = HttpResponse(calendar.body(), content_type="text/calendar; charset=utf-8")
+        disposition = "attachment" if download else "inline"
+        response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    else:
+        response = unchanged
+    response["ETag"] = calendar.etag
+    # Calendar apps revalidate with If-None-Match; a secret feed stays out of shared caches.
+    response["Cache-Control"] = "public, max-age=300" if public else "private, no-cache"
+    if not public:
+        response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@login_required
+@require_safe
+def session_ics(request: HttpRequest, pk: int) -> HttpResponse:
+    """One session (and its parts) as a .ics download, for anyone who may view it."""
+    session = selectors.with_feed_relations(Session.objects.filter(pk=pk)).first()
+    if session is None or not can_view_session(user=request.user, session=session):
+        raise Http404
+    entry = selectors.session_entry(user=request.user, session=session)
+    calendar = prepare_calendar([entry], name=session.title)
+    filename = f"{slugify(session.title)[:60] or 'session'}-{session.pk}.ics"
+    return ics_response(request, calendar, filename=filename, download=True, public=False)
+
+
+@require_safe
+def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The subscription feed at a secret address (no login: calendar apps cannot log in)."""
+    user = selectors.user_for_feed_token(token)
+    if user is None:
+        raise Http404
+    with translation.override(user.language or translation.get_language()):
+        entries = selectors.personal_feed_entries(user=user)
+        calendar = prepare_calendar(
+            entries, name=_("%(name)s — Lyceum sessions") % {"name": user.name}, feed=True
+        )
+        return ics_response(request, calendar, filename="lyceum.ics", download=False, public=False)
+
+
+@require_safe
+def course_feed(request: HttpRequest, course_id: int) -> HttpResponse:
+    """The sessions of a published course, for anyone (no join links, no personal e-mail)."""
+    entries = selectors.course_feed_entries(course_id=course_id)
+    if entries is None:
+        raise Http404
+    title = entries[0].session.course.title if entries else _("Course sessions")
+    calendar = prepare_calendar(entries, name=title, feed=True)
+    return ics_response(
+        request, calendar, filename=f"course-{course_id}.ics", download=False, public=True
+    )
+
+
+@login_required
+@require_POST
+def feed_reset(request: HttpRequest) -> HttpResponse:
+    """Give the user a new feed address; the old one stops working at once."""
+    feed_token_reset(user=request.user)
+    messages.success(
+        request, _("Your calendar feed has a new address: update your calendar apps with it.")
+    )
+    return redirect("agenda")
+
+
+# -- the agenda page --------------------------------------------------------------------------
+def _midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return (_month_start(day) + timedelta(days=32)).replace(day=1)
+
+
+def _previous_month(day: date) -> date:
+    return (_month_start(day) - timedelta(days=1)).replace(day=1)
+
+
+def _range(view: str, day: date) -> tuple[date, date, date, date]:
+    """The days shown [first, last) and the dates the previous / next links open."""
+    if view == "week":
+        first = day - timedelta(days=day.weekday())
+        return first, first + timedelta(days=7), first - timedelta(days=7), first + timedelta(7)
+    month = _month_start(day)
+    following = _next_month(month)
+    if view == "list":
+        return month, following, _previous_month(month), following
+    # The month grid runs Monday to Sunday, so it starts and ends with neighbouring days.
+    first = month - timedelta(days=month.weekday())
+    last = following + timedelta(days=(7 - following.weekday()) % 7)
+    return first, last, _previous_month(month), following
+
+
+def _ensure_feed_token(user: Any) -> None:
+    # Accounts made without a password never had one issued.
+    if not user.feed_token:
+        feed_token_reset(user=user)
+
+
+@login_required
+@require_safe
+def agenda(request: HttpRequest) -> HttpResponse:
+    """Month, week and list views of one's sessions (coordinators: all of their spaces')."""
+    view = request.GET.get("view") or "month"
+    raw_date = request.GET.get("date")
+    try:
+        day = parse_date(raw_date) if raw_date else timezone.localdate()
+    except ValueError:
+        day = None
+    if view not in AGENDA_VIEWS or day is None:
+        return HttpResponseBadRequest(_("Unknown agenda view or date (use YYYY-MM-DD)."))
+    first, last, previous, following = _range(view, day)
+    items = selectors.agenda_items(user=request.user, start=_midnight(first), end=_midnight(last))
+    by_day: dict[date, list[selectors.AgendaItem]] = {}
+    for item in items:
+        by_day.setdefault(timezone.localtime(item.starts_at).date(), []).append(item)
+    today = timezone.localdate()
+    monday = first - timedelta(days=first.weekday())
+    days = [
+        {
+            "date": first + timedelta(days=n),
+            "items": by_day.get(first + timedelta(days=n), []),
+            "today": first + timedelta(days=n) == today,
+            "outside": view == "month" and (first + timedelta(days=n)).month != day.month,
+        }
+        for n in range((last - first).days)
+    ]
+    if view == "week":
+        heading = _("Week of %(date)s") % {"date": date_format(first, "DATE_FORMAT")}
+    else:
+        heading = date_format(day, "YEAR_MONTH_FORMAT")
+    _ensure_feed_token(request.user)
+    return render(
+        request,
+        "calendars/agenda.html",
+        {
+            "view": view,
+            "views": [(v, label) for v, label in zip(AGENDA_VIEWS, _view_labels(), strict=True)],
+            "day": day,
+            "heading": heading,
+            "weeks": [days[i : i + 7] for i in range(0, len(days), 7)],
+            "days": days,
+            "listed_days": [d for d in days if d["items"]],
+            "item_count": len(items),
+            "previous": previous,
+            "following": following,
+            "today": today,
+            "weekday_names": [date_format(monday + timedelta(days=n), "D") for n in range(7)],
+            "coordinates": bool(selectors.coordinated_space_ids(user=request.user)),
+            **selectors.feed_links(user=request.user),
+        },
+    )
+
+
+def _view_labels() -> list[str]:
+    return [_("Month"), _("Week"), _("List")]
