@@ -13,6 +13,7 @@ events per interval.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 
@@ -32,14 +33,29 @@ def interval() -> float:
 
 def board_changed(key: str, user_id: int) -> None:
     """Note that ``user_id``'s score moved on board ``key``; publish soon, merged."""
+    boards_changed({key: (user_id,)})
+
+
+def boards_changed(changes: Mapping[str, Iterable[int]]) -> None:
+    """Note many moves at once (a batch of awards): board key -> users whose score moved.
+
+    One lock and one set update per board, however many awards the batch holds: at
+    thousands of awards a second the per-award cost here is what decides whether the
+    pushes keep up."""
     wait = interval()
     if wait <= 0:
-        realtime.publish(board_topic(key), "board.changed", {"key": key, "users": [user_id]})
+        for key, users in changes.items():
+            data = {"key": key, "users": sorted(set(users))}
+            realtime.publish(board_topic(key), "board.changed", data)
         return
+    to_arm = []
     with _lock:
-        armed = key in _pending
-        _pending.setdefault(key, set()).add(user_id)
-    if not armed:
+        for key, users in changes.items():
+            if key not in _pending:
+                _pending[key] = set()
+                to_arm.append(key)
+            _pending[key].update(users)
+    for key in to_arm:
         timer = threading.Timer(wait, flush, args=(key,))
         timer.daemon = True
         timer.start()

@@ -6,7 +6,11 @@
 * ``RedisRankStore`` (services mode) keeps one sorted set per board: ``ZINCRBY`` on award,
   ``ZREVRANK`` / ``ZREVRANGE ... WITHSCORES`` / ``ZCOUNT`` on read. Week and month boards
   expire a week after their window ends. Everything is rebuildable from the ledger
-  (``manage.py rebuild_leaderboards``).
+  (``manage.py rebuild_leaderboards``). Every call is one round trip to Redis: an award
+  on all its boards is one pipeline, a batch of awards one Lua script, and a read that
+  needs two commands (rank = 1 + entries strictly above one's score) a Lua script, so a
+  lookup stays near a bare ``ZREVRANK`` on a board of a million entries (bench/leaderboards.py,
+  docs/PERFORMANCE.md).
 
 Board keys: ``<scope>-<id>-<window>`` with scope ``space`` | ``course`` | ``team`` and
 window ``all`` | ``week-2026W48`` (ISO week) | ``month-2026-11``.
@@ -21,7 +25,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
@@ -93,7 +98,13 @@ def board_key(scope: str, id: int, window: str, when: dt.datetime | None = None)
 
 def parse_board(key: str) -> Board:
     """The board a key names; ``ValueError`` for anything else."""
-    m = BOARD_KEY.match(key or "")
+    # Every store call parses its key: cache (per time zone, which the bounds depend on).
+    return _parse_board(key or "", timezone.get_current_timezone_name())
+
+
+@lru_cache(maxsize=4096)
+def _parse_board(key: str, tz_name: str) -> Board:
+    m = BOARD_KEY.match(key)
     if not m:
         raise ValueError(f"not a board key: {key!r}")
     scope, ident = m["scope"], int(m["id"])
@@ -133,8 +144,14 @@ def _ranked(
     return out
 
 
+# One change of scores: ``amount`` points for ``user_id`` on every board of ``board_keys``
+# (an award counts on its space's, course's and teams' current boards at once).
+Change = tuple[Sequence[str], int, int]
+
+
 class RankStore(Protocol):
     def incr(self, board_key: str, user_id: int, amount: int) -> None: ...
+    def incr_many(self, changes: Iterable[Change]) -> None: ...
     def rank_of(self, board_key: str, user_id: int) -> int | None: ...
     def score_of(self, board_key: str, user_id: int) -> int | None: ...
     def top(self, board_key: str, n: int) -> list[Entry]: ...
@@ -178,6 +195,11 @@ class DatabaseRankStore:
     def incr(self, board_key: str, user_id: int, amount: int) -> None:
         parse_board(board_key)  # the ledger row is the write
 
+    def incr_many(self, changes: Iterable[Change]) -> None:
+        for keys, _user_id, _amount in changes:
+            for key in keys:
+                parse_board(key)
+
     def remove(self, board_key: str, user_id: int) -> None:
         parse_board(board_key)  # hidden learners are filtered on read
 
@@ -217,8 +239,71 @@ def _redis_client(url: str) -> Any:
     return redis.Redis.from_url(url)
 
 
+# Awards in one round trip. KEYS: the boards. ARGV: each board's expiry (unix time, "" for
+# none), then groups of changes sharing their boards: m, m board indexes, p, p (member,
+# increment) pairs. Grouping keeps the arguments at two per award, not two per board.
+INCR_MANY_LUA = """
+local n = #KEYS
+local i = n + 1
+while i <= #ARGV do
+  local m = tonumber(ARGV[i])
+  local boards = {}
+  for k = 1, m do boards[k] = KEYS[tonumber(ARGV[i + k])] end
+  local at = i + m + 1
+  local last = at + 2 * tonumber(ARGV[at])
+  for j = at + 1, last, 2 do
+    for k = 1, m do redis.call('ZINCRBY', boards[k], ARGV[j + 1], ARGV[j]) end
+  end
+  i = last + 1
+end
+for k = 1, n do
+  if ARGV[k] ~= '' then redis.call('EXPIREAT', KEYS[k], ARGV[k]) end
+end
+return n
+"""
+
+# Competition rank: 1 + the entries strictly above the member's score (ZREVRANK would
+# split ties by member order).
+RANK_LUA = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score then return false end
+return redis.call('ZCOUNT', KEYS[1], '(' .. score, '+inf') + 1
+"""
+
+# Neighbours: the member's position, the window of rows around it, and how many entries
+# are strictly above the window's first score (its competition rank).
+AROUND_LUA = """
+local pos = redis.call('ZREVRANK', KEYS[1], ARGV[1])
+if not pos then return false end
+local start = pos - tonumber(ARGV[2])
+if start < 0 then start = 0 end
+local rows = redis.call('ZREVRANGE', KEYS[1], start, pos + tonumber(ARGV[2]), 'WITHSCORES')
+return {start, redis.call('ZCOUNT', KEYS[1], '(' .. rows[2], '+inf'), rows}
+"""
+
+# Changes per EVALSHA: a script blocks Redis while it runs; ~2,000 awards on six boards
+# take about a millisecond there.
+LUA_CHUNK = 2000
+# Members per ZADD when rebuilding a board.
+REBUILD_CHUNK = 10_000
+
+
+@lru_cache(maxsize=1)
+def _scripts(url: str) -> dict[str, Any]:
+    client = _redis_client(url)
+    return {
+        "incr_many": client.register_script(INCR_MANY_LUA),
+        "rank": client.register_script(RANK_LUA),
+        "around": client.register_script(AROUND_LUA),
+    }
+
+
+def _score(raw: Any) -> int:
+    return int(float(raw))
+
+
 class RedisRankStore:
-    """One sorted set per board; members are user ids."""
+    """One sorted set per board; members are user ids. One round trip per call."""
 
     def __init__(self, url: str, prefix: str) -> None:
         self.url = url
@@ -227,6 +312,9 @@ class RedisRankStore:
     @property
     def redis(self) -> Any:
         return _redis_client(self.url)
+
+    def _script(self, name: str) -> Any:
+        return _scripts(self.url)[name]
 
     def name(self, board_key: str) -> str:
         parse_board(board_key)
@@ -240,43 +328,89 @@ class RedisRankStore:
         return int((board.end + EXPIRY_AFTER_WINDOW).timestamp())
 
     def incr(self, board_key: str, user_id: int, amount: int) -> None:
-        name = self.name(board_key)
-        expire = self._expire_at(board_key)
+        self.incr_many([((board_key,), user_id, amount)])
+
+    def incr_many(self, changes: Iterable[Change]) -> None:
+        """Apply every change in one round trip (Lua scripts, pipelined in chunks)."""
+        groups: dict[tuple[str, ...], list[Any]] = {}
+        for keys, user_id, amount in changes:
+            groups.setdefault(tuple(keys), []).extend((user_id, amount))
+        if not groups:
+            return
         pipe = self.redis.pipeline(transaction=False)
-        pipe.zincrby(name, amount, user_id)
-        if expire is not None:
-            pipe.expireat(name, expire)
+        script = self._script("incr_many")
+        chunk: list[tuple[tuple[str, ...], list[Any]]] = []
+        size = 0
+        for keys, pairs in groups.items():
+            for start in range(0, len(pairs), 2 * LUA_CHUNK):
+                part = pairs[start : start + 2 * LUA_CHUNK]
+                chunk.append((keys, part))
+                size += len(part) // 2
+                if size >= LUA_CHUNK:
+                    self._queue_incr(pipe, script, chunk)
+                    chunk, size = [], 0
+        if chunk:
+            self._queue_incr(pipe, script, chunk)
         pipe.execute()
+
+    def _queue_incr(
+        self, pipe: Any, script: Any, chunk: list[tuple[tuple[str, ...], list[Any]]]
+    ) -> None:
+        index: dict[str, int] = {}
+        body: list[Any] = []
+        for keys, pairs in chunk:
+            body.append(len(keys))
+            for key in keys:
+                body.append(index.setdefault(key, len(index) + 1))
+            body.append(len(pairs) // 2)
+            body.extend(pairs)
+        expiries = [self._expire_at(key) for key in index]
+        script(
+            keys=[self.name(key) for key in index],
+            args=["" if e is None else e for e in expiries] + body,
+            client=pipe,
+        )
 
     def remove(self, board_key: str, user_id: int) -> None:
         self.redis.zrem(self.name(board_key), user_id)
 
     def rebuild(self, board_key: str, rows: Iterable[tuple[int, int]]) -> None:
+        """Fill a scratch set in chunks, then swap it in atomically (readers never see a
+        half-built board)."""
         name = self.name(board_key)
-        mapping = {str(uid): score for uid, score in rows}
-        tmp = f"{name}:rebuild"
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.delete(tmp)
-        if mapping:
-            pipe.zadd(tmp, mapping)
-            pipe.rename(tmp, name)
+        tmp = f"{name}:rebuild:{secrets.token_hex(4)}"
+        pipe = self.redis.pipeline(transaction=False)
+        filled = 0
+        chunk: dict[str, int] = {}
+        for uid, score in rows:
+            chunk[str(uid)] = score
+            if len(chunk) >= REBUILD_CHUNK:
+                pipe.zadd(tmp, chunk)
+                filled += len(chunk)
+                chunk = {}
+                if len(pipe) >= 10:
+                    pipe.execute()
+        if chunk:
+            pipe.zadd(tmp, chunk)
+            filled += len(chunk)
+        pipe.execute()
+        swap = self.redis.pipeline(transaction=True)
+        if filled:
+            swap.rename(tmp, name)
             expire = self._expire_at(board_key)
             if expire is not None:
-                pipe.expireat(name, expire)
+                swap.expireat(name, expire)
         else:
-            pipe.delete(name)
-        pipe.execute()
+            swap.delete(name)
+        swap.execute()
 
     def score_of(self, board_key: str, user_id: int) -> int | None:
         score = self.redis.zscore(self.name(board_key), user_id)
         return None if score is None else int(score)
 
     def rank_of(self, board_key: str, user_id: int) -> int | None:
-        name = self.name(board_key)
-        score = self.redis.zscore(name, user_id)
-        if score is None:
-            return None
-        return 1 + self.redis.zcount(name, f"({score}", "+inf")
+        rank = self._script("rank")(keys=[self.name(board_key)], args=[user_id])
+        return None if rank is None else int(rank)
 
     def top(self, board_key: str, n: int) -> list[Entry]:
         if n <= 0:
@@ -285,16 +419,12 @@ class RedisRankStore:
         return _ranked((int(m), int(s)) for m, s in rows)
 
     def around(self, board_key: str, user_id: int, n: int) -> list[Entry]:
-        name = self.name(board_key)
-        pos = self.redis.zrevrank(name, user_id)
-        if pos is None:
+        found = self._script("around")(keys=[self.name(board_key)], args=[user_id, max(n, 0)])
+        if not found:
             return []
-        rows = self.redis.zrevrange(name, max(pos - n, 0), pos + n, withscores=True)
-        if not rows:
-            return []
-        start = max(pos - n, 0)
-        first_rank = 1 + self.redis.zcount(name, f"({rows[0][1]}", "+inf")
-        return _ranked(((int(m), int(s)) for m, s in rows), first_rank, start)
+        start, above, flat = int(found[0]), int(found[1]), found[2]
+        rows = ((int(flat[i]), _score(flat[i + 1])) for i in range(0, len(flat), 2))
+        return _ranked(rows, 1 + above, start)
 
 
 def get_store() -> RankStore:

@@ -8,6 +8,7 @@ leaves a board short of an award until ``manage.py rebuild_leaderboards``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -184,3 +185,220 @@ def on_course_completed(*, user: User, course: Any, **_: Any) -> None:
     points_award(
         user=user, reason=Reason.COURSE_COMPLETED, source=course, space=course.space, course=course
     )
+
+
+# -- many awards at once --------------------------------------------------------------------
+@transaction.atomic
+def points_award_many(*, events: Iterable[Mapping[str, Any]]) -> list[PointAward]:
+    """Pay a batch of awards: each event holds ``points_award``'s keyword arguments
+    (``user``, ``reason``, ``source``, ``space``, optional ``course`` and ``amount``).
+
+    For streams of point events (thousands a second): the ledger rows go in with one
+    ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` per thousand events, so an event already
+    paid (now, earlier or by a racing call) is skipped by the unique constraint, exactly as
+    ``points_award`` would; after commit the boards get every new award in one round trip
+    to the rank store and one coalesced push per board; automatic badges are evaluated once
+    per (user, space) that got points, in spaces that have automatic badges. Returns the
+    awards this call created. Any invalid event rejects the whole batch, writing nothing.
+    """
+    from django.db import connection
+    from django.utils import timezone
+
+    from hub.accounts.models import Team
+    from leaderboards.models import BadgeCriterion
+
+    rows: dict[tuple[int, str, int, int], tuple[Any, ...]] = {}
+    users: dict[int, User] = {}
+    amounts: dict[tuple[int, str], int] = {}
+    for event in events:
+        reason = event.get("reason")
+        if reason not in Reason.values:
+            raise ValidationError({"reason": _("Unknown reason.")})
+        user, source, space = event.get("user"), event.get("source"), event.get("space")
+        if not isinstance(user, User) or not isinstance(space, Space) or source is None:
+            raise ValidationError(_("Each event needs a user, a source and a space."))
+        amount = event.get("amount")
+        if amount is None:
+            rule = (space.pk, reason)
+            if rule not in amounts:
+                amounts[rule] = selectors.points_for(space_id=space.pk, reason=reason)
+            amount = amounts[rule]
+        if not isinstance(amount, int):
+            raise ValidationError({"amount": _("Points must be a whole number.")})
+        if amount == 0:
+            continue
+        course = event.get("course")
+        source_type = ContentType.objects.get_for_model(source).pk
+        key = (user.pk, reason, source_type, source.pk)
+        # The first of two events with the same (user, reason, source) wins, as it would
+        # one call after the other.
+        rows.setdefault(key, (*key, space.pk, course.pk if course else None, amount))
+        users[user.pk] = user
+    if not rows:
+        return []
+
+    now = timezone.now()
+    meta = PointAward._meta
+    quote = connection.ops.quote_name
+    fields = ["user", "reason", "source_type", "source_id", "space", "course", "amount"]
+    columns = [meta.get_field(f).column for f in [*fields, "created_at"]]
+    unique = [meta.get_field(f).column for f in fields[:4]]
+    created_at = meta.get_field("created_at").get_db_prep_value(now, connection)
+    # bulk_create(ignore_conflicts=True) would not say which rows were inserted, and only
+    # those may reach the boards: RETURNING does (PostgreSQL and SQLite >= 3.35).
+    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) VALUES "
+    tail = (
+        f" ON CONFLICT ({', '.join(quote(c) for c in unique)}) DO NOTHING RETURNING "
+        + ", ".join(quote(c) for c in ["id", *columns[:7]])
+    )
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    created: list[PointAward] = []
+    pending = list(rows.values())
+    with connection.cursor() as cursor:
+        for start in range(0, len(pending), 1000):
+            batch = pending[start : start + 1000]
+            params = [value for row in batch for value in (*row, created_at)]
+            cursor.execute(head + ", ".join([placeholders] * len(batch)) + tail, params)
+            for pk, uid, reason, stype, sid, space_id, course_id, amount in cursor.fetchall():
+                created.append(
+                    PointAward(
+                        pk=pk,
+                        user=users[uid],
+                        reason=reason,
+                        source_type_id=stype,
+                        source_id=sid,
+                        space_id=space_id,
+                        course_id=course_id,
+                        amount=amount,
+                        created_at=now,
+                    )
+                )
+    if not created:
+        return []
+
+    def apply_to_boards() -> None:
+        hidden = selectors.hidden_user_ids(list({a.user_id for a in created}))
+        shown = [a for a in created if a.user_id not in hidden]
+        if not shown:
+            return
+        teams: dict[tuple[int, int], list[int]] = {}
+        memberships = Team.members.through.objects.filter(
+            user_id__in={a.user_id for a in shown}, team__space_id__in={a.space_id for a in shown}
+        ).values_list("user_id", "team__space_id", "team_id")
+        for uid, space_id, team_id in memberships:
+            teams.setdefault((uid, space_id), []).append(team_id)
+        keys_of: dict[tuple[str, int], list[str]] = {}
+
+        def current(scope: str, ident: int) -> list[str]:
+            if (scope, ident) not in keys_of:
+                keys_of[scope, ident] = ranks.current_keys(scope, ident, now)
+            return keys_of[scope, ident]
+
+        changes: list[ranks.Change] = []
+        moved: dict[str, set[int]] = {}
+        for award in shown:
+            keys = list(current("space", award.space_id))
+            if award.course_id:
+                keys += current("course", award.course_id)
+            for team_id in teams.get((award.user_id, award.space_id), ()):
+                keys += current("team", team_id)
+            changes.append((keys, award.user_id, award.amount))
+            for key in keys:
+                moved.setdefault(key, set()).add(award.user_id)
+        ranks.get_store().incr_many(changes)
+        push.boards_changed(moved)
+
+    transaction.on_commit(apply_to_boards)
+    with_badges = set(
+        BadgeDefinition.objects.filter(space_id__in={a.space_id for a in created})
+        .exclude(criterion=BadgeCriterion.MANUAL)
+        .values_list("space_id", flat=True)
+    )
+    if with_badges:
+        spaces = {s.pk: s for s in Space.objects.filter(pk__in=with_badges)}
+        for uid, space_id in sorted({(a.user_id, a.space_id) for a in created}):
+            if space_id in spaces:
+                badges_evaluate(user=users[uid], space=spaces[space_id])
+    return created
+
+
+def on_answer_accepted(*, user: User, post: Any, **_: Any) -> None:
+    """``forums.answer_accepted``: the author of the accepted post (``user``) is paid once
+    per post, on the forum's space (and its course, for a course forum)."""
+    from classrooms.models import Course
+
+    forum = post.thread.forum
+    course = Course.objects.filter(pk=forum.course_id).first() if forum.course_id else None
+    points_award(
+        user=user, reason=Reason.ANSWER_ACCEPTED, source=post, space=forum.space, course=course
+    )
+
+
+def on_session_attended(*, user: User, session: Any, **_: Any) -> None:
+    """``sessions.attended``: attendance points once per session. A session that completes a
+    course activity is paid by that completion (``classrooms.activity_completed``), so it
+    does not pay twice."""
+    if getattr(session, "activity_id", None):
+        return
+    points_award(
+        user=user,
+        reason=Reason.ATTENDANCE,
+        source=session,
+        space=session.space,
+        course=getattr(session, "course", None),
+    )
+
+
+# -- team boards follow team membership -----------------------------------------------------
+def team_board_sync(*, team_id: int, user_ids: list[int]) -> None:
+    """Someone joined or left a team: their entry on the team's current boards follows
+    (the database store reads membership from the ledger query; the Redis store is
+    rewritten from the ledger for these users). Then the boards refetch."""
+    from hub.accounts.models import Team
+
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        return
+    store = ranks.get_store()
+    members = set(team.members.filter(pk__in=user_ids).values_list("pk", flat=True))
+    hidden = selectors.hidden_user_ids(list(user_ids))
+    for key in ranks.current_keys("team", team_id):
+        if not isinstance(store, ranks.DatabaseRankStore):
+            for user_id in user_ids:
+                store.remove(key, user_id)
+                if user_id in members and user_id not in hidden:
+                    score = selectors.user_score_on(user=user_id, key=key)
+                    if score:
+                        store.incr(key, user_id, score)
+        for user_id in user_ids:
+            push.board_changed(key, user_id)
+
+
+def on_team_members_changed(
+    sender: Any, instance: Any, action: str, reverse: bool, pk_set: Any, **_: Any
+) -> None:
+    """``m2m_changed`` of ``Team.members`` (teams are edited in the hub, which emits no
+    domain event): sync the team boards once the change commits."""
+    from hub.accounts.models import Team
+
+    if action == "pre_clear":
+        # Who was in it, before the rows go (post_clear no longer knows).
+        if reverse:
+            instance._lb_cleared_teams = list(instance.teams.values_list("pk", flat=True))
+        else:
+            instance._lb_cleared_users = list(instance.members.values_list("pk", flat=True))
+        return
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    pairs: list[tuple[int, list[int]]]
+    if reverse:  # user.teams.add(team...)
+        team_ids = getattr(instance, "_lb_cleared_teams", []) if action == "post_clear" else pk_set
+        pairs = [(tid, [instance.pk]) for tid in team_ids or []]
+    else:
+        user_ids = getattr(instance, "_lb_cleared_users", []) if action == "post_clear" else pk_set
+        pairs = [(instance.pk, list(user_ids or []))]
+    for team_id, users in pairs:
+        if users and isinstance(team_id, int) and Team.objects.filter(pk=team_id).exists():
+            transaction.on_commit(
+                lambda t=team_id, u=users: team_board_sync(team_id=t, user_ids=sorted(u))
+            )
