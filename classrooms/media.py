@@ -64,10 +64,15 @@ from aiortc import (
 )
 from aiortc.contrib.media import MediaRecorder, MediaRelay
 from aiortc.sdp import SessionDescription, candidate_from_sdp
+from channels.db import database_sync_to_async
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from hub import events
+from hub.realtime import apublish
 
 logger = logging.getLogger(__name__)
 
@@ -287,21 +292,18 @@ class _Room:
 class AiortcRelay:
     """The built-in media server: aiortc peer connections and ``MediaRelay`` in-process.
 
-    Lives on the event loop of the server process (daphne's); the methods ending in
-    ``_threadsafe`` may be called from other threads (domain-event handlers).
+    Lives on the event loop of the server process (daphne's): call it from that loop only.
     """
 
     def __init__(self) -> None:
         self.rooms: dict[str, _Room] = {}
         self.relay = MediaRelay()
-        self.loop: asyncio.AbstractEventLoop | None = None
         # Told when a publication ends without a `media.leave` (the browser went away):
         # the signalling layer broadcasts `media.unpublished` from it.
         self.on_unpublished: Callable[[str, int], Any] | None = None
 
     # -- helpers ------------------------------------------------------------------------------
     def _room(self, room: str) -> _Room:
-        self.loop = asyncio.get_running_loop()
         return self.rooms.setdefault(room, _Room(key=room))
 
     def _configuration(self) -> RTCConfiguration:
@@ -557,28 +559,6 @@ class AiortcRelay:
         state = self.rooms.get(room)
         return [p.publication for p in state.published.values()] if state else []
 
-    # -- from other threads -------------------------------------------------------------------
-    def run_threadsafe(self, coroutine: Any) -> bool:
-        """Schedule ``coroutine`` on the relay's loop from another thread.
-
-        False (and the coroutine closed) when this process has no media yet: nothing to do.
-        """
-        loop = self.loop
-        if loop is None or loop.is_closed() or not loop.is_running():
-            coroutine.close()
-            return False
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            task = loop.create_task(coroutine)
-            _background.add(task)
-            task.add_done_callback(_background.discard)
-        else:
-            asyncio.run_coroutine_threadsafe(coroutine, loop)
-        return True
-
 
 _background: set[asyncio.Task] = set()
 _backend: MediaBackend | None = None
@@ -594,9 +574,10 @@ def media_backend() -> MediaBackend:
 
 
 def reset_media_backend() -> None:
-    """Forget the backend (tests: each event loop gets a fresh relay)."""
-    global _backend
+    """Forget the backend and its loop (tests: each event loop gets a fresh relay)."""
+    global _backend, _media_loop
     _backend = None
+    _media_loop = None
 
 
 __all__ = [
@@ -608,3 +589,271 @@ __all__ = [
     "media_backend",
     "media_limits",
 ]
+
+
+# -- signalling: the ``media.*`` actions of ``classrooms.liveclass.<id>`` ---------------------
+# The room's topic (classrooms/realtime.py) declares the actions and calls these coroutines.
+# They run on the server's event loop, where the peer connections live; database reads go
+# through ``database_sync_to_async``.
+class OfferSerializer(serializers.Serializer):
+    """A client's offer (``media.publish``)."""
+
+    sdp = serializers.CharField(trim_whitespace=False)
+    type = serializers.ChoiceField(choices=["offer"], default="offer")
+
+    def validate_sdp(self, value: str) -> str:
+        if len(value.encode()) > media_limits()["sdp_bytes"]:
+            raise serializers.ValidationError(_("The session description is too large."))
+        if not value.startswith("v=0"):
+            raise serializers.ValidationError(_("The session description is not valid SDP."))
+        return value
+
+
+class SubscribeSerializer(OfferSerializer):
+    """``media.subscribe``: an offer of receive-only tracks for one publisher's media."""
+
+    publisher = serializers.IntegerField(min_value=1)
+
+
+class IceSerializer(serializers.Serializer):
+    """``media.ice``: one trickled candidate, or none (``candidate`` empty: end of them)."""
+
+    connection = serializers.RegexField(r"^[0-9a-f]{16}$")
+    candidate = serializers.CharField(max_length=1000, allow_blank=True, trim_whitespace=True)
+    sdpMid = serializers.CharField(max_length=32, required=False, allow_null=True)
+    sdpMLineIndex = serializers.IntegerField(
+        min_value=0, max_value=15, required=False, allow_null=True
+    )
+
+
+class ToggleSerializer(serializers.Serializer):
+    """``media.toggle``: what the publisher has switched on (any of the three)."""
+
+    audio = serializers.BooleanField(required=False)
+    video = serializers.BooleanField(required=False)
+    screen = serializers.BooleanField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError(_("Say what is switched on or off."))
+        return attrs
+
+
+def room_topic(room: str) -> str:
+    return f"classrooms.liveclass.{room}"
+
+
+def _participant_role(user: Any, room: str) -> str:
+    """The user's role in the class, if they are in its room now; else PermissionDenied."""
+    from classrooms.models import LiveClass
+    from classrooms.selectors import can_join_liveclass, is_in_liveclass, liveclass_role
+
+    live_class = LiveClass.objects.get(pk=int(room))
+    if not (can_join_liveclass(user, live_class) and is_in_liveclass(user, live_class)):
+        raise PermissionDenied(_("Join the class before sending or receiving media."))
+    return str(liveclass_role(user, live_class))
+
+
+def _recording_wanted(room: str) -> bool:
+    from classrooms.models import LiveClass
+
+    return LiveClass.objects.filter(pk=int(room), recording_on=True).exists()
+
+
+_media_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _remember_loop() -> MediaBackend:
+    global _media_loop
+    _media_loop = asyncio.get_running_loop()
+    backend = media_backend()
+    if hasattr(backend, "on_unpublished") and backend.on_unpublished is None:
+        backend.on_unpublished = announce_unpublished
+    return backend
+
+
+async def announce_unpublished(room: str, participant: int) -> None:
+    await apublish(room_topic(room), "media.unpublished", {"user_id": participant})
+
+
+def _publication_event(publication: Publication, user: Any) -> dict[str, Any]:
+    return {**publication.payload(), "name": getattr(user, "name", "") or str(user)}
+
+
+async def media_publish(user: Any, room: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Answer the user's offer; tell the room who now publishes which tracks."""
+    backend = _remember_loop()
+    role = await database_sync_to_async(_participant_role)(user, room)
+    lines = check_offer(data["sdp"], max_video=2)
+    if sum(kind == "video" for _mid, kind in lines) > 1 and role != "trainer":
+        raise PermissionDenied(_("Only trainers share their screen."))
+    answer = await backend.publish(room=room, participant=user.pk, offer=data["sdp"])
+    publications = backend.publications(room=room)
+    mine = next((p for p in publications if p.participant == user.pk), None)
+    if mine is not None:
+        await apublish(room_topic(room), "media.published", _publication_event(mine, user))
+    if role == "trainer" and await database_sync_to_async(_recording_wanted)(room):
+        await start_room_recording(room, trainer_ids=[user.pk])
+    return {
+        **answer.payload(),
+        "publishers": [p.payload() for p in publications if p.participant != user.pk],
+    }
+
+
+async def media_subscribe(user: Any, room: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Answer an offer of receive-only tracks with the publisher's relayed tracks."""
+    backend = _remember_loop()
+    await database_sync_to_async(_participant_role)(user, room)
+    answer = await backend.subscribe(
+        room=room, participant=user.pk, publisher=data["publisher"], offer=data["sdp"]
+    )
+    return answer.payload()
+
+
+async def media_ice(user: Any, room: str, data: dict[str, Any]) -> dict[str, Any]:
+    backend = _remember_loop()
+    candidate = None
+    if data["candidate"]:
+        candidate = {
+            "candidate": data["candidate"],
+            "sdpMid": data.get("sdpMid"),
+            "sdpMLineIndex": data.get("sdpMLineIndex"),
+        }
+    await backend.add_ice(
+        room=room, participant=user.pk, connection=data["connection"], candidate=candidate
+    )
+    return {}
+
+
+async def media_toggle(user: Any, room: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Camera, microphone or screen on or off: an ephemeral event for everyone's tiles."""
+    backend = _remember_loop()
+    role = await database_sync_to_async(_participant_role)(user, room)
+    if data.get("screen") and role != "trainer":
+        raise PermissionDenied(_("Only trainers share their screen."))
+    publication = backend.set_state(room=room, participant=user.pk, **data)
+    if publication is None:
+        raise ObjectDoesNotExist("not publishing")
+    state = publication.payload()["state"]
+    await apublish(room_topic(room), "media.toggled", {"user_id": user.pk, **state})
+    return state
+
+
+async def media_list(user: Any, room: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Who publishes what now (a page that (re)connects subscribes to each)."""
+    backend = _remember_loop()
+    await database_sync_to_async(_participant_role)(user, room)
+    return {"publishers": [p.payload() for p in backend.publications(room=room)]}
+
+
+async def media_leave(user: Any, room: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Close the user's media in the room (no permission needed to stop)."""
+    backend = _remember_loop()
+    if await backend.leave(room=room, participant=user.pk):
+        await announce_unpublished(room, user.pk)
+    return {}
+
+
+# -- recording and the class's life cycle (hub.events handlers) -------------------------------
+def recording_path(room: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(settings.MEDIA_ROOT) / "liveclass-recordings" / "incoming" / f"{room}-{stamp}.webm"
+
+
+async def start_room_recording(room: str, *, trainer_ids: list[int]) -> bool:
+    """Record the first of ``trainer_ids`` who publishes in the room; False if none does."""
+    backend = media_backend()
+    publishing = {p.participant for p in backend.publications(room=room)}
+    trainer = next((t for t in trainer_ids if t in publishing), None)
+    if trainer is None:
+        return False  # the trainer's ``media.publish`` starts it (the class says it is on)
+    await backend.start_recording(room=room, participant=trainer, path=recording_path(room))
+    return True
+
+
+async def finish_room_recording(room: str, *, close: bool = False) -> Path | None:
+    """Stop the room's recording (and close the room) and attach the file to the class."""
+    backend = media_backend()
+    if close:
+        path = await backend.close_room(room=room)
+    else:
+        path = await backend.stop_recording(room=room)
+    if path is not None:
+        await database_sync_to_async(_attach)(room, path)
+    return path
+
+
+def _attach(room: str, path: Path) -> None:
+    from classrooms.models import LiveClass
+    from classrooms.services import liveclass_attach_recording
+
+    live_class = LiveClass.objects.get(pk=int(room))
+    liveclass_attach_recording(live_class=live_class, path=path)
+
+
+def run_on_media_loop(coroutine: Any) -> bool:
+    """Run ``coroutine`` on the loop that holds this process's media, from any thread.
+
+    False (and the coroutine closed) when this process holds no media: nothing to do.
+    """
+    loop = _media_loop
+    if loop is None or loop.is_closed() or not loop.is_running():
+        coroutine.close()
+        return False
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        task = loop.create_task(coroutine)
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+    else:
+        asyncio.run_coroutine_threadsafe(coroutine, loop)
+    return True
+
+
+def on_liveclass_recording(*, live_class_id: int, on: bool, **_: Any) -> None:
+    """``classrooms.liveclass_recording``: start or stop recording the class's trainer."""
+    room = str(live_class_id)
+    if on:
+        from classrooms.models import LiveClass
+        from classrooms.selectors import is_liveclass_trainer
+        from hub.accounts.models import User
+
+        live_class = LiveClass.objects.get(pk=live_class_id)
+        publishing = [p.participant for p in media_backend().publications(room=room)]
+        trainers = [
+            user.pk
+            for user in User.objects.filter(pk__in=publishing)
+            if is_liveclass_trainer(user, live_class)
+        ]
+        run_on_media_loop(start_room_recording(room, trainer_ids=trainers))
+    else:
+        run_on_media_loop(finish_room_recording(room))
+
+
+def on_liveclass_left(*, user_id: int, live_class_id: int, **_: Any) -> None:
+    """``classrooms.liveclass_left``: whoever left (or was removed) stops sending media."""
+    run_on_media_loop(media_leave(_Someone(user_id), str(live_class_id), {}))
+
+
+def on_liveclass_ended(*, live_class_id: int, **_: Any) -> None:
+    """``classrooms.liveclass_ended``: close the room; a running recording is attached."""
+    run_on_media_loop(finish_room_recording(str(live_class_id), close=True))
+
+
+@dataclass(frozen=True)
+class _Someone:
+    pk: int
+
+
+def connect_events() -> None:
+    """Subscribe the media side to the live class's domain events (from ``ready()``)."""
+    events.subscribe("classrooms.liveclass_recording", on_liveclass_recording)
+    events.subscribe("classrooms.liveclass_left", on_liveclass_left)
+    events.subscribe("classrooms.liveclass_ended", on_liveclass_ended)
+
+
+# classrooms/realtime.py imports this module from ``ClassroomsConfig.ready()``.
+connect_events()

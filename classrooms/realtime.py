@@ -14,7 +14,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 
-from classrooms import services
+from classrooms import media, services
 from classrooms.api import (
     BreakoutMessageSerializer,
     BreakoutOpenSerializer,
@@ -246,6 +246,34 @@ class LiveClassTopic(realtime.Topic):
     # -- media signalling (classrooms/media.py) --
     # Actions ``media.*`` (offer, answer, ICE, camera/microphone/screen state) are declared
     # here and delegate to classrooms/media.py; this section is the media side's to edit.
+    # Coroutines on purpose: the peer connections live on the server's event loop. Events
+    # (ephemeral): ``media.published`` / ``media.unpublished`` / ``media.toggled``.
+    @realtime.action("media.publish", serializer=media.OfferSerializer)
+    async def media_publish(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Offer -> answer for the user's one publication (mic, camera, trainer's screen)."""
+        return await media.media_publish(user, key, data)
+
+    @realtime.action("media.subscribe", serializer=media.SubscribeSerializer)
+    async def media_subscribe(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Receive-only offer -> answer carrying ``publisher``'s relayed tracks."""
+        return await media.media_subscribe(user, key, data)
+
+    @realtime.action("media.ice", serializer=media.IceSerializer)
+    async def media_ice(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        return await media.media_ice(user, key, data)
+
+    @realtime.action("media.toggle", serializer=media.ToggleSerializer)
+    async def media_toggle(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        return await media.media_toggle(user, key, data)
+
+    @realtime.action("media.list")
+    async def media_list(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        return await media.media_list(user, key, data)
+
+    @realtime.action("media.leave")
+    async def media_leave(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        return await media.media_leave(user, key, data)
+
     # -- end of media signalling --
 
 

@@ -1304,3 +1304,24 @@ def breakout_say(*, user: User, live_class: LiveClass, room: int, body: str) -> 
     data = {"user": user.pk, "name": user.name, "body": text, "at": timezone.now()}
     _durable(live_class, "chat.message", data, room=room)
     return data
+
+
+@transaction.atomic
+def liveclass_attach_recording(*, live_class: LiveClass, path: Any) -> LiveClass:
+    """Attach a finished recording (a file the media server wrote) to the class.
+
+    Called by the media side, not by a person, so it checks no permission. The file is
+    moved into the class's storage; a later recording of the same class replaces the
+    field's file (the earlier one stays in storage). The room hears ``recording.saved``.
+    """
+    from pathlib import Path
+
+    from django.core.files import File
+
+    source = Path(path)
+    live_class = _locked_class(live_class)
+    with source.open("rb") as handle:
+        live_class.recording.save(f"liveclass-{live_class.pk}-{source.name}", File(handle))
+    source.unlink(missing_ok=True)
+    realtime.publish(live_class.topic, "recording.saved", {"url": live_class.recording.url})
+    return live_class
