@@ -37,11 +37,22 @@ class Forum(models.Model):
 
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="forums")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.COMMUNITY)
-    # Plain ids, not foreign keys: classrooms.Course and sessions.Session are built in other
-    # apps (forums -> classrooms is allowed; a FK replaces these once those models exist).
-    course_id = models.PositiveBigIntegerField(_("course id"), null=True, blank=True, db_index=True)
-    session_id = models.PositiveBigIntegerField(
-        _("session id"), null=True, blank=True, db_index=True
+    # A course's or a session's forum goes with it (forums -> classrooms, sessions).
+    course = models.ForeignKey(
+        "classrooms.Course",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="forums",
+        verbose_name=_("course"),
+    )
+    session = models.ForeignKey(
+        "training_sessions.Session",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="forums",
+        verbose_name=_("session"),
     )
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
@@ -185,7 +196,14 @@ class LibraryItem(models.Model):
         REJECTED = "rejected", _("Rejected")
 
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="library_items")
-    course_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)  # see Forum
+    course = models.ForeignKey(
+        "classrooms.Course",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="library_items",
+        verbose_name=_("course"),
+    )
     author = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="library_items")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     title = models.CharField(_("title"), max_length=200)
