@@ -19,3 +19,4 @@ class TrainingSessionsConfig(AppConfig):
         )
         register_kind("session_cancelled", _("Session cancelled"), Delivery.IN_APP_AND_EMAIL)
         register_kind("session_approval", _("Session approval requests"), Delivery.IN_APP)
+        register_kind("session_reminder", _("Session reminders"), Delivery.IN_APP_AND_EMAIL)

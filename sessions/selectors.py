@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from hub.accounts.models import Role
 from hub.accounts.selectors import is_manager_of, is_space_member, spaces_of
-from sessions.models import Registration, RegistrationStatus, Session, SessionEvent
+from sessions.models import (
+    SEAT_STATUSES,
+    Attendance,
+    Registration,
+    RegistrationStatus,
+    Session,
+    SessionEvent,
+    SessionPart,
+)
+
+# The sign-in sheet opens this long before the start.
+ATTENDANCE_OPENS_BEFORE = timedelta(minutes=15)
 
 
 def can_manage_session(*, user: Any, session: Session) -> bool:
@@ -60,12 +72,84 @@ def waitlist(*, session: Session) -> QuerySet[Registration]:
 
 
 def seats_state(*, session: Session) -> dict[str, int]:
-    confirmed = confirmed_count(session=session)
+    """Seats and waiting list in one query; an offered seat counts as taken."""
+    counts = session.registrations.aggregate(
+        confirmed=Count("pk", filter=Q(status=RegistrationStatus.CONFIRMED)),
+        offered=Count("pk", filter=Q(status=RegistrationStatus.OFFERED)),
+        waiting=Count("pk", filter=Q(status=RegistrationStatus.WAITLISTED)),
+    )
+    taken = counts["confirmed"] + counts["offered"]
     return {
         "capacity": session.capacity,
-        "confirmed": confirmed,
-        "seats_left": max(session.capacity - confirmed, 0),
-        "waitlist_length": waitlist(session=session).count(),
+        "confirmed": counts["confirmed"],
+        "offered": counts["offered"],
+        "seats_left": max(session.capacity - taken, 0),
+        "waitlist_length": counts["waiting"],
+    }
+
+
+def seats_states(*, sessions: list[Session]) -> dict[int, dict[str, int]]:
+    """``seats_state`` of many sessions in one query (lists and the dashboard)."""
+    rows = (
+        Registration.objects.filter(session__in=sessions)
+        .values("session_id")
+        .annotate(
+            confirmed=Count("pk", filter=Q(status=RegistrationStatus.CONFIRMED)),
+            offered=Count("pk", filter=Q(status=RegistrationStatus.OFFERED)),
+            waiting=Count("pk", filter=Q(status=RegistrationStatus.WAITLISTED)),
+        )
+    )
+    by_id = {r["session_id"]: r for r in rows}
+    out = {}
+    for session in sessions:
+        r = by_id.get(session.pk, {"confirmed": 0, "offered": 0, "waiting": 0})
+        out[session.pk] = {
+            "capacity": session.capacity,
+            "confirmed": r["confirmed"],
+            "offered": r["offered"],
+            "seats_left": max(session.capacity - r["confirmed"] - r["offered"], 0),
+            "waitlist_length": r["waiting"],
+        }
+    return out
+
+
+def seat_holders(*, session: Session) -> QuerySet[Registration]:
+    return session.registrations.filter(status__in=SEAT_STATUSES)
+
+
+def attendance_sheet(*, session: Session) -> QuerySet[Registration]:
+    """Confirmed attendees, by name: the rows of the sign-in sheet."""
+    return (
+        session.registrations.filter(status=RegistrationStatus.CONFIRMED)
+        .select_related("user")
+        .order_by("user__display_name", "user__username", "id")
+    )
+
+
+def attendance_summary(*, session: Session) -> dict[str, int]:
+    """How many of each mark (and unmarked) on the sheet: no names, for the session topic."""
+    counts = dict.fromkeys([*Attendance.values, "unmarked"], 0)
+    for mark in attendance_sheet(session=session).values_list("attendance", flat=True):
+        counts[mark or "unmarked"] += 1
+    return counts
+
+
+def attendance_row(registration: Registration) -> dict[str, Any]:
+    return {
+        "registration": registration.pk,
+        "user": registration.user_id,
+        "name": str(registration.user),
+        "attendance": registration.attendance,
+        "marked_at": _iso(registration.attendance_marked_at),
+    }
+
+
+def part_payload(part: SessionPart) -> dict[str, Any]:
+    return {
+        "id": part.pk,
+        "starts_at": part.starts_at.isoformat(),
+        "ends_at": part.ends_at.isoformat(),
+        "location": part.location,
     }
 
 
@@ -83,6 +167,7 @@ def registration_payload(registration: Registration) -> dict[str, Any]:
         "registered_by": registration.registered_by_id,
         "status": registration.status,
         "position": registration.position,
+        "offer_expires_at": _iso(registration.offer_expires_at),
         "created_at": registration.created_at.isoformat(),
     }
 
@@ -108,6 +193,12 @@ def session_payload(session: Session, *, user: Any | None = None) -> dict[str, A
         "status": session.status,
         "trainers": list(session.trainers.values_list("pk", flat=True)),
         "topic": session.topic,
+        "sequence": session.sequence,
+        "reminder_hours": session.reminder_hours,
+        "claim_hours": session.claim_hours,
+        "series": session.series_id,
+        "series_index": session.series_index,
+        "parts": [part_payload(p) for p in session.parts.all()],
         **seats_state(session=session),
     }
     if user is not None:

@@ -9,37 +9,55 @@ twice and positions stay 1..n, whatever runs at the same time.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hub import realtime, sanitize
+from classrooms.services import activity_complete
+from hub import events, realtime, sanitize
 from hub.accounts.selectors import is_space_member, managers_of
 from hub.notify import notify
 from sessions.models import (
     ACTIVE_STATUSES,
+    ATTENDED,
     Approval,
+    Attendance,
+    NoticeKind,
+    NoticeSent,
     Registration,
     RegistrationStatus,
     Session,
     SessionEvent,
     SessionKind,
+    SessionPart,
+    SessionSeries,
     SessionStatus,
 )
 from sessions.selectors import (
+    ATTENDANCE_OPENS_BEFORE,
     active_registration,
+    attendance_summary,
     can_manage_session,
     can_register_for,
     can_schedule_in,
+    part_payload,
     registration_payload,
     seats_state,
     waitlist,
 )
+
+# Bounds of the per-session settings (a reminder two weeks ahead at most, an offer a week).
+MAX_REMINDER_HOURS = 14 * 24
+MAX_CLAIM_HOURS = 7 * 24
+MAX_SERIES_OCCURRENCES = 52
+# How long before an offer expires its holder is reminded (at most half the window).
+OFFER_EXPIRING_LEAD = timedelta(hours=1)
 
 EDITABLE_FIELDS = (
     "kind",
@@ -57,6 +75,16 @@ EDITABLE_FIELDS = (
     "cancellation_deadline",
     "course",
     "activity",
+    "reminder_hours",
+    "claim_hours",
+)
+# Fields that move when an occurrence of a series moves (shifted by the same amount).
+TIME_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "registration_opens_at",
+    "registration_closes_at",
+    "cancellation_deadline",
 )
 
 
@@ -81,6 +109,12 @@ def _validate(session: Session) -> None:
         ZoneInfo(session.time_zone)
     except (ZoneInfoNotFoundError, ValueError):
         errors["time_zone"] = _("Unknown time zone.")
+    if session.reminder_hours is None or not 0 <= session.reminder_hours <= MAX_REMINDER_HOURS:
+        errors["reminder_hours"] = _("A reminder goes out 0 to %(n)s hours before the start.") % {
+            "n": MAX_REMINDER_HOURS
+        }
+    if session.claim_hours is not None and not 1 <= session.claim_hours <= MAX_CLAIM_HOURS:
+        errors["claim_hours"] = _("A claim window lasts 1 to %(n)s hours.") % {"n": MAX_CLAIM_HOURS}
     if session.course_id and session.course.space_id != session.space_id:
         errors["course"] = _("The course belongs to another space.")
     if session.activity_id and session.activity.course_id != session.course_id:
@@ -122,6 +156,7 @@ def session_create(
     _validate(session)
     session.save()
     session.trainers.set(trainers)
+    _schedule_reminders(session)
     return session
 
 
@@ -137,6 +172,7 @@ def session_update(*, actor: Any, session: Session, **fields: Any) -> Session:
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({"fields": f"unknown: {', '.join(sorted(unknown))}"})
+    old_start, old_reminder = session.starts_at, session.reminder_hours
     for name, value in fields.items():
         setattr(session, name, value)
     if "description" in fields:
@@ -145,9 +181,15 @@ def session_update(*, actor: Any, session: Session, **fields: Any) -> Session:
     session.save()
     if trainers is not None:
         session.trainers.set(trainers)
-    if "capacity" in fields:
+    _bump_sequence(session)
+    if session.starts_at != old_start or session.reminder_hours != old_reminder:
+        # A new date means a new reminder: forget the ones sent for the old date.
+        NoticeSent.objects.filter(registration__session=session, kind=NoticeKind.REMINDER).delete()
+        _schedule_reminders(session)
+    if "capacity" in fields or "claim_hours" in fields:
         _fill_seats(session, actor=actor)
     _publish_state(session)
+    _publish_changed(session)
     return session
 
 
@@ -166,6 +208,7 @@ def session_cancel(*, actor: Any, session: Session) -> Session:
         raise ValidationError(_("This session is no longer scheduled."))
     session.status = SessionStatus.CANCELLED
     session.save(update_fields=["status"])
+    _bump_sequence(session)
     live = list(session.registrations.filter(status__in=ACTIVE_STATUSES).select_related("user"))
     now = timezone.now()
     for registration in live:
@@ -173,18 +216,16 @@ def session_cancel(*, actor: Any, session: Session) -> Session:
         registration.position = None
         registration.cancelled_at = now
         registration.cancelled_by = actor
-    Registration.objects.bulk_update(live, ["status", "position", "cancelled_at", "cancelled_by"])
+        registration.offer_expires_at = None
+    Registration.objects.bulk_update(
+        live, ["status", "position", "cancelled_at", "cancelled_by", "offer_expires_at"]
+    )
     _log(session, "session.cancelled", {"session": session.pk})
-    if live:
-        notify(
-            recipients=[r.user for r in live],
-            kind="session_cancelled",
-            verb=_("Session cancelled: %(title)s") % {"title": session.title},
-            actor=actor,
-            target=session,
-            url=session_url(session),
-        )
+    for registration in live:
+        _push_position(registration)
+    _enqueue_notices([r.pk for r in live], NoticeKind.CANCELLED)
     _publish_state(session)
+    _publish_changed(session)
     return session
 
 
@@ -222,7 +263,6 @@ def registration_register(*, actor: Any, session: Session, user: Any | None = No
         _notify_approvers(session=session, registration=registration)
     else:
         _place(session, registration)
-        _notify_placed(registration, actor=actor)
     _publish_state(session)
     return registration
 
@@ -239,7 +279,6 @@ def registration_approve(*, actor: Any, registration: Registration) -> Registrat
     if session.has_started or session.status != SessionStatus.SCHEDULED:
         raise ValidationError(_("This session is not open for registration."))
     _place(session, registration)
-    _notify_placed(registration, actor=actor)
     _publish_state(session)
     return registration
 
@@ -272,28 +311,106 @@ def registration_cancel(*, actor: Any, registration: Registration) -> Registrati
             and now >= session.cancellation_deadline
         ):
             raise ValidationError(_("The cancellation deadline has passed."))
+    was = _drop(session, registration, actor=actor)
+    if actor.pk == registration.user_id:
+        notify(
+            recipients=[registration.user],
+            kind="session_registration",
+            verb=_("Registration cancelled: %(title)s") % {"title": session.title},
+            actor=actor,
+            target=session,
+            url=session_url(session),
+        )
+    else:
+        # Removed by the organiser (or their manager): told by the notice job.
+        _enqueue_notices([registration.pk], NoticeKind.CANCELLED)
+    if was == RegistrationStatus.WAITLISTED:
+        _renumber(session)
+    elif was in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED):
+        _fill_seats(session, actor=actor)
+    _publish_state(session)
+    return registration
+
+
+def _drop(session: Session, registration: Registration, *, actor: Any | None) -> str:
+    """Cancel ``registration`` (locked by the caller) and log it; returns its former status."""
     was = registration.status
     realtime.hold_topic_order(session.topic)
     registration.status = RegistrationStatus.CANCELLED
     registration.position = None
-    registration.cancelled_at = now
+    registration.cancelled_at = timezone.now()
     registration.cancelled_by = actor
     registration.save(update_fields=["status", "position", "cancelled_at", "cancelled_by"])
     _log(session, "registration.cancelled", registration_payload(registration))
-    notify(
-        recipients=[registration.user],
-        kind="session_registration",
-        verb=_("Registration cancelled: %(title)s") % {"title": session.title},
-        actor=actor,
-        target=session,
-        url=session_url(session),
-    )
-    if was == RegistrationStatus.WAITLISTED:
-        _renumber(session)
-    elif was == RegistrationStatus.CONFIRMED:
-        _fill_seats(session, actor=actor)
+    _push_position(registration)
+    return was
+
+
+# -- claim window: offers -------------------------------------------------------------------
+@transaction.atomic
+def offer_accept(*, actor: Any, registration: Registration) -> Registration:
+    """Take the offered seat (the learner or their manager) before the offer expires."""
+    session = _locked(registration.session)
+    registration = Registration.objects.select_for_update().get(pk=registration.pk)
+    if not (actor.pk == registration.user_id or _is_manager(actor, registration.user)):
+        raise PermissionDenied(_("This offer is someone else's."))
+    if registration.status != RegistrationStatus.OFFERED:
+        raise ValidationError(_("No seat is offered to you for this session."))
+    if registration.offer_expires_at and timezone.now() >= registration.offer_expires_at:
+        raise ValidationError(_("This offer has expired."))
+    realtime.hold_topic_order(session.topic)
+    registration.status = RegistrationStatus.CONFIRMED
+    registration.promoted_at = timezone.now()
+    registration.offer_expires_at = None
+    registration.save(update_fields=["status", "promoted_at", "offer_expires_at"])
+    _log(session, "registration.promoted", registration_payload(registration))
+    _push_position(registration)
+    _enqueue_notices([registration.pk], NoticeKind.PROMOTED)
     _publish_state(session)
     return registration
+
+
+@transaction.atomic
+def offer_decline(*, actor: Any, registration: Registration) -> Registration:
+    """Turn the offered seat down: it leaves the list and the seat goes to the next in line."""
+    session = _locked(registration.session)
+    registration = Registration.objects.select_for_update().get(pk=registration.pk)
+    if not (actor.pk == registration.user_id or _is_manager(actor, registration.user)):
+        raise PermissionDenied(_("This offer is someone else's."))
+    if registration.status != RegistrationStatus.OFFERED:
+        raise ValidationError(_("No seat is offered to you for this session."))
+    _drop(session, registration, actor=actor)
+    _fill_seats(session, actor=actor)
+    _publish_state(session)
+    return registration
+
+
+@transaction.atomic
+def offer_expire(*, registration_id: int, now: datetime | None = None) -> bool:
+    """Pass an expired offer to the next in line. Idempotent: False if nothing was due."""
+    now = now or timezone.now()
+    registration = Registration.objects.filter(pk=registration_id).first()
+    if registration is None:
+        return False
+    session = _locked(registration.session)
+    registration = Registration.objects.select_for_update().get(pk=registration_id)
+    if registration.status != RegistrationStatus.OFFERED or (
+        registration.offer_expires_at and now < registration.offer_expires_at
+    ):
+        return False
+    _drop(session, registration, actor=None)
+    _fill_seats(session, actor=None)
+    _publish_state(session)
+    return True
+
+
+def offers_sweep(*, now: datetime | None = None) -> int:
+    """Expire every offer past its time (the safety net if an expiry job was lost)."""
+    now = now or timezone.now()
+    due = Registration.objects.filter(
+        status=RegistrationStatus.OFFERED, offer_expires_at__lte=now
+    ).values_list("pk", flat=True)
+    return sum(offer_expire(registration_id=pk, now=now) for pk in list(due))
 
 
 # The same door, named for what coordinators and learners do.
@@ -327,6 +444,23 @@ def waitlist_reorder(*, actor: Any, session: Session, registration_ids: list[int
 
 
 @transaction.atomic
+def waitlist_shift(*, actor: Any, registration: Registration, by: int) -> None:
+    """Move a waitlisted registration ``by`` places (negative: towards the head)."""
+    session = _locked(registration.session)
+    if not can_manage_session(user=actor, session=session):
+        raise PermissionDenied(_("Only a coordinator can reorder the waiting list."))
+    order = list(waitlist(session=session).values_list("pk", flat=True))
+    if registration.pk not in order:
+        raise ValidationError(_("This registration is not on the waiting list."))
+    if by == 0:
+        return
+    index = order.index(registration.pk)
+    order.remove(registration.pk)
+    order.insert(max(0, min(len(order), index + by)), registration.pk)
+    waitlist_reorder(actor=actor, session=session, registration_ids=order)
+
+
+@transaction.atomic
 def registration_move(*, actor: Any, registration: Registration, to: Session) -> Registration:
     """Move a learner to another session (coordinators): cancel here, register there."""
     if not (
@@ -350,9 +484,429 @@ def promote_next_waitlisted(*, session: Session, actor: Any | None = None) -> Re
     return promoted[0] if promoted else None
 
 
+# -- attendance -------------------------------------------------------------------------------
+def attendance_is_open(*, session: Session, now: datetime | None = None) -> bool:
+    """The sign-in sheet opens 15 minutes before the start (and stays open for corrections)."""
+    now = now or timezone.now()
+    return now >= session.starts_at - ATTENDANCE_OPENS_BEFORE
+
+
+@transaction.atomic
+def attendance_mark(*, actor: Any, registration: Registration, attendance: str) -> Registration:
+    """Mark a confirmed attendee present / absent / late / excused (trainers, coordinators).
+
+    Present or late completes the session's course activity (classrooms) and emits
+    ``sessions.attended``, once, when the attendee first counts as attended.
+    """
+    session = _locked(registration.session)
+    if not can_manage_session(user=actor, session=session):
+        raise PermissionDenied(_("Only the session's trainers and coordinators take attendance."))
+    if attendance not in Attendance.values:
+        raise ValidationError({"attendance": _("Choose present, absent, late or excused.")})
+    if session.status == SessionStatus.CANCELLED:
+        raise ValidationError(_("This session is cancelled."))
+    if not attendance_is_open(session=session):
+        raise ValidationError(_("The sign-in sheet opens 15 minutes before the start."))
+    registration = (
+        Registration.objects.select_for_update().select_related("user").get(pk=registration.pk)
+    )
+    if registration.status != RegistrationStatus.CONFIRMED:
+        raise ValidationError(_("Only confirmed attendees are on the sign-in sheet."))
+    attended_before = registration.attendance in ATTENDED
+    registration.attendance = attendance
+    registration.attendance_marked_at = timezone.now()
+    registration.attendance_marked_by = actor
+    registration.save(update_fields=["attendance", "attendance_marked_at", "attendance_marked_by"])
+    if attendance in ATTENDED and not attended_before:
+        if session.activity_id:
+            activity_complete(
+                user=registration.user, activity=session.activity, source="session_attendance"
+            )
+        events.emit("sessions.attended", user=registration.user, session=session)
+    realtime.publish(
+        f"{session.topic}.attendance",
+        "attendance.marked",
+        {
+            "registration": registration.pk,
+            "user": registration.user_id,
+            "attendance": registration.attendance,
+            "marked_at": registration.attendance_marked_at.isoformat(),
+        },
+    )
+    realtime.publish(session.topic, "attendance.summary", attendance_summary(session=session))
+    return registration
+
+
+# -- parts ------------------------------------------------------------------------------------
+def _validate_part(part: SessionPart) -> None:
+    if part.ends_at <= part.starts_at:
+        raise ValidationError({"ends_at": _("The end must be after the start.")})
+
+
+def _editable(actor: Any, session: Session) -> Session:
+    session = _locked(session)
+    if not can_manage_session(user=actor, session=session):
+        raise PermissionDenied(_("You cannot change this session."))
+    if session.status != SessionStatus.SCHEDULED:
+        raise ValidationError(_("This session is no longer scheduled."))
+    return session
+
+
+@transaction.atomic
+def part_add(
+    *, actor: Any, session: Session, starts_at: datetime, ends_at: datetime, location: str = ""
+) -> SessionPart:
+    """Add a dated part to a multi-part session."""
+    session = _editable(actor, session)
+    part = SessionPart(session=session, starts_at=starts_at, ends_at=ends_at, location=location)
+    _validate_part(part)
+    part.save()
+    _bump_sequence(session)
+    _publish_changed(session)
+    return part
+
+
+@transaction.atomic
+def part_update(*, actor: Any, part: SessionPart, **fields: Any) -> SessionPart:
+    session = _editable(actor, part.session)
+    unknown = set(fields) - {"starts_at", "ends_at", "location"}
+    if unknown:
+        raise ValidationError({"fields": f"unknown: {', '.join(sorted(unknown))}"})
+    part = SessionPart.objects.select_for_update().get(pk=part.pk)
+    for name, value in fields.items():
+        setattr(part, name, value)
+    _validate_part(part)
+    part.save()
+    _bump_sequence(session)
+    _publish_changed(session)
+    return part
+
+
+@transaction.atomic
+def part_remove(*, actor: Any, part: SessionPart) -> None:
+    session = _editable(actor, part.session)
+    part.delete()
+    _bump_sequence(session)
+    _publish_changed(session)
+
+
+# -- recurring series -------------------------------------------------------------------------
+def _shifted(value: datetime | None, days: int, tz: ZoneInfo) -> datetime | None:
+    """``value`` moved ``days`` days on the wall clock of ``tz`` (09:00 stays 09:00 over DST)."""
+    if value is None:
+        return None
+    local = value.astimezone(tz)
+    return (local + timedelta(days=days)).astimezone(ZoneInfo("UTC"))
+
+
+@transaction.atomic
+def series_create(
+    *,
+    actor: Any,
+    space: Any,
+    count: int,
+    interval_days: int = 7,
+    kind: str,
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    capacity: int,
+    trainers: Iterable[Any] = (),
+    **fields: Any,
+) -> SessionSeries:
+    """Schedule ``count`` occurrences, one every ``interval_days`` days (7: weekly).
+
+    Each occurrence is a Session with its own registrations; times repeat on the session's
+    own time zone wall clock.
+    """
+    if not can_schedule_in(user=actor, space=space):
+        raise PermissionDenied(_("Only a coordinator of this space can schedule sessions."))
+    errors = {}
+    if not 1 <= count <= MAX_SERIES_OCCURRENCES:
+        errors["count"] = _("A series has 1 to %(n)s occurrences.") % {"n": MAX_SERIES_OCCURRENCES}
+    if not 1 <= interval_days <= 366:
+        errors["interval_days"] = _("Repeat every 1 to 366 days.")
+    if errors:
+        raise ValidationError(errors)
+    try:
+        tz = ZoneInfo(fields.get("time_zone") or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError({"time_zone": _("Unknown time zone.")}) from None
+    trainers = list(trainers)
+    series = SessionSeries.objects.create(
+        space=space, title=title, interval_days=interval_days, count=count, created_by=actor
+    )
+    for index in range(count):
+        days = index * interval_days
+        moved = {
+            name: _shifted(fields[name], days, tz)
+            for name in TIME_FIELDS
+            if name in fields and name not in ("starts_at", "ends_at")
+        }
+        session = session_create(
+            actor=actor,
+            space=space,
+            kind=kind,
+            title=title,
+            starts_at=_shifted(starts_at, days, tz),
+            ends_at=_shifted(ends_at, days, tz),
+            capacity=capacity,
+            trainers=trainers,
+            **{**fields, **moved},
+        )
+        Session.objects.filter(pk=session.pk).update(series=series, series_index=index + 1)
+    return series
+
+
+def _scope(session: Session, scope: str) -> list[Session]:
+    """The occurrence alone (``one``) or it and every later one of its series (``following``)."""
+    if scope not in ("one", "following"):
+        raise ValidationError({"scope": _("Choose this occurrence or the following ones.")})
+    if scope == "one" or session.series_id is None:
+        return [session]
+    return list(
+        Session.objects.filter(
+            series_id=session.series_id,
+            starts_at__gte=session.starts_at,
+            status=SessionStatus.SCHEDULED,
+        ).order_by("starts_at", "id")
+    )
+
+
+@transaction.atomic
+def series_update(
+    *, actor: Any, session: Session, scope: str = "one", **fields: Any
+) -> list[Session]:
+    """Change one occurrence or it and the following ones of its series.
+
+    Times move every chosen occurrence by the change made to this one (each keeps its own
+    date); other fields are set as given.
+    """
+    targets = _scope(session, scope)
+    shifts = {
+        name: fields[name] - getattr(session, name)
+        for name in TIME_FIELDS
+        if fields.get(name) is not None and getattr(session, name) is not None
+    }
+    updated = []
+    for target in targets:
+        own = dict(fields)
+        if target.pk != session.pk:
+            for name, delta in shifts.items():
+                own[name] = getattr(target, name) + delta
+        updated.append(session_update(actor=actor, session=target, **own))
+    return updated
+
+
+@transaction.atomic
+def series_cancel(*, actor: Any, session: Session, scope: str = "one") -> list[Session]:
+    """Cancel one occurrence or it and the following ones of its series."""
+    return [session_cancel(actor=actor, session=s) for s in _scope(session, scope)]
+
+
+# -- notices and reminders (jobs in sessions/tasks.py) ----------------------------------------
+NOTICE_VERBS = {
+    NoticeKind.CONFIRMED: _("Registered: %(title)s"),
+    NoticeKind.WAITLISTED: _("Waiting list, position %(n)s: %(title)s"),
+    NoticeKind.PROMOTED: _("A seat is yours: %(title)s"),
+    NoticeKind.OFFERED: _("A seat is offered to you until %(until)s: %(title)s"),
+    NoticeKind.OFFER_EXPIRING: _("Your seat offer expires at %(until)s: %(title)s"),
+    NoticeKind.CANCELLED: _("Cancelled by the organiser: %(title)s"),
+    NoticeKind.REMINDER: _("Reminder: %(title)s starts at %(start)s"),
+}
+NOTIFICATION_KIND = {
+    NoticeKind.CONFIRMED: "session_registration",
+    NoticeKind.WAITLISTED: "session_registration",
+    NoticeKind.PROMOTED: "session_promoted",
+    NoticeKind.OFFERED: "session_promoted",
+    NoticeKind.OFFER_EXPIRING: "session_promoted",
+    NoticeKind.CANCELLED: "session_cancelled",
+    NoticeKind.REMINDER: "session_reminder",
+}
+
+
+def _notice_due(registration: Registration, kind: str, now: datetime) -> bool:
+    """Is the notice still true? (A job may run late: an offer taken is not 'expiring'.)"""
+    session = registration.session
+    status = registration.status
+    if kind == NoticeKind.CONFIRMED or kind == NoticeKind.PROMOTED:
+        return status == RegistrationStatus.CONFIRMED
+    if kind == NoticeKind.WAITLISTED:
+        return status == RegistrationStatus.WAITLISTED
+    if kind == NoticeKind.OFFERED:
+        return status == RegistrationStatus.OFFERED
+    if kind == NoticeKind.OFFER_EXPIRING:
+        return status == RegistrationStatus.OFFERED and (
+            registration.offer_expires_at is not None and now < registration.offer_expires_at
+        )
+    if kind == NoticeKind.CANCELLED:
+        return status == RegistrationStatus.CANCELLED
+    if kind == NoticeKind.REMINDER:
+        return (
+            status == RegistrationStatus.CONFIRMED
+            and session.status == SessionStatus.SCHEDULED
+            and session.reminder_hours > 0
+            and session.starts_at - timedelta(hours=session.reminder_hours) <= now
+            and now < session.starts_at
+        )
+    return False
+
+
+def notice_send(*, registration_id: int, kind: str) -> bool:
+    """Send one notice once: a ``NoticeSent`` row is claimed in the same transaction.
+
+    Of two runs of the same job (or two workers), one sends; a notice no longer true when
+    the job runs (a seat taken before 'offer expiring') is not sent. True if sent.
+    """
+    if kind not in NoticeKind.values:
+        raise ValueError(kind)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            registration = (
+                Registration.objects.select_related("session", "user")
+                .filter(pk=registration_id)
+                .first()
+            )
+            if registration is None or not _notice_due(registration, kind, now):
+                return False
+            NoticeSent.objects.create(registration=registration, kind=kind)
+            session = registration.session
+            local = ZoneInfo(session.time_zone)
+            until = registration.offer_expires_at
+            verb = NOTICE_VERBS[NoticeKind(kind)] % {
+                "title": session.title,
+                "n": registration.position,
+                "until": until.astimezone(local).strftime("%Y-%m-%d %H:%M") if until else "",
+                "start": session.starts_at.astimezone(local).strftime("%Y-%m-%d %H:%M %Z"),
+            }
+            recipients = [registration.user]
+            if kind in (NoticeKind.CONFIRMED, NoticeKind.WAITLISTED):
+                recipients += list(managers_of(user=registration.user))
+            notify(
+                recipients=recipients,
+                kind=NOTIFICATION_KIND[NoticeKind(kind)],
+                verb=verb,
+                actor=registration.registered_by or session.space,
+                target=session,
+                url=session_url(session),
+            )
+    except IntegrityError:
+        return False  # already sent by another run
+    return True
+
+
+def reminders_send(*, session_id: int) -> int:
+    """Remind every confirmed attendee of a session whose reminder time has come."""
+    ids = Registration.objects.filter(
+        session_id=session_id, status=RegistrationStatus.CONFIRMED
+    ).exclude(notices__kind=NoticeKind.REMINDER)
+    return sum(
+        notice_send(registration_id=pk, kind=NoticeKind.REMINDER)
+        for pk in list(ids.values_list("pk", flat=True))
+    )
+
+
+def reminders_sweep(*, now: datetime | None = None) -> int:
+    """Send every reminder that is due and not sent yet (run by ``manage.py sessions_sweep``)."""
+    now = now or timezone.now()
+    soon = Session.objects.filter(
+        status=SessionStatus.SCHEDULED,
+        reminder_hours__gt=0,
+        starts_at__gt=now,
+        starts_at__lte=now + timedelta(hours=MAX_REMINDER_HOURS),
+    ).only("pk", "starts_at", "reminder_hours")
+    due = [s.pk for s in soon if s.starts_at - timedelta(hours=s.reminder_hours) <= now]
+    return sum(reminders_send(session_id=pk) for pk in due)
+
+
+def offer_reminders_sweep(*, now: datetime | None = None) -> int:
+    """'Offer expiring' notices whose time has come and that no job sent (the safety net)."""
+    now = now or timezone.now()
+    offers = Registration.objects.filter(
+        status=RegistrationStatus.OFFERED, offer_expires_at__gt=now
+    ).exclude(notices__kind=NoticeKind.OFFER_EXPIRING)
+    sent = 0
+    for registration in offers:
+        if _offer_expiring_at(registration) <= now:
+            sent += notice_send(registration_id=registration.pk, kind=NoticeKind.OFFER_EXPIRING)
+    return sent
+
+
+def sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Everything time-driven that a lost job could leave hanging."""
+    return {
+        "offers_expired": offers_sweep(now=now),
+        "offer_reminders": offer_reminders_sweep(now=now),
+        "reminders": reminders_sweep(now=now),
+    }
+
+
+def _offer_expiring_at(registration: Registration) -> datetime:
+    assert registration.offered_at and registration.offer_expires_at
+    window = registration.offer_expires_at - registration.offered_at
+    return registration.offer_expires_at - min(OFFER_EXPIRING_LEAD, window / 2)
+
+
+def _enqueue_notices(
+    registration_ids: list[int], kind: str, run_after: datetime | None = None
+) -> None:
+    if not registration_ids:
+        return
+    from sessions.tasks import send_notices
+
+    job = send_notices.using(run_after=run_after) if run_after else send_notices
+    transaction.on_commit(lambda: job.enqueue(registration_ids, str(kind)))
+
+
+def _schedule_reminders(session: Session) -> None:
+    """Queue the reminder job for its time (it checks the time again when it runs)."""
+    if session.reminder_hours <= 0:
+        return
+    remind_at = session.starts_at - timedelta(hours=session.reminder_hours)
+    if remind_at <= timezone.now():
+        return  # too late to schedule: the sweep sends it
+    from sessions.tasks import send_reminders
+
+    session_id = session.pk
+    transaction.on_commit(lambda: send_reminders.using(run_after=remind_at).enqueue(session_id))
+
+
+def _schedule_offer(registration: Registration) -> None:
+    from sessions.tasks import expire_offer
+
+    registration_id, expires_at = registration.pk, registration.offer_expires_at
+    transaction.on_commit(lambda: expire_offer.using(run_after=expires_at).enqueue(registration_id))
+    _enqueue_notices([registration.pk], NoticeKind.OFFERED)
+    _enqueue_notices(
+        [registration.pk], NoticeKind.OFFER_EXPIRING, run_after=_offer_expiring_at(registration)
+    )
+
+
 # -- internals --------------------------------------------------------------------------------
 def _locked(session: Session) -> Session:
     return Session.objects.select_for_update().select_related("space").get(pk=session.pk)
+
+
+def _bump_sequence(session: Session) -> None:
+    """iCal SEQUENCE: calendars see that the event changed."""
+    Session.objects.filter(pk=session.pk).update(sequence=F("sequence") + 1)
+    session.sequence += 1
+
+
+def _publish_changed(session: Session) -> None:
+    realtime.publish(
+        session.topic,
+        "session.changed",
+        {
+            "id": session.pk,
+            "sequence": session.sequence,
+            "status": session.status,
+            "starts_at": session.starts_at.isoformat(),
+            "ends_at": session.ends_at.isoformat(),
+            "parts": [part_payload(p) for p in session.parts.all()],
+        },
+    )
 
 
 def _is_manager(actor: Any, user: Any) -> bool:
@@ -387,12 +941,22 @@ def _place(session: Session, registration: Registration) -> None:
     _log(session, "registration.created", registration_payload(registration))
     if registration.position:
         _push_position(registration)
+    _enqueue_notices(
+        [registration.pk],
+        NoticeKind.CONFIRMED
+        if registration.status == RegistrationStatus.CONFIRMED
+        else NoticeKind.WAITLISTED,
+    )
 
 
 def _fill_seats(
     session: Session, *, actor: Any | None, limit: int | None = None
 ) -> list[Registration]:
-    """Promote heads of the waiting list into free seats; never once the session started."""
+    """Give free seats to the heads of the waiting list; never once the session started.
+
+    With a claim window the seat is offered (it counts as taken until the offer is accepted,
+    declined or expires); without one the head is promoted at once.
+    """
     if session.has_started or session.status != SessionStatus.SCHEDULED:
         return []
     free = seats_state(session=session)["seats_left"]
@@ -406,20 +970,26 @@ def _fill_seats(
     realtime.hold_topic_order(session.topic)
     now = timezone.now()
     for registration in heads:
-        registration.status = RegistrationStatus.CONFIRMED
         registration.position = None
-        registration.promoted_at = now
-        registration.save(update_fields=["status", "position", "promoted_at"])
-        _log(session, "registration.promoted", registration_payload(registration))
+        if session.claim_hours:
+            registration.status = RegistrationStatus.OFFERED
+            registration.offered_at = now
+            registration.offer_expires_at = min(
+                now + timedelta(hours=session.claim_hours), session.starts_at
+            )
+            registration.save(
+                update_fields=["status", "position", "offered_at", "offer_expires_at"]
+            )
+            _log(session, "registration.offered", registration_payload(registration))
+            _schedule_offer(registration)
+        else:
+            registration.status = RegistrationStatus.CONFIRMED
+            registration.promoted_at = now
+            registration.save(update_fields=["status", "position", "promoted_at"])
+            _log(session, "registration.promoted", registration_payload(registration))
         _push_position(registration)
-    notify(
-        recipients=[r.user for r in heads],
-        kind="session_promoted",
-        verb=_("A seat is yours: %(title)s") % {"title": session.title},
-        actor=actor or session.space,
-        target=session,
-        url=session_url(session),
-    )
+    promoted = [r.pk for r in heads if r.status == RegistrationStatus.CONFIRMED]
+    _enqueue_notices(promoted, NoticeKind.PROMOTED)
     _renumber(session)
     return heads
 
@@ -447,8 +1017,13 @@ def _push_position(registration: Registration) -> None:
             "registration": registration.pk,
             "status": registration.status,
             "position": registration.position,
+            "offer_expires_at": _iso(registration.offer_expires_at),
         },
     )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def _log(session: Session, type_: str, data: dict[str, Any]) -> SessionEvent:
@@ -461,25 +1036,6 @@ def _log(session: Session, type_: str, data: dict[str, Any]) -> SessionEvent:
 
 def _publish_state(session: Session) -> None:
     realtime.publish(session.topic, "session.seats", seats_state(session=session))
-
-
-def _notify_placed(registration: Registration, *, actor: Any) -> None:
-    session = registration.session
-    if registration.status == RegistrationStatus.CONFIRMED:
-        verb = _("Registered: %(title)s") % {"title": session.title}
-    else:
-        verb = _("Waiting list, position %(n)s: %(title)s") % {
-            "n": registration.position,
-            "title": session.title,
-        }
-    notify(
-        recipients=[registration.user, *managers_of(user=registration.user)],
-        kind="session_registration",
-        verb=verb,
-        actor=actor,
-        target=session,
-        url=session_url(session),
-    )
 
 
 def _notify_approvers(*, session: Session, registration: Registration) -> None:

@@ -1,16 +1,28 @@
-"""Registrations at the same moment on PostgreSQL: never overbooked, positions contiguous."""
+"""Registrations, cancellations, offers and capacity changes at the same moment on PostgreSQL:
+never overbooked, nobody promoted or offered twice, positions contiguous."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection
+from django.utils import timezone
 
 from hub.accounts.models import Role
-from sessions.models import Registration, RegistrationStatus
-from sessions.services import registration_cancel, registration_register
+from sessions.models import Registration, RegistrationStatus, SessionEvent
+from sessions.services import (
+    offer_accept,
+    offer_expire,
+    registration_cancel,
+    registration_register,
+    session_set_capacity,
+)
 from tests.factories import UserFactory
 from tests.sessions.conftest import make_session
 
@@ -81,3 +93,67 @@ def test_concurrent_cancellations_promote_each_waiter_once(coordinator, space):
         .order_by("position")
         .values_list("user__username", "position")
     ) == [("rush10", 1), ("rush11", 2)]
+
+
+def test_concurrent_cancellations_offer_each_waiter_once(coordinator, space):
+    session = make_session(coordinator, space, capacity=4, claim_hours=2)
+    people = [
+        UserFactory(username=f"rush{i}", roles=[Role.LEARNER], spaces=[space]) for i in range(10)
+    ]
+    regs = [registration_register(actor=u, session=session) for u in people]
+    errors = run_all(
+        [lambda r=r: registration_cancel(actor=r.user, registration=r) for r in regs[:4]]
+    )
+    assert errors == []
+    rows = Registration.objects.filter(session=session)
+    offered = sorted(
+        rows.filter(status=RegistrationStatus.OFFERED).values_list("user__username", flat=True)
+    )
+    assert offered == [f"rush{i}" for i in range(4, 8)]
+    assert list(
+        rows.filter(status=RegistrationStatus.WAITLISTED)
+        .order_by("position")
+        .values_list("user__username", "position")
+    ) == [("rush8", 1), ("rush9", 2)]
+    assert SessionEvent.objects.filter(session=session, type="registration.offered").count() == 4
+
+
+def test_accept_racing_expiry_and_registrations_never_overbook(coordinator, space):
+    """An offer accepted as it expires, newcomers and a capacity change at the same moment."""
+    session = make_session(coordinator, space, capacity=2, claim_hours=2)
+    people = [
+        UserFactory(username=f"rush{i}", roles=[Role.LEARNER], spaces=[space]) for i in range(16)
+    ]
+    regs = [registration_register(actor=u, session=session) for u in people[:4]]
+    registration_cancel(actor=people[0], registration=regs[0])
+    offer = Registration.objects.get(session=session, status=RegistrationStatus.OFFERED)
+    Registration.objects.filter(pk=offer.pk).update(
+        offer_expires_at=timezone.now() + timedelta(milliseconds=300)
+    )
+
+    def accept() -> None:
+        # Expired first (ValidationError) is the other acceptable outcome.
+        with contextlib.suppress(ValidationError):
+            offer_accept(actor=offer.user, registration=offer)
+
+    def expire() -> None:
+        time.sleep(0.3)
+        offer_expire(registration_id=offer.pk)
+
+    calls = [accept, expire]
+    calls += [lambda u=u: registration_register(actor=u, session=session) for u in people[4:]]
+    calls.append(lambda: session_set_capacity(actor=coordinator, session=session, capacity=3))
+    errors = run_all(calls)
+    assert errors == []
+    rows = Registration.objects.filter(session=session)
+    held = rows.filter(status__in=[RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED])
+    assert held.count() == 3
+    offer.refresh_from_db()
+    assert offer.status in {RegistrationStatus.CONFIRMED, RegistrationStatus.CANCELLED}
+    positions = sorted(
+        rows.filter(status=RegistrationStatus.WAITLISTED).values_list("position", flat=True)
+    )
+    assert positions == list(range(1, len(positions) + 1))
+    assert rows.exclude(status=RegistrationStatus.CANCELLED).count() == 15 - (
+        offer.status == RegistrationStatus.CANCELLED
+    )

@@ -60,5 +60,6 @@ async def test_waitlisted_learner_sees_their_position_change_live(
         "registration": second.pk,
         "status": "waitlisted",
         "position": 1,
+        "offer_expires_at": None,
     }
     await ws.close()

@@ -41,6 +41,7 @@ def test_first_seats_are_confirmed_then_the_waiting_list_fills_in_order(training
     assert seats_state(session=training) == {
         "capacity": 2,
         "confirmed": 2,
+        "offered": 0,
         "seats_left": 0,
         "waitlist_length": 2,
     }
@@ -61,10 +62,10 @@ def test_cancelling_a_seat_promotes_the_head_and_renumbers(training, crowd, publ
     assert mine[-1]["position"] == 1
 
 
-def test_promotion_is_notified(training, crowd, commit):
+def test_promotion_is_notified(training, crowd, run_tasks):
     regs = [registration_register(actor=u, session=training) for u in crowd[:3]]
     registration_cancel(actor=crowd[1], registration=regs[1])
-    commit()
+    run_tasks()
     from hub.notify import notifications_for
 
     kinds = [n.data["kind"] for n in notifications_for(user=crowd[2])]
