@@ -230,6 +230,7 @@ class LimitedVideoTrack(MediaStreamTrack):
         self.max_width, self.max_height = limits["width"], limits["height"]
         self.min_interval = 1.0 / limits["fps"]
         self.last_sent = 0.0
+        self.frames = 0  # passed on to the relay: what subscribers and a recording got
 
     async def recv(self) -> Any:
         while True:
@@ -247,6 +248,7 @@ class LimitedVideoTrack(MediaStreamTrack):
                 )
                 scaled.pts, scaled.time_base = frame.pts, frame.time_base
                 frame = scaled
+            self.frames += 1
             return frame
 
     def stop(self) -> None:
@@ -694,9 +696,11 @@ async def media_publish(user: Any, room: str, data: dict[str, Any]) -> dict[str,
         await apublish(room_topic(room), "media.published", _publication_event(mine, user))
     if role == "trainer" and await database_sync_to_async(_recording_wanted)(room):
         await start_room_recording(room, trainer_ids=[user.pk])
+    limits = media_limits()
     return {
         **answer.payload(),
         "publishers": [p.payload() for p in publications if p.participant != user.pk],
+        "limits": {key: limits[key] for key in ("width", "height", "fps", "bitrate")},
     }
 
 
