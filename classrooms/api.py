@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -20,8 +23,10 @@ from classrooms.models import (
     CompletionRule,
     Course,
     Enrolment,
+    LiveClass,
     MediaKind,
     Module,
+    Poll,
     Question,
     QuestionKind,
 )
@@ -488,7 +493,7 @@ class HandLowerSerializer(serializers.Serializer):
     everyone = serializers.BooleanField(default=False)
 
 
-class ReactionSerializer(serializers.Serializer):
+class LiveReactionSerializer(serializers.Serializer):
     emoji = serializers.ChoiceField(choices=services.REACTIONS)
 
 
@@ -511,9 +516,12 @@ class PollCreateSerializer(serializers.Serializer):
     anonymous = serializers.BooleanField(default=False)
 
 
-class PollVoteSerializer(serializers.Serializer):
-    poll = serializers.IntegerField(min_value=1)
+class PollVoteChoiceSerializer(serializers.Serializer):
     choice = serializers.IntegerField(min_value=0, max_value=9)
+
+
+class PollVoteSerializer(PollVoteChoiceSerializer):
+    poll = serializers.IntegerField(min_value=1)
 
 
 class PollRefSerializer(serializers.Serializer):
@@ -555,3 +563,274 @@ class BreakoutMessageSerializer(serializers.Serializer):
 
 class BreakoutSaySerializer(serializers.Serializer):
     body = serializers.CharField(max_length=1000)
+
+
+def _live_class(request: Request, pk: int) -> LiveClass:
+    """A class the user has a role in; any other does not exist for them."""
+    live_class = get_object_or_404(LiveClass.objects.select_related("course"), pk=pk)
+    if selectors.liveclass_role(request.user, live_class) is None:
+        raise Http404
+    return live_class
+
+
+def _poll(request: Request, pk: int, poll_pk: int) -> Poll:
+    return get_object_or_404(Poll, pk=poll_pk, live_class=_live_class(request, pk))
+
+
+class LiveClassListView(APIView):
+    """``GET ?course=<id>``: the classes of a course (not ended first); ``POST``: a trainer
+    creates one (ad hoc, or planned with a schedule)."""
+
+    @extend_schema(responses={200: AnyObject(many=True)})
+    def get(self, request: Request) -> Response:
+        course_id = request.query_params.get("course", "")
+        if not course_id.isdigit():
+            raise serializers.ValidationError({"course": "give a course id"})
+        course = _course(request, int(course_id))
+        _content_course(request, course)
+        classes = LiveClass.objects.filter(course=course).prefetch_related("trainers")
+        return Response([selectors.liveclass_payload(c) for c in classes])
+
+    @extend_schema(request=LiveClassCreateSerializer, responses={201: AnyObject})
+    def post(self, request: Request) -> Response:
+        data = validated(LiveClassCreateSerializer, request.data)
+        course = _course(request, data.pop("course")) if data.get("course") else None
+        space_id = data.pop("space")
+        if course is None:
+            if not space_id:
+                raise serializers.ValidationError({"space": "give a course or a space"})
+            space = get_object_or_404(Space, pk=space_id)
+        else:
+            space = course.space
+        activity_id = data.pop("activity")
+        activity = get_object_or_404(Activity, pk=activity_id) if activity_id else None
+        live_class = services.liveclass_create(
+            actor=request.user, space=space, course=course, activity=activity, **data
+        )
+        return Response(selectors.liveclass_payload(live_class), status=201)
+
+
+class LiveClassDetailView(APIView):
+    @extend_schema(responses={200: AnyObject})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(selectors.liveclass_payload(_live_class(request, pk)))
+
+
+class LiveClassStateView(APIView):
+    """Everything the room shows at once; follow the topic from ``last_event_id``."""
+
+    @extend_schema(responses={200: AnyObject})
+    def get(self, request: Request, pk: int) -> Response:
+        live_class = _live_class(request, pk)
+        return Response(selectors.liveclass_state(live_class, viewer=request.user))
+
+
+class LiveClassAttendanceView(APIView):
+    """Join and leave times per participant (trainers of the class)."""
+
+    @extend_schema(responses={200: AnyObject(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        live_class = _live_class(request, pk)
+        if not selectors.is_liveclass_trainer(request.user, live_class):
+            raise PermissionDenied(_("Only the trainers of this class may see its attendance."))
+        return Response(selectors.attendance_rows(live_class))
+
+
+def _live_action(
+    name: str,
+    run: Any,
+    serializer: type[serializers.Serializer] | None = None,
+    *,
+    status_code: int = 200,
+) -> type[APIView]:
+    """A ``POST`` endpoint over one live-class service: the same serializer and service as
+    the topic's ``act`` of the same name."""
+
+    class LiveClassActionView(APIView):
+        @extend_schema(
+            operation_id=f"liveclass_{name}",
+            request=serializer,
+            responses={status_code: AnyObject},
+        )
+        def post(self, request: Request, pk: int, **kwargs: Any) -> Response:
+            data = validated(serializer, request.data) if serializer else {}
+            result = run(request, pk, data, **kwargs)
+            return Response(result if result is not None else {}, status=status_code)
+
+    LiveClassActionView.__name__ = LiveClassActionView.__qualname__ = (
+        "LiveClass" + "".join(p.title() for p in name.split("_")) + "View"
+    )
+    return LiveClassActionView
+
+
+def _join(request: Request, pk: int, data: dict[str, Any]) -> dict[str, Any]:
+    live_class = _live_class(request, pk)
+    services.liveclass_join(user=request.user, live_class=live_class)
+    return selectors.liveclass_state(live_class, viewer=request.user)
+
+
+def _leave(request: Request, pk: int, data: dict[str, Any]) -> None:
+    services.liveclass_leave(user=request.user, live_class=_live_class(request, pk))
+
+
+def _start(request: Request, pk: int, data: dict[str, Any]) -> dict[str, Any]:
+    live_class = services.liveclass_start(actor=request.user, live_class=_live_class(request, pk))
+    return selectors.liveclass_payload(live_class)
+
+
+def _end(request: Request, pk: int, data: dict[str, Any]) -> dict[str, Any]:
+    live_class = services.liveclass_end(actor=request.user, live_class=_live_class(request, pk))
+    return selectors.liveclass_payload(live_class)
+
+
+def _hand_raise(request: Request, pk: int, data: dict[str, Any]) -> dict[str, Any]:
+    return {"hands": services.hand_raise(user=request.user, live_class=_live_class(request, pk))}
+
+
+def _hand_lower(request: Request, pk: int, data: dict[str, Any]) -> dict[str, Any]:
+    hands = services.hand_lower(
+        actor=request.user,
+        live_class=_live_class(request, pk),
+        user_id=data["user"],
+        everyone=data["everyone"],
+    )
+    return {"hands": hands}
+
+
+def _react(request: Request, pk: int, data: dict[str, Any]) -> None:
+    services.liveclass_react(
+        user=request.user, live_class=_live_class(request, pk), emoji=data["emoji"]
+    )
+
+
+def _control(request: Request, pk: int, data: dict[str, Any]) -> dict[str, Any]:
+    live_class = _live_class(request, pk)
+    if data["action"] == "remove":
+        target = get_object_or_404(User, pk=data["user"] or 0)
+        services.liveclass_remove(actor=request.user, live_class=live_class, user=target)
+    else:
+        live_class = services.liveclass_control(
+            actor=request.user, live_class=live_class, action=data["action"], user_id=data["user"]
+        )
+    return selectors.liveclass_payload(live_class)
+
+
+def _recording(request: Request, pk: int, data: dict[str, Any]) -> dict[str, Any]:
+    live_class = services.liveclass_set_recording(
+        actor=request.user, live_class=_live_class(request, pk), on=data["on"]
+    )
+    return selectors.liveclass_payload(live_class)
+
+
+def _poll_vote(request: Request, pk: int, data: dict[str, Any], poll_pk: int) -> dict[str, Any]:
+    poll = services.poll_vote(
+        user=request.user, poll=_poll(request, pk, poll_pk), choice=data["choice"]
+    )
+    return selectors.poll_payload(poll, viewer=request.user)
+
+
+def _poll_close(request: Request, pk: int, data: dict[str, Any], poll_pk: int) -> dict[str, Any]:
+    poll = services.poll_close(actor=request.user, poll=_poll(request, pk, poll_pk))
+    return selectors.poll_payload(poll, viewer=request.user)
+
+
+def _room_param(request: Request) -> int:
+    room = request.query_params.get("room", "0")
+    if not room.isdigit() or int(room) > services.MAX_BREAKOUT_ROOMS:
+        raise serializers.ValidationError({"room": "a breakout room number, or 0"})
+    return int(room)
+
+
+def _stroke_undo(request: Request, pk: int, data: dict[str, Any]) -> dict[str, Any]:
+    removed = services.stroke_undo(
+        user=request.user, live_class=_live_class(request, pk), room=_room_param(request)
+    )
+    return {"removed": removed}
+
+
+def _breakout_broadcast(request: Request, pk: int, data: dict[str, Any]) -> None:
+    services.breakout_broadcast(
+        actor=request.user, live_class=_live_class(request, pk), message=data["message"]
+    )
+
+
+def _breakout_close(request: Request, pk: int, data: dict[str, Any]) -> dict[str, Any]:
+    live_class = services.breakout_close(actor=request.user, live_class=_live_class(request, pk))
+    return selectors.liveclass_payload(live_class)
+
+
+def _breakout_open(request: Request, pk: int, data: dict[str, Any]) -> dict[str, Any]:
+    live_class = services.breakout_open(
+        actor=request.user, live_class=_live_class(request, pk), **data
+    )
+    return selectors.liveclass_payload(live_class)
+
+
+LiveClassJoinView = _live_action("join", _join)
+LiveClassLeaveView = _live_action("leave", _leave)
+LiveClassStartView = _live_action("start", _start)
+LiveClassEndView = _live_action("end", _end)
+HandRaiseView = _live_action("hand_raise", _hand_raise)
+HandLowerView = _live_action("hand_lower", _hand_lower, HandLowerSerializer)
+ReactionView = _live_action("react", _react, LiveReactionSerializer)
+ControlView = _live_action("control", _control, ControlSerializer)
+RecordingView = _live_action("recording", _recording, RecordingSerializer)
+PollVoteView = _live_action("poll_vote", _poll_vote, PollVoteChoiceSerializer)
+PollCloseView = _live_action("poll_close", _poll_close)
+StrokeUndoView = _live_action("stroke_undo", _stroke_undo)
+BreakoutBroadcastView = _live_action(
+    "breakout_broadcast", _breakout_broadcast, BreakoutMessageSerializer
+)
+BreakoutCloseView = _live_action("breakout_close", _breakout_close)
+BreakoutOpenView = _live_action(
+    "breakout_open", _breakout_open, BreakoutOpenSerializer, status_code=201
+)
+
+
+class PollListView(APIView):
+    @extend_schema(responses={200: AnyObject(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        live_class = _live_class(request, pk)
+        return Response(
+            [selectors.poll_payload(p, viewer=request.user) for p in live_class.polls.all()]
+        )
+
+    @extend_schema(request=PollCreateSerializer, responses={201: AnyObject})
+    def post(self, request: Request, pk: int) -> Response:
+        data = validated(PollCreateSerializer, request.data)
+        poll = services.poll_create(actor=request.user, live_class=_live_class(request, pk), **data)
+        return Response(selectors.poll_payload(poll, viewer=request.user), status=201)
+
+
+class WhiteboardView(APIView):
+    """``?room=<n>`` for a breakout room's board (0: the main one)."""
+
+    @extend_schema(responses={200: AnyObject(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        live_class = _live_class(request, pk)
+        room = _room_param(request)
+        participant = selectors.participant_of(request.user, live_class)
+        if room and not (
+            selectors.is_liveclass_trainer(request.user, live_class)
+            or (participant is not None and participant.breakout_room == room)
+        ):
+            raise PermissionDenied(_("You are not in this breakout room."))
+        return Response(selectors.board_strokes(live_class, room))
+
+    @extend_schema(request=StrokeSerializer, responses={201: AnyObject})
+    def post(self, request: Request, pk: int) -> Response:
+        data = validated(StrokeSerializer, request.data)
+        stroke = services.stroke_add(
+            user=request.user,
+            live_class=_live_class(request, pk),
+            data=data,
+            room=_room_param(request),
+        )
+        return Response(selectors.stroke_payload(stroke), status=201)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        services.board_clear(
+            actor=request.user, live_class=_live_class(request, pk), room=_room_param(request)
+        )
+        return Response(status=204)

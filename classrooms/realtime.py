@@ -21,10 +21,10 @@ from classrooms.api import (
     BreakoutSaySerializer,
     ControlSerializer,
     HandLowerSerializer,
+    LiveReactionSerializer,
     PollCreateSerializer,
     PollRefSerializer,
     PollVoteSerializer,
-    ReactionSerializer,
     RecordingSerializer,
     StrokeSerializer,
 )
@@ -156,7 +156,7 @@ class LiveClassTopic(realtime.Topic):
         )
         return {"hands": hands}
 
-    @realtime.action("react", serializer=ReactionSerializer)
+    @realtime.action("react", serializer=LiveReactionSerializer)
     def react(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         services.liveclass_react(user=user, live_class=_live_class(key), emoji=data["emoji"])
         return {}

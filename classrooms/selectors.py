@@ -527,6 +527,15 @@ def live_classes_of_course(*, course: Course) -> QuerySet[LiveClass]:
     return LiveClass.objects.filter(course=course).exclude(status=LiveClassStatus.ENDED)
 
 
+def ended_live_classes_of_course(*, course: Course, limit: int = 5) -> list[LiveClass]:
+    """The latest ended classes (their attendance reports), for the course's trainers."""
+    return list(
+        LiveClass.objects.filter(course=course, status=LiveClassStatus.ENDED).order_by("-ended_at")[
+            :limit
+        ]
+    )
+
+
 def live_class_of_activity(*, activity: Activity) -> LiveClass | None:
     """The class an activity of kind live_class points at (its latest one not ended)."""
     qs = LiveClass.objects.filter(activity=activity)

@@ -1066,6 +1066,7 @@ def liveclass_remove(*, actor: User, live_class: LiveClass, user: User) -> None:
     if room:
         realtime.revoke(live_class.breakout_topic(room), user_id=user.pk)
     events.emit("classrooms.liveclass_left", user_id=user.pk, live_class_id=live_class.pk)
+    events.emit("classrooms.liveclass_removed", user_id=user.pk, live_class_id=live_class.pk)
 
 
 @transaction.atomic

@@ -50,6 +50,50 @@ api_urlpatterns = [
     path("enrolments/<int:pk>/", api.EnrolmentDetailView.as_view(), name="api-enrolment-detail"),
 ]
 
+# Live classes.
+_lc = "liveclasses/<int:pk>/"
+api_urlpatterns += [
+    path("liveclasses/", api.LiveClassListView.as_view(), name="api-liveclasses"),
+    path(_lc, api.LiveClassDetailView.as_view(), name="api-liveclass"),
+    path(_lc + "state/", api.LiveClassStateView.as_view(), name="api-liveclass-state"),
+    path(_lc + "join/", api.LiveClassJoinView.as_view(), name="api-liveclass-join"),
+    path(_lc + "leave/", api.LiveClassLeaveView.as_view(), name="api-liveclass-leave"),
+    path(_lc + "start/", api.LiveClassStartView.as_view(), name="api-liveclass-start"),
+    path(_lc + "end/", api.LiveClassEndView.as_view(), name="api-liveclass-end"),
+    path(_lc + "hands/raise/", api.HandRaiseView.as_view(), name="api-liveclass-hand-raise"),
+    path(_lc + "hands/lower/", api.HandLowerView.as_view(), name="api-liveclass-hand-lower"),
+    path(_lc + "reactions/", api.ReactionView.as_view(), name="api-liveclass-react"),
+    path(_lc + "control/", api.ControlView.as_view(), name="api-liveclass-control"),
+    path(_lc + "recording/", api.RecordingView.as_view(), name="api-liveclass-recording"),
+    path(_lc + "polls/", api.PollListView.as_view(), name="api-liveclass-polls"),
+    path(
+        _lc + "polls/<int:poll_pk>/vote/",
+        api.PollVoteView.as_view(),
+        name="api-liveclass-poll-vote",
+    ),
+    path(
+        _lc + "polls/<int:poll_pk>/close/",
+        api.PollCloseView.as_view(),
+        name="api-liveclass-poll-close",
+    ),
+    path(_lc + "whiteboard/", api.WhiteboardView.as_view(), name="api-liveclass-whiteboard"),
+    path(_lc + "whiteboard/undo/", api.StrokeUndoView.as_view(), name="api-liveclass-stroke-undo"),
+    path(_lc + "breakouts/", api.BreakoutOpenView.as_view(), name="api-liveclass-breakouts"),
+    path(
+        _lc + "breakouts/broadcast/",
+        api.BreakoutBroadcastView.as_view(),
+        name="api-liveclass-breakout-broadcast",
+    ),
+    path(
+        _lc + "breakouts/close/",
+        api.BreakoutCloseView.as_view(),
+        name="api-liveclass-breakout-close",
+    ),
+    path(
+        _lc + "attendance/", api.LiveClassAttendanceView.as_view(), name="api-liveclass-attendance"
+    ),
+]
+
 urlpatterns = [
     path("courses/", views.course_list, name="courses"),
     path("courses/new/", views.course_new, name="course-new"),
@@ -73,4 +117,14 @@ urlpatterns = [
     path("attempts/<int:pk>/", views.attempt_page, name="attempt"),
     path("team/progress/", views.team_progress, name="team-progress"),
     path("team/progress/export.csv", views.team_export, name="team-export"),
+    # Live classes: the room's URL is stable (sessions and calendars link to it).
+    path("liveclass/<int:pk>/", views.liveclass_room, name="liveclass"),
+    path("liveclass/<int:pk>/attendance/", views.liveclass_attendance, name="liveclass-attendance"),
+    path(
+        "liveclass/<int:pk>/attendance.csv",
+        views.liveclass_attendance_csv,
+        name="liveclass-attendance-csv",
+    ),
+    path("courses/<int:pk>/liveclass/new/", views.liveclass_new, name="liveclass-new"),
+    path("activities/<int:pk>/liveclass/", views.activity_liveclass, name="activity-liveclass"),
 ]

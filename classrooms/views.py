@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from django import forms
@@ -26,6 +28,7 @@ from classrooms.models import (
     CompletionRule,
     Course,
     Enrolment,
+    LiveClass,
     MediaKind,
     Module,
     Question,
@@ -200,6 +203,10 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "course": course,
             "data": data,
             "can_watch": selectors.can_watch_progress(user=request.user, course=course),
+            "live_classes": selectors.live_classes_of_course(course=course),
+            "ended_live_classes": (
+                selectors.ended_live_classes_of_course(course=course) if data["can_edit"] else []
+            ),
         },
     )
 
@@ -714,4 +721,124 @@ def team_export(request: HttpRequest) -> HttpResponse:
     return _csv_response(
         reports.enrolments_csv(enrolments=selectors.team_enrolments(manager=request.user)),
         "team-progress.csv",
+    )
+
+
+# -- live classes ----------------------------------------------------------------------------
+def _live_class(request: HttpRequest, pk: int) -> LiveClass:
+    live_class = get_object_or_404(LiveClass.objects.select_related("course"), pk=pk)
+    if selectors.liveclass_role(request.user, live_class) is None:
+        raise Http404
+    return live_class
+
+
+@login_required
+def liveclass_room(request: HttpRequest, pk: int) -> HttpResponse:
+    """The room (lobby before the start, the report link after the end). The page joins
+    through the API, so a refused join (locked, full, removed) shows its reason."""
+    live_class = _live_class(request, pk)
+    return render(
+        request,
+        "classrooms/liveclass.html",
+        {
+            "live_class": live_class,
+            "state": selectors.liveclass_state(live_class, viewer=request.user),
+            "is_trainer": selectors.is_liveclass_trainer(request.user, live_class),
+            "reactions": services.REACTIONS,
+        },
+    )
+
+
+@login_required
+@require_POST
+def liveclass_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Start a live class" on the course page: a trainer opens an ad hoc class now."""
+    course = _editable_course(request, pk)
+    title = request.POST.get("title", "").strip() or _("%(course)s: live class") % {
+        "course": course.title
+    }
+    live_class = services.liveclass_create(
+        actor=request.user, space=course.space, course=course, title=title
+    )
+    services.liveclass_join(user=request.user, live_class=live_class)
+    services.liveclass_start(actor=request.user, live_class=live_class)
+    return redirect(live_class)
+
+
+@login_required
+def activity_liveclass(request: HttpRequest, pk: int) -> HttpResponse:
+    """The join link of a course activity of kind live class. ``POST`` (its trainers):
+    open a class for the activity when it has none."""
+    activity = _content_activity(request, pk)
+    if activity.kind != ActivityKind.LIVE_CLASS:
+        raise Http404
+    live_class = selectors.live_class_of_activity(activity=activity)
+    if request.method == "POST" and (live_class is None or live_class.status == "ended"):
+        if not selectors.can_edit_course(user=request.user, course=activity.course):
+            raise PermissionDenied
+        live_class = services.liveclass_create(
+            actor=request.user,
+            space=activity.course.space,
+            course=activity.course,
+            activity=activity,
+            title=activity.title,
+        )
+    if live_class is None:
+        messages.info(request, _("No live class is planned for this activity yet."))
+        return redirect(activity.course)
+    return redirect(live_class)
+
+
+def _require_attendance_viewer(request: HttpRequest, live_class: LiveClass) -> None:
+    if not selectors.is_liveclass_trainer(request.user, live_class):
+        raise PermissionDenied
+
+
+@login_required
+def liveclass_attendance(request: HttpRequest, pk: int) -> HttpResponse:
+    live_class = _live_class(request, pk)
+    _require_attendance_viewer(request, live_class)
+    return render(
+        request,
+        "classrooms/liveclass_attendance.html",
+        {"live_class": live_class, "rows": selectors.attendance_rows(live_class)},
+    )
+
+
+ATTENDANCE_CSV_HEADER = [
+    "participant",
+    "role",
+    "joined_at",
+    "left_at",
+    "seconds_present",
+    "seconds_in_class",
+    "percent_of_class",
+    "removed",
+]
+
+
+def _attendance_csv(live_class: LiveClass) -> str:
+    """One line per presence interval of each participant."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(ATTENDANCE_CSV_HEADER)
+    for row in selectors.attendance_rows(live_class):
+        totals = [row["seconds_present"], row["seconds_in_class"], row["percent"], row["removed"]]
+        for interval in row["intervals"] or [{"joined_at": None, "left_at": None}]:
+            joined, left = interval["joined_at"], interval["left_at"]
+            joined_text = joined.isoformat() if joined else ""
+            left_text = left.isoformat() if left else ""
+            writer.writerow(
+                [reports._cell(row["name"]), row["role"], joined_text, left_text, *totals]
+            )
+    return out.getvalue()
+
+
+@login_required
+def liveclass_attendance_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    live_class = _live_class(request, pk)
+    _require_attendance_viewer(request, live_class)
+    return _csv_response(
+        _attendance_csv(live_class),
+        f"liveclass-{live_class.pk}-attendance.csv",
     )

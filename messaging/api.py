@@ -178,6 +178,21 @@ class ConversationDetailView(APIView):
         return Response(conversation_detail(request.user, readable_conversation(request, pk)))
 
 
+class LiveClassChatView(APIView):
+    """The chat of a live class, found by its key (``classrooms.liveclass.<id>``)."""
+
+    serializer_class = ChatConversationSerializer
+
+    @extend_schema(operation_id="live_class_chat_retrieve")
+    def get(self, request: Request, key: str) -> Response:
+        conversation = selectors.live_class_chat(key=key)
+        if conversation is None or not selectors.can_read(
+            user=request.user, conversation=conversation
+        ):
+            raise Http404
+        return Response(conversation_detail(request.user, conversation))
+
+
 class MessageListView(APIView):
     """``GET ?before=<id>`` / ``?after=<id>`` / ``?around=first_unread``; ``POST`` sends."""
 

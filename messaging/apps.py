@@ -10,9 +10,16 @@ class MessagingConfig(AppConfig):
         from hub import events
         from hub.notify import register_kind
         from messaging import realtime  # noqa: F401
-        from messaging.services import on_enrolled, on_unenrolled
+        from messaging.services import (
+            on_enrolled,
+            on_liveclass_joined,
+            on_liveclass_removed,
+            on_unenrolled,
+        )
 
         register_kind("chat_message", _("Chat messages"))
         register_kind("chat_report", _("Reported chat messages"))
         events.subscribe("classrooms.enrolled", on_enrolled)
         events.subscribe("classrooms.unenrolled", on_unenrolled)
+        events.subscribe("classrooms.liveclass_joined", on_liveclass_joined)
+        events.subscribe("classrooms.liveclass_removed", on_liveclass_removed)

@@ -57,6 +57,13 @@ def membership_of(*, user: Any, conversation: Conversation | int) -> Membership 
     return Membership.objects.filter(conversation_id=conversation_id, user_id=user.pk).first()
 
 
+def live_class_chat(*, key: str) -> Conversation | None:
+    """The chat of a live class by the key the live-class feature chose."""
+    return Conversation.objects.filter(
+        kind=Conversation.Kind.LIVE_CLASS, live_class_key=key
+    ).first()
+
+
 def can_read(*, user: Any, conversation: Conversation | int) -> bool:
     membership = membership_of(user=user, conversation=conversation)
     return membership is not None and membership.state in READABLE_STATES

@@ -286,6 +286,27 @@ def live_class_chat_join(
     )
 
 
+def on_liveclass_joined(*, user: User, live_class: Any, host: bool = False, **_extra: Any) -> None:
+    """``classrooms.liveclass_joined``: the person joins the class's chat (idempotent)."""
+    with transaction.atomic():
+        conversation = live_class_chat_open(
+            key=live_class.topic, title=live_class.title, space_id=live_class.space_id
+        )
+        live_class_chat_join(conversation=conversation, user=user, host=host)
+
+
+def on_liveclass_removed(*, user_id: int, live_class_id: int, **_extra: Any) -> None:
+    """``classrooms.liveclass_removed``: put out of the class, out of its chat too."""
+    conversation = selectors.live_class_chat(key=f"classrooms.liveclass.{live_class_id}")
+    if conversation is None:
+        return
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not Membership.objects.filter(conversation=conversation, user=user).exists():
+        return
+    with transaction.atomic():
+        _set_state(conversation, user, Membership.State.REMOVED)
+
+
 # -- messages ------------------------------------------------------------------------------
 @transaction.atomic
 def message_send(

@@ -14,6 +14,11 @@ api_urlpatterns = [
     path("conversations/", api.ConversationListView.as_view(), name="api-conversations"),
     path("conversations/<int:pk>/", api.ConversationDetailView.as_view(), name="api-conversation"),
     path(
+        "conversations/live-class/<str:key>/",
+        api.LiveClassChatView.as_view(),
+        name="api-live-class-chat",
+    ),
+    path(
         "conversations/<int:pk>/messages/",
         api.MessageListView.as_view(),
         name="api-conversation-messages",

@@ -54,3 +54,35 @@ class TeamFactory(factory.django.DjangoModelFactory):
     def members(self, create: bool, extracted: list[User] | None, **kwargs) -> None:
         if extracted:
             self.members.set(extracted)
+
+
+def build_live_class(*, trainer, space, learners=(), capacity=None, start=True):
+    """A course with a live-class activity, ``learners`` enrolled, and a live class for the
+    activity that ``trainer`` has joined (and started, unless ``start=False``)."""
+    from types import SimpleNamespace
+
+    from classrooms import services
+    from classrooms.models import ActivityKind
+
+    course = services.course_create(
+        author=trainer, space=space, title="Live French", summary="", published=True
+    )
+    module = services.module_create(user=trainer, course=course, title="Week 1")
+    activity = services.activity_create(
+        user=trainer, module=module, title="Conversation class", kind=ActivityKind.LIVE_CLASS
+    )
+    for learner in learners:
+        services.enrolment_create(actor=trainer, user=learner, course=course)
+    live_class = services.liveclass_create(
+        actor=trainer,
+        space=space,
+        course=course,
+        activity=activity,
+        title="Conversation class",
+        capacity=capacity,
+    )
+    services.liveclass_join(user=trainer, live_class=live_class)
+    if start:
+        services.liveclass_start(actor=trainer, live_class=live_class)
+    live_class.refresh_from_db()
+    return SimpleNamespace(course=course, activity=activity, live_class=live_class)
