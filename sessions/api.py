@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -12,8 +12,16 @@ from rest_framework.views import APIView
 from classrooms.models import Activity, Course
 from hub.accounts.models import Space, User
 from hub.api import validated
-from sessions import selectors, services
-from sessions.models import Approval, Registration, Session, SessionKind
+from sessions import reports, selectors, services
+from sessions.models import (
+    Approval,
+    Attendance,
+    Registration,
+    Session,
+    SessionKind,
+    SessionPart,
+    SessionSeries,
+)
 
 KIND_HELP = " | ".join(SessionKind.values)
 
@@ -45,6 +53,9 @@ class SessionWriteSerializer(serializers.Serializer):
     trainers = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), many=True, required=False
     )
+    # Bounds are the service's (it says why a value is refused).
+    reminder_hours = serializers.IntegerField(required=False)
+    claim_hours = serializers.IntegerField(required=False, allow_null=True)
 
 
 class SessionCreateSerializer(SessionWriteSerializer):
@@ -54,6 +65,55 @@ class SessionCreateSerializer(SessionWriteSerializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     capacity = serializers.IntegerField()
+
+
+class SeriesCreateSerializer(SessionCreateSerializer):
+    count = serializers.IntegerField(help_text="How many occurrences (1..52).")
+    interval_days = serializers.IntegerField(default=7, help_text="7: weekly.")
+
+
+class ScopeSerializer(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=["one", "following"], default="one")
+
+
+class SeriesUpdateSerializer(SessionWriteSerializer, ScopeSerializer):
+    pass
+
+
+class PartSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    location = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
+class PartUpdateSerializer(PartSerializer):
+    starts_at = serializers.DateTimeField(required=False)
+    ends_at = serializers.DateTimeField(required=False)
+
+
+class OfferSerializer(serializers.Serializer):
+    # A manager answers for a report; default: one's own offer.
+    registration = serializers.IntegerField(required=False, allow_null=True)
+
+
+class MoveSerializer(serializers.Serializer):
+    to = serializers.PrimaryKeyRelatedField(queryset=Session.objects.all())
+
+
+class ShiftSerializer(serializers.Serializer):
+    by = serializers.IntegerField(min_value=-2000, max_value=2000)
+
+
+class AttendanceMarkSerializer(serializers.Serializer):
+    registration = serializers.IntegerField()
+    attendance = serializers.ChoiceField(choices=Attendance.choices)
+
+
+class AttendanceSheetSerializer(serializers.Serializer):
+    open = serializers.BooleanField()
+    opens_at = serializers.DateTimeField()
+    summary = serializers.DictField(child=serializers.IntegerField())
+    rows = serializers.ListField(child=serializers.DictField())
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -69,9 +129,12 @@ class CancelSerializer(serializers.Serializer):
 
 
 class RegistrationResultSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["confirmed", "waitlisted", "pending", "cancelled"])
+    status = serializers.ChoiceField(
+        choices=["confirmed", "waitlisted", "pending", "offered", "cancelled"]
+    )
     position = serializers.IntegerField(allow_null=True)
     registration = serializers.IntegerField()
+    offer_expires_at = serializers.DateTimeField(allow_null=True)
 
 
 class WaitlistReorderSerializer(serializers.Serializer):
@@ -89,11 +152,27 @@ def _session(request: Request, pk: int) -> Session:
     return session
 
 
+def _managed(request: Request, pk: int) -> Session:
+    """The session, for those who manage it (others get a 404: it reveals nothing)."""
+    session = _session(request, pk)
+    if not selectors.can_manage_session(user=request.user, session=session):
+        raise Http404
+    return session
+
+
+def _registration(session: Session, pk: int) -> Registration:
+    registration = session.registrations.select_related("user", "session").filter(pk=pk).first()
+    if registration is None:
+        raise Http404
+    return registration
+
+
 def _result(registration: Registration) -> dict:
     return {
         "status": registration.status,
         "position": registration.position,
         "registration": registration.pk,
+        "offer_expires_at": registration.offer_expires_at,
     }
 
 
@@ -173,3 +252,172 @@ class WaitlistReorderView(APIView):
         data = validated(WaitlistReorderSerializer, request.data)
         services.waitlist_reorder(actor=request.user, session=session, registration_ids=data["ids"])
         return Response(selectors.seats_state(session=session))
+
+
+# -- claim window -----------------------------------------------------------------------------
+class OfferAnswerView(APIView):
+    """``offer/accept/`` and ``offer/decline/``: answer the seat offered to you (or a report)."""
+
+    accept = True
+
+    @extend_schema(request=OfferSerializer, responses={200: RegistrationResultSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        session = _session(request, pk)
+        data = validated(OfferSerializer, request.data)
+        if data.get("registration"):
+            registration = _registration(session, data["registration"])
+        else:
+            registration = selectors.active_registration(session=session, user=request.user)
+            if registration is None:
+                raise Http404
+        answer = services.offer_accept if self.accept else services.offer_decline
+        return Response(_result(answer(actor=request.user, registration=registration)))
+
+
+# -- coordinators: registrations and the waiting list -----------------------------------------
+class RegistrationApproveView(APIView):
+    @extend_schema(request=None, responses={200: RegistrationResultSerializer})
+    def post(self, request: Request, pk: int, rid: int) -> Response:
+        registration = _registration(_session(request, pk), rid)
+        registration = services.registration_approve(actor=request.user, registration=registration)
+        return Response(_result(registration))
+
+
+class RegistrationRemoveView(APIView):
+    @extend_schema(request=None, responses={200: RegistrationResultSerializer})
+    def post(self, request: Request, pk: int, rid: int) -> Response:
+        registration = _registration(_managed(request, pk), rid)
+        registration = services.registration_remove(actor=request.user, registration=registration)
+        return Response(_result(registration))
+
+
+class RegistrationMoveView(APIView):
+    @extend_schema(request=MoveSerializer, responses={200: RegistrationResultSerializer})
+    def post(self, request: Request, pk: int, rid: int) -> Response:
+        registration = _registration(_managed(request, pk), rid)
+        data = validated(MoveSerializer, request.data)
+        moved = services.registration_move(
+            actor=request.user, registration=registration, to=data["to"]
+        )
+        return Response(_result(moved))
+
+
+class WaitlistShiftView(APIView):
+    @extend_schema(request=ShiftSerializer, responses={200: SessionObject})
+    def post(self, request: Request, pk: int, rid: int) -> Response:
+        session = _managed(request, pk)
+        registration = _registration(session, rid)
+        data = validated(ShiftSerializer, request.data)
+        services.waitlist_shift(actor=request.user, registration=registration, by=data["by"])
+        return Response(selectors.seats_state(session=session))
+
+
+# -- parts ------------------------------------------------------------------------------------
+class PartListView(APIView):
+    @extend_schema(responses={200: SessionObject(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        session = _session(request, pk)
+        return Response([selectors.part_payload(p) for p in session.parts.all()])
+
+    @extend_schema(request=PartSerializer, responses={201: SessionObject})
+    def post(self, request: Request, pk: int) -> Response:
+        session = _session(request, pk)
+        data = validated(PartSerializer, request.data)
+        part = services.part_add(actor=request.user, session=session, **data)
+        return Response(selectors.part_payload(part), status=201)
+
+
+class PartDetailView(APIView):
+    def _part(self, request: Request, pk: int, part_id: int) -> SessionPart:
+        part = _session(request, pk).parts.filter(pk=part_id).first()
+        if part is None:
+            raise Http404
+        return part
+
+    @extend_schema(request=PartUpdateSerializer, responses={200: SessionObject})
+    def patch(self, request: Request, pk: int, part_id: int) -> Response:
+        part = self._part(request, pk, part_id)
+        data = validated(PartUpdateSerializer, request.data)
+        part = services.part_update(actor=request.user, part=part, **data)
+        return Response(selectors.part_payload(part))
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, pk: int, part_id: int) -> Response:
+        services.part_remove(actor=request.user, part=self._part(request, pk, part_id))
+        return Response(status=204)
+
+
+# -- series -----------------------------------------------------------------------------------
+def series_payload(series: SessionSeries) -> dict:
+    return {
+        "id": series.pk,
+        "title": series.title,
+        "interval_days": series.interval_days,
+        "count": series.count,
+        "occurrences": list(series.occurrences.order_by("starts_at").values_list("pk", flat=True)),
+    }
+
+
+class SeriesCreateView(APIView):
+    @extend_schema(request=SeriesCreateSerializer, responses={201: SessionObject})
+    def post(self, request: Request) -> Response:
+        data = validated(SeriesCreateSerializer, request.data)
+        series = services.series_create(actor=request.user, **data)
+        return Response(series_payload(series), status=201)
+
+
+class SeriesUpdateView(APIView):
+    """Change this occurrence (``scope: one``) or it and the following ones."""
+
+    @extend_schema(request=SeriesUpdateSerializer, responses={200: SessionObject(many=True)})
+    def post(self, request: Request, pk: int) -> Response:
+        session = _session(request, pk)
+        data = validated(SeriesUpdateSerializer, request.data)
+        updated = services.series_update(actor=request.user, session=session, **data)
+        return Response([selectors.session_payload(s, user=request.user) for s in updated])
+
+
+class SeriesCancelView(APIView):
+    @extend_schema(request=ScopeSerializer, responses={200: SessionObject(many=True)})
+    def post(self, request: Request, pk: int) -> Response:
+        session = _session(request, pk)
+        data = validated(ScopeSerializer, request.data)
+        cancelled = services.series_cancel(actor=request.user, session=session, **data)
+        return Response([selectors.session_payload(s, user=request.user) for s in cancelled])
+
+
+# -- attendance -------------------------------------------------------------------------------
+class AttendanceView(APIView):
+    @extend_schema(responses={200: AttendanceSheetSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        session = _managed(request, pk)
+        return Response(selectors.attendance_payload(session=session))
+
+    @extend_schema(request=AttendanceMarkSerializer, responses={200: SessionObject})
+    def post(self, request: Request, pk: int) -> Response:
+        session = _session(request, pk)
+        data = validated(AttendanceMarkSerializer, request.data)
+        registration = _registration(session, data["registration"])
+        registration = services.attendance_mark(
+            actor=request.user, registration=registration, attendance=data["attendance"]
+        )
+        return Response(selectors.attendance_row(registration))
+
+
+class AttendanceCsvView(APIView):
+    """The sign-in sheet as CSV; ``?only=no-shows`` lists the absent and unmarked."""
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        session = _managed(request, pk)
+        only = request.query_params.get("only", "")
+        if only not in ("", "no-shows"):
+            raise serializers.ValidationError({"only": "Use only=no-shows or nothing."})
+        no_shows = only == "no-shows"
+        response = HttpResponse(
+            reports.attendance_csv(session=session, no_shows=no_shows),
+            content_type="text/csv; charset=utf-8",
+        )
+        filename = reports.csv_filename(session, no_shows)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response

@@ -144,6 +144,19 @@ def attendance_row(registration: Registration) -> dict[str, Any]:
     }
 
 
+def attendance_payload(*, session: Session) -> dict[str, Any]:
+    """The sign-in sheet as REST and the page's script see it."""
+    from django.utils import timezone
+
+    opens_at = session.starts_at - ATTENDANCE_OPENS_BEFORE
+    return {
+        "open": timezone.now() >= opens_at,
+        "opens_at": opens_at.isoformat(),
+        "summary": attendance_summary(session=session),
+        "rows": [attendance_row(r) for r in attendance_sheet(session=session)],
+    }
+
+
 def part_payload(part: SessionPart) -> dict[str, Any]:
     return {
         "id": part.pk,

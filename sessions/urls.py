@@ -30,4 +30,61 @@ api_urlpatterns = [
         api.WaitlistReorderView.as_view(),
         name="api-session-waitlist-reorder",
     ),
+    path(
+        "sessions/<int:pk>/offer/accept/",
+        api.OfferAnswerView.as_view(accept=True),
+        name="api-session-offer-accept",
+    ),
+    path(
+        "sessions/<int:pk>/offer/decline/",
+        api.OfferAnswerView.as_view(accept=False),
+        name="api-session-offer-decline",
+    ),
+    path(
+        "sessions/<int:pk>/registrations/<int:rid>/approve/",
+        api.RegistrationApproveView.as_view(),
+        name="api-session-registration-approve",
+    ),
+    path(
+        "sessions/<int:pk>/registrations/<int:rid>/remove/",
+        api.RegistrationRemoveView.as_view(),
+        name="api-session-registration-remove",
+    ),
+    path(
+        "sessions/<int:pk>/registrations/<int:rid>/move/",
+        api.RegistrationMoveView.as_view(),
+        name="api-session-registration-move",
+    ),
+    path(
+        "sessions/<int:pk>/registrations/<int:rid>/shift/",
+        api.WaitlistShiftView.as_view(),
+        name="api-session-registration-shift",
+    ),
+    path("sessions/<int:pk>/parts/", api.PartListView.as_view(), name="api-session-parts"),
+    path(
+        "sessions/<int:pk>/parts/<int:part_id>/",
+        api.PartDetailView.as_view(),
+        name="api-session-part",
+    ),
+    path("sessions/series/", api.SeriesCreateView.as_view(), name="api-session-series"),
+    path(
+        "sessions/<int:pk>/series/update/",
+        api.SeriesUpdateView.as_view(),
+        name="api-session-series-update",
+    ),
+    path(
+        "sessions/<int:pk>/series/cancel/",
+        api.SeriesCancelView.as_view(),
+        name="api-session-series-cancel",
+    ),
+    path(
+        "sessions/<int:pk>/attendance/",
+        api.AttendanceView.as_view(),
+        name="api-session-attendance",
+    ),
+    path(
+        "sessions/<int:pk>/attendance.csv",
+        api.AttendanceCsvView.as_view(),
+        name="api-session-attendance-csv",
+    ),
 ]
