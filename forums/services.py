@@ -50,7 +50,7 @@ from forums.selectors import (
     post_payload,
     thread_payload,
 )
-from hub import realtime, sanitize
+from hub import events, realtime, sanitize
 from hub.accounts.models import Role, Space, User
 from hub.accounts.selectors import is_space_member
 from hub.api import RateLimited
@@ -554,6 +554,7 @@ def thread_accept_answer(*, user: User, thread: Thread, post: Post | None) -> Th
             target=post,
             url=f"{thread.get_absolute_url()}#post-{post.pk}",
         )
+        events.emit("forums.answer_accepted", user=post.author, post=post, thread=thread)
     return thread
 
 

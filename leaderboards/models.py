@@ -178,3 +178,178 @@ class BadgeAward(models.Model):
 
     def __str__(self) -> str:
         return f"{self.badge} -> {self.user}"
+
+
+# -- quiz duels --------------------------------------------------------------------------------
+class DuelStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for an answer")
+    DECLINED = "declined", _("Declined")
+    CANCELLED = "cancelled", _("Cancelled")
+    ACTIVE = "active", _("In play")
+    FINISHED = "finished", _("Finished")
+    EXPIRED = "expired", _("Expired")
+
+
+class DuelMode(models.TextChoices):
+    LIVE = "live", _("Live")
+    ASYNC = "async", _("Each in turn")
+
+
+class Duel(models.Model):
+    """Two learners of a course answer the same questions of its bank.
+
+    Live mode: the server opens each question for both at the same moment and closes it when
+    both answered or time is up (``current_index`` is the open question, ``closed_index``
+    the last closed one). Asynchronous mode: each player opens their own questions, with the
+    same per-question timing, before ``expires_at``.
+    """
+
+    course = models.ForeignKey("classrooms.Course", on_delete=models.CASCADE, related_name="duels")
+    challenger = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="duels_started"
+    )
+    opponent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="duels_received"
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=DuelStatus.choices, default=DuelStatus.PENDING
+    )
+    mode = models.CharField(_("mode"), max_length=10, choices=DuelMode.choices, blank=True)
+    matchmade = models.BooleanField(_("found by matchmaking"), default=False)
+    question_ids = models.JSONField(default=list)
+    seconds = models.PositiveSmallIntegerField(_("seconds per question"), default=10)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Pending: the challenge lapses; live before the first question: both must be ready by
+    # then (else the duel turns asynchronous); asynchronous: both runs must be done by then.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    challenger_ready = models.BooleanField(default=False)
+    opponent_ready = models.BooleanField(default=False)
+    current_index = models.SmallIntegerField(default=-1)
+    closed_index = models.SmallIntegerField(default=-1)
+    challenger_score = models.IntegerField(default=0)
+    opponent_score = models.IntegerField(default=0)
+    winner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="duels_won",
+    )
+    forfeit = models.BooleanField(_("decided by forfeit"), default=False)
+    challenger_rating_change = models.IntegerField(default=0)
+    opponent_rating_change = models.IntegerField(default=0)
+    rematch_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="rematches"
+    )
+
+    class Meta:
+        verbose_name = _("quiz duel")
+        verbose_name_plural = _("quiz duels")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "expires_at"]),
+            models.Index(fields=["course", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.challenger} vs {self.opponent} ({self.status})"
+
+    @property
+    def topic(self) -> str:
+        return f"leaderboards.duel.{self.pk}"
+
+    @property
+    def question_count(self) -> int:
+        return len(self.question_ids)
+
+    def player_ids(self) -> tuple[int, int]:
+        return (self.challenger_id, self.opponent_id)
+
+    def other_id(self, user_id: int) -> int:
+        return self.opponent_id if user_id == self.challenger_id else self.challenger_id
+
+
+class DuelTurn(models.Model):
+    """One player's go at one question: opened with a server deadline, answered at most once."""
+
+    duel = models.ForeignKey(Duel, on_delete=models.CASCADE, related_name="turns")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    index = models.PositiveSmallIntegerField()
+    question = models.ForeignKey("classrooms.Question", on_delete=models.CASCADE, related_name="+")
+    opened_at = models.DateTimeField()
+    deadline = models.DateTimeField()
+    answer = models.JSONField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    correct = models.BooleanField(default=False)
+    points = models.IntegerField(default=0)
+    closed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["index", "user_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["duel", "user", "index"], name="lb_duel_turn_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.duel_id}#{self.index} {self.user_id}"
+
+
+class DuelEvent(models.Model):
+    """A durable event of ``leaderboards.duel.<id>`` (its id orders the topic's backlog)."""
+
+    duel = models.ForeignKey(Duel, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.duel_id}: {self.type}"
+
+
+class DuelRating(models.Model):
+    """A learner's Elo rating in one course's duels (starts at 1200, K = 32)."""
+
+    course = models.ForeignKey(
+        "classrooms.Course", on_delete=models.CASCADE, related_name="duel_ratings"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="duel_ratings"
+    )
+    rating = models.IntegerField(_("rating"), default=1200)
+    played = models.PositiveIntegerField(default=0)
+    won = models.PositiveIntegerField(default=0)
+    lost = models.PositiveIntegerField(default=0)
+    drawn = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("duel rating")
+        verbose_name_plural = _("duel ratings")
+        ordering = ["-rating", "user_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "user"], name="lb_duel_rating_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.rating} in {self.course_id}"
+
+
+class DuelQueueEntry(models.Model):
+    """A learner waiting for a random opponent in a course (matchmaking)."""
+
+    course = models.ForeignKey("classrooms.Course", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "user"], name="lb_duel_queue_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} waits in {self.course_id}"

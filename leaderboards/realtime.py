@@ -4,9 +4,18 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+
+from classrooms.services import Conflict
 from hub import realtime
+from leaderboards import duel_api, duel_services
+from leaderboards import duel_selectors as duels
+from leaderboards.models import Duel
 from leaderboards.selectors import can_view_board
 
 
@@ -17,3 +26,87 @@ class BoardTopic(realtime.Topic):
             return can_view_board(user=user, key=key)
         except ValueError:
             return False
+
+
+# -- quiz duels ------------------------------------------------------------------------------
+def _player_duel(user: Any, key: str) -> Duel:
+    if not key.isdigit():
+        raise realtime.GatewayError("not_found", "no such duel")
+    duel = get_object_or_404(Duel, pk=int(key))
+    if not duels.is_player(user=user, duel=duel):
+        raise PermissionDenied("This is not your duel.")
+    return duel
+
+
+def _conflict_as_gateway_error(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A service's ``Conflict`` (409 in REST) is ``conflict`` on the socket too."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Conflict as exc:
+            raise realtime.GatewayError("conflict", str(exc.detail)) from exc
+
+    return wrapper
+
+
+@realtime.topic("leaderboards.duel")
+class DuelTopic(realtime.Topic):
+    """``leaderboards.duel.<id>``, the two players only: question.opened (no answer),
+    question.answered (who, not what), question.closed (correct answer and both results),
+    score, player.ready, duel.started, duel.mode, duel.finished. Durable: a reconnecting
+    arena resumes with ``since``. Actions: ``state``, ``ready``, ``answer``."""
+
+    presence = True
+
+    def authorize(self, user: Any, key: str) -> bool:
+        if not key.isdigit():
+            return False
+        duel = Duel.objects.filter(pk=int(key)).first()
+        return duel is not None and duels.is_player(user=user, duel=duel)
+
+    def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
+        return [
+            realtime.Event(e.type, e.data, id=e.pk)
+            for e in duels.events_after(duel_id=int(key), after_id=since, limit=limit)
+        ]
+
+    @realtime.action("state")
+    def state(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        duel = _player_duel(user, key)
+        return duel_api._state(duel_services.duel_refresh(duel_id=duel.pk), user)
+
+    @realtime.action("ready")
+    @_conflict_as_gateway_error
+    def ready(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        duel = duel_services.duel_ready(user=user, duel=_player_duel(user, key))
+        return duel_api._state(duel, user)
+
+    @realtime.action("answer", serializer=duel_api.AnswerSerializer)
+    @_conflict_as_gateway_error
+    def answer(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        duel = _player_duel(user, key)
+        turn = duel_services.duel_answer(
+            user=user, duel=duel, index=data["index"], answer=data["answer"]
+        )
+        return duel_api.turn_payload(turn, duel)
+
+    @realtime.action("rematch")
+    @_conflict_as_gateway_error
+    def rematch(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        duel = duel_services.duel_rematch(user=user, duel=_player_duel(user, key))
+        return duels.duel_summary(duel)
+
+
+@realtime.topic("leaderboards.lobby")
+class LobbyTopic(realtime.Topic):
+    """``leaderboards.lobby.<user id>``, that user only: challenge.received / sent /
+    updated, queue.waiting, duel.started, duel.updated, duel.finished (ephemeral: the
+    lobby refetches its lists on reconnect). Its presence says who is online for a live
+    duel (the lobby and the arena pages both listen)."""
+
+    presence = True
+
+    def authorize(self, user: Any, key: str) -> bool:
+        return str(user.pk) == key

@@ -202,6 +202,7 @@ def points_award_many(*, events: Iterable[Mapping[str, Any]]) -> list[PointAward
     awards this call created. Any invalid event rejects the whole batch, writing nothing.
     """
     from django.db import connection
+    from django.db.models import F
     from django.utils import timezone
 
     from hub.accounts.models import Team
@@ -210,9 +211,10 @@ def points_award_many(*, events: Iterable[Mapping[str, Any]]) -> list[PointAward
     rows: dict[tuple[int, str, int, int], tuple[Any, ...]] = {}
     users: dict[int, User] = {}
     amounts: dict[tuple[int, str], int] = {}
+    reasons = set(Reason.values)  # a property that rebuilds its list on every access
     for event in events:
         reason = event.get("reason")
-        if reason not in Reason.values:
+        if reason not in reasons:
             raise ValidationError({"reason": _("Unknown reason.")})
         user, source, space = event.get("user"), event.get("source"), event.get("space")
         if not isinstance(user, User) or not isinstance(space, Space) or source is None:
@@ -240,51 +242,73 @@ def points_award_many(*, events: Iterable[Mapping[str, Any]]) -> list[PointAward
     now = timezone.now()
     meta = PointAward._meta
     quote = connection.ops.quote_name
-    fields = ["user", "reason", "source_type", "source_id", "space", "course", "amount"]
-    columns = [meta.get_field(f).column for f in [*fields, "created_at"]]
-    unique = [meta.get_field(f).column for f in fields[:4]]
+    names = ["user", "reason", "source_type", "source_id", "space", "course", "amount"]
+    fields = [meta.get_field(f) for f in names]
+    columns = ", ".join(quote(f.column) for f in [*fields, meta.get_field("created_at")])
+    unique = ", ".join(quote(f.column) for f in fields[:4])
+    returning = ", ".join(quote(c) for c in ["id", *(f.column for f in fields)])
     created_at = meta.get_field("created_at").get_db_prep_value(now, connection)
     # bulk_create(ignore_conflicts=True) would not say which rows were inserted, and only
     # those may reach the boards: RETURNING does (PostgreSQL and SQLite >= 3.35).
-    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) VALUES "
-    tail = (
-        f" ON CONFLICT ({', '.join(quote(c) for c in unique)}) DO NOTHING RETURNING "
-        + ", ".join(quote(c) for c in ["id", *columns[:7]])
-    )
-    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    created: list[PointAward] = []
+    head = f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+    tail = f" ON CONFLICT ({unique}) DO NOTHING RETURNING {returning}"
     pending = list(rows.values())
-    with connection.cursor() as cursor:
+    statements: list[tuple[str, list[Any]]] = []
+    if connection.vendor == "postgresql":
+        # One array per column: eight parameters whatever the batch size (a VALUES list of
+        # thousands of placeholders costs more to build and parse than the insert itself).
+        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+        sql = f"{head}SELECT *, %s FROM unnest({arrays}){tail}"
+        for start in range(0, len(pending), 10_000):
+            batch = pending[start : start + 10_000]
+            statements.append((sql, [created_at, *(list(col) for col in zip(*batch, strict=True))]))
+    else:
+        row_sql = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
         for start in range(0, len(pending), 1000):
             batch = pending[start : start + 1000]
             params = [value for row in batch for value in (*row, created_at)]
-            cursor.execute(head + ", ".join([placeholders] * len(batch)) + tail, params)
-            for pk, uid, reason, stype, sid, space_id, course_id, amount in cursor.fetchall():
-                created.append(
-                    PointAward(
-                        pk=pk,
-                        user=users[uid],
-                        reason=reason,
-                        source_type_id=stype,
-                        source_id=sid,
-                        space_id=space_id,
-                        course_id=course_id,
-                        amount=amount,
-                        created_at=now,
-                    )
-                )
+            statements.append((f"{head}VALUES {', '.join([row_sql] * len(batch))}{tail}", params))
+    created: list[PointAward] = []
+    # from_db with every concrete field in order takes Model.__init__'s positional path,
+    # several times faster than keyword arguments through the foreign-key descriptors.
+    attnames = [f.attname for f in meta.concrete_fields]
+    position = {name: i for i, name in enumerate(attnames)}
+    order = [position[n] for n in ["id", *(f.attname for f in fields)]]
+    template: list[Any] = [None] * len(attnames)
+    template[position["created_at"]] = now
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            for row in cursor.fetchall():
+                values = template.copy()
+                for i, value in zip(order, row, strict=True):
+                    values[i] = value
+                created.append(PointAward.from_db(connection.alias, attnames, values))
     if not created:
         return []
+    # The batch's rows lie within this id range (other writers' rows may too: harmless,
+    # the lookups below only gain people this batch does not concern). Joining on it
+    # keeps the queries at two parameters instead of an IN list of every user.
+    id_range = (min(a.pk for a in created), max(a.pk for a in created))
 
     def apply_to_boards() -> None:
-        hidden = selectors.hidden_user_ids(list({a.user_id for a in created}))
+        hidden = set(
+            RankingPreference.objects.filter(
+                hidden=True, user__point_awards__id__range=id_range
+            ).values_list("user_id", flat=True)
+        )
         shown = [a for a in created if a.user_id not in hidden]
         if not shown:
             return
         teams: dict[tuple[int, int], list[int]] = {}
-        memberships = Team.members.through.objects.filter(
-            user_id__in={a.user_id for a in shown}, team__space_id__in={a.space_id for a in shown}
-        ).values_list("user_id", "team__space_id", "team_id")
+        memberships = (
+            Team.members.through.objects.filter(
+                user__point_awards__id__range=id_range,
+                team__space_id=F("user__point_awards__space_id"),
+            )
+            .values_list("user_id", "team__space_id", "team_id")
+            .distinct()
+        )
         for uid, space_id, team_id in memberships:
             teams.setdefault((uid, space_id), []).append(team_id)
         keys_of: dict[tuple[str, int], list[str]] = {}

@@ -2,13 +2,16 @@
 
 from django.urls import path
 
-from leaderboards import api, views
+from leaderboards import api, duel_api, views
 
 urlpatterns = [
     path("leaderboards/", views.board, name="leaderboards"),
     path("leaderboards/me/", views.my_points, name="leaderboards-me"),
     path("leaderboards/me/visibility/", views.my_visibility, name="leaderboards-visibility"),
     path("leaderboards/badges/<int:user_id>/", views.badges_of, name="leaderboards-badges-of"),
+    path("leaderboards/wall/", views.wall, name="leaderboards-wall"),
+    path("leaderboards/duels/", views.duel_lobby, name="leaderboards-duels"),
+    path("leaderboards/duels/<int:pk>/", views.duel_arena, name="leaderboards-duel"),
 ]
 
 api_urlpatterns = [
@@ -25,5 +28,46 @@ api_urlpatterns = [
         "leaderboards/badge-awards/<int:pk>/assertion/",
         api.BadgeAssertionView.as_view(),
         name="api-badge-assertion",
+    ),
+    path("leaderboards/duels/", duel_api.DuelListView.as_view(), name="api-duels"),
+    path("leaderboards/duels/queue/", duel_api.DuelQueueView.as_view(), name="api-duel-queue"),
+    path(
+        "leaderboards/duels/ratings/", duel_api.DuelRatingsView.as_view(), name="api-duel-ratings"
+    ),
+    path(
+        "leaderboards/duels/colleagues/",
+        duel_api.DuelColleaguesView.as_view(),
+        name="api-duel-colleagues",
+    ),
+    path("leaderboards/duels/<int:pk>/", duel_api.DuelDetailView.as_view(), name="api-duel"),
+    path(
+        "leaderboards/duels/<int:pk>/accept/",
+        duel_api.DuelAcceptView.as_view(),
+        name="api-duel-accept",
+    ),
+    path(
+        "leaderboards/duels/<int:pk>/decline/",
+        duel_api.DuelDeclineView.as_view(),
+        name="api-duel-decline",
+    ),
+    path(
+        "leaderboards/duels/<int:pk>/cancel/",
+        duel_api.DuelCancelView.as_view(),
+        name="api-duel-cancel",
+    ),
+    path(
+        "leaderboards/duels/<int:pk>/ready/",
+        duel_api.DuelReadyView.as_view(),
+        name="api-duel-ready",
+    ),
+    path(
+        "leaderboards/duels/<int:pk>/answer/",
+        duel_api.DuelAnswerView.as_view(),
+        name="api-duel-answer",
+    ),
+    path(
+        "leaderboards/duels/<int:pk>/rematch/",
+        duel_api.DuelRematchView.as_view(),
+        name="api-duel-rematch",
     ),
 ]

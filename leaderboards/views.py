@@ -77,3 +77,110 @@ def badges_of(request: HttpRequest, user_id: int) -> HttpResponse:
         "leaderboards/badges.html",
         {"person": person, "badges": selectors.badges_of(user=person)},
     )
+
+
+# -- the wall screen ------------------------------------------------------------------------
+@login_required
+def wall(request: HttpRequest) -> HttpResponse:
+    """A board for a wall screen (the space's, or a team's): large type, rank changes
+    animated, refetched on ``board.changed``. ``?key=`` picks the board; managers get
+    their teams' boards offered."""
+    from hub.accounts.selectors import teams_managed_by
+
+    space = _space(request)
+    window = request.GET.get("window", "week")
+    if window not in ranks.WINDOWS:
+        window = "week"
+    key = request.GET.get("key") or ranks.board_key("space", space.pk, window)
+    try:
+        parsed = ranks.parse_board(key)
+    except ValueError:
+        raise Http404 from None
+    if not selectors.can_view_board(user=request.user, key=key):
+        raise PermissionDenied
+    teams = [
+        {"name": t.name, "key": ranks.board_key("team", t.pk, parsed.window)}
+        for t in teams_managed_by(user=request.user)
+    ]
+    title = space.name
+    if parsed.scope == "team":
+        from hub.accounts.models import Team
+
+        title = Team.objects.filter(pk=parsed.id).values_list("name", flat=True).first() or title
+    elif parsed.scope == "course":
+        from classrooms.models import Course
+
+        title = Course.objects.filter(pk=parsed.id).values_list("title", flat=True).first() or title
+    return render(
+        request,
+        "leaderboards/wall.html",
+        {
+            "board": selectors.board_payload(user=request.user, key=key, n=15),
+            "title": title,
+            "window": parsed.window,
+            "space_key": ranks.board_key("space", space.pk, parsed.window),
+            "teams": teams,
+        },
+    )
+
+
+# -- quiz duels -----------------------------------------------------------------------------
+@login_required
+def duel_lobby(request: HttpRequest) -> HttpResponse:
+    """Challenge a course colleague, answer challenges, matchmaking, my rating, recent duels."""
+    from classrooms.models import Course
+    from leaderboards import duel_selectors as duels
+
+    courses = duels.duel_courses(user=request.user)
+    course = None
+    raw = request.GET.get("course", "")
+    if raw.isdigit():
+        course = next((c for c in courses if c.pk == int(raw)), None)
+        if course is None:
+            if not Course.objects.filter(pk=int(raw)).exists():
+                raise Http404
+            raise PermissionDenied
+    course = course or (courses[0] if courses else None)
+    history = duels.duels_of(user=request.user, course=course, limit=20) if course else []
+    context = {
+        "courses": courses,
+        "course": course,
+        "colleagues": list(duels.colleagues(user=request.user, course=course)[:200])
+        if course
+        else [],
+        "ratings": duels.ratings_payload(user=request.user, course=course) if course else None,
+        "incoming": [
+            d for d in history if d.status == "pending" and d.opponent_id == request.user.pk
+        ],
+        "outgoing": [
+            d for d in history if d.status == "pending" and d.challenger_id == request.user.pk
+        ],
+        "active": [d for d in history if d.status == "active"],
+        "recent": [d for d in history if d.status not in ("pending", "active")][:10],
+        "in_queue": duels.in_queue(user=request.user, course=course) if course else False,
+        "lobby_topic": duels.lobby_topic(request.user.pk),
+    }
+    return render(request, "leaderboards/duel_lobby.html", context)
+
+
+@login_required
+def duel_arena(request: HttpRequest, pk: int) -> HttpResponse:
+    """The arena: the state (also on reconnect), then live events of the duel's topic."""
+    from leaderboards import duel_selectors as duels
+    from leaderboards import duel_services
+    from leaderboards.models import Duel
+
+    duel = get_object_or_404(Duel, pk=pk)
+    if not duels.is_player(user=request.user, duel=duel):
+        raise PermissionDenied
+    duel = duel_services.duel_refresh(duel_id=duel.pk)
+    duel = Duel.objects.select_related("course", "challenger", "opponent", "winner").get(pk=pk)
+    return render(
+        request,
+        "leaderboards/duel_arena.html",
+        {
+            "duel": duel,
+            "state": duels.duel_payload(duel, viewer=request.user),
+            "lobby_topic": duels.lobby_topic(request.user.pk),
+        },
+    )

@@ -20,3 +20,59 @@ def store():
 
 def space_key(space, window="all"):
     return ranks.board_key("space", space.pk, window)
+
+
+# -- quiz duels --------------------------------------------------------------------------------
+class FakeClock:
+    """The duels' clock (``leaderboards.clock.now``), moved by hand."""
+
+    def __init__(self) -> None:
+        import datetime as dt
+
+        self.now = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        import datetime as dt
+
+        self.now += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    from leaderboards import clock as clock_module
+
+    fake = FakeClock()
+    monkeypatch.setattr(clock_module, "now", fake)
+    return fake
+
+
+@pytest.fixture(autouse=True)
+def _duel_defaults(settings):
+    """No timer threads in unit tests (they drive the clock); quick reveal and start."""
+    settings.DUEL_TIMERS = False
+    settings.DUEL_REVEAL_SECONDS = 2
+    settings.DUEL_START_SECONDS = 3
+
+
+@pytest.fixture(autouse=True)
+def online(monkeypatch, request):
+    """Who counts as online for a live duel: ``online.add(user)`` (nobody by default).
+    WebSocket tests (``communicator_for``) use the gateway's real presence instead."""
+    from leaderboards import duel_selectors
+
+    people: set[int] = set()
+    if "communicator_for" in request.fixturenames:
+        return None
+
+    class Online:
+        def add(self, *users) -> None:
+            people.update(u.pk for u in users)
+
+        def discard(self, user) -> None:
+            people.discard(user.pk)
+
+    monkeypatch.setattr(duel_selectors, "is_online", lambda user_id: user_id in people)
+    return Online()
