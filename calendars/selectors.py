@@ -6,13 +6,14 @@ sessions, then their trainers and parts by prefetch.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from hub.accounts.selectors import spaces_of
 from sessions.models import Registration, RegistrationStatus, Session, SessionPart
 from sessions.selectors import can_manage_session
 
+FEED_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # Feeds keep a year of history; older sessions fall out of subscribed calendars.
 FEED_HISTORY = timedelta(days=365)
 # The agenda API answers for at most this many days at once.
@@ -30,21 +32,77 @@ AGENDA_MAX_DAYS = 62
 
 def user_for_feed_token(token: str) -> Any | None:
     """The active user whose secret feed token this is (an empty token matches nobody)."""
-    if not token:
+    # Tokens are secrets.token_urlsafe(); anything else (a NUL byte would even make
+    # PostgreSQL raise) is nobody's.
+    if not FEED_TOKEN_SHAPE.fullmatch(token):
         return None
     return get_user_model().objects.filter(feed_token=token, is_active=True).first()
 
 
-def with_feed_relations(sessions: QuerySet[Session]) -> QuerySet[Session]:
-    """What the .ics builder reads: organiser (trainers, else the creator) and parts."""
-    User = get_user_model()
-    return sessions.select_related("created_by").prefetch_related(
-        Prefetch(
-            "trainers",
-            queryset=User.objects.only("id", "username", "display_name", "email").order_by("id"),
-        ),
-        Prefetch("parts", queryset=SessionPart.objects.order_by("starts_at", "id")),
+# What the .ics builder and the agenda read of a session: a feed loads nothing more.
+SESSION_FIELDS = (
+    "id",
+    "space_id",
+    "course_id",
+    "created_by_id",
+    "kind",
+    "title",
+    "description_html",
+    "starts_at",
+    "ends_at",
+    "time_zone",
+    "location",
+    "join_url",
+    "status",
+    "sequence",
+    "reminder_hours",
+)
+# What ``User.name`` reads: organisers are loaded with these fields only.
+PERSON_FIELDS = ("id", "username", "display_name", "first_name", "last_name", "email")
+
+
+@dataclass(frozen=True)
+class SessionDetails:
+    """What the .ics builder and the agenda need beyond the session row."""
+
+    trainer_ids: frozenset[int]
+    organizer: Any | None  # the first trainer, else the coordinator who scheduled it
+    parts: tuple[SessionPart, ...]
+
+
+def session_details(sessions: list[Session]) -> dict[int, SessionDetails]:
+    """Trainers, organiser and parts of many sessions in three queries.
+
+    Not ``prefetch_related``: it clones a queryset per session, which for a feed of a
+    thousand sessions costs more than building the calendar.
+    """
+    ids = [s.pk for s in sessions]
+    trainers: dict[int, list[int]] = {}
+    rows = (
+        Session.trainers.through.objects.filter(session_id__in=ids)
+        .order_by("session_id", "user_id")
+        .values_list("session_id", "user_id")
     )
+    for session_id, user_id in rows:
+        trainers.setdefault(session_id, []).append(user_id)
+    parts: dict[int, list[SessionPart]] = {}
+    for part in SessionPart.objects.filter(session_id__in=ids).order_by("starts_at", "id"):
+        parts.setdefault(part.session_id, []).append(part)
+    organizer_ids = {
+        trainers[s.pk][0] if s.pk in trainers else s.created_by_id for s in sessions
+    } - {None}
+    people = {
+        person.pk: person
+        for person in get_user_model().objects.filter(pk__in=organizer_ids).only(*PERSON_FIELDS)
+    }
+    return {
+        s.pk: SessionDetails(
+            trainer_ids=frozenset(trainers.get(s.pk, ())),
+            organizer=people.get(trainers[s.pk][0] if s.pk in trainers else s.created_by_id),
+            parts=tuple(parts.get(s.pk, ())),
+        )
+        for s in sessions
+    }
 
 
 def _registration_statuses(*, user: Any, sessions: Q | None = None) -> dict[int, str]:
@@ -63,48 +121,62 @@ def _trained_session_ids(*, user: Any) -> QuerySet:
     return Session.trainers.through.objects.filter(user_id=user.pk).values("session_id")
 
 
-def _sees_join_link(*, session: Session, status: str | None, trains: bool) -> bool:
-    return trains or status == RegistrationStatus.CONFIRMED
-
-
 def personal_feed_entries(*, user: Any, now: datetime | None = None) -> list[FeedEntry]:
     """The user's subscription feed: what they are registered for (cancelled registrations
     and sessions included, so calendar apps remove them) and the sessions they train."""
     since = (now or timezone.now()) - FEED_HISTORY
     statuses = _registration_statuses(user=user, sessions=Q(session__ends_at__gte=since))
     trained = _trained_session_ids(user=user)
-    sessions = with_feed_relations(
-        Session.objects.filter(ends_at__gte=since).filter(
+    sessions = list(
+        Session.objects.filter(ends_at__gte=since)
+        .filter(
             Q(pk__in=Registration.objects.filter(user=user).values("session_id"))
             | Q(pk__in=trained)
         )
-    ).order_by("starts_at", "id")
+        .only(*SESSION_FIELDS)
+        .order_by("starts_at", "id")
+    )
+    details = session_details(sessions)
     entries = []
     for session in sessions:
         status = statuses.get(session.pk)
-        trains = any(t.pk == user.pk for t in session.trainers.all())
+        more = details[session.pk]
+        trains = user.pk in more.trainer_ids
         entries.append(
             FeedEntry(
                 session=session,
                 # A trainer's own session is theirs whatever a registration says.
                 registration_status=None if trains else status,
-                show_join_link=_sees_join_link(session=session, status=status, trains=trains),
+                show_join_link=trains or status == RegistrationStatus.CONFIRMED,
+                organizer=more.organizer,
+                parts=more.parts,
             )
         )
     return entries
 
 
-def course_feed_entries(*, course_id: int, now: datetime | None = None) -> list[FeedEntry] | None:
-    """The public feed of a published course; None when there is no such published course."""
+def course_feed_entries(
+    *, course_id: int, now: datetime | None = None
+) -> tuple[Any, list[FeedEntry]] | None:
+    """A published course and its public feed; None when there is no such published course."""
     # The course model through the session's foreign key: calendars depends on sessions only.
     course_model = Session._meta.get_field("course").related_model
-    if not course_model.objects.filter(pk=course_id, published=True).exists():
+    course = course_model.objects.filter(pk=course_id, published=True).only("id", "title").first()
+    if course is None:
         return None
     since = (now or timezone.now()) - FEED_HISTORY
-    sessions = with_feed_relations(
-        Session.objects.filter(course_id=course_id, ends_at__gte=since).select_related("course")
-    ).order_by("starts_at", "id")
-    return [FeedEntry(session=s, public=True) for s in sessions]
+    sessions = list(
+        Session.objects.filter(course_id=course_id, ends_at__gte=since)
+        .only(*SESSION_FIELDS)
+        .order_by("starts_at", "id")
+    )
+    details = session_details(sessions)
+    return course, [
+        FeedEntry(
+            session=s, public=True, organizer=details[s.pk].organizer, parts=details[s.pk].parts
+        )
+        for s in sessions
+    ]
 
 
 def session_entry(*, user: Any, session: Session) -> FeedEntry:
@@ -112,10 +184,13 @@ def session_entry(*, user: Any, session: Session) -> FeedEntry:
     statuses = _registration_statuses(user=user, sessions=Q(session=session))
     status = statuses.get(session.pk)
     manages = can_manage_session(user=user, session=session)
+    more = session_details([session])[session.pk]
     return FeedEntry(
         session=session,
         registration_status=None if manages else status,
-        show_join_link=_sees_join_link(session=session, status=status, trains=manages),
+        show_join_link=manages or status == RegistrationStatus.CONFIRMED,
+        organizer=more.organizer,
+        parts=more.parts,
     )
 
 
@@ -157,23 +232,25 @@ def agenda_items(*, user: Any, start: datetime, end: datetime) -> list[AgendaIte
     if space_ids:
         mine |= Q(space_id__in=space_ids)
     sessions = list(
-        with_feed_relations(Session.objects.filter(mine).filter(in_range).distinct()).order_by(
-            "starts_at", "id"
-        )
+        Session.objects.filter(mine)
+        .filter(in_range)
+        .distinct()
+        .only(*SESSION_FIELDS)
+        .order_by("starts_at", "id")
     )
+    details = session_details(sessions)
     statuses = _registration_statuses(
         user=user, sessions=Q(session_id__in=[s.pk for s in sessions])
     )
     items: list[AgendaItem] = []
     for session in sessions:
-        if any(t.pk == user.pk for t in session.trainers.all()):
+        more = details[session.pk]
+        if user.pk in more.trainer_ids:
             my_status: str | None = "trainer"
         else:
             my_status = statuses.get(session.pk)
         dates = [(session.starts_at, session.ends_at, session.location)]
-        dates += [
-            (p.starts_at, p.ends_at, p.location or session.location) for p in session.parts.all()
-        ]
+        dates += [(p.starts_at, p.ends_at, p.location or session.location) for p in more.parts]
         for index, (starts_at, ends_at, location) in enumerate(dates, start=1):
             if starts_at < end and ends_at > start:
                 items.append(

@@ -53,7 +53,7 @@ def ics_response(
 @require_safe
 def session_ics(request: HttpRequest, pk: int) -> HttpResponse:
     """One session (and its parts) as a .ics download, for anyone who may view it."""
-    session = selectors.with_feed_relations(Session.objects.filter(pk=pk)).first()
+    session = Session.objects.filter(pk=pk).first()
     if session is None or not can_view_session(user=request.user, session=session):
         raise Http404
     entry = selectors.session_entry(user=request.user, session=session)
@@ -79,11 +79,11 @@ def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
 @require_safe
 def course_feed(request: HttpRequest, course_id: int) -> HttpResponse:
     """The sessions of a published course, for anyone (no join links, no personal e-mail)."""
-    entries = selectors.course_feed_entries(course_id=course_id)
-    if entries is None:
+    found = selectors.course_feed_entries(course_id=course_id)
+    if found is None:
         raise Http404
-    title = entries[0].session.course.title if entries else _("Course sessions")
-    calendar = prepare_calendar(entries, name=title, feed=True)
+    course, entries = found
+    calendar = prepare_calendar(entries, name=course.title, feed=True)
     return ics_response(
         request, calendar, filename=f"course-{course_id}.ics", download=False, public=True
     )
