@@ -9,6 +9,36 @@ urlpatterns = [
     path("sessions/<int:pk>/", views.session_detail, name="session-detail"),
     path("sessions/<int:pk>/register/", views.session_register, name="session-register"),
     path("sessions/<int:pk>/cancel/", views.session_cancel_mine, name="session-cancel"),
+    path(
+        "sessions/<int:pk>/offer/<str:answer>/",
+        views.session_offer,
+        name="session-offer",
+    ),
+    path("sessions/manage/", views.dashboard, name="sessions-dashboard"),
+    path("sessions/new/", views.session_new, name="session-new"),
+    path("sessions/<int:pk>/edit/", views.session_edit, name="session-edit"),
+    path(
+        "sessions/<int:pk>/cancel-session/",
+        views.session_cancel_session,
+        name="session-cancel-session",
+    ),
+    path(
+        "sessions/<int:pk>/registrations/<str:action>/",
+        views.registration_action,
+        name="session-registration-action",
+    ),
+    path("sessions/<int:pk>/parts/", views.part_add, name="session-part-add"),
+    path(
+        "sessions/<int:pk>/parts/<int:part_id>/remove/",
+        views.part_remove,
+        name="session-part-remove",
+    ),
+    path("sessions/<int:pk>/attendance/", views.attendance_sheet, name="session-attendance"),
+    path(
+        "sessions/<int:pk>/attendance.csv",
+        views.attendance_csv,
+        name="session-attendance-csv",
+    ),
 ]
 api_urlpatterns = [
     path("sessions/", api.SessionListView.as_view(), name="api-session-list"),

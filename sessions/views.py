@@ -1,35 +1,101 @@
-"""Pages of sessions: the list and a session's page with register / cancel (form posts
-calling the same services as REST). Live seats come from static/sessions/session.js."""
+"""Pages of sessions (form posts calling the same services as REST; live parts in
+static/sessions/*.js):
+
+* learners: the upcoming sessions, a session's page (register, cancel, answer a seat offer,
+  the live waiting-list position);
+* coordinators: the dashboard (seats left and waiting lists live), create / edit / cancel
+  sessions and series, parts, registrations and the waiting list, the sign-in sheet.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from sessions import selectors, services
-from sessions.models import Session
+from hub.accounts.selectors import spaces_of
+from sessions import reports, selectors, services
+from sessions.forms import AttendanceForm, PartForm, SessionForm, tz_of
+from sessions.models import Registration, RegistrationStatus, Session, SessionStatus
+
+# The dashboard follows this many sessions live (one subscription each).
+DASHBOARD_LIMIT = 150
 
 
 def _session(request: HttpRequest, pk: int) -> Session:
-    session = Session.objects.select_related("space", "course").filter(pk=pk).first()
+    session = Session.objects.select_related("space", "course", "series").filter(pk=pk).first()
     if session is None or not selectors.can_view_session(user=request.user, session=session):
         raise Http404
     return session
 
 
+def _managed(request: HttpRequest, pk: int) -> Session:
+    session = _session(request, pk)
+    if not selectors.can_manage_session(user=request.user, session=session):
+        raise PermissionDenied
+    return session
+
+
+def _errors(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or _("You are not allowed to do this.")
+
+
+def _attempt(request: HttpRequest, action: Callable[[], Any], success: str) -> Any:
+    """Run a service; its refusal becomes an error message (nothing changed)."""
+    try:
+        result = action()
+    except (PermissionDenied, ValidationError) as exc:
+        messages.error(request, _errors(exc))
+        return None
+    messages.success(request, success)
+    return result
+
+
+def _registration(
+    session: Session, request: HttpRequest, key: str = "registration"
+) -> Registration:
+    try:
+        pk = int(request.POST.get(key, ""))
+    except ValueError:
+        raise Http404 from None
+    registration = session.registrations.select_related("user", "session").filter(pk=pk).first()
+    if registration is None:
+        raise Http404
+    return registration
+
+
+# -- learners ---------------------------------------------------------------------------------
 @login_required
 def session_list(request: HttpRequest) -> HttpResponse:
-    sessions = selectors.sessions_for(user=request.user).filter(
-        ends_at__gte=timezone.now() - timezone.timedelta(days=1)
+    sessions = list(
+        selectors.sessions_for(user=request.user)
+        .filter(ends_at__gte=timezone.now() - timedelta(days=1))
+        .exclude(status=SessionStatus.CANCELLED)[:200]
     )
-    rows = [(s, selectors.seats_state(session=s)) for s in sessions[:200]]
-    return render(request, "sessions/list.html", {"rows": rows})
+    states = selectors.seats_states(sessions=sessions)
+    mine = dict(
+        Registration.objects.filter(session__in=sessions, user=request.user)
+        .exclude(status=RegistrationStatus.CANCELLED)
+        .values_list("session_id", "status")
+    )
+    rows = [(s, states[s.pk], mine.get(s.pk)) for s in sessions]
+    can_schedule = any(
+        selectors.can_schedule_in(user=request.user, space=space)
+        for space in spaces_of(user=request.user)
+    )
+    return render(request, "sessions/list.html", {"rows": rows, "can_schedule": can_schedule})
 
 
 @login_required
@@ -37,24 +103,34 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session = _session(request, pk)
     payload = selectors.session_payload(session, user=request.user)
     manages = selectors.can_manage_session(user=request.user, session=session)
-    registrations = (
-        session.registrations.select_related("user").order_by("status", "position", "created_at")
-        if manages
-        else []
-    )
-    last_event = session.events.order_by("-id").values_list("id", flat=True).first() or 0
-    return render(
-        request,
-        "sessions/detail.html",
-        {
-            "session": session,
-            "payload": payload,
-            "mine": payload["my_registration"],
-            "manages": manages,
+    context: dict[str, Any] = {
+        "session": session,
+        "payload": payload,
+        "mine": payload["my_registration"],
+        "manages": manages,
+        "parts": session.parts.all(),
+    }
+    if manages:
+        registrations = list(
+            session.registrations.exclude(status=RegistrationStatus.CANCELLED)
+            .select_related("user")
+            .order_by("status", "position", "created_at", "id")
+        )
+        context |= {
             "registrations": registrations,
-            "initial": {"session": payload, "last_event": last_event, "user": request.user.pk},
-        },
-    )
+            "waitlisted": [r for r in registrations if r.status == RegistrationStatus.WAITLISTED],
+            "others": [r for r in registrations if r.status != RegistrationStatus.WAITLISTED],
+            "move_targets": selectors.sessions_for(user=request.user)
+            .filter(
+                space=session.space, status=SessionStatus.SCHEDULED, starts_at__gt=timezone.now()
+            )
+            .exclude(pk=session.pk)[:50],
+            "part_form": PartForm(),
+            "attendance_open": services.attendance_is_open(session=session),
+        }
+    last_event = session.events.order_by("-id").values_list("id", flat=True).first() or 0
+    context["initial"] = {"session": payload, "last_event": last_event, "user": request.user.pk}
+    return render(request, "sessions/detail.html", context)
 
 
 @login_required
@@ -64,7 +140,7 @@ def session_register(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         reg = services.registration_register(actor=request.user, session=session)
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, _errors(exc))
     else:
         if reg.status == "waitlisted":
             messages.info(request, _("You are on the waiting list, position %s.") % reg.position)
@@ -82,10 +158,295 @@ def session_cancel_mine(request: HttpRequest, pk: int) -> HttpResponse:
     reg = selectors.active_registration(session=session, user=request.user)
     if reg is None:
         raise Http404
-    try:
-        services.registration_cancel(actor=request.user, registration=reg)
-    except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-    else:
-        messages.success(request, _("Your registration is cancelled."))
+    _attempt(
+        request,
+        lambda: services.registration_cancel(actor=request.user, registration=reg),
+        _("Your registration is cancelled."),
+    )
     return redirect("session-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def session_offer(request: HttpRequest, pk: int, answer: str) -> HttpResponse:
+    if answer not in ("accept", "decline"):
+        raise Http404
+    session = _session(request, pk)
+    reg = selectors.active_registration(session=session, user=request.user)
+    if reg is None:
+        raise Http404
+    if answer == "accept":
+        _attempt(
+            request,
+            lambda: services.offer_accept(actor=request.user, registration=reg),
+            _("The seat is yours: you are registered."),
+        )
+    else:
+        _attempt(
+            request,
+            lambda: services.offer_decline(actor=request.user, registration=reg),
+            _("You declined the seat."),
+        )
+    return redirect("session-detail", pk=pk)
+
+
+# -- coordinators -----------------------------------------------------------------------------
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The coordinator's sessions (every session of their spaces): seats and lists live."""
+    managed_spaces = [
+        s
+        for s in spaces_of(user=request.user)
+        if selectors.can_schedule_in(user=request.user, space=s)
+    ]
+    trained = Session.objects.filter(trainers=request.user)
+    if not managed_spaces and not trained.exists():
+        raise PermissionDenied
+    sessions = list(
+        (Session.objects.filter(space__in=managed_spaces) | trained)
+        .filter(ends_at__gte=timezone.now() - timedelta(days=1))
+        .select_related("space", "series")
+        .distinct()
+        .order_by("starts_at", "id")[:DASHBOARD_LIMIT]
+    )
+    states = selectors.seats_states(sessions=sessions)
+    pending = dict(
+        Registration.objects.filter(session__in=sessions, status=RegistrationStatus.PENDING)
+        .values("session_id")
+        .annotate(n=Count("pk"))
+        .values_list("session_id", "n")
+    )
+    rows = [(s, states[s.pk], pending.get(s.pk, 0)) for s in sessions]
+    return render(
+        request,
+        "sessions/dashboard.html",
+        {
+            "rows": rows,
+            "can_schedule": bool(managed_spaces),
+            "initial": {"topics": [s.topic for s in sessions]},
+        },
+    )
+
+
+@login_required
+def session_new(request: HttpRequest) -> HttpResponse:
+    if not any(
+        selectors.can_schedule_in(user=request.user, space=s) for s in spaces_of(user=request.user)
+    ):
+        raise PermissionDenied
+    if request.method == "POST":
+        tz = tz_of(request.POST)
+        with timezone.override(tz):
+            form = SessionForm(request.POST, user=request.user)
+            if form.is_valid():
+                created = _create(request, form)
+                if created is not None:
+                    return redirect("session-detail", pk=created.pk)
+            return render(request, "sessions/form.html", {"form": form, "session": None})
+    form = SessionForm(user=request.user, initial={"time_zone": "UTC", "approval": "none"})
+    return render(request, "sessions/form.html", {"form": form, "session": None})
+
+
+def _create(request: HttpRequest, form: SessionForm) -> Session | None:
+    data = form.service_fields()
+    space = form.cleaned_data["space"]
+    count = form.cleaned_data.get("repeat_count") or 1
+    try:
+        if count > 1:
+            series = services.series_create(
+                actor=request.user,
+                space=space,
+                count=count,
+                interval_days=form.cleaned_data.get("interval_days") or 7,
+                **data,
+            )
+            messages.success(request, _("%(n)s sessions scheduled.") % {"n": count})
+            return series.occurrences.order_by("starts_at").first()
+        session = services.session_create(actor=request.user, space=space, **data)
+    except ValidationError as exc:
+        form.add_service_error(exc)
+        return None
+    except PermissionDenied as exc:
+        form.add_error(None, _errors(exc))
+        return None
+    messages.success(request, _("Session scheduled."))
+    return session
+
+
+@login_required
+def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _managed(request, pk)
+    if request.method == "POST":
+        with timezone.override(tz_of(request.POST, session.time_zone)):
+            form = SessionForm(request.POST, user=request.user, session=session)
+            if form.is_valid():
+                try:
+                    services.series_update(
+                        actor=request.user,
+                        session=session,
+                        scope=form.cleaned_data.get("scope") or "one",
+                        **form.service_fields(),
+                    )
+                except ValidationError as exc:
+                    form.add_service_error(exc)
+                except PermissionDenied as exc:
+                    form.add_error(None, _errors(exc))
+                else:
+                    messages.success(request, _("Session updated."))
+                    return redirect("session-detail", pk=pk)
+            return render(request, "sessions/form.html", {"form": form, "session": session})
+    initial = {
+        name: getattr(session, name)
+        for name in (*services.EDITABLE_FIELDS, "time_zone")
+        if name not in ("course", "activity")
+    } | {
+        "course": session.course_id,
+        "activity": session.activity_id,
+        "trainers": list(session.trainers.all()),
+        "scope": "one",
+    }
+    with timezone.override(tz_of({"time_zone": session.time_zone})):
+        form = SessionForm(user=request.user, session=session, initial=initial)
+        return render(request, "sessions/form.html", {"form": form, "session": session})
+
+
+@login_required
+@require_POST
+def session_cancel_session(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _managed(request, pk)
+    scope = request.POST.get("scope", "one")
+    _attempt(
+        request,
+        lambda: services.series_cancel(actor=request.user, session=session, scope=scope),
+        _("Session cancelled; everyone registered is told."),
+    )
+    return redirect("session-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def registration_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """approve / remove / up / down / move a registration (coordinators)."""
+    session = _managed(request, pk)
+    registration = _registration(session, request)
+    actor = request.user
+    if action == "approve":
+        _attempt(
+            request,
+            lambda: services.registration_approve(actor=actor, registration=registration),
+            _("Registration approved."),
+        )
+    elif action == "remove":
+        _attempt(
+            request,
+            lambda: services.registration_remove(actor=actor, registration=registration),
+            _("Registration removed."),
+        )
+    elif action in ("up", "down"):
+        _attempt(
+            request,
+            lambda: services.waitlist_shift(
+                actor=actor, registration=registration, by=-1 if action == "up" else 1
+            ),
+            _("Waiting list reordered."),
+        )
+    elif action == "move":
+        target = Session.objects.filter(pk=request.POST.get("to") or 0).first()
+        if target is None or not str(request.POST.get("to", "")).isdigit():
+            messages.error(request, _("Choose a session to move to."))
+        else:
+            _attempt(
+                request,
+                lambda: services.registration_move(
+                    actor=actor, registration=registration, to=target
+                ),
+                _("Moved to %(title)s.") % {"title": target.title},
+            )
+    else:
+        raise Http404
+    return redirect("session-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def part_add(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _managed(request, pk)
+    with timezone.override(tz_of({"time_zone": session.time_zone})):
+        form = PartForm(request.POST)
+        if not form.is_valid():
+            messages.error(
+                request, " ".join(str(e) for errors in form.errors.values() for e in errors)
+            )
+            return redirect("session-detail", pk=pk)
+    _attempt(
+        request,
+        lambda: services.part_add(actor=request.user, session=session, **form.cleaned_data),
+        _("Part added."),
+    )
+    return redirect("session-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def part_remove(request: HttpRequest, pk: int, part_id: int) -> HttpResponse:
+    session = _managed(request, pk)
+    part = session.parts.filter(pk=part_id).first()
+    if part is None:
+        raise Http404
+    _attempt(
+        request,
+        lambda: services.part_remove(actor=request.user, part=part),
+        _("Part removed."),
+    )
+    return redirect("session-detail", pk=pk)
+
+
+@login_required
+def attendance_sheet(request: HttpRequest, pk: int) -> HttpResponse:
+    """The sign-in sheet; marks post here (or to REST from the page's script)."""
+    session = _managed(request, pk)
+    if request.method == "POST":
+        form = AttendanceForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Choose present, absent, late or excused."))
+        else:
+            registration = session.registrations.filter(
+                pk=form.cleaned_data["registration"]
+            ).first()
+            if registration is None:
+                raise Http404
+            _attempt(
+                request,
+                lambda: services.attendance_mark(
+                    actor=request.user,
+                    registration=registration,
+                    attendance=form.cleaned_data["attendance"],
+                ),
+                _("Attendance saved."),
+            )
+        return redirect("session-attendance", pk=pk)
+    sheet = selectors.attendance_payload(session=session)
+    return render(
+        request,
+        "sessions/attendance.html",
+        {
+            "session": session,
+            "sheet": sheet,
+            "rows": selectors.attendance_sheet(session=session),
+            "initial": {"session": session.pk, "topic": f"{session.topic}.attendance"},
+        },
+    )
+
+
+@login_required
+def attendance_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _managed(request, pk)
+    no_shows = request.GET.get("only") == "no-shows"
+    response = HttpResponse(
+        reports.attendance_csv(session=session, no_shows=no_shows),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{reports.csv_filename(session, no_shows)}"'
+    )
+    return response

@@ -1,5 +1,6 @@
 /* A session's page: seats left and waiting-list length live (topic sessions.session.<id>),
- * and the learner's own waiting-list position (hub.user.<id>, sessions.position). */
+ * the learner's own status and position (hub.user.<id>, sessions.position), and for those
+ * who manage it a hint when registrations change. */
 (function () {
   "use strict";
   const gettext = window.gettext || ((s) => s);
@@ -9,19 +10,38 @@
   const topic = initial.session.topic;
   const seats = document.getElementById("seats-left");
   const waiting = document.getElementById("waitlist-length");
+  const stale = document.getElementById("registrations-stale");
   rt.subscribe(topic, {since: initial.last_event});
   rt.on(topic, "session.seats", (data) => {
     if (seats) seats.textContent = data.seats_left;
     if (waiting) waiting.textContent = data.waitlist_length;
   });
+  for (const type of ["registration.created", "registration.cancelled", "registration.promoted",
+    "registration.offered", "waitlist.reordered"]) {
+    rt.on(topic, type, () => { if (stale) stale.hidden = false; });
+  }
+  rt.on(topic, "session.changed", () => {
+    Lyceum.toast && Lyceum.toast(gettext("This session was changed."), window.location.pathname);
+  });
   rt.on(`hub.user.${initial.user}`, "sessions.position", (data) => {
     if (data.session !== initial.session.id) return;
+    const status = document.getElementById("my-status");
     const position = document.getElementById("my-position");
     if (data.status === "confirmed") {
-      const status = document.getElementById("my-status");
       if (status) status.textContent = gettext("A seat is yours: you are registered.");
+    } else if (data.status === "offered") {
+      // The offer comes with accept / decline buttons: show them.
+      if (status) status.textContent = gettext("A seat is offered to you.");
+      window.location.reload();
+    } else if (data.status === "cancelled") {
+      if (status) status.textContent = gettext("Your registration is cancelled.");
     } else if (position && data.position) {
       position.textContent = data.position;
     }
   });
+  // Offer deadlines in the reader's own time.
+  for (const el of document.querySelectorAll("time[data-testid=offer-expires]")) {
+    const when = new Date(el.getAttribute("datetime"));
+    if (!isNaN(when)) el.textContent = when.toLocaleString();
+  }
 })();

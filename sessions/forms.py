@@ -1,0 +1,146 @@
+"""Forms of the coordinator pages. They parse and show errors; the services validate the
+rules (the same ones REST goes through) and their errors land on the matching fields."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from classrooms.models import Activity, Course
+from hub.accounts.models import User
+from hub.accounts.selectors import spaces_of
+from sessions.models import Approval, Attendance, SessionKind
+
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def _when(label: Any, required: bool = True) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        label=label, required=required, widget=DATETIME_WIDGET, help_text=None
+    )
+
+
+class SessionForm(forms.Form):
+    """Create or edit a session; times are read on the wall clock of its time zone."""
+
+    space = forms.ModelChoiceField(queryset=None, label=_("Space"))
+    kind = forms.ChoiceField(choices=SessionKind.choices, label=_("Kind"))
+    title = forms.CharField(max_length=200, label=_("Title"))
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        label=_("Description"),
+        help_text=_("Markdown."),
+    )
+    time_zone = forms.CharField(
+        max_length=64,
+        initial="UTC",
+        label=_("Time zone"),
+        help_text=_("e.g. Europe/Paris: the times below are local to it."),
+    )
+    starts_at = _when(_("Starts at"))
+    ends_at = _when(_("Ends at"))
+    location = forms.CharField(max_length=255, required=False, label=_("Location (room, address)"))
+    join_url = forms.URLField(required=False, assume_scheme="https", label=_("Join link (virtual)"))
+    capacity = forms.IntegerField(label=_("Capacity"))
+    trainers = forms.ModelMultipleChoiceField(queryset=None, required=False, label=_("Trainers"))
+    course = forms.ModelChoiceField(queryset=None, required=False, label=_("Course"))
+    activity = forms.ModelChoiceField(
+        queryset=None, required=False, label=_("Course activity completed by attending")
+    )
+    registration_opens_at = _when(_("Registration opens"), required=False)
+    registration_closes_at = _when(_("Registration closes"), required=False)
+    cancellation_deadline = _when(_("Cancellation deadline"), required=False)
+    approval = forms.ChoiceField(choices=Approval.choices, label=_("Approval"))
+    reminder_hours = forms.IntegerField(initial=24, label=_("Reminder (hours before; 0 = none)"))
+    claim_hours = forms.IntegerField(
+        required=False,
+        label=_("Claim window (hours)"),
+        help_text=_("A freed seat is offered to the next in line for this long. Empty: at once."),
+    )
+    # Creation only: repeat as a series.
+    repeat_count = forms.IntegerField(
+        required=False,
+        label=_("Occurrences"),
+        help_text=_("More than 1 schedules a series."),
+    )
+    interval_days = forms.IntegerField(
+        required=False, initial=7, label=_("Every N days"), help_text=_("7: weekly.")
+    )
+    # Edit only, for an occurrence of a series.
+    scope = forms.ChoiceField(
+        choices=[("one", _("This occurrence")), ("following", _("This and the following ones"))],
+        initial="one",
+        required=False,
+        widget=forms.RadioSelect,
+        label=_("Apply to"),
+    )
+
+    def __init__(self, *args: Any, user: Any, session: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        spaces = spaces_of(user=user)
+        space = session.space if session is not None else None
+        self.fields["space"].queryset = spaces
+        if space is None and spaces.count() == 1:
+            space = spaces.first()
+            self.fields["space"].initial = space
+        # Trainers: people of the session's space (of the coordinator's spaces on creation).
+        self.fields["trainers"].queryset = (
+            User.objects.filter(spaces__in=[space] if space else spaces)
+            .distinct()
+            .order_by("display_name", "username")
+        )
+        courses = Course.objects.filter(space__in=spaces)
+        self.fields["course"].queryset = courses
+        self.fields["activity"].queryset = Activity.objects.filter(course__in=courses)
+        if session is not None:
+            del self.fields["space"], self.fields["repeat_count"], self.fields["interval_days"]
+            if session.series_id is None:
+                del self.fields["scope"]
+        else:
+            del self.fields["scope"]
+
+    def clean_time_zone(self) -> str:
+        value = self.cleaned_data["time_zone"].strip()
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(_("Unknown time zone.")) from None
+        return value
+
+    def service_fields(self) -> dict[str, Any]:
+        """What the services take (the form-only fields left out)."""
+        data = dict(self.cleaned_data)
+        for name in ("space", "repeat_count", "interval_days", "scope"):
+            data.pop(name, None)
+        return data
+
+    def add_service_error(self, exc: ValidationError) -> None:
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.error_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        else:
+            self.add_error(None, exc)
+
+
+class PartForm(forms.Form):
+    starts_at = _when(_("Starts at"))
+    ends_at = _when(_("Ends at"))
+    location = forms.CharField(max_length=255, required=False, label=_("Location"))
+
+
+class AttendanceForm(forms.Form):
+    registration = forms.IntegerField()
+    attendance = forms.ChoiceField(choices=Attendance.choices)
+
+
+def tz_of(data: Any, default: str = "UTC") -> ZoneInfo:
+    """The time zone the posted times are local to (the form checks it properly)."""
+    try:
+        return ZoneInfo((data or {}).get("time_zone") or default)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(default)
