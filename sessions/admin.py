@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from sessions.models import Registration, Session, SessionPart
+from sessions.models import NoticeSent, Registration, Session, SessionPart, SessionSeries
 
 
 class SessionPartInline(admin.TabularInline):
@@ -12,15 +12,16 @@ class RegistrationInline(admin.TabularInline):
     model = Registration
     extra = 0
     fk_name = "session"
-    fields = ("user", "status", "position", "registered_by", "created_at")
+    fields = ("user", "status", "position", "offer_expires_at", "attendance", "created_at")
     readonly_fields = fields
     can_delete = False
 
 
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
-    list_display = ("title", "kind", "space", "starts_at", "capacity", "status")
+    list_display = ("title", "kind", "space", "starts_at", "capacity", "status", "sequence")
     list_filter = ("kind", "status", "space")
+    readonly_fields = ("sequence", "series", "series_index")
     search_fields = ("title",)
     filter_horizontal = ("trainers",)
     inlines = [SessionPartInline, RegistrationInline]
@@ -28,6 +29,18 @@ class SessionAdmin(admin.ModelAdmin):
 
 @admin.register(Registration)
 class RegistrationAdmin(admin.ModelAdmin):
-    list_display = ("session", "user", "status", "position", "created_at")
-    list_filter = ("status",)
+    list_display = ("session", "user", "status", "position", "attendance", "created_at")
+    list_filter = ("status", "attendance")
     raw_id_fields = ("session", "user", "registered_by", "cancelled_by")
+
+
+@admin.register(SessionSeries)
+class SessionSeriesAdmin(admin.ModelAdmin):
+    list_display = ("title", "space", "interval_days", "count", "created_at")
+
+
+@admin.register(NoticeSent)
+class NoticeSentAdmin(admin.ModelAdmin):
+    list_display = ("registration", "kind", "sent_at")
+    list_filter = ("kind",)
+    raw_id_fields = ("registration",)

@@ -1,5 +1,7 @@
-"""Demo data: a face-to-face session next week with seats, a full virtual class with the
-second learner on its waiting list, a coaching slot needing manager approval.
+"""Demo data: upcoming sessions of each kind (a face-to-face workshop with seats, a full
+virtual class with a waiting list, a coaching slot needing manager approval, a workshop
+whose freed seats are offered for 12 hours, a weekly coaching series) and a past
+workshop with its sign-in sheet filled in.
 Idempotent: skipped if the space already has sessions."""
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from django.utils import timezone
 
 from hub.accounts.models import Space, User
 from sessions import services
-from sessions.models import Session
+from sessions.models import Session, SessionStatus
 
 
 def seed(*, users: dict[str, User], space: Space) -> None:
@@ -20,6 +22,7 @@ def seed(*, users: dict[str, User], space: Space) -> None:
     if coordinator is None:
         return
     trainer = users.get("trainer")
+    learners = [users[k] for k in ("learner", "learner2") if k in users]
     day = (timezone.now() + timedelta(days=7)).replace(hour=9, minute=0, second=0, microsecond=0)
     common = {"actor": coordinator, "space": space, "trainers": [trainer] if trainer else []}
     first_aid = services.session_create(
@@ -33,6 +36,13 @@ def seed(*, users: dict[str, User], space: Space) -> None:
         capacity=8,
         cancellation_deadline=day - timedelta(days=1),
         **common,
+    )
+    services.part_add(
+        actor=coordinator,
+        session=first_aid,
+        starts_at=day + timedelta(days=7),
+        ends_at=day + timedelta(days=7, hours=3),
+        location="Lyon office, room 2",
     )
     webinar = services.session_create(
         kind="virtual",
@@ -53,8 +63,64 @@ def seed(*, users: dict[str, User], space: Space) -> None:
         approval="manager",
         **common,
     )
-    for key in ("learner", "learner2"):
-        if key in users:
-            services.registration_register(actor=users[key], session=webinar)
-    if "learner" in users:
-        services.registration_register(actor=users["learner"], session=first_aid)
+    forklift = services.session_create(
+        kind="face_to_face",
+        title="Forklift licence day",
+        description="A freed seat is offered to the next in line for 12 hours.",
+        starts_at=day + timedelta(days=3),
+        ends_at=day + timedelta(days=3, hours=7),
+        time_zone="Europe/Paris",
+        location="Warehouse B",
+        capacity=1,
+        claim_hours=12,
+        **common,
+    )
+    series_start = day + timedelta(days=1, hours=8)
+    services.series_create(
+        count=6,
+        interval_days=7,
+        kind="coaching",
+        title="Weekly team coaching",
+        starts_at=series_start,
+        ends_at=series_start + timedelta(hours=1),
+        time_zone="Europe/Paris",
+        join_url="https://meet.example.com/coaching",
+        capacity=4,
+        **common,
+    )
+    # The full virtual class: the manager holds the seat, both learners wait.
+    if "manager" in users:
+        services.registration_register(actor=users["manager"], session=webinar)
+    for learner in learners:
+        services.registration_register(actor=learner, session=webinar)
+    if learners:
+        services.registration_register(actor=learners[0], session=first_aid)
+        services.registration_register(actor=learners[-1], session=forklift)
+    _past_workshop(common=common, coordinator=coordinator, learners=learners, trainer=trainer)
+
+
+def _past_workshop(
+    *, common: dict, coordinator: User, learners: list[User], trainer: User | None
+) -> None:
+    """Last week's workshop with attendance taken: registered while it was upcoming, then
+    moved back in time (demo history only; services never backdate a session)."""
+    soon = timezone.now() + timedelta(days=1)
+    past = services.session_create(
+        kind="face_to_face",
+        title="Fire warden briefing",
+        starts_at=soon,
+        ends_at=soon + timedelta(hours=2),
+        location="Lyon office, room 1",
+        capacity=10,
+        **common,
+    )
+    registrations = [services.registration_register(actor=u, session=past) for u in learners]
+    start = (timezone.now() - timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
+    Session.objects.filter(pk=past.pk).update(
+        starts_at=start, ends_at=start + timedelta(hours=2), status=SessionStatus.SCHEDULED
+    )
+    past.refresh_from_db()
+    marker = trainer or coordinator
+    for registration, mark in zip(registrations, ["present", "absent"], strict=False):
+        services.attendance_mark(actor=marker, registration=registration, attendance=mark)
+    Session.objects.filter(pk=past.pk).update(status=SessionStatus.COMPLETED)
