@@ -1,1 +1,440 @@
-// Media of the live class room (video tiles in #media-stage): see classrooms/media.py.
+/* Media of the live class room: my camera and microphone out, everyone's video in.
+ *
+ * Signalling is `act` on the room's topic (classrooms/media.py): I publish once
+ * (`media.publish`: one peer connection carrying microphone, camera and, for a trainer, a
+ * screen slot), and subscribe to each publisher (`media.subscribe`: receive-only
+ * transceivers; the server answers with their relayed tracks). ICE candidates trickle with
+ * `media.ice`. `media.published` / `media.unpublished` / `media.toggled` events keep the
+ * tiles in #media-stage current. Camera, microphone and screen toggles switch the sender's
+ * track (no renegotiation). Trainer controls arrive as "liveclass:control" DOM events from
+ * liveclass.js; the class's status and spotlight as "liveclass:state".
+ * After the socket resumes, the page reconciles with `media.list`.
+ */
+(function () {
+  "use strict";
+  const Lyceum = window.Lyceum;
+  const stage = document.getElementById("media-stage");
+  const root = document.getElementById("liveclass");
+  if (!Lyceum || !stage || !root || !window.RTCPeerConnection) return;
+  const gettext = window.gettext || ((s) => s);
+  const rt = Lyceum.realtime;
+  const topic = stage.dataset.topic;
+  const me = Number(root.dataset.me);
+  const isTrainer = stage.dataset.role === "trainer";
+  // The server's LYCEUM_MEDIA_MAX_* defaults; the publish reply may say otherwise.
+  const limits = {width: 640, height: 360, fps: 24, bitrate: 600000};
+  const RTC_CONFIG = {iceServers: [], bundlePolicy: "max-bundle"};
+  const RETRY_MS = 2000;
+
+  let live = root.dataset.status === "live";
+  let local = null;             // MediaStream from the camera and microphone
+  let screenTrack = null;       // the trainer's shared screen, while shared
+  let publication = null;       // {pc, connection, senders: {audio, video, screen}, ice: []}
+  const subscriptions = new Map();  // publisher id -> {pc, connection, ice: []}
+  const tiles = new Map();      // "<user>" or "<user>:screen" -> {box, video, audio, label}
+  const states = new Map();     // user id -> {audio, video, screen}
+  const mine = {audio: true, video: true, screen: false};
+  let spotlight = stage.dataset.spotlight ? Number(stage.dataset.spotlight) : null;
+
+  // -- small helpers ---------------------------------------------------------------------------
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key === "style") Object.assign(node.style, value);
+      else if (key in node) node[key] = value;
+      else node.setAttribute(key, value);
+    }
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function nameOf(userId) {
+    if (userId === me) return gettext("You");
+    const room = Lyceum.liveclass && Lyceum.liveclass.state ? Lyceum.liveclass.state() : null;
+    const person = room && room.participants ? room.participants.find((p) => p.id === userId) : null;
+    return person ? person.name : "#" + userId;
+  }
+
+  function act(action, data) {
+    return rt.act(topic, action, data);
+  }
+
+  function tell(text) {
+    const box = document.getElementById("lc-message");
+    if (box) { box.textContent = text; box.hidden = !text; }
+  }
+
+  // -- tiles ------------------------------------------------------------------------------------
+  function tile(key, userId, source) {
+    let entry = tiles.get(key);
+    if (entry) return entry;
+    const box = el("figure", {
+      className: "media-tile", dataset: {user: String(userId), source: source, testid: "media-tile"},
+      style: {position: "relative", margin: "0"},
+    });
+    const video = el("video", {autoplay: true, playsInline: true, muted: true, dataset: {testid: "media-video"}});
+    const label = el("figcaption", {
+      className: "media-label",
+      style: {position: "absolute", left: ".3rem", bottom: ".3rem", color: "#fff", background: "rgba(0,0,0,.55)",
+        padding: "0 .35rem", borderRadius: "4px", fontSize: ".85rem"},
+    });
+    box.append(video, label);
+    let audio = null;
+    if (source === "camera" && userId !== me) {
+      audio = el("audio", {autoplay: true});
+      box.append(audio);
+    }
+    stage.append(box);
+    entry = {box, video, audio, label, userId, source};
+    tiles.set(key, entry);
+    renderTile(entry);
+    return entry;
+  }
+
+  function renderTile(entry) {
+    const state = states.get(entry.userId) || {audio: true, video: true, screen: false};
+    const parts = [entry.source === "screen" ? nameOf(entry.userId) + " · " + gettext("screen") : nameOf(entry.userId)];
+    if (entry.source === "camera") {
+      parts.push(state.audio ? "🎤" : "🔇");
+      if (!state.video) parts.push(gettext("camera off"));
+    }
+    entry.label.textContent = parts.join(" ");
+    entry.box.dataset.audio = String(state.audio);
+    entry.box.dataset.video = String(state.video);
+    entry.video.style.visibility = entry.source === "camera" && !state.video ? "hidden" : "visible";
+    const spotlit = entry.source === "screen" ? state.screen : spotlight === entry.userId;
+    entry.box.classList.toggle("spotlight", spotlit);
+    entry.box.style.gridColumn = spotlit ? "1 / -1" : "";
+    entry.box.style.order = spotlit ? "-1" : "";
+    if (entry.source === "screen") entry.box.hidden = !state.screen;
+  }
+
+  function renderTiles() {
+    for (const entry of tiles.values()) renderTile(entry);
+  }
+
+  function dropTiles(userId) {
+    for (const [key, entry] of tiles) {
+      if (entry.userId === userId) { entry.box.remove(); tiles.delete(key); }
+    }
+  }
+
+  function play(element, stream) {
+    if (element.srcObject !== stream) element.srcObject = stream;
+    const started = element.play();
+    if (started && started.catch) {
+      started.catch(() => {
+        // Autoplay with sound needs a gesture: the first click anywhere starts it.
+        document.addEventListener("click", () => element.play().catch(() => {}), {once: true});
+      });
+    }
+  }
+
+  // -- controls ---------------------------------------------------------------------------------
+  const bar = el("div", {className: "media-controls", dataset: {testid: "media-controls"},
+    style: {display: "flex", gap: ".4rem", flexWrap: "wrap", margin: ".4rem 0"}});
+  const micButton = el("button", {type: "button", dataset: {testid: "media-mic"}});
+  const camButton = el("button", {type: "button", dataset: {testid: "media-camera"}});
+  const screenButton = el("button", {type: "button", dataset: {testid: "media-screen"}, hidden: !isTrainer});
+  bar.append(micButton, camButton, screenButton);
+  stage.after(bar);
+
+  function renderControls() {
+    micButton.textContent = mine.audio ? gettext("Mute microphone") : gettext("Unmute microphone");
+    micButton.setAttribute("aria-pressed", String(!mine.audio));
+    camButton.textContent = mine.video ? gettext("Stop camera") : gettext("Start camera");
+    camButton.setAttribute("aria-pressed", String(!mine.video));
+    screenButton.textContent = mine.screen ? gettext("Stop sharing") : gettext("Share screen");
+    screenButton.setAttribute("aria-pressed", String(mine.screen));
+    const hasAudio = local && local.getAudioTracks().length;
+    const hasVideo = local && local.getVideoTracks().length;
+    micButton.disabled = !live || !hasAudio;
+    camButton.disabled = !live || !hasVideo;
+    screenButton.disabled = !live || !navigator.mediaDevices || !navigator.mediaDevices.getDisplayMedia;
+  }
+
+  async function setMine(change) {
+    Object.assign(mine, change);
+    states.set(me, Object.assign({}, mine));
+    const senders = publication ? publication.senders : {};
+    if ("audio" in change && local) local.getAudioTracks().forEach((t) => { t.enabled = mine.audio; });
+    if ("video" in change && senders.video) {
+      // No track, no frames: a camera that is off costs nothing on the wire or the server.
+      await senders.video.replaceTrack(mine.video && local ? local.getVideoTracks()[0] || null : null);
+    }
+    renderControls();
+    renderTiles();
+    if (publication) act("media.toggle", change).catch(() => {});
+  }
+
+  micButton.addEventListener("click", () => setMine({audio: !mine.audio}));
+  camButton.addEventListener("click", () => setMine({video: !mine.video}));
+  screenButton.addEventListener("click", () => (mine.screen ? stopScreen() : startScreen()));
+
+  async function startScreen() {
+    if (!isTrainer || !publication || !publication.senders.screen) return;
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({
+        video: {width: {max: limits.width * 2}, height: {max: limits.height * 2}, frameRate: {max: limits.fps}},
+        audio: false,
+      });
+    } catch (error) {
+      return; // the trainer cancelled the picker
+    }
+    screenTrack = stream.getVideoTracks()[0];
+    screenTrack.addEventListener("ended", () => stopScreen());
+    await publication.senders.screen.replaceTrack(screenTrack);
+    const own = tile(me + ":screen", me, "screen");
+    play(own.video, new MediaStream([screenTrack]));
+    await setMine({screen: true});
+  }
+
+  async function stopScreen() {
+    if (screenTrack) { screenTrack.stop(); screenTrack = null; }
+    if (publication && publication.senders.screen) await publication.senders.screen.replaceTrack(null).catch(() => {});
+    await setMine({screen: false});
+  }
+
+  // -- ICE: trickled once the server has named the connection ------------------------------------
+  function trickle(holder) {
+    return (event) => {
+      const candidate = event.candidate;
+      const data = candidate
+        ? {candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex}
+        : {candidate: ""};
+      if (candidate && !candidate.candidate) return;
+      if (holder.connection) act("media.ice", Object.assign({connection: holder.connection}, data)).catch(() => {});
+      else holder.ice.push(data);
+    };
+  }
+
+  function flushIce(holder) {
+    const queued = holder.ice.splice(0);
+    for (const data of queued) act("media.ice", Object.assign({connection: holder.connection}, data)).catch(() => {});
+  }
+
+  // -- publishing --------------------------------------------------------------------------------
+  async function openDevices() {
+    if (local) return local;
+    const video = {
+      width: {ideal: limits.width, max: limits.width},
+      height: {ideal: limits.height, max: limits.height},
+      frameRate: {ideal: 15, max: limits.fps},
+    };
+    const audio = {echoCancellation: true, noiseSuppression: true};
+    for (const wanted of [{audio, video}, {audio}, {video}]) {
+      try {
+        local = await navigator.mediaDevices.getUserMedia(wanted);
+        break;
+      } catch (error) {
+        local = null;
+      }
+    }
+    if (!local) tell(gettext("No camera or microphone: you can watch and listen."));
+    mine.audio = Boolean(local && local.getAudioTracks().length) && mine.audio;
+    mine.video = Boolean(local && local.getVideoTracks().length) && mine.video;
+    return local;
+  }
+
+  function closePublication() {
+    if (!publication) return;
+    publication.pc.close();
+    publication = null;
+  }
+
+  async function publish() {
+    closePublication();
+    const stream = await openDevices();
+    if (!live) return;
+    const pc = new RTCPeerConnection(RTC_CONFIG);
+    const holder = {pc: pc, connection: null, ice: [], senders: {}};
+    publication = holder;
+    const audioTrack = stream ? stream.getAudioTracks()[0] || null : null;
+    const videoTrack = stream ? stream.getVideoTracks()[0] || null : null;
+    // Fixed m-line order, tracks or not: microphone, camera, then the trainer's screen.
+    holder.senders.audio = pc.addTransceiver(audioTrack || "audio", {direction: "sendonly"}).sender;
+    holder.senders.video = pc.addTransceiver(mine.video && videoTrack ? videoTrack : "video", {
+      direction: "sendonly",
+      sendEncodings: [{maxBitrate: limits.bitrate, maxFramerate: limits.fps}],
+    }).sender;
+    if (isTrainer) {
+      holder.senders.screen = pc.addTransceiver(screenTrack || "video", {
+        direction: "sendonly",
+        sendEncodings: [{maxBitrate: limits.bitrate, maxFramerate: limits.fps}],
+      }).sender;
+    }
+    pc.onicecandidate = trickle(holder);
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "failed" && publication === holder) setTimeout(() => live && publish(), RETRY_MS);
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    let answer;
+    try {
+      answer = await act("media.publish", {sdp: pc.localDescription.sdp, type: "offer"});
+    } catch (error) {
+      if (publication === holder) closePublication();
+      tell(error.message || gettext("Could not send your video."));
+      return;
+    }
+    if (publication !== holder) { pc.close(); return; }
+    holder.connection = answer.connection;
+    Object.assign(limits, answer.limits || {});
+    await pc.setRemoteDescription({type: "answer", sdp: answer.sdp});
+    flushIce(holder);
+    await capBitrate(holder);
+    if (audioTrack) audioTrack.enabled = mine.audio;
+    states.set(me, Object.assign({}, mine));
+    const own = tile(String(me), me, "camera");
+    if (videoTrack) play(own.video, new MediaStream([videoTrack]));
+    renderControls();
+    act("media.toggle", {audio: mine.audio, video: mine.video, screen: mine.screen}).catch(() => {});
+    for (const other of answer.publishers || []) subscribeTo(other);
+  }
+
+  async function capBitrate(holder) {
+    for (const sender of [holder.senders.video, holder.senders.screen]) {
+      if (!sender) continue;
+      const parameters = sender.getParameters();
+      if (!parameters.encodings || !parameters.encodings.length) parameters.encodings = [{}];
+      parameters.encodings.forEach((encoding) => {
+        encoding.maxBitrate = limits.bitrate;
+        encoding.maxFramerate = limits.fps;
+      });
+      await sender.setParameters(parameters).catch(() => {});
+    }
+  }
+
+  // -- subscribing -------------------------------------------------------------------------------
+  function closeSubscription(userId) {
+    const holder = subscriptions.get(userId);
+    if (holder) { holder.pc.close(); subscriptions.delete(userId); }
+  }
+
+  async function subscribeTo(publication_) {
+    const userId = publication_.user_id;
+    if (userId === me || !live) return;
+    states.set(userId, Object.assign({audio: true, video: true, screen: false}, publication_.state || {}));
+    closeSubscription(userId);
+    const pc = new RTCPeerConnection(RTC_CONFIG);
+    const holder = {pc: pc, connection: null, ice: [], sources: {}};
+    subscriptions.set(userId, holder);
+    for (const source of publication_.tracks) {
+      pc.addTransceiver(source === "audio" ? "audio" : "video", {direction: "recvonly"});
+    }
+    const camera = new MediaStream();
+    pc.ontrack = (event) => {
+      const source = holder.sources[event.transceiver.mid] || event.track.kind;
+      if (source === "screen") {
+        play(tile(userId + ":screen", userId, "screen").video, new MediaStream([event.track]));
+        renderTiles();
+        return;
+      }
+      camera.addTrack(event.track);
+      const entry = tile(String(userId), userId, "camera");
+      if (event.track.kind === "video") play(entry.video, camera);
+      else if (entry.audio) play(entry.audio, new MediaStream([event.track]));
+    };
+    pc.onicecandidate = trickle(holder);
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "failed" && subscriptions.get(userId) === holder) {
+        setTimeout(() => reconcile().catch(() => {}), RETRY_MS);
+      }
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    let answer;
+    try {
+      answer = await act("media.subscribe", {publisher: userId, sdp: pc.localDescription.sdp, type: "offer"});
+    } catch (error) {
+      if (subscriptions.get(userId) === holder) closeSubscription(userId);
+      return;
+    }
+    if (subscriptions.get(userId) !== holder) { pc.close(); return; }
+    holder.connection = answer.connection;
+    holder.sources = answer.tracks || {};
+    await pc.setRemoteDescription({type: "answer", sdp: answer.sdp});
+    flushIce(holder);
+    tile(String(userId), userId, "camera");
+    renderTiles();
+  }
+
+  // -- the room's life -------------------------------------------------------------------------
+  async function reconcile() {
+    if (!live) return;
+    const listed = await act("media.list", {});
+    const publishers = new Map(listed.publishers.map((p) => [p.user_id, p]));
+    const ownOk = publication && publishers.has(me) && publication.pc.connectionState !== "failed";
+    if (!ownOk) await publish();
+    for (const [userId, holder] of subscriptions) {
+      if (!publishers.has(userId)) { closeSubscription(userId); dropTiles(userId); }
+      else if (holder.pc.connectionState === "connected") publishers.delete(userId);
+    }
+    for (const [userId, pub] of publishers) if (userId !== me) subscribeTo(pub);
+  }
+
+  function stopAll() {
+    closePublication();
+    for (const userId of [...subscriptions.keys()]) closeSubscription(userId);
+    for (const userId of new Set([...tiles.values()].map((t) => t.userId))) dropTiles(userId);
+    if (screenTrack) { screenTrack.stop(); screenTrack = null; mine.screen = false; }
+    if (local) { local.getTracks().forEach((t) => t.stop()); local = null; }
+    renderControls();
+  }
+
+  rt.on(topic, "media.published", (data) => {
+    if (data.user_id !== me) subscribeTo(data).catch(() => {});
+  });
+  rt.on(topic, "media.unpublished", (data) => {
+    if (data.user_id === me) {
+      if (live) setTimeout(() => reconcile().catch(() => {}), RETRY_MS);
+      return;
+    }
+    closeSubscription(data.user_id);
+    dropTiles(data.user_id);
+  });
+  rt.on(topic, "media.toggled", (data) => {
+    if (data.user_id === me) return;
+    states.set(data.user_id, {audio: data.audio, video: data.video, screen: data.screen});
+    renderTiles();
+  });
+
+  stage.addEventListener("liveclass:control", (event) => {
+    const data = event.detail || {};
+    const meant = (data.action === "mute" && data.user === me) || (data.action === "mute_all" && data.except !== me);
+    if (meant && mine.audio) setMine({audio: false});
+  });
+
+  let subscribed = false;
+  function startIfReady() {
+    if (live && subscribed && !publication) publish().catch(() => {});
+  }
+
+  stage.addEventListener("liveclass:state", (event) => {
+    const state = event.detail || {};
+    const lc = state.live_class || {};
+    spotlight = lc.spotlight || null;
+    const nowLive = lc.status === "live";
+    if (nowLive && !live) { live = true; startIfReady(); }
+    else if (!nowLive && live) { live = false; act("media.leave", {}).catch(() => {}); stopAll(); }
+    renderControls();
+    renderTiles();
+  });
+
+  rt.onStatus("resumed", (name) => {
+    if (name !== topic) return;
+    if (!subscribed) { subscribed = true; startIfReady(); }
+    else reconcile().catch(() => {});
+  });
+
+  window.addEventListener("pagehide", () => {
+    if (publication) act("media.leave", {}).catch(() => {});
+  });
+
+  renderControls();
+  Lyceum.liveclassMedia = {
+    limits: limits,
+    publication: () => publication,
+    subscriptions: subscriptions,
+  };
+})();
