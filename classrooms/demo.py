@@ -207,6 +207,7 @@ def _right_answers(attempt) -> dict[str, object]:
 
 def seed(*, users: dict[str, User], space: Space) -> None:
     if Course.objects.filter(space=space, title="Workplace safety").exists():
+        seed_live_classes(users=users, space=space)
         return
     trainer, learner, learner2 = users["trainer"], users["learner"], users["learner2"]
 
@@ -323,3 +324,72 @@ def seed(*, users: dict[str, User], space: Space) -> None:
         services.activity_complete(user=learner2, activity=activity, source="viewed")
     attempt = services.attempt_start(user=learner2, activity=quiz)
     services.attempt_submit(user=learner2, attempt=attempt, answers=_right_answers(attempt))
+    seed_live_classes(users=users, space=space)
+
+
+def seed_live_classes(*, users: dict[str, User], space: Space) -> None:
+    """A live class planned for tomorrow in the safety course (its trainer can start it),
+    and one that took place last week with its attendance. Idempotent."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from classrooms.models import AttendanceInterval, LiveClass, LiveClassStatus
+
+    safety = Course.objects.filter(space=space, title="Workplace safety").first()
+    if safety is None or LiveClass.objects.filter(course=safety).exists():
+        return
+    trainer, learner, learner2 = users["trainer"], users["learner"], users["learner2"]
+    module = safety.modules.order_by("position", "id").first()
+    activity = services.activity_create(
+        user=trainer,
+        module=module,
+        title="Live Q&A with the trainer",
+        kind=ActivityKind.LIVE_CLASS,
+        required=False,
+        body="Bring your questions: attending most of the class completes this activity.",
+    )
+    tomorrow = (timezone.now() + timedelta(days=1)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
+    services.liveclass_create(
+        actor=trainer,
+        space=space,
+        course=safety,
+        activity=activity,
+        title="Live Q&A with the trainer",
+        scheduled_start=tomorrow,
+        scheduled_end=tomorrow + timedelta(hours=1),
+    )
+
+    # Last week's kick-off: Leo stayed the whole hour, Lina came late and left early.
+    kickoff = services.liveclass_create(
+        actor=trainer, space=space, course=safety, title="Kick-off: safety at work"
+    )
+    for person in (trainer, learner, learner2):
+        services.liveclass_join(user=person, live_class=kickoff)
+    services.liveclass_start(actor=trainer, live_class=kickoff)
+    services.liveclass_end(actor=trainer, live_class=kickoff)
+    start = (timezone.now() - timedelta(days=7)).replace(hour=14, minute=0, second=0, microsecond=0)
+    end = start + timedelta(hours=1)
+    LiveClass.objects.filter(pk=kickoff.pk).update(
+        status=LiveClassStatus.ENDED,
+        scheduled_start=start,
+        scheduled_end=end,
+        started_at=start,
+        ended_at=end,
+    )
+    stretches = {
+        trainer.pk: [(-5, 62)],
+        learner.pk: [(0, 60)],
+        learner2.pk: [(12, 30), (35, 41)],
+    }
+    for participant in kickoff.participants.all():
+        AttendanceInterval.objects.filter(participant=participant).delete()
+        for begin, finish in stretches[participant.user_id]:
+            AttendanceInterval.objects.create(
+                participant=participant,
+                joined_at=start + timedelta(minutes=begin),
+                left_at=start + timedelta(minutes=finish),
+                last_seen_at=start + timedelta(minutes=finish),
+            )
