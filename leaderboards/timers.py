@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 BACKSTOP_GRACE = dt.timedelta(seconds=2)
 TIMER_SLACK = 0.05  # fire just after the deadline, not just before it
 
+_armed: set[threading.Timer] = set()
+_armed_lock = threading.Lock()
+
 
 def schedule(duel_id: int, at: dt.datetime | None) -> None:
     if at is None:
@@ -38,8 +41,10 @@ def _arm(duel_id: int, at: dt.datetime) -> None:
 
     if duel_config().timers:
         delay = max(0.0, (at - clock.now()).total_seconds()) + TIMER_SLACK
-        timer = threading.Timer(delay, _fire, args=(duel_id,))
+        timer = threading.Timer(delay, lambda: _fire(duel_id, timer))
         timer.daemon = True
+        with _armed_lock:
+            _armed.add(timer)
         timer.start()
     _enqueue_backstop(duel_id, at + BACKSTOP_GRACE)
 
@@ -57,10 +62,22 @@ def _enqueue_backstop(duel_id: int, when: dt.datetime) -> None:
         logger.exception("could not enqueue the backstop of duel %s", duel_id)
 
 
-def _fire(duel_id: int) -> None:
+def cancel_all() -> int:
+    """Disarm every pending timer of this process (test teardown); returns how many."""
+    with _armed_lock:
+        timers = list(_armed)
+        _armed.clear()
+    for timer in timers:
+        timer.cancel()
+    return len(timers)
+
+
+def _fire(duel_id: int, timer: threading.Timer) -> None:
     from leaderboards.duel_services import duel_refresh
     from leaderboards.models import Duel
 
+    with _armed_lock:
+        _armed.discard(timer)
     close_old_connections()
     try:
         duel_refresh(duel_id=duel_id)

@@ -51,10 +51,15 @@ def clock(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _duel_defaults(settings):
-    """No timer threads in unit tests (they drive the clock); quick reveal and start."""
+    """No timer threads in unit tests (they drive the clock); quick reveal and start. A
+    test that turns timers on has them disarmed when it ends (none fires into the next)."""
+    from leaderboards import timers
+
     settings.DUEL_TIMERS = False
     settings.DUEL_REVEAL_SECONDS = 2
     settings.DUEL_START_SECONDS = 3
+    yield
+    timers.cancel_all()
 
 
 @pytest.fixture(autouse=True)
