@@ -12,14 +12,17 @@ events per interval.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 
 from hub import realtime
+from hub.realtime import publishing
 from leaderboards.selectors import board_topic
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _pending: dict[str, set[int]] = {}
 
@@ -62,8 +65,17 @@ def boards_changed(changes: Mapping[str, Iterable[int]]) -> None:
 
 
 def flush(key: str) -> None:
+    """Publish the merged change of one board (on its timer thread)."""
     with _lock:
         users = _pending.pop(key, None)
-    if users:
-        # Outside any transaction here, so publish sends at once.
-        realtime.publish(board_topic(key), "board.changed", {"key": key, "users": sorted(users)})
+    if not users:
+        return
+    topic = board_topic(key)
+    text = publishing.event_frame(topic, "board.changed", {"key": key, "users": sorted(users)})
+    # Straight to the layer: the changes were committed before they were noted, and
+    # realtime.publish would ask the database whether this thread is in a transaction,
+    # opening a connection on every timer thread (several a second per busy board).
+    try:
+        publishing.send_to_layer(topic, text, None)
+    except Exception:
+        logger.exception("could not publish to %s", topic)

@@ -239,9 +239,10 @@ def _redis_client(url: str) -> Any:
     return redis.Redis.from_url(url)
 
 
-# Awards in one round trip. KEYS: the boards. ARGV: each board's expiry (unix time, "" for
-# none), then groups of changes sharing their boards: m, m board indexes, p, p (member,
-# increment) pairs. Grouping keeps the arguments at two per award, not two per board.
+# A batch of awards in one round trip. KEYS: the boards. ARGV: each board's expiry (unix
+# time, "" for none), then groups of changes sharing their boards: m, m board indexes, p,
+# p (member, increment) pairs. Grouping keeps the arguments at two per award, not two per
+# board.
 INCR_MANY_LUA = """
 local n = #KEYS
 local i = n + 1
@@ -331,14 +332,14 @@ class RedisRankStore:
         self.incr_many([((board_key,), user_id, amount)])
 
     def incr_many(self, changes: Iterable[Change]) -> None:
-        """Apply every change in one round trip (Lua scripts, pipelined in chunks)."""
+        """Apply the changes: one script call (one round trip) per ``LUA_CHUNK`` changes.
+
+        Not through a pipeline: redis-py sends ``SCRIPT EXISTS`` before any pipeline that
+        holds a script, a second round trip on every award. A script called alone runs
+        ``EVALSHA`` and loads itself only if Redis answers ``NOSCRIPT``."""
         groups: dict[tuple[str, ...], list[Any]] = {}
         for keys, user_id, amount in changes:
             groups.setdefault(tuple(keys), []).extend((user_id, amount))
-        if not groups:
-            return
-        pipe = self.redis.pipeline(transaction=False)
-        script = self._script("incr_many")
         chunk: list[tuple[tuple[str, ...], list[Any]]] = []
         size = 0
         for keys, pairs in groups.items():
@@ -347,15 +348,12 @@ class RedisRankStore:
                 chunk.append((keys, part))
                 size += len(part) // 2
                 if size >= LUA_CHUNK:
-                    self._queue_incr(pipe, script, chunk)
+                    self._incr_chunk(chunk)
                     chunk, size = [], 0
         if chunk:
-            self._queue_incr(pipe, script, chunk)
-        pipe.execute()
+            self._incr_chunk(chunk)
 
-    def _queue_incr(
-        self, pipe: Any, script: Any, chunk: list[tuple[tuple[str, ...], list[Any]]]
-    ) -> None:
+    def _incr_chunk(self, chunk: list[tuple[tuple[str, ...], list[Any]]]) -> None:
         index: dict[str, int] = {}
         body: list[Any] = []
         for keys, pairs in chunk:
@@ -364,11 +362,12 @@ class RedisRankStore:
                 body.append(index.setdefault(key, len(index) + 1))
             body.append(len(pairs) // 2)
             body.extend(pairs)
+        if not index:
+            return  # changes on no board at all
         expiries = [self._expire_at(key) for key in index]
-        script(
+        self._script("incr_many")(
             keys=[self.name(key) for key in index],
             args=["" if e is None else e for e in expiries] + body,
-            client=pipe,
         )
 
     def remove(self, board_key: str, user_id: int) -> None:
