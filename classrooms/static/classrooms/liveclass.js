@@ -597,6 +597,7 @@
       renderPeople();
     }).catch((error) => say(error.message));
     await enterBreakout().catch(() => {});
+    root.dataset.joined = "true";   // ready: tests and the media script may rely on it
     heartbeat = setInterval(beat, HEARTBEAT_MS);
     beat();
     startChat().catch(() => {});
