@@ -47,6 +47,7 @@ string), or the deployment uses an external SFU behind this interface.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 import uuid
@@ -808,13 +809,26 @@ def run_on_media_loop(coroutine: Any) -> bool:
         running = asyncio.get_running_loop()
     except RuntimeError:
         running = None
-    if running is loop:
+
+    def spawn() -> None:
         task = loop.create_task(coroutine)
         _background.add(task)
         task.add_done_callback(_background.discard)
+        task.add_done_callback(_log_failure)
+
+    # A fresh context: the caller's (a sync worker thread of asgiref) would make the task's
+    # own ``database_sync_to_async`` calls believe they run inside that thread and refuse.
+    if running is loop:
+        contextvars.Context().run(spawn)
     else:
-        asyncio.run_coroutine_threadsafe(coroutine, loop)
+        loop.call_soon_threadsafe(spawn, context=contextvars.Context())
     return True
+
+
+def _log_failure(future: Any) -> None:
+    # Nobody awaits these: a failure must at least reach the log.
+    if not future.cancelled() and future.exception() is not None:
+        logger.error("live-class media task failed", exc_info=future.exception())
 
 
 def on_liveclass_recording(*, live_class_id: int, on: bool, **_: Any) -> None:
