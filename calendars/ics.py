@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -52,6 +52,37 @@ class Status:
     CANCELLED = "CANCELLED"
 
 
+class FeedSession(NamedTuple):
+    """The columns of a session a feed reads, as a plain row.
+
+    Feeds load thousands of sessions: rows of plain values cost a fraction of model
+    instances to build and to garbage-collect. Single sessions may pass the model itself.
+    """
+
+    id: int
+    space_id: int
+    course_id: int | None
+    created_by_id: int | None
+    kind: str
+    title: str
+    description_html: str
+    starts_at: datetime
+    ends_at: datetime
+    time_zone: str
+    location: str
+    join_url: str
+    status: str
+    sequence: int
+    reminder_hours: int
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+FEED_SESSION_FIELDS = FeedSession._fields
+
+
 @dataclass(frozen=True)
 class FeedEntry:
     """One session as one audience sees it.
@@ -64,7 +95,7 @@ class FeedEntry:
     in bulk by the selectors, never per session.
     """
 
-    session: Session
+    session: Session | FeedSession
     registration_status: str | None = None
     show_join_link: bool = False
     public: bool = False
@@ -97,7 +128,7 @@ def session_uid(session_id: int, part_id: int | None = None) -> str:
     return f"session-{session_id}-part-{part_id}@{uid_domain()}"
 
 
-def session_page_url(session: Session) -> str:
+def session_page_url(session: Session | FeedSession) -> str:
     return f"{settings.SITE_URL}/sessions/{session.pk}/"
 
 

@@ -7,6 +7,7 @@ sessions, then their trainers and parts by prefetch.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from calendars.ics import FeedEntry
+from calendars.ics import FEED_SESSION_FIELDS, FeedEntry, FeedSession
 from hub.accounts.models import Role
 from hub.accounts.selectors import spaces_of
 from sessions.models import Registration, RegistrationStatus, Session, SessionPart
@@ -39,24 +40,8 @@ def user_for_feed_token(token: str) -> Any | None:
     return get_user_model().objects.filter(feed_token=token, is_active=True).first()
 
 
-# What the .ics builder and the agenda read of a session: a feed loads nothing more.
-SESSION_FIELDS = (
-    "id",
-    "space_id",
-    "course_id",
-    "created_by_id",
-    "kind",
-    "title",
-    "description_html",
-    "starts_at",
-    "ends_at",
-    "time_zone",
-    "location",
-    "join_url",
-    "status",
-    "sequence",
-    "reminder_hours",
-)
+# What the agenda reads of a session (model instances: a page shows a few weeks).
+SESSION_FIELDS = FEED_SESSION_FIELDS
 # What ``User.name`` reads: organisers are loaded with these fields only.
 PERSON_FIELDS = ("id", "username", "display_name", "first_name", "last_name", "email")
 
@@ -70,7 +55,12 @@ class SessionDetails:
     parts: tuple[SessionPart, ...]
 
 
-def session_details(sessions: list[Session]) -> dict[int, SessionDetails]:
+def _feed_sessions(sessions: QuerySet[Session]) -> list[FeedSession]:
+    rows = sessions.order_by("starts_at", "id").values_list(*FEED_SESSION_FIELDS)
+    return [FeedSession._make(row) for row in rows]
+
+
+def session_details(sessions: Sequence[Session | FeedSession]) -> dict[int, SessionDetails]:
     """Trainers, organiser and parts of many sessions in three queries.
 
     Not ``prefetch_related``: it clones a queryset per session, which for a feed of a
@@ -127,14 +117,11 @@ def personal_feed_entries(*, user: Any, now: datetime | None = None) -> list[Fee
     since = (now or timezone.now()) - FEED_HISTORY
     statuses = _registration_statuses(user=user, sessions=Q(session__ends_at__gte=since))
     trained = _trained_session_ids(user=user)
-    sessions = list(
-        Session.objects.filter(ends_at__gte=since)
-        .filter(
+    sessions = _feed_sessions(
+        Session.objects.filter(ends_at__gte=since).filter(
             Q(pk__in=Registration.objects.filter(user=user).values("session_id"))
             | Q(pk__in=trained)
         )
-        .only(*SESSION_FIELDS)
-        .order_by("starts_at", "id")
     )
     details = session_details(sessions)
     entries = []
@@ -165,11 +152,7 @@ def course_feed_entries(
     if course is None:
         return None
     since = (now or timezone.now()) - FEED_HISTORY
-    sessions = list(
-        Session.objects.filter(course_id=course_id, ends_at__gte=since)
-        .only(*SESSION_FIELDS)
-        .order_by("starts_at", "id")
-    )
+    sessions = _feed_sessions(Session.objects.filter(course_id=course_id, ends_at__gte=since))
     details = session_details(sessions)
     return course, [
         FeedEntry(
