@@ -41,6 +41,9 @@ def daphne_on_the_test_database(tmp_path) -> LiveEnvironment:
         LYCEUM_REDIS_PREFIX=f"lyceum_rush_{os.getpid()}",
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
+        # No persistent connections (one per request thread under ASGI would pile up
+        # against PostgreSQL's connection limit), static files from the finders.
+        LYCEUM_TESTING="1",
     )
     env.setdefault("SECRET_KEY", "lyceum-rush-test-" + "x" * 40)
     env.pop("PYTEST_VERSION", None)
