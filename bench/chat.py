@@ -8,9 +8,15 @@ sending ``"<seq> <sent>"`` at ``--chat-rate``/s, so each message takes the whole
 validation, membership check, rate limit, ordering lock, insert, publish on commit, layer,
 fan-out. Each client records receive - sent of ``message.created`` and what it missed.
 
-Throughput phase (services mode, PostgreSQL): ``--senders`` sockets send as fast as the
-server accepts (a window of in-flight acts each) for ``--burst-seconds``; reported: the
-messages persisted per second (rows counted in the database) and the send errors.
+Throughput phase (services mode, PostgreSQL + Redis): ``--senders`` sockets, spread over
+``--chat-processes`` daphne processes (each list item a separate run), each subscribed to
+the conversation it writes to and keeping ``--window`` sends in flight for
+``--burst-seconds`` (window 1: the next send as soon as the ack is back). Two scenarios:
+``spread``, the senders in ``--groups`` group conversations (the realistic case), and
+``one``, every sender in one group conversation (the worst case: one topic, one ordering
+lock). One ``db_worker`` runs beside the servers, as in production, and works off the
+notification jobs. Reported: messages persisted per second (rows counted in PostgreSQL),
+p50/p95 ack latency, errors.
 """
 
 from __future__ import annotations
@@ -52,7 +58,19 @@ users = list(User.objects.filter(username__startswith="chatbench").order_by("id"
 tokens = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
 c = Conversation.objects.create(kind="course", title="Bench course")
 Membership.objects.bulk_create([Membership(conversation=c, user=u) for u in users])
-print(json.dumps({{"conversation": c.pk, "tokens": [t.key for t in tokens]}}))
+writers = users[n:]
+groups = []
+for g in range({groups}):
+    group = Conversation.objects.create(kind="group", title=f"Bench group {{g}}")
+    Membership.objects.bulk_create(
+        [Membership(conversation=group, user=u) for u in writers[g::{groups}]]
+    )
+    groups.append(group.pk)
+room = Conversation.objects.create(kind="group", title="Bench room")
+Membership.objects.bulk_create([Membership(conversation=room, user=u) for u in writers])
+print(json.dumps({{
+    "conversation": c.pk, "tokens": [t.key for t in tokens], "groups": groups, "room": room.pk,
+}}))
 """
 
 
@@ -241,49 +259,136 @@ async def phase(
 
 
 async def burst(
-    url: str, tokens: list[str], topic: str, seconds: float, window: int
+    urls: list[str], tokens: list[str], topics: list[str], seconds: float, window: int
 ) -> dict[str, Any]:
-    """Every sender keeps ``window`` sends in flight for ``seconds``."""
-    stop_at = time.monotonic() + seconds
+    """Sender ``i`` (on server ``i % len(urls)``) subscribes to ``topics[i]`` and keeps
+    ``window`` sends in flight there for ``seconds``; every ack's latency is recorded."""
     ok = errors = 0
+    acks: list[float] = []
+    ready = 0
+    all_ready = asyncio.Event()
+    go = asyncio.Event()
 
-    async def sender(token: str) -> None:
-        nonlocal ok, errors
+    async def sender(i: int, token: str) -> None:
+        nonlocal ok, errors, ready
         async with connect(
-            url,
+            urls[i % len(urls)],
             additional_headers={"Authorization": f"Token {token}"},
             compression=None,
             proxy=None,
             ping_interval=None,
+            max_queue=None,
+            open_timeout=60,
         ) as ws:
-            inflight = 0
+            topic = topics[i]
+            await ws.send(json.dumps({"op": "sub", "ref": "s", "topic": topic}))
+            while (frame := json.loads(await ws.recv())).get("ref") != "s":
+                pass
+            if frame["op"] != "ok":
+                raise RuntimeError(frame)
+            ready += 1
+            if ready == len(tokens):
+                all_ready.set()
+            await go.wait()
+            stop_at = time.monotonic() + seconds
+            sent_at: dict[str, float] = {}
             n = 0
-            while time.monotonic() < stop_at or inflight:
-                while inflight < window and time.monotonic() < stop_at:
+            while time.monotonic() < stop_at or sent_at:
+                while len(sent_at) < window and time.monotonic() < stop_at:
                     n += 1
-                    await ws.send(
-                        json.dumps(
-                            {
-                                "op": "act",
-                                "ref": f"b{n}",
-                                "topic": topic,
-                                "action": "send",
-                                "data": {"body": f"burst {n}", "client_id": str(uuid.uuid4())},
-                            }
-                        )
-                    )
-                    inflight += 1
+                    ref = f"b{n}"
+                    data = {"body": f"burst {n}", "client_id": str(uuid.uuid4())}
+                    frame = {"op": "act", "ref": ref, "topic": topic, "action": "send"}
+                    sent_at[ref] = time.monotonic()
+                    await ws.send(json.dumps(frame | {"data": data}))
                 frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
-                if str(frame.get("ref", "")).startswith("b"):
-                    inflight -= 1
-                    if frame["op"] == "ok":
-                        ok += 1
-                    else:
-                        errors += 1
+                started = sent_at.pop(str(frame.get("ref", "")), None)
+                if started is None:
+                    continue  # an event of the conversation (others' messages, presence)
+                acks.append((time.monotonic() - started) * 1000)
+                if frame["op"] == "ok":
+                    ok += 1
+                else:
+                    errors += 1
 
+    tasks = [asyncio.create_task(sender(i, t)) for i, t in enumerate(tokens)]
+    await asyncio.wait_for(all_ready.wait(), 120)
     started = time.monotonic()
-    await asyncio.gather(*(sender(t) for t in tokens))
-    return {"acked": ok, "errors": errors, "elapsed": time.monotonic() - started}
+    go.set()
+    await asyncio.gather(*tasks)
+    acks.sort()
+    return {
+        "acked": ok,
+        "errors": errors,
+        "elapsed": time.monotonic() - started,
+        "ack_p50_ms": percentile(acks, 50),
+        "ack_p95_ms": percentile(acks, 95),
+    }
+
+
+def count_messages(pg_url: str, conversation_ids: list[int]) -> int:
+    """Rows persisted, counted in PostgreSQL itself."""
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM messaging_message WHERE conversation_id = ANY(%s)",
+            [conversation_ids],
+        ).fetchone()
+    return int(row[0])
+
+
+def throughput(
+    env: dict[str, str],
+    setup: dict[str, Any],
+    senders: list[str],
+    conf: argparse.Namespace,
+    log_dir: Path,
+) -> list[dict[str, Any]]:
+    """The throughput scenarios against 1..N daphne processes (one ``db_worker`` beside)."""
+    groups = setup["groups"]
+    scenarios = {
+        "spread": [
+            f"messaging.conversation.{groups[i % len(groups)]}" for i in range(len(senders))
+        ],
+        "one": [f"messaging.conversation.{setup['room']}"] * len(senders),
+    }
+    ids = {"spread": groups, "one": [setup["room"]]}
+    rows: list[dict[str, Any]] = []
+    for count in conf.chat_processes:
+        procs = Processes()
+        try:
+            ports = [
+                start_lyceum("daphne", env, procs, log_dir, f"throughput-{count}-{n}")
+                for n in range(count)
+            ]
+            procs.start(
+                [sys.executable, "manage.py", "db_worker", "--interval", "0.5"],
+                env,
+                log_dir / "throughput-worker.log",
+            )
+            urls = [f"ws://127.0.0.1:{port}/ws/" for port in ports]
+            for name, topics in scenarios.items():
+                before = count_messages(conf.pg_url, ids[name])
+                result = asyncio.run(burst(urls, senders, topics, conf.burst_seconds, conf.window))
+                persisted = count_messages(conf.pg_url, ids[name]) - before
+                result |= {
+                    "scenario": name,
+                    "processes": count,
+                    "senders": len(senders),
+                    "conversations": len(ids[name]),
+                    "persisted": persisted,
+                    "per_second": persisted / result["elapsed"],
+                    "load": os.getloadavg()[0],
+                }
+                rows.append(result)
+                print(
+                    f"  chat services  throughput {name:6} {count} daphne  {result['per_second']:6.0f} messages/s persisted ({persisted} in {result['elapsed']:.1f} s, {len(senders)} senders in {len(ids[name])} conversations)  ack p50 {result['ack_p50_ms']:6.1f}  p95 {result['ack_p95_ms']:6.1f} ms  errors {result['errors']}  load {result['load']:.1f}",  # noqa: E501
+                    flush=True,
+                )
+        finally:
+            procs.stop_all()
+    return rows
 
 
 # -- servers -------------------------------------------------------------------------------
@@ -349,7 +454,11 @@ def run_mode(mode: str, conf: argparse.Namespace, log_dir: Path) -> dict[str, An
                 [
                     "shell",
                     "-c",
-                    SETUP.format(members=conf.chat_clients, senders=max(SENDERS, conf.senders)),
+                    SETUP.format(
+                        members=conf.chat_clients,
+                        senders=max(SENDERS, conf.senders),
+                        groups=conf.groups,
+                    ),
                 ],
                 env,
             )
@@ -386,30 +495,8 @@ def run_mode(mode: str, conf: argparse.Namespace, log_dir: Path) -> dict[str, An
                     flush=True,
                 )
         if mode == "services" and conf.burst_seconds > 0:
-            count_sql = f"from messaging.models import Message; print(Message.objects.filter(conversation_id={setup['conversation']}).count())"  # noqa: E501
-            for name, port in ports.items():
-                before = int(manage(["shell", "-c", count_sql], env).strip().splitlines()[-1])
-                result = asyncio.run(
-                    burst(
-                        f"ws://127.0.0.1:{port}/ws/",
-                        senders[: conf.senders],
-                        topic,
-                        conf.burst_seconds,
-                        conf.window,
-                    )
-                )
-                after = int(manage(["shell", "-c", count_sql], env).strip().splitlines()[-1])
-                result |= {
-                    "server": name,
-                    "persisted": after - before,
-                    "per_second": (after - before) / result["elapsed"],
-                    "senders": conf.senders,
-                }
-                out.setdefault("throughput", []).append(result)
-                print(
-                    f"  chat {mode:9} throughput {name:8} {result['per_second']:7.0f} messages/s persisted ({result['persisted']} in {result['elapsed']:.1f} s, {conf.senders} senders, {result['errors']} errors)",  # noqa: E501
-                    flush=True,
-                )
+            procs.stop_all()  # the latency phases' servers: the machine to the next phase
+            out["throughput"] = throughput(env, setup, senders[: conf.senders], conf, log_dir)
     finally:
         procs.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -436,7 +523,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chat-rate", type=float, default=4.0, help="messages per second")
     parser.add_argument("--chat-repeats", type=int, default=2)
     parser.add_argument("--senders", type=int, default=50, help="throughput phase senders")
-    parser.add_argument("--window", type=int, default=4, help="acts in flight per sender")
+    parser.add_argument("--groups", type=int, default=10, help="throughput: conversations")
+    parser.add_argument(
+        "--chat-processes",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[2],
+        help="throughput: daphne processes, e.g. 2,4 (one run each)",
+    )
+    parser.add_argument("--window", type=int, default=1, help="acts in flight per sender")
     parser.add_argument("--burst-seconds", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=16, help="ASGI_THREADS of the server")
     parser.add_argument("--no-uvicorn", dest="uvicorn", action="store_false")
@@ -467,6 +561,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "warmup",
                 "chat_repeats",
                 "senders",
+                "groups",
+                "chat_processes",
                 "window",
                 "burst_seconds",
                 "threads",

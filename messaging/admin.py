@@ -14,9 +14,10 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "kind", "course_id", "space", "last_message_at"]
+    list_display = ["__str__", "kind", "course", "space", "last_message_at"]
     list_filter = ["kind"]
     search_fields = ["title"]
+    raw_id_fields = ["course"]
     inlines = [MembershipInline]
 
 

@@ -28,9 +28,17 @@ class Conversation(models.Model):
     space = models.ForeignKey(
         Space, on_delete=models.CASCADE, null=True, blank=True, related_name="conversations"
     )
-    # classrooms.Course does not exist yet (built in parallel): the course and the live
-    # class are referenced by id until a foreign key can replace these fields.
-    course_id = models.PositiveBigIntegerField(null=True, blank=True)
+    # The course whose channel this is (kind "course"). A deleted course leaves its
+    # channel's history in place, detached.
+    course = models.ForeignKey(
+        "classrooms.Course",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="chat_channels",
+        verbose_name=_("course"),
+    )
+    # The live class is chosen by the live-class feature and referenced by its key.
     live_class_key = models.CharField(max_length=64, null=True, blank=True)
     # "<smaller user id>:<larger user id>": one direct conversation per pair.
     direct_key = models.CharField(max_length=41, null=True, blank=True, editable=False)
@@ -44,6 +52,9 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_event_id = models.PositiveBigIntegerField(default=0)
     last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Messages up to this id have had their notifications worked out (a background job
+    # takes every message since, in one run: see services.notify_new_messages).
+    notified_id = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("conversation")
@@ -56,8 +67,8 @@ class Conversation(models.Model):
                 name="one_direct_per_pair",
             ),
             models.UniqueConstraint(
-                fields=["course_id"],
-                condition=Q(kind="course", course_id__isnull=False),
+                fields=["course"],
+                condition=Q(kind="course", course__isnull=False),
                 name="one_channel_per_course",
             ),
             models.UniqueConstraint(
@@ -116,11 +127,17 @@ class Membership(models.Model):
 class Message(models.Model):
     # Not an AutoField: the id is the id of the ``ConversationEvent`` that created it.
     id = models.PositiveBigIntegerField(primary_key=True)
+    # No single-column indexes on the two keys: the (conversation, id) and
+    # (sender, created_at) indexes below serve those lookups, and each index less is one
+    # write less on every message sent.
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="messages"
+        Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False
     )
     sender = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="chat_messages"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="chat_messages",
+        db_index=False,
     )
     client_id = models.UUIDField(null=True, blank=True)
     body = models.TextField(blank=True)  # markdown source, kept for editing
@@ -144,7 +161,11 @@ class Message(models.Model):
                 name="one_message_per_client_id",
             )
         ]
-        indexes = [models.Index(fields=["conversation", "id"])]
+        indexes = [
+            models.Index(fields=["conversation", "id"]),
+            # The sender's rate limit counts their messages of the last seconds.
+            models.Index(fields=["sender", "created_at"], name="message_sender_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} by {self.sender_id}"
@@ -160,7 +181,10 @@ class ConversationEvent(models.Model):
         REACTED = "message.reacted"
 
     id = models.BigAutoField(primary_key=True)
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
+    # Served by the (conversation, id) index below (one index less to write per event).
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     type = models.CharField(max_length=20, choices=Type.choices)
     message_id = models.PositiveBigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)

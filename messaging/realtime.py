@@ -53,8 +53,8 @@ class ConversationTopic(realtime.Topic):
 
     @realtime.action("send", serializer=MessageSendSerializer)
     def send(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
-        conversation = _conversation(key)
-        message = services.message_send(sender=user, conversation=conversation, **data)
+        # By id: the service reads the conversation with the sender's membership, one query.
+        message = services.message_send(sender=user, conversation=int(key), **data)
         return selectors.message_payload(message)
 
     @realtime.action("edit", serializer=MessageEditSerializer)

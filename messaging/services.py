@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterable
@@ -9,11 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.db.models.functions import Greatest
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -54,15 +56,6 @@ def _require_poster(user: User, conversation: Conversation) -> Membership:
     if partner is not None and selectors.is_blocked_between(user_ids=(user.pk, partner)):
         raise PermissionDenied(_("You cannot send messages to this person."))
     return membership
-
-
-def _check_rate(user: User) -> None:
-    """A sliding window over the sender's own messages: no burst at a window's edge, and
-    nothing to keep in sync with the data (the messages are the record)."""
-    conf = selectors.limits()
-    since = timezone.now() - timedelta(seconds=conf["RATE_SECONDS"])
-    if Message.objects.filter(sender=user, created_at__gte=since).count() >= conf["RATE_COUNT"]:
-        raise RateLimited(detail=_("You are sending messages too fast."))
 
 
 def _clean_body(body: str) -> tuple[str, str]:
@@ -308,61 +301,131 @@ def on_liveclass_removed(*, user_id: int, live_class_id: int, **_extra: Any) -> 
 
 
 # -- messages ------------------------------------------------------------------------------
-@transaction.atomic
 def message_send(
     *,
     sender: User,
-    conversation: Conversation,
+    conversation: Conversation | int,
     body: str,
     client_id: uuid.UUID | None = None,
     reply_to: int | None = None,
     attachments: Iterable[int] = (),
 ) -> Message:
-    """Store a message once per (sender, client_id) and publish it to the conversation."""
-    if client_id is not None:
+    """Store a message once per (sender, client_id) and publish it to the conversation.
+
+    ``conversation`` may be an id (the gateway passes the topic's key): the membership and
+    the conversation then come in one query.
+
+    A retry is detected by the unique (sender, client_id) constraint rather than a look-up
+    before every send: the insert fails, the transaction (or its savepoint) rolls back and
+    the stored message is returned, with no second event.
+    """
+    conversation_id = conversation if isinstance(conversation, int) else conversation.pk
+    try:
+        return _message_store(
+            sender=sender,
+            conversation=conversation,
+            body=body,
+            client_id=client_id,
+            reply_to=reply_to,
+            attachments=attachments,
+        )
+    except IntegrityError:
+        if client_id is None:
+            raise
         existing = Message.objects.filter(sender=sender, client_id=client_id).first()
-        if existing is not None:
-            if existing.conversation_id != conversation.pk:
-                raise ValidationError({"client_id": _("This client id was used elsewhere.")})
-            return existing  # a retry: the same message, no second event
-    _require_poster(sender, conversation)
+        if existing is None:
+            raise
+        if existing.conversation_id != conversation_id:
+            raise ValidationError({"client_id": _("This client id was used elsewhere.")}) from None
+        # A retry: the same message, no second event.
+        return selectors.get_message(conversation=existing.conversation, message_id=existing.id)
+
+
+def _poster_membership(sender: User, conversation: Conversation | int) -> Membership:
+    """The sender's membership with its conversation and their recent message count, in
+    one query; raises unless they may post there now."""
+    conversation_id = conversation if isinstance(conversation, int) else conversation.pk
+    since = timezone.now() - timedelta(seconds=selectors.limits()["RATE_SECONDS"])
+    recent = (
+        Message.objects.filter(sender_id=sender.pk, created_at__gte=since)
+        .order_by()
+        .values("sender_id")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    membership = (
+        Membership.objects.filter(conversation_id=conversation_id, user_id=sender.pk)
+        .select_related("conversation")
+        .annotate(recent_messages=Coalesce(Subquery(recent), 0))
+        .first()
+    )
+    if membership is None or membership.state not in selectors.READABLE_STATES:
+        raise PermissionDenied(_("You are not a member of this conversation."))
+    if membership.state != Membership.State.ACTIVE or not sender.is_active:
+        raise PermissionDenied(_("You may no longer post in this conversation."))
+    if isinstance(conversation, Conversation):
+        membership.conversation = conversation
+    partner = selectors.direct_partner_id(conversation=membership.conversation, user_id=sender.pk)
+    if partner is not None and selectors.is_blocked_between(user_ids=(sender.pk, partner)):
+        raise PermissionDenied(_("You cannot send messages to this person."))
+    return membership
+
+
+@transaction.atomic
+def _message_store(
+    *,
+    sender: User,
+    conversation: Conversation | int,
+    body: str,
+    client_id: uuid.UUID | None,
+    reply_to: int | None,
+    attachments: Iterable[int],
+) -> Message:
+    membership = _poster_membership(sender, conversation)
+    conversation = membership.conversation
+    if membership.recent_messages >= selectors.limits()["RATE_COUNT"]:
+        raise RateLimited(detail=_("You are sending messages too fast."))
     text, html = _clean_body(body)
     attachment_ids = sorted(set(attachments))
     if not text and not attachment_ids:
         raise ValidationError({"body": _("Write something first.")})
     if len(attachment_ids) > selectors.limits()["MAX_ATTACHMENTS"]:
         raise ValidationError({"attachments": _("Too many attachments.")})
-    if (
-        reply_to is not None
-        and not Message.objects.filter(conversation=conversation, id=reply_to).exists()
-    ):
-        raise ValidationError({"reply_to": _("No such message in this conversation.")})
-    _check_rate(sender)
-    realtime.hold_topic_order(conversation.topic)
-    if client_id is not None:
-        # Another retry may have committed while we waited for the topic.
-        existing = Message.objects.filter(sender=sender, client_id=client_id).first()
-        if existing is not None:
-            return existing
-    event = _record(conversation, ConversationEvent.Type.CREATED)
-    message = Message.objects.create(
-        id=event.id,
+    parent = None
+    if reply_to is not None:
+        parent = (
+            Message.objects.select_related("sender")
+            .filter(conversation=conversation, id=reply_to)
+            .first()
+        )
+        if parent is None:
+            raise ValidationError({"reply_to": _("No such message in this conversation.")})
+    message = Message(
         conversation=conversation,
         sender=sender,
         client_id=client_id,
         body=text,
         body_html=html,
-        reply_to_id=reply_to,
+        reply_to=parent,
         mention_ids=_mentions(text, conversation),
+        created_at=timezone.now(),
     )
-    ConversationEvent.objects.filter(pk=event.pk).update(message_id=message.id)
+    # Everything before this line runs without holding the conversation's topic.
+    _insert_message(message)
+    linked = Attachment.objects.none()
     if attachment_ids:
-        linked = Attachment.objects.filter(
+        updated = Attachment.objects.filter(
             id__in=attachment_ids, uploader=sender, conversation=conversation, message__isnull=True
         ).update(message=message)
-        if linked != len(attachment_ids):
+        if updated != len(attachment_ids):
             raise ValidationError({"attachments": _("Unknown or already used attachment.")})
-    message = selectors.get_message(conversation=conversation, message_id=message.id)
+        linked = Attachment.objects.filter(message=message).order_by("id")
+        list(linked)  # read once here; the payload reuses the result
+    # A new message has no reactions yet: the payload needs no query for its relations.
+    message._prefetched_objects_cache = {
+        "reactions": Reaction.objects.none(),
+        "attachments": linked,
+    }
     realtime.publish(
         conversation.topic,
         ConversationEvent.Type.CREATED,
@@ -374,8 +437,96 @@ def message_send(
         "message.new",
         {"conversation": conversation.pk, "id": message.id, "sender": sender.pk},
     )
-    transaction.on_commit(lambda: notify_new_message(message_id=message.id), robust=True)
+    if _may_notify(conversation, message):
+        transaction.on_commit(lambda: schedule_notifications(conversation.pk), robust=True)
     return message
+
+
+def _insert_message(message: Message) -> None:
+    """Give ``message`` the next event id of its conversation and store it.
+
+    The topic's order lock, the event row, the message row and the conversation's last
+    event are one statement on PostgreSQL, so the lock is held for that statement and the
+    commit only (other senders to the same conversation wait for nothing else).
+    """
+    conversation = message.conversation
+    if connection.vendor == "postgresql":
+        lock_class, lock_key = realtime.topic_lock_key(conversation.topic)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _INSERT_MESSAGE_SQL,
+                [
+                    lock_class,
+                    lock_key,
+                    conversation.pk,
+                    ConversationEvent.Type.CREATED,
+                    message.created_at,
+                    message.created_at,
+                    conversation.pk,
+                    conversation.pk,
+                    message.sender_id,
+                    message.client_id,
+                    message.body,
+                    message.body_html,
+                    message.reply_to_id,
+                    json.dumps(message.mention_ids),
+                    message.created_at,
+                ],
+            )
+            message.id = cursor.fetchone()[0]
+        message._state.adding = False
+        message._state.db = connection.alias
+    else:
+        # SQLite runs one writer at a time: these statements cannot interleave with another
+        # sender's, and cost no network round trip.
+        realtime.hold_topic_order(conversation.topic)
+        event = ConversationEvent.objects.create(
+            conversation=conversation, type=ConversationEvent.Type.CREATED, message_id=0
+        )
+        message.id = event.id
+        message.save(force_insert=True)
+        ConversationEvent.objects.filter(pk=event.pk).update(message_id=event.id)
+        Conversation.objects.filter(pk=conversation.pk).update(
+            last_event_id=event.id, last_message_at=message.created_at
+        )
+    conversation.last_event_id = message.id
+    conversation.last_message_at = message.created_at
+
+
+def _insert_message_sql() -> str:
+    event, msg, conv = ConversationEvent._meta, Message._meta, Conversation._meta
+    return f"""
+        WITH turn AS (SELECT pg_advisory_xact_lock(%s, %s)),
+        next_id AS (
+            SELECT nextval(pg_get_serial_sequence('{event.db_table}', 'id')) AS id FROM turn
+        ),
+        event AS (
+            INSERT INTO {event.db_table} (id, conversation_id, type, message_id, created_at)
+            SELECT id, %s, %s, id, %s FROM next_id
+        ),
+        conversation AS (
+            UPDATE {conv.db_table} SET last_event_id = next_id.id, last_message_at = %s
+            FROM next_id WHERE {conv.db_table}.id = %s
+        )
+        INSERT INTO {msg.db_table} (
+            id, conversation_id, sender_id, client_id, body, body_html, reply_to_id,
+            mention_ids, created_at
+        )
+        SELECT id, %s, %s, %s, %s, %s, %s, %s::jsonb, %s FROM next_id
+        RETURNING id
+    """
+
+
+# ``turn`` comes first and ``next_id`` reads from it: the id is drawn once the lock is held,
+# so ids of one conversation commit in order (hub/realtime/ordering.py).
+_INSERT_MESSAGE_SQL = _insert_message_sql()
+
+
+def _may_notify(conversation: Conversation, message: Message) -> bool:
+    """Whether the notification job could have anyone to tell (see notify_new_message)."""
+    if conversation.kind in (Conversation.Kind.DIRECT, Conversation.Kind.GROUP):
+        return True
+    return bool(set(message.mention_ids) - {message.sender_id})
 
 
 def _republish(message: Message, type: str) -> Message:
@@ -562,42 +713,87 @@ def present_user_ids(topic: str) -> set[int]:
     return {p["id"] for p in async_to_sync(presence.store().present)(topic)}
 
 
-def notify_new_message(*, message_id: int) -> None:
-    """In-app notice of a new message for members who are not looking at the conversation.
+def _notify_pending_key(conversation_id: int) -> str:
+    return f"messaging:notify-pending:{conversation_id}"
+
+
+def schedule_notifications(conversation_id: int) -> None:
+    """Queue the conversation's notification job unless one is already waiting: however
+    fast a conversation talks, it costs one job per worker turn, not one per message."""
+    from messaging.tasks import notify_new_messages_job
+
+    # The timeout only matters if the job is lost: a later message queues a new one.
+    if cache.add(_notify_pending_key(conversation_id), True, timeout=60):
+        notify_new_messages_job.enqueue(conversation_id)
+
+
+def notify_new_messages(*, conversation_id: int) -> int:
+    """In-app notices of the conversation's messages since the last run, for members who
+    are not looking at it; returns how many messages were considered.
 
     Direct and group messages notify every member; in course channels and live-class chats
-    only the people @mentioned (everyone else would be flooded).
+    only the people @mentioned (everyone else would be flooded). Ids commit in order per
+    conversation, so every message up to the conversation's ``last_event_id`` is there to
+    read; the range is claimed first, so two runs never notify the same message.
     """
     from hub.notify import notify
 
-    message = Message.objects.select_related("conversation", "sender").filter(pk=message_id).first()
-    if message is None or message.deleted_at is not None:
-        return
-    conversation = message.conversation
-    if conversation.kind in (Conversation.Kind.DIRECT, Conversation.Kind.GROUP):
-        candidates = set(selectors.member_ids(conversation=conversation))
-    else:
-        candidates = set(message.mention_ids)
-    candidates.discard(message.sender_id)
-    if not candidates:
-        return
-    candidates -= present_user_ids(conversation.topic)
-    if not candidates:
-        return
-    if conversation.kind == Conversation.Kind.DIRECT:
-        blockers = set(
-            Block.objects.filter(blocked_id=message.sender_id).values_list("blocker_id", flat=True)
-        )
-        candidates -= blockers
-    where = conversation.title or message.sender.name
-    notify(
-        recipients=User.objects.filter(pk__in=candidates, is_active=True),
-        kind="chat_message",
-        verb=_("New message from %(name)s") % {"name": message.sender.name}
-        if conversation.kind == Conversation.Kind.DIRECT
-        else _("New message in %(where)s") % {"where": where},
-        actor=message.sender,
-        target=conversation,
-        description=sanitize.plain(message.body_html)[:300],
-        url=f"/chat/{conversation.pk}/#m{message.pk}",
+    # From here on a new message queues the next run, which takes what this one misses.
+    cache.delete(_notify_pending_key(conversation_id))
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        return 0
+    start, end = conversation.notified_id, conversation.last_event_id
+    if end <= start:
+        return 0
+    claimed = Conversation.objects.filter(pk=conversation_id, notified_id=start).update(
+        notified_id=end
     )
+    if not claimed:
+        return 0
+    messages = (
+        Message.objects.filter(
+            conversation_id=conversation_id, id__gt=start, id__lte=end, deleted_at__isnull=True
+        )
+        .select_related("sender")
+        .order_by("id")
+    )
+    everyone = conversation.kind in (Conversation.Kind.DIRECT, Conversation.Kind.GROUP)
+    if not everyone:
+        messages = messages.exclude(mention_ids=[])
+    members = set(selectors.member_ids(conversation=conversation)) if everyone else set()
+    present: set[int] | None = None  # asked once per run, only if someone could be told
+    blockers: dict[int, set[int]] = {}
+    considered = 0
+    for message in messages:
+        considered += 1
+        candidates = set(members if everyone else message.mention_ids)
+        candidates.discard(message.sender_id)
+        if not candidates:
+            continue
+        if present is None:
+            present = present_user_ids(conversation.topic)
+        candidates -= present
+        if conversation.kind == Conversation.Kind.DIRECT and candidates:
+            if message.sender_id not in blockers:
+                blockers[message.sender_id] = set(
+                    Block.objects.filter(blocked_id=message.sender_id).values_list(
+                        "blocker_id", flat=True
+                    )
+                )
+            candidates -= blockers[message.sender_id]
+        if not candidates:
+            continue
+        where = conversation.title or message.sender.name
+        notify(
+            recipients=User.objects.filter(pk__in=candidates, is_active=True),
+            kind="chat_message",
+            verb=_("New message from %(name)s") % {"name": message.sender.name}
+            if conversation.kind == Conversation.Kind.DIRECT
+            else _("New message in %(where)s") % {"where": where},
+            actor=message.sender,
+            target=conversation,
+            description=sanitize.plain(message.body_html)[:300],
+            url=f"/chat/{conversation.pk}/#m{message.pk}",
+        )
+    return considered

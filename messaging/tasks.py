@@ -1,4 +1,4 @@
-"""Background jobs of the chat: the e-mail digest of unread messages."""
+"""Background jobs of the chat: notifications of new messages, the e-mail digest."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
 
@@ -39,6 +39,15 @@ def digest_messages(*, user_id: int, since) -> list[Message]:
 
 
 @task()
+def notify_new_messages_job(conversation_id: int) -> int:
+    """Notify who is not looking at the conversation, outside the senders' requests: working
+    out who is present and storing notifications costs more than storing a message."""
+    from messaging.services import notify_new_messages
+
+    return notify_new_messages(conversation_id=conversation_id)
+
+
+@task()
 def send_chat_digests() -> int:
     """E-mail each person who asked for it what they have not read yet.
 
@@ -64,14 +73,13 @@ def send_chat_digests() -> int:
         )
         if not claimed:
             continue
-        send_mail(
-            subject=_("Unread messages in Lyceum"),
-            message=render_to_string(
+        # In the reader's language, whatever the worker's.
+        with translation.override(row.user.language or settings.LANGUAGE_CODE):
+            subject = _("Unread messages in Lyceum")
+            body = render_to_string(
                 "messaging/email/digest.txt",
                 {"user": row.user, "messages": messages, "site_url": settings.SITE_URL},
-            ),
-            from_email=None,
-            recipient_list=[row.user.email],
-        )
+            )
+        send_mail(subject=subject, message=body, from_email=None, recipient_list=[row.user.email])
         sent += 1
     return sent

@@ -6,7 +6,7 @@ row), ``revoke`` (someone lost the right to a topic) and ``presence``.
 """
 
 from hub.realtime.errors import GatewayError
-from hub.realtime.ordering import hold_topic_order
+from hub.realtime.ordering import hold_topic_order, topic_lock_key
 from hub.realtime.publishing import apublish, publish, revoke
 from hub.realtime.registry import Event, Topic, action, topic
 
@@ -20,4 +20,5 @@ __all__ = [
     "publish",
     "revoke",
     "topic",
+    "topic_lock_key",
 ]

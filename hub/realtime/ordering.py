@@ -6,6 +6,10 @@ that creates a durable event's row first calls ``hold_topic_order(topic)`` insid
 transaction: on PostgreSQL a transaction-scoped advisory lock per topic makes the writers
 of one topic take turns from id assignment to commit. SQLite already runs one writer at a
 time (IMMEDIATE transactions), so there it does nothing.
+
+A hot path may take the same lock inside its own INSERT statement (one round trip less
+while the topic is held): ``topic_lock_key(topic)`` gives the two arguments of
+``pg_advisory_xact_lock``.
 """
 
 from __future__ import annotations
@@ -14,12 +18,19 @@ import zlib
 
 from django.db import connection
 
+LOCK_CLASS = 0x4C59
+
+
+def topic_lock_key(topic: str) -> tuple[int, int]:
+    """The ``(class, key)`` pair of ``pg_advisory_xact_lock`` that orders ``topic``."""
+    return LOCK_CLASS, zlib.crc32(topic.encode()) - 2**31
+
 
 def hold_topic_order(*topics: str) -> None:
     if connection.vendor != "postgresql" or not topics:
         return
     # Sorted, so two transactions locking the same topics cannot deadlock.
-    keys = sorted({zlib.crc32(t.encode()) - 2**31 for t in topics})
+    keys = sorted({topic_lock_key(t)[1] for t in topics})
     with connection.cursor() as cursor:
         for key in keys:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x4C59, key])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, key])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from messaging import services
@@ -22,9 +20,10 @@ def group(trainer, learner, learner2):
 
 
 @pytest.fixture
-def course():
-    """A stand-in for classrooms.Course (built in parallel): the handlers need pk and title."""
-    return SimpleNamespace(pk=901, title="Python 101", space_id=None)
+def course(space):
+    from classrooms.models import Course
+
+    return Course.objects.create(space=space, title="Python 101")
 
 
 @pytest.fixture

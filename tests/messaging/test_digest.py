@@ -51,6 +51,31 @@ def test_no_digest_unless_asked(direct, learner2, learner):
 def test_command_queues_the_job(run_tasks, direct, learner, learner2):
     services.chat_settings_update(user=learner, email_digest=True)
     services.message_send(sender=learner2, conversation=direct, body="ping")
+    run_tasks()  # the new message's notification job
     call_command("chat_digest")
     assert run_tasks() == 1
     assert [m.to for m in mail.outbox] == [[learner.email]]
+
+
+def test_digest_is_written_in_the_readers_language(direct, learner, learner2, monkeypatch):
+    from django.utils import translation
+
+    from messaging import tasks
+
+    learner.language = "fr"
+    learner.save(update_fields=["language"])
+    services.chat_settings_update(user=learner, email_digest=True)
+    services.message_send(sender=learner2, conversation=direct, body="bonjour")
+    rendered_in: list[str] = []
+    render = tasks.render_to_string
+
+    def spy(*args, **kwargs):
+        rendered_in.append(translation.get_language())
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(tasks, "render_to_string", spy)
+    with translation.override("en"):
+        assert send_chat_digests.call() == 1
+    assert rendered_in == ["fr"]
+    with translation.override("fr"):
+        assert mail.outbox[0].subject == translation.gettext("Unread messages in Lyceum")

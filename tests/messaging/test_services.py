@@ -7,13 +7,15 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 from notifications.models import Notification
 
 from hub import events
 from messaging import selectors, services
-from messaging.models import Conversation, Membership, Message, Report
+from messaging.models import Conversation, ConversationEvent, Membership, Message, Report
 
 pytestmark = pytest.mark.django_db
 
@@ -122,6 +124,68 @@ def test_retry_with_same_client_id_stores_and_publishes_once(direct, learner, pu
     assert Message.objects.count() == 1
     assert [e.type for e in published(direct.topic)] == ["message.created"]
     assert published(direct.topic)[0].id == first.id
+
+
+def test_retry_is_caught_by_the_unique_constraint_and_changes_nothing(direct, learner, published):
+    cid = uuid.uuid4()
+    first = send(learner, direct, "once", client_id=cid)
+    direct.refresh_from_db()
+    last_event = direct.last_event_id
+    again = send(learner, direct, "once", client_id=cid)
+    assert selectors.message_payload(again) == selectors.message_payload(first)
+    assert ConversationEvent.objects.filter(conversation=direct).count() == 1
+    direct.refresh_from_db()
+    assert direct.last_event_id == last_event  # the retry's event row was rolled back
+    assert len(published(direct.topic)) == 1
+
+
+def test_client_id_reused_in_another_conversation_is_invalid(direct, group, learner):
+    cid = uuid.uuid4()
+    send(learner, direct, client_id=cid)
+    with pytest.raises(ValidationError):
+        send(learner, group, client_id=cid)
+    assert not Message.objects.filter(conversation=group).exists()
+    assert not ConversationEvent.objects.filter(conversation=group).exists()
+
+
+def test_send_by_conversation_id_checks_membership(group, outsider, learner):
+    assert send(learner, group.pk).conversation_id == group.pk
+    with pytest.raises(PermissionDenied):
+        send(outsider, group.pk)
+    with pytest.raises(PermissionDenied):
+        send(learner, 10**9)
+
+
+def test_send_makes_few_queries(channel, learner, django_assert_max_num_queries):
+    """Membership, conversation and rate in one read; on PostgreSQL the order lock, event,
+    message and conversation update in one statement; no re-read for the payload."""
+    send(learner, channel, "warm-up")
+    # Inside the test's transaction the service's own transaction is a savepoint (2 more).
+    most = 4 if connection.vendor == "postgresql" else 7
+    with django_assert_max_num_queries(most):
+        message = send(learner, channel.pk, "hello", client_id=uuid.uuid4())
+        payload = selectors.message_payload(message)
+    assert payload["body"] == "hello" and payload["reactions"] == []
+
+
+def test_payload_in_hand_equals_the_stored_one(api_client_for, group, learner, learner2):
+    parent = send(learner, group, "question?")
+    upload = api_client_for(learner2).post(
+        f"/api/v1/conversations/{group.pk}/attachments/",
+        {"file": SimpleUploadedFile("notes.pdf", b"%PDF-1.4 x", "application/pdf")},
+        format="multipart",
+    )
+    reply = send(
+        learner2,
+        group,
+        "@learner1 see the notes",
+        reply_to=parent.id,
+        attachments=[upload.json()["id"]],
+        client_id=uuid.uuid4(),
+    )
+    stored = selectors.get_message(conversation=group, message_id=reply.id)
+    assert selectors.message_payload(reply) == selectors.message_payload(stored)
+    assert selectors.message_payload(reply)["attachments"][0]["name"] == "notes.pdf"
 
 
 def test_message_is_sanitised_markdown_with_safe_links(direct, learner):
@@ -257,28 +321,50 @@ def test_no_read_receipts_in_course_channels(channel, learner, learner2, publish
 
 
 # -- notifications -------------------------------------------------------------------------
-def test_new_direct_message_notifies_the_recipient_not_looking(direct, learner, learner2, commit):
+def test_new_direct_message_notifies_the_recipient_not_looking(
+    direct, learner, learner2, run_tasks
+):
     send(learner, direct, "ping")
-    commit()
+    assert not Notification.objects.exists()  # not in the sender's request: a job
+    run_tasks()
     assert Notification.objects.filter(recipient=learner2, data__kind="chat_message").count() == 1
     assert not Notification.objects.filter(recipient=learner).exists()
 
 
 def test_no_notification_while_reading_the_conversation(
-    direct, learner, learner2, commit, monkeypatch
+    direct, learner, learner2, run_tasks, monkeypatch
 ):
     monkeypatch.setattr(services, "present_user_ids", lambda topic: {learner2.pk})
     send(learner, direct, "ping")
-    commit()
+    run_tasks()
     assert not Notification.objects.filter(recipient=learner2).exists()
 
 
-def test_course_channel_notifies_only_mentions(channel, learner, learner2, trainer, commit):
+def test_course_channel_notifies_only_mentions(channel, learner, learner2, trainer, run_tasks):
     send(learner, channel, "hello all")
     send(learner, channel, "@learner2 look")
-    commit()
+    assert run_tasks() == 1  # no job for the message that mentions nobody
     assert Notification.objects.filter(recipient=learner2).count() == 1
     assert not Notification.objects.filter(recipient=trainer).exists()
+
+
+def test_a_burst_of_messages_costs_one_notification_job(group, learner, learner2, run_tasks):
+    for text in ("one", "two", "three"):
+        send(learner, group, text)
+    assert run_tasks() == 1
+    assert Notification.objects.filter(recipient=learner2, data__kind="chat_message").count() == 3
+    assert run_tasks() == 0
+    send(learner, group, "four")
+    assert run_tasks() == 1
+    assert Notification.objects.filter(recipient=learner2).count() == 4
+
+
+def test_notifying_twice_notifies_once(direct, learner, learner2, commit):
+    send(learner, direct, "ping")
+    commit()
+    assert services.notify_new_messages(conversation_id=direct.pk) == 1
+    assert services.notify_new_messages(conversation_id=direct.pk) == 0
+    assert Notification.objects.filter(recipient=learner2).count() == 1
 
 
 def test_report_reaches_moderators(group, learner, learner2, trainer, commit):
