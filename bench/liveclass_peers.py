@@ -13,6 +13,7 @@ import contextlib
 import fractions
 import json
 import math
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,15 +28,34 @@ VIDEO_CLOCK = 90_000
 
 
 class CounterVideoTrack(MediaStreamTrack):
-    """Frames of one flat colour that changes with a counter, at a fixed size and rate."""
+    """Generated video at a fixed size and rate: flat, or camera-like with ``textured``.
+
+    Textured: a picture (8x8 blocks of random brightness) that pans sideways, with colours
+    that change with a frame counter: encoders get motion and detail to work on, as with a
+    camera (a flat picture would cost the relay next to nothing and flatter the figures).
+    """
 
     kind = "video"
+    PAN = 160  # pixels the picture pans through before it repeats
 
-    def __init__(self, width: int = 320, height: int = 240, fps: float = 15) -> None:
+    def __init__(
+        self, width: int = 320, height: int = 240, fps: float = 15, *, textured: bool = False
+    ) -> None:
         super().__init__()
         self.width, self.height, self.fps = width, height, fps
+        self.textured = textured  # flat (cheap, for tests) or textured and panning (benchmark)
         self.count = 0
         self.started: float | None = None
+        self.rows: list[bytes] | None = None
+
+    def _texture(self, line_size: int) -> list[bytes]:
+        rng = random.Random(7)
+        blocks_x = (line_size + self.PAN) // 8 + 1
+        rows = []
+        for _ in range(self.height // 8 + 1):
+            row = b"".join(bytes([rng.randrange(16, 236)]) * 8 for _ in range(blocks_x))
+            rows.extend([row] * 8)
+        return rows[: self.height]
 
     async def recv(self) -> av.VideoFrame:
         if self.readyState != "live":
@@ -47,10 +67,17 @@ class CounterVideoTrack(MediaStreamTrack):
         if delay > 0:
             await asyncio.sleep(delay)
         frame = av.VideoFrame(self.width, self.height, "yuv420p")
-        luma = 40 + (self.count * 7) % 180
-        for index, plane in enumerate(frame.planes):
-            value = luma if index == 0 else (self.count * 3 + index * 60) % 256
-            plane.update(bytes([value]) * plane.buffer_size)
+        luma = frame.planes[0]
+        if not self.textured:
+            luma.update(bytes([40 + (self.count * 7) % 180]) * luma.buffer_size)
+        else:
+            if self.rows is None:
+                self.rows = self._texture(luma.line_size)
+            shift = (self.count * 3) % self.PAN
+            size = luma.line_size
+            luma.update(b"".join(row[shift : shift + size] for row in self.rows[: luma.height]))
+        for index, plane in enumerate(frame.planes[1:], start=1):
+            plane.update(bytes([(self.count * 3 + index * 60) % 256]) * plane.buffer_size)
         frame.pts = round(self.count * VIDEO_CLOCK / self.fps)
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
         self.count += 1
@@ -268,3 +295,96 @@ async def wait_until(condition: Callable[[], Any], *, timeout: float, what: str)
             raise AssertionError(f"{what}: not within {timeout:.0f}s")
         await asyncio.sleep(0.05)
     return result
+
+
+# -- a client process of the live-class benchmark (``python -m bench.liveclass_peers``) -------
+def _parse_args(argv: list[str] | None = None) -> Any:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="live-class benchmark client process")
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--participant", action="append", default=[], help="TOKEN:USER_ID")
+    parser.add_argument("--publish", action="store_true", help="each participant publishes")
+    parser.add_argument("--subscribe", default="", help="user ids to subscribe to, comma-separated")
+    parser.add_argument("--width", type=int, default=320)
+    parser.add_argument("--height", type=int, default=240)
+    parser.add_argument("--fps", type=float, default=15)
+    parser.add_argument("--audio", action="store_true", help="publish a tone as well")
+    return parser.parse_args(argv)
+
+
+async def _subscribe_when_published(peer: Peer, publisher: int, within: float = 60) -> Received:
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return await peer.subscribe(publisher, audio=False)
+        except ActError as exc:
+            if exc.code != "not_found" or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.3)
+
+
+async def _client_main(args: Any) -> None:
+    import sys
+
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+
+    def say(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    async def expect(word: str) -> None:
+        line = (await reader.readline()).decode().strip()
+        if line != word:
+            raise SystemExit(f"expected {word}, got {line!r}")
+
+    wanted = [int(x) for x in args.subscribe.split(",") if x]
+    sockets: list[GatewaySocket] = []
+    peers: list[tuple[int, Peer]] = []
+    cameras: list[CounterVideoTrack] = []
+    try:
+        for spec in args.participant:
+            token, user_id = spec.rsplit(":", 1)
+            socket = await GatewaySocket(args.url, token).__aenter__()
+            sockets.append(socket)
+            peers.append((int(user_id), Peer(socket.acter(args.topic))))
+        if args.publish:
+            for _user, peer in peers:
+                camera = CounterVideoTrack(args.width, args.height, args.fps, textured=True)
+                cameras.append(camera)
+                tracks = [ToneAudioTrack(), camera] if args.audio else [camera]
+                await peer.publish(*tracks)
+        say("PUBLISHED")
+        await expect("SUBSCRIBE")
+        received: list[Received] = []
+        for user, peer in peers:
+            for publisher in wanted:
+                if publisher != user:
+                    received.append(await _subscribe_when_published(peer, publisher))
+        say("READY")
+        await expect("START")
+        start_counts = [r.video_frames for r in received]
+        start_sent = [c.count for c in cameras]
+        await expect("STOP")
+        pairs = zip(received, start_counts, strict=True)
+        say(
+            json.dumps(
+                {
+                    "received": [r.video_frames - s for r, s in pairs],
+                    "sizes": sorted({size for r in received for size in r.sizes}),
+                    "sent": [c.count - s for c, s in zip(cameras, start_sent, strict=True)],
+                }
+            )
+        )
+    finally:
+        for _user, peer in peers:
+            await peer.close()
+        for socket in sockets:
+            await socket.__aexit__(None, None, None)
+
+
+if __name__ == "__main__":
+    asyncio.run(_client_main(_parse_args()))

@@ -47,6 +47,7 @@ string), or the deployment uses an external SFU behind this interface.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import logging
 import time
@@ -229,18 +230,21 @@ class LimitedVideoTrack(MediaStreamTrack):
         self.source = source
         limits = media_limits()
         self.max_width, self.max_height = limits["width"], limits["height"]
-        self.min_interval = 1.0 / limits["fps"]
-        self.last_sent = 0.0
+        self.max_fps = limits["fps"]
+        # When the last second's frames were passed on: a rate over a sliding second lets
+        # the bursts of network jitter through and still holds a sender to the limit.
+        self.recent: collections.deque[float] = collections.deque()
         self.frames = 0  # passed on to the relay: what subscribers and a recording got
 
     async def recv(self) -> Any:
         while True:
             frame = await self.source.recv()
             now = time.monotonic()
-            # A little slack: a 24 fps source must not lose frames to timer jitter.
-            if now - self.last_sent < self.min_interval * 0.8:
+            while self.recent and now - self.recent[0] >= 1.0:
+                self.recent.popleft()
+            if len(self.recent) >= self.max_fps:
                 continue
-            self.last_sent = now
+            self.recent.append(now)
             if frame.width > self.max_width or frame.height > self.max_height:
                 scale = min(self.max_width / frame.width, self.max_height / frame.height)
                 scaled = frame.reformat(

@@ -88,7 +88,7 @@ async def test_turning_recording_on_then_off_attaches_a_video_file(
             what="the recording to start",
         )
         video = room.published[trainer.pk].tracks["video"]
-        await wait_until(lambda: video.frames >= 20, timeout=15, what="video reaching the recorder")
+        await wait_until(lambda: video.frames >= 45, timeout=20, what="video reaching the recorder")
         await set_recording(actor=trainer, live_class=live_class, on=False)
         path = await poll_attached(live_class)
     finally:
@@ -97,7 +97,7 @@ async def test_turning_recording_on_then_off_attaches_a_video_file(
     assert await asyncio.to_thread(lambda: Path(path).stat().st_size) > 0
     with av.open(path) as container:
         assert container.streams.video and container.streams.audio
-        assert sum(1 for _ in container.decode(video=0)) >= 10
+        assert sum(1 for packet in container.demux(video=0) if packet.size) >= 5
 
 
 async def test_ending_the_class_attaches_a_running_recording(
