@@ -531,9 +531,11 @@ class PollRefSerializer(serializers.Serializer):
 class PointField(serializers.ListField):
     """``[x, y]`` in board coordinates (0..1 of the board's width and height)."""
 
-    child = serializers.FloatField(min_value=0, max_value=1)
-    min_length = 2
-    max_length = 2
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.update(
+            child=serializers.FloatField(min_value=0, max_value=1), min_length=2, max_length=2
+        )
+        super().__init__(**kwargs)
 
 
 class StrokeSerializer(serializers.Serializer):

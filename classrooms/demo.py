@@ -344,7 +344,7 @@ def seed_live_classes(*, users: dict[str, User], space: Space) -> None:
     activity = services.activity_create(
         user=trainer,
         module=module,
-        title="Live Q&A with the trainer",
+        title="Live questions with the trainer",
         kind=ActivityKind.LIVE_CLASS,
         required=False,
         body="Bring your questions: attending most of the class completes this activity.",
@@ -357,7 +357,7 @@ def seed_live_classes(*, users: dict[str, User], space: Space) -> None:
         space=space,
         course=safety,
         activity=activity,
-        title="Live Q&A with the trainer",
+        title="Live questions with the trainer",
         scheduled_start=tomorrow,
         scheduled_end=tomorrow + timedelta(hours=1),
     )

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from classrooms.models import (
     Activity,
@@ -700,7 +701,9 @@ def liveclass_state(live_class: LiveClass, *, viewer: Any) -> dict[str, Any]:
 def attendance_rows(live_class: LiveClass) -> list[dict[str, Any]]:
     """Per participant: intervals, total seconds present, seconds and percent of the class
     (between its start and end) they were there."""
-    start, end = live_class.started_at, live_class.ended_at
+    start = live_class.started_at
+    # A class still running is measured up to now.
+    end = live_class.ended_at or (timezone.now() if start else None)
     class_seconds = (end - start).total_seconds() if start and end and end > start else 0
     rows = []
     participants = live_class.participants.select_related("user").prefetch_related("intervals")

@@ -931,19 +931,27 @@ def liveclass_attendance_sync(
     subscribing).
     """
     now = now or timezone.now()
+    # Serialised per class: two beats at once must not both close or both reopen.
+    live_class = _locked_class(live_class)
     if live_class.status == LiveClassStatus.ENDED:
         return
     heartbeat = timedelta(seconds=LIVECLASS_HEARTBEAT_SECONDS)
     grace = timedelta(seconds=LIVECLASS_JOIN_GRACE_SECONDS)
+    # Every page beats: one UPDATE for those present, rows touched only for those gone.
+    open_intervals(live_class).filter(participant__user_id__in=present_user_ids).update(
+        last_seen_at=now
+    )
     gone: list[int] = []
-    for interval in open_intervals(live_class).select_related("participant"):
-        if interval.participant.user_id in present_user_ids:
-            interval.last_seen_at = now
-            interval.save(update_fields=["last_seen_at"])
-        elif now - interval.joined_at > grace:
-            interval.left_at = min(now, interval.last_seen_at + heartbeat)
-            interval.save(update_fields=["left_at"])
-            gone.append(interval.participant.user_id)
+    absent = (
+        open_intervals(live_class)
+        .exclude(participant__user_id__in=present_user_ids)
+        .filter(joined_at__lt=now - grace)
+        .select_related("participant")
+    )
+    for interval in absent:
+        interval.left_at = min(now, interval.last_seen_at + heartbeat)
+        interval.save(update_fields=["left_at"])
+        gone.append(interval.participant.user_id)
     still_open = set(open_intervals(live_class).values_list("participant__user_id", flat=True))
     for participant in live_class.participants.filter(
         user_id__in=present_user_ids - still_open, removed=False

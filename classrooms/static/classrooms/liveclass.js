@@ -291,6 +291,7 @@
     boardRoom = room;
     strokes = new Map(list.map((s) => [s.id, s]));
     $("lc-board-room").textContent = room ? interpolate(gettext("room %s"), [room]) : "";
+    $("lc-clear").hidden = !(isTrainer || room);  // a breakout room clears its own board
     redraw();
   }
 
@@ -362,6 +363,28 @@
     $("lc-breakout-chat").hidden = !room;
   }
 
+  function renderPlacement() {
+    const list = $("lc-breakout-people");
+    if (!list || !$("lc-breakout-manual").open) return;
+    const count = Math.max(1, Math.min(20, Number($("lc-breakout-count").value) || 1));
+    const kept = {};
+    list.querySelectorAll("select[data-user]").forEach((s) => { kept[s.dataset.user] = s.value; });
+    list.replaceChildren();
+    const learners = state.participants.filter((p) => p.role === "learner" && (p.present || present.has(p.id)));
+    for (const person of learners) {
+      const select = el("select", {dataset: {user: person.id}, "aria-label": person.name});
+      select.append(el("option", {value: ""}, gettext("at random")));
+      for (let room = 1; room <= count; room++) {
+        select.append(el("option", {value: String(room)}, interpolate(gettext("room %s"), [room])));
+      }
+      if (kept[person.id] && Number(kept[person.id]) <= count) select.value = kept[person.id];
+      const item = el("li");
+      item.append(el("span", {}, person.name), " ", select);
+      list.append(item);
+    }
+    if (!learners.length) list.append(el("li", {className: "muted"}, gettext("No learner is here.")));
+  }
+
   async function enterBreakout() {
     const room = myRoom();
     const wanted = room ? "classrooms.liveclass." + classId + "-" + room + ".breakout" : null;
@@ -421,15 +444,25 @@
     await rt.subscribe(chatTopic).catch(() => {});
     const page = await fetch("/api/v1/conversations/" + conversation.id + "/messages/", {credentials: "same-origin"}).then((r) => r.json());
     (page.results || []).sort((a, b) => a.id - b.id).forEach(append);
+    chat.topic = chatTopic;
+    chat.append = append;
+  }
+
+  const chat = {topic: null, append: null};
+  function wireChat() {
     $("lc-chat-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const input = $("lc-chat-body");
       const body = input.value.trim();
       if (!body) return;
+      if (!chat.topic) {
+        say(gettext("The chat is still loading, try again in a moment."));
+        return;
+      }
       const clientId = window.crypto && crypto.randomUUID ? crypto.randomUUID() : undefined;
-      rt.act(chatTopic, "send", {body: body, client_id: clientId}).then((message) => {
+      rt.act(chat.topic, "send", {body: body, client_id: clientId}).then((message) => {
         input.value = "";
-        append(message);
+        chat.append(message);
       }, (error) => say(error.message));
     });
   }
@@ -554,10 +587,25 @@
         .then((poll) => { upsertPoll(poll); pollForm.reset(); });
     });
     const breakoutForm = $("lc-breakout-form");
-    if (breakoutForm) breakoutForm.addEventListener("submit", (event) => {
-      event.preventDefault();
-      act("breakout.open", {count: Number($("lc-breakout-count").value), minutes: Number($("lc-breakout-minutes").value)});
-    });
+    if (breakoutForm) {
+      $("lc-breakout-manual").addEventListener("toggle", renderPlacement);
+      $("lc-breakout-count").addEventListener("change", renderPlacement);
+      breakoutForm.addEventListener("submit", (event) => {
+        event.preventDefault();
+        // People left "at random" are spread by the server over the emptiest rooms.
+        const assignments = {};
+        breakoutForm.querySelectorAll("select[data-user]").forEach((select) => {
+          if (select.value) assignments[select.dataset.user] = Number(select.value);
+        });
+        act("breakout.open", {
+          count: Number($("lc-breakout-count").value),
+          minutes: Number($("lc-breakout-minutes").value),
+          assignments: assignments,
+        });
+      });
+    }
+    // The breakout timer counts down on screen.
+    setInterval(() => { if (state.live_class.breakout_ends_at) renderBreakout(); }, 15000);
     const broadcast = $("lc-breakout-broadcast");
     if (broadcast) broadcast.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -592,15 +640,16 @@
     renderAll();
     wireTopic();
     wireControls();
+    wireChat();
     await rt.subscribe(topic, {since: state.last_event_id}).then((data) => {
       if (data && data.present) data.present.forEach((p) => present.add(p.id));
       renderPeople();
     }).catch((error) => say(error.message));
     await enterBreakout().catch(() => {});
-    root.dataset.joined = "true";   // ready: tests and the media script may rely on it
     heartbeat = setInterval(beat, HEARTBEAT_MS);
     beat();
-    startChat().catch(() => {});
+    await startChat().catch(() => {});
+    root.dataset.joined = "true";   // ready: tests and the media script may rely on it
   }
 
   Lyceum.liveclass = {
