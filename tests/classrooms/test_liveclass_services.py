@@ -393,3 +393,25 @@ def test_liveclass_for_session_is_idempotent(space, trainer, learner):
     assert first.pk == again.pk and again.title == "Renamed"
     assert selectors.liveclass_role(learner, again) == "learner"
     assert selectors.liveclass_role(trainer, again) == "trainer"
+
+
+def test_mute_and_spotlight_controls(room, trainer, learner, outsider, published):
+    join(learner, room)
+    services.liveclass_control(actor=trainer, live_class=room, action="mute", user_id=learner.pk)
+    services.liveclass_control(actor=trainer, live_class=room, action="mute_all")
+    services.liveclass_control(
+        actor=trainer, live_class=room, action="spotlight", user_id=learner.pk
+    )
+    with pytest.raises(ValidationError):  # not a participant
+        services.liveclass_control(
+            actor=trainer, live_class=room, action="spotlight", user_id=outsider.pk
+        )
+    controls = [e.data for e in published(room.topic) if e.type == "control"]
+    assert controls == [
+        {"action": "mute", "user": learner.pk},
+        {"action": "mute_all", "except": trainer.pk},
+    ]
+    room.refresh_from_db()
+    assert room.spotlight_id == learner.pk
+    changed = [e for e in published(room.topic) if e.type == "class.changed"]
+    assert changed[-1].data["spotlight"] == learner.pk and changed[-1].id is not None
