@@ -3,7 +3,14 @@
   "use strict";
   const rt = window.Lyceum && window.Lyceum.realtime;
   if (!rt) return;
-  for (const row of document.querySelectorAll("tr[data-topic]")) {
+  const table = document.querySelector("[data-testid=dashboard]");
+  const rows = document.querySelectorAll("tr[data-topic]");
+  const waiting = new Set([...rows].map((row) => row.dataset.topic));
+  // data-live="true" once every row's topic is subscribed.
+  const settle = () => { if (table && waiting.size === 0) table.dataset.live = "true"; };
+  rt.onStatus("resumed", (name) => { waiting.delete(name); settle(); });
+  settle();
+  for (const row of rows) {
     const topic = row.dataset.topic;
     rt.subscribe(topic);
     rt.on(topic, "session.seats", (data) => {

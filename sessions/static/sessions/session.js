@@ -11,6 +11,11 @@
   const seats = document.getElementById("seats-left");
   const waiting = document.getElementById("waitlist-length");
   const stale = document.getElementById("registrations-stale");
+  // data-live="true" once the topic is subscribed (what arrives from then on is shown).
+  const root = document.getElementById("session-live");
+  rt.onStatus("resumed", (name) => {
+    if (name === topic && root) root.dataset.live = "true";
+  });
   rt.subscribe(topic, {since: initial.last_event});
   rt.on(topic, "session.seats", (data) => {
     if (seats) seats.textContent = data.seats_left;
