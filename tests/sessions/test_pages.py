@@ -57,23 +57,3 @@ def test_coordinator_sees_the_registrations(client, coordinator, training, learn
 def test_nav_links_to_sessions(client, learner):
     client.force_login(learner)
     assert b'data-nav="sessions"' in client.get("/sessions/").content
-
-
-def test_demo_seed_is_idempotent(space, coordinator, trainer, learner, learner2):
-    from sessions import demo
-    from sessions.models import Session
-
-    users = {
-        "coordinator": coordinator,
-        "trainer": trainer,
-        "learner": learner,
-        "learner2": learner2,
-    }
-    demo.seed(users=users, space=space)
-    demo.seed(users=users, space=space)
-    assert Session.objects.filter(space=space).count() == 3
-    webinar = Session.objects.get(kind="virtual")
-    assert list(webinar.registrations.values_list("status", "position")) == [
-        ("confirmed", None),
-        ("waitlisted", 1),
-    ]
