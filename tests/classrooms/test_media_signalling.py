@@ -177,3 +177,19 @@ async def test_ice_for_an_unknown_connection_or_a_bad_candidate(
     assert (await act(other, live_class.topic, "media.ice", {"connection": connection, **good}))[
         "code"
     ] == "not_found"
+
+
+async def test_leaving_the_class_ends_the_participants_media(
+    communicator_for, relay, trainer, learner, space
+) -> None:
+    live_class = await live_class_with(trainer, space, learner)
+    watcher = await communicator_for(trainer)
+    assert (await watcher.call("sub", topic=live_class.topic))["op"] == "ok"
+    ws = await communicator_for(learner)
+    assert (await act(ws, live_class.topic, "media.publish", {"sdp": await offer()}))["op"] == "ok"
+    await watcher.next_event(type="media.published", timeout=10)
+    # The room's service says they left (the page's leave, a vanished socket, a removal).
+    await database_sync_to_async(services.liveclass_leave)(user=learner, live_class=live_class)
+    event = await watcher.next_event(type="media.unpublished", timeout=10)
+    assert event["data"] == {"user_id": learner.pk}
+    assert media_backend().publications(room=str(live_class.pk)) == []
