@@ -55,7 +55,42 @@ def test_feed_holds_what_the_user_is_registered_for(client, learner, learner2, c
     assert session_uid(not_mine.pk) not in statuses(response.content)
     calendar = parse(response.content)
     assert str(calendar["REFRESH-INTERVAL"].dt) == "1:00:00"
-    assert "Leo" in str(calendar["X-WR-CALNAME"]) or learner.name in str(calendar["X-WR-CALNAME"])
+    assert learner.name in str(calendar["X-WR-CALNAME"])
+
+
+def test_promotion_from_the_waiting_list_confirms_the_feed_entry(
+    client, learner, learner2, coordinator, space
+):
+    session = make_session(coordinator, space, capacity=1)
+    seat = registration_register(actor=learner2, session=session)
+    registration_register(actor=learner, session=session)
+    before = client.get(feed_path(learner))
+    assert statuses(before.content) == {session_uid(session.pk): "TENTATIVE"}
+    registration_cancel(actor=learner2, registration=seat)  # the head of the list moves up
+    after = client.get(feed_path(learner), HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200
+    assert statuses(after.content) == {session_uid(session.pk): "CONFIRMED"}
+
+
+def test_each_time_zone_in_use_has_its_vtimezone(client, learner, coordinator, space):
+    zones = ["Europe/Paris", "America/New_York", "UTC"]
+    for zone in zones:
+        registration_register(
+            actor=learner, session=make_session(coordinator, space, time_zone=zone, title=zone)
+        )
+    body = client.get(feed_path(learner)).content
+    assert sorted(str(tz["TZID"]) for tz in parse(body).walk("VTIMEZONE")) == [
+        "America/New_York",
+        "Europe/Paris",
+    ]
+    for event in events(body):
+        zone = str(event["SUMMARY"])
+        if zone == "UTC":
+            assert "TZID" not in event["DTSTART"].params
+            assert event.start.utcoffset().total_seconds() == 0
+        else:
+            assert event["DTSTART"].params["TZID"] == zone
+            assert event["DTEND"].params["TZID"] == zone
 
 
 @pytest.mark.parametrize("status", ["pending", "offered"])

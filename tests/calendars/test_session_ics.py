@@ -87,9 +87,12 @@ def test_sequence_increases_after_a_change_and_the_uid_stays(
 
 
 def test_cancelled_session_is_cancelled_without_alarm(client, learner, coordinator, training):
+    before = events(download(client, learner, training).content)[0]
     session_cancel(actor=coordinator, session=training)
     event = events(download(client, learner, training).content)[0]
     assert str(event["STATUS"]) == "CANCELLED"
+    assert str(event["UID"]) == str(before["UID"])
+    assert int(event["SEQUENCE"]) > int(before["SEQUENCE"])
     assert event.walk("VALARM") == []
 
 
