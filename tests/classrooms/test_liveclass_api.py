@@ -182,6 +182,19 @@ def test_room_page_and_course_links(client, lc, trainer, learner, outsider):
     assert client.get(f"/liveclass/{lc.live_class.pk}/").status_code == 404
 
 
+def test_course_page_hides_classes_from_those_not_in_the_course(client, lc, space):
+    from hub.accounts.models import Role
+    from tests.factories import UserFactory
+
+    lc.course.self_enrolment = True
+    lc.course.save()
+    visitor = UserFactory(roles=[Role.LEARNER], spaces=[space])
+    client.force_login(visitor)
+    page = client.get(f"/courses/{lc.course.pk}/")
+    assert page.status_code == 200
+    assert f"/liveclass/{lc.live_class.pk}/" not in page.content.decode()
+
+
 def test_trainer_starts_a_class_from_the_course_page(client, lc, trainer, learner):
     client.force_login(trainer)
     response = client.post(f"/courses/{lc.course.pk}/liveclass/new/")
