@@ -338,6 +338,30 @@ def count_messages(pg_url: str, conversation_ids: list[int]) -> int:
     return int(row[0])
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time used so far by these processes (all their threads)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def database_pids(pg_url: str) -> list[int]:
+    """The PostgreSQL backends serving the bench database (same machine)."""
+    import psycopg
+
+    name = pg_url.rsplit("/", 1)[-1]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
 def throughput(
     env: dict[str, str],
     setup: dict[str, Any],
@@ -368,11 +392,22 @@ def throughput(
                 log_dir / "throughput-worker.log",
             )
             urls = [f"ws://127.0.0.1:{port}/ws/" for port in ports]
+            app_pids = [p.pid for p in procs.procs]
             for name, topics in scenarios.items():
                 before = count_messages(conf.pg_url, ids[name])
+                # Backends of the servers' pools exist once they served a request: counted
+                # from the first scenario's end on, so the first figure leaves them out.
+                db_pids = database_pids(conf.pg_url)
+                cpu_app, cpu_db = cpu_seconds(app_pids), cpu_seconds(db_pids)
                 result = asyncio.run(burst(urls, senders, topics, conf.burst_seconds, conf.window))
                 persisted = count_messages(conf.pg_url, ids[name]) - before
+                cpu_app = cpu_seconds(app_pids) - cpu_app
+                cpu_db = cpu_seconds(db_pids) - cpu_db
                 result |= {
+                    # CPU per message, whatever else the machine runs: server processes and
+                    # job worker ("app"), PostgreSQL backends already connected ("db").
+                    "cpu_ms_app": 1000 * cpu_app / max(1, persisted),
+                    "cpu_ms_db": 1000 * cpu_db / max(1, persisted),
                     "scenario": name,
                     "processes": count,
                     "senders": len(senders),
@@ -383,7 +418,7 @@ def throughput(
                 }
                 rows.append(result)
                 print(
-                    f"  chat services  throughput {name:6} {count} daphne  {result['per_second']:6.0f} messages/s persisted ({persisted} in {result['elapsed']:.1f} s, {len(senders)} senders in {len(ids[name])} conversations)  ack p50 {result['ack_p50_ms']:6.1f}  p95 {result['ack_p95_ms']:6.1f} ms  errors {result['errors']}  load {result['load']:.1f}",  # noqa: E501
+                    f"  chat services  throughput {name:6} {count} daphne  {result['per_second']:6.0f} messages/s persisted ({persisted} in {result['elapsed']:.1f} s, {len(senders)} senders in {len(ids[name])} conversations)  ack p50 {result['ack_p50_ms']:6.1f}  p95 {result['ack_p95_ms']:6.1f} ms  errors {result['errors']}  CPU/message app {result['cpu_ms_app']:.2f} ms db {result['cpu_ms_db']:.2f} ms  load {result['load']:.1f}",  # noqa: E501
                     flush=True,
                 )
         finally:

@@ -14,8 +14,8 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Subquery
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -346,29 +346,68 @@ def _poster_membership(sender: User, conversation: Conversation | int) -> Member
     one query; raises unless they may post there now."""
     conversation_id = conversation if isinstance(conversation, int) else conversation.pk
     since = timezone.now() - timedelta(seconds=selectors.limits()["RATE_SECONDS"])
-    recent = (
-        Message.objects.filter(sender_id=sender.pk, created_at__gte=since)
-        .order_by()
-        .values("sender_id")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
-    membership = (
-        Membership.objects.filter(conversation_id=conversation_id, user_id=sender.pk)
-        .select_related("conversation")
-        .annotate(recent_messages=Coalesce(Subquery(recent), 0))
-        .first()
-    )
-    if membership is None or membership.state not in selectors.READABLE_STATES:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _POSTER_SQL,
+            [
+                sender.pk,
+                connection.ops.adapt_datetimefield_value(since),
+                conversation_id,
+                sender.pk,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise PermissionDenied(_("You are not a member of this conversation."))
+    split = len(Membership._meta.concrete_fields)
+    membership = _from_row(Membership, row[:split])
+    if isinstance(conversation, Conversation):
+        membership.conversation = conversation
+    else:
+        membership.conversation = _from_row(Conversation, row[split:-1])
+    membership.recent_messages = row[-1]
+    if membership.state not in selectors.READABLE_STATES:
         raise PermissionDenied(_("You are not a member of this conversation."))
     if membership.state != Membership.State.ACTIVE or not sender.is_active:
         raise PermissionDenied(_("You may no longer post in this conversation."))
-    if isinstance(conversation, Conversation):
-        membership.conversation = conversation
     partner = selectors.direct_partner_id(conversation=membership.conversation, user_id=sender.pk)
     if partner is not None and selectors.is_blocked_between(user_ids=(sender.pk, partner)):
         raise PermissionDenied(_("You cannot send messages to this person."))
     return membership
+
+
+def _poster_sql() -> str:
+    """Raw SQL, because building the same annotated ORM query on every send cost more CPU
+    than the rest of the send (docs/PERFORMANCE.md, Chat)."""
+    membership, conversation, message = Membership._meta, Conversation._meta, Message._meta
+    columns = [f"m.{f.column}" for f in membership.concrete_fields]
+    columns += [f"c.{f.column}" for f in conversation.concrete_fields]
+    return f"""
+        SELECT {", ".join(columns)},
+            (SELECT COUNT(*) FROM {message.db_table} WHERE sender_id = %s AND created_at >= %s)
+        FROM {membership.db_table} m
+        JOIN {conversation.db_table} c ON c.id = m.conversation_id
+        WHERE m.conversation_id = %s AND m.user_id = %s
+    """
+
+
+_POSTER_SQL = _poster_sql()
+
+
+def _from_row(model: type[Any], values: tuple[Any, ...]) -> Any:
+    """A model instance from the raw values of its concrete fields, converted as the ORM
+    converts them (SQLite returns date-times as text, for one)."""
+    fields = model._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        column = field.get_col(model._meta.db_table)
+        for convert in [
+            *connection.ops.get_db_converters(column),
+            *column.get_db_converters(connection),
+        ]:
+            value = convert(value, column, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
 
 
 @transaction.atomic

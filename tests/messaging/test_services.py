@@ -156,6 +156,17 @@ def test_send_by_conversation_id_checks_membership(group, outsider, learner):
         send(learner, 10**9)
 
 
+def test_conversation_read_with_the_membership_matches_the_stored_row(group, learner):
+    send(learner, group.pk, "first")
+    message = send(learner, group.pk, "second")
+    stored = Conversation.objects.get(pk=group.pk)
+    fields = [f.attname for f in Conversation._meta.concrete_fields]
+    assert {f: getattr(message.conversation, f) for f in fields} == {
+        f: getattr(stored, f) for f in fields
+    }
+    assert stored.last_event_id == message.id
+
+
 def test_send_makes_few_queries(channel, learner, django_assert_max_num_queries):
     """Membership, conversation and rate in one read; on PostgreSQL the order lock, event,
     message and conversation update in one statement; no re-read for the payload."""
