@@ -44,7 +44,7 @@ step = st.one_of(
 
 @pytest.mark.django_db
 @settings(
-    max_examples=50,
+    max_examples=35,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
