@@ -57,6 +57,7 @@ from classrooms.selectors import (
     open_intervals,
     participant_payload,
     poll_payload,
+    present_user_ids,
     progress_event_payload,
     quiz_questions,
     stroke_payload,
@@ -831,6 +832,11 @@ def liveclass_end(*, actor: User, live_class: LiveClass) -> LiveClass:
     live_class = _locked_class(live_class)
     _require_not_ended(live_class)
     now = timezone.now()
+    # Those who left unseen (nobody beat since) count until they were last seen, not to
+    # the end; those still here, until now.
+    liveclass_attendance_sync(
+        live_class=live_class, present_user_ids=present_user_ids(live_class.topic), now=now
+    )
     if live_class.started_at is None:
         live_class.started_at = now  # ended from the lobby: a class of no length
     live_class.status = LiveClassStatus.ENDED
@@ -883,6 +889,13 @@ def liveclass_join(*, user: User, live_class: LiveClass) -> LiveClassParticipant
         if live_class.locked and participant is None:
             raise Conflict(_("The room is locked: nobody new may join."))
         present = open_intervals(live_class).values("participant_id").distinct().count()
+        if present >= live_class.capacity:
+            # Full on paper: first count out those whose sockets are gone (nobody may have
+            # beaten since they left), then decide.
+            liveclass_attendance_sync(
+                live_class=live_class, present_user_ids=present_user_ids(live_class.topic)
+            )
+            present = open_intervals(live_class).values("participant_id").distinct().count()
         if present >= live_class.capacity:
             raise RoomFull(_("The room is full (%(n)s participants).") % {"n": live_class.capacity})
     now = timezone.now()

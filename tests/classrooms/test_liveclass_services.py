@@ -415,3 +415,30 @@ def test_mute_and_spotlight_controls(room, trainer, learner, outsider, published
     assert room.spotlight_id == learner.pk
     changed = [e for e in published(room.topic) if e.type == "class.changed"]
     assert changed[-1].data["spotlight"] == learner.pk and changed[-1].id is not None
+
+
+def _age(live_class, user, *, joined_minutes_ago: int, seen_minutes_ago: int) -> None:
+    now = timezone.now()
+    AttendanceInterval.objects.filter(
+        participant__live_class=live_class, participant__user=user
+    ).update(
+        joined_at=now - timedelta(minutes=joined_minutes_ago),
+        last_seen_at=now - timedelta(minutes=seen_minutes_ago),
+    )
+
+
+def test_end_counts_someone_who_vanished_until_last_seen(room, trainer, learner):
+    join(learner, room)
+    _age(room, learner, joined_minutes_ago=30, seen_minutes_ago=20)
+    services.liveclass_end(actor=trainer, live_class=room)  # nobody is connected here
+    interval = AttendanceInterval.objects.get(participant__user=learner)
+    assert timezone.now() - interval.left_at > timedelta(minutes=19)
+
+
+def test_a_ghost_does_not_keep_a_full_room_full(trainer, space, learner, learner2):
+    lc = build_live_class(trainer=trainer, space=space, learners=[learner, learner2], capacity=2)
+    join(learner, lc.live_class)
+    _age(lc.live_class, learner, joined_minutes_ago=5, seen_minutes_ago=5)
+    _age(lc.live_class, trainer, joined_minutes_ago=5, seen_minutes_ago=5)
+    join(learner2, lc.live_class)  # learner's socket is gone: their seat is free
+    assert AttendanceInterval.objects.get(participant__user=learner).left_at is not None
