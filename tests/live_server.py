@@ -3,23 +3,29 @@
 A server in another process cannot see pytest-django's test database (an in-memory SQLite
 database is not shared across processes, and a test transaction is never committed), so
 each live environment gets its own database: a SQLite file in embedded mode, a scratch
-PostgreSQL database plus its own Redis key prefix in services mode. ``migrate`` and
-``seed_demo`` prepare it; the demo users' password is ``lyceum``.
+PostgreSQL database plus its own Redis key prefix in services mode. The first environment of
+a test process runs ``migrate`` and ``seed_demo`` once into a template; every environment is
+a copy of it (a file copy, or ``CREATE DATABASE ... TEMPLATE`` and a copy of its Redis keys),
+so four live environments cost one migration. The demo users' password is ``lyceum``.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,6 +122,68 @@ def _clear_redis_prefix(url: str, prefix: str) -> None:
         client.close()
 
 
+def _embedded_env(env: dict[str, str], root: Path) -> None:
+    """Point ``env`` at a file-backed SQLite database, var/ and media/ under ``root``."""
+    for name in ("DATABASE_URL", "REDIS_URL", "SQLITE_TEST_PATH"):
+        env.pop(name, None)
+    env["SQLITE_PATH"] = str(root / "lyceum.sqlite3")
+    env["LYCEUM_VAR_DIR"] = str(root / "var")
+    env["MEDIA_ROOT"] = str(root / "media")
+
+
+def _copy_redis_prefix(url: str, source: str, target: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        pipe = client.pipeline(transaction=False)
+        for key in client.scan_iter(match=f"{source}:*", count=500):
+            dumped = client.dump(key)
+            if dumped is not None:
+                new_key = target.encode() + key[len(source) :]
+                pipe.restore(new_key, 0, dumped, replace=True)
+        pipe.execute()
+    finally:
+        client.close()
+
+
+# The migrated, seeded template of this test process, by mode; built on first use.
+_TEMPLATES: dict[str, str] = {}
+
+
+def _template(services: bool) -> str:
+    """The template's database name (services) or directory (embedded), built once."""
+    mode = "services" if services else "embedded"
+    if mode in _TEMPLATES:
+        return _TEMPLATES[mode]
+    env = _base_env()
+    if services:
+        name = f"lyceum_template_{os.getpid()}"
+        parts = urlsplit(settings.DATABASE_URL)
+        admin_url = urlunsplit(parts._replace(path="/postgres"))
+        _drop_scratch_database(admin_url, name)
+        import psycopg
+
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        atexit.register(_clear_redis_prefix, settings.REDIS_URL, name)
+        atexit.register(_drop_scratch_database, admin_url, name)
+        env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+        env["LYCEUM_REDIS_PREFIX"] = name
+        env.setdefault("SECRET_KEY", "lyceum-live-tests-" + "x" * 40)
+        template = name
+    else:
+        root = Path(tempfile.mkdtemp(prefix="lyceum-live-template-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        _embedded_env(env, root)
+        template = str(root)
+    prepare = LiveEnvironment(env=env, workdir=Path(tempfile.gettempdir()), services=services)
+    prepare.manage("migrate", "--noinput")
+    prepare.manage("seed_demo")
+    _TEMPLATES[mode] = template
+    return template
+
+
 @contextmanager
 def live_environment(workdir: Path, *, label: str = "e2e") -> Iterator[LiveEnvironment]:
     """A migrated, seeded database of its own (and a Redis prefix in services mode)."""
@@ -124,6 +192,7 @@ def live_environment(workdir: Path, *, label: str = "e2e") -> Iterator[LiveEnvir
     scratch = f"lyceum_{label}_{os.getpid()}"
     live = LiveEnvironment(env=env, workdir=workdir, services=settings.SERVICES_MODE)
     try:
+        template = _template(settings.SERVICES_MODE)
         if settings.SERVICES_MODE:
             import psycopg
 
@@ -131,21 +200,27 @@ def live_environment(workdir: Path, *, label: str = "e2e") -> Iterator[LiveEnvir
             admin_url = urlunsplit(parts._replace(path="/postgres"))
             _drop_scratch_database(admin_url, scratch)
             with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{scratch}"')
+                conn.execute(f'CREATE DATABASE "{scratch}" TEMPLATE "{template}"')
             live.cleanups.append(lambda: _drop_scratch_database(admin_url, scratch))
             env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{scratch}"))
             env["LYCEUM_REDIS_PREFIX"] = scratch
             env.setdefault("SECRET_KEY", "lyceum-live-tests-" + "x" * 40)
             live.cleanups.append(lambda: _clear_redis_prefix(settings.REDIS_URL, scratch))
+            # Leaderboard ranks and anything else the demo left in Redis.
+            _copy_redis_prefix(settings.REDIS_URL, template, scratch)
         else:
             # Embedded mode: a file-backed SQLite database and a var/ dir of its own.
-            for name in ("DATABASE_URL", "REDIS_URL", "SQLITE_TEST_PATH"):
-                env.pop(name, None)
-            env["SQLITE_PATH"] = str(workdir / "lyceum.sqlite3")
-            env["LYCEUM_VAR_DIR"] = str(workdir / "var")
-            env["MEDIA_ROOT"] = str(workdir / "media")
-        live.manage("migrate", "--noinput")
-        live.manage("seed_demo")
+            _embedded_env(env, workdir)
+            source = Path(template)
+            for folder in ("var", "media"):
+                if (source / folder).is_dir():
+                    shutil.copytree(source / folder, workdir / folder, dirs_exist_ok=True)
+            # The backup API copies a consistent database, WAL included.
+            with (
+                closing(sqlite3.connect(source / "lyceum.sqlite3")) as src,
+                closing(sqlite3.connect(workdir / "lyceum.sqlite3")) as dst,
+            ):
+                src.backup(dst)
         yield live
     finally:
         live.close()
