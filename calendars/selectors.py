@@ -271,6 +271,26 @@ def agenda_item_payload(item: AgendaItem) -> dict[str, Any]:
     }
 
 
+def course_feeds_of(items: list[AgendaItem]) -> list[dict[str, Any]]:
+    """The public feeds of the published courses the agenda's sessions belong to."""
+    course_ids = {item.session.course_id for item in items} - {None}
+    if not course_ids:
+        return []
+    course_model = Session._meta.get_field("course").related_model
+    courses = course_model.objects.filter(pk__in=course_ids, published=True).order_by("title")
+    feeds = []
+    for course in courses.only("id", "title"):
+        https_url = settings.SITE_URL + reverse("calendars-course-feed", args=[course.pk])
+        feeds.append(
+            {
+                "title": course.title,
+                "feed_url": https_url,
+                "webcal_url": "webcal://" + https_url.split("://", 1)[1],
+            }
+        )
+    return feeds
+
+
 def feed_links(*, user: Any) -> dict[str, str]:
     """The https and webcal:// addresses of the user's personal feed."""
     path = reverse("calendars-personal-feed", args=[user.feed_token])

@@ -188,6 +188,7 @@ def agenda(request: HttpRequest) -> HttpResponse:
             "today": today,
             "weekday_names": [date_format(monday + timedelta(days=n), "D") for n in range(7)],
             "coordinates": bool(selectors.coordinated_space_ids(user=request.user)),
+            "course_feeds": selectors.course_feeds_of(items),
             **selectors.feed_links(user=request.user),
         },
     )

@@ -220,3 +220,19 @@ def test_openapi_schema_documents_the_calendar_endpoints(client):
         p["name"] for p in schema["paths"]["/api/v1/calendars/agenda/"]["get"]["parameters"]
     }
     assert {"start", "end"} <= parameters
+
+
+def test_page_links_the_feeds_of_published_courses(client, learner, coordinator, space):
+    from classrooms.models import Course
+
+    published = Course.objects.create(space=space, title="Safety basics", published=True)
+    draft = Course.objects.create(space=space, title="Draft course", published=False)
+    for course in (published, draft):
+        registration_register(
+            actor=learner, session=make_session(coordinator, space, course=course)
+        )
+    client.force_login(learner)
+    day = timezone.localdate(timezone.now() + timedelta(days=7))
+    html = client.get(f"/calendars/?view=week&date={day:%Y-%m-%d}").content.decode()
+    assert f"/calendars/course/{published.pk}.ics" in html
+    assert f"/calendars/course/{draft.pk}.ics" not in html
