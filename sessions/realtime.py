@@ -10,9 +10,54 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import Http404
+
 from hub import realtime
-from sessions.models import Session
-from sessions.selectors import can_manage_session, can_view_session, session_events_after
+from sessions import services
+from sessions.api import (
+    AttendanceMarkSerializer,
+    CancelSerializer,
+    OfferSerializer,
+    RegisterSerializer,
+)
+from sessions.models import Registration, Session
+from sessions.selectors import (
+    active_registration,
+    attendance_row,
+    can_manage_session,
+    can_view_session,
+    session_events_after,
+)
+
+
+def _session(user: Any, key: str) -> Session:
+    session = Session.objects.select_related("space").filter(pk=int(key)).first()
+    if session is None or not can_view_session(user=user, session=session):
+        raise Http404
+    return session
+
+
+def _registration(session: Session, user: Any, registration_id: int | None) -> Registration:
+    """The named registration of the session, or the user's own live one."""
+    if registration_id:
+        found = session.registrations.select_related("user", "session").filter(pk=registration_id)
+        registration = found.first()
+    else:
+        registration = active_registration(session=session, user=user)
+    if registration is None:
+        raise Http404
+    return registration
+
+
+def _result(registration: Registration) -> dict[str, Any]:
+    return {
+        "status": registration.status,
+        "position": registration.position,
+        "registration": registration.pk,
+        "offer_expires_at": registration.offer_expires_at.isoformat()
+        if registration.offer_expires_at
+        else None,
+    }
 
 
 @realtime.topic("sessions.session")
@@ -29,6 +74,29 @@ class SessionTopic(realtime.Topic):
             for e in session_events_after(session_id=int(key), after_id=since, limit=limit)
         ]
 
+    # The same services and serializers as REST (POST /api/v1/sessions/<id>/...).
+    @realtime.action("register", serializer=RegisterSerializer)
+    def register(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        session = _session(user, key)
+        return _result(
+            services.registration_register(actor=user, session=session, user=data.get("user"))
+        )
+
+    @realtime.action("cancel", serializer=CancelSerializer)
+    def cancel(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        registration = _registration(_session(user, key), user, data.get("registration"))
+        return _result(services.registration_cancel(actor=user, registration=registration))
+
+    @realtime.action("offer.accept", serializer=OfferSerializer)
+    def offer_accept(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        registration = _registration(_session(user, key), user, data.get("registration"))
+        return _result(services.offer_accept(actor=user, registration=registration))
+
+    @realtime.action("offer.decline", serializer=OfferSerializer)
+    def offer_decline(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        registration = _registration(_session(user, key), user, data.get("registration"))
+        return _result(services.offer_decline(actor=user, registration=registration))
+
 
 @realtime.topic("sessions.session.attendance")
 class AttendanceTopic(realtime.Topic):
@@ -40,3 +108,11 @@ class AttendanceTopic(realtime.Topic):
             return False
         session = Session.objects.filter(pk=int(key)).first()
         return session is not None and can_manage_session(user=user, session=session)
+
+    @realtime.action("mark", serializer=AttendanceMarkSerializer)
+    def mark(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        registration = _registration(_session(user, key), user, data["registration"])
+        registration = services.attendance_mark(
+            actor=user, registration=registration, attendance=data["attendance"]
+        )
+        return attendance_row(registration)

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from classrooms.services import activity_complete
 from hub import events, realtime, sanitize
@@ -706,13 +707,13 @@ def series_cancel(*, actor: Any, session: Session, scope: str = "one") -> list[S
 
 # -- notices and reminders (jobs in sessions/tasks.py) ----------------------------------------
 NOTICE_VERBS = {
-    NoticeKind.CONFIRMED: _("Registered: %(title)s"),
-    NoticeKind.WAITLISTED: _("Waiting list, position %(n)s: %(title)s"),
-    NoticeKind.PROMOTED: _("A seat is yours: %(title)s"),
-    NoticeKind.OFFERED: _("A seat is offered to you until %(until)s: %(title)s"),
-    NoticeKind.OFFER_EXPIRING: _("Your seat offer expires at %(until)s: %(title)s"),
-    NoticeKind.CANCELLED: _("Cancelled by the organiser: %(title)s"),
-    NoticeKind.REMINDER: _("Reminder: %(title)s starts at %(start)s"),
+    NoticeKind.CONFIRMED: gettext_lazy("Registered: %(title)s"),
+    NoticeKind.WAITLISTED: gettext_lazy("Waiting list, position %(n)s: %(title)s"),
+    NoticeKind.PROMOTED: gettext_lazy("A seat is yours: %(title)s"),
+    NoticeKind.OFFERED: gettext_lazy("A seat is offered to you until %(until)s: %(title)s"),
+    NoticeKind.OFFER_EXPIRING: gettext_lazy("Your seat offer expires at %(until)s: %(title)s"),
+    NoticeKind.CANCELLED: gettext_lazy("Cancelled by the organiser: %(title)s"),
+    NoticeKind.REMINDER: gettext_lazy("Reminder: %(title)s starts at %(start)s"),
 }
 NOTIFICATION_KIND = {
     NoticeKind.CONFIRMED: "session_registration",
