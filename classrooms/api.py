@@ -596,7 +596,8 @@ class LiveClassListView(APIView):
     @extend_schema(request=LiveClassCreateSerializer, responses={201: AnyObject})
     def post(self, request: Request) -> Response:
         data = validated(LiveClassCreateSerializer, request.data)
-        course = _course(request, data.pop("course")) if data.get("course") else None
+        course_id = data.pop("course")
+        course = _course(request, course_id) if course_id else None
         space_id = data.pop("space")
         if course is None:
             if not space_id:

@@ -214,3 +214,15 @@ def test_endpoints_are_in_the_schema(client, trainer):
         "/api/v1/liveclasses/{id}/control/",
     ):
         assert path in schema
+
+
+def test_a_trainer_opens_a_class_for_a_space_without_a_course(api_client_for, trainer, space):
+    response = api_client_for(trainer).post(
+        "/api/v1/liveclasses/", {"title": "Open office hour", "space": space.pk}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["course"] is None
+    missing = api_client_for(trainer).post(
+        "/api/v1/liveclasses/", {"title": "Nowhere"}, format="json"
+    )
+    assert missing.status_code == 400
