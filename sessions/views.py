@@ -23,7 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from hub.accounts.selectors import spaces_of
+from hub.accounts.models import User
+from hub.accounts.selectors import reports_of, spaces_of
 from sessions import reports, selectors, services
 from sessions.forms import AttendanceForm, PartForm, SessionForm, tz_of
 from sessions.models import Registration, RegistrationStatus, Session, SessionStatus
@@ -128,20 +129,54 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "part_form": PartForm(),
             "attendance_open": services.attendance_is_open(session=session),
         }
+    context["others_to_register"] = _registrable_others(request.user, session, manages)
     last_event = session.events.order_by("-id").values_list("id", flat=True).first() or 0
     context["initial"] = {"session": payload, "last_event": last_event, "user": request.user.pk}
     return render(request, "sessions/detail.html", context)
 
 
+def _registrable_others(user: Any, session: Session, manages: bool) -> list[Any]:
+    """Whom ``user`` may register besides themself: their reports (a manager), anyone of
+    the space (those who manage the session); not those already registered."""
+    if session.status != SessionStatus.SCHEDULED:
+        return []
+    people = User.objects.filter(spaces=session.space_id) if manages else reports_of(manager=user)
+    taken = session.registrations.exclude(status=RegistrationStatus.CANCELLED).values("user_id")
+    return list(
+        people.filter(spaces=session.space_id, is_active=True)
+        .exclude(pk__in=taken)
+        .exclude(pk=user.pk)
+        .distinct()
+        .order_by("display_name", "username")[:300]
+    )
+
+
 @login_required
 @require_POST
 def session_register(request: HttpRequest, pk: int) -> HttpResponse:
+    """Register oneself, or (field ``user``) a report / anyone of the space."""
     session = _session(request, pk)
+    someone = None
+    if request.POST.get("user"):
+        someone = (
+            User.objects.filter(pk=request.POST["user"]).first()
+            if str(request.POST["user"]).isdigit()
+            else None
+        )
+        if someone is None:
+            messages.error(request, _("Choose whom to register."))
+            return redirect("session-detail", pk=pk)
     try:
-        reg = services.registration_register(actor=request.user, session=session)
+        reg = services.registration_register(actor=request.user, session=session, user=someone)
     except (PermissionDenied, ValidationError) as exc:
         messages.error(request, _errors(exc))
     else:
+        if someone is not None:
+            messages.success(
+                request,
+                _("%(name)s: %(status)s.") % {"name": someone, "status": reg.get_status_display()},
+            )
+            return redirect("session-detail", pk=pk)
         if reg.status == "waitlisted":
             messages.info(request, _("You are on the waiting list, position %s.") % reg.position)
         elif reg.status == "pending":

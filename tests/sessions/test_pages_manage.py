@@ -211,3 +211,19 @@ def test_learner_takes_an_offered_seat(client, coordinator, space, crowd):
     assert regs[1].status == "confirmed"
     reply = client.post(f"/sessions/{session.pk}/offer/decline/", follow=True)
     assert b"No seat is offered" in reply.content
+
+
+def test_manager_registers_a_report_from_the_page(client, manager, learner, training, crowd):
+    client.force_login(manager)
+    page = client.get(f"/sessions/{training.pk}/")
+    assert b'data-testid="register-others"' in page.content
+    assert b"Crowd0" not in page.content  # not a report
+    client.post(f"/sessions/{training.pk}/register/", {"user": learner.pk})
+    reg = Registration.objects.get(session=training, user=learner)
+    assert reg.registered_by == manager and reg.status == "confirmed"
+    # A stranger or garbage: refused, nothing changed.
+    reply = client.post(f"/sessions/{training.pk}/register/", {"user": crowd[0].pk}, follow=True)
+    assert b"You cannot register this person." in reply.content
+    reply = client.post(f"/sessions/{training.pk}/register/", {"user": "abc"}, follow=True)
+    assert b"Choose whom to register." in reply.content
+    assert Registration.objects.filter(session=training).count() == 1
