@@ -212,6 +212,7 @@ def points_award_many(*, events: Iterable[Mapping[str, Any]]) -> list[PointAward
     users: dict[int, User] = {}
     amounts: dict[tuple[int, str], int] = {}
     reasons = set(Reason.values)  # a property that rebuilds its list on every access
+    source_types: dict[type, int] = {}
     for event in events:
         reason = event.get("reason")
         if reason not in reasons:
@@ -230,7 +231,10 @@ def points_award_many(*, events: Iterable[Mapping[str, Any]]) -> list[PointAward
         if amount == 0:
             continue
         course = event.get("course")
-        source_type = ContentType.objects.get_for_model(source).pk
+        model = type(source)
+        if model not in source_types:
+            source_types[model] = ContentType.objects.get_for_model(source).pk
+        source_type = source_types[model]
         key = (user.pk, reason, source_type, source.pk)
         # The first of two events with the same (user, reason, source) wins, as it would
         # one call after the other.
@@ -319,7 +323,9 @@ def points_award_many(*, events: Iterable[Mapping[str, Any]]) -> list[PointAward
             return keys_of[scope, ident]
 
         changes: list[ranks.Change] = []
-        moved: dict[str, set[int]] = {}
+        # Awards of a batch mostly share their boards: note who moved per set of boards,
+        # then per board, rather than once per (award, board).
+        moved_on: dict[tuple[str, ...], set[int]] = {}
         for award in shown:
             keys = list(current("space", award.space_id))
             if award.course_id:
@@ -327,9 +333,12 @@ def points_award_many(*, events: Iterable[Mapping[str, Any]]) -> list[PointAward
             for team_id in teams.get((award.user_id, award.space_id), ()):
                 keys += current("team", team_id)
             changes.append((keys, award.user_id, award.amount))
-            for key in keys:
-                moved.setdefault(key, set()).add(award.user_id)
+            moved_on.setdefault(tuple(keys), set()).add(award.user_id)
         ranks.get_store().incr_many(changes)
+        moved: dict[str, set[int]] = {}
+        for keys, people in moved_on.items():
+            for key in keys:
+                moved.setdefault(key, set()).update(people)
         push.boards_changed(moved)
 
     transaction.on_commit(apply_to_boards)
