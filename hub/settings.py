@@ -303,10 +303,6 @@ LYCEUM_REALTIME = {
 # Participants per room that one server process relays (media side measures it, bench/).
 LYCEUM_LIVECLASS_CAPACITY = int(os.environ.get("LYCEUM_LIVECLASS_CAPACITY", 25))
 
-# --- Live classes (classrooms) ---------------------------------------------------------------
-# Participants per room that one server process relays (media side measures it, bench/).
-LYCEUM_LIVECLASS_CAPACITY = int(os.environ.get("LYCEUM_LIVECLASS_CAPACITY", 25))
-
 # --- Live-class media (classrooms/media.py) -------------------------------------------------
 # BACKEND: the media server behind the live class (dotted path): the built-in aiortc relay,
 # or a class that drives an external SFU. MAX_*: what a participant may send; the browser
