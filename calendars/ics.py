@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress
 
 from sessions.models import RegistrationStatus, Session, SessionKind, SessionPart, SessionStatus
+from sessions.services import session_url
 
 PRODID = "-//Lyceum//Calendars//EN"
 # Bump when the VEVENT layout changes: cached blocks and ETags of the old layout then lapse.
@@ -129,7 +130,7 @@ def session_uid(session_id: int, part_id: int | None = None) -> str:
 
 
 def session_page_url(session: Session | FeedSession) -> str:
-    return f"{settings.SITE_URL}/sessions/{session.pk}/"
+    return settings.SITE_URL + session_url(session)  # type: ignore[arg-type]  # reads .pk only
 
 
 def _organizer_identity(entry: FeedEntry) -> tuple[str, str] | None:
@@ -215,7 +216,8 @@ def calendar_etag(name: str, fingerprints: Iterable[str]) -> str:
 def entry_events(entry: FeedEntry, *, stamp: datetime | None = None) -> list[Event]:
     """The VEVENTs of an entry: the session's own dates, then one per dated part."""
     session = entry.session
-    zone = _zone(session.time_zone)
+    # UTC-like zones are written as UTC times ("...Z"), which need no VTIMEZONE.
+    zone = UTC if _is_utc(session.time_zone) else _zone(session.time_zone)
     stamp = stamp or datetime.now(UTC)
     parts = entry.parts
     dates = [(None, session.starts_at, session.ends_at, "")]

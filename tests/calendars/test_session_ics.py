@@ -102,8 +102,9 @@ def test_no_alarm_when_the_reminder_is_off(client, learner, training):
     assert event.walk("VALARM") == []
 
 
-def test_utc_session_needs_no_vtimezone(client, learner, coordinator, space):
-    session = make_session(coordinator, space, time_zone="UTC")
+@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC"])
+def test_utc_session_needs_no_vtimezone(client, learner, coordinator, space, zone):
+    session = make_session(coordinator, space, time_zone=zone)
     body = download(client, learner, session).content
     assert parse(body).walk("VTIMEZONE") == []
     assert b"DTSTART:" in body and events(body)[0].start.utcoffset() == timedelta(0)
