@@ -417,3 +417,32 @@ def test_bad_claim_or_reminder_hours(training, coordinator, bad):
         services.session_update(actor=coordinator, session=training, **bad)
     training.refresh_from_db()
     assert training.claim_hours is None and training.reminder_hours == 24
+
+
+def test_moving_the_session_resets_the_reminder_and_reschedules_it(
+    coordinator, space, learner, run_tasks
+):
+    session = make_session(
+        coordinator, space, starts_at=timezone.now() + timedelta(hours=2), reminder_hours=24
+    )
+    reg = services.registration_register(actor=learner, session=session)
+    assert services.sweep()["reminders"] == 1
+    later = timezone.now() + timedelta(days=4)
+    services.session_update(
+        actor=coordinator, session=session, starts_at=later, ends_at=later + timedelta(hours=1)
+    )
+    assert not NoticeSent.objects.filter(registration=reg, kind="reminder").exists()
+    run_tasks()
+    job = DBTaskResult.objects.filter(task_path__endswith="send_reminders").order_by("-pk")[0]
+    assert job.run_after == later - timedelta(hours=24)
+
+
+def test_notice_jobs_run_twice_send_once(training, crowd, run_tasks):
+    regs = [services.registration_register(actor=u, session=training) for u in crowd[:3]]
+    run_tasks()
+    before = {u.pk: notifications_for(user=u).count() for u in crowd[:3]}
+    from sessions.tasks import send_notices
+
+    send_notices.call([r.pk for r in regs], "confirmed")
+    send_notices.call([r.pk for r in regs], "waitlisted")
+    assert {u.pk: notifications_for(user=u).count() for u in crowd[:3]} == before
