@@ -604,8 +604,18 @@
         });
       });
     }
-    // The breakout timer counts down on screen.
-    setInterval(() => { if (state.live_class.breakout_ends_at) renderBreakout(); }, 15000);
+    // The breakout timer counts down on screen; its end is the trainer's cue to call back.
+    let timeUpFor = null;
+    setInterval(() => {
+      const endsAt = state.live_class.breakout_ends_at;
+      if (!endsAt) return;
+      renderBreakout();
+      if (isTrainer && new Date(endsAt) <= Date.now() && timeUpFor !== endsAt) {
+        timeUpFor = endsAt;
+        chime();
+        say(gettext("Breakout time is up: call everyone back when ready."));
+      }
+    }, 15000);
     const broadcast = $("lc-breakout-broadcast");
     if (broadcast) broadcast.addEventListener("submit", (event) => {
       event.preventDefault();
