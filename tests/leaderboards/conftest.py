@@ -55,9 +55,16 @@ def _duel_defaults(settings):
     test that turns timers on has them disarmed when it ends (none fires into the next)."""
     from leaderboards import timers
 
+    # Settings win over the LYCEUM_DUEL_* environment (which the browser tests set for
+    # their live server): every test here starts from the product's own timing.
     settings.DUEL_TIMERS = False
+    settings.DUEL_QUESTIONS = 7
+    settings.DUEL_SECONDS = 10
     settings.DUEL_REVEAL_SECONDS = 2
     settings.DUEL_START_SECONDS = 3
+    settings.DUEL_READY_SECONDS = 60
+    settings.DUEL_ASYNC_HOURS = 24
+    settings.DUEL_CHALLENGE_HOURS = 24
     yield
     timers.cancel_all()
 

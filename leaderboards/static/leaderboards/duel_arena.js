@@ -265,7 +265,17 @@
 
   rt.subscribe(root.dataset.lobbyTopic);
   rt.subscribe(topic, {since: state.last_event_id});
-  rt.on(topic, "question.opened", (q) => { answeredIndex = -1; q.answered = []; showQuestion(q); });
+  let pendingOpen = null;
+  rt.on(topic, "question.opened", (q) => {
+    // The next question is announced when the last one closes: keep the reveal on screen
+    // until it opens, so both players see it appear at the same moment.
+    clearTimeout(pendingOpen);
+    syncClock(q.server_now);
+    const wait = Date.parse(q.opens_at) - serverNow();
+    const open = () => { answeredIndex = -1; q.answered = []; showQuestion(q); };
+    if (wait > 0 && !$(".arena-reveal").hidden) pendingOpen = setTimeout(open, wait);
+    else open();
+  });
   rt.on(topic, "question.answered", (data) => {
     if (current && data.index === current.index) {
       current.answered = (current.answered || []).concat([data.user]);
@@ -290,8 +300,16 @@
   rt.on(root.dataset.lobbyTopic, "duel.started", (duel) => {
     if (duel.rematch_of === state.id && duel.mode === "live") window.location.assign(duel.url);
   });
-  rt.onStatus("resumed", refresh);
+  rt.onStatus("resumed", (resumed) => { if (resumed === topic) refresh().catch(() => {}); });
 
   render(state);
-  if (state.status === "active" && state.mode === "live") ready().catch(() => {});
+  // Actions need the socket: on each (re)connection, say we are here (live) or refetch.
+  async function onOpen() {
+    try {
+      if (state.status === "active" && state.mode === "live") await ready();
+      else await refresh();
+    } catch (error) { /* shown in the status line */ }
+  }
+  rt.onStatus("open", onOpen);
+  if (rt.connected) onOpen();
 })();

@@ -153,6 +153,6 @@
     if (duel.mode === "live" || duel.matchmade) window.location.assign(duel.url);
     else refresh();
   });
-  rt.onStatus("resumed", refresh);
+  rt.onStatus("resumed", (resumed) => { if (resumed === topic) refresh(); });
   refresh();
 })();

@@ -68,7 +68,7 @@
     pending = true;
     setTimeout(() => { pending = false; refresh(); }, 100);
   });
-  Lyceum.realtime.onStatus("resumed", refresh);
+  Lyceum.realtime.onStatus("resumed", (resumed) => { if (resumed === root.dataset.topic) refresh(); });
   document.getElementById("wall-fullscreen").addEventListener("click", () => {
     if (document.fullscreenElement) document.exitFullscreen();
     else document.documentElement.requestFullscreen().catch(() => {});

@@ -1,0 +1,84 @@
+"""Two browser contexts play a live quiz duel to its result: challenge from the lobby,
+accept, both arenas get each question at the same moment, reveal, result, rematch button.
+
+The live server plays short duels (3 questions of 8 s) through the LYCEUM_DUEL_*
+environment, which it inherits from this process; the product plays 7 of 10 s.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+# Set at import (collection), before the session's live server starts.
+os.environ.setdefault("LYCEUM_DUEL_QUESTIONS", "3")
+os.environ.setdefault("LYCEUM_DUEL_SECONDS", "8")
+os.environ.setdefault("LYCEUM_DUEL_START_SECONDS", "1")
+os.environ.setdefault("LYCEUM_DUEL_REVEAL_SECONDS", "1")
+
+
+def connected(page: Page) -> None:
+    page.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+
+
+def answer(page: Page, number: int, count: int) -> None:
+    """Answer question ``number`` with its first choice (or a number), once it is open."""
+    expect(page.locator("[data-testid=question-number]")).to_have_text(
+        f"Question {number} of {count}"
+    )
+    if page.locator(".arena-numeric").is_visible():
+        page.fill("[data-testid=numeric-answer]", "1")
+        page.locator(".arena-numeric button").click()
+        return
+    first = page.locator("[data-testid=choice]").first
+    expect(first).to_be_enabled()
+    first.click()
+    submit = page.locator(".arena-submit-multi")
+    if submit.is_visible():
+        submit.click()
+
+
+def test_two_learners_play_a_live_duel_to_its_result(login) -> None:
+    leo = login("learner")
+    lina = login("learner2", viewport={"width": 390, "height": 844})  # a phone
+    for page in (lina, leo):
+        page.goto("/leaderboards/duels/")
+        expect(page.locator("[data-testid=duel-lobby]")).to_be_visible()
+        connected(page)
+    # Both look at the same course (the lobby opens on the first of theirs).
+    course = leo.locator("#duel-course").input_value()
+    if lina.locator("#duel-course").input_value() != course:
+        lina.goto(f"/leaderboards/duels/?course={course}")
+        connected(lina)
+    # Pending challenges from earlier runs against the same live server are cleared.
+    for stale in leo.locator("[data-testid=outgoing] [data-testid=cancel]").all():
+        stale.click()
+    leo.select_option("[data-testid=duel-opponent]", label="Lina Learner")
+    leo.click("[data-testid=challenge]")
+    incoming = lina.locator("[data-testid=incoming] li", has_text="Leo Learner")
+    incoming.locator("[data-testid=accept]").first.click()
+
+    # Both online: a live duel, and both arenas open on it.
+    for page in (leo, lina):
+        expect(page.locator("[data-testid=duel-arena]")).to_be_visible()
+    assert leo.url == lina.url
+    for page in (leo, lina):
+        connected(page)
+    for number in (1, 2, 3):
+        for page in (lina, leo):
+            answer(page, number, 3)
+        if number < 3:  # after the last one the result screen takes over
+            for page in (leo, lina):
+                expect(page.locator("[data-testid=reveal]")).to_be_visible()
+    outcomes = []
+    for page in (leo, lina):
+        result = page.locator("[data-testid=result]")
+        expect(result).to_be_visible()
+        expect(page.locator("[data-testid=rating-change]")).to_contain_text("Rating:")
+        expect(page.locator("[data-testid=rematch]")).to_be_visible()
+        outcomes.append(page.locator("[data-testid=outcome]").text_content())
+    assert sorted(outcomes) in (["Draw!", "Draw!"], ["You lost.", "You won!"])
