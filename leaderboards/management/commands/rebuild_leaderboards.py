@@ -42,10 +42,11 @@ class Command(BaseCommand):
         now = timezone.now()
         # Hidden learners stay off public boards (as ranks.ledger_scores).
         public = PointAward.objects.exclude(user__ranking_preference__hidden=True)
-        spaces = set(PointAward.objects.values_list("space_id", flat=True).distinct())
-        courses = set(
-            PointAward.objects.exclude(course=None).values_list("course_id", flat=True).distinct()
-        )
+        # order_by(): the model's default ordering (created_at) would join the DISTINCT
+        # and bring back one row per award instead of one per space.
+        ledger = PointAward.objects.order_by()
+        spaces = set(ledger.values_list("space_id", flat=True).distinct())
+        courses = set(ledger.exclude(course=None).values_list("course_id", flat=True).distinct())
         teams = set(Team.objects.filter(space_id__in=spaces).values_list("id", flat=True))
         scopes = (
             ("space", spaces, public, "space_id"),
