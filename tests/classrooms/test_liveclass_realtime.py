@@ -33,8 +33,10 @@ async def in_room(communicator_for, user, live_class):
     return ws
 
 
-async def test_who_may_subscribe(communicator_for, trainer, space, learner, learner2, outsider):
-    room = await setup(trainer, space, [learner, learner2])
+async def test_who_may_subscribe_and_who_may_come_in(
+    communicator_for, trainer, space, learner, learner2, outsider
+):
+    room = await setup(trainer, space, [learner, learner2], capacity=2)
     ws = await communicator_for(learner2)
     # Enrolled but not joined yet: the join (REST) checks lock and capacity first.
     assert (await ws.call("sub", topic=room.topic))["code"] == "forbidden"
@@ -45,9 +47,18 @@ async def test_who_may_subscribe(communicator_for, trainer, space, learner, lear
     ws = await in_room(communicator_for, learner, room)
     reply = await ws.call("sub", topic=room.topic)
     assert {p["id"] for p in reply["data"]["present"]} == {learner.pk}
+    # Trainer and learner: the room (capacity 2) is full for learner2; the trainer locks it.
+    await join(user=trainer, live_class=room)
+    with pytest.raises(services.RoomFull):
+        await join(user=learner2, live_class=room)
+    teacher = await communicator_for(trainer)
+    await teacher.call("sub", topic=room.topic)
+    await teacher.call("act", topic=room.topic, action="control", data={"action": "lock"})
+    changed = await ws.next_event(type="class.changed")
+    assert changed["data"]["locked"] is True
 
 
-async def test_hands_reach_the_trainer_in_order(
+async def test_hands_reach_the_trainer_in_order_and_removal(
     communicator_for, trainer, space, learner, learner2
 ):
     room = await setup(trainer, space, [learner, learner2])
@@ -70,6 +81,15 @@ async def test_hands_reach_the_trainer_in_order(
         "act", topic=room.topic, action="hand.lower", data={"everyone": True}
     )
     assert reply["data"]["hands"] == []
+    # Removed: the subscription ends at once and the learner may not come back.
+    reply = await teacher.call(
+        "act", topic=room.topic, action="control", data={"action": "remove", "user": learner.pk}
+    )
+    assert reply["op"] == "ok"
+    await first.next_event(type="unsubscribed", topic=room.topic)
+    assert (await first.call("sub", topic=room.topic))["code"] == "forbidden"
+    with pytest.raises(Exception, match="removed"):
+        await join(user=learner, live_class=room)
 
 
 async def test_poll_answered_live_and_closed(communicator_for, trainer, space, learner, learner2):
@@ -175,35 +195,6 @@ async def test_bad_frames_and_inputs_change_nothing(communicator_for, trainer, s
     await database_sync_to_async(room.refresh_from_db)()
     assert not room.locked and room.status == "live"
     assert not await database_sync_to_async(room.strokes.exists)()
-
-
-async def test_remove_ends_the_subscription_and_bars_return(
-    communicator_for, trainer, space, learner
-):
-    room = await setup(trainer, space, [learner])
-    teacher = await in_room(communicator_for, trainer, room)
-    student = await in_room(communicator_for, learner, room)
-    reply = await teacher.call(
-        "act", topic=room.topic, action="control", data={"action": "remove", "user": learner.pk}
-    )
-    assert reply["op"] == "ok"
-    await student.next_event(type="unsubscribed", topic=room.topic)
-    assert (await student.call("sub", topic=room.topic))["code"] == "forbidden"
-    with pytest.raises(Exception, match="removed"):
-        await join(user=learner, live_class=room)
-
-
-async def test_lock_and_full_room_keep_newcomers_out(
-    communicator_for, trainer, space, learner, learner2
-):
-    room = await setup(trainer, space, [learner, learner2], capacity=2)
-    teacher = await in_room(communicator_for, trainer, room)
-    await in_room(communicator_for, learner, room)
-    with pytest.raises(services.RoomFull):
-        await join(user=learner2, live_class=room)
-    await teacher.call("act", topic=room.topic, action="control", data={"action": "lock"})
-    changed = await teacher.next_event(type="class.changed")
-    assert changed["data"]["locked"] is True
 
 
 async def test_presence_drives_attendance_and_several_sockets_count_once(
