@@ -1,5 +1,7 @@
 """Demo data: badges of the space, points for what the demo learners already did, a manual
-badge. Idempotent (the ledger pays once per source; badges are looked up by name)."""
+badge, one finished quiz duel (so ratings, a duel win and the Duellist badge show), and so
+a live board for the wall screen. Idempotent (the ledger pays once per source; badges are
+looked up by name; the duel is played once)."""
 
 from __future__ import annotations
 
@@ -48,3 +50,49 @@ def seed(*, users: dict[str, Any], space: Any) -> None:
         services.badge_award_manual(
             actor=trainer, user=learner, badge=badges["Helping hand"], evidence="Demo"
         )
+    if learner is not None and users.get("learner2") is not None:
+        _finished_duel(learner, users["learner2"], space)
+
+
+def _finished_duel(learner: Any, learner2: Any, space: Any) -> None:
+    """One asynchronous duel played to its end through the services: the learner wins."""
+    from django.db.models import Q
+
+    from classrooms.models import Question
+    from leaderboards import duel_selectors, duel_services
+    from leaderboards.models import Duel, DuelStatus
+
+    if Duel.objects.filter(
+        Q(challenger=learner, opponent=learner2) | Q(challenger=learner2, opponent=learner),
+        course__space=space,
+        status=DuelStatus.FINISHED,
+    ).exists():
+        return
+    courses = [
+        c
+        for c in duel_selectors.duel_courses(user=learner)
+        if c.space_id == space.pk and duel_selectors.can_duel_in(user=learner2, course=c)
+    ]
+    if not courses:
+        return
+    duel = duel_services.duel_challenge(challenger=learner, opponent=learner2, course=courses[0])
+    duel = duel_services.duel_accept(user=learner2, duel=duel)
+    if duel.mode != "async":  # somebody is online right now: leave it to them
+        return
+    for player, right_every in ((learner, 1), (learner2, 2)):
+        for index in range(duel.question_count):
+            duel = duel_services.duel_ready(user=player, duel=duel)
+            question = Question.objects.prefetch_related("choices").get(pk=duel.question_ids[index])
+            good = index % right_every == 0
+            duel_services.duel_answer(
+                user=player, duel=duel, index=index, answer=_an_answer(question, good)
+            )
+
+
+def _an_answer(question: Any, right: bool) -> Any:
+    if question.kind == "numeric":
+        return (question.numeric_answer or 0) + (0 if right else 1000)
+    choices = list(question.choices.all())
+    if right:
+        return sorted(c.pk for c in choices if c.is_correct)
+    return [next((c.pk for c in choices if not c.is_correct), choices[0].pk)]

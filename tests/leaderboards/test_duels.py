@@ -512,3 +512,15 @@ def test_rematch_the_other_accepts_by_asking_too(course_setup, learner, learner2
     assert again.status == DuelStatus.PENDING and again.rematch_of_id == duel.pk
     accepted = duel_services.duel_rematch(user=learner, duel=duel)
     assert accepted.pk == again.pk and accepted.status == DuelStatus.ACTIVE
+
+
+def test_the_backstop_job_closes_a_question_whose_process_died(
+    course_setup, learner, learner2, online, clock, run_tasks
+):
+    """No timer fired (its process died): the job due after the deadline closes it."""
+    duel = live_duel(course_setup, learner, learner2, online, clock)
+    clock.advance(11)
+    assert run_tasks() >= 1
+    duel.refresh_from_db()
+    assert duel.closed_index == 0 and duel.current_index == 1
+    assert len(events(duel, "question.closed")) == 1
