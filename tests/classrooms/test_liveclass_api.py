@@ -226,3 +226,36 @@ def test_a_trainer_opens_a_class_for_a_space_without_a_course(api_client_for, tr
         "/api/v1/liveclasses/", {"title": "Nowhere"}, format="json"
     )
     assert missing.status_code == 400
+
+
+def test_removed_from_the_class_means_out_of_its_chat(api_client_for, lc, trainer, learner, commit):
+    api_client_for(learner).post(url(lc.live_class, "join/"))
+    commit()
+    key = lc.live_class.topic
+    assert (
+        api_client_for(learner).get(f"/api/v1/conversations/live-class/{key}/").status_code == 200
+    )
+    api_client_for(trainer).post(
+        url(lc.live_class, "control/"), {"action": "remove", "user": learner.pk}, format="json"
+    )
+    commit()
+    assert (
+        api_client_for(learner).get(f"/api/v1/conversations/live-class/{key}/").status_code == 404
+    )
+
+
+def test_a_trainer_opens_a_class_for_an_activity_that_has_none(client, lc, trainer, learner):
+    from classrooms.models import ActivityKind
+
+    other = services.activity_create(
+        user=trainer, module=lc.activity.module, title="Second class", kind=ActivityKind.LIVE_CLASS
+    )
+    client.force_login(learner)
+    assert client.get(f"/activities/{other.pk}/liveclass/").url == f"/courses/{lc.course.pk}/"
+    assert client.post(f"/activities/{other.pk}/liveclass/").status_code == 403
+    client.force_login(trainer)
+    response = client.post(f"/activities/{other.pk}/liveclass/")
+    created = LiveClass.objects.get(activity=other)
+    assert response.url == f"/liveclass/{created.pk}/"
+    other.refresh_from_db()
+    assert (other.link_kind, other.link_id) == ("liveclass", created.pk)
