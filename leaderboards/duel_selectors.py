@@ -5,6 +5,7 @@ closed for the viewer."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ from leaderboards.models import (
     DuelStatus,
     DuelTurn,
 )
+
+logger = logging.getLogger(__name__)
 
 START_RATING = 1200
 ELO_K = 32
@@ -99,7 +102,11 @@ def is_online(user_id: int) -> bool:
     shared by every server process in services mode)."""
     from hub.realtime import presence
 
-    present = async_to_sync(presence.store().present)(lobby_topic(user_id))
+    try:
+        present = async_to_sync(presence.store().present)(lobby_topic(user_id))
+    except Exception:  # presence unreachable: play it safe, each in turn
+        logger.exception("presence lookup failed for user %s", user_id)
+        return False
     return any(p.get("id") == user_id for p in present)
 
 

@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 BACKSTOP_GRACE = dt.timedelta(seconds=2)
 TIMER_SLACK = 0.05  # fire just after the deadline, not just before it
+# A timer is a sleeping thread: only short deadlines (questions, the ready wait) get one;
+# a challenge or a run lapsing in a day is left to its job and the sweep.
+MAX_TIMER_SECONDS = 300
 
 _armed: set[threading.Timer] = set()
 _armed_lock = threading.Lock()
@@ -39,8 +42,8 @@ def schedule(duel_id: int, at: dt.datetime | None) -> None:
 def _arm(duel_id: int, at: dt.datetime) -> None:
     from leaderboards.duel_selectors import duel_config
 
-    if duel_config().timers:
-        delay = max(0.0, (at - clock.now()).total_seconds()) + TIMER_SLACK
+    delay = max(0.0, (at - clock.now()).total_seconds()) + TIMER_SLACK
+    if duel_config().timers and delay <= MAX_TIMER_SECONDS:
         timer = threading.Timer(delay, lambda: _fire(duel_id, timer))
         timer.daemon = True
         with _armed_lock:
