@@ -237,13 +237,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     trained = Session.objects.filter(trainers=request.user)
     if not managed_spaces and not trained.exists():
         raise PermissionDenied
-    sessions = list(
-        (Session.objects.filter(space__in=managed_spaces) | trained)
-        .filter(ends_at__gte=timezone.now() - timedelta(days=1))
-        .select_related("space", "series")
-        .distinct()
-        .order_by("starts_at", "id")[:DASHBOARD_LIMIT]
+    # ?past=1: sessions that have ended, latest first (attendance, exports afterwards).
+    past = request.GET.get("past") == "1"
+    mine = (Session.objects.filter(space__in=managed_spaces) | trained).select_related(
+        "space", "series"
     )
+    if past:
+        mine = mine.filter(ends_at__lt=timezone.now()).order_by("-starts_at", "-id")
+    else:
+        mine = mine.filter(ends_at__gte=timezone.now()).order_by("starts_at", "id")
+    sessions = list(mine.distinct()[:DASHBOARD_LIMIT])
     states = selectors.seats_states(sessions=sessions)
     pending = dict(
         Registration.objects.filter(session__in=sessions, status=RegistrationStatus.PENDING)
@@ -258,6 +261,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "can_schedule": bool(managed_spaces),
+            "past": past,
             "initial": {"topics": [s.topic for s in sessions]},
         },
     )

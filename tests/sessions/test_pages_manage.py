@@ -227,3 +227,13 @@ def test_manager_registers_a_report_from_the_page(client, manager, learner, trai
     reply = client.post(f"/sessions/{training.pk}/register/", {"user": "abc"}, follow=True)
     assert b"Choose whom to register." in reply.content
     assert Registration.objects.filter(session=training).count() == 1
+
+
+def test_dashboard_past_sessions(client, coordinator, space):
+    past = make_session(coordinator, space, title="Yesterday's drill")
+    start = timezone.now() - timedelta(days=3)
+    Session.objects.filter(pk=past.pk).update(starts_at=start, ends_at=start + timedelta(hours=1))
+    client.force_login(coordinator)
+    assert b"Yesterday" not in client.get("/sessions/manage/").content
+    page = client.get("/sessions/manage/?past=1")
+    assert b"Yesterday" in page.content and b"Past sessions" in page.content
