@@ -10,7 +10,9 @@ VALARM from the session's reminder setting.
 Cheap regeneration: an entry's VEVENT text depends only on its :func:`entry_fingerprint`,
 so the text is kept in a bounded in-process cache under that fingerprint (a feed whose
 sessions did not change is joined from cached blocks, and the blocks are shared between
-feeds), and the ETag of a calendar is derived from its fingerprints without building it.
+feeds), in services mode also in the shared cache (a server process that just started
+reads what the others built), and the ETag of a calendar is derived from its
+fingerprints without building it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import translation
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
@@ -299,14 +302,37 @@ class _BlockCache:
 blocks = _BlockCache(max_entries=20_000)
 
 
-def entry_block(entry: FeedEntry, fingerprint: str | None = None) -> bytes:
-    """The VEVENT text of an entry, from the cache when its fingerprint is known."""
-    key = fingerprint or entry_fingerprint(entry)
-    block = blocks.get(key)
-    if block is None:
-        block = b"".join(event.to_ical() for event in entry_events(entry))
-        blocks.put(key, block)
-    return block
+SHARED_KEY = "calendars:vevent:{}"
+SHARED_TIMEOUT = 7 * 24 * 3600
+
+
+def entry_blocks(entries: Sequence[FeedEntry], fingerprints: Sequence[str]) -> list[bytes]:
+    """The VEVENT text of each entry: from this process's cache, else (services mode) from
+    the shared cache that other server processes filled, else built and shared."""
+    found = {fp: blocks.get(fp) for fp in fingerprints}
+    missing = [fp for fp, block in found.items() if block is None]
+    # Services mode only: the embedded mode's local-memory cache holds 300 entries, which a
+    # single feed would churn (evicting other apps' counters) for no other process's gain.
+    shared = settings.SERVICES_MODE
+    if missing and shared:
+        hits = cache.get_many([SHARED_KEY.format(fp) for fp in missing])
+        for fp in missing:
+            block = hits.get(SHARED_KEY.format(fp))
+            if block is not None:
+                found[fp] = block
+                blocks.put(fp, block)
+    built: dict[str, bytes] = {}
+    out = []
+    for entry, fp in zip(entries, fingerprints, strict=True):
+        block = found[fp]
+        if block is None:
+            block = b"".join(event.to_ical() for event in entry_events(entry))
+            found[fp] = built[fp] = block
+            blocks.put(fp, block)
+        out.append(block)
+    if built and shared:
+        cache.set_many({SHARED_KEY.format(fp): b for fp, b in built.items()}, SHARED_TIMEOUT)
+    return out
 
 
 @lru_cache(maxsize=128)
@@ -349,10 +375,7 @@ class RenderedCalendar:
         )
         chunks = [_header(self.name, feed=self.feed)]
         chunks += [timezone_block(tzid) for tzid in tzids]
-        chunks += [
-            entry_block(entry, fingerprint)
-            for entry, fingerprint in zip(self.entries, self.fingerprints, strict=True)
-        ]
+        chunks += entry_blocks(self.entries, self.fingerprints)
         chunks.append(_END)
         return b"".join(chunks)
 

@@ -263,3 +263,49 @@ def test_published_course_without_sessions_is_an_empty_calendar(client, course):
     response = client.get(f"/calendars/course/{course.pk}.ics")
     assert response.status_code == 200
     assert events(response.content) == []
+
+
+# -- regeneration -----------------------------------------------------------------------------
+def test_an_unchanged_session_is_not_rebuilt(client, learner, coordinator, space, monkeypatch):
+    from calendars import ics
+
+    kept = make_session(coordinator, space, title="Kept")
+    changed = make_session(coordinator, space, title="Changed")
+    for session in (kept, changed):
+        registration_register(actor=learner, session=session)
+    client.get(feed_path(learner))
+    built: list[int] = []
+    real = ics.entry_events
+    monkeypatch.setattr(
+        ics, "entry_events", lambda entry, **kw: built.append(entry.session.pk) or real(entry)
+    )
+    Session.objects.filter(pk=changed.pk).update(title="Changed again", sequence=5)
+    body = client.get(feed_path(learner)).content
+    assert built == [changed.pk]
+    assert b"SUMMARY:Kept" in body and b"SUMMARY:Changed again" in body
+
+
+def test_shared_cache_serves_a_process_that_just_started(client, learner, training, monkeypatch):
+    from django.core.cache import cache
+
+    from calendars import ics
+    from calendars.selectors import personal_feed_entries
+
+    registration_register(actor=learner, session=training)
+    first = client.get(feed_path(learner)).content
+    (entry,) = personal_feed_entries(user=learner)
+    key = ics.SHARED_KEY.format(ics.entry_fingerprint(entry))
+    ics.blocks.clear()  # another process: nothing built here yet
+    built: list[int] = []
+    real = ics.entry_events
+    monkeypatch.setattr(
+        ics, "entry_events", lambda entry, **kw: built.append(entry.session.pk) or real(entry)
+    )
+    again = client.get(feed_path(learner)).content
+    if settings.SERVICES_MODE:
+        assert built == [] and again == first
+        assert cache.get(key) is not None
+    else:
+        # Embedded: one process, and the local-memory cache is left to the other apps.
+        assert built == [training.pk]
+        assert cache.get(key) is None
