@@ -245,7 +245,9 @@ def print_table(result: dict[str, Any], summary: dict[str, Any]) -> None:
             f"{row['max_lag_ms']:.0f} ms, {row['pushes']:.0f} pushes "
             f"(gap p50 {row['gap_p50_ms']:.0f} / max {row['gap_max_ms']:.0f} ms), "
             f"last push {row['tail_ms']:.0f} ms after the last event, "
-            f"users not named {row['unnamed']:.0f}"
+            f"users not named {row['unnamed']:.0f}; CPU per event: Python "
+            f"{row['cpu_us_python']:.0f} us, Redis {row['cpu_us_redis']:.0f} us, PostgreSQL "
+            f"{row['cpu_us_postgres']:.0f} us -> {row['cpu_bound_rate']:.0f} events/s if idle"
         )
     print(f"boards vs ledger: {result['consistency']}")
     rb = result["rebuild"]
@@ -355,6 +357,7 @@ def _ingest(
     subscriber: Subscriber,
     rate: float,
     interval: float,
+    cpu: Any,
 ) -> dict[str, Any]:
     """Feed ``events`` as a queue consumer would: event i is due at ``i / rate``; every
     BATCH_SECONDS the consumer takes every event due by then (up to MAX_BATCH), so it
@@ -365,6 +368,7 @@ def _ingest(
     durations, lags, sizes = [], [], []
     awarded: set[int] = set()
     first = len(subscriber.pushes)
+    cpu_before = cpu()
     start = time.monotonic() + 0.2
     taken = 0
     while taken < len(events):
@@ -384,6 +388,11 @@ def _ingest(
         if rest > 0:
             time.sleep(rest)
     end = time.monotonic()
+    # CPU seconds per event of each party: what the load average cannot distort.
+    py_us, redis_us, pg_us = (
+        round((after - before) / len(events) * 1e6, 1)
+        for before, after in zip(cpu_before, cpu(), strict=True)
+    )
     # Quiet for three intervals: the last push has landed.
     deadline = end + 10
     while time.monotonic() < deadline:
@@ -413,8 +422,21 @@ def _ingest(
         "max_users_in_push": max((len(u) for _t, u, _b in pushes), default=0),
         "max_push_bytes": max((b for _t, _u, b in pushes), default=0),
         "unnamed": len(awarded - named),
+        "cpu_us_python": py_us,
+        "cpu_us_redis": redis_us,
+        "cpu_us_postgres": pg_us,
+        # One consumer thread (GIL) and two cores for everyone: the rate the CPU allows.
+        "cpu_bound_rate": round(
+            min(1e6 / max(py_us, 0.1), 2e6 / max(py_us + redis_us + pg_us, 0.1))
+        ),
         "load": os.getloadavg()[0],
     }
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _fill(redis: Any, name: str, members: range, fmt: str, seed: int) -> None:
@@ -509,6 +531,20 @@ def child(port: int, out: Path, opts: dict[str, Any]) -> None:
                 pipe.expireat(store.name(key), 2_000_000_000)
         pipe.execute()
 
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pg_pid = cursor.fetchone()[0]
+
+    def cpu() -> tuple[float, float, float]:
+        """(this process, Redis, our PostgreSQL backend) CPU seconds so far. Redis counts
+        every client's commands: other work on the same Redis inflates its share."""
+        info = redis.info("cpu")
+        return (
+            time.process_time(),
+            info["used_cpu_user"] + info["used_cpu_sys"],
+            _proc_cpu(pg_pid),
+        )
+
     def outsider_id() -> int:
         return rng.randrange(top_real + 1, entries + 1)  # never a learner of the ledger
 
@@ -592,6 +628,7 @@ def child(port: int, out: Path, opts: dict[str, Any]) -> None:
                 subscriber=subscriber,
                 rate=rate,
                 interval=push.interval(),
+                cpu=cpu,
             )
         }
         print(f"  repetition {rep + 1}: ingestion through points_award_many", flush=True)
@@ -614,12 +651,15 @@ def child(port: int, out: Path, opts: dict[str, Any]) -> None:
             subscriber=subscriber,
             rate=rate,
             interval=push.interval(),
+            cpu=cpu,
         )
         repetitions.append({"latency": lat, "ingest": ingest, "load": os.getloadavg()[0]})
         for phase, row in ingest.items():
             print(
                 f"    ingest {phase}: {row['achieved_rate']:.0f}/s, {row['pushes']} pushes, "
-                f"tail {row['tail_ms']} ms, unnamed {row['unnamed']}",
+                f"tail {row['tail_ms']} ms, unnamed {row['unnamed']}, CPU us/event "
+                f"py {row['cpu_us_python']} redis {row['cpu_us_redis']} "
+                f"pg {row['cpu_us_postgres']}",
                 flush=True,
             )
         print(
