@@ -138,6 +138,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             raise RuntimeError(f"the measuring process failed ({done.returncode}); logs {log_dir}")
     finally:
         procs.stop_all()
+        _forget_keys(opts["redis_url"], env["LYCEUM_REDIS_PREFIX"])
     result = json.loads(out.read_text())
     summary = summarise(result)
     print_table(result, summary)
@@ -158,6 +159,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     path.write_text(json.dumps(report, indent=2))
     print(f"results: {path.relative_to(ROOT)}", flush=True)
     return report
+
+
+def _forget_keys(redis_url: str, prefix: str) -> None:
+    """Drop the run's boards (hundreds of MB), even when the child was interrupted."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    for name in client.scan_iter(match=f"{prefix}:*", count=1000):
+        client.unlink(name)
 
 
 LATENCIES = (
