@@ -121,23 +121,6 @@ def _duel_of(request: Request, pk: int) -> Duel:
     return duel
 
 
-def _state(duel: Duel, user: Any) -> dict[str, Any]:
-    fresh = Duel.objects.select_related("course", "challenger", "opponent", "winner").get(
-        pk=duel.pk
-    )
-    return sel.duel_payload(fresh, viewer=user)
-
-
-def turn_payload(turn: Any, duel: Duel) -> dict[str, Any]:
-    """What an answer's reply says: in a live duel nothing about correctness until the
-    question closes (the reveal event carries it); a run's question closes at once."""
-    data: dict[str, Any] = {"index": turn.index, "answered": True}
-    if turn.closed:
-        data.update(correct=turn.correct, points=turn.points)
-        data["reveal"] = sel.closed_payload(duel, turn.index, [turn])
-    return data
-
-
 def _query_course(request: Request) -> Course | None:
     raw = request.query_params.get("course")
     if not raw:
@@ -181,7 +164,7 @@ class DuelDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         duel = _duel_of(request, pk)
         duel = duel_services.duel_refresh(duel_id=duel.pk)
-        return Response(_state(duel, request.user))
+        return Response(sel.duel_state(duel.pk, viewer=request.user))
 
 
 def _transition(name: str, summary: str) -> type[APIView]:
@@ -191,7 +174,7 @@ def _transition(name: str, summary: str) -> type[APIView]:
         @extend_schema(request=None, responses=DuelStateSerializer, summary=summary)
         def post(self, request: Request, pk: int) -> Response:
             duel = service(user=request.user, duel=_duel_of(request, pk))
-            return Response(_state(duel, request.user))
+            return Response(sel.duel_state(duel.pk, viewer=request.user))
 
     View.__name__ = View.__qualname__ = f"Duel{name.title()}View"
     return View
@@ -218,7 +201,7 @@ class DuelAnswerView(APIView):
         turn = duel_services.duel_answer(
             user=request.user, duel=duel, index=data["index"], answer=data["answer"]
         )
-        return Response(turn_payload(turn, duel))
+        return Response(sel.answer_payload(turn, duel))
 
 
 class DuelQueueView(APIView):

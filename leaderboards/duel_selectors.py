@@ -354,6 +354,22 @@ def duel_payload(duel: Duel, *, viewer: Any) -> dict[str, Any]:
     }
 
 
+def duel_state(duel_id: int, *, viewer: Any) -> dict[str, Any]:
+    """``duel_payload`` of the duel as committed now (after a service changed it)."""
+    duel = Duel.objects.select_related("course", "challenger", "opponent", "winner").get(pk=duel_id)
+    return duel_payload(duel, viewer=viewer)
+
+
+def answer_payload(turn: DuelTurn, duel: Duel) -> dict[str, Any]:
+    """What an answer's reply says: in a live duel nothing about correctness until the
+    question closes (its reveal event carries it); a run's question closes at once."""
+    data: dict[str, Any] = {"index": turn.index, "answered": True}
+    if turn.closed:
+        data.update(correct=turn.correct, points=turn.points)
+        data["reveal"] = closed_payload(duel, turn.index, [turn])
+    return data
+
+
 def ratings_payload(*, user: Any, course: Course, n: int = 10) -> dict[str, Any]:
     rows = DuelRating.objects.filter(course=course).select_related("user")[:n]
     mine = DuelRating.objects.filter(course=course, user=user).first()

@@ -75,13 +75,13 @@ class DuelTopic(realtime.Topic):
     @realtime.action("state")
     def state(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         duel = _player_duel(user, key)
-        return duel_api._state(duel_services.duel_refresh(duel_id=duel.pk), user)
+        return duels.duel_state(duel_services.duel_refresh(duel_id=duel.pk).pk, viewer=user)
 
     @realtime.action("ready")
     @_conflict_as_gateway_error
     def ready(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         duel = duel_services.duel_ready(user=user, duel=_player_duel(user, key))
-        return duel_api._state(duel, user)
+        return duels.duel_state(duel.pk, viewer=user)
 
     @realtime.action("answer", serializer=duel_api.AnswerSerializer)
     @_conflict_as_gateway_error
@@ -90,7 +90,7 @@ class DuelTopic(realtime.Topic):
         turn = duel_services.duel_answer(
             user=user, duel=duel, index=data["index"], answer=data["answer"]
         )
-        return duel_api.turn_payload(turn, duel)
+        return duels.answer_payload(turn, duel)
 
     @realtime.action("rematch")
     @_conflict_as_gateway_error
