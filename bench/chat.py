@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidHandshake
 
 from bench import fanout
 from bench.clients import raise_fd_limit
@@ -86,10 +87,18 @@ async def listen(url: str, tokens: list[str], topic: str) -> None:
     async def one(i: int, token: str) -> None:
         async with gate:
             headers = {"Authorization": f"Token {token}"} if token else {}
-            ws = await connect(
-                url, additional_headers=headers, compression=None, proxy=None,
-                open_timeout=120, ping_interval=None, max_queue=None,
-            )  # fmt: skip
+            for attempt in range(5):
+                try:
+                    ws = await connect(
+                        url, additional_headers=headers, compression=None, proxy=None,
+                        open_timeout=120, ping_interval=None, max_queue=None,
+                    )  # fmt: skip
+                    break
+                except (OSError, InvalidHandshake):
+                    # A loaded server may drop a handshake (accept backlog full): retry.
+                    if attempt == 4:
+                        raise
+                    await asyncio.sleep(0.5 * (attempt + 1))
             await ws.send(json.dumps({"op": "sub", "ref": "s", "topic": topic}))
             while True:
                 frame = json.loads(await ws.recv())
