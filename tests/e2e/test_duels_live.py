@@ -82,3 +82,52 @@ def test_two_learners_play_a_live_duel_to_its_result(login) -> None:
         expect(page.locator("[data-testid=rematch]")).to_be_visible()
         outcomes.append(page.locator("[data-testid=outcome]").text_content())
     assert sorted(outcomes) in (["Draw!", "Draw!"], ["You lost.", "You won!"])
+
+
+def play_my_run(page: Page, count: int, *, last: bool = False) -> None:
+    """Asynchronous: open each of my questions, answer it, see its reveal at once. The
+    ``last`` to play gets the result screen instead of the final reveal."""
+    for number in range(1, count + 1):
+        page.click("[data-testid=next]")
+        answer(page, number, count)
+        if number < count or not last:
+            expect(page.locator("[data-testid=reveal]")).to_be_visible()
+    if not last:
+        expect(page.locator("[data-testid=duel-status]")).to_contain_text("Your run is done")
+
+
+def test_an_away_challenger_makes_it_asynchronous_and_the_wall_follows(login) -> None:
+    leo = login("learner")
+    leo.goto("/leaderboards/duels/")
+    connected(leo)
+    course = leo.locator("#duel-course").input_value()
+    for stale in leo.locator("[data-testid=outgoing] [data-testid=cancel]").all():
+        stale.click()
+    leo.select_option("[data-testid=duel-opponent]", label="Lina Learner")
+    leo.click("[data-testid=challenge]")
+    expect(leo.locator("[data-testid=outgoing] li", has_text="Lina Learner")).to_have_count(1)
+    leo.goto("/")  # Leo leaves: he is no longer online for a live duel
+
+    boss = login("manager")
+    boss.goto("/leaderboards/wall/?window=all")
+    expect(boss.locator("[data-testid=wall-list]")).to_be_visible()
+    connected(boss)
+
+    lina = login("learner2")
+    lina.goto(f"/leaderboards/duels/?course={course}")
+    connected(lina)
+    lina.locator("[data-testid=incoming] [data-testid=accept]").first.click()
+    expect(lina.locator("[data-testid=duel-status]")).to_contain_text("Your opponent is away")
+    play_my_run(lina, 3)
+
+    leo.goto(lina.url)  # from his notification or the lobby, later
+    connected(leo)
+    play_my_run(leo, 3, last=True)
+    # Both have played: the result goes out, to Lina's open arena too.
+    for page in (leo, lina):
+        expect(page.locator("[data-testid=result]")).to_be_visible()
+    outcome = leo.locator("[data-testid=outcome]").text_content()
+    if outcome != "Draw!":  # the winner's points move the space board on the wall
+        boss.wait_for_function(
+            "() => Number(document.getElementById('wall').dataset.refreshed || 0) > 0"
+        )
