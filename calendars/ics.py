@@ -87,7 +87,7 @@ class FeedSession(NamedTuple):
 FEED_SESSION_FIELDS = FeedSession._fields
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FeedEntry:
     """One session as one audience sees it.
 
@@ -356,7 +356,7 @@ def _header(name: str, *, feed: bool) -> bytes:
     return text[: -len(_END)] if text.endswith(_END) else text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RenderedCalendar:
     etag: str
     entries: Sequence[FeedEntry]

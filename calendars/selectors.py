@@ -46,7 +46,7 @@ SESSION_FIELDS = FEED_SESSION_FIELDS
 PERSON_FIELDS = ("id", "username", "display_name", "first_name", "last_name", "email")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SessionDetails:
     """What the .ics builder and the agenda need beyond the session row."""
 
@@ -185,7 +185,7 @@ def coordinated_space_ids(*, user: Any) -> list[int]:
 
 
 # -- the agenda --------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AgendaItem:
     """One dated occurrence on the agenda: a session's own dates or one of its parts."""
 
