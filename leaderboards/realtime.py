@@ -56,7 +56,8 @@ class DuelTopic(realtime.Topic):
     """``leaderboards.duel.<id>``, the two players only: question.opened (no answer),
     question.answered (who, not what), question.closed (correct answer and both results),
     score, player.ready, duel.started, duel.mode, duel.finished. Durable: a reconnecting
-    arena resumes with ``since``. Actions: ``state``, ``ready``, ``answer``."""
+    arena resumes with ``since``. Actions: ``state``, ``accept``, ``decline``, ``ready``,
+    ``answer``, ``rematch``."""
 
     presence = True
 
@@ -91,6 +92,18 @@ class DuelTopic(realtime.Topic):
             user=user, duel=duel, index=data["index"], answer=data["answer"]
         )
         return duels.answer_payload(turn, duel)
+
+    @realtime.action("accept")
+    @_conflict_as_gateway_error
+    def accept(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        duel = duel_services.duel_accept(user=user, duel=_player_duel(user, key))
+        return duels.duel_state(duel.pk, viewer=user)
+
+    @realtime.action("decline")
+    @_conflict_as_gateway_error
+    def decline(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        duel = duel_services.duel_decline(user=user, duel=_player_duel(user, key))
+        return duels.duel_state(duel.pk, viewer=user)
 
     @realtime.action("rematch")
     @_conflict_as_gateway_error

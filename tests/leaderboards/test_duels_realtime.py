@@ -145,3 +145,19 @@ async def test_who_may_listen_and_act(
     reply = await ws.call("act", topic=f"leaderboards.duel.{duel.pk}", action="cheat", data={})
     assert reply["code"] == "not_found"
     assert (await database_sync_to_async(Duel.objects.get)(pk=duel.pk)).status == "pending"
+
+
+async def test_answering_a_challenge_from_the_arena(
+    communicator_for, course_setup, learner, learner2, quick
+):
+    duel = await database_sync_to_async(duel_services.duel_challenge)(
+        challenger=learner, opponent=learner2, course=course_setup.course
+    )
+    topic = f"leaderboards.duel.{duel.pk}"
+    mine, theirs = await communicator_for(learner), await communicator_for(learner2)
+    reply = await mine.call("act", topic=topic, action="accept")
+    assert reply["code"] == "forbidden"  # the challenger does not accept
+    reply = await theirs.call("act", topic=topic, action="accept")
+    assert reply["op"] == "ok" and reply["data"]["status"] == "active"
+    reply = await theirs.call("act", topic=topic, action="decline")
+    assert reply["code"] == "conflict"  # no longer open

@@ -229,6 +229,11 @@
     syncClock(s.server_now);
     setScores(s.status === "finished" && s.result ? s.result.scores : s.scores);
     if (s.status === "finished" || s.status === "expired") return showResult(s);
+    const challenge = $(".arena-answer-challenge");
+    challenge.hidden = !(s.status === "pending" && s.opponent.id === me);
+    if (s.status === "pending" && s.opponent.id === me) {
+      return say(interpolate(gettext("%s challenges you to a duel."), [s.challenger.display_name]));
+    }
     if (s.status === "pending") return say(gettext("Waiting for your opponent to accept…"));
     if (s.status !== "active") return say(gettext("This duel is over."));
     if (s.current) return showQuestion(s.current);
@@ -257,6 +262,12 @@
     render(s);
   }
 
+  $("[data-testid=accept]").addEventListener("click", async () => {
+    const s = await act("accept");
+    render(s);
+    if (s.mode === "live") ready().catch(() => {});
+  });
+  $("[data-testid=decline]").addEventListener("click", async () => render(await act("decline")));
   nextButton.addEventListener("click", () => { nextButton.hidden = true; ready(); });
   $("#arena-rematch").addEventListener("click", async () => {
     const duel = await act("rematch").catch(() => null);
