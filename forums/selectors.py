@@ -415,7 +415,6 @@ def comment_payload(comment: ItemComment) -> dict[str, Any]:
 
 
 def search_result_payload(post: Post) -> dict[str, Any]:
-    import html
 
     from hub import sanitize
 
@@ -425,7 +424,7 @@ def search_result_payload(post: Post) -> dict[str, Any]:
         "thread_title": post.thread.title,
         "forum": post.thread.forum_id,
         "author": post.author.name,
-        "excerpt": html.unescape(sanitize.plain(post.body_html))[:300],
+        "excerpt": sanitize.plain(post.body_html)[:300],
         "url": f"{post.thread.get_absolute_url()}#post-{post.pk}",
         "created_at": post.created_at,
     }

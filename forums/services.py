@@ -6,7 +6,6 @@ these functions, so they agree on who may do what and how often.
 
 from __future__ import annotations
 
-import html
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -63,7 +62,7 @@ MENTION_RE = re.compile(r"(?<![\w@/])@([A-Za-z0-9_.+-]{1,150})")
 def plain_text(value: str) -> str:
     """User text that is not rich text (titles, reasons): tags dropped, stored unescaped
     (templates and the page scripts escape it on output)."""
-    return html.unescape(sanitize.plain(value or "")).strip()
+    return sanitize.plain(value or "").strip()
 
 
 def _require_writer(user: User, forum: Forum) -> None:

@@ -6,6 +6,8 @@ from an editor). The result is safe to render with ``|safe``; nothing else is.
 
 from __future__ import annotations
 
+import html as html_lib
+
 import bleach
 import markdown as md
 from bleach.css_sanitizer import CSSSanitizer
@@ -69,5 +71,9 @@ def markdown(text: str) -> str:
 
 
 def plain(text: str) -> str:
-    """Text with every tag removed (e-mail bodies, notification previews)."""
-    return bleach.clean(text or "", tags=set(), strip=True)
+    """Text with every tag removed (titles, reasons, e-mail bodies, notification previews).
+
+    The result is text, not HTML: entities are decoded (``a &amp; b`` -> ``a & b``) because
+    templates and page scripts escape it on output; it must never be rendered with ``|safe``.
+    """
+    return html_lib.unescape(bleach.clean(text or "", tags=set(), strip=True))

@@ -49,3 +49,12 @@ def test_ordinary_markdown_is_kept():
 
 def test_plain_strips_every_tag():
     assert sanitize.plain("<b>hi</b> <script>x</script>") == "hi x"
+
+
+def test_plain_is_text_not_html_so_templates_escape_it_once():
+    from django.template import Context, Template
+
+    assert sanitize.plain("Q&A <b>today</b>") == "Q&A today"
+    assert sanitize.plain("&lt;script&gt; &amp; co") == "<script> & co"
+    rendered = Template("{{ title }}").render(Context({"title": sanitize.plain("Q&A <i>x</i>")}))
+    assert rendered == "Q&amp;A x"
