@@ -7,6 +7,8 @@ from classrooms.models import (
     Completion,
     Course,
     Enrolment,
+    LiveClass,
+    LiveClassParticipant,
     Module,
     Question,
 )
@@ -50,6 +52,23 @@ class QuestionAdmin(admin.ModelAdmin):
     list_display = ["text", "course", "kind"]
     list_filter = ["course", "kind"]
     inlines = [ChoiceInline]
+
+
+class ParticipantInline(admin.TabularInline):
+    model = LiveClassParticipant
+    extra = 0
+    fields = ["user", "role", "first_joined_at", "removed"]
+    readonly_fields = ["user", "role", "first_joined_at"]
+
+
+@admin.register(LiveClass)
+class LiveClassAdmin(admin.ModelAdmin):
+    list_display = ["title", "course", "status", "scheduled_start", "started_at", "ended_at"]
+    list_filter = ["status", "space"]
+    search_fields = ["title", "session_key"]
+    filter_horizontal = ["trainers", "invitees"]
+    readonly_fields = ["started_at", "ended_at", "recording", "session_key", "created_by"]
+    inlines = [ParticipantInline]
 
 
 admin.site.register(Completion)
