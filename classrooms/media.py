@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import contextvars
 import logging
 import time
@@ -419,6 +420,9 @@ class AiortcRelay:
             if p.participant == participant and p.publisher == publisher
         ]:
             await self._drop_peer(state, old)
+        # A publication still connecting has not got its tracks yet: give them a moment.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(published.arrived.wait(), 5)
         peer = self._new_peer(state, participant, publisher)
         try:
             await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
@@ -701,11 +705,10 @@ async def media_publish(user: Any, room: str, data: dict[str, Any]) -> dict[str,
         await apublish(room_topic(room), "media.published", _publication_event(mine, user))
     if role == "trainer" and await database_sync_to_async(_recording_wanted)(room):
         await start_room_recording(room, trainer_ids=[user.pk])
-    limits = media_limits()
     return {
         **answer.payload(),
         "publishers": [p.payload() for p in publications if p.participant != user.pk],
-        "limits": {key: limits[key] for key in ("width", "height", "fps", "bitrate")},
+        "limits": client_settings()["limits"],
     }
 
 
@@ -749,10 +752,22 @@ async def media_toggle(user: Any, room: str, data: dict[str, Any]) -> dict[str, 
 
 
 async def media_list(user: Any, room: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Who publishes what now (a page that (re)connects subscribes to each)."""
+    """Who publishes what now (a page that (re)connects subscribes to each), and what a
+    client needs before it captures: the limits and the STUN/TURN servers."""
     backend = _remember_loop()
     await database_sync_to_async(_participant_role)(user, room)
-    return {"publishers": [p.payload() for p in backend.publications(room=room)]}
+    return {
+        "publishers": [p.payload() for p in backend.publications(room=room)],
+        **client_settings(),
+    }
+
+
+def client_settings() -> dict[str, Any]:
+    limits = media_limits()
+    return {
+        "limits": {key: limits[key] for key in ("width", "height", "fps", "bitrate")},
+        "ice_servers": list(getattr(settings, "LYCEUM_MEDIA", {}).get("ICE_SERVERS", [])),
+    }
 
 
 async def media_leave(user: Any, room: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -127,6 +127,8 @@ async def test_the_room_hears_who_publishes_toggles_and_leaves(
     }
     listed = await act(watcher, live_class.topic, "media.list", {})
     assert [p["user_id"] for p in listed["data"]["publishers"]] == [trainer.pk]
+    assert listed["data"]["limits"] == {"width": 640, "height": 360, "fps": 24, "bitrate": 600_000}
+    assert listed["data"]["ice_servers"] == []
 
     reply = await act(coach, live_class.topic, "media.toggle", {"video": False})
     assert reply["data"] == {"audio": True, "video": False, "screen": False}

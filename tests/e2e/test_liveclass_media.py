@@ -86,7 +86,8 @@ TILES = """() => [...document.querySelectorAll('#media-stage [data-testid=media-
 def wait_playing(page: Any, user: int) -> None:
     """``user``'s video plays on ``page``: frames, a size, and time that moves on."""
     try:
-        page.wait_for_function(PLAYING, arg=[user, 0], timeout=EXPECT_TIMEOUT_MS)
+        # Joining, capturing and two offer/answer rounds: longer on a loaded machine.
+        page.wait_for_function(PLAYING, arg=[user, 0], timeout=2 * EXPECT_TIMEOUT_MS)
         started = page.evaluate(CURRENT_TIME, user)
         page.wait_for_function(PLAYING, arg=[user, started + 0.5], timeout=EXPECT_TIMEOUT_MS)
     except Exception as exc:

@@ -57,7 +57,9 @@
   }
 
   function act(action, data) {
-    return rt.act(topic, action, data);
+    // Longer than the client's default wait: an answer waits for the server's ICE gathering,
+    // which a busy server takes its time over.
+    return rt.request({op: "act", topic: topic, action: action, data: data || {}}, 30000);
   }
 
   function tell(text) {
@@ -249,7 +251,7 @@
     const stream = await openDevices();
     if (!live) return;
     const pc = new RTCPeerConnection(RTC_CONFIG);
-    const holder = {pc: pc, connection: null, ice: [], senders: {}};
+    const holder = {pc: pc, connection: null, ice: [], senders: {}, started: Date.now()};
     publication = holder;
     const audioTrack = stream ? stream.getAudioTracks()[0] || null : null;
     const videoTrack = stream ? stream.getVideoTracks()[0] || null : null;
@@ -275,7 +277,11 @@
       answer = await act("media.publish", {sdp: pc.localDescription.sdp, type: "offer"});
     } catch (error) {
       if (publication === holder) closePublication();
-      tell(error.message || gettext("Could not send your video."));
+      if (error.code === "forbidden" || error.code === "invalid") {
+        tell(error.message || gettext("Could not send your video."));
+      } else {
+        setTimeout(() => { if (live && !publication) publish().catch(() => {}); }, RETRY_MS);
+      }
       return;
     }
     if (publication !== holder) { pc.close(); return; }
@@ -318,7 +324,7 @@
     states.set(userId, Object.assign({audio: true, video: true, screen: false}, publication_.state || {}));
     closeSubscription(userId);
     const pc = new RTCPeerConnection(RTC_CONFIG);
-    const holder = {pc: pc, connection: null, ice: [], sources: {}};
+    const holder = {pc: pc, connection: null, ice: [], sources: {}, started: Date.now()};
     subscriptions.set(userId, holder);
     for (const source of publication_.tracks) {
       pc.addTransceiver(source === "audio" ? "audio" : "video", {direction: "recvonly"});
@@ -360,18 +366,28 @@
   }
 
   // -- the room's life -------------------------------------------------------------------------
+  // A connection being set up is left alone for this long before it counts as lost.
+  const SETUP_MS = 20000;
+  function settling(holder) {
+    return holder.pc.connectionState === "connected" ||
+      (holder.pc.connectionState !== "failed" && Date.now() - holder.started < SETUP_MS);
+  }
+
   async function reconcile() {
     if (!live) return;
     const listed = await act("media.list", {});
     const publishers = new Map(listed.publishers.map((p) => [p.user_id, p]));
-    const ownOk = publication && publishers.has(me) && publication.pc.connectionState !== "failed";
+    const ownOk = publication && (publishers.has(me) || !publication.connection) && settling(publication);
     if (!ownOk) await publish();
     for (const [userId, holder] of subscriptions) {
       if (!publishers.has(userId)) { closeSubscription(userId); dropTiles(userId); }
-      else if (holder.pc.connectionState === "connected") publishers.delete(userId);
+      else if (settling(holder)) publishers.delete(userId);
     }
     for (const [userId, pub] of publishers) if (userId !== me) subscribeTo(pub);
   }
+
+  // A safety net for a missed event or a connection that died quietly.
+  setInterval(() => { if (live && publication) reconcile().catch(() => {}); }, 15000);
 
   function stopAll() {
     closePublication();
@@ -406,8 +422,18 @@
   });
 
   let subscribed = false;
+  let configured = false;
+  async function configure() {
+    // Limits and STUN/TURN servers come from the server before anything is captured.
+    const config = await act("media.list", {});
+    Object.assign(limits, config.limits || {});
+    RTC_CONFIG.iceServers = (config.ice_servers || []).map((url) => ({urls: url}));
+    configured = true;
+  }
+
   function startIfReady() {
-    if (live && subscribed && !publication) publish().catch(() => {});
+    if (!live || !subscribed || publication) return;
+    (configured ? Promise.resolve() : configure()).then(publish).catch(() => {});
   }
 
   stage.addEventListener("liveclass:state", (event) => {
