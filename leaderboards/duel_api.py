@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -40,11 +41,13 @@ class AnswerSerializer(serializers.Serializer):
 
     def validate_answer(self, value: Any) -> Any:
         if value is None or isinstance(value, dict | bool):
-            raise serializers.ValidationError("Give a choice id, a list of choice ids or a number.")
+            raise serializers.ValidationError(
+                _("Give a choice id, a list of choice ids or a number.")
+            )
         if isinstance(value, list) and len(value) > 20:
-            raise serializers.ValidationError("Too many choices.")
+            raise serializers.ValidationError(_("Too many choices."))
         if isinstance(value, str) and len(value) > 40:
-            raise serializers.ValidationError("Too long.")
+            raise serializers.ValidationError(_("Too long."))
         return value
 
 
@@ -117,7 +120,7 @@ def _course(course_id: int) -> Course:
 def _duel_of(request: Request, pk: int) -> Duel:
     duel = get_object_or_404(Duel.objects.select_related("course"), pk=pk)
     if not sel.is_player(user=request.user, duel=duel):
-        raise PermissionDenied("This is not your duel.")
+        raise PermissionDenied(_("This is not your duel."))
     return duel
 
 
@@ -225,7 +228,7 @@ class DuelQueueView(APIView):
         if course is None:
             from rest_framework.exceptions import ValidationError
 
-            raise ValidationError({"course": ["This field is required."]})
+            raise ValidationError({"course": [_("This field is required.")]})
         return Response({"left": duel_services.duel_queue_leave(user=request.user, course=course)})
 
 
@@ -240,9 +243,9 @@ class DuelRatingsView(APIView):
         if course is None:
             from rest_framework.exceptions import ValidationError
 
-            raise ValidationError({"course": ["This field is required."]})
+            raise ValidationError({"course": [_("This field is required.")]})
         if not sel.can_duel_in(user=request.user, course=course):
-            raise PermissionDenied("Only the course's learners see its duel ratings.")
+            raise PermissionDenied(_("Only the course's learners see its duel ratings."))
         return Response(sel.ratings_payload(user=request.user, course=course))
 
 
@@ -257,8 +260,8 @@ class DuelColleaguesView(APIView):
         if course is None:
             from rest_framework.exceptions import ValidationError
 
-            raise ValidationError({"course": ["This field is required."]})
+            raise ValidationError({"course": [_("This field is required.")]})
         if not sel.can_duel_in(user=request.user, course=course):
-            raise PermissionDenied("Only the course's learners duel on its questions.")
+            raise PermissionDenied(_("Only the course's learners duel on its questions."))
         people = sel.colleagues(user=request.user, course=course)
         return Response([sel.person(u) for u in people[:200]])

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from classrooms.services import Conflict
 from hub import realtime
@@ -34,7 +35,7 @@ def _player_duel(user: Any, key: str) -> Duel:
         raise realtime.GatewayError("not_found", "no such duel")
     duel = get_object_or_404(Duel, pk=int(key))
     if not duels.is_player(user=user, duel=duel):
-        raise PermissionDenied("This is not your duel.")
+        raise PermissionDenied(_("This is not your duel."))
     return duel
 
 
