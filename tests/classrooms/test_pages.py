@@ -233,3 +233,14 @@ def test_dashboards_draw_charts_without_a_cdn(client, trainer, manager, learner,
         assert "cdn" not in html.lower()
     client.force_login(learner)
     assert "Safety first" in client.get("/").content.decode()
+
+
+def test_a_published_course_page_links_its_sessions_calendar(client, learner, c):
+    client.force_login(learner)
+    c.course.published = True
+    c.course.save(update_fields=["published"])
+    page = client.get(f"/courses/{c.course.pk}/").content.decode()
+    assert f'href="/calendars/course/{c.course.pk}.ics"' in page
+    Course.objects.filter(pk=c.course.pk).update(published=False)
+    page = client.get(f"/courses/{c.course.pk}/").content.decode()
+    assert "/calendars/course/" not in page
