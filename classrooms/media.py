@@ -281,12 +281,32 @@ class _Published:
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+class _CountedTrack(MediaStreamTrack):
+    """A track handed to the recorder, counting the frames it took (``frames``)."""
+
+    def __init__(self, source: MediaStreamTrack) -> None:
+        super().__init__()
+        self.kind = source.kind
+        self.source = source
+        self.frames = 0
+
+    async def recv(self) -> Any:
+        frame = await self.source.recv()
+        self.frames += 1
+        return frame
+
+    def stop(self) -> None:
+        super().stop()
+        self.source.stop()
+
+
 @dataclass(eq=False)
 class _Recording:
     participant: int
     path: Path
     recorder: MediaRecorder | None = None
     started: float = 0.0
+    tracks: dict[str, _CountedTrack] = field(default_factory=dict)  # what the file gets
 
 
 @dataclass(eq=False)
@@ -335,7 +355,7 @@ class AiortcRelay:
 
         return peer
 
-    async def _drop_peer(self, room: _Room, peer: _Peer) -> None:
+    async def _drop_peer(self, room: _Room, peer: _Peer, *, announce: bool = True) -> None:
         if room.peers.pop(peer.id, None) is None:
             return
         if peer.publisher is None:
@@ -346,7 +366,7 @@ class AiortcRelay:
                     track.stop()
                 if room.recording and room.recording.participant == peer.participant:
                     await self._stop_recorder(room.recording)
-                if self.on_unpublished is not None:
+                if announce and self.on_unpublished is not None:
                     result = self.on_unpublished(room.key, peer.participant)
                     if asyncio.iscoroutine(result):
                         await result
@@ -492,15 +512,12 @@ class AiortcRelay:
         if state is None:
             return False
         was_publishing = participant in state.published
-        callback, self.on_unpublished = self.on_unpublished, None  # the caller announces it
-        try:
-            for peer in [p for p in state.peers.values() if p.participant == participant]:
-                await self._drop_peer(state, peer)
-            # Those who subscribed to the participant lose their source: close them too.
-            for peer in [p for p in state.peers.values() if p.publisher == participant]:
-                await self._drop_peer(state, peer)
-        finally:
-            self.on_unpublished = callback
+        # The caller announces it (``on_unpublished`` is for publications that just end).
+        for peer in [p for p in state.peers.values() if p.participant == participant]:
+            await self._drop_peer(state, peer, announce=False)
+        # Those who subscribed to the participant lose their source: close them too.
+        for peer in [p for p in state.peers.values() if p.publisher == participant]:
+            await self._drop_peer(state, peer, announce=False)
         return was_publishing
 
     async def close_room(self, *, room: str) -> Path | None:
@@ -509,12 +526,8 @@ class AiortcRelay:
         if state is None:
             return None
         path = await self.stop_recording(room=room)
-        callback, self.on_unpublished = self.on_unpublished, None
-        try:
-            for peer in list(state.peers.values()):
-                await self._drop_peer(state, peer)
-        finally:
-            self.on_unpublished = callback
+        for peer in list(state.peers.values()):
+            await self._drop_peer(state, peer, announce=False)
         self.rooms.pop(room, None)
         return path
 
@@ -553,7 +566,9 @@ class AiortcRelay:
         recorder = MediaRecorder(str(recording.path))
         for source in ("audio", "video"):
             if source in published.tracks:
-                recorder.addTrack(self.relay.subscribe(published.tracks[source]))
+                counted = _CountedTrack(self.relay.subscribe(published.tracks[source]))
+                recording.tracks[source] = counted
+                recorder.addTrack(counted)
         recording.recorder = recorder
         recording.started = time.monotonic()
         await recorder.start()

@@ -121,8 +121,8 @@ async def test_recording_the_trainer_writes_a_video_file(relay, tmp_path: Path) 
         await wait_until(
             lambda: recording.recorder is not None, timeout=10, what="the recorder to start"
         )
-        video = relay.rooms[ROOM].published[1].tracks["video"]
-        await wait_until(lambda: video.frames >= 45, timeout=20, what="video reaching the recorder")
+        video = recording.tracks["video"]
+        await wait_until(lambda: video.frames >= 30, timeout=20, what="video reaching the recorder")
         done = await relay.stop_recording(room=ROOM)
     finally:
         await trainer.close()

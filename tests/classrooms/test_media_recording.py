@@ -87,8 +87,8 @@ async def test_turning_recording_on_then_off_attaches_a_video_file(
             timeout=10,
             what="the recording to start",
         )
-        video = room.published[trainer.pk].tracks["video"]
-        await wait_until(lambda: video.frames >= 45, timeout=20, what="video reaching the recorder")
+        video = room.recording.tracks["video"]
+        await wait_until(lambda: video.frames >= 30, timeout=20, what="video reaching the recorder")
         await set_recording(actor=trainer, live_class=live_class, on=False)
         path = await poll_attached(live_class)
     finally:
@@ -116,8 +116,8 @@ async def test_ending_the_class_attaches_a_running_recording(
             timeout=10,
             what="the recording to start",
         )
-        video = room.published[trainer.pk].tracks["video"]
-        await wait_until(lambda: video.frames >= 15, timeout=15, what="video reaching the recorder")
+        video = room.recording.tracks["video"]
+        await wait_until(lambda: video.frames >= 15, timeout=20, what="video reaching the recorder")
         await database_sync_to_async(services.liveclass_end)(actor=trainer, live_class=live_class)
         path = await poll_attached(live_class)
     finally:
