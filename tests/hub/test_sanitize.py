@@ -58,3 +58,18 @@ def test_plain_is_text_not_html_so_templates_escape_it_once():
     assert sanitize.plain("&lt;script&gt; &amp; co") == "<script> & co"
     rendered = Template("{{ title }}").render(Context({"title": sanitize.plain("Q&A <i>x</i>")}))
     assert rendered == "Q&amp;A x"
+
+
+def test_concurrent_threads_get_the_same_results_as_one():
+    """The cleaner and the markdown renderer are per thread: no shared parser state."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sources = [
+        f"**{i}** [link](https://example.org/{i}) <script>x{i}</script>\n\n"
+        f"| a | b |\n|---|---|\n| {i} | y |"
+        for i in range(40)
+    ]
+    expected = [sanitize.markdown(s) for s in sources]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _round in range(5):
+            assert list(pool.map(sanitize.markdown, sources)) == expected
