@@ -198,7 +198,7 @@ def session_payload(session: Session, *, user: Any | None = None) -> dict[str, A
         "ends_at": session.ends_at.isoformat(),
         "time_zone": session.time_zone,
         "location": session.location,
-        "join_url": session.join_url,
+        "join_url": None,  # below: only for who may join
         "approval": session.approval,
         "registration_opens_at": _iso(session.registration_opens_at),
         "registration_closes_at": _iso(session.registration_closes_at),
@@ -217,6 +217,12 @@ def session_payload(session: Session, *, user: Any | None = None) -> dict[str, A
     if user is not None:
         mine = active_registration(session=session, user=user)
         data["my_registration"] = registration_payload(mine) if mine else None
+        # The join link (the live classroom, or another tool's meeting link) is for the
+        # confirmed attendees and the people who run the session, as on the session page.
+        if (mine and mine.status == RegistrationStatus.CONFIRMED) or can_manage_session(
+            user=user, session=session
+        ):
+            data["join_url"] = session.join_url
     return data
 
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -20,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from classrooms.services import activity_complete
+from classrooms.services import activity_complete, liveclass_for_session
 from hub import events, realtime, sanitize
 from hub.accounts.selectors import is_space_member, managers_of
 from hub.notify import notify
@@ -158,6 +159,7 @@ def session_create(
     session.save()
     session.trainers.set(trainers)
     _schedule_reminders(session)
+    _sync_live_class(session)
     return session
 
 
@@ -1036,7 +1038,34 @@ def _log(session: Session, type_: str, data: dict[str, Any]) -> SessionEvent:
 
 
 def _publish_state(session: Session) -> None:
+    _sync_live_class(session)
     realtime.publish(session.topic, "session.seats", seats_state(session=session))
+
+
+def _sync_live_class(session: Session) -> None:
+    """A virtual class is held in Lyceum's live classroom (classrooms): its trainers, dates
+    and confirmed attendees follow the session, and the session's join link points at the
+    room unless the coordinator gave the link of another tool."""
+    if session.kind != SessionKind.VIRTUAL or session.status != SessionStatus.SCHEDULED:
+        return
+    live_class = liveclass_for_session(
+        session_key=f"sessions.session.{session.pk}",
+        space=session.space,
+        title=session.title,
+        trainers=session.trainers.all(),
+        attendees=[
+            r.user
+            for r in session.registrations.filter(
+                status=RegistrationStatus.CONFIRMED
+            ).select_related("user")
+        ],
+        course=session.course,
+        scheduled_start=session.starts_at,
+        scheduled_end=session.ends_at,
+    )
+    if not session.join_url:
+        session.join_url = settings.SITE_URL + live_class.get_absolute_url()
+        Session.objects.filter(pk=session.pk).update(join_url=session.join_url)
 
 
 def _notify_approvers(*, session: Session, registration: Registration) -> None:

@@ -1,0 +1,63 @@
+"""A virtual-class session is held in the live classroom: created with it, kept in step."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from classrooms.models import LiveClass
+from classrooms.selectors import can_join_liveclass
+from sessions import services
+from tests.sessions.conftest import make_session
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_virtual_session_gets_its_live_class_and_join_link(coordinator, space, trainer):
+    session = make_session(coordinator, space, kind="virtual", trainers=[trainer])
+    live_class = LiveClass.objects.get(session_key=f"sessions.session.{session.pk}")
+    assert list(live_class.trainers.all()) == [trainer]
+    assert live_class.scheduled_start == session.starts_at
+    session.refresh_from_db()
+    assert session.join_url == settings.SITE_URL + live_class.get_absolute_url()
+
+
+def test_confirmed_attendees_may_join_and_others_may_not(
+    coordinator, space, learner, learner2, outsider
+):
+    session = make_session(coordinator, space, kind="virtual", capacity=1)
+    services.registration_register(actor=learner, session=session)
+    services.registration_register(actor=learner2, session=session)  # waitlisted
+    live_class = LiveClass.objects.get(session_key=f"sessions.session.{session.pk}")
+    assert live_class.invitees.filter(pk=learner.pk).exists()
+    assert not live_class.invitees.filter(pk=learner2.pk).exists()
+    assert not can_join_liveclass(outsider, live_class)
+
+    mine = session.registrations.get(user=learner)
+    services.registration_cancel(actor=learner, registration=mine)  # learner2 is promoted
+    assert list(live_class.invitees.all()) == [learner2]
+
+
+def test_a_coordinators_own_link_is_kept_and_other_kinds_get_no_class(coordinator, space):
+    external = make_session(
+        coordinator, space, kind="virtual", join_url="https://meet.example.org/x"
+    )
+    assert external.join_url == "https://meet.example.org/x"
+    assert LiveClass.objects.filter(session_key=f"sessions.session.{external.pk}").exists()
+    workshop = make_session(coordinator, space, kind="face_to_face")
+    assert not LiveClass.objects.filter(session_key=f"sessions.session.{workshop.pk}").exists()
+
+
+def test_session_page_offers_its_ics_and_the_join_link_to_the_confirmed(
+    client, coordinator, space, learner, learner2
+):
+    session = make_session(coordinator, space, kind="virtual", capacity=1)
+    services.registration_register(actor=learner, session=session)
+    services.registration_register(actor=learner2, session=session)
+    session.refresh_from_db()
+    client.force_login(learner)
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert f'href="/calendars/session/{session.pk}.ics"' in page
+    assert session.join_url in page
+    client.force_login(learner2)  # waitlisted: no join link yet
+    assert session.join_url not in client.get(f"/sessions/{session.pk}/").content.decode()
