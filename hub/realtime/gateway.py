@@ -20,7 +20,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, connections
 from django.http import Http404
 from rest_framework.exceptions import APIException, Throttled
 from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
@@ -253,9 +253,16 @@ class Connection:
             validated = await database_sync_to_async(self._validate)(spec, data)
             result = await self._guard_async(spec.method(topic, self.user, name.key, validated))
         else:
-            result = await database_sync_to_async(self._run_action)(
-                topic, name, spec, data, subscribed
+            # On PostgreSQL, not thread-sensitive: by default every sync call of the process
+            # shares a single thread, so one socket's action would wait for every other's
+            # database round trips, and one busy chat (its order lock) stalls the process
+            # (docs/PERFORMANCE.md, Chat). Actions share no thread state (hub/sanitize.py
+            # keeps its parsers per thread); each pool thread has its own connection. SQLite
+            # writes one at a time anyway (its in-memory test database locks across threads).
+            run = database_sync_to_async(
+                self._run_action, thread_sensitive=connections["default"].vendor == "sqlite"
             )
+            result = await run(topic, name, spec, data, subscribed)
         self.reply(ref, result if isinstance(result, dict) else {"result": result})
 
     OPS = {"ping": op_ping, "sub": op_sub, "unsub": op_unsub, "act": op_act}
