@@ -69,13 +69,15 @@ print(json.dumps({{"space": space.pk, "coordinator": boss_token.key,
 """
 
 
-# ``manage.py serve`` with CONN_MAX_AGE from the command line. Django's ASGI handler runs each
-# request's sync code in a thread of its own, so persistent connections (the settings' 60 s)
-# pile up one per request; Django's docs say to disable them under ASGI.
+# ``manage.py serve``, optionally with persistent connections instead of the settings' pool
+# (CONN_MAX_AGE > 0) to show why the pool is there: Django's ASGI handler runs each request's
+# sync code in a thread of its own, so persistent connections pile up one per thread.
 SERVER = """
 import sys
 from django.conf import settings
-settings.DATABASES["default"]["CONN_MAX_AGE"] = int(sys.argv[2])
+if int(sys.argv[2]):
+    settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = int(sys.argv[2])
 import django
 django.setup()
 from django.core.management import call_command
@@ -210,7 +212,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sess-conn-max-age",
         type=int,
         default=0,
-        help="the server's CONN_MAX_AGE (settings: 60; 0 as Django advises under ASGI)",
+        help="0: the settings' connection pool; N > 0: no pool, persistent connections for N s",
     )
     parser.add_argument(
         "--sess-inflight",

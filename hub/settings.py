@@ -129,8 +129,18 @@ TEMPLATES = [
 
 # --- Data -----------------------------------------------------------------------------------
 if DATABASE_URL:
-    # Tests open connections from many threads: persistent ones would outlive each test.
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0 if TESTING else 60)}
+    # Under ASGI every request and gateway action runs its sync code on a pool of threads:
+    # persistent connections (CONN_MAX_AGE) would pile up one per thread until PostgreSQL
+    # refuses more ("too many clients" in the sessions rush benchmark). A psycopg pool per
+    # process instead: connections are borrowed per call and returned. Tests open
+    # connections from many threads and drop the test database at the end: no pool there.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    if not TESTING:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 2,
+            "max_size": int(os.environ.get("DB_POOL_SIZE", "20")),
+            "timeout": 30,  # seconds a call waits for a free connection before failing
+        }
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("TEST_DATABASE_NAME")
     if TESTING:
         # A test database needs no durability: not waiting for the WAL flush on each commit
