@@ -794,6 +794,10 @@ def notice_send(*, registration_id: int, kind: str) -> bool:
                 target=session,
                 url=session_url(session),
             )
+            if kind in (NoticeKind.CONFIRMED, NoticeKind.PROMOTED):
+                # A seat is theirs: calendars/ sends the calendar invitation (it listens;
+                # sessions does not depend on it). Once, as this notice.
+                events.emit("sessions.seat_confirmed", registration_id=registration.pk)
     except IntegrityError:
         return False  # already sent by another run
     return True
