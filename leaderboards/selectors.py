@@ -68,7 +68,13 @@ def board_keys_of_award(award: PointAward) -> list[str]:
 def current_board_keys_of(*, user: Any) -> list[str]:
     """The current boards where ``user`` has points (for hiding / showing them)."""
     keys: list[str] = []
-    pairs = PointAward.objects.filter(user=user).values_list("space_id", "course_id").distinct()
+    # order_by(): the ledger's default ordering would make DISTINCT one row per award.
+    pairs = (
+        PointAward.objects.filter(user=user)
+        .order_by()
+        .values_list("space_id", "course_id")
+        .distinct()
+    )
     spaces = {s for s, _ in pairs}
     for space_id in sorted(spaces):
         keys += ranks.current_keys("space", space_id)
@@ -156,6 +162,8 @@ def board_payload(*, user: Any, key: str, n: int = 10, around: int = 2) -> dict[
     hidden = is_hidden(user=user)
     top = store.top(key, n)
     neighbours = [] if hidden else store.around(key, user.pk, around)
+    # The viewer's own entry is among their neighbours: no second round trip for the rank.
+    my_rank = next((e.rank for e in neighbours if e.user_id == user.pk), None)
     return {
         "key": key,
         "scope": board.scope,
@@ -165,7 +173,7 @@ def board_payload(*, user: Any, key: str, n: int = 10, around: int = 2) -> dict[
         "top": _entry_payloads(top),
         "podium": _entry_payloads([e for e in top if e.rank <= 3]),
         "me": {
-            "rank": None if hidden else store.rank_of(key, user.pk),
+            "rank": my_rank,
             "score": user_score_on(user=user, key=key),
             "hidden": hidden,
         },

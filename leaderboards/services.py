@@ -39,9 +39,8 @@ def _publish_board_changes(award: PointAward, keys: list[str]) -> None:
 def _apply_to_boards(award: PointAward) -> None:
     keys = selectors.board_keys_of_award(award)
     if not selectors.is_hidden(user=award.user):
-        store = ranks.get_store()
-        for key in keys:
-            store.incr(key, award.user_id, award.amount)
+        # Every board of the award in one call (one Redis round trip).
+        ranks.get_store().incr_many([(tuple(keys), award.user_id, award.amount)])
         _publish_board_changes(award, keys)
 
 
