@@ -165,12 +165,19 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
+# Every Redis key and channel-layer group of this deployment starts with this prefix. Parallel
+# test workers (pytest-xdist) share one Redis, so each gets its own unless one is given.
+REDIS_PREFIX = os.environ.get("LYCEUM_REDIS_PREFIX") or (
+    f"lyceum-test-{os.environ['PYTEST_XDIST_WORKER']}"
+    if TESTING and os.environ.get("PYTEST_XDIST_WORKER")
+    else "lyceum"
+)
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("LYCEUM_REDIS_PREFIX", "lyceum"),
+            "KEY_PREFIX": REDIS_PREFIX,
         }
     }
     CHANNEL_LAYERS = {
@@ -180,7 +187,7 @@ if REDIS_URL:
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
-                "prefix": os.environ.get("LYCEUM_REDIS_PREFIX", "lyceum"),
+                "prefix": REDIS_PREFIX,
             },
         }
     }
