@@ -317,8 +317,9 @@ LYCEUM_REALTIME = {
 }
 
 # --- Live classes (classrooms) ---------------------------------------------------------------
-# Participants per room that one server process relays (media side measures it, bench/).
-LYCEUM_LIVECLASS_CAPACITY = int(os.environ.get("LYCEUM_LIVECLASS_CAPACITY", 25))
+# Participants per room: what one server process relayed with every camera on (bench/liveclass,
+# docs/PERFORMANCE.md: 6 in NxN rooms, 32 when only the trainer publishes).
+LYCEUM_LIVECLASS_CAPACITY = int(os.environ.get("LYCEUM_LIVECLASS_CAPACITY", 6))
 
 # --- Live-class media (classrooms/media.py) -------------------------------------------------
 # BACKEND: the media server behind the live class (dotted path): the built-in aiortc relay,
