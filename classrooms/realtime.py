@@ -28,7 +28,7 @@ from classrooms.api import (
     RecordingSerializer,
     StrokeSerializer,
 )
-from classrooms.models import Course, LiveClass, Poll
+from classrooms.models import Course, LiveClass, LiveClassStatus, Poll
 from classrooms.selectors import (
     can_join_liveclass,
     can_watch_course_topic,
@@ -119,6 +119,13 @@ class LiveClassTopic(realtime.Topic):
     def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
         rows = liveclass_events_after(live_class_id=int(key), room=0, after_id=since, limit=limit)
         return [realtime.Event(e.type, e.data, id=e.pk) for e in rows]
+
+    def presence_left(self, user: Any, key: str) -> None:
+        """Their last socket is gone: the attendance interval closes now, not at the next
+        heartbeat (a page that comes back opens a new one)."""
+        live_class = LiveClass.objects.filter(pk=int(key)).first() if key.isdigit() else None
+        if live_class is not None and live_class.status != LiveClassStatus.ENDED:
+            services.liveclass_leave(user=user, live_class=live_class)
 
     @realtime.action("heartbeat")
     def heartbeat(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -188,8 +188,19 @@ class Connection:
             not isinstance(since, int) or isinstance(since, bool) or since < 0
         ):
             raise GatewayError("invalid", "since must be a non-negative integer")
-        if name.text in self.subscriptions:
-            await self._drop(name.text)
+        # Subscribing again (to replay from another ``since``) keeps this socket's presence:
+        # nobody else should see it leave and come back.
+        kept_presence = name.text in self.subscriptions and await self._drop(
+            name.text, keep_presence=True
+        )
+        try:
+            await self._subscribe(ref, name, since)
+        except BaseException:
+            if kept_presence and name.text not in self.subscriptions:
+                await self._leave_presence(name.text, get_topic(name.kind))
+            raise
+
+    async def _subscribe(self, ref: Any, name: TopicName, since: int | None) -> None:
         if len(self.subscriptions) >= self.max_subscriptions:
             raise GatewayError(
                 "rate_limited", f"at most {self.max_subscriptions} subscriptions per connection"
@@ -364,17 +375,25 @@ class Connection:
             await apublish(sub.name.text, "presence.joined", payload)
         return await store.present(sub.name.text)
 
-    async def _drop(self, topic: str) -> None:
+    async def _drop(self, topic: str, *, keep_presence: bool = False) -> bool:
+        """End this socket's subscription to ``topic``; True if its presence was kept."""
         sub = self.subscriptions.pop(topic, None)
         if sub is None:
-            return
+            return False
         await self.fanout.discard(topic, self)
+        if sub.present and keep_presence:
+            return True
         if sub.present:
-            try:
-                if await presence.store().leave(topic, self.user.pk, self.id):
-                    await apublish(topic, "presence.left", {"id": self.user.pk})
-            except Exception:
-                logger.exception("presence leave failed for %s", topic)
+            await self._leave_presence(topic, sub.topic)
+        return False
+
+    async def _leave_presence(self, topic: str, kind: Topic) -> None:
+        try:
+            if await presence.store().leave(topic, self.user.pk, self.id):
+                await apublish(topic, "presence.left", {"id": self.user.pk})
+                await database_sync_to_async(kind.presence_left)(self.user, parse_topic(topic).key)
+        except Exception:
+            logger.exception("presence leave failed for %s", topic)
 
 
 class Gateway:

@@ -66,6 +66,11 @@ class Topic:
         """What others see of ``user`` in this topic's presence list."""
         return {"id": user.pk, "name": getattr(user, "name", str(user))}
 
+    def presence_left(self, user: Any, key: str) -> None:
+        """``user``'s last socket on this topic (on every process) has gone: a closed tab,
+        a lost network, an unsubscribe. Runs in a worker thread after ``presence.left`` is
+        published; a topic whose state follows who is there (attendance) overrides it."""
+
 
 _topics: dict[str, Topic] = {}
 

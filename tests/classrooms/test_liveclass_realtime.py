@@ -229,6 +229,27 @@ async def test_presence_drives_attendance_and_several_sockets_count_once(
     await teacher.next_event(type="participant.left")
 
 
+async def test_closing_the_last_tab_ends_the_attendance_interval_at_once(
+    communicator_for, trainer, space, learner
+):
+    room = await setup(trainer, space, [learner])
+    teacher = await in_room(communicator_for, trainer, room)
+    tab = await in_room(communicator_for, learner, room)
+    while (await teacher.next_event(type="presence.joined"))["data"]["id"] != learner.pk:
+        pass
+    await tab.close()  # no heartbeat, no explicit leave: the gateway tells the topic
+    left = await teacher.next_event(type="participant.left")
+    assert left["data"]["id"] == learner.pk
+
+    @database_sync_to_async
+    def open_intervals():
+        return AttendanceInterval.objects.filter(
+            participant__user=learner, left_at__isnull=True
+        ).count()
+
+    assert await open_intervals() == 0
+
+
 async def test_breakout_rooms_with_their_own_topic(
     communicator_for, trainer, space, learner, learner2
 ):

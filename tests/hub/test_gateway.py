@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from unittest.mock import ANY
 
@@ -389,6 +390,44 @@ async def test_second_tab_of_the_same_user_does_not_announce_twice(
     assert (await a.next_event(topic="testing.lobby.43", type="presence.left"))["data"][
         "id"
     ] == learner.pk
+
+
+async def test_subscribing_again_is_not_a_leave_and_a_join(communicator_for, learner, learner2):
+    from tests.hub.topics import LobbyTopic
+
+    LobbyTopic.left.clear()
+    watcher = await communicator_for(learner2)
+    await watcher.call("sub", topic="testing.lobby.45")
+    await watcher.next_event(topic="testing.lobby.45", type="presence.joined")  # its own
+    tab = await communicator_for(learner)
+    await tab.call("sub", topic="testing.lobby.45")
+    await watcher.next_event(topic="testing.lobby.45", type="presence.joined")
+    reply = await tab.call("sub", topic="testing.lobby.45", since=0)  # replay, same socket
+    assert sorted(p["id"] for p in reply["data"]["present"]) == sorted([learner.pk, learner2.pk])
+    await watcher.assert_silent(within=0.3)
+    assert LobbyTopic.left == []
+    await tab.close()
+    assert (await watcher.next_event(topic="testing.lobby.45", type="presence.left"))["data"][
+        "id"
+    ] == learner.pk
+
+
+async def test_the_topic_hears_when_someones_last_socket_has_gone(communicator_for, learner):
+    from tests.hub.topics import LobbyTopic
+
+    LobbyTopic.left.clear()
+    LobbyTopic.heard.clear()
+    tab1 = await communicator_for(learner)
+    tab2 = await communicator_for(learner)
+    await tab1.call("sub", topic="testing.lobby.44")
+    await tab2.call("sub", topic="testing.lobby.44")
+    await tab1.close()
+    await tab2.call("ping")  # the gateway has handled tab1's close by now
+    assert LobbyTopic.left == []  # still there in tab2
+    await tab2.close()
+    # The hook runs in a worker thread after the close.
+    assert await asyncio.to_thread(LobbyTopic.heard.wait, 5)
+    assert LobbyTopic.left == [(learner.pk, "44")]
 
 
 def test_role_fixture_sanity(learner):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -59,3 +60,9 @@ class LobbyTopic(RoomTopic):
     """``testing.lobby.<n>``: a room that tracks who is there."""
 
     presence = True
+    left: list[tuple[int, str]] = []  # (user id, key) of every presence_left call
+    heard = threading.Event()
+
+    def presence_left(self, user: Any, key: str) -> None:
+        self.left.append((user.pk, key))
+        self.heard.set()
