@@ -54,6 +54,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lb-rate", type=float, default=10_000, help="point events per second")
     parser.add_argument("--lb-seconds", type=float, default=10.0)
     parser.add_argument("--lb-repeats", type=int, default=3)
+    parser.add_argument(
+        "--lb-consumers",
+        type=int,
+        default=2,
+        help="ledger ingestion: consumers, each taking the events of its share of the learners",
+    )
     parser.add_argument(
         "--lb-pg-url",
         default=os.environ.get("BENCH_LEADERBOARDS_DATABASE_URL", DEFAULT_PG_URL),
@@ -559,6 +566,8 @@ def child(port: int, out: Path, opts: dict[str, Any]) -> None:
         return rng.randrange(top_real + 1, entries + 1)  # never a learner of the ledger
 
     repetitions = []
+    consumers = max(1, opts["consumers"])
+    pool = ThreadPoolExecutor(max_workers=consumers)
     for rep in range(opts["repeats"]):
         lat: dict[str, Any] = {}
         print(f"  repetition {rep + 1}: baselines", flush=True)
@@ -654,8 +663,20 @@ def child(port: int, out: Path, opts: dict[str, Any]) -> None:
             }
             for i in range(total)
         ]
+
+        def ledger_process(batch: list[dict[str, Any]]) -> None:
+            # Partitioned by learner, as a queue partitions by key: each consumer writes its
+            # share in its own transaction; one waits on PostgreSQL while another on Redis.
+            shares: list[list[dict[str, Any]]] = [[] for _ in range(consumers)]
+            for event in batch:
+                shares[event["user"].pk % consumers].append(event)
+            for done in [
+                pool.submit(services.points_award_many, events=share) for share in shares if share
+            ]:
+                done.result()
+
         ingest["service"] = _ingest(
-            process=lambda batch: services.points_award_many(events=batch),
+            process=ledger_process,
             events=stream,
             users_of=lambda batch: {e["user"].pk for e in batch},
             subscriber=subscriber,
