@@ -29,7 +29,10 @@ class User(AbstractUser):
         _("language"), max_length=10, choices=settings.LANGUAGES, blank=True
     )
     # Secret used by later features (personal iCal feed); rotated on password change.
-    feed_token = models.CharField(max_length=64, default="", blank=True, editable=False)
+    # Looked up on every calendar-app poll of the personal feed (calendars/).
+    feed_token = models.CharField(
+        max_length=64, default="", blank=True, editable=False, db_index=True
+    )
 
     class Meta:
         verbose_name = _("user")
