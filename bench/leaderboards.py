@@ -85,7 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lb-consumers",
         type=int,
-        default=2,
+        default=3,
         help="ledger ingestion: consumers, each taking the events of its share of the learners",
     )
     parser.add_argument(
