@@ -796,7 +796,11 @@ def liveclass_for_session(
     live_class.activity = activity
     live_class.scheduled_start = scheduled_start
     live_class.scheduled_end = scheduled_end
-    live_class.save()
+    # Only the fields the session owns: a full save would write back a status or lock that
+    # the trainer changed meanwhile (the session calls this on every seat change).
+    live_class.save(
+        update_fields=["title", "course", "activity", "scheduled_start", "scheduled_end"]
+    )
     live_class.trainers.set(list(trainers))
     live_class.invitees.set(list(attendees))
     if activity is not None:

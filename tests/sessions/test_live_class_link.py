@@ -61,3 +61,29 @@ def test_session_page_offers_its_ics_and_the_join_link_to_the_confirmed(
     assert session.join_url in page
     client.force_login(learner2)  # waitlisted: no join link yet
     assert session.join_url not in client.get(f"/sessions/{session.pk}/").content.decode()
+
+
+def test_a_seat_change_never_writes_back_the_rooms_own_state(
+    coordinator, space, trainer, learner, monkeypatch
+):
+    """The sync read the room before the trainer started and locked it: its save must not
+    undo that (it writes only the fields the session owns)."""
+    from classrooms import services as classrooms_services
+
+    session = make_session(coordinator, space, kind="virtual", trainers=[trainer])
+    stale = LiveClass.objects.get(session_key=f"sessions.session.{session.pk}")
+    LiveClass.objects.filter(pk=stale.pk).update(status="live", locked=True)
+
+    class StaleRead:
+        def filter(self, **kwargs):
+            return self
+
+        def first(self):
+            return stale
+
+    monkeypatch.setattr(classrooms_services.LiveClass, "objects", StaleRead())
+    services.registration_register(actor=learner, session=session)
+    monkeypatch.undo()
+    room = LiveClass.objects.get(pk=stale.pk)
+    assert (room.status, room.locked) == ("live", True)
+    assert room.invitees.filter(pk=learner.pk).exists()
