@@ -65,7 +65,7 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
-from aiortc.contrib.media import MediaRecorder, MediaRelay
+from aiortc.contrib.media import MediaRelay
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -74,6 +74,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from classrooms.recorder import ClassRecorder
 from hub import events
 from hub.realtime import apublish
 
@@ -281,32 +282,12 @@ class _Published:
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class _CountedTrack(MediaStreamTrack):
-    """A track handed to the recorder, counting the frames it took (``frames``)."""
-
-    def __init__(self, source: MediaStreamTrack) -> None:
-        super().__init__()
-        self.kind = source.kind
-        self.source = source
-        self.frames = 0
-
-    async def recv(self) -> Any:
-        frame = await self.source.recv()
-        self.frames += 1
-        return frame
-
-    def stop(self) -> None:
-        super().stop()
-        self.source.stop()
-
-
 @dataclass(eq=False)
 class _Recording:
     participant: int
     path: Path
-    recorder: MediaRecorder | None = None
+    recorder: ClassRecorder | None = None
     started: float = 0.0
-    tracks: dict[str, _CountedTrack] = field(default_factory=dict)  # what the file gets
 
 
 @dataclass(eq=False)
@@ -563,12 +544,20 @@ class AiortcRelay:
             logger.warning("recording %s: not every track arrived", state.key)
         if state.recording is not recording:
             return  # stopped meanwhile
-        recorder = MediaRecorder(str(recording.path))
-        for source in ("audio", "video"):
-            if source in published.tracks:
-                counted = _CountedTrack(self.relay.subscribe(published.tracks[source]))
-                recording.tracks[source] = counted
-                recorder.addTrack(counted)
+        sources = {
+            # Video unbuffered (a slow recorder skips frames), audio buffered (see recorder.py).
+            source: self.relay.subscribe(published.tracks[source], buffered=source == "audio")
+            for source in ("audio", "video")
+            if source in published.tracks
+        }
+        limits = media_limits()
+        recorder = ClassRecorder(
+            recording.path,
+            audio=sources.get("audio"),
+            video=sources.get("video"),
+            default_size=(limits["width"], limits["height"]),
+            bitrate=limits["bitrate"],
+        )
         recording.recorder = recorder
         recording.started = time.monotonic()
         await recorder.start()

@@ -21,13 +21,6 @@ from classrooms.media import AiortcRelay, LimitedVideoTrack, check_offer
 
 ROOM = "7"
 
-# Recording: see the reason.
-RECORDER_SILENT = pytest.mark.skip(
-    reason="Known defect, under investigation: about one run in five, no video frame reaches "
-    "the recorder (the relayed track of the publication stays silent) and the file has no "
-    "video. Skipped so CI stays meaningful; the fix of recording removes this mark."
-)
-
 
 def direct(relay: AiortcRelay, participant: int):
     """An ``act`` that calls the relay as the signalling layer would."""
@@ -118,7 +111,6 @@ async def test_offers_beyond_the_limits_are_refused(relay, settings) -> None:
     assert relay.rooms == {}
 
 
-@RECORDER_SILENT
 async def test_recording_the_trainer_writes_a_video_file(relay, tmp_path: Path) -> None:
     trainer = Peer(direct(relay, 1))
     path = tmp_path / "class.webm"
@@ -129,8 +121,10 @@ async def test_recording_the_trainer_writes_a_video_file(relay, tmp_path: Path) 
         await wait_until(
             lambda: recording.recorder is not None, timeout=10, what="the recorder to start"
         )
-        video = recording.tracks["video"]
-        await wait_until(lambda: video.frames >= 30, timeout=20, what="video reaching the recorder")
+        frames = recording.recorder.frames
+        await wait_until(
+            lambda: frames["video"] >= 30, timeout=20, what="video reaching the recorder"
+        )
         done = await relay.stop_recording(room=ROOM)
     finally:
         await trainer.close()

@@ -22,13 +22,6 @@ from classrooms.models import LiveClass
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Recording: see the reason.
-RECORDER_SILENT = pytest.mark.skip(
-    reason="Known defect, under investigation: about one run in five, no video frame reaches "
-    "the recorder (the relayed track of the publication stays silent) and the file has no "
-    "video. Skipped so CI stays meaningful; the fix of recording removes this mark."
-)
-
 
 @pytest.fixture
 async def relay(settings, tmp_path: Path):
@@ -79,7 +72,6 @@ async def poll_attached(live_class: LiveClass, within: float = 15) -> str | None
     return None
 
 
-@RECORDER_SILENT
 async def test_turning_recording_on_then_off_attaches_a_video_file(
     communicator_for, relay, trainer, learner, space
 ) -> None:
@@ -95,8 +87,10 @@ async def test_turning_recording_on_then_off_attaches_a_video_file(
             timeout=10,
             what="the recording to start",
         )
-        video = room.recording.tracks["video"]
-        await wait_until(lambda: video.frames >= 30, timeout=20, what="video reaching the recorder")
+        frames = room.recording.recorder.frames
+        await wait_until(
+            lambda: frames["video"] >= 30, timeout=20, what="video reaching the recorder"
+        )
         await set_recording(actor=trainer, live_class=live_class, on=False)
         path = await poll_attached(live_class)
     finally:
@@ -108,7 +102,6 @@ async def test_turning_recording_on_then_off_attaches_a_video_file(
         assert sum(1 for packet in container.demux(video=0) if packet.size) >= 5
 
 
-@RECORDER_SILENT
 async def test_ending_the_class_attaches_a_running_recording(
     communicator_for, relay, trainer, learner, space
 ) -> None:
@@ -125,8 +118,10 @@ async def test_ending_the_class_attaches_a_running_recording(
             timeout=10,
             what="the recording to start",
         )
-        video = room.recording.tracks["video"]
-        await wait_until(lambda: video.frames >= 15, timeout=20, what="video reaching the recorder")
+        frames = room.recording.recorder.frames
+        await wait_until(
+            lambda: frames["video"] >= 15, timeout=20, what="video reaching the recorder"
+        )
         await database_sync_to_async(services.liveclass_end)(actor=trainer, live_class=live_class)
         path = await poll_attached(live_class)
     finally:
