@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, EXPECT_TIMEOUT_MS
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, EXPECT_TIMEOUT_MS, close_context
 from tests.live_server import DEMO_PASSWORD, LiveEnvironment, LiveServer
 
 pytestmark = pytest.mark.e2e
@@ -108,4 +108,4 @@ def test_trainer_and_learner_each_see_the_others_video_playing(
         coach.wait_for_selector(f'{tile}[data-audio="false"]', timeout=EXPECT_TIMEOUT_MS)
     finally:
         for page in (coach, learner):
-            page.context.close()
+            close_context(page.context)

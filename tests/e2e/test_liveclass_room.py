@@ -56,3 +56,6 @@ def test_hand_and_poll_between_trainer_and_learner(login) -> None:
     trainer.on("dialog", lambda dialog: dialog.accept())
     trainer.locator("[data-testid=lc-end]").click()
     expect(learner.locator("[data-testid=lc-status]")).to_have_text("Ended")
+    # The trainer's page reloads once the class has ended: let it settle before teardown.
+    expect(trainer.locator("[data-testid=lc-status]")).to_have_text("Ended")
+    trainer.wait_for_load_state()
