@@ -41,6 +41,9 @@ def limits() -> dict[str, Any]:
             "text/plain",
         ),
         "PAGE_SIZE": 50,
+        # New-message notices wait this long, so a busy conversation costs one job per
+        # period (and nobody is told of a message they read a moment later).
+        "NOTIFY_DELAY_SECONDS": 1.0,
     }
     base.update(getattr(settings, "LYCEUM_MESSAGING", {}))
     # Benchmarks (bench/chat.py) lift the per-person message rate from the environment.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
@@ -399,15 +401,28 @@ def _from_row(model: type[Any], values: tuple[Any, ...]) -> Any:
     converts them (SQLite returns date-times as text, for one)."""
     fields = model._meta.concrete_fields
     converted = []
-    for field, value in zip(fields, values, strict=True):
-        column = field.get_col(model._meta.db_table)
-        for convert in [
-            *connection.ops.get_db_converters(column),
-            *column.get_db_converters(connection),
-        ]:
+    for (column, converters), value in zip(
+        _row_converters(model, connection.alias), values, strict=True
+    ):
+        for convert in converters:
             value = convert(value, column, connection)
         converted.append(value)
     return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+@functools.cache
+def _row_converters(model: type[Any], alias: str) -> list[tuple[Any, list[Any]]]:
+    """Per concrete field of ``model``: its column and the converters of this database
+    (looked up once: on every send they cost as much as the query)."""
+    result = []
+    for field in model._meta.concrete_fields:
+        column = field.get_col(model._meta.db_table)
+        converters = [
+            *connection.ops.get_db_converters(column),
+            *column.get_db_converters(connection),
+        ]
+        result.append((column, converters))
+    return result
 
 
 @transaction.atomic
@@ -756,14 +771,37 @@ def _notify_pending_key(conversation_id: int) -> str:
     return f"messaging:notify-pending:{conversation_id}"
 
 
+# Conversation id -> monotonic time until which a notification job this process queued
+# cannot have started yet (it runs ``NOTIFY_DELAY_SECONDS`` after it was queued).
+_job_waiting_until: dict[int, float] = {}
+
+
 def schedule_notifications(conversation_id: int) -> None:
     """Queue the conversation's notification job unless one is already waiting: however
-    fast a conversation talks, it costs one job per worker turn, not one per message."""
+    fast a conversation talks, it costs one job per ``NOTIFY_DELAY_SECONDS``, not one per
+    message.
+
+    The job is due after the delay, so messages sent meanwhile join it; while this process
+    knows its own job is still waiting, it skips even the cache round trip (docs/
+    PERFORMANCE.md, Chat). A quarter of the delay is left as a margin for the worker's clock.
+    """
     from messaging.tasks import notify_new_messages_job
 
+    now = time.monotonic()
+    if _job_waiting_until.get(conversation_id, 0.0) > now:
+        return
     # The timeout only matters if the job is lost: a later message queues a new one.
-    if cache.add(_notify_pending_key(conversation_id), True, timeout=60):
-        notify_new_messages_job.enqueue(conversation_id)
+    if not cache.add(_notify_pending_key(conversation_id), True, timeout=60):
+        return
+    delay = float(selectors.limits()["NOTIFY_DELAY_SECONDS"])
+    job = notify_new_messages_job
+    if delay > 0:
+        job = job.using(run_after=timezone.now() + timedelta(seconds=delay))
+        if len(_job_waiting_until) > 10_000:  # forget conversations long quiet
+            for key in [k for k, until in _job_waiting_until.items() if until <= now]:
+                _job_waiting_until.pop(key, None)
+        _job_waiting_until[conversation_id] = now + delay * 0.75
+    job.enqueue(conversation_id)
 
 
 def notify_new_messages(*, conversation_id: int) -> int:

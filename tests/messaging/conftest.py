@@ -7,6 +7,18 @@ import pytest
 from messaging import services
 
 
+@pytest.fixture(autouse=True)
+def notices_without_delay(settings):
+    """Notification jobs due at once, so ``run_tasks`` runs them (the delay has its own test)."""
+    settings.LYCEUM_MESSAGING = {
+        **getattr(settings, "LYCEUM_MESSAGING", {}),
+        "NOTIFY_DELAY_SECONDS": 0,
+    }
+    services._job_waiting_until.clear()
+    yield
+    services._job_waiting_until.clear()
+
+
 @pytest.fixture
 def direct(learner, learner2):
     return services.conversation_direct_open(user=learner, other=learner2)

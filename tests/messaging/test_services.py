@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -368,6 +369,36 @@ def test_a_burst_of_messages_costs_one_notification_job(group, learner, learner2
     send(learner, group, "four")
     assert run_tasks() == 1
     assert Notification.objects.filter(recipient=learner2).count() == 4
+
+
+def test_notices_wait_for_the_delay_and_a_burst_asks_the_cache_once(
+    group, learner, learner2, run_tasks, settings, monkeypatch
+):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.LYCEUM_MESSAGING = {"NOTIFY_DELAY_SECONDS": 30}
+    asked: list[str] = []
+
+    class CountingCache:
+        def add(self, key, *args, **kwargs):
+            asked.append(key)
+            return cache.add(key, *args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(cache, name)
+
+    monkeypatch.setattr(services, "cache", CountingCache())
+    queued_at = timezone.now()
+    for text in ("one", "two", "three"):
+        send(learner, group, text)
+    assert run_tasks() == 0  # not due yet
+    assert len(asked) == 1  # the later messages knew their job was still waiting
+    job = DBTaskResult.objects.get(task_path__endswith="notify_new_messages_job")
+    assert job.run_after >= queued_at + timedelta(seconds=29)
+    assert not Notification.objects.exists()
+    DBTaskResult.objects.filter(pk=job.pk).update(run_after=timezone.now())
+    assert run_tasks() == 1
+    assert Notification.objects.filter(recipient=learner2, data__kind="chat_message").count() == 3
 
 
 def test_notifying_twice_notifies_once(direct, learner, learner2, commit):
