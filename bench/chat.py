@@ -404,19 +404,25 @@ def throughput(
             app_pids = [p.pid for p in procs.procs]
             for name, topics in scenarios.items():
                 before = count_messages(conf.pg_url, ids[name])
-                # Backends of the servers' pools exist once they served a request: counted
-                # from the first scenario's end on, so the first figure leaves them out.
-                db_pids = database_pids(conf.pg_url)
-                cpu_app, cpu_db = cpu_seconds(app_pids), cpu_seconds(db_pids)
+                # Backends of the servers' pools open during the first burst: those that
+                # were not there before count with all their CPU time.
+                db_before = {pid: cpu_seconds([pid]) for pid in database_pids(conf.pg_url)}
+                cpu_app, cpu_clients = cpu_seconds(app_pids), cpu_seconds([os.getpid()])
                 result = asyncio.run(burst(urls, senders, topics, conf.burst_seconds, conf.window))
                 persisted = count_messages(conf.pg_url, ids[name]) - before
                 cpu_app = cpu_seconds(app_pids) - cpu_app
-                cpu_db = cpu_seconds(db_pids) - cpu_db
+                cpu_clients = cpu_seconds([os.getpid()]) - cpu_clients
+                cpu_db = sum(
+                    cpu_seconds([pid]) - db_before.get(pid, 0.0)
+                    for pid in database_pids(conf.pg_url)
+                )
                 result |= {
                     # CPU per message, whatever else the machine runs: server processes and
                     # job worker ("app"), PostgreSQL backends already connected ("db").
                     "cpu_ms_app": 1000 * cpu_app / max(1, persisted),
                     "cpu_ms_db": 1000 * cpu_db / max(1, persisted),
+                    # The 50 sending sockets of this process (they share the machine).
+                    "cpu_ms_clients": 1000 * cpu_clients / max(1, persisted),
                     "scenario": name,
                     "processes": count,
                     "senders": len(senders),
@@ -427,7 +433,7 @@ def throughput(
                 }
                 rows.append(result)
                 print(
-                    f"  chat services  throughput {name:6} {count} daphne  {result['per_second']:6.0f} messages/s persisted ({persisted} in {result['elapsed']:.1f} s, {len(senders)} senders in {len(ids[name])} conversations)  ack p50 {result['ack_p50_ms']:6.1f}  p95 {result['ack_p95_ms']:6.1f} ms  errors {result['errors']}  CPU/message app {result['cpu_ms_app']:.2f} ms db {result['cpu_ms_db']:.2f} ms  load {result['load']:.1f}",  # noqa: E501
+                    f"  chat services  throughput {name:6} {count} daphne  {result['per_second']:6.0f} messages/s persisted ({persisted} in {result['elapsed']:.1f} s, {len(senders)} senders in {len(ids[name])} conversations)  ack p50 {result['ack_p50_ms']:6.1f}  p95 {result['ack_p95_ms']:6.1f} ms  errors {result['errors']}  CPU/message app {result['cpu_ms_app']:.2f} ms db {result['cpu_ms_db']:.2f} ms clients {result['cpu_ms_clients']:.2f} ms  load {result['load']:.1f}",  # noqa: E501
                     flush=True,
                 )
         finally:
