@@ -655,23 +655,56 @@ class ToggleSerializer(serializers.Serializer):
 
 
 def room_topic(room: str) -> str:
+    """The topic of a media room: the class's (``<id>``) or a breakout room's (``<id>-<n>``)."""
+    if "-" in room:
+        return f"classrooms.liveclass.{room}.breakout"
     return f"classrooms.liveclass.{room}"
 
 
-def _participant_role(user: Any, room: str) -> str:
-    """The user's role in the class, if they are in its room now; else PermissionDenied."""
-    from classrooms.models import LiveClass
-    from classrooms.selectors import can_join_liveclass, is_in_liveclass, liveclass_role
+def class_rooms(live_class_id: int) -> list[str]:
+    """Every media room a class can have: its own and its possible breakout rooms."""
+    from classrooms.services import MAX_BREAKOUT_ROOMS
 
-    live_class = LiveClass.objects.get(pk=int(room))
-    if not (can_join_liveclass(user, live_class) and is_in_liveclass(user, live_class)):
+    return [str(live_class_id)] + [f"{live_class_id}-{n}" for n in range(1, MAX_BREAKOUT_ROOMS + 1)]
+
+
+def _participant_role(user: Any, room: str) -> str:
+    """The user's role in the class if they may use this media room now; else
+    PermissionDenied: they must be in the class, and in a breakout room's media only while
+    they are placed in it (trainers may visit any); the class's own room is for those not
+    placed in a breakout room."""
+    from classrooms.models import LiveClass
+    from classrooms.selectors import (
+        breakout_key,
+        can_join_liveclass,
+        liveclass_role,
+        participant_of,
+    )
+
+    breakout = breakout_key(room)
+    class_id, number = breakout if breakout else (int(room), 0)
+    live_class = LiveClass.objects.get(pk=class_id)
+    participant = participant_of(user, live_class) if can_join_liveclass(user, live_class) else None
+    if participant is None or participant.removed:
         raise PermissionDenied(_("Join the class before sending or receiving media."))
-    return str(liveclass_role(user, live_class))
+    role = str(liveclass_role(user, live_class))
+    if number:
+        if number > live_class.breakout_count:
+            raise ObjectDoesNotExist("no such breakout room")
+        if participant.breakout_room != number and role != "trainer":
+            raise PermissionDenied(_("You are not in this breakout room."))
+    elif participant.breakout_room:
+        raise PermissionDenied(
+            _("You are in breakout room %(room)d.") % {"room": participant.breakout_room}
+        )
+    return role
 
 
 def _recording_wanted(room: str) -> bool:
     from classrooms.models import LiveClass
 
+    if not room.isdigit():
+        return False  # breakout rooms are not recorded
     return LiveClass.objects.filter(pk=int(room), recording_on=True).exists()
 
 
@@ -875,13 +908,30 @@ def on_liveclass_recording(*, live_class_id: int, on: bool, **_: Any) -> None:
 
 
 def on_liveclass_left(*, user_id: int, live_class_id: int, **_: Any) -> None:
-    """``classrooms.liveclass_left``: whoever left (or was removed) stops sending media."""
-    run_on_media_loop(media_leave(_Someone(user_id), str(live_class_id), {}))
+    """``classrooms.liveclass_left``: whoever left (or was removed) stops sending media, in
+    the class's room and in a breakout room."""
+    for room in class_rooms(live_class_id):
+        run_on_media_loop(media_leave(_Someone(user_id), room, {}))
 
 
 def on_liveclass_ended(*, live_class_id: int, **_: Any) -> None:
-    """``classrooms.liveclass_ended``: close the room; a running recording is attached."""
+    """``classrooms.liveclass_ended``: close the rooms; a running recording is attached."""
     run_on_media_loop(finish_room_recording(str(live_class_id), close=True))
+    for room in class_rooms(live_class_id)[1:]:
+        run_on_media_loop(media_backend().close_room(room=room))
+
+
+def on_breakouts_opened(*, live_class_id: int, rooms: dict[int, int], **_: Any) -> None:
+    """``classrooms.breakouts_opened``: people placed in a breakout room stop sending and
+    receiving in the class's room (their page publishes again in the breakout room)."""
+    for user_id in rooms:
+        run_on_media_loop(media_leave(_Someone(user_id), str(live_class_id), {}))
+
+
+def on_breakouts_closed(*, live_class_id: int, count: int, **_: Any) -> None:
+    """``classrooms.breakouts_closed``: everyone is called back; close the breakout rooms."""
+    for room in class_rooms(live_class_id)[1 : count + 1]:
+        run_on_media_loop(media_backend().close_room(room=room))
 
 
 @dataclass(frozen=True)
@@ -894,6 +944,8 @@ def connect_events() -> None:
     events.subscribe("classrooms.liveclass_recording", on_liveclass_recording)
     events.subscribe("classrooms.liveclass_left", on_liveclass_left)
     events.subscribe("classrooms.liveclass_ended", on_liveclass_ended)
+    events.subscribe("classrooms.breakouts_opened", on_breakouts_opened)
+    events.subscribe("classrooms.breakouts_closed", on_breakouts_closed)
 
 
 # classrooms/realtime.py imports this module from ``ClassroomsConfig.ready()``.

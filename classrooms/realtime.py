@@ -30,6 +30,7 @@ from classrooms.api import (
 )
 from classrooms.models import Course, LiveClass, LiveClassStatus, Poll
 from classrooms.selectors import (
+    breakout_key,
     can_join_liveclass,
     can_watch_course_topic,
     can_watch_team_topic,
@@ -81,20 +82,49 @@ def _live_class(key: str) -> LiveClass:
     return get_object_or_404(LiveClass, pk=int(key))
 
 
-def _breakout_key(key: str) -> tuple[int, int] | None:
-    """``"<class id>-<room>"`` -> (class id, room), or None when malformed."""
-    head, _, tail = key.partition("-")
-    if not (head.isdigit() and tail.isdigit() and int(tail) >= 1):
-        return None
-    return int(head), int(tail)
-
-
 def _conflict(exc: services.Conflict) -> realtime.GatewayError:
     return realtime.GatewayError("conflict", str(exc.detail))
 
 
+class MediaSignalling:
+    """The ``media.*`` actions, on a class's room and on each of its breakout rooms.
+
+    Offer, answer, ICE, camera/microphone/screen state: they delegate to classrooms/media.py,
+    whose media room is the topic's key (``<id>``, or ``<id>-<n>`` for breakout room n).
+    Coroutines on purpose: the peer connections live on the server's event loop. Events
+    (ephemeral, on the same topic): ``media.published`` / ``media.unpublished`` /
+    ``media.toggled``.
+    """
+
+    @realtime.action("media.publish", serializer=media.OfferSerializer)
+    async def media_publish(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Offer -> answer for the user's one publication (mic, camera, trainer's screen)."""
+        return await media.media_publish(user, key, data)
+
+    @realtime.action("media.subscribe", serializer=media.SubscribeSerializer)
+    async def media_subscribe(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Receive-only offer -> answer carrying ``publisher``'s relayed tracks."""
+        return await media.media_subscribe(user, key, data)
+
+    @realtime.action("media.ice", serializer=media.IceSerializer)
+    async def media_ice(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        return await media.media_ice(user, key, data)
+
+    @realtime.action("media.toggle", serializer=media.ToggleSerializer)
+    async def media_toggle(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        return await media.media_toggle(user, key, data)
+
+    @realtime.action("media.list")
+    async def media_list(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        return await media.media_list(user, key, data)
+
+    @realtime.action("media.leave")
+    async def media_leave(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        return await media.media_leave(user, key, data)
+
+
 @realtime.topic("classrooms.liveclass")
-class LiveClassTopic(realtime.Topic):
+class LiveClassTopic(MediaSignalling, realtime.Topic):
     """``classrooms.liveclass.<id>``: the room of a live class, for the people in it.
 
     Subscribing needs a join first (REST ``join``: role, lock, capacity, removal are
@@ -250,39 +280,6 @@ class LiveClassTopic(realtime.Topic):
     def breakout_close(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         return liveclass_payload(services.breakout_close(actor=user, live_class=_live_class(key)))
 
-    # -- media signalling (classrooms/media.py) --
-    # Actions ``media.*`` (offer, answer, ICE, camera/microphone/screen state) are declared
-    # here and delegate to classrooms/media.py; this section is the media side's to edit.
-    # Coroutines on purpose: the peer connections live on the server's event loop. Events
-    # (ephemeral): ``media.published`` / ``media.unpublished`` / ``media.toggled``.
-    @realtime.action("media.publish", serializer=media.OfferSerializer)
-    async def media_publish(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Offer -> answer for the user's one publication (mic, camera, trainer's screen)."""
-        return await media.media_publish(user, key, data)
-
-    @realtime.action("media.subscribe", serializer=media.SubscribeSerializer)
-    async def media_subscribe(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Receive-only offer -> answer carrying ``publisher``'s relayed tracks."""
-        return await media.media_subscribe(user, key, data)
-
-    @realtime.action("media.ice", serializer=media.IceSerializer)
-    async def media_ice(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
-        return await media.media_ice(user, key, data)
-
-    @realtime.action("media.toggle", serializer=media.ToggleSerializer)
-    async def media_toggle(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
-        return await media.media_toggle(user, key, data)
-
-    @realtime.action("media.list")
-    async def media_list(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
-        return await media.media_list(user, key, data)
-
-    @realtime.action("media.leave")
-    async def media_leave(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
-        return await media.media_leave(user, key, data)
-
-    # -- end of media signalling --
-
 
 def _stroke(user: Any, live_class: LiveClass, data: dict[str, Any], *, room: int) -> dict[str, Any]:
     try:
@@ -293,12 +290,12 @@ def _stroke(user: Any, live_class: LiveClass, data: dict[str, Any], *, room: int
 
 
 @realtime.topic("classrooms.liveclass.breakout")
-class BreakoutRoomTopic(realtime.Topic):
+class BreakoutRoomTopic(MediaSignalling, realtime.Topic):
     """``classrooms.liveclass.<id>-<room>.breakout``: one breakout room (its people and the
     class's trainers): its board, its small chat, its hands; durable events as the room's."""
 
     def authorize(self, user: Any, key: str) -> bool:
-        parsed = _breakout_key(key)
+        parsed = breakout_key(key)
         if parsed is None:
             return False
         live_class = LiveClass.objects.filter(pk=parsed[0]).first()
@@ -312,14 +309,14 @@ class BreakoutRoomTopic(realtime.Topic):
         )
 
     def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
-        class_id, room = _breakout_key(key) or (0, 0)
+        class_id, room = breakout_key(key) or (0, 0)
         rows = liveclass_events_after(
             live_class_id=class_id, room=room, after_id=since, limit=limit
         )
         return [realtime.Event(e.type, e.data, id=e.pk) for e in rows]
 
     def _room(self, key: str) -> tuple[LiveClass, int]:
-        parsed = _breakout_key(key)
+        parsed = breakout_key(key)
         if parsed is None:
             raise realtime.GatewayError("not_found", "no such breakout room")
         return _live_class(str(parsed[0])), parsed[1]

@@ -520,6 +520,15 @@ def is_in_liveclass(user: Any, live_class: LiveClass) -> bool:
     ).exists()
 
 
+def breakout_key(key: str) -> tuple[int, int] | None:
+    """``"<class id>-<room>"`` (a breakout room's topic key and media room) -> (class id,
+    room), or None when ``key`` is not one."""
+    head, _, tail = key.partition("-")
+    if not (head.isdigit() and tail.isdigit() and int(tail) >= 1):
+        return None
+    return int(head), int(tail)
+
+
 def participant_of(user: Any, live_class: LiveClass) -> LiveClassParticipant | None:
     return LiveClassParticipant.objects.filter(live_class=live_class, user_id=user.pk).first()
 

@@ -1281,6 +1281,7 @@ def breakout_open(
         {"count": count, "ends_at": live_class.breakout_ends_at, "rooms": rooms},
     )
     _publish_status(live_class)
+    events.emit("classrooms.breakouts_opened", live_class_id=live_class.pk, rooms=assignments)
     return live_class
 
 
@@ -1315,6 +1316,7 @@ def breakout_close(*, actor: User, live_class: LiveClass) -> LiveClass:
         _durable(live_class, "breakout.closed", {"count": count}, room=room)
     _durable(live_class, "breakout.closed", {"count": count})
     _publish_status(live_class)
+    events.emit("classrooms.breakouts_closed", live_class_id=live_class.pk, count=count)
     return live_class
 
 

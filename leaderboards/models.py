@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from hub.accounts.models import Space
 
@@ -184,7 +185,7 @@ class BadgeAward(models.Model):
 class DuelStatus(models.TextChoices):
     PENDING = "pending", _("Waiting for an answer")
     DECLINED = "declined", _("Declined")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("duel status", "Cancelled")
     ACTIVE = "active", _("In play")
     FINISHED = "finished", _("Finished")
     EXPIRED = "expired", _("Expired")

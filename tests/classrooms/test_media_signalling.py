@@ -12,7 +12,7 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 from channels.db import database_sync_to_async
 
-from bench.liveclass_peers import CounterVideoTrack, ToneAudioTrack
+from bench.liveclass_peers import CounterVideoTrack, ToneAudioTrack, wait_until
 from classrooms import services
 from classrooms.media import media_backend, reset_media_backend
 
@@ -195,3 +195,55 @@ async def test_leaving_the_class_ends_the_participants_media(
     event = await watcher.next_event(type="media.unpublished", timeout=10)
     assert event["data"] == {"user_id": learner.pk}
     assert media_backend().publications(room=str(live_class.pk)) == []
+
+
+async def test_breakout_rooms_have_media_of_their_own(
+    communicator_for, relay, trainer, learner, learner2, space
+) -> None:
+    """Placed in a breakout room, a learner's media leaves the class's room and works in
+    their breakout room's topic only; calling everyone back closes the breakout rooms."""
+    live_class = await live_class_with(trainer, space, learner, learner2)
+    main = live_class.topic
+    room_one, room_two = live_class.breakout_topic(1), live_class.breakout_topic(2)
+    coach = await communicator_for(trainer)
+    assert (await coach.call("sub", topic=main))["op"] == "ok"
+    ws = await communicator_for(learner)
+    other = await communicator_for(learner2)
+    assert (await act(ws, main, "media.publish", {"sdp": await offer()}))["op"] == "ok"
+    await coach.next_event(type="media.published", timeout=10)
+
+    await database_sync_to_async(services.breakout_open)(
+        actor=trainer, live_class=live_class, count=2, assignments={learner.pk: 1, learner2.pk: 2}
+    )
+    # Their media in the class's room ends, and they may not start it there again.
+    event = await coach.next_event(type="media.unpublished", timeout=10)
+    assert event["data"] == {"user_id": learner.pk}
+    reply = await act(ws, main, "media.publish", {"sdp": await offer()})
+    assert reply["code"] == "forbidden" and "breakout room 1" in reply["message"]
+
+    # In their breakout room: published, heard by whoever watches that room (a trainer may).
+    assert (await coach.call("sub", topic=room_one))["op"] == "ok"
+    assert (await act(ws, room_one, "media.publish", {"sdp": await offer()}))["op"] == "ok"
+    event = await coach.next_event(type="media.published", topic=room_one, timeout=10)
+    assert event["data"]["user_id"] == learner.pk
+    reply = await act(
+        coach, room_one, "media.subscribe", {"sdp": await offer(), "publisher": learner.pk}
+    )
+    assert reply["op"] == "ok"
+    rooms = {p.participant for p in media_backend().publications(room=f"{live_class.pk}-1")}
+    assert rooms == {learner.pk}
+    assert media_backend().publications(room=str(live_class.pk)) == []
+    # Someone from another breakout room, or a room that is not open, gets nothing.
+    for topic in (room_one, live_class.breakout_topic(3)):
+        reply = await act(other, topic, "media.list", {})
+        assert reply["code"] in {"forbidden", "not_found"}, reply
+    assert (await act(other, room_two, "media.list", {}))["data"]["publishers"] == []
+
+    # Everyone back: the breakout rooms' media is closed, the class's room open again.
+    await database_sync_to_async(services.breakout_close)(actor=trainer, live_class=live_class)
+    await wait_until(
+        lambda: f"{live_class.pk}-1" not in media_backend().rooms,
+        timeout=10,
+        what="the breakout room's media to close",
+    )
+    assert (await act(ws, main, "media.publish", {"sdp": await offer()}))["op"] == "ok"

@@ -24,10 +24,11 @@ from hub.accounts.models import User
 from hub.accounts.selectors import spaces_of
 trainer = User.objects.get(username="trainer")
 learner = User.objects.get(username="learner")
+learner2 = User.objects.get(username="learner2")
 space = next(s for s in spaces_of(user=trainer) if s.slug == "demo")
 live = services.liveclass_create(actor=trainer, space=space, title="Video check")
 services.liveclass_start(actor=trainer, live_class=live)
-print("CLASS", live.pk, trainer.pk, learner.pk)
+print("CLASS", live.pk, trainer.pk, learner.pk, learner2.pk)
 """
 
 # A tile of user %d whose video has frames, a size, and a clock that moves.
@@ -57,8 +58,10 @@ def media_browser(browser: Any) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def live_class(live_env: LiveEnvironment, lyceum_server: LiveServer) -> dict[str, int]:
     output = live_env.manage("shell", "-c", MAKE_CLASS)
-    class_id, trainer_id, learner_id = (int(n) for n in output.split("CLASS")[-1].split())
-    return {"id": class_id, "trainer": trainer_id, "learner": learner_id}
+    class_id, trainer_id, learner_id, learner2_id = (
+        int(n) for n in output.split("CLASS")[-1].split()
+    )
+    return {"id": class_id, "trainer": trainer_id, "learner": learner_id, "learner2": learner2_id}
 
 
 def open_room(media_browser: Any, server: LiveServer, username: str, class_id: int) -> Any:
@@ -104,8 +107,43 @@ def test_trainer_and_learner_each_see_the_others_video_playing(
         wait_playing(learner, live_class["trainer"])
         # The learner's microphone toggle reaches the trainer's tile of them.
         learner.click("[data-testid=media-mic]")
-        tile = f'#media-stage [data-user="{live_class["learner"]}"][data-source=camera]'
+        tile = camera_tile(live_class["learner"])
         coach.wait_for_selector(f'{tile}[data-audio="false"]', timeout=EXPECT_TIMEOUT_MS)
     finally:
         for page in (coach, learner):
+            close_context(page.context)
+
+
+def camera_tile(user: int) -> str:
+    return f'#media-stage [data-user="{user}"][data-source=camera]'
+
+
+def test_learners_in_a_breakout_room_see_each_other_then_come_back(
+    media_browser: Any, lyceum_server: LiveServer, live_class: dict[str, int]
+) -> None:
+    from playwright.sync_api import expect
+
+    coach = open_room(media_browser, lyceum_server, "trainer", live_class["id"])
+    first = open_room(media_browser, lyceum_server, "learner", live_class["id"])
+    second = open_room(media_browser, lyceum_server, "learner2", live_class["id"])
+    try:
+        wait_playing(first, live_class["trainer"])
+        wait_playing(second, live_class["trainer"])
+        # One room: both learners go to it; their media moves with them (the class's room
+        # and its tiles are left first, so the video below is the breakout room's).
+        coach.fill("#lc-breakout-count", "1")
+        coach.click("#lc-breakout-form button[type=submit]")
+        breakout = f"classrooms.liveclass.{live_class['id']}-1.breakout"
+        for page in (first, second):
+            page.wait_for_function(f"() => Lyceum.liveclassMedia.topic() === {breakout!r}")
+            expect(page.locator(camera_tile(live_class["trainer"]))).to_have_count(0)
+        expect(coach.locator(camera_tile(live_class["learner"]))).to_have_count(0)
+        wait_playing(first, live_class["learner2"])
+        wait_playing(second, live_class["learner"])
+        # Called back: the class's room again, the trainer seen and heard once more.
+        coach.click("#lc-breakout-close")
+        wait_playing(first, live_class["trainer"])
+        wait_playing(coach, live_class["learner2"])
+    finally:
+        for page in (coach, first, second):
             close_context(page.context)

@@ -393,6 +393,7 @@
     breakoutTopic = wanted;
     $("lc-breakout-log").replaceChildren();
     if (!wanted) {
+      emit("breakout", {topic: null});  // media back to the class's room
       setBoard(0, (await call("whiteboard/")));
       return;
     }
@@ -404,6 +405,7 @@
     });
     rt.on(wanted, "breakout.broadcast", (data) => say(data.from + ": " + data.message));
     await rt.subscribe(wanted, {since: 0});
+    emit("breakout", {topic: wanted});  // media moves to the breakout room
     setBoard(room, await call("whiteboard/?room=" + room));
   }
 

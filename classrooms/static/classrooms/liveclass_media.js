@@ -7,7 +7,8 @@
  * `media.ice`. `media.published` / `media.unpublished` / `media.toggled` events keep the
  * tiles in #media-stage current. Camera, microphone and screen toggles switch the sender's
  * track (no renegotiation). Trainer controls arrive as "liveclass:control" DOM events from
- * liveclass.js; the class's status and spotlight as "liveclass:state".
+ * liveclass.js; the class's status and spotlight as "liveclass:state"; "liveclass:breakout"
+ * moves my media to my breakout room's topic (`<id>-<n>`, its own media room) and back.
  * After the socket resumes, the page reconciles with `media.list`.
  */
 (function () {
@@ -18,7 +19,8 @@
   if (!Lyceum || !stage || !root || !window.RTCPeerConnection) return;
   const gettext = window.gettext || ((s) => s);
   const rt = Lyceum.realtime;
-  const topic = stage.dataset.topic;
+  const mainTopic = stage.dataset.topic;
+  let topic = mainTopic;  // where my media is now: the class's room or my breakout room
   const me = Number(root.dataset.me);
   const isTrainer = stage.dataset.role === "trainer";
   // The server's LYCEUM_MEDIA_MAX_* defaults; the publish reply may say otherwise.
@@ -56,10 +58,10 @@
     return person ? person.name : "#" + userId;
   }
 
-  function act(action, data) {
+  function act(action, data, on) {
     // Longer than the client's default wait: an answer waits for the server's ICE gathering,
     // which a busy server takes its time over.
-    return rt.request({op: "act", topic: topic, action: action, data: data || {}}, 30000);
+    return rt.request({op: "act", topic: on || topic, action: action, data: data || {}}, 30000);
   }
 
   function tell(text) {
@@ -207,14 +209,14 @@
         ? {candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex}
         : {candidate: ""};
       if (candidate && !candidate.candidate) return;
-      if (holder.connection) act("media.ice", Object.assign({connection: holder.connection}, data)).catch(() => {});
+      if (holder.connection) act("media.ice", Object.assign({connection: holder.connection}, data), holder.topic).catch(() => {});
       else holder.ice.push(data);
     };
   }
 
   function flushIce(holder) {
     const queued = holder.ice.splice(0);
-    for (const data of queued) act("media.ice", Object.assign({connection: holder.connection}, data)).catch(() => {});
+    for (const data of queued) act("media.ice", Object.assign({connection: holder.connection}, data), holder.topic).catch(() => {});
   }
 
   // -- publishing --------------------------------------------------------------------------------
@@ -251,7 +253,7 @@
     const stream = await openDevices();
     if (!live) return;
     const pc = new RTCPeerConnection(RTC_CONFIG);
-    const holder = {pc: pc, connection: null, ice: [], senders: {}, started: Date.now()};
+    const holder = {pc: pc, connection: null, ice: [], senders: {}, started: Date.now(), topic: topic};
     publication = holder;
     const audioTrack = stream ? stream.getAudioTracks()[0] || null : null;
     const videoTrack = stream ? stream.getVideoTracks()[0] || null : null;
@@ -274,7 +276,7 @@
     await pc.setLocalDescription(await pc.createOffer());
     let answer;
     try {
-      answer = await act("media.publish", {sdp: pc.localDescription.sdp, type: "offer"});
+      answer = await act("media.publish", {sdp: pc.localDescription.sdp, type: "offer"}, holder.topic);
     } catch (error) {
       if (publication === holder) closePublication();
       if (error.code === "forbidden" || error.code === "invalid") {
@@ -324,7 +326,7 @@
     states.set(userId, Object.assign({audio: true, video: true, screen: false}, publication_.state || {}));
     closeSubscription(userId);
     const pc = new RTCPeerConnection(RTC_CONFIG);
-    const holder = {pc: pc, connection: null, ice: [], sources: {}, started: Date.now()};
+    const holder = {pc: pc, connection: null, ice: [], sources: {}, started: Date.now(), topic: topic};
     subscriptions.set(userId, holder);
     for (const source of publication_.tracks) {
       pc.addTransceiver(source === "audio" ? "audio" : "video", {direction: "recvonly"});
@@ -351,7 +353,7 @@
     await pc.setLocalDescription(await pc.createOffer());
     let answer;
     try {
-      answer = await act("media.subscribe", {publisher: userId, sdp: pc.localDescription.sdp, type: "offer"});
+      answer = await act("media.subscribe", {publisher: userId, sdp: pc.localDescription.sdp, type: "offer"}, holder.topic);
     } catch (error) {
       if (subscriptions.get(userId) === holder) closeSubscription(userId);
       return;
@@ -389,31 +391,56 @@
   // A safety net for a missed event or a connection that died quietly.
   setInterval(() => { if (live && publication) reconcile().catch(() => {}); }, 15000);
 
-  function stopAll() {
+  function closeConnections() {
     closePublication();
     for (const userId of [...subscriptions.keys()]) closeSubscription(userId);
     for (const userId of new Set([...tiles.values()].map((t) => t.userId))) dropTiles(userId);
+  }
+
+  function stopAll() {
+    closeConnections();
     if (screenTrack) { screenTrack.stop(); screenTrack = null; mine.screen = false; }
     if (local) { local.getTracks().forEach((t) => t.stop()); local = null; }
     renderControls();
   }
 
-  rt.on(topic, "media.published", (data) => {
-    if (data.user_id !== me) subscribeTo(data).catch(() => {});
-  });
-  rt.on(topic, "media.unpublished", (data) => {
-    if (data.user_id === me) {
-      if (live) setTimeout(() => reconcile().catch(() => {}), RETRY_MS);
-      return;
-    }
-    closeSubscription(data.user_id);
-    dropTiles(data.user_id);
-  });
-  rt.on(topic, "media.toggled", (data) => {
-    if (data.user_id === me) return;
-    states.set(data.user_id, {audio: data.audio, video: data.video, screen: data.screen});
-    renderTiles();
-  });
+  // Events of the room my media is in (the handlers of a room I left stay, and ignore it).
+  const listened = new Set();
+  function listen(room) {
+    if (listened.has(room)) return;
+    listened.add(room);
+    rt.on(room, "media.published", (data) => {
+      if (room === topic && data.user_id !== me) subscribeTo(data).catch(() => {});
+    });
+    rt.on(room, "media.unpublished", (data) => {
+      if (room !== topic) return;
+      if (data.user_id === me) {
+        if (live) setTimeout(() => reconcile().catch(() => {}), RETRY_MS);
+        return;
+      }
+      closeSubscription(data.user_id);
+      dropTiles(data.user_id);
+    });
+    rt.on(room, "media.toggled", (data) => {
+      if (room !== topic || data.user_id === me) return;
+      states.set(data.user_id, {audio: data.audio, video: data.video, screen: data.screen});
+      renderTiles();
+    });
+  }
+  listen(mainTopic);
+
+  // Into my breakout room (its topic, already subscribed by liveclass.js) or back: the
+  // camera and microphone stay open, the connections are made again in the other room.
+  function moveTo(next) {
+    const target = next || mainTopic;
+    if (target === topic) return;
+    if (publication) act("media.leave", {}, topic).catch(() => {});
+    closeConnections();
+    topic = target;
+    listen(target);
+    startIfReady();
+  }
+  stage.addEventListener("liveclass:breakout", (event) => moveTo((event.detail || {}).topic));
 
   stage.addEventListener("liveclass:control", (event) => {
     const data = event.detail || {};
@@ -448,9 +475,8 @@
   });
 
   rt.onStatus("resumed", (name) => {
-    if (name !== topic) return;
-    if (!subscribed) { subscribed = true; startIfReady(); }
-    else reconcile().catch(() => {});
+    if (name === mainTopic && !subscribed) { subscribed = true; startIfReady(); }
+    else if (name === topic && subscribed) reconcile().catch(() => {});
   });
 
   window.addEventListener("pagehide", () => {
@@ -460,6 +486,7 @@
   renderControls();
   Lyceum.liveclassMedia = {
     limits: limits,
+    topic: () => topic,
     publication: () => publication,
     subscriptions: subscriptions,
   };
