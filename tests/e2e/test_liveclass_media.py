@@ -79,22 +79,29 @@ def open_room(media_browser: Any, server: LiveServer, username: str, class_id: i
     return page
 
 
-TILES = """() => [...document.querySelectorAll('#media-stage [data-testid=media-tile]')]
-.map((t) => {
-  const v = t.querySelector('video');
-  return [t.dataset.user, t.dataset.source, v.readyState, v.videoWidth, v.currentTime];
+# What a failure reports of a page: its tiles, whether it publishes, where, what it said.
+TILES = """() => ({
+  tiles: [...document.querySelectorAll('#media-stage [data-testid=media-tile]')].map((t) => {
+    const v = t.querySelector('video');
+    return [t.dataset.user, t.dataset.source, v.readyState, v.videoWidth, v.currentTime];
+  }),
+  publishing: Boolean(Lyceum.liveclassMedia && Lyceum.liveclassMedia.publication()),
+  topic: Lyceum.liveclassMedia ? Lyceum.liveclassMedia.topic() : null,
+  message: (document.getElementById('lc-message') || {}).textContent || '',
 })"""
 
 
-def wait_playing(page: Any, user: int) -> None:
-    """``user``'s video plays on ``page``: frames, a size, and time that moves on."""
+def wait_playing(page: Any, user: int, *others: Any) -> None:
+    """``user``'s video plays on ``page``: frames, a size, and time that moves on. A failure
+    reports ``page`` and the ``others`` (the publisher's page, say)."""
     try:
         # Joining, capturing and two offer/answer rounds: longer on a loaded machine.
         page.wait_for_function(PLAYING, arg=[user, 0], timeout=2 * EXPECT_TIMEOUT_MS)
         started = page.evaluate(CURRENT_TIME, user)
         page.wait_for_function(PLAYING, arg=[user, started + 0.5], timeout=EXPECT_TIMEOUT_MS)
     except Exception as exc:
-        raise AssertionError(f"video of {user} not playing; tiles: {page.evaluate(TILES)}") from exc
+        states = [p.evaluate(TILES) for p in (page, *others)]
+        raise AssertionError(f"video of {user} not playing; pages: {states}") from exc
 
 
 def test_trainer_and_learner_each_see_the_others_video_playing(
@@ -103,8 +110,8 @@ def test_trainer_and_learner_each_see_the_others_video_playing(
     coach = open_room(media_browser, lyceum_server, "trainer", live_class["id"])
     learner = open_room(media_browser, lyceum_server, "learner", live_class["id"])
     try:
-        wait_playing(coach, live_class["learner"])
-        wait_playing(learner, live_class["trainer"])
+        wait_playing(coach, live_class["learner"], learner)
+        wait_playing(learner, live_class["trainer"], coach)
         # The learner's microphone toggle reaches the trainer's tile of them.
         learner.click("[data-testid=media-mic]")
         tile = camera_tile(live_class["learner"])
@@ -127,8 +134,8 @@ def test_learners_in_a_breakout_room_see_each_other_then_come_back(
     first = open_room(media_browser, lyceum_server, "learner", live_class["id"])
     second = open_room(media_browser, lyceum_server, "learner2", live_class["id"])
     try:
-        wait_playing(first, live_class["trainer"])
-        wait_playing(second, live_class["trainer"])
+        wait_playing(first, live_class["trainer"], coach)
+        wait_playing(second, live_class["trainer"], coach)
         # One room: both learners go to it; their media moves with them (the class's room
         # and its tiles are left first, so the video below is the breakout room's).
         coach.fill("#lc-breakout-count", "1")
@@ -138,12 +145,12 @@ def test_learners_in_a_breakout_room_see_each_other_then_come_back(
             page.wait_for_function(f"() => Lyceum.liveclassMedia.topic() === {breakout!r}")
             expect(page.locator(camera_tile(live_class["trainer"]))).to_have_count(0)
         expect(coach.locator(camera_tile(live_class["learner"]))).to_have_count(0)
-        wait_playing(first, live_class["learner2"])
-        wait_playing(second, live_class["learner"])
+        wait_playing(first, live_class["learner2"], second)
+        wait_playing(second, live_class["learner"], first)
         # Called back: the class's room again, the trainer seen and heard once more.
         coach.click("#lc-breakout-close")
-        wait_playing(first, live_class["trainer"])
-        wait_playing(coach, live_class["learner2"])
+        wait_playing(first, live_class["trainer"], coach)
+        wait_playing(coach, live_class["learner2"], second)
     finally:
         for page in (coach, first, second):
             close_context(page.context)

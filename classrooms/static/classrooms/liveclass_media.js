@@ -377,6 +377,7 @@
 
   async function reconcile() {
     if (!live) return;
+    if (!configured) await configure();
     const listed = await act("media.list", {});
     const publishers = new Map(listed.publishers.map((p) => [p.user_id, p]));
     const ownOk = publication && (publishers.has(me) || !publication.connection) && settling(publication);
@@ -388,8 +389,8 @@
     for (const [userId, pub] of publishers) if (userId !== me) subscribeTo(pub);
   }
 
-  // A safety net for a missed event or a connection that died quietly.
-  setInterval(() => { if (live && publication) reconcile().catch(() => {}); }, 15000);
+  // A safety net for a missed event, a connection that died quietly, or a start that failed.
+  setInterval(() => { if (live && subscribed) reconcile().catch(() => {}); }, 15000);
 
   function closeConnections() {
     closePublication();
@@ -460,7 +461,10 @@
 
   function startIfReady() {
     if (!live || !subscribed || publication) return;
-    (configured ? Promise.resolve() : configure()).then(publish).catch(() => {});
+    // A failed start (the server busy, the socket resuming) is tried again, not given up.
+    (configured ? Promise.resolve() : configure()).then(publish).catch(() => {
+      setTimeout(startIfReady, RETRY_MS);
+    });
   }
 
   stage.addEventListener("liveclass:state", (event) => {
