@@ -247,3 +247,23 @@ async def test_breakout_rooms_have_media_of_their_own(
         what="the breakout room's media to close",
     )
     assert (await act(ws, main, "media.publish", {"sdp": await offer()}))["op"] == "ok"
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "classrooms.liveclass.{id}-1",  # a breakout key on the class's own topic
+        "classrooms.liveclass.{id}-x.breakout",
+        "classrooms.liveclass.{id}.breakout",
+        "classrooms.liveclass.{id}-0.breakout",
+        "classrooms.liveclass.999999-1.breakout",
+    ],
+)
+async def test_media_on_malformed_or_unknown_rooms_is_refused(
+    communicator_for, relay, trainer, learner, space, topic
+) -> None:
+    live_class = await live_class_with(trainer, space, learner)
+    ws = await communicator_for(learner)
+    reply = await act(ws, topic.format(id=live_class.pk), "media.publish", {"sdp": await offer()})
+    assert reply["op"] == "error" and reply["code"] in {"forbidden", "not_found"}, reply
+    assert media_backend().rooms == {}
