@@ -31,6 +31,9 @@ messages: $(STAMP)  ## refresh the translation catalogues (needs GNU gettext)
 	$(PY) manage.py makemessages -d djangojs -l fr --ignore '.venv/*' --ignore 'staticfiles/*'
 	$(PY) manage.py compilemessages --ignore '.venv/*'
 
+# Links in the demo's e-mails and feeds point at the address `make run` serves on.
+run demo: export SITE_URL ?= http://$(HOST):$(PORT)
+
 run: demo
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
