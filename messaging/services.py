@@ -798,8 +798,10 @@ def schedule_notifications(conversation_id: int) -> None:
     if delay > 0:
         job = job.using(run_after=timezone.now() + timedelta(seconds=delay))
         if len(_job_waiting_until) > 10_000:  # forget conversations long quiet
-            for key in [k for k, until in _job_waiting_until.items() if until <= now]:
-                _job_waiting_until.pop(key, None)
+            # A copy first: sends on other threads may add keys meanwhile.
+            for key, until in list(_job_waiting_until.items()):
+                if until <= now:
+                    _job_waiting_until.pop(key, None)
         _job_waiting_until[conversation_id] = now + delay * 0.75
     job.enqueue(conversation_id)
 

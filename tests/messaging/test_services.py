@@ -401,6 +401,17 @@ def test_notices_wait_for_the_delay_and_a_burst_asks_the_cache_once(
     assert Notification.objects.filter(recipient=learner2, data__kind="chat_message").count() == 3
 
 
+def test_the_memory_of_waiting_jobs_forgets_quiet_conversations(group, learner, settings):
+    import time
+
+    settings.LYCEUM_MESSAGING = {"NOTIFY_DELAY_SECONDS": 30}
+    long_ago = time.monotonic() - 1
+    services._job_waiting_until.update({-n: long_ago for n in range(1, 10_002)})
+    send(learner, group, "hello")
+    services.schedule_notifications(group.pk)
+    assert set(services._job_waiting_until) == {group.pk}
+
+
 def test_notifying_twice_notifies_once(direct, learner, learner2, commit):
     send(learner, direct, "ping")
     commit()
