@@ -835,6 +835,26 @@ def liveclass_end(*, actor: User, live_class: LiveClass) -> LiveClass:
     _require_liveclass_trainer(actor, live_class)
     live_class = _locked_class(live_class)
     _require_not_ended(live_class)
+    return _end(live_class)
+
+
+@transaction.atomic
+def liveclass_close_for_session(*, session_key: str) -> LiveClass | None:
+    """The session of a live class (see ``liveclass_for_session``) was cancelled or is no
+    longer a virtual class: its registrants lose their access and the class ends, so the
+    room of a session that no longer takes place cannot be used. Idempotent."""
+    live_class = LiveClass.objects.filter(session_key=session_key).first()
+    if live_class is None:
+        return None
+    live_class.invitees.clear()
+    live_class = _locked_class(live_class)
+    if live_class.status != LiveClassStatus.ENDED:
+        _end(live_class)
+    return live_class
+
+
+def _end(live_class: LiveClass) -> LiveClass:
+    """End a locked class that is not over yet (``liveclass_end`` checks who may)."""
     now = timezone.now()
     # Those who left unseen (nobody beat since) count until they were last seen, not to
     # the end; those still here, until now.

@@ -21,7 +21,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from classrooms.services import activity_complete, liveclass_for_session
+from classrooms.services import (
+    activity_complete,
+    liveclass_close_for_session,
+    liveclass_for_session,
+)
 from hub import events, realtime, sanitize
 from hub.accounts.selectors import is_space_member, managers_of
 from hub.notify import notify
@@ -185,6 +189,8 @@ def session_update(*, actor: Any, session: Session, **fields: Any) -> Session:
     if trainers is not None:
         session.trainers.set(trainers)
     _bump_sequence(session)
+    if session.kind != SessionKind.VIRTUAL:
+        _close_live_class(session)
     if session.starts_at != old_start or session.reminder_hours != old_reminder:
         # A new date means a new reminder: forget the ones sent for the old date.
         NoticeSent.objects.filter(registration__session=session, kind=NoticeKind.REMINDER).delete()
@@ -227,6 +233,7 @@ def session_cancel(*, actor: Any, session: Session) -> Session:
     for registration in live:
         _push_position(registration)
     _enqueue_notices([r.pk for r in live], NoticeKind.CANCELLED)
+    _close_live_class(session)
     _publish_state(session)
     _publish_changed(session)
     return session
@@ -1070,6 +1077,17 @@ def _sync_live_class(session: Session) -> None:
     if not session.join_url:
         session.join_url = settings.SITE_URL + live_class.get_absolute_url()
         Session.objects.filter(pk=session.pk).update(join_url=session.join_url)
+
+
+def _close_live_class(session: Session) -> None:
+    """The session was cancelled or is no longer a virtual class: its live class (if it had
+    one) ends and lets nobody in, and the join link that pointed at it goes."""
+    live_class = liveclass_close_for_session(session_key=f"sessions.session.{session.pk}")
+    if live_class is None:
+        return
+    if session.join_url == settings.SITE_URL + live_class.get_absolute_url():
+        session.join_url = ""
+        Session.objects.filter(pk=session.pk).update(join_url="")
 
 
 def _notify_approvers(*, session: Session, registration: Registration) -> None:

@@ -38,6 +38,34 @@ def test_confirmed_attendees_may_join_and_others_may_not(
     assert list(live_class.invitees.all()) == [learner2]
 
 
+def test_cancelling_the_session_ends_its_live_class_and_shuts_its_door(coordinator, space, learner):
+    session = make_session(coordinator, space, kind="virtual")
+    services.registration_register(actor=learner, session=session)
+    live_class = LiveClass.objects.get(session_key=f"sessions.session.{session.pk}")
+    assert can_join_liveclass(learner, live_class)
+    services.session_cancel(actor=coordinator, session=session)
+    live_class.refresh_from_db()
+    assert live_class.status == "ended"
+    assert not live_class.invitees.exists()
+    assert not can_join_liveclass(learner, live_class)
+
+
+def test_a_session_that_stops_being_virtual_drops_the_room_and_its_link(coordinator, space):
+    session = make_session(coordinator, space, kind="virtual")
+    services.session_update(actor=coordinator, session=session, kind="face_to_face")
+    session.refresh_from_db()
+    assert session.join_url == ""
+    live_class = LiveClass.objects.get(session_key=f"sessions.session.{session.pk}")
+    assert live_class.status == "ended"
+    # A link of another tool, given by the coordinator, is theirs: it stays.
+    external = make_session(
+        coordinator, space, kind="virtual", join_url="https://meet.example.org/x"
+    )
+    services.session_update(actor=coordinator, session=external, kind="coaching")
+    external.refresh_from_db()
+    assert external.join_url == "https://meet.example.org/x"
+
+
 def test_a_coordinators_own_link_is_kept_and_other_kinds_get_no_class(coordinator, space):
     external = make_session(
         coordinator, space, kind="virtual", join_url="https://meet.example.org/x"
