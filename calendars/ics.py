@@ -42,7 +42,7 @@ from sessions.services import session_url
 
 PRODID = "-//Lyceum//Calendars//EN"
 # Bump when the VEVENT layout changes: cached blocks and ETags of the old layout then lapse.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 # Calendar apps poll a subscription about this often (REFRESH-INTERVAL, X-PUBLISHED-TTL).
 REFRESH_INTERVAL = timedelta(hours=1)
 _END = b"END:VCALENDAR\r\n"
