@@ -288,6 +288,7 @@ class _Recording:
     path: Path
     recorder: ClassRecorder | None = None
     started: float = 0.0
+    fed_by: _Published | None = None  # the publication the recorder takes its tracks from
 
 
 @dataclass(eq=False)
@@ -343,10 +344,10 @@ class AiortcRelay:
             current = room.published.get(peer.participant)
             if current is not None and current.peer is peer:
                 del room.published[peer.participant]
+                # A recording goes on: its tracks end here, and the participant's next
+                # publication feeds the same file (``_start_recorder``).
                 for track in current.tracks.values():
                     track.stop()
-                if room.recording and room.recording.participant == peer.participant:
-                    await self._stop_recorder(room.recording)
                 if announce and self.on_unpublished is not None:
                     result = self.on_unpublished(room.key, peer.participant)
                     if asyncio.iscoroutine(result):
@@ -424,6 +425,8 @@ class AiortcRelay:
         # A publication still connecting has not got its tracks yet: give them a moment.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(published.arrived.wait(), 5)
+        if self.rooms.get(room) is not state or state.published.get(publisher) is not published:
+            raise ObjectDoesNotExist("the publication ended meanwhile")  # nothing to relay
         peer = self._new_peer(state, participant, publisher)
         try:
             await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
@@ -535,21 +538,29 @@ class AiortcRelay:
         return None
 
     async def _start_recorder(self, state: _Room, recording: _Recording) -> None:
+        """Record the participant's publication: a new file, or the same file going on from
+        a new publication of theirs (a reconnect must not overwrite what was recorded)."""
         published = state.published.get(recording.participant)
-        if published is None or recording.recorder is not None:
+        if published is None or recording.fed_by is published:
             return
         try:
             await asyncio.wait_for(published.arrived.wait(), 5)
         except TimeoutError:
             logger.warning("recording %s: not every track arrived", state.key)
-        if state.recording is not recording:
-            return  # stopped meanwhile
+        if state.recording is not recording or recording.fed_by is published:
+            return  # stopped, or started from this publication by another caller, meanwhile
+        if state.published.get(recording.participant) is not published:
+            return  # replaced meanwhile: the new publication starts it
+        recording.fed_by = published
         sources = {
             # Video unbuffered (a slow recorder skips frames), audio buffered (see recorder.py).
             source: self.relay.subscribe(published.tracks[source], buffered=source == "audio")
             for source in ("audio", "video")
             if source in published.tracks
         }
+        if recording.recorder is not None:
+            await recording.recorder.switch(audio=sources.get("audio"), video=sources.get("video"))
+            return
         limits = media_limits()
         recorder = ClassRecorder(
             recording.path,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from aiortc.mediastreams import MediaStreamError
 logger = logging.getLogger(__name__)
 
 SIZE_WAIT = 10.0  # seconds audio waits for a first video frame before video gets a default size
+GAP = Fraction(1, 50)  # between what the file holds and the first frame of new tracks
 
 
 class ClassRecorder:
@@ -51,15 +53,23 @@ class ClassRecorder:
         self.default_size = default_size
         self.container = av.open(str(path), mode="w", format="webm")
         self.streams: dict[str, Any] = {}
-        if audio is not None:
-            self.streams["audio"] = self.container.add_stream("libopus", rate=48000)
-        if video is not None:
-            stream = self.container.add_stream("libvpx", rate=30)
-            stream.pix_fmt = "yuv420p"
-            stream.bit_rate = bitrate
-            # Real-time settings: the default ("good", cpu-used 0) encodes slower than live.
-            stream.codec_context.options = {"deadline": "realtime", "cpu-used": "8"}
-            self.streams["video"] = stream
+        try:
+            if audio is not None:
+                self.streams["audio"] = self.container.add_stream("libopus", rate=48000)
+            if video is not None:
+                stream = self.container.add_stream("libvpx", rate=30)
+                stream.pix_fmt = "yuv420p"
+                stream.bit_rate = bitrate
+                # Real-time settings: the default ("good", cpu-used 0) is slower than live.
+                stream.codec_context.options = {"deadline": "realtime", "cpu-used": "8"}
+                self.streams["video"] = stream
+        except Exception:
+            self.container.close()
+            raise
+        # Times in the file go on across a change of tracks (``switch``): per kind, the end
+        # of what was written and the shift that puts the new tracks' times after it.
+        self.written_until: dict[str, Fraction] = {}
+        self.shift: dict[str, Fraction] = {}
         self.sized = asyncio.Event()
         if video is None:
             self.sized.set()
@@ -72,6 +82,33 @@ class ClassRecorder:
         if not self.sized.is_set():
             self.size_timer = loop.call_later(SIZE_WAIT, self._set_size, *self.default_size)
         self.tasks = [asyncio.ensure_future(self._run(kind)) for kind in self.tracks]
+
+    async def switch(
+        self, *, audio: MediaStreamTrack | None, video: MediaStreamTrack | None
+    ) -> None:
+        """Go on from new tracks (the participant published again): the same file goes on,
+        instead of a new one overwriting it. A kind the file has no stream for is left out
+        (a container's streams are fixed once written)."""
+        await self._stop_tasks()
+        self.tracks = {
+            kind: track
+            for kind, track in (("audio", audio), ("video", video))
+            if track is not None and kind in self.streams
+        }
+        self.shift.clear()
+        self.tasks = [asyncio.ensure_future(self._run(kind)) for kind in self.tracks]
+
+    def _in_file_time(self, kind: str, frame: Any) -> Any:
+        """``frame`` with its time moved after what the file holds (new tracks restart their
+        clocks anywhere: a muxer refuses times that go back)."""
+        at = frame.pts * frame.time_base
+        if kind not in self.shift:
+            end = self.written_until.get(kind)
+            self.shift[kind] = Fraction(0) if end is None else end + GAP - at
+        at += self.shift[kind]
+        frame.pts = int(at / frame.time_base)
+        self.written_until[kind] = at
+        return frame
 
     def _set_size(self, width: int, height: int) -> None:
         """Fix the video size: the first frame's, or the default after the wait."""
@@ -96,6 +133,7 @@ class ClassRecorder:
                     self._set_size(frame.width, frame.height)
                 else:
                     await self.sized.wait()
+                frame = self._in_file_time(kind, frame)
                 await loop.run_in_executor(self.executor, self._encode, stream, frame)
                 self.frames[kind] += 1
         except asyncio.CancelledError:
@@ -123,14 +161,17 @@ class ClassRecorder:
         finally:
             self.container.close()
 
-    async def stop(self) -> None:
-        if self.size_timer is not None:
-            self.size_timer.cancel()
+    async def _stop_tasks(self) -> None:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         for track in self.tracks.values():
             track.stop()
+
+    async def stop(self) -> None:
+        if self.size_timer is not None:
+            self.size_timer.cancel()
+        await self._stop_tasks()
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self.executor, self._finish)

@@ -136,6 +136,39 @@ async def test_recording_the_trainer_writes_a_video_file(relay, tmp_path: Path) 
     assert packets >= 5
 
 
+async def test_a_recording_goes_on_in_the_same_file_when_the_trainer_publishes_again(
+    relay, tmp_path: Path
+) -> None:
+    """A reconnect (a new publication) must not overwrite what was recorded before it."""
+    path = tmp_path / "class.webm"
+    first, second = Peer(direct(relay, 1)), Peer(direct(relay, 1))
+    try:
+        await relay.start_recording(room=ROOM, participant=1, path=path)
+        await first.publish(ToneAudioTrack(), CounterVideoTrack(320, 240, 15))
+        recording = relay.rooms[ROOM].recording
+        await wait_until(lambda: recording.recorder is not None, timeout=10, what="a recorder")
+        recorder = recording.recorder
+        await wait_until(lambda: recorder.frames["video"] >= 20, timeout=20, what="video")
+        await first.close()
+        await second.publish(ToneAudioTrack(), CounterVideoTrack(320, 240, 15))  # replaces it
+        await wait_until(
+            lambda: recording.fed_by is relay.rooms[ROOM].published[1],
+            timeout=10,
+            what="the recorder to take the new publication",
+        )
+        assert recording.recorder is recorder
+        await wait_until(lambda: recorder.frames["video"] >= 45, timeout=20, what="more video")
+        done = await relay.stop_recording(room=ROOM)
+    finally:
+        await first.close()
+        await second.close()
+    assert done == path
+    with av.open(str(path)) as container:
+        times = [p.pts for p in container.demux(video=0) if p.size and p.pts is not None]
+    assert len(times) >= 40, "the first publication's video was lost"
+    assert times == sorted(times), "times go back where the second publication starts"
+
+
 class FastLargeCamera(MediaStreamTrack):
     """1280x720 at about 100 fps: a client that ignores the capture constraints."""
 

@@ -435,7 +435,8 @@
   function moveTo(next) {
     const target = next || mainTopic;
     if (target === topic) return;
-    if (publication) act("media.leave", {}, topic).catch(() => {});
+    // Whether publishing or only receiving: the server closes my connections in that room.
+    act("media.leave", {}, topic).catch(() => {});
     closeConnections();
     topic = target;
     listen(target);
