@@ -264,16 +264,7 @@ class Connection:
             validated = await database_sync_to_async(self._validate)(spec, data)
             result = await self._guard_async(spec.method(topic, self.user, name.key, validated))
         else:
-            # On PostgreSQL, not thread-sensitive: by default every sync call of the process
-            # shares a single thread, so one socket's action would wait for every other's
-            # database round trips, and one busy chat (its order lock) stalls the process
-            # (docs/PERFORMANCE.md, Chat). Actions share no thread state (hub/sanitize.py
-            # keeps its parsers per thread); each pool thread has its own connection. SQLite
-            # writes one at a time anyway (its in-memory test database locks across threads).
-            run = database_sync_to_async(
-                self._run_action, thread_sensitive=connections["default"].vendor == "sqlite"
-            )
-            result = await run(topic, name, spec, data, subscribed)
+            result = await on_database_thread(self._run_action)(topic, name, spec, data, subscribed)
         self.reply(ref, result if isinstance(result, dict) else {"result": result})
 
     OPS = {"ping": op_ping, "sub": op_sub, "unsub": op_unsub, "act": op_act}
@@ -391,9 +382,25 @@ class Connection:
         try:
             if await presence.store().leave(topic, self.user.pk, self.id):
                 await apublish(topic, "presence.left", {"id": self.user.pk})
-                await database_sync_to_async(kind.presence_left)(self.user, parse_topic(topic).key)
+                if type(kind).presence_left is not Topic.presence_left:  # most topics: no hook
+                    await on_database_thread(kind.presence_left)(self.user, parse_topic(topic).key)
         except Exception:
             logger.exception("presence leave failed for %s", topic)
+
+
+def on_database_thread(function: Any) -> Any:
+    """``function`` as a coroutine run on a worker thread, for sync code of the gateway.
+
+    On PostgreSQL, not thread-sensitive: by default every sync call of the process shares a
+    single thread, so one socket's action would wait for every other's database round trips,
+    and one busy chat (its order lock) stalls the process (docs/PERFORMANCE.md, Chat).
+    Actions share no thread state (hub/sanitize.py keeps its parsers per thread); each pool
+    thread has its own connection. SQLite writes one at a time anyway (its in-memory test
+    database locks across threads).
+    """
+    return database_sync_to_async(
+        function, thread_sensitive=connections["default"].vendor == "sqlite"
+    )
 
 
 class Gateway:
