@@ -317,7 +317,7 @@ class AiortcRelay:
         return self.rooms.setdefault(room, _Room(key=room))
 
     def _configuration(self) -> RTCConfiguration:
-        urls = getattr(settings, "LYCEUM_MEDIA", {}).get("ICE_SERVERS", [])
+        urls = client_settings()["ice_servers"]  # the servers the pages are given too
         # An explicit empty list: aiortc would otherwise ask a public STUN server.
         return RTCConfiguration(iceServers=[RTCIceServer(urls=url) for url in urls])
 
@@ -689,6 +689,7 @@ def _participant_role(user: Any, room: str) -> str:
         breakout_key,
         can_join_liveclass,
         liveclass_role,
+        may_be_in_breakout_room,
         participant_of,
     )
 
@@ -698,17 +699,14 @@ def _participant_role(user: Any, room: str) -> str:
     participant = participant_of(user, live_class) if can_join_liveclass(user, live_class) else None
     if participant is None or participant.removed:
         raise PermissionDenied(_("Join the class before sending or receiving media."))
-    role = str(liveclass_role(user, live_class))
     if number:
-        if number > live_class.breakout_count:
-            raise ObjectDoesNotExist("no such breakout room")
-        if participant.breakout_room != number and role != "trainer":
+        if not may_be_in_breakout_room(participant, live_class, number):
             raise PermissionDenied(_("You are not in this breakout room."))
     elif participant.breakout_room:
         raise PermissionDenied(
             _("You are in breakout room %(room)d.") % {"room": participant.breakout_room}
         )
-    return role
+    return str(liveclass_role(user, live_class))
 
 
 def _recording_wanted(room: str) -> bool:

@@ -37,6 +37,7 @@ from classrooms.selectors import (
     is_in_liveclass,
     liveclass_events_after,
     liveclass_payload,
+    may_be_in_breakout_room,
     participant_of,
     poll_payload,
     present_participant_count,
@@ -301,12 +302,7 @@ class BreakoutRoomTopic(MediaSignalling, realtime.Topic):
         live_class = LiveClass.objects.filter(pk=parsed[0]).first()
         if live_class is None or not can_join_liveclass(user, live_class):
             return False
-        if parsed[1] > live_class.breakout_count:
-            return False
-        participant = participant_of(user, live_class)
-        return participant is not None and (
-            participant.role == "trainer" or participant.breakout_room == parsed[1]
-        )
+        return may_be_in_breakout_room(participant_of(user, live_class), live_class, parsed[1])
 
     def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
         class_id, room = breakout_key(key) or (0, 0)

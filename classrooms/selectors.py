@@ -533,6 +533,19 @@ def participant_of(user: Any, live_class: LiveClass) -> LiveClassParticipant | N
     return LiveClassParticipant.objects.filter(live_class=live_class, user_id=user.pk).first()
 
 
+def may_be_in_breakout_room(
+    participant: LiveClassParticipant | None, live_class: LiveClass, room: int
+) -> bool:
+    """Whether ``participant`` may be in breakout room ``room`` now (its topic, its media):
+    the room is open, and they are placed in it or are a trainer (trainers visit any)."""
+    return (
+        participant is not None
+        and not participant.removed
+        and 1 <= room <= live_class.breakout_count
+        and (participant.role == ParticipantRole.TRAINER or participant.breakout_room == room)
+    )
+
+
 def live_classes_of_course(*, course: Course) -> QuerySet[LiveClass]:
     return LiveClass.objects.filter(course=course).exclude(status=LiveClassStatus.ENDED)
 
