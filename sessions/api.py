@@ -146,8 +146,8 @@ class SessionObject(serializers.Serializer):
 
 
 def _session(request: Request, pk: int) -> Session:
-    session = Session.objects.select_related("space").filter(pk=pk).first()
-    if session is None or not selectors.can_view_session(user=request.user, session=session):
+    session = selectors.visible_session(user=request.user, pk=pk)
+    if session is None:
         raise Http404
     return session
 
@@ -161,19 +161,10 @@ def _managed(request: Request, pk: int) -> Session:
 
 
 def _registration(session: Session, pk: int) -> Registration:
-    registration = session.registrations.select_related("user", "session").filter(pk=pk).first()
+    registration = selectors.registration_in(session=session, pk=pk)
     if registration is None:
         raise Http404
     return registration
-
-
-def _result(registration: Registration) -> dict:
-    return {
-        "status": registration.status,
-        "position": registration.position,
-        "registration": registration.pk,
-        "offer_expires_at": registration.offer_expires_at,
-    }
 
 
 class SessionListView(APIView):
@@ -217,7 +208,7 @@ class RegisterView(APIView):
         registration = services.registration_register(
             actor=request.user, session=session, user=data.get("user")
         )
-        return Response(_result(registration), status=201)
+        return Response(selectors.registration_result(registration), status=201)
 
 
 class CancelView(APIView):
@@ -232,7 +223,7 @@ class CancelView(APIView):
         if registration is None:
             raise Http404
         registration = services.registration_cancel(actor=request.user, registration=registration)
-        return Response(_result(registration))
+        return Response(selectors.registration_result(registration))
 
 
 class RegistrationListView(APIView):
@@ -271,7 +262,9 @@ class OfferAnswerView(APIView):
             if registration is None:
                 raise Http404
         answer = services.offer_accept if self.accept else services.offer_decline
-        return Response(_result(answer(actor=request.user, registration=registration)))
+        return Response(
+            selectors.registration_result(answer(actor=request.user, registration=registration))
+        )
 
 
 # -- coordinators: registrations and the waiting list -----------------------------------------
@@ -280,7 +273,7 @@ class RegistrationApproveView(APIView):
     def post(self, request: Request, pk: int, rid: int) -> Response:
         registration = _registration(_session(request, pk), rid)
         registration = services.registration_approve(actor=request.user, registration=registration)
-        return Response(_result(registration))
+        return Response(selectors.registration_result(registration))
 
 
 class RegistrationRemoveView(APIView):
@@ -288,7 +281,7 @@ class RegistrationRemoveView(APIView):
     def post(self, request: Request, pk: int, rid: int) -> Response:
         registration = _registration(_managed(request, pk), rid)
         registration = services.registration_remove(actor=request.user, registration=registration)
-        return Response(_result(registration))
+        return Response(selectors.registration_result(registration))
 
 
 class RegistrationMoveView(APIView):
@@ -299,7 +292,7 @@ class RegistrationMoveView(APIView):
         moved = services.registration_move(
             actor=request.user, registration=registration, to=data["to"]
         )
-        return Response(_result(moved))
+        return Response(selectors.registration_result(moved))
 
 
 class WaitlistShiftView(APIView):

@@ -26,13 +26,16 @@ from sessions.selectors import (
     attendance_row,
     can_manage_session,
     can_view_session,
+    registration_in,
+    registration_result,
     session_events_after,
+    visible_session,
 )
 
 
 def _session(user: Any, key: str) -> Session:
-    session = Session.objects.select_related("space").filter(pk=int(key)).first()
-    if session is None or not can_view_session(user=user, session=session):
+    session = visible_session(user=user, pk=int(key)) if key.isdigit() else None
+    if session is None:
         raise Http404
     return session
 
@@ -40,24 +43,12 @@ def _session(user: Any, key: str) -> Session:
 def _registration(session: Session, user: Any, registration_id: int | None) -> Registration:
     """The named registration of the session, or the user's own live one."""
     if registration_id:
-        found = session.registrations.select_related("user", "session").filter(pk=registration_id)
-        registration = found.first()
+        registration = registration_in(session=session, pk=registration_id)
     else:
         registration = active_registration(session=session, user=user)
     if registration is None:
         raise Http404
     return registration
-
-
-def _result(registration: Registration) -> dict[str, Any]:
-    return {
-        "status": registration.status,
-        "position": registration.position,
-        "registration": registration.pk,
-        "offer_expires_at": registration.offer_expires_at.isoformat()
-        if registration.offer_expires_at
-        else None,
-    }
 
 
 @realtime.topic("sessions.session")
@@ -78,24 +69,26 @@ class SessionTopic(realtime.Topic):
     @realtime.action("register", serializer=RegisterSerializer)
     def register(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         session = _session(user, key)
-        return _result(
+        return registration_result(
             services.registration_register(actor=user, session=session, user=data.get("user"))
         )
 
     @realtime.action("cancel", serializer=CancelSerializer)
     def cancel(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         registration = _registration(_session(user, key), user, data.get("registration"))
-        return _result(services.registration_cancel(actor=user, registration=registration))
+        return registration_result(
+            services.registration_cancel(actor=user, registration=registration)
+        )
 
     @realtime.action("offer.accept", serializer=OfferSerializer)
     def offer_accept(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         registration = _registration(_session(user, key), user, data.get("registration"))
-        return _result(services.offer_accept(actor=user, registration=registration))
+        return registration_result(services.offer_accept(actor=user, registration=registration))
 
     @realtime.action("offer.decline", serializer=OfferSerializer)
     def offer_decline(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         registration = _registration(_session(user, key), user, data.get("registration"))
-        return _result(services.offer_decline(actor=user, registration=registration))
+        return registration_result(services.offer_decline(actor=user, registration=registration))
 
 
 @realtime.topic("sessions.session.attendance")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
-from hub.accounts.models import Role
-from hub.accounts.selectors import is_manager_of, is_space_member, spaces_of
+from hub.accounts.models import Role, User
+from hub.accounts.selectors import is_manager_of, is_space_member, reports_of, spaces_of
 from sessions.models import (
     SEAT_STATUSES,
     Attendance,
@@ -17,6 +19,7 @@ from sessions.models import (
     Session,
     SessionEvent,
     SessionPart,
+    SessionStatus,
 )
 
 # The sign-in sheet opens this long before the start.
@@ -51,6 +54,66 @@ def can_register_for(*, actor: Any, user: Any, session: Session) -> bool:
     return is_manager_of(manager=actor, user=user) or can_manage_session(
         user=actor, session=session
     )
+
+
+def visible_session(*, user: Any, pk: int) -> Session | None:
+    """The session ``pk`` if ``user`` may see it (pages, REST and the topic answer 404 else)."""
+    session = Session.objects.select_related("space", "course", "series").filter(pk=pk).first()
+    if session is None or not can_view_session(user=user, session=session):
+        return None
+    return session
+
+
+def registration_in(*, session: Session, pk: int) -> Registration | None:
+    """The registration ``pk`` of ``session`` (whether the caller may act on it is the
+    service's to say)."""
+    return session.registrations.select_related("user", "session").filter(pk=pk).first()
+
+
+def registration_result(registration: Registration) -> dict[str, Any]:
+    """What REST and the topic's actions answer about a registration after a change."""
+    return {
+        "status": registration.status,
+        "position": registration.position,
+        "registration": registration.pk,
+        "offer_expires_at": registration.offer_expires_at,
+    }
+
+
+# Choices offered on a session's page; REST registers anyone allowed, whatever the size.
+REGISTRABLE_LIMIT = 300
+
+
+def registrable_others(*, user: Any, session: Session, manages: bool) -> list[Any]:
+    """Whom ``user`` may register besides themself, for the session's page: their reports
+    (a manager), anyone of the space (those who manage the session); not those already
+    registered. The first ``REGISTRABLE_LIMIT`` by name."""
+    if session.status != SessionStatus.SCHEDULED:
+        return []
+    people = User.objects.filter(spaces=session.space_id) if manages else reports_of(manager=user)
+    taken = session.registrations.exclude(status=RegistrationStatus.CANCELLED).values("user_id")
+    return list(
+        people.filter(spaces=session.space_id, is_active=True)
+        .exclude(pk__in=taken)
+        .exclude(pk=user.pk)
+        .distinct()
+        .order_by("display_name", "username")[:REGISTRABLE_LIMIT]
+    )
+
+
+def dashboard_sessions(
+    *, spaces: Iterable[Any], trainer: Any, past: bool, limit: int
+) -> list[Session]:
+    """The sessions of a coordinator's ``spaces`` and those ``trainer`` trains: those not
+    over yet, soonest first, or (``past``) those that have ended, latest first."""
+    mine = Session.objects.filter(space__in=spaces) | Session.objects.filter(trainers=trainer)
+    mine = mine.select_related("space", "series")
+    now = timezone.now()
+    if past:
+        mine = mine.filter(ends_at__lt=now).order_by("-starts_at", "-id")
+    else:
+        mine = mine.filter(ends_at__gte=now).order_by("starts_at", "id")
+    return list(mine.distinct()[:limit])
 
 
 def sessions_for(*, user: Any) -> QuerySet[Session]:
@@ -219,8 +282,10 @@ def session_payload(session: Session, *, user: Any | None = None) -> dict[str, A
         data["my_registration"] = registration_payload(mine) if mine else None
         # The join link (the live classroom, or another tool's meeting link) is for the
         # confirmed attendees and the people who run the session, as on the session page.
-        if (mine and mine.status == RegistrationStatus.CONFIRMED) or can_manage_session(
-            user=user, session=session
+        # (Asked only when there is a link: the permission check costs queries per row.)
+        if session.join_url and (
+            (mine and mine.status == RegistrationStatus.CONFIRMED)
+            or can_manage_session(user=user, session=session)
         ):
             data["join_url"] = session.join_url
     return data

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from hub.accounts.models import User
-from hub.accounts.selectors import reports_of, spaces_of
+from hub.accounts.selectors import spaces_of
 from sessions import reports, selectors, services
 from sessions.forms import AttendanceForm, PartForm, SessionForm, tz_of
 from sessions.models import Registration, RegistrationStatus, Session, SessionStatus
@@ -34,8 +34,8 @@ DASHBOARD_LIMIT = 150
 
 
 def _session(request: HttpRequest, pk: int) -> Session:
-    session = Session.objects.select_related("space", "course", "series").filter(pk=pk).first()
-    if session is None or not selectors.can_view_session(user=request.user, session=session):
+    session = selectors.visible_session(user=request.user, pk=pk)
+    if session is None:
         raise Http404
     return session
 
@@ -71,7 +71,7 @@ def _registration(
         pk = int(request.POST.get(key, ""))
     except ValueError:
         raise Http404 from None
-    registration = session.registrations.select_related("user", "session").filter(pk=pk).first()
+    registration = selectors.registration_in(session=session, pk=pk)
     if registration is None:
         raise Http404
     return registration
@@ -129,26 +129,12 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "part_form": PartForm(),
             "attendance_open": services.attendance_is_open(session=session),
         }
-    context["others_to_register"] = _registrable_others(request.user, session, manages)
+    context["others_to_register"] = selectors.registrable_others(
+        user=request.user, session=session, manages=manages
+    )
     last_event = session.events.order_by("-id").values_list("id", flat=True).first() or 0
     context["initial"] = {"session": payload, "last_event": last_event, "user": request.user.pk}
     return render(request, "sessions/detail.html", context)
-
-
-def _registrable_others(user: Any, session: Session, manages: bool) -> list[Any]:
-    """Whom ``user`` may register besides themself: their reports (a manager), anyone of
-    the space (those who manage the session); not those already registered."""
-    if session.status != SessionStatus.SCHEDULED:
-        return []
-    people = User.objects.filter(spaces=session.space_id) if manages else reports_of(manager=user)
-    taken = session.registrations.exclude(status=RegistrationStatus.CANCELLED).values("user_id")
-    return list(
-        people.filter(spaces=session.space_id, is_active=True)
-        .exclude(pk__in=taken)
-        .exclude(pk=user.pk)
-        .distinct()
-        .order_by("display_name", "username")[:300]
-    )
 
 
 @login_required
@@ -239,14 +225,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     # ?past=1: sessions that have ended, latest first (attendance, exports afterwards).
     past = request.GET.get("past") == "1"
-    mine = (Session.objects.filter(space__in=managed_spaces) | trained).select_related(
-        "space", "series"
+    sessions = selectors.dashboard_sessions(
+        spaces=managed_spaces, trainer=request.user, past=past, limit=DASHBOARD_LIMIT
     )
-    if past:
-        mine = mine.filter(ends_at__lt=timezone.now()).order_by("-starts_at", "-id")
-    else:
-        mine = mine.filter(ends_at__gte=timezone.now()).order_by("starts_at", "id")
-    sessions = list(mine.distinct()[:DASHBOARD_LIMIT])
     states = selectors.seats_states(sessions=sessions)
     pending = dict(
         Registration.objects.filter(session__in=sessions, status=RegistrationStatus.PENDING)

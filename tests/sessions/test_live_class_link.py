@@ -115,3 +115,18 @@ def test_a_seat_change_never_writes_back_the_rooms_own_state(
     room = LiveClass.objects.get(pk=stale.pk)
     assert (room.status, room.locked) == ("live", True)
     assert room.invitees.filter(pk=learner.pk).exists()
+
+
+def test_rest_gives_the_join_link_only_to_the_confirmed_and_the_organisers(
+    api_client_for, coordinator, space, learner, learner2
+):
+    session = make_session(coordinator, space, kind="virtual", capacity=1)
+    services.registration_register(actor=learner, session=session)
+    services.registration_register(actor=learner2, session=session)  # waitlisted
+    session.refresh_from_db()
+    for user, sees in ((learner, True), (coordinator, True), (learner2, False)):
+        client = api_client_for(user)
+        detail = client.get(f"/api/v1/sessions/{session.pk}/").json()
+        listed = next(s for s in client.get("/api/v1/sessions/").json() if s["id"] == session.pk)
+        expected = session.join_url if sees else None
+        assert detail["join_url"] == listed["join_url"] == expected, user
