@@ -278,21 +278,21 @@ def course_feeds_of(items: list[AgendaItem]) -> list[dict[str, Any]]:
         return []
     course_model = Session._meta.get_field("course").related_model
     courses = course_model.objects.filter(pk__in=course_ids, published=True).order_by("title")
-    feeds = []
-    for course in courses.only("id", "title"):
-        https_url = settings.SITE_URL + reverse("calendars-course-feed", args=[course.pk])
-        feeds.append(
-            {
-                "title": course.title,
-                "feed_url": https_url,
-                "webcal_url": "webcal://" + https_url.split("://", 1)[1],
-            }
-        )
-    return feeds
+    return [
+        {
+            "title": course.title,
+            **_feed_addresses(reverse("calendars-course-feed", args=[course.pk])),
+        }
+        for course in courses.only("id", "title")
+    ]
 
 
 def feed_links(*, user: Any) -> dict[str, str]:
     """The https and webcal:// addresses of the user's personal feed."""
-    path = reverse("calendars-personal-feed", args=[user.feed_token])
+    return _feed_addresses(reverse("calendars-personal-feed", args=[user.feed_token]))
+
+
+def _feed_addresses(path: str) -> dict[str, str]:
+    """A feed's address on the site, and the same as ``webcal://`` (calendar apps subscribe)."""
     https_url = f"{settings.SITE_URL}{path}"
     return {"feed_url": https_url, "webcal_url": "webcal://" + https_url.split("://", 1)[1]}
