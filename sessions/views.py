@@ -23,9 +23,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from hub.accounts.models import User
 from hub.accounts.selectors import spaces_of
 from sessions import reports, selectors, services
+from sessions.api import RegisterSerializer
 from sessions.forms import AttendanceForm, PartForm, SessionForm, tz_of
 from sessions.models import Registration, RegistrationStatus, Session, SessionStatus
 
@@ -142,16 +142,12 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def session_register(request: HttpRequest, pk: int) -> HttpResponse:
     """Register oneself, or (field ``user``) a report / anyone of the space."""
     session = _session(request, pk)
-    someone = None
-    if request.POST.get("user"):
-        someone = (
-            User.objects.filter(pk=request.POST["user"]).first()
-            if str(request.POST["user"]).isdigit()
-            else None
-        )
-        if someone is None:
-            messages.error(request, _("Choose whom to register."))
-            return redirect("session-detail", pk=pk)
+    # The serializer REST and the topic use (its ``user``: a report, anyone of the space).
+    form = RegisterSerializer(data={"user": request.POST.get("user") or None})
+    if not form.is_valid():
+        messages.error(request, _("Choose whom to register."))
+        return redirect("session-detail", pk=pk)
+    someone = form.validated_data.get("user")
     try:
         reg = services.registration_register(actor=request.user, session=session, user=someone)
     except (PermissionDenied, ValidationError) as exc:
