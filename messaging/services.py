@@ -15,7 +15,7 @@ from asgiref.sync import async_to_sync
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -414,12 +414,13 @@ def _from_row(model: type[Any], values: tuple[Any, ...]) -> Any:
 def _row_converters(model: type[Any], alias: str) -> list[tuple[Any, list[Any]]]:
     """Per concrete field of ``model``: its column and the converters of this database
     (looked up once: on every send they cost as much as the query)."""
+    database = connections[alias]
     result = []
     for field in model._meta.concrete_fields:
         column = field.get_col(model._meta.db_table)
         converters = [
-            *connection.ops.get_db_converters(column),
-            *column.get_db_converters(connection),
+            *database.ops.get_db_converters(column),
+            *column.get_db_converters(database),
         ]
         result.append((column, converters))
     return result
