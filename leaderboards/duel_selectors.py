@@ -28,6 +28,7 @@ from leaderboards.models import (
     DuelRating,
     DuelStatus,
     DuelTurn,
+    RankingPreference,
 )
 
 logger = logging.getLogger(__name__)
@@ -371,7 +372,16 @@ def answer_payload(turn: DuelTurn, duel: Duel) -> dict[str, Any]:
 
 
 def ratings_payload(*, user: Any, course: Course, n: int = 10) -> dict[str, Any]:
-    rows = DuelRating.objects.filter(course=course).select_related("user")[:n]
+    """The viewer's own rating and the course's best players.
+
+    A learner hidden from public rankings (``RankingPreference``) is left out of the best
+    players for everyone, themselves included, as on the points boards; ``me`` always
+    carries their own rating, and ``hidden`` says why they are not in the list."""
+    rows = (
+        DuelRating.objects.filter(course=course)
+        .exclude(user__ranking_preference__hidden=True)
+        .select_related("user")[:n]
+    )
     mine = DuelRating.objects.filter(course=course, user=user).first()
     return {
         "course": course.pk,
@@ -381,6 +391,7 @@ def ratings_payload(*, user: Any, course: Course, n: int = 10) -> dict[str, Any]
             "won": mine.won if mine else 0,
             "lost": mine.lost if mine else 0,
             "drawn": mine.drawn if mine else 0,
+            "hidden": RankingPreference.objects.filter(user=user, hidden=True).exists(),
         },
         "top": [
             {"user": person(r.user), "rating": r.rating, "played": r.played, "won": r.won}
