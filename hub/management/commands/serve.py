@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django_tasks_db.management.commands.db_worker import Worker
 
+LISTEN_BACKLOG = 1024
+
 
 class Command(BaseCommand):
     help = "Serve HTTP and WebSockets with daphne (and run background jobs in embedded mode)."
@@ -56,7 +58,12 @@ class Command(BaseCommand):
             )
         Server(
             application=application,
-            endpoints=build_endpoint_description_strings(host=host, port=port),
+            endpoints=[
+                # Twisted listens with a backlog of 50: a burst of new connections (a class
+                # of 200 pressing "Register" at once) overflowed it and was reset.
+                f"{endpoint}:backlog={LISTEN_BACKLOG}"
+                for endpoint in build_endpoint_description_strings(host=host, port=port)
+            ],
             signal_handlers=True,
             action_logger=None,
             http_timeout=None,
