@@ -2,9 +2,11 @@
 
 A calendar is a list of :class:`FeedEntry` (a session as one audience sees it). Each entry
 becomes one VEVENT, or one per dated part for a multi-part session, with a UID that never
-changes (``session-<id>@<host>``, ``session-<id>-part-<part id>@<host>``), the session's
-SEQUENCE, a STATUS (cancelled sessions and registrations stay in feeds as CANCELLED so
-calendar apps remove them), times in the session's time zone with its VTIMEZONE, and a
+changes (``session-<id>@<host>``, ``session-<id>-part-<part id>@<host>``), a SEQUENCE
+that rises on every change its reader sees (the session's sequence plus, for an attendee,
+their registration's revision: a promotion or their own cancellation), a STATUS
+(cancelled sessions and registrations stay in feeds as CANCELLED so calendar apps remove
+them), times in the session's time zone with its VTIMEZONE, and a
 VALARM from the session's reminder setting.
 
 Cheap regeneration: an entry's VEVENT text depends only on its :func:`entry_fingerprint`,
@@ -96,7 +98,8 @@ class FeedEntry:
     those the session page gives it to (confirmed attendees, the session's managers).
     ``public``: a feed anyone may fetch, so no personal e-mail address is disclosed.
     ``organizer`` (first trainer, else the scheduling coordinator) and ``parts`` are loaded
-    in bulk by the selectors, never per session.
+    in bulk by the selectors, never per session. ``revision``: the viewer's own
+    registration revision (``Registration.revision``), 0 for those without one.
     """
 
     session: Session | FeedSession
@@ -105,6 +108,13 @@ class FeedEntry:
     public: bool = False
     organizer: Any | None = None
     parts: tuple[SessionPart, ...] = ()
+    revision: int = 0
+
+    @property
+    def sequence(self) -> int:
+        """SEQUENCE: rises with a change of the session and with the viewer's own status
+        (both counters only grow), so calendar apps apply every update they are sent."""
+        return self.session.sequence + self.revision
 
     @property
     def status(self) -> str:
@@ -192,7 +202,7 @@ def entry_fingerprint(entry: FeedEntry) -> str:
         entry.show_join_link,
         entry.public,
         session.pk,
-        session.sequence,
+        entry.sequence,
         session.kind,
         session.title,
         session.description_html,
@@ -233,7 +243,7 @@ def entry_events(entry: FeedEntry, *, stamp: datetime | None = None) -> list[Eve
         event = Event()
         event.add("uid", session_uid(session.pk, part_id))
         event.add("dtstamp", stamp)
-        event.add("sequence", session.sequence)
+        event.add("sequence", entry.sequence)
         summary = session.title
         if len(dates) > 1:
             summary = _("%(title)s (part %(n)s of %(count)s)") % {

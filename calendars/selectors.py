@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -95,16 +95,29 @@ def session_details(sessions: Sequence[Session | FeedSession]) -> dict[int, Sess
     }
 
 
-def _registration_statuses(*, user: Any, sessions: Q | None = None) -> dict[int, str]:
-    """Session id -> the user's registration status there; a live one beats cancelled ones."""
+class Mine(NamedTuple):
+    """The user's registration at a session as calendars show it."""
+
+    status: str
+    # The highest revision of their registrations there (the latest one's: a new
+    # registration starts above the cancelled ones), for the entry's SEQUENCE.
+    revision: int
+
+
+def _registrations_of(*, user: Any, sessions: Q | None = None) -> dict[int, Mine]:
+    """Session id -> the user's registration there; a live one beats cancelled ones."""
     rows = Registration.objects.filter(user=user)
     if sessions is not None:
         rows = rows.filter(sessions)
-    statuses: dict[int, str] = {}
-    for session_id, status in rows.values_list("session_id", "status"):
-        if statuses.get(session_id) in (None, RegistrationStatus.CANCELLED):
-            statuses[session_id] = status
-    return statuses
+    found: dict[int, Mine] = {}
+    for session_id, status, revision in rows.values_list("session_id", "status", "revision"):
+        before = found.get(session_id)
+        if before is not None:
+            if before.status != RegistrationStatus.CANCELLED:
+                status = before.status
+            revision = max(revision, before.revision)
+        found[session_id] = Mine(status, revision)
+    return found
 
 
 def _trained_session_ids(*, user: Any) -> QuerySet:
@@ -115,7 +128,7 @@ def personal_feed_entries(*, user: Any, now: datetime | None = None) -> list[Fee
     """The user's subscription feed: what they are registered for (cancelled registrations
     and sessions included, so calendar apps remove them) and the sessions they train."""
     since = (now or timezone.now()) - FEED_HISTORY
-    statuses = _registration_statuses(user=user, sessions=Q(session__ends_at__gte=since))
+    registrations = _registrations_of(user=user, sessions=Q(session__ends_at__gte=since))
     trained = _trained_session_ids(user=user)
     sessions = _feed_sessions(
         Session.objects.filter(ends_at__gte=since).filter(
@@ -126,7 +139,8 @@ def personal_feed_entries(*, user: Any, now: datetime | None = None) -> list[Fee
     details = session_details(sessions)
     entries = []
     for session in sessions:
-        status = statuses.get(session.pk)
+        mine = registrations.get(session.pk)
+        status = mine.status if mine else None
         more = details[session.pk]
         trains = user.pk in more.trainer_ids
         entries.append(
@@ -137,6 +151,7 @@ def personal_feed_entries(*, user: Any, now: datetime | None = None) -> list[Fee
                 show_join_link=trains or status == RegistrationStatus.CONFIRMED,
                 organizer=more.organizer,
                 parts=more.parts,
+                revision=mine.revision if mine else 0,
             )
         )
     return entries
@@ -164,8 +179,8 @@ def course_feed_entries(
 
 def session_entry(*, user: Any, session: Session) -> FeedEntry:
     """One session as ``user`` (who may view it) downloads it."""
-    statuses = _registration_statuses(user=user, sessions=Q(session=session))
-    status = statuses.get(session.pk)
+    mine = _registrations_of(user=user, sessions=Q(session=session)).get(session.pk)
+    status = mine.status if mine else None
     manages = can_manage_session(user=user, session=session)
     more = session_details([session])[session.pk]
     return FeedEntry(
@@ -174,6 +189,8 @@ def session_entry(*, user: Any, session: Session) -> FeedEntry:
         show_join_link=manages or status == RegistrationStatus.CONFIRMED,
         organizer=more.organizer,
         parts=more.parts,
+        # The same SEQUENCE as in their feed and their e-mailed invitation (one entry).
+        revision=mine.revision if mine else 0,
     )
 
 
@@ -222,7 +239,7 @@ def agenda_items(*, user: Any, start: datetime, end: datetime) -> list[AgendaIte
         .order_by("starts_at", "id")
     )
     details = session_details(sessions)
-    statuses = _registration_statuses(
+    registrations = _registrations_of(
         user=user, sessions=Q(session_id__in=[s.pk for s in sessions])
     )
     items: list[AgendaItem] = []
@@ -231,7 +248,8 @@ def agenda_items(*, user: Any, start: datetime, end: datetime) -> list[AgendaIte
         if user.pk in more.trainer_ids:
             my_status: str | None = "trainer"
         else:
-            my_status = statuses.get(session.pk)
+            mine = registrations.get(session.pk)
+            my_status = mine.status if mine else None
         dates = [(session.starts_at, session.ends_at, session.location)]
         dates += [(p.starts_at, p.ends_at, p.location or session.location) for p in more.parts]
         for index, (starts_at, ends_at, location) in enumerate(dates, start=1):

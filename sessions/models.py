@@ -215,6 +215,10 @@ class Registration(models.Model):
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # The attendee's own iCal revision: every status change they see (confirmed, promoted,
+    # cancelled...) adds one, and a new registration after a cancelled one starts above it,
+    # so their calendar entry's SEQUENCE (session.sequence + revision) always rises.
+    revision = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]

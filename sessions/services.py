@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -226,8 +226,10 @@ def session_cancel(*, actor: Any, session: Session) -> Session:
         registration.cancelled_at = now
         registration.cancelled_by = actor
         registration.offer_expires_at = None
+        registration.revision += 1
     Registration.objects.bulk_update(
-        live, ["status", "position", "cancelled_at", "cancelled_by", "offer_expires_at"]
+        live,
+        ["status", "position", "cancelled_at", "cancelled_by", "offer_expires_at", "revision"],
     )
     _log(session, "session.cancelled", {"session": session.pk})
     for registration in live:
@@ -264,7 +266,12 @@ def registration_register(*, actor: Any, session: Session, user: Any | None = No
         raise ValidationError(_("Registration is closed."))
     if active_registration(session=session, user=user) is not None:
         raise ValidationError(_("Already registered for this session."))
-    registration = Registration(session=session, user=user, registered_by=actor)
+    registration = Registration(
+        session=session,
+        user=user,
+        registered_by=actor,
+        revision=_next_revision(session=session, user=user),
+    )
     if _needs_approval(session=session, actor=actor, user=user):
         registration.status = RegistrationStatus.PENDING
         realtime.hold_topic_order(session.topic)
@@ -288,6 +295,7 @@ def registration_approve(*, actor: Any, registration: Registration) -> Registrat
         raise PermissionDenied(_("You cannot approve this registration."))
     if session.has_started or session.status != SessionStatus.SCHEDULED:
         raise ValidationError(_("This session is not open for registration."))
+    registration.revision += 1  # pending -> confirmed or waitlisted
     _place(session, registration)
     _publish_state(session)
     return registration
@@ -350,7 +358,10 @@ def _drop(session: Session, registration: Registration, *, actor: Any | None) ->
     registration.position = None
     registration.cancelled_at = timezone.now()
     registration.cancelled_by = actor
-    registration.save(update_fields=["status", "position", "cancelled_at", "cancelled_by"])
+    registration.revision += 1
+    registration.save(
+        update_fields=["status", "position", "cancelled_at", "cancelled_by", "revision"]
+    )
     _log(session, "registration.cancelled", registration_payload(registration))
     _push_position(registration)
     return was
@@ -372,7 +383,8 @@ def offer_accept(*, actor: Any, registration: Registration) -> Registration:
     registration.status = RegistrationStatus.CONFIRMED
     registration.promoted_at = timezone.now()
     registration.offer_expires_at = None
-    registration.save(update_fields=["status", "promoted_at", "offer_expires_at"])
+    registration.revision += 1
+    registration.save(update_fields=["status", "promoted_at", "offer_expires_at", "revision"])
     _log(session, "registration.promoted", registration_payload(registration))
     _push_position(registration)
     _enqueue_notices([registration.pk], NoticeKind.PROMOTED)
@@ -902,6 +914,13 @@ def _locked(session: Session) -> Session:
     return Session.objects.select_for_update().select_related("space").get(pk=session.pk)
 
 
+def _next_revision(*, session: Session, user: Any) -> int:
+    """A new registration starts above the attendee's earlier ones of the session, so the
+    SEQUENCE of their calendar entry keeps rising across cancel and re-register."""
+    last = session.registrations.filter(user=user).aggregate(last=Max("revision"))["last"]
+    return 0 if last is None else last + 1
+
+
 def _bump_sequence(session: Session) -> None:
     """iCal SEQUENCE: calendars see that the event changed."""
     Session.objects.filter(pk=session.pk).update(sequence=F("sequence") + 1)
@@ -985,6 +1004,7 @@ def _fill_seats(
     now = timezone.now()
     for registration in heads:
         registration.position = None
+        registration.revision += 1  # the attendee's calendar entry changes (TENTATIVE...)
         if session.claim_hours:
             registration.status = RegistrationStatus.OFFERED
             registration.offered_at = now
@@ -992,14 +1012,14 @@ def _fill_seats(
                 now + timedelta(hours=session.claim_hours), session.starts_at
             )
             registration.save(
-                update_fields=["status", "position", "offered_at", "offer_expires_at"]
+                update_fields=["status", "position", "offered_at", "offer_expires_at", "revision"]
             )
             _log(session, "registration.offered", registration_payload(registration))
             _schedule_offer(registration)
         else:
             registration.status = RegistrationStatus.CONFIRMED
             registration.promoted_at = now
-            registration.save(update_fields=["status", "position", "promoted_at"])
+            registration.save(update_fields=["status", "position", "promoted_at", "revision"])
             _log(session, "registration.promoted", registration_payload(registration))
         _push_position(registration)
     promoted = [r.pk for r in heads if r.status == RegistrationStatus.CONFIRMED]
