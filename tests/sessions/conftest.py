@@ -1,8 +1,8 @@
-"""Fixtures of the session tests: a session of the test space, a few more learners."""
+"""Fixtures of the session tests: a session of the test space, a few more learners, a clock."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -37,3 +37,25 @@ def crowd(space):
     return [
         UserFactory(username=f"crowd{i}", roles=[Role.LEARNER], spaces=[space]) for i in range(5)
     ]
+
+
+class Clock:
+    """``timezone.now()`` frozen at a whole second, moved only by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """Freeze the time services read, so a rule "until the start" or "15 minutes before"
+    is tested at the exact second (a moving clock cannot tell ``>`` from ``>=``)."""
+    frozen = Clock(timezone.now().replace(microsecond=0))
+    monkeypatch.setattr(timezone, "now", frozen)
+    return frozen
