@@ -1,11 +1,14 @@
-"""REST of the leaderboards: my points, my badges, a board, manual badges, Open Badges."""
+"""REST of the leaderboards: my points, my badges, a board, manual badges, Open Badges 2.0
+(assertion, BadgeClass, Issuer, image)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -13,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hub.accounts.models import User
+from hub.accounts.models import Space, User
 from hub.accounts.selectors import default_space, is_space_member, spaces_of
 from hub.api import validated
 from leaderboards import ranks, selectors, services
@@ -54,7 +57,8 @@ class BadgeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     description = serializers.CharField()
-    image = serializers.CharField()
+    image = serializers.CharField(help_text="The uploaded image's URL, or empty.")
+    image_url = serializers.CharField(help_text="The uploaded image, else a generated SVG.")
     criterion = serializers.CharField()
     threshold = serializers.IntegerField()
     space = serializers.IntegerField()
@@ -159,8 +163,6 @@ class BoardView(APIView):
         try:
             ranks.parse_board(key)
         except ValueError:
-            from django.http import Http404
-
             raise Http404 from None
         if not selectors.can_view_board(user=request.user, key=key):
             raise PermissionDenied("You may not see this board.")
@@ -188,16 +190,121 @@ class BadgeAwardManualView(APIView):
         return Response(selectors.badge_award_payload(award), status=status.HTTP_201_CREATED)
 
 
+OpenBadgeAssertion = inline_serializer(
+    "OpenBadgeAssertion",
+    {
+        "@context": serializers.CharField(),
+        "type": serializers.CharField(default="Assertion"),
+        "id": serializers.URLField(),
+        "recipient": inline_serializer(
+            "OpenBadgeRecipient",
+            {
+                "type": serializers.CharField(),
+                "hashed": serializers.BooleanField(),
+                "salt": serializers.CharField(required=False),
+                "identity": serializers.CharField(),
+            },
+        ),
+        "badge": serializers.URLField(help_text="Its hosted BadgeClass."),
+        "issuedOn": serializers.DateTimeField(),
+        "verification": inline_serializer(
+            "OpenBadgeVerification", {"type": serializers.CharField(default="hosted")}
+        ),
+        "evidence": inline_serializer(
+            "OpenBadgeEvidence",
+            {"type": serializers.CharField(), "narrative": serializers.CharField()},
+            required=False,
+        ),
+    },
+)
+
+
 class BadgeAssertionView(APIView):
     """Public: hosted Open Badges verification fetches this URL without credentials."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(
-        responses={200: inline_serializer("OpenBadgeAssertion", {"id": serializers.URLField()})}
-    )
+    @extend_schema(responses={200: OpenBadgeAssertion})
     def get(self, request: Request, pk: int) -> Response:
         award = get_object_or_404(BadgeAward.objects.select_related("badge__space", "user"), pk=pk)
         base = request.build_absolute_uri("/").rstrip("/")
         return Response(selectors.badge_assertion(award, base_url=base))
+
+
+# -- Open Badges 2.0 hosted objects -----------------------------------------------------------
+OpenBadgeClass = inline_serializer(
+    "OpenBadgeClass",
+    {
+        "@context": serializers.CharField(),
+        "type": serializers.CharField(default="BadgeClass"),
+        "id": serializers.URLField(),
+        "name": serializers.CharField(),
+        "description": serializers.CharField(),
+        "image": serializers.URLField(),
+        "criteria": inline_serializer("OpenBadgeCriteria", {"narrative": serializers.CharField()}),
+        "issuer": serializers.URLField(),
+    },
+)
+OpenBadgeIssuer = inline_serializer(
+    "OpenBadgeIssuer",
+    {
+        "@context": serializers.CharField(),
+        "type": serializers.CharField(default="Issuer"),
+        "id": serializers.URLField(),
+        "name": serializers.CharField(),
+        "url": serializers.URLField(),
+        "image": serializers.URLField(required=False),
+    },
+)
+
+
+def _base_url(request: Request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+class _OpenBadgeView(APIView):
+    """Public for verifiers once something was issued; before that, members only (the
+    session or token is read when present, never required)."""
+
+    permission_classes = [AllowAny]
+
+    def _badge(self, request: Request, pk: int) -> BadgeDefinition:
+        badge = get_object_or_404(BadgeDefinition.objects.select_related("space", "course"), pk=pk)
+        issued = selectors.is_badge_issued(badge)
+        if not selectors.can_fetch_open_badge(
+            user=request.user, space_id=badge.space_id, issued=issued
+        ):
+            raise Http404
+        return badge
+
+
+class BadgeClassView(_OpenBadgeView):
+    @extend_schema(responses={200: OpenBadgeClass})
+    def get(self, request: Request, pk: int) -> Response:
+        badge = self._badge(request, pk)
+        return Response(selectors.badge_class(badge, base_url=_base_url(request)))
+
+
+class BadgeImageView(_OpenBadgeView):
+    """The SVG drawn for a badge (the uploaded image, when there is one, is under /media/)."""
+
+    @extend_schema(responses={(200, "image/svg+xml"): OpenApiTypes.STR})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        badge = self._badge(request, pk)
+        response = HttpResponse(selectors.badge_image_svg(badge), content_type="image/svg+xml")
+        # Drawn text only: nothing in it may run, even opened on its own.
+        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+        response["Cache-Control"] = "public, max-age=3600"
+        return response
+
+
+class IssuerView(_OpenBadgeView):
+    @extend_schema(responses={200: OpenBadgeIssuer})
+    def get(self, request: Request, pk: int) -> Response:
+        space = get_object_or_404(Space, pk=pk)
+        if not selectors.can_fetch_open_badge(
+            user=request.user, space_id=space.pk, issued=selectors.is_space_issuer(space.pk)
+        ):
+            raise Http404
+        return Response(selectors.issuer_profile(space, base_url=_base_url(request)))

@@ -192,6 +192,7 @@ def badge_payload(badge: BadgeDefinition) -> dict[str, Any]:
         "name": badge.name,
         "description": badge.description,
         "image": badge.image.url if badge.image else "",
+        "image_url": badge_image_url(badge),
         "criterion": badge.criterion,
         "threshold": badge.threshold,
         "space": badge.space_id,
@@ -281,9 +282,10 @@ def email_identity(email: str, salt: str) -> str:
 
 
 def badge_assertion(award: BadgeAward, *, base_url: str) -> dict[str, Any]:
-    """An Open Badges 2.0 hosted assertion of ``award`` (recipient e-mail hashed)."""
+    """An Open Badges 2.0 hosted assertion of ``award`` (recipient e-mail hashed). Its badge
+    is the URL of the hosted BadgeClass, which names its Issuer by URL in turn: hosted
+    verification follows both."""
     badge = award.badge
-    space = badge.space
     assertion_url = base_url + reverse("api-badge-assertion", args=[award.pk])
     salt = hashlib.sha256(f"lyceum-badge-{award.pk}".encode()).hexdigest()[:16]
     recipient: dict[str, Any]
@@ -301,27 +303,19 @@ def badge_assertion(award: BadgeAward, *, base_url: str) -> dict[str, Any]:
             "identity": f"{base_url}/users/{award.user_id}",
         }
     return {
-        "@context": "https://w3id.org/openbadges/v2",
+        "@context": OPEN_BADGES_CONTEXT,
         "type": "Assertion",
         "id": assertion_url,
         "recipient": recipient,
-        "badge": {
-            "type": "BadgeClass",
-            "id": f"{assertion_url}#badge-{badge.pk}",
-            "name": badge.name,
-            "description": badge.description or badge.name,
-            "image": base_url + badge.image.url if badge.image else "",
-            "criteria": {"narrative": badge.get_criterion_display()},
-            "issuer": {
-                "type": "Profile",
-                "id": f"{assertion_url}#issuer-{space.pk}",
-                "name": space.name,
-                "url": base_url + "/",
-            },
-        },
+        "badge": base_url + reverse("api-badge-class", args=[badge.pk]),
         "issuedOn": award.created_at.isoformat(),
         "verification": {"type": "hosted"},
-        **({"evidence": award.evidence} if award.evidence else {}),
+        # OB 2.0 evidence is an IRI or an Evidence object, never bare text.
+        **(
+            {"evidence": {"type": "Evidence", "narrative": award.evidence}}
+            if award.evidence
+            else {}
+        ),
     }
 
 
@@ -344,3 +338,119 @@ def can_see_badges_of(*, viewer: Any, user: Any) -> bool:
 
     theirs = SpaceMembership.objects.filter(user=user).values("space_id")
     return SpaceMembership.objects.filter(user=viewer, space_id__in=theirs).exists()
+
+
+# -- Open Badges 2.0: hosted BadgeClass, Issuer and a generated image -------------------------
+OPEN_BADGES_CONTEXT = "https://w3id.org/openbadges/v2"
+
+
+def badge_image_url(badge: BadgeDefinition) -> str:
+    """The uploaded image, else the SVG drawn for the badge (never empty: an Open Badges
+    BadgeClass requires an image)."""
+    if badge.image:
+        return badge.image.url
+    return reverse("api-badge-image", args=[badge.pk])
+
+
+def criteria_narrative(badge: BadgeDefinition) -> str:
+    """What earns the badge, in words (the BadgeClass ``criteria.narrative``)."""
+    from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
+
+    from leaderboards.models import BadgeCriterion as C
+
+    n = badge.threshold
+    if badge.criterion == C.POINTS:
+        return ngettext("Earn %(n)d point.", "Earn %(n)d points.", n) % {"n": n}
+    if badge.criterion == C.EVENTS and badge.reason in Reason.values:
+        label = str(Reason(badge.reason).label)
+        return ngettext(
+            "Be credited once for: %(reason)s.", "Be credited %(n)d times for: %(reason)s.", n
+        ) % {"n": n, "reason": label}
+    if badge.criterion == C.COURSE:
+        if badge.course_id:
+            return _("Complete the course %(course)s.") % {"course": badge.course.title}
+        return ngettext("Complete a course.", "Complete %(n)d courses.", n) % {"n": n}
+    if badge.criterion == C.STREAK:
+        return ngettext("Be active %(n)d day in a row.", "Be active %(n)d days in a row.", n) % {
+            "n": n
+        }
+    if badge.criterion == C.DUEL_WINS:
+        return ngettext("Win a quiz duel.", "Win %(n)d quiz duels.", n) % {"n": n}
+    return _("Awarded by a trainer.")
+
+
+def badge_class(badge: BadgeDefinition, *, base_url: str) -> dict[str, Any]:
+    """The hosted Open Badges 2.0 BadgeClass of ``badge``; its issuer is a URL."""
+    return {
+        "@context": OPEN_BADGES_CONTEXT,
+        "type": "BadgeClass",
+        "id": base_url + reverse("api-badge-class", args=[badge.pk]),
+        "name": badge.name,
+        "description": badge.description or badge.name,
+        "image": base_url + badge_image_url(badge),
+        "criteria": {"narrative": criteria_narrative(badge)},
+        "issuer": base_url + reverse("api-badge-issuer", args=[badge.space_id]),
+    }
+
+
+def issuer_profile(space: Any, *, base_url: str) -> dict[str, Any]:
+    """The hosted Open Badges 2.0 Issuer Profile of a space (the space issues its badges)."""
+    profile: dict[str, Any] = {
+        "@context": OPEN_BADGES_CONTEXT,
+        "type": "Issuer",
+        "id": base_url + reverse("api-badge-issuer", args=[space.pk]),
+        "name": space.name,
+        "url": base_url + "/",
+    }
+    if space.logo:
+        profile["image"] = base_url + space.logo.url
+    return profile
+
+
+def is_badge_issued(badge: BadgeDefinition) -> bool:
+    """Anyone may fetch what an exported assertion points at: a badge held by someone."""
+    return BadgeAward.objects.filter(badge=badge).exists()
+
+
+def is_space_issuer(space_id: int) -> bool:
+    return BadgeAward.objects.filter(badge__space_id=space_id).exists()
+
+
+def can_fetch_open_badge(*, user: Any, space_id: int, issued: bool) -> bool:
+    """Issued badges (and their issuer) are public for verifiers; the others only for the
+    space's members (their pages and the badge editor show the images)."""
+    if issued:
+        return True
+    return bool(user and user.is_authenticated and is_space_member(user=user, space=space_id))
+
+
+def badge_initials(name: str) -> str:
+    import re
+
+    words = [w for w in re.split(r"[\W_]+", name) if w]
+    return "".join(w[0] for w in words[:2]).upper() or "?"
+
+
+def badge_image_svg(badge: BadgeDefinition) -> str:
+    """A round badge in the space's colour with the badge's initials and name, for a badge
+    without an uploaded image. Every text is escaped (names are user input)."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    name = badge.name
+    short = name if len(name) <= 22 else name[:21] + "\u2026"
+    color = badge.space.brand_color or "#1f5f8b"
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256" '
+        f'viewBox="0 0 256 256" role="img" aria-label={quoteattr(name)}>'
+        f"<title>{escape(name)}</title>"
+        f'<circle cx="128" cy="128" r="124" fill={quoteattr(color)}/>'
+        '<circle cx="128" cy="128" r="108" fill="none" stroke="#ffffff" '
+        'stroke-opacity="0.7" stroke-width="6"/>'
+        '<text x="128" y="122" text-anchor="middle" dominant-baseline="central" '
+        'font-family="sans-serif" font-size="88" font-weight="700" fill="#ffffff">'
+        f"{escape(badge_initials(name))}</text>"
+        '<text x="128" y="190" text-anchor="middle" font-family="sans-serif" '
+        f'font-size="17" fill="#ffffff">{escape(short)}</text>'
+        "</svg>"
+    )

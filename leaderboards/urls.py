@@ -29,6 +29,22 @@ api_urlpatterns = [
         api.BadgeAssertionView.as_view(),
         name="api-badge-assertion",
     ),
+    # Open Badges 2.0 hosted objects: public once something was issued.
+    path(
+        "leaderboards/badges/<int:pk>/badge-class/",
+        api.BadgeClassView.as_view(),
+        name="api-badge-class",
+    ),
+    path(
+        "leaderboards/badges/<int:pk>/image.svg",
+        api.BadgeImageView.as_view(),
+        name="api-badge-image",
+    ),
+    path(
+        "leaderboards/spaces/<int:pk>/issuer/",
+        api.IssuerView.as_view(),
+        name="api-badge-issuer",
+    ),
     path("leaderboards/duels/", duel_api.DuelListView.as_view(), name="api-duels"),
     path("leaderboards/duels/queue/", duel_api.DuelQueueView.as_view(), name="api-duel-queue"),
     path(
