@@ -1,13 +1,14 @@
-"""REST of the leaderboards: my points, my badges, a board, manual badges, Open Badges 2.0
-(assertion, BadgeClass, Issuer, image)."""
+"""REST of the leaderboards: my points, my badges, a board, manual badges, point rules and
+badge definitions, a person's badges, Open Badges 2.0 (assertion, BadgeClass, Issuer, image)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -20,7 +21,7 @@ from hub.accounts.models import Space, User
 from hub.accounts.selectors import default_space, is_space_member, spaces_of
 from hub.api import validated
 from leaderboards import ranks, selectors, services
-from leaderboards.models import BadgeAward, BadgeDefinition
+from leaderboards.models import BadgeAward, BadgeCriterion, BadgeDefinition, Reason
 
 Any_ = inline_serializer("LeaderboardsAny", {"ok": serializers.BooleanField()})
 
@@ -230,6 +231,200 @@ class BadgeAssertionView(APIView):
         award = get_object_or_404(BadgeAward.objects.select_related("badge__space", "user"), pk=pk)
         base = request.build_absolute_uri("/").rstrip("/")
         return Response(selectors.badge_assertion(award, base_url=base))
+
+
+# -- point rules of a space -------------------------------------------------------------------
+class PointRuleSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=Reason.choices)
+    label = serializers.CharField()
+    amount = serializers.IntegerField()
+    default = serializers.IntegerField()
+    custom = serializers.BooleanField(help_text="The space overrides the default.")
+
+
+class PointRuleAmountSerializer(serializers.Serializer):
+    amount = serializers.IntegerField(min_value=0, max_value=services.POINT_RULE_MAX)
+
+
+class PointRuleWriteSerializer(PointRuleAmountSerializer):
+    reason = serializers.ChoiceField(choices=Reason.choices)
+
+
+class PointRulesWriteSerializer(serializers.Serializer):
+    rules = PointRuleWriteSerializer(many=True, allow_empty=False, max_length=len(Reason))
+
+    def validate_rules(self, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        reasons = [r["reason"] for r in rules]
+        if len(set(reasons)) != len(reasons):
+            raise serializers.ValidationError(_("Each reason once."))
+        return rules
+
+
+def _readable_space(request: Request, space_id: int) -> Space:
+    space = get_object_or_404(Space, pk=space_id)
+    if not is_space_member(user=request.user, space=space):
+        raise PermissionDenied(_("You are not a member of this space."))
+    return space
+
+
+class PointRulesView(APIView):
+    """What each reason pays in a space: members read it, its trainers and coordinators
+    change it."""
+
+    @extend_schema(responses=PointRuleSerializer(many=True))
+    def get(self, request: Request, space_id: int) -> Response:
+        space = _readable_space(request, space_id)
+        return Response(selectors.point_rules_payload(space_id=space.pk))
+
+    @extend_schema(request=PointRulesWriteSerializer, responses=PointRuleSerializer(many=True))
+    def patch(self, request: Request, space_id: int) -> Response:
+        space = _readable_space(request, space_id)
+        data = validated(PointRulesWriteSerializer, request.data)
+        services.point_rules_set(
+            actor=request.user,
+            space=space,
+            amounts={r["reason"]: r["amount"] for r in data["rules"]},
+        )
+        return Response(selectors.point_rules_payload(space_id=space.pk))
+
+
+class PointRuleView(APIView):
+    """One reason's rule: set it, or delete it to pay the default again."""
+
+    def _reason(self, reason: str) -> str:
+        if reason not in Reason.values:
+            raise Http404
+        return reason
+
+    @extend_schema(request=PointRuleAmountSerializer, responses=PointRuleSerializer)
+    def put(self, request: Request, space_id: int, reason: str) -> Response:
+        space = _readable_space(request, space_id)
+        reason = self._reason(reason)
+        data = validated(PointRuleAmountSerializer, request.data)
+        services.point_rules_set(actor=request.user, space=space, amounts={reason: data["amount"]})
+        return Response(_rule_of(space.pk, reason))
+
+    @extend_schema(request=None, responses=PointRuleSerializer)
+    def delete(self, request: Request, space_id: int, reason: str) -> Response:
+        space = _readable_space(request, space_id)
+        reason = self._reason(reason)
+        services.point_rule_reset(actor=request.user, space=space, reason=reason)
+        return Response(_rule_of(space.pk, reason))
+
+
+def _rule_of(space_id: int, reason: str) -> dict[str, Any]:
+    return next(
+        r for r in selectors.point_rules_payload(space_id=space_id) if r["reason"] == reason
+    )
+
+
+# -- badge definitions ------------------------------------------------------------------------
+class BadgeDefinitionSerializer(BadgeSerializer):
+    criterion_label = serializers.CharField()
+    reason = serializers.CharField(help_text="The reason counted ('events' criterion).")
+    course = serializers.IntegerField(allow_null=True, help_text="'course' criterion.")
+    criteria_narrative = serializers.CharField()
+    holders = serializers.IntegerField()
+    badge_class = serializers.CharField(help_text="Its public Open Badges BadgeClass.")
+
+
+class BadgeWriteSerializer(serializers.Serializer):
+    """JSON, or multipart with an ``image`` file (PNG, JPEG, GIF or WebP, at most 1 MB)."""
+
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    criterion = serializers.ChoiceField(choices=BadgeCriterion.choices, required=False)
+    threshold = serializers.IntegerField(
+        min_value=1, max_value=services.BADGE_THRESHOLD_MAX, required=False
+    )
+    reason = serializers.ChoiceField(choices=Reason.choices, required=False, allow_blank=True)
+    course = serializers.IntegerField(required=False, allow_null=True)
+    image = serializers.ImageField(required=False, allow_null=True)
+
+
+class BadgeCreateSerializer(BadgeWriteSerializer):
+    space = serializers.IntegerField(required=False, help_text="Default: your first space.")
+
+
+class BadgeUpdateSerializer(BadgeWriteSerializer):
+    name = serializers.CharField(max_length=120, required=False)
+
+
+def _badge_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The serializer's data as the services take it (a course id becomes the course)."""
+    from classrooms.models import Course
+
+    fields = {k: v for k, v in data.items() if k != "space"}
+    if fields.get("course") is not None:
+        course = Course.objects.filter(pk=fields["course"]).first()
+        if course is None:
+            raise ValidationError({"course": [_("Unknown course.")]})
+        fields["course"] = course
+    return fields
+
+
+def _badge_readable(request: Request, pk: int) -> BadgeDefinition:
+    badge = get_object_or_404(BadgeDefinition.objects.select_related("course", "space"), pk=pk)
+    if not is_space_member(user=request.user, space=badge.space_id):
+        raise PermissionDenied(_("You are not a member of this badge's space."))
+    return badge
+
+
+class BadgeDefinitionListView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("space", int, required=False)],
+        responses=BadgeDefinitionSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        space_id = _space_id(request)
+        badges = selectors.badge_definitions_of(space_id=space_id)
+        return Response([selectors.badge_definition_payload(b) for b in badges])
+
+    @extend_schema(request=BadgeCreateSerializer, responses={201: BadgeDefinitionSerializer})
+    def post(self, request: Request) -> Response:
+        data = validated(BadgeCreateSerializer, request.data)
+        if "space" in data:
+            space = get_object_or_404(Space, pk=data["space"])
+        else:
+            space = Space.objects.get(pk=_space_id(request))
+        badge = services.badge_definition_create(
+            actor=request.user, space=space, **_badge_fields(data)
+        )
+        return Response(selectors.badge_definition_payload(badge), status=status.HTTP_201_CREATED)
+
+
+class BadgeDefinitionDetailView(APIView):
+    @extend_schema(responses=BadgeDefinitionSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(selectors.badge_definition_payload(_badge_readable(request, pk)))
+
+    @extend_schema(request=BadgeUpdateSerializer, responses=BadgeDefinitionSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        badge = _badge_readable(request, pk)
+        data = validated(BadgeUpdateSerializer, request.data)
+        badge = services.badge_definition_update(
+            actor=request.user, badge=badge, **_badge_fields(data)
+        )
+        return Response(selectors.badge_definition_payload(badge))
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        services.badge_definition_delete(actor=request.user, badge=_badge_readable(request, pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# -- a person's badges ------------------------------------------------------------------------
+class UserBadgesView(APIView):
+    """Someone's badges: for themselves, administrators and people sharing a space with
+    them (the rule of their badge page)."""
+
+    @extend_schema(responses=BadgeAwardSerializer(many=True))
+    def get(self, request: Request, user_id: int) -> Response:
+        person = get_object_or_404(User, pk=user_id)
+        if not selectors.can_see_badges_of(viewer=request.user, user=person):
+            raise PermissionDenied(_("You may not see this person's badges."))
+        awards = selectors.badges_of(user=person)
+        return Response([selectors.badge_award_payload(a) for a in awards])
 
 
 # -- Open Badges 2.0 hosted objects -----------------------------------------------------------

@@ -212,9 +212,14 @@ def badge_award_payload(award: BadgeAward) -> dict[str, Any]:
 
 
 def can_award_badge(*, user: Any, badge: BadgeDefinition) -> bool:
+    return can_manage_gamification(user=user, space_id=badge.space_id)
+
+
+def can_manage_gamification(*, user: Any, space_id: int) -> bool:
+    """Who sets a space's point rules and badges, and awards its manual badges: its
+    trainers and coordinators, and administrators."""
     return user.has_role(Role.ADMIN) or (
-        user.has_role(Role.TRAINER, Role.COORDINATOR)
-        and is_space_member(user=user, space=badge.space_id)
+        user.has_role(Role.TRAINER, Role.COORDINATOR) and is_space_member(user=user, space=space_id)
     )
 
 
@@ -338,6 +343,45 @@ def can_see_badges_of(*, viewer: Any, user: Any) -> bool:
 
     theirs = SpaceMembership.objects.filter(user=user).values("space_id")
     return SpaceMembership.objects.filter(user=viewer, space_id__in=theirs).exists()
+
+
+# -- point rules and badge definitions (REST) -------------------------------------------------
+def point_rules_payload(*, space_id: int) -> list[dict[str, Any]]:
+    """Every reason with what it pays in the space: its rule, else the default (``custom``
+    says which), so a form shows the whole table, not only the overridden rows."""
+    rules = dict(PointRule.objects.filter(space_id=space_id).values_list("reason", "amount"))
+    return [
+        {
+            "reason": reason.value,
+            "label": str(reason.label),
+            "amount": rules.get(reason.value, DEFAULT_POINTS.get(reason.value, 0)),
+            "default": DEFAULT_POINTS.get(reason.value, 0),
+            "custom": reason.value in rules,
+        }
+        for reason in Reason
+    ]
+
+
+def badge_definitions_of(*, space_id: int) -> list[BadgeDefinition]:
+    return list(
+        BadgeDefinition.objects.filter(space_id=space_id)
+        .select_related("course")
+        .annotate(holders=Count("awards"))
+    )
+
+
+def badge_definition_payload(badge: BadgeDefinition) -> dict[str, Any]:
+    """A badge as its editors see it: the criterion's parameters and how many hold it."""
+    holders = getattr(badge, "holders", None)
+    return {
+        **badge_payload(badge),
+        "criterion_label": str(badge.get_criterion_display()),
+        "reason": badge.reason,
+        "course": badge.course_id,
+        "criteria_narrative": criteria_narrative(badge),
+        "holders": badge_holders_count(badge) if holders is None else holders,
+        "badge_class": reverse("api-badge-class", args=[badge.pk]),
+    }
 
 
 # -- Open Badges 2.0: hosted BadgeClass, Issuer and a generated image -------------------------

@@ -434,3 +434,187 @@ def on_team_members_changed(
             transaction.on_commit(
                 lambda t=team_id, u=users: team_board_sync(team_id=t, user_ids=sorted(u))
             )
+
+
+# -- point rules and badge definitions (REST; formerly Django admin only) -------------------
+POINT_RULE_MAX = 10_000  # what one event may pay: more is a typo, not a rule
+BADGE_THRESHOLD_MAX = 1_000_000
+BADGE_IMAGE_MAX_BYTES = 1024 * 1024
+BADGE_IMAGE_MAX_SIDE = 2048
+# Raster formats only: an uploaded SVG may carry scripts and is served from our origin.
+BADGE_IMAGE_FORMATS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "WEBP": "webp"}
+BADGE_FIELDS = {"name", "description", "criterion", "threshold", "reason", "course", "image"}
+
+
+def _require_manager_of(actor: User, space_id: int) -> None:
+    if not selectors.can_manage_gamification(user=actor, space_id=space_id):
+        raise PermissionDenied(_("You may not manage the points and badges of this space."))
+
+
+def _check_rule(reason: Any, amount: Any) -> None:
+    if reason not in Reason.values:
+        raise ValidationError({"reason": _("Unknown reason.")})
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ValidationError({"amount": _("Points must be a whole number.")})
+    if not 0 <= amount <= POINT_RULE_MAX:
+        raise ValidationError(
+            {"amount": _("Points must be between 0 and %(max)d.") % {"max": POINT_RULE_MAX}}
+        )
+
+
+@transaction.atomic
+def point_rules_set(*, actor: User, space: Space, amounts: Mapping[str, int]) -> None:
+    """Set what each given reason pays in ``space`` (others keep theirs). Every pair is
+    checked before anything is written: one bad amount changes nothing. Awards already
+    paid keep their amount (the ledger is history, not a formula)."""
+    _require_manager_of(actor, space.pk)
+    if not amounts:
+        raise ValidationError(_("No point rule given."))
+    for reason, amount in amounts.items():
+        _check_rule(reason, amount)
+    from leaderboards.models import PointRule
+
+    for reason, amount in amounts.items():
+        PointRule.objects.update_or_create(space=space, reason=reason, defaults={"amount": amount})
+
+
+@transaction.atomic
+def point_rule_reset(*, actor: User, space: Space, reason: str) -> None:
+    """``reason`` pays the default again in ``space``."""
+    _require_manager_of(actor, space.pk)
+    if reason not in Reason.values:
+        raise ValidationError({"reason": _("Unknown reason.")})
+    from leaderboards.models import PointRule
+
+    PointRule.objects.filter(space=space, reason=reason).delete()
+
+
+def _check_badge_image(image: Any) -> str:
+    """Refuse anything but a small PNG, JPEG, GIF or WebP that Pillow can read (the
+    extension and content type are the uploader's word; the bytes decide). Returns the
+    extension the file is stored under."""
+    from PIL import Image, UnidentifiedImageError
+
+    if image.size > BADGE_IMAGE_MAX_BYTES:
+        raise ValidationError(
+            {
+                "image": _("The image is too large (at most %(kb)d KB).")
+                % {"kb": BADGE_IMAGE_MAX_BYTES // 1024}
+            }
+        )
+    try:
+        image.seek(0)
+        with Image.open(image) as picture:
+            kind = picture.format
+            width, height = picture.size
+            picture.verify()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise ValidationError({"image": _("The file is not an image.")}) from None
+    finally:
+        image.seek(0)
+    if kind not in BADGE_IMAGE_FORMATS:
+        raise ValidationError({"image": _("Use a PNG, JPEG, GIF or WebP image.")})
+    if max(width, height) > BADGE_IMAGE_MAX_SIDE:
+        raise ValidationError(
+            {
+                "image": _("The image is too large (at most %(px)d pixels a side).")
+                % {"px": BADGE_IMAGE_MAX_SIDE}
+            }
+        )
+    return BADGE_IMAGE_FORMATS[kind]
+
+
+def _clean_badge(badge: BadgeDefinition, fields: Mapping[str, Any]) -> None:
+    """Apply ``fields`` to ``badge`` (not saved) and check the whole: criterion, its
+    parameters, the image."""
+    from leaderboards.models import BadgeCriterion
+
+    unknown = set(fields) - BADGE_FIELDS
+    if unknown:
+        raise ValidationError(_("Unknown fields: %s") % ", ".join(sorted(unknown)))
+    image = fields.get("image")
+    for name, value in fields.items():
+        if name == "image":
+            continue
+        if name == "course":
+            badge.course = value
+        else:
+            setattr(badge, name, value)
+    badge.name = (badge.name or "").strip()
+    if not badge.name:
+        raise ValidationError({"name": _("A badge needs a name.")})
+    if badge.criterion not in BadgeCriterion.values:
+        raise ValidationError({"criterion": _("Unknown criterion.")})
+    threshold = badge.threshold
+    if isinstance(threshold, bool) or not isinstance(threshold, int):
+        raise ValidationError({"threshold": _("The threshold must be a whole number.")})
+    if not 1 <= threshold <= BADGE_THRESHOLD_MAX:
+        raise ValidationError(
+            {
+                "threshold": _("The threshold must be between 1 and %(max)d.")
+                % {"max": BADGE_THRESHOLD_MAX}
+            }
+        )
+    # Parameters of another criterion are dropped, not kept to confuse a later reader.
+    if badge.criterion == BadgeCriterion.EVENTS:
+        if badge.reason not in Reason.values:
+            raise ValidationError({"reason": _("Choose the reason whose awards are counted.")})
+    else:
+        badge.reason = ""
+    if badge.criterion == BadgeCriterion.COURSE:
+        if badge.course is not None and badge.course.space_id != badge.space_id:
+            raise ValidationError({"course": _("This course is not in the badge's space.")})
+    else:
+        badge.course = None
+    if "image" in fields and image is None:
+        badge.image = ""
+    elif image is not None:
+        import secrets
+
+        extension = _check_badge_image(image)
+        image.name = f"badge-{secrets.token_hex(8)}.{extension}"
+        badge.image = image
+    badge.full_clean(exclude=["image"])
+
+
+@transaction.atomic
+def badge_definition_create(*, actor: User, space: Space, **fields: Any) -> BadgeDefinition:
+    """A new badge of ``space`` (``name``, ``description``, ``criterion``, ``threshold``,
+    ``reason``, ``course``, ``image``). Nobody holds it yet: automatic badges are handed out
+    on each person's next points."""
+    _require_manager_of(actor, space.pk)
+    badge = BadgeDefinition(space=space)
+    _clean_badge(badge, fields)
+    badge.save()
+    return badge
+
+
+@transaction.atomic
+def badge_definition_update(
+    *, actor: User, badge: BadgeDefinition, **fields: Any
+) -> BadgeDefinition:
+    """Change a badge (its space stays); ``image=None`` removes the uploaded image. Who
+    holds it keeps it."""
+    _require_manager_of(actor, badge.space_id)
+    badge = BadgeDefinition.objects.select_for_update().get(pk=badge.pk)
+    old_image = badge.image.name if badge.image else ""
+    _clean_badge(badge, fields)
+    badge.save()
+    if old_image and old_image != (badge.image.name if badge.image else ""):
+        storage = BadgeDefinition._meta.get_field("image").storage
+        transaction.on_commit(lambda: storage.delete(old_image))
+    return badge
+
+
+@transaction.atomic
+def badge_definition_delete(*, actor: User, badge: BadgeDefinition) -> None:
+    """Delete a badge nobody holds. A held badge stays: its holders' Open Badges
+    assertions point at it."""
+    _require_manager_of(actor, badge.space_id)
+    if BadgeAward.objects.filter(badge=badge).exists():
+        raise ValidationError(_("This badge has been awarded; it cannot be deleted."))
+    image = badge.image.name if badge.image else ""
+    badge.delete()
+    if image:
+        storage = BadgeDefinition._meta.get_field("image").storage
+        transaction.on_commit(lambda: storage.delete(image))

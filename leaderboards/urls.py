@@ -29,6 +29,27 @@ api_urlpatterns = [
         api.BadgeAssertionView.as_view(),
         name="api-badge-assertion",
     ),
+    path(
+        "leaderboards/spaces/<int:space_id>/point-rules/",
+        api.PointRulesView.as_view(),
+        name="api-point-rules",
+    ),
+    path(
+        "leaderboards/spaces/<int:space_id>/point-rules/<str:reason>/",
+        api.PointRuleView.as_view(),
+        name="api-point-rule",
+    ),
+    path("leaderboards/badges/", api.BadgeDefinitionListView.as_view(), name="api-badges"),
+    path(
+        "leaderboards/badges/<int:pk>/",
+        api.BadgeDefinitionDetailView.as_view(),
+        name="api-badge",
+    ),
+    path(
+        "leaderboards/users/<int:user_id>/badges/",
+        api.UserBadgesView.as_view(),
+        name="api-user-badges",
+    ),
     # Open Badges 2.0 hosted objects: public once something was issued.
     path(
         "leaderboards/badges/<int:pk>/badge-class/",
