@@ -1,6 +1,6 @@
 """Reads of quiz duels: configuration, who may duel whom, presence, the payloads REST,
 WebSocket and pages share. Payloads never carry a correct answer before its question
-closed for the viewer."""
+closed for the viewer, nor a live question's text before its clock started."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 
 from classrooms import selectors as classrooms_selectors
@@ -222,18 +222,34 @@ def turn_result(turn: DuelTurn) -> dict[str, Any]:
     }
 
 
-def opened_payload(duel: Duel, turn: DuelTurn) -> dict[str, Any]:
-    """A question as it opens: no correct answer; the server's deadline and clock."""
+def upcoming_payload(duel: Duel, turn: DuelTurn) -> dict[str, Any]:
+    """A question announced but not open yet: its timing and the server's clock, never its
+    text (a modified client must not read it before its clock starts)."""
     return {
         "duel": duel.pk,
         "index": turn.index,
         "count": duel.question_count,
-        "question": _question(turn.question),
         "opens_at": turn.opened_at.isoformat(),
         "deadline": turn.deadline.isoformat(),
         "seconds": duel.seconds,
         "server_now": clock.now().isoformat(),
     }
+
+
+def opened_payload(duel: Duel, turn: DuelTurn) -> dict[str, Any]:
+    """A question as it opens: its text, no correct answer; the server's deadline and clock."""
+    return {**upcoming_payload(duel, turn), "question": _question(turn.question)}
+
+
+def is_open(turn: DuelTurn, now: dt.datetime | None = None) -> bool:
+    """Whether the question's clock has started (its text may be shown)."""
+    return (now or clock.now()) >= turn.opened_at
+
+
+def current_payload(duel: Duel, turn: DuelTurn) -> dict[str, Any]:
+    """The announced question as a reader may see it now: with its text once it opened,
+    only its timing before."""
+    return opened_payload(duel, turn) if is_open(turn) else upcoming_payload(duel, turn)
 
 
 def closed_payload(duel: Duel, index: int, turns: list[DuelTurn]) -> dict[str, Any]:
@@ -300,7 +316,8 @@ def duel_summary(duel: Duel) -> dict[str, Any]:
 def duel_payload(duel: Duel, *, viewer: Any) -> dict[str, Any]:
     """The whole state for a player: what a reconnecting arena needs to carry on.
 
-    Live: the open question (without answer) and every closed one with its reveal.
+    Live: the announced question (its text only once its clock started, never its
+    answer) and every closed one with its reveal.
     Asynchronous: the viewer's own questions only (the opponent's answers and results
     arrive with the result, when both have played)."""
     turns = list(
@@ -321,7 +338,7 @@ def duel_payload(duel: Duel, *, viewer: Any) -> dict[str, Any]:
             if index <= duel.closed_index or finished:
                 closed.append(closed_payload(duel, index, group))
             elif index == duel.current_index:
-                current = opened_payload(duel, group[0])
+                current = current_payload(duel, group[0])
                 current["my_answer"] = mine[index].answer if index in mine else None
                 current["answered"] = [t.user_id for t in group if t.answered_at]
     else:
@@ -330,7 +347,7 @@ def duel_payload(duel: Duel, *, viewer: Any) -> dict[str, Any]:
             if turn.closed:
                 closed.append(closed_payload(duel, index, [turn]))
             else:
-                current = opened_payload(duel, turn)
+                current = current_payload(duel, turn)
                 current["my_answer"] = turn.answer
                 current["answered"] = [turn.user_id] if turn.answered_at else []
     last_event = DuelEvent.objects.filter(duel=duel).order_by("-id").values_list("id", flat=True)
@@ -406,11 +423,19 @@ def events_after(*, duel_id: int, after_id: int, limit: int) -> list[DuelEvent]:
 
 def overdue_duels(*, now: dt.datetime) -> QuerySet[Duel]:
     """Duels whose clock has run out somewhere: a lapsed challenge or run, an open question
-    past its deadline (its process may have died)."""
+    past its deadline, a live question past its opens_at whose text has not gone out (its
+    process may have died)."""
     late_turns = DuelTurn.objects.filter(closed=False, deadline__lt=now).values("duel_id")
+    due_turns = DuelTurn.objects.filter(closed=False, opened_at__lte=now).values("duel_id")
     return Duel.objects.filter(
         Q(status__in=OPEN_STATUSES, expires_at__lt=now)
         | Q(status=DuelStatus.ACTIVE, pk__in=late_turns)
+        | Q(
+            status=DuelStatus.ACTIVE,
+            mode=DuelMode.LIVE,
+            opened_index__lt=F("current_index"),
+            pk__in=due_turns,
+        )
     )
 
 

@@ -289,7 +289,7 @@ def duel_ready(*, user: User, duel: Duel) -> Duel:
             conf = sel.duel_config()
             duel.expires_at = None
             duel.save(update_fields=["expires_at"])
-            _open_live(duel, 0, now + dt.timedelta(seconds=conf.start_seconds))
+            _open_live(duel, 0, now + dt.timedelta(seconds=conf.start_seconds), now)
         return duel
     mine = DuelTurn.objects.filter(duel=duel, user=user)
     if mine.filter(closed=False).exists():
@@ -308,20 +308,57 @@ def duel_ready(*, user: User, duel: Duel) -> Duel:
     return duel
 
 
-def _open_live(duel: Duel, index: int, at: dt.datetime) -> None:
-    """Open question ``index`` for both players at ``at``, with one server deadline."""
+def _open_live(duel: Duel, index: int, at: dt.datetime, now: dt.datetime) -> None:
+    """Announce question ``index`` to both players: it opens at ``at`` (after the start
+    countdown or the reveal pause), with one server deadline.
+
+    Only its timing goes out now (``question.upcoming``); its text follows as
+    ``question.opened`` when the duel is advanced at or after ``at`` (the timer armed here,
+    a read, an answer, the sweep), so no client can read it before its clock starts."""
     deadline = at + dt.timedelta(seconds=duel.seconds)
-    question = Question.objects.prefetch_related("choices").get(pk=duel.question_ids[index])
+    question_id = duel.question_ids[index]
     turns = [
         DuelTurn.objects.create(
-            duel=duel, user_id=uid, index=index, question=question, opened_at=at, deadline=deadline
+            duel=duel,
+            user_id=uid,
+            index=index,
+            question_id=question_id,
+            opened_at=at,
+            deadline=deadline,
         )
         for uid in duel.player_ids()
     ]
     duel.current_index = index
     duel.save(update_fields=["current_index"])
-    _emit(duel, "question.opened", sel.opened_payload(duel, turns[0]))
+    _emit(duel, "question.upcoming", sel.upcoming_payload(duel, turns[0]))
+    if at > now:
+        timers.schedule(duel.pk, at)  # publishes the text when its clock starts
+    else:
+        _release_question(duel, now)  # no pause configured: it opens at once
     timers.schedule(duel.pk, deadline)
+
+
+def _release_question(duel: Duel, now: dt.datetime) -> None:
+    """Publish the current live question's text once its clock has started: once per
+    question, whichever path gets here first. The conditional UPDATE of ``opened_index``
+    is the claim (as ``closed_index`` is for the close): a racer that lost publishes
+    nothing."""
+    index = duel.current_index
+    if index < 0 or duel.opened_index >= index:
+        return
+    turn = (
+        DuelTurn.objects.filter(duel=duel, index=index)
+        .select_related("question")
+        .prefetch_related("question__choices")
+        .first()
+    )
+    if turn is None or not sel.is_open(turn, now):
+        return
+    if not Duel.objects.filter(pk=duel.pk, opened_index__lt=index).update(opened_index=index):
+        duel.refresh_from_db(fields=["opened_index"])
+        return
+    duel.opened_index = index
+    _emit(duel, "question.opened", sel.opened_payload(duel, turn))
 
 
 def _clean_answer(question: Question, answer: Any) -> Any:
@@ -412,7 +449,8 @@ def duels_sweep() -> int:
 
 # -- the state machine ----------------------------------------------------------------------
 def _advance(duel: Duel, now: dt.datetime) -> None:
-    """Apply the clock to a locked duel: lapse, close, open, finish as due."""
+    """Apply the clock to a locked duel: lapse, open (publish the text), close, announce
+    the next, finish as due."""
     if duel.status == DuelStatus.PENDING:
         if duel.expires_at is not None and now >= duel.expires_at:
             duel.status = DuelStatus.EXPIRED
@@ -443,6 +481,7 @@ def _advance_live(duel: Duel, now: dt.datetime) -> None:
     index = duel.current_index
     if duel.closed_index >= index:
         return
+    _release_question(duel, now)  # its text goes out before anything closes it
     turns = list(
         DuelTurn.objects.filter(duel=duel, index=index)
         .select_related("question")
@@ -470,7 +509,7 @@ def _advance_live(duel: Duel, now: dt.datetime) -> None:
     _emit(duel, "score", {"duel": duel.pk, "index": index, "scores": sel.scores(duel)})
     if index + 1 < duel.question_count:
         reveal = dt.timedelta(seconds=sel.duel_config().reveal_seconds)
-        _open_live(duel, index + 1, now + reveal)
+        _open_live(duel, index + 1, now + reveal, now)
     else:
         _finish(duel, now)
 

@@ -200,8 +200,9 @@ class Duel(models.Model):
     """Two learners of a course answer the same questions of its bank.
 
     Live mode: the server opens each question for both at the same moment and closes it when
-    both answered or time is up (``current_index`` is the open question, ``closed_index``
-    the last closed one). Asynchronous mode: each player opens their own questions, with the
+    both answered or time is up (``current_index`` is the announced or open question,
+    ``opened_index`` the last one whose text was published, ``closed_index`` the last
+    closed one). Asynchronous mode: each player opens their own questions, with the
     same per-question timing, before ``expires_at``.
     """
 
@@ -228,6 +229,9 @@ class Duel(models.Model):
     challenger_ready = models.BooleanField(default=False)
     opponent_ready = models.BooleanField(default=False)
     current_index = models.SmallIntegerField(default=-1)
+    # Live: the last question whose text went out (``question.opened``, at its opens_at;
+    # until then only ``question.upcoming``, without the text, is published).
+    opened_index = models.SmallIntegerField(default=-1)
     closed_index = models.SmallIntegerField(default=-1)
     challenger_score = models.IntegerField(default=0)
     opponent_score = models.IntegerField(default=0)

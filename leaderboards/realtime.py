@@ -54,7 +54,8 @@ def _conflict_as_gateway_error(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @realtime.topic("leaderboards.duel")
 class DuelTopic(realtime.Topic):
-    """``leaderboards.duel.<id>``, the two players only: question.opened (no answer),
+    """``leaderboards.duel.<id>``, the two players only: question.upcoming (index and
+    timing, no text), question.opened (the text, at its opens_at; no answer),
     question.answered (who, not what), question.closed (correct answer and both results),
     score, player.ready, duel.started, duel.mode, duel.finished. Durable: a reconnecting
     arena resumes with ``since``. Actions: ``state``, ``accept``, ``decline``, ``ready``,

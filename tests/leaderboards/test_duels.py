@@ -82,7 +82,8 @@ def live_duel(course_setup, learner, learner2, online, clock):
     duel = duel_services.duel_ready(user=learner2, duel=duel)
     assert duel.current_index == 0
     clock.advance(3)  # the countdown: the question opens now
-    return duel
+    # What the timer armed for its opens_at does: publish the question's text.
+    return duel_services.duel_refresh(duel_id=duel.pk)
 
 
 # -- challenges ------------------------------------------------------------------------------
@@ -186,8 +187,14 @@ def test_live_round_scores_correctness_and_speed(
     assert closed["results"][str(learner.pk)]["points"] == 180
     assert closed["results"][str(learner2.pk)]["correct"] is False
     assert events(duel, "score")[0].data["scores"] == {str(learner.pk): 180, str(learner2.pk): 0}
-    nxt = events(duel, "question.opened")[1].data
+    # The next question is announced (its timing only) and opens after the reveal.
+    nxt = events(duel, "question.upcoming")[1].data
     assert nxt["index"] == 1 and nxt["opens_at"] == (clock.now + _s(2)).isoformat()
+    assert "question" not in nxt and len(events(duel, "question.opened")) == 1
+    clock.advance(2)
+    duel_services.duel_refresh(duel_id=duel.pk)
+    opened = events(duel, "question.opened")[1].data
+    assert opened["index"] == 1 and opened["question"]["id"] == duel.question_ids[1]
 
 
 def _s(seconds):
@@ -262,7 +269,8 @@ def test_simultaneous_answers_close_once(course_setup, learner, learner2, online
     duel_services.duel_answer(user=learner2, duel=duel, index=0, answer=right(q0))
     duel_services.duel_refresh(duel_id=duel.pk)
     assert len(events(duel, "question.closed")) == 1
-    assert len(events(duel, "question.opened")) == 2
+    assert len(events(duel, "question.upcoming")) == 2  # one next question announced
+    assert len(events(duel, "question.opened")) == 1  # its text waits for the reveal pause
     duel.refresh_from_db()
     assert duel.challenger_score == duel.opponent_score == 190
 

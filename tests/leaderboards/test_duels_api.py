@@ -39,9 +39,11 @@ def test_challenge_accept_play_over_rest(
     assert r.status_code == 200 and r.json()["mode"] == "live"
     me.post(f"{API}{duel_id}/ready/")
     state = them.post(f"{API}{duel_id}/ready/").json()
-    question = state["current"]["question"]
-    assert "is_correct" not in str(question)
+    assert state["current"]["index"] == 0 and "question" not in state["current"]  # countdown
     clock.advance(3)
+    question = them.get(f"{API}{duel_id}/").json()["current"]["question"]
+    assert question["id"] == course_setup.questions[0].pk
+    assert "is_correct" not in str(question)
     good = next(c.pk for c in course_setup.questions[0].choices.all() if c.is_correct)
     r = me.post(f"{API}{duel_id}/answer/", {"index": 0, "answer": good}, format="json")
     assert r.json() == {"index": 0, "answered": True}  # no correctness before the close
