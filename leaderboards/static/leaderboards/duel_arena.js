@@ -1,6 +1,8 @@
 /* The duel arena. The server owns the clock: each question carries its server deadline
- * and the server's "now", so the countdown runs on server time. Live: both players get
- * question.opened at the same moment, question.closed reveals the answer. Asynchronous:
+ * and the server's "now", so the countdown runs on server time. Live: question.upcoming
+ * announces the next question (its timing, never its text) and the page counts down;
+ * question.opened brings the text when its clock starts, at the same moment for both;
+ * question.closed reveals the answer. Asynchronous:
  * "ready" opens my next question, my answer's reply reveals it. A reconnect resumes the
  * topic with `since` and refetches the state. */
 (function () {
@@ -20,9 +22,11 @@
   const nextButton = $("#arena-next");
   let offset = 0;          // server time - local time, in ms
   let current = null;      // the open question payload
+  let upcoming = null;     // the announced question (no text) while it counts down
   let answeredIndex = -1;  // the index I answered
   let timer = null;
   let nudged = -1;         // the index we asked the server about after its deadline
+  let nudgedOpen = -1;     // the index we asked the server about after its opens_at
 
   function syncClock(serverNow) {
     if (serverNow) offset = Date.parse(serverNow) - Date.now();
@@ -88,8 +92,28 @@
       .forEach((el) => { el.disabled = disabled; });
   }
 
+  function showUpcoming(q) {
+    // Count down to the question. After a reveal, the reveal stays on screen meanwhile.
+    current = null;
+    upcoming = q;
+    syncClock(q.server_now);
+    if ($(".arena-reveal").hidden) {
+      box.hidden = false;
+      $(".arena-result").hidden = true;
+      nextButton.hidden = true;
+      $(".arena-text").textContent = "";
+      $("[data-testid=question-number]").textContent = interpolate(gettext("Question %s of %s"), [q.index + 1, q.count]);
+      $(".arena-choices").replaceChildren();
+      $(".arena-submit-multi").hidden = true;
+      $(".arena-numeric").hidden = true;
+    }
+    marks([]);
+    tick();
+  }
+
   function showQuestion(q) {
     current = q;
+    upcoming = null;
     syncClock(q.server_now);
     box.hidden = false;
     $(".arena-result").hidden = true;
@@ -110,9 +134,26 @@
     tick();
   }
 
+  function tickUpcoming() {
+    const opens = Date.parse(upcoming.opens_at);
+    const now = serverNow();
+    if (now < opens) {
+      $(".countdown").textContent = "";
+      say(interpolate(gettext("Get ready… %s"), [Math.ceil((opens - now) / 1000)]));
+    } else if (nudgedOpen !== upcoming.index && now > opens + 1500) {
+      // The server publishes the question when it opens; ask once in case it was missed.
+      nudgedOpen = upcoming.index;
+      refresh().catch(() => {});
+    }
+    timer = setTimeout(tick, 200);
+  }
+
   function tick() {
     clearTimeout(timer);
-    if (!current) return;
+    if (!current) {
+      if (upcoming) tickUpcoming();
+      return;
+    }
     const opens = Date.parse(current.opens_at), deadline = Date.parse(current.deadline);
     const now = serverNow();
     const bar = $(".arena-bar-fill");
@@ -206,6 +247,7 @@
   function showResult(s) {
     clearTimeout(timer);
     current = null;
+    upcoming = null;
     box.hidden = true;
     nextButton.hidden = true;
     const panel = $(".arena-result");
@@ -236,8 +278,12 @@
     }
     if (s.status === "pending") return say(gettext("Waiting for your opponent to accept…"));
     if (s.status !== "active") return say(gettext("This duel is over."));
-    if (s.current) return showQuestion(s.current);
     const last = s.closed[s.closed.length - 1];
+    if (s.current && s.current.question) return showQuestion(s.current);
+    if (s.current) {  // announced, not open yet: its text comes with question.opened
+      if (last) reveal(last);
+      return showUpcoming(s.current);
+    }
     if (s.mode === "live") {
       if (last) reveal(last);
       else say(gettext("Waiting for your opponent…"));
@@ -276,16 +322,16 @@
 
   rt.subscribe(root.dataset.lobbyTopic);
   rt.subscribe(topic, {since: state.last_event_id});
-  let pendingOpen = null;
+  rt.on(topic, "question.upcoming", (q) => {
+    if (current && current.index >= q.index) return;  // a replay of what is already open
+    showUpcoming(q);
+  });
   rt.on(topic, "question.opened", (q) => {
-    // The next question is announced when the last one closes: keep the reveal on screen
-    // until it opens, so both players see it appear at the same moment.
-    clearTimeout(pendingOpen);
-    syncClock(q.server_now);
-    const wait = Date.parse(q.opens_at) - serverNow();
-    const open = () => { answeredIndex = -1; q.answered = []; showQuestion(q); };
-    if (wait > 0 && !$(".arena-reveal").hidden) pendingOpen = setTimeout(open, wait);
-    else open();
+    // The server sends the text when the question's clock starts, to both at once.
+    if (current && current.index >= q.index) return;  // already shown from the state
+    answeredIndex = -1;
+    q.answered = [];
+    showQuestion(q);
   });
   rt.on(topic, "question.answered", (data) => {
     if (current && data.index === current.index) {
@@ -293,7 +339,12 @@
       marks(current.answered);
     }
   });
-  rt.on(topic, "question.closed", (closed) => { current = null; marks([]); reveal(closed); });
+  rt.on(topic, "question.closed", (closed) => {
+    current = null;
+    upcoming = null;
+    marks([]);
+    reveal(closed);
+  });
   rt.on(topic, "score", (data) => setScores(data.scores));
   rt.on(topic, "player.ready", (data) => { if (data.user !== me) say(gettext("Your opponent is here.")); });
   rt.on(topic, "duel.mode", refresh);
