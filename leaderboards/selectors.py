@@ -498,3 +498,53 @@ def badge_image_svg(badge: BadgeDefinition) -> str:
         f'font-size="17" fill="#ffffff">{escape(short)}</text>'
         "</svg>"
     )
+
+
+# -- which boards a person may pick (the board page) ------------------------------------------
+def boards_of(*, user: Any, window: str) -> dict[str, list[dict[str, Any]]]:
+    """The boards offered to ``user``: their spaces, the courses they learn or teach (in
+    those spaces), the teams they are in or manage; each with its key for ``window``."""
+    from django.db.models import Q
+
+    from classrooms.models import Course
+    from hub.accounts.selectors import spaces_of
+
+    spaces = list(spaces_of(user=user).order_by("name").values_list("id", "name")[:50])
+    courses = Course.objects.filter(Q(enrolments__user=user) | Q(trainers=user))
+    if not user.has_role(Role.ADMIN):
+        courses = courses.filter(space__memberships__user=user)
+    course_rows = list(courses.distinct().order_by("title").values_list("id", "title")[:100])
+    teams = list(
+        Team.objects.filter(Q(members=user) | Q(manager=user))
+        .distinct()
+        .order_by("name")
+        .values_list("id", "name")[:50]
+    )
+
+    def entries(scope: str, rows: list[tuple[int, str]]) -> list[dict[str, Any]]:
+        return [
+            {
+                "scope": scope,
+                "id": pk,
+                "choice": f"{scope}-{pk}",
+                "name": name,
+                "key": ranks.board_key(scope, pk, window),
+            }
+            for pk, name in rows
+        ]
+
+    return {
+        "space": entries("space", spaces),
+        "course": entries("course", course_rows),
+        "team": entries("team", teams),
+    }
+
+
+def board_name(board: ranks.Board) -> str:
+    """The name of a board's space, course or team ("" when it is gone)."""
+    from classrooms.models import Course
+    from hub.accounts.models import Space
+
+    model: Any = {"space": Space, "course": Course, "team": Team}[board.scope]
+    field = "title" if board.scope == "course" else "name"
+    return model.objects.filter(pk=board.id).values_list(field, flat=True).first() or ""

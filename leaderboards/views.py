@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from hub.accounts.models import User
@@ -20,13 +21,26 @@ def _space(request: HttpRequest):
     return space
 
 
-@login_required
-def board(request: HttpRequest) -> HttpResponse:
-    space = _space(request)
+def _requested_board(request: HttpRequest, space_id: int) -> str:
+    """The board key a page asks for: ``?board=<scope>-<id>`` with ``?window=``, or a full
+    ``?key=`` (older links), else the space's board of the window."""
     window = request.GET.get("window", "week")
     if window not in ranks.WINDOWS:
         window = "week"
-    key = request.GET.get("key") or ranks.board_key("space", space.pk, window)
+    if request.GET.get("key"):
+        return request.GET["key"]
+    scope, _dash, ident = request.GET.get("board", "").partition("-")
+    if scope in ranks.SCOPES and ident.isdigit():
+        return ranks.board_key(scope, int(ident), window)
+    return ranks.board_key("space", space_id, window)
+
+
+@login_required
+def board(request: HttpRequest) -> HttpResponse:
+    """A board with its podium, my rank and my neighbours, and a picker of the boards the
+    viewer may see (their spaces, courses and teams) for this week, this month or all time."""
+    space = request.space or _space(request)  # type: ignore[attr-defined]
+    key = _requested_board(request, space.pk)
     try:
         parsed = ranks.parse_board(key)
     except ValueError:
@@ -34,10 +48,30 @@ def board(request: HttpRequest) -> HttpResponse:
     if not selectors.can_view_board(user=request.user, key=key):
         raise PermissionDenied
     payload = selectors.board_payload(user=request.user, key=key, n=20)
+    current = f"{parsed.scope}-{parsed.id}"
+    offered = selectors.boards_of(user=request.user, window=parsed.window)
+    labels = {"space": _("Spaces"), "course": _("Courses"), "team": _("Teams")}
+    groups = [
+        {
+            "scope": scope,
+            "label": labels[scope],
+            "boards": [{**b, "current": b["choice"] == current} for b in offered[scope]],
+        }
+        for scope in ranks.SCOPES
+        if offered[scope]
+    ]
     return render(
         request,
         "leaderboards/board.html",
-        {"board": payload, "window": parsed.window, "space": space, "windows": ranks.WINDOWS},
+        {
+            "board": payload,
+            "window": parsed.window,
+            "space": space,
+            "windows": ranks.WINDOWS,
+            "current": current,
+            "title": selectors.board_name(parsed) or space.name,
+            "groups": groups,
+        },
     )
 
 

@@ -1,4 +1,5 @@
-/* A leaderboard page: on board.changed (coalesced by the server) refetch the board. */
+/* A leaderboard page: on board.changed (coalesced by the server) refetch the board (top,
+   podium, my rank and my neighbours). The board picker and periods are plain links. */
 (function () {
   "use strict";
   const gettext = window.gettext || ((s) => s);
@@ -6,9 +7,15 @@
   const Lyceum = window.Lyceum || {};
   if (!root || !Lyceum.realtime) return;
 
+  const me = Number(root.dataset.me);
+
   function item(entry, cls) {
     const li = document.createElement("li");
     if (cls) li.className = cls;
+    if (entry.user.id === me) {
+      li.classList.add("mine");
+      if (!cls) li.setAttribute("aria-current", "true");
+    }
     const rank = document.createElement("span");
     rank.className = "rank";
     rank.textContent = entry.rank + " ";
@@ -25,10 +32,19 @@
     const board = await response.json();
     root.querySelector(".podium").replaceChildren(
       ...board.podium.map((e) => item(e, "podium-" + e.rank)));
-    root.querySelector(".board-list").replaceChildren(...board.top.map((e) => item(e)));
-    const me = root.querySelector(".me");
-    if (board.me.hidden) me.textContent = gettext("You are hidden from public rankings.");
-    else if (board.me.rank) me.textContent = (window.interpolate || ((f) => f))(gettext("Your rank: %s (%s points)"), [board.me.rank, board.me.score]);
+    root.querySelector("[data-testid=board-list]").replaceChildren(...board.top.map((e) => item(e)));
+    root.querySelector("[data-testid=neighbours]").replaceChildren(
+      ...board.neighbours.map((e) => item(e)));
+    const mine = root.querySelector(".me");
+    const interpolate = window.interpolate || ((f) => f);
+    if (board.me.hidden) {
+      mine.textContent = gettext("You are hidden from public rankings.") + " " +
+        interpolate(gettext("Your points: %s"), [board.me.score]);
+    } else if (board.me.rank) {
+      mine.textContent = interpolate(gettext("Your rank: %s (%s points)"), [board.me.rank, board.me.score]);
+    } else {
+      mine.textContent = gettext("No points on this board yet.");
+    }
   }
 
   let pending = false;
