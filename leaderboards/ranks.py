@@ -18,7 +18,8 @@ window ``all`` | ``week-2026W48`` (ISO week) | ``month-2026-11``.
 Ranks are competition ranks ("1224"): 1 + the number of entries with a strictly higher
 score, so ties share a rank whatever the engine's order among equal scores. Hidden
 learners are never written to Redis boards (and are removed when they hide); the
-database store filters them out on read.
+database store filters them out on read. 0-point ledger rows (an event recorded for the
+badges under a rule of 0) are no entries either.
 """
 
 from __future__ import annotations
@@ -181,8 +182,11 @@ def ledger_awards(board: Board) -> QuerySet:
 
 
 def ledger_scores(board: Board, *, public: bool = True) -> list[tuple[int, int]]:
-    """(user id, points) on ``board`` from the ledger, best first (ties by user id)."""
-    qs = ledger_awards(board)
+    """(user id, points) on ``board`` from the ledger, best first (ties by user id).
+
+    0-point rows (events a space's rule pays nothing for, kept for the badges) are left
+    out: someone with only those is not on the board."""
+    qs = ledger_awards(board).exclude(amount=0)
     if public:
         qs = qs.exclude(Q(user__ranking_preference__hidden=True))
     rows = qs.values("user_id").annotate(total=Sum("amount")).order_by("-total", "user_id")

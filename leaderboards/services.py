@@ -37,6 +37,8 @@ def _publish_board_changes(award: PointAward, keys: list[str]) -> None:
 
 
 def _apply_to_boards(award: PointAward) -> None:
+    if award.amount == 0:
+        return  # an event recorded for the badges, worth no points: not a board entry
     keys = selectors.board_keys_of_award(award)
     if not selectors.is_hidden(user=award.user):
         # Every board of the award in one call (one Redis round trip).
@@ -53,12 +55,15 @@ def points_award(
     space: Space,
     course: Any = None,
     amount: int | None = None,
-) -> PointAward | None:
+) -> PointAward:
     """Pay ``user`` for ``reason`` on ``source`` once: the same (reason, source) again returns
     the first award and changes nothing, even when two calls race (the unique constraint
-    decides; the loser reads the winner's row). ``amount`` defaults to the space's rule;
-    a rule of 0 pays nothing (returns ``None``). Updates the boards after commit and
-    awards the automatic badges the user now meets."""
+    decides; the loser reads the winner's row). ``amount`` defaults to the space's rule.
+    Updates the boards after commit and awards the automatic badges the user now meets.
+
+    A rule of 0 still records the event, as a 0-point row: badges count events (lessons
+    done, duels won, ...) whatever a space pays for them, and a 0-point row never reaches
+    a board (``ranks.ledger_scores`` and the rank store leave it out)."""
     if reason not in Reason.values:
         raise ValidationError({"reason": _("Unknown reason.")})
     source_type = ContentType.objects.get_for_model(source)
@@ -68,8 +73,6 @@ def points_award(
         return existing
     if amount is None:
         amount = selectors.points_for(space_id=space.pk, reason=reason)
-    if amount == 0:
-        return None
     try:
         with transaction.atomic():
             award = PointAward.objects.create(**key, space=space, course=course, amount=amount)
@@ -227,8 +230,6 @@ def points_award_many(*, events: Iterable[Mapping[str, Any]]) -> list[PointAward
             amount = amounts[rule]
         if not isinstance(amount, int):
             raise ValidationError({"amount": _("Points must be a whole number.")})
-        if amount == 0:
-            continue
         course = event.get("course")
         model = type(source)
         if model not in source_types:
@@ -300,7 +301,8 @@ def points_award_many(*, events: Iterable[Mapping[str, Any]]) -> list[PointAward
                 hidden=True, user__point_awards__id__range=id_range
             ).values_list("user_id", flat=True)
         )
-        shown = [a for a in created if a.user_id not in hidden]
+        # 0-point rows record events for the badges; they are no board entries.
+        shown = [a for a in created if a.user_id not in hidden and a.amount != 0]
         if not shown:
             return
         teams: dict[tuple[int, int], list[int]] = {}

@@ -81,11 +81,9 @@ def test_a_trainer_sets_the_rules_and_the_next_award_pays_them(
         user=learner, reason=Reason.QUIZ_PASSED, source=space, space=space
     )
     assert award.amount == 30
-    # A rule of 0 pays nothing.
-    assert (
-        services.points_award(user=learner, reason=Reason.LESSON_DONE, source=space, space=space)
-        is None
-    )
+    # A rule of 0 pays nothing (the event is still recorded, at 0 points, for the badges).
+    zero = services.points_award(user=learner, reason=Reason.LESSON_DONE, source=space, space=space)
+    assert zero.amount == 0
 
 
 def test_one_rule_set_and_reset_to_its_default(api_client_for, coordinator, space):

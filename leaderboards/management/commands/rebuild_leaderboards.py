@@ -40,8 +40,8 @@ class Command(BaseCommand):
             self.stdout.write("Embedded mode: boards are read from the ledger, nothing to do.")
             return
         now = timezone.now()
-        # Hidden learners stay off public boards (as ranks.ledger_scores).
-        public = PointAward.objects.exclude(user__ranking_preference__hidden=True)
+        # Hidden learners and 0-point rows stay off public boards (as ranks.ledger_scores).
+        public = PointAward.objects.exclude(user__ranking_preference__hidden=True).exclude(amount=0)
         # order_by(): the model's default ordering (created_at) would join the DISTINCT
         # and bring back one row per award instead of one per space.
         ledger = PointAward.objects.order_by()
