@@ -1,5 +1,6 @@
 """``sessions.session.<id>``: seats left and waiting-list length (ephemeral ``session.seats``)
-and the registration log (durable: ``SessionEvent`` ids, replayed after a reconnect).
+and the registration log (durable: ``SessionEvent`` ids, replayed after a reconnect), which
+also says when the session was cancelled or completed (``session.completed``).
 
 ``session.changed`` (dates, parts, status, iCal sequence) and ``attendance.summary`` are
 ephemeral. A learner's own waiting-list position arrives on ``hub.user.<id>``

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from hub.accounts.models import Role, User
@@ -122,6 +122,12 @@ def sessions_for(*, user: Any) -> QuerySet[Session]:
         .select_related("space", "course")
         .order_by("starts_at", "id")
     )
+
+
+def last_end(*, session: Session) -> datetime:
+    """When the session is over: the end of its last part (its own dates are the first)."""
+    later = session.parts.aggregate(last=Max("ends_at"))["last"]
+    return max(session.ends_at, later) if later else session.ends_at
 
 
 def confirmed_count(*, session: Session) -> int:

@@ -52,6 +52,7 @@ from sessions.selectors import (
     can_manage_session,
     can_register_for,
     can_schedule_in,
+    last_end,
     part_payload,
     registration_payload,
     seats_state,
@@ -163,6 +164,7 @@ def session_create(
     session.save()
     session.trainers.set(trainers)
     _schedule_reminders(session)
+    _schedule_completion(session)
     _sync_live_class(session)
     return session
 
@@ -180,6 +182,7 @@ def session_update(*, actor: Any, session: Session, **fields: Any) -> Session:
     if unknown:
         raise ValidationError({"fields": f"unknown: {', '.join(sorted(unknown))}"})
     old_start, old_reminder = session.starts_at, session.reminder_hours
+    old_end = last_end(session=session)
     for name, value in fields.items():
         setattr(session, name, value)
     if "description" in fields:
@@ -195,6 +198,8 @@ def session_update(*, actor: Any, session: Session, **fields: Any) -> Session:
         # A new date means a new reminder: forget the ones sent for the old date.
         NoticeSent.objects.filter(registration__session=session, kind=NoticeKind.REMINDER).delete()
         _schedule_reminders(session)
+    if last_end(session=session) != old_end:
+        _schedule_completion(session)
     if "capacity" in fields or "claim_hours" in fields:
         _fill_seats(session, actor=actor)
     _publish_state(session)
@@ -241,6 +246,44 @@ def session_cancel(*, actor: Any, session: Session) -> Session:
     return session
 
 
+@transaction.atomic
+def session_complete(*, session_id: int, now: datetime | None = None) -> bool:
+    """Mark a scheduled session completed once its last part has ended (the job queued for
+    that time, or the sweep). Idempotent: False when nothing was due (cancelled, completed,
+    or moved later: the job queued for the new end does it)."""
+    now = now or timezone.now()
+    session = (
+        Session.objects.select_for_update().select_related("space").filter(pk=session_id).first()
+    )
+    if session is None or session.status != SessionStatus.SCHEDULED:
+        return False
+    if now < last_end(session=session):
+        return False
+    session.status = SessionStatus.COMPLETED
+    session.save(update_fields=["status"])
+    _log(session, "session.completed", {"session": session.pk, "status": session.status})
+    _publish_state(session)
+    _publish_changed(session)
+    return True
+
+
+def completions_sweep(*, now: datetime | None = None) -> int:
+    """Complete every scheduled session whose last part has ended (lost or late jobs)."""
+    now = now or timezone.now()
+    due = (
+        Session.objects.filter(status=SessionStatus.SCHEDULED, ends_at__lte=now)
+        .exclude(parts__ends_at__gt=now)
+        .values_list("pk", flat=True)
+    )
+    return sum(session_complete(session_id=pk, now=now) for pk in list(due))
+
+
+def _refuse_if_over(session: Session) -> None:
+    """Registrations of a completed session are its record: nobody changes them."""
+    if session.status == SessionStatus.COMPLETED:
+        raise ValidationError(_("This session is over: its registrations can no longer change."))
+
+
 # -- registrations ----------------------------------------------------------------------------
 @transaction.atomic
 def registration_register(*, actor: Any, session: Session, user: Any | None = None) -> Registration:
@@ -255,6 +298,7 @@ def registration_register(*, actor: Any, session: Session, user: Any | None = No
         raise PermissionDenied(_("You cannot register this person."))
     if not is_space_member(user=user, space=session.space_id):
         raise PermissionDenied(_("This person is not a member of the session's space."))
+    _refuse_if_over(session)
     if session.status != SessionStatus.SCHEDULED:
         raise ValidationError(_("This session is not open for registration."))
     now = timezone.now()
@@ -293,6 +337,7 @@ def registration_approve(*, actor: Any, registration: Registration) -> Registrat
         raise ValidationError(_("This registration is not awaiting approval."))
     if not _may_approve(session=session, actor=actor, user=registration.user):
         raise PermissionDenied(_("You cannot approve this registration."))
+    _refuse_if_over(session)
     if session.has_started or session.status != SessionStatus.SCHEDULED:
         raise ValidationError(_("This session is not open for registration."))
     registration.revision += 1  # pending -> confirmed or waitlisted
@@ -317,6 +362,7 @@ def registration_cancel(*, actor: Any, registration: Registration) -> Registrati
         actor.pk == registration.user_id or _is_manager(actor, registration.user)
     ):
         raise PermissionDenied(_("You cannot cancel someone else's registration."))
+    _refuse_if_over(session)
     if registration.status == RegistrationStatus.CANCELLED:
         raise ValidationError(_("This registration is already cancelled."))
     now = timezone.now()
@@ -375,6 +421,7 @@ def offer_accept(*, actor: Any, registration: Registration) -> Registration:
     registration = Registration.objects.select_for_update().get(pk=registration.pk)
     if not (actor.pk == registration.user_id or _is_manager(actor, registration.user)):
         raise PermissionDenied(_("This offer is someone else's."))
+    _refuse_if_over(session)
     if registration.status != RegistrationStatus.OFFERED:
         raise ValidationError(_("No seat is offered to you for this session."))
     if registration.offer_expires_at and timezone.now() >= registration.offer_expires_at:
@@ -399,6 +446,7 @@ def offer_decline(*, actor: Any, registration: Registration) -> Registration:
     registration = Registration.objects.select_for_update().get(pk=registration.pk)
     if not (actor.pk == registration.user_id or _is_manager(actor, registration.user)):
         raise PermissionDenied(_("This offer is someone else's."))
+    _refuse_if_over(session)
     if registration.status != RegistrationStatus.OFFERED:
         raise ValidationError(_("No seat is offered to you for this session."))
     _drop(session, registration, actor=actor)
@@ -454,6 +502,7 @@ def waitlist_reorder(*, actor: Any, session: Session, registration_ids: list[int
     session = _locked(session)
     if not can_manage_session(user=actor, session=session):
         raise PermissionDenied(_("Only a coordinator can reorder the waiting list."))
+    _refuse_if_over(session)
     current = list(waitlist(session=session))
     if sorted(registration_ids) != sorted(r.pk for r in current) or len(
         set(registration_ids)
@@ -471,6 +520,7 @@ def waitlist_shift(*, actor: Any, registration: Registration, by: int) -> None:
     session = _locked(registration.session)
     if not can_manage_session(user=actor, session=session):
         raise PermissionDenied(_("Only a coordinator can reorder the waiting list."))
+    _refuse_if_over(session)
     order = list(waitlist(session=session).values_list("pk", flat=True))
     if registration.pk not in order:
         raise ValidationError(_("This registration is not on the waiting list."))
@@ -584,6 +634,7 @@ def part_add(
     _validate_part(part)
     part.save()
     _bump_sequence(session)
+    _schedule_completion(session)
     _publish_changed(session)
     return part
 
@@ -600,6 +651,7 @@ def part_update(*, actor: Any, part: SessionPart, **fields: Any) -> SessionPart:
     _validate_part(part)
     part.save()
     _bump_sequence(session)
+    _schedule_completion(session)
     _publish_changed(session)
     return part
 
@@ -609,6 +661,7 @@ def part_remove(*, actor: Any, part: SessionPart) -> None:
     session = _editable(actor, part.session)
     part.delete()
     _bump_sequence(session)
+    _schedule_completion(session)
     _publish_changed(session)
 
 
@@ -865,6 +918,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
         "offers_expired": offers_sweep(now=now),
         "offer_reminders": offer_reminders_sweep(now=now),
         "reminders": reminders_sweep(now=now),
+        "completed": completions_sweep(now=now),
     }
 
 
@@ -896,6 +950,15 @@ def _schedule_reminders(session: Session) -> None:
 
     session_id = session.pk
     transaction.on_commit(lambda: send_reminders.using(run_after=remind_at).enqueue(session_id))
+
+
+def _schedule_completion(session: Session) -> None:
+    """Queue the job that marks the session completed at its last part's end (it checks
+    the time again when it runs: a session moved later is done by the job of its new end)."""
+    from sessions.tasks import complete_session
+
+    session_id, ends_at = session.pk, last_end(session=session)
+    transaction.on_commit(lambda: complete_session.using(run_after=ends_at).enqueue(session_id))
 
 
 def _schedule_offer(registration: Registration) -> None:

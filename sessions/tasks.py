@@ -1,4 +1,4 @@
-"""Background jobs of sessions: notices, reminders, offer expiry, and the sweep.
+"""Background jobs of sessions: notices, reminders, offer expiry, completion, and the sweep.
 
 Every job is idempotent (a job that runs twice sends once: ``NoticeSent`` rows; an offer
 expires once: its status is checked under the session's row lock).
@@ -30,6 +30,13 @@ def expire_offer(registration_id: int) -> bool:
 
 
 @task()
+def complete_session(session_id: int) -> bool:
+    """Mark the session completed (scheduled for its last part's end)."""
+    return services.session_complete(session_id=session_id)
+
+
+@task()
 def sweep() -> dict[str, int]:
-    """Expired offers, due 'offer expiring' notices and reminders that no job handled."""
+    """Expired offers, due 'offer expiring' notices, reminders and completions that no job
+    handled."""
     return services.sweep()

@@ -110,6 +110,9 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "mine": payload["my_registration"],
         "manages": manages,
         "parts": session.parts.all(),
+        # The service refuses the rest (a learner after the start, any completed session).
+        "can_cancel_mine": session.status == SessionStatus.SCHEDULED
+        and (manages or not session.has_started),
     }
     if manages:
         registrations = list(

@@ -6,7 +6,10 @@ from sessions.tasks import sweep
 
 
 class Command(BaseCommand):
-    help = "Queue the sweep of expired seat offers and due session reminders."
+    help = (
+        "Queue the sweep of expired seat offers, due session reminders and sessions that "
+        "have ended (marked completed)."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(

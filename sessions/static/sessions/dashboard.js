@@ -1,6 +1,7 @@
 /* Coordinator dashboard: each row follows its session's topic (session.seats). */
 (function () {
   "use strict";
+  const gettext = window.gettext || ((s) => s);
   const rt = window.Lyceum && window.Lyceum.realtime;
   if (!rt) return;
   const table = document.querySelector("[data-testid=dashboard]");
@@ -21,6 +22,15 @@
       row.classList.remove("flash");
       void row.offsetWidth; // restart the highlight
       row.classList.add("flash");
+    });
+    // A session that ends while the dashboard is open is shown as such (greyed, tagged).
+    rt.on(topic, "session.changed", (data) => {
+      if (data.status !== "completed" || row.classList.contains("muted")) return;
+      row.classList.add("muted");
+      const tag = document.createElement("span");
+      tag.className = "tag";
+      tag.textContent = gettext("Completed");
+      row.querySelector("td").append(" ", tag);
     });
   }
 })();

@@ -25,7 +25,19 @@
     "registration.offered", "waitlist.reordered"]) {
     rt.on(topic, type, () => { if (stale) stale.hidden = false; });
   }
-  rt.on(topic, "session.changed", () => {
+  // The session ended (the completion job): it says so and offers no more registering or
+  // cancelling (the server refuses them now anyway).
+  const over = () => {
+    const tag = document.getElementById("session-status");
+    if (tag) {
+      tag.textContent = gettext("Completed");
+      tag.hidden = false;
+    }
+    for (const form of document.querySelectorAll("form[data-closes-when-over]")) form.remove();
+  };
+  rt.on(topic, "session.completed", over);
+  rt.on(topic, "session.changed", (data) => {
+    if (data.status === "completed") return over();
     Lyceum.toast && Lyceum.toast(gettext("This session was changed."), window.location.pathname);
   });
   rt.on(`hub.user.${initial.user}`, "sessions.position", (data) => {
