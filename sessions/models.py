@@ -244,6 +244,8 @@ class NoticeKind(models.TextChoices):
     OFFERED = "offered", _("Seat offered")
     OFFER_EXPIRING = "offer_expiring", _("Offer expiring")
     CANCELLED = "cancelled", _("Cancelled by the organiser")
+    # The learner's manager cancelled the seat for them (not the organiser).
+    MANAGER_CANCELLED = "manager_cancelled", _("Cancelled by their manager")
     REMINDER = "reminder", _("Reminder")
 
 

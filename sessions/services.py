@@ -385,9 +385,12 @@ def registration_cancel(*, actor: Any, registration: Registration) -> Registrati
             target=session,
             url=session_url(session),
         )
-    else:
-        # Removed by the organiser (or their manager): told by the notice job.
+    elif manages:
+        # Removed by the organiser: told by the notice job.
         _enqueue_notices([registration.pk], NoticeKind.CANCELLED)
+    else:
+        # Their manager cancelled for them: told so, by name (not "by the organiser").
+        _enqueue_notices([registration.pk], NoticeKind.MANAGER_CANCELLED)
     if was == RegistrationStatus.WAITLISTED:
         _renumber(session)
     elif was in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED):
@@ -787,6 +790,7 @@ NOTICE_VERBS = {
     NoticeKind.OFFERED: gettext_lazy("A seat is offered to you until %(until)s: %(title)s"),
     NoticeKind.OFFER_EXPIRING: gettext_lazy("Your seat offer expires at %(until)s: %(title)s"),
     NoticeKind.CANCELLED: gettext_lazy("Cancelled by the organiser: %(title)s"),
+    NoticeKind.MANAGER_CANCELLED: gettext_lazy("%(by)s cancelled your registration: %(title)s"),
     NoticeKind.REMINDER: gettext_lazy("Reminder: %(title)s starts at %(start)s"),
 }
 NOTIFICATION_KIND = {
@@ -796,6 +800,7 @@ NOTIFICATION_KIND = {
     NoticeKind.OFFERED: "session_promoted",
     NoticeKind.OFFER_EXPIRING: "session_promoted",
     NoticeKind.CANCELLED: "session_cancelled",
+    NoticeKind.MANAGER_CANCELLED: "session_registration",
     NoticeKind.REMINDER: "session_reminder",
 }
 
@@ -814,7 +819,7 @@ def _notice_due(registration: Registration, kind: str, now: datetime) -> bool:
         return status == RegistrationStatus.OFFERED and (
             registration.offer_expires_at is not None and now < registration.offer_expires_at
         )
-    if kind == NoticeKind.CANCELLED:
+    if kind in (NoticeKind.CANCELLED, NoticeKind.MANAGER_CANCELLED):
         return status == RegistrationStatus.CANCELLED
     if kind == NoticeKind.REMINDER:
         return (
@@ -839,7 +844,7 @@ def notice_send(*, registration_id: int, kind: str) -> bool:
     try:
         with transaction.atomic():
             registration = (
-                Registration.objects.select_related("session", "user")
+                Registration.objects.select_related("session", "user", "cancelled_by")
                 .filter(pk=registration_id)
                 .first()
             )
@@ -849,7 +854,9 @@ def notice_send(*, registration_id: int, kind: str) -> bool:
             session = registration.session
             local = ZoneInfo(session.time_zone)
             until = registration.offer_expires_at
+            by = registration.cancelled_by
             verb = NOTICE_VERBS[NoticeKind(kind)] % {
+                "by": by.name if by else "",
                 "title": session.title,
                 "n": registration.position,
                 "until": until.astimezone(local).strftime("%Y-%m-%d %H:%M") if until else "",
@@ -858,11 +865,15 @@ def notice_send(*, registration_id: int, kind: str) -> bool:
             recipients = [registration.user]
             if kind in (NoticeKind.CONFIRMED, NoticeKind.WAITLISTED):
                 recipients += list(managers_of(user=registration.user))
+            if kind == NoticeKind.MANAGER_CANCELLED and by is not None:
+                actor = by
+            else:
+                actor = registration.registered_by or session.space
             notify(
                 recipients=recipients,
                 kind=NOTIFICATION_KIND[NoticeKind(kind)],
                 verb=verb,
-                actor=registration.registered_by or session.space,
+                actor=actor,
                 target=session,
                 url=session_url(session),
             )
