@@ -188,3 +188,31 @@ def test_unknown_kind(api_client_for, coordinator, space):
     )
     assert reply.status_code == 400 and "kind" in reply.json()["error"]["details"]
     assert not Session.objects.exists()
+
+
+def test_an_end_before_the_start_on_update_is_refused_and_nothing_changes(
+    api_client_for, training, coordinator, published
+):
+    from sessions.models import SessionEvent
+
+    before = Session.objects.values_list("starts_at", "ends_at", "title", "sequence").get(
+        pk=training.pk
+    )
+    published()
+    seen = len(published())
+    for change in (
+        {"ends_at": (training.starts_at - timedelta(minutes=1)).isoformat()},
+        {"ends_at": training.starts_at.isoformat()},  # ending as it starts is no session
+        {"starts_at": (training.ends_at + timedelta(hours=1)).isoformat(), "title": "Moved"},
+    ):
+        reply = api_client_for(coordinator).patch(
+            f"/api/v1/sessions/{training.pk}/", change, format="json"
+        )
+        assert reply.status_code == 400, change
+        assert "ends_at" in reply.json()["error"]["details"], change
+    after = Session.objects.values_list("starts_at", "ends_at", "title", "sequence").get(
+        pk=training.pk
+    )
+    assert after == before
+    assert published()[seen:] == []
+    assert not SessionEvent.objects.filter(session=training).exists()
