@@ -253,7 +253,10 @@ def session_complete(*, session_id: int, now: datetime | None = None) -> bool:
     or moved later: the job queued for the new end does it)."""
     now = now or timezone.now()
     session = (
-        Session.objects.select_for_update().select_related("space").filter(pk=session_id).first()
+        Session.objects.select_for_update(of=("self",))
+        .select_related("space")
+        .filter(pk=session_id)
+        .first()
     )
     if session is None or session.status != SessionStatus.SCHEDULED:
         return False
@@ -545,6 +548,12 @@ def registration_move(*, actor: Any, registration: Registration, to: Session) ->
         raise PermissionDenied(_("Only a coordinator of both sessions can move a learner."))
     if to.pk == registration.session_id:
         raise ValidationError(_("Choose another session."))
+    # Both session rows, lowest id first, before either is written: two coordinators
+    # moving people in opposite directions at once then queue instead of deadlocking (each
+    # holding one row and waiting for the other). The services below lock them again,
+    # which a transaction that holds the locks passes straight through.
+    for pk in sorted((registration.session_id, to.pk)):
+        _locked(Session(pk=pk))
     moved = registration_register(actor=actor, session=to, user=registration.user)
     registration_cancel(actor=actor, registration=registration)
     return moved
@@ -583,7 +592,9 @@ def attendance_mark(*, actor: Any, registration: Registration, attendance: str) 
     if not attendance_is_open(session=session):
         raise ValidationError(_("The sign-in sheet opens 15 minutes before the start."))
     registration = (
-        Registration.objects.select_for_update().select_related("user").get(pk=registration.pk)
+        Registration.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .get(pk=registration.pk)
     )
     if registration.status != RegistrationStatus.CONFIRMED:
         raise ValidationError(_("Only confirmed attendees are on the sign-in sheet."))
@@ -985,7 +996,11 @@ def _schedule_offer(registration: Registration) -> None:
 
 # -- internals --------------------------------------------------------------------------------
 def _locked(session: Session) -> Session:
-    return Session.objects.select_for_update().select_related("space").get(pk=session.pk)
+    """The session row, locked; its space comes along unlocked (``of=self``: a lock on the
+    space row would queue every session of the space behind each other)."""
+    return (
+        Session.objects.select_for_update(of=("self",)).select_related("space").get(pk=session.pk)
+    )
 
 
 def _next_revision(*, session: Session, user: Any) -> int:

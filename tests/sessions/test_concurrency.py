@@ -157,3 +157,40 @@ def test_accept_racing_expiry_and_registrations_never_overbook(coordinator, spac
     assert rows.exclude(status=RegistrationStatus.CANCELLED).count() == 15 - (
         offer.status == RegistrationStatus.CANCELLED
     )
+
+
+def test_opposite_moves_at_the_same_moment_do_not_deadlock(coordinator, space, monkeypatch):
+    """Coordinator A moves someone from session 1 to 2 while B moves someone from 2 to 1.
+
+    Each move holds its first row lock while it registers; the pause makes both reach their
+    second lock together, which deadlocked (PostgreSQL aborts one) when each locked the
+    target first."""
+    from sessions import services
+
+    one = make_session(coordinator, space, title="One", capacity=5)
+    two = make_session(coordinator, space, title="Two", capacity=5)
+    people = [
+        UserFactory(username=f"mover{i}", roles=[Role.LEARNER], spaces=[space]) for i in range(2)
+    ]
+    first = registration_register(actor=people[0], session=one)
+    second = registration_register(actor=people[1], session=two)
+    real_register = services.registration_register
+
+    def slow_register(**kwargs):
+        result = real_register(**kwargs)
+        time.sleep(0.5)  # still inside the move's transaction, holding its locks
+        return result
+
+    monkeypatch.setattr(services, "registration_register", slow_register)
+    errors = run_all(
+        [
+            lambda: services.registration_move(actor=coordinator, registration=first, to=two),
+            lambda: services.registration_move(actor=coordinator, registration=second, to=one),
+        ]
+    )
+    assert errors == []
+    live = Registration.objects.exclude(status=RegistrationStatus.CANCELLED)
+    assert sorted(live.values_list("user__username", "session__title")) == [
+        ("mover0", "Two"),
+        ("mover1", "One"),
+    ]

@@ -283,3 +283,30 @@ def test_negative_capacity_update_is_refused(training, coordinator):
         session_set_capacity(actor=coordinator, session=training, capacity=-3)
     training.refresh_from_db()
     assert training.capacity == 2
+
+
+def test_moving_locks_both_sessions_lowest_id_first(coordinator, space, crowd, monkeypatch):
+    """Two coordinators moving people in opposite directions at once must take the two row
+    locks in the same order (else each holds one and waits for the other: a deadlock)."""
+    from sessions import services
+
+    low = make_session(coordinator, space, title="Low", capacity=5)
+    high = make_session(coordinator, space, title="High", capacity=5)
+    assert low.pk < high.pk
+    up = registration_register(actor=crowd[0], session=low)
+    down = registration_register(actor=crowd[1], session=high)
+    locked: list[int] = []
+    real = services._locked
+
+    def recording(session):
+        locked.append(session.pk)
+        return real(session)
+
+    monkeypatch.setattr(services, "_locked", recording)
+    registration_move(actor=coordinator, registration=up, to=high)
+    assert locked[:2] == [low.pk, high.pk]
+    locked.clear()
+    registration_move(actor=coordinator, registration=down, to=low)
+    assert locked[:2] == [low.pk, high.pk]
+    assert Registration.objects.get(user=crowd[0], session=high).status == "confirmed"
+    assert Registration.objects.get(user=crowd[1], session=low).status == "confirmed"
