@@ -65,6 +65,7 @@ def test_concurrent_http_registrations_fill_exactly_the_seats(tmp_path, coordina
     answers = check(result["answers"], SEATS)
     assert answers == {
         "errors": 0,
+        "error_samples": [],
         "confirmed": SEATS,
         "waitlisted": LEARNERS - SEATS,
         "positions_contiguous": True,
