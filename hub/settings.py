@@ -297,6 +297,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two choice sets share the field name "reason": name each (else the generated names
+    # carry a hash and `check --deploy` warns).
+    "ENUM_NAME_OVERRIDES": {
+        "PointReasonEnum": "leaderboards.models.Reason",
+        "FlagReasonEnum": "forums.models.Flag.Reason",
+    },
 }
 
 # --- Notifications --------------------------------------------------------------------------
