@@ -30,6 +30,18 @@ def answer(page: Page, number: int, count: int) -> None:
     expect(page.locator("[data-testid=question-number]")).to_have_text(
         f"Question {number} of {count}"
     )
+    # The number shows while the question counts down (question.upcoming); its text and
+    # answer controls come when it opens (question.opened).
+    page.wait_for_function(
+        """(label) => {
+            const number = document.querySelector("[data-testid=question-number]");
+            const text = document.querySelector("[data-testid=question-text]");
+            const numeric = document.querySelector(".arena-numeric");
+            return number.textContent.trim() === label && text.textContent.trim() !== ""
+                && (document.querySelector("[data-testid=choice]") !== null || !numeric.hidden);
+        }""",
+        arg=f"Question {number} of {count}",
+    )
     if page.locator(".arena-numeric").is_visible():
         page.fill("[data-testid=numeric-answer]", "1")
         page.locator(".arena-numeric button").click()

@@ -27,6 +27,7 @@
   let timer = null;
   let nudged = -1;         // the index we asked the server about after its deadline
   let nudgedOpen = -1;     // the index we asked the server about after its opens_at
+  let waitPoll = null;     // the next "ready" while a live duel waits for its first question
 
   function syncClock(serverNow) {
     if (serverNow) offset = Date.parse(serverNow) - Date.now();
@@ -93,6 +94,7 @@
   }
 
   function showUpcoming(q) {
+    clearTimeout(waitPoll);
     // Count down to the question. After a reveal, the reveal stays on screen meanwhile.
     current = null;
     upcoming = q;
@@ -112,6 +114,7 @@
   }
 
   function showQuestion(q) {
+    clearTimeout(waitPoll);
     current = q;
     upcoming = null;
     syncClock(q.server_now);
@@ -245,6 +248,7 @@
   }
 
   function showResult(s) {
+    clearTimeout(waitPoll);
     clearTimeout(timer);
     current = null;
     upcoming = null;
@@ -287,6 +291,7 @@
     if (s.mode === "live") {
       if (last) reveal(last);
       else say(gettext("Waiting for your opponent…"));
+      waitAgain();
     } else {
       if (last) reveal(last);
       if ((s.played[String(me)] || 0) >= s.questions) {
@@ -297,6 +302,14 @@
         nextButton.hidden = false;
       }
     }
+  }
+
+  function waitAgain() {
+    // A live duel with no question announced yet: say "ready" again now and then (the
+    // server takes it once) so that a missed event or a failed first "ready" cannot leave
+    // the arena waiting for good.
+    clearTimeout(waitPoll);
+    waitPoll = setTimeout(() => { ready().catch(() => {}); }, 3000);
   }
 
   async function refresh() {
