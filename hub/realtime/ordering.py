@@ -5,7 +5,8 @@ A client resumes with ``since=<last id seen>``: if two transactions took ids 10 
 that creates a durable event's row first calls ``hold_topic_order(topic)`` inside its
 transaction: on PostgreSQL a transaction-scoped advisory lock per topic makes the writers
 of one topic take turns from id assignment to commit. SQLite already runs one writer at a
-time (IMMEDIATE transactions), so there it does nothing.
+time (IMMEDIATE transactions), so there it does nothing. After the commits, ``publish``
+keeps the same order on the way to the layer (``publishing.CommitOrder``).
 
 A hot path may take the same lock inside its own INSERT statement (one round trip less
 while the topic is held): ``topic_lock_key(topic)`` gives the two arguments of

@@ -7,9 +7,14 @@ each process hands the same string to every local socket (see ``fanout.py``).
 from __future__ import annotations
 
 import asyncio
+import collections
+import concurrent.futures
 import json
 import logging
 import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -63,14 +68,35 @@ _in_flight: set[asyncio.Task] = set()
 
 
 def send_to_layer(topic: str, text: str, id: int | None) -> None:
-    """Hand one finished frame to the channel layer, from any thread."""
+    """Hand one finished frame to the channel layer, from any thread, and wait for it."""
+    _wait(start_send(topic, text, id))
+
+
+def start_send(topic: str, text: str, id: int | None) -> concurrent.futures.Future | None:
+    """Start handing one frame to the layer; the future (if any) says when it is done.
+
+    Sends started one after the other reach the layer in that order (they queue on one
+    event loop), so callers that must keep an order start them in it.
+    """
     layer = get_channel_layer()
     if layer is None:
-        return
-    _send_message(layer, topic, layer_message(topic, text, id))
+        return None
+    return _start_message(layer, topic, layer_message(topic, text, id))
+
+
+def _wait(future: concurrent.futures.Future | None) -> None:
+    if future is not None:
+        future.result(timeout=10)
 
 
 def _send_message(layer: Any, group: str, message: dict[str, Any]) -> None:
+    """``group_send`` from any thread, waiting for it."""
+    _wait(_start_message(layer, group, message))
+
+
+def _start_message(
+    layer: Any, group: str, message: dict[str, Any]
+) -> concurrent.futures.Future | None:
     """``group_send`` from any thread: on this thread's loop, the home loop, or a new one."""
     home = _running_home_loop()
     try:
@@ -83,11 +109,11 @@ def _send_message(layer: Any, group: str, message: dict[str, Any]) -> None:
         task = running.create_task(layer.group_send(group, message))
         _in_flight.add(task)
         task.add_done_callback(_in_flight.discard)
-    elif home is not None:
-        future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), home)
-        future.result(timeout=10)
-    else:
-        async_to_sync(layer.group_send)(group, message)
+        return None
+    if home is not None:
+        return asyncio.run_coroutine_threadsafe(layer.group_send(group, message), home)
+    async_to_sync(layer.group_send)(group, message)
+    return None
 
 
 def publish(topic: str, type: str, data: dict[str, Any], *, id: int | None = None) -> None:
@@ -95,19 +121,130 @@ def publish(topic: str, type: str, data: dict[str, Any], *, id: int | None = Non
 
     ``id`` marks a durable event (the row's primary key, increasing per topic): late
     subscribers get it from the topic's backlog. Ephemeral events leave it ``None``.
-    Nothing is sent if the transaction rolls back.
+    Nothing is sent if the transaction rolls back. The events of one topic reach the layer
+    in the order their transactions committed (see ``CommitOrder``).
     """
-    text = event_frame(topic, type, data, id)
-    transaction.on_commit(lambda: _deliver(topic, text, id), robust=True)
+    slot = _commit_order.reserve(topic, event_frame(topic, type, data, id), id)
+    transaction.on_commit(_OnCommit(slot), robust=True)
 
 
-def _deliver(topic: str, text: str, id: int | None) -> None:
-    try:
-        send_to_layer(topic, text, id)
-    except Exception:
-        # The data is committed and durable events replay from the backlog: a layer
-        # outage must not turn a successful write into an error for the user.
-        logger.exception("could not publish to %s", topic)
+class _Slot:
+    __slots__ = ("id", "reserved_at", "state", "text", "topic")
+
+    def __init__(self, topic: str, text: str, id: int | None) -> None:
+        self.topic, self.text, self.id = topic, text, id
+        self.state = PENDING
+        self.reserved_at = time.monotonic()
+
+
+PENDING, COMMITTED, DONE = "pending", "committed", "done"
+
+
+class CommitOrder:
+    """Sends each topic's events to the layer in the order their transactions committed.
+
+    Writers of a topic take turns from id to commit (``hold_topic_order``), but each hands
+    its event to the layer after its commit, on its own thread: a writer held up between
+    its commit and its send (the GIL, a busy CPU) would be overtaken by the next writer,
+    and a client could see event 16 before 15 (and, reconnecting in between with
+    ``since=16``, never get 15). So ``publish`` takes a place in the topic's line while the
+    transaction still holds the topic's turn, and an event leaves only when everything
+    ahead of it in its topic's line has left or was rolled back.
+
+    Django has no rollback hook: a rolled-back transaction drops its on-commit callbacks,
+    and a finalizer on the callback gives up its place. A place held longer than
+    ``STALE_SECONDS`` (a transaction that never ends) stops holding up the line.
+    This orders the writers of one process; the ``since`` replay covers the rest.
+    """
+
+    STALE_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lines: dict[str, collections.deque[_Slot]] = {}
+
+    def reserve(self, topic: str, text: str, id: int | None) -> _Slot:
+        slot = _Slot(topic, text, id)
+        with self._lock:
+            self._lines.setdefault(topic, collections.deque()).append(slot)
+        return slot
+
+    def committed(self, slot: _Slot) -> None:
+        self._settle(slot, COMMITTED)
+
+    def rolled_back(self, slot: _Slot) -> None:
+        self._settle(slot, DONE)
+
+    def _settle(self, slot: _Slot, state: str) -> None:
+        started: list[tuple[_Slot, concurrent.futures.Future | None]] = []
+        with self._lock:
+            if slot.state != PENDING:
+                return
+            slot.state = state
+            line = self._lines.get(slot.topic)
+            if line is None or slot not in line:
+                # Dropped from a stale line: nothing is ahead of it any more.
+                if state == COMMITTED:
+                    started.append((slot, self._start(slot)))
+            else:
+                stale = time.monotonic() - self.STALE_SECONDS
+                while line and (line[0].state != PENDING or line[0].reserved_at < stale):
+                    head = line.popleft()
+                    if head.state == PENDING:
+                        logger.warning("an event of %s waited too long for its commit", head.topic)
+                    elif head.state == COMMITTED:
+                        # Started under the lock: the layer gets them in this order.
+                        started.append((head, self._start(head)))
+                if not line:
+                    del self._lines[slot.topic]
+        for sent, future in started:  # waited for outside the lock
+            try:
+                _wait(future)
+            except Exception:
+                # The data is committed and durable events replay from the backlog: a layer
+                # outage must not turn a successful write into an error for the user.
+                logger.exception("could not publish to %s", sent.topic)
+
+    @staticmethod
+    def _start(slot: _Slot) -> concurrent.futures.Future | None:
+        slot.state = DONE
+        try:
+            return start_send(slot.topic, slot.text, slot.id)
+        except Exception:
+            logger.exception("could not publish to %s", slot.topic)
+            return None
+
+    def waiting(self) -> int:
+        """Events reserved and not yet sent or dropped (for tests and diagnostics)."""
+        with self._lock:
+            return sum(len(line) for line in self._lines.values())
+
+
+_commit_order = CommitOrder()
+
+
+def forget_publications(callbacks: Iterable[Callable[[], Any]]) -> None:
+    """Give up the places of these on-commit callbacks' events, as a rollback would.
+
+    For tests, whose transaction never commits: the set-up's events leave the line unsent.
+    """
+    for callback in callbacks:
+        if isinstance(callback, _OnCommit):
+            _commit_order.rolled_back(callback.slot)
+
+
+class _OnCommit:
+    """The on-commit callback of one published event; its finalizer notices a rollback."""
+
+    __slots__ = ("__weakref__", "slot")
+
+    def __init__(self, slot: _Slot) -> None:
+        self.slot = slot
+        # Runs when Django drops the callback: after it ran (then a no-op), or on rollback.
+        weakref.finalize(self, _commit_order.rolled_back, slot)
+
+    def __call__(self) -> None:
+        _commit_order.committed(self.slot)
 
 
 async def apublish(topic: str, type: str, data: dict[str, Any], *, id: int | None = None) -> None:
