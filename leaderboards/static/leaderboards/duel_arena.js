@@ -299,7 +299,8 @@
       } else {
         say(gettext("Your opponent is away: play your questions now, they play theirs within a day."));
         nextButton.textContent = last ? gettext("Next question") : gettext("Start");
-        nextButton.hidden = false;
+        // Playing needs the socket: the button shows once it is open (onOpen renders again).
+        nextButton.hidden = !rt.connected;
       }
     }
   }
@@ -327,7 +328,11 @@
     if (s.mode === "live") ready().catch(() => {});
   });
   $("[data-testid=decline]").addEventListener("click", async () => render(await act("decline")));
-  nextButton.addEventListener("click", () => { nextButton.hidden = true; ready(); });
+  nextButton.addEventListener("click", () => {
+    nextButton.hidden = true;
+    // A "ready" that fails (the socket dropped) gives the button back, to try again.
+    ready().catch(() => { if (!current && !upcoming) nextButton.hidden = false; });
+  });
   $("#arena-rematch").addEventListener("click", async () => {
     const duel = await act("rematch").catch(() => null);
     if (duel && duel.url) window.location.assign(duel.url);
