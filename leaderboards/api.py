@@ -352,22 +352,13 @@ class BadgeUpdateSerializer(BadgeWriteSerializer):
 
 def _badge_fields(data: dict[str, Any]) -> dict[str, Any]:
     """The serializer's data as the services take it (a course id becomes the course)."""
-    from classrooms.models import Course
-
     fields = {k: v for k, v in data.items() if k != "space"}
     if fields.get("course") is not None:
-        course = Course.objects.filter(pk=fields["course"]).first()
+        course = selectors.course_by_id(fields["course"])
         if course is None:
             raise ValidationError({"course": [_("Unknown course.")]})
         fields["course"] = course
     return fields
-
-
-def _badge_readable(request: Request, pk: int) -> BadgeDefinition:
-    badge = get_object_or_404(BadgeDefinition.objects.select_related("course", "space"), pk=pk)
-    if not is_space_member(user=request.user, space=badge.space_id):
-        raise PermissionDenied(_("You are not a member of this badge's space."))
-    return badge
 
 
 class BadgeDefinitionListView(APIView):
@@ -396,11 +387,15 @@ class BadgeDefinitionListView(APIView):
 class BadgeDefinitionDetailView(APIView):
     @extend_schema(responses=BadgeDefinitionSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        return Response(selectors.badge_definition_payload(_badge_readable(request, pk)))
+        return Response(
+            selectors.badge_definition_payload(
+                selectors.badge_for_reader(user=request.user, badge_id=pk)
+            )
+        )
 
     @extend_schema(request=BadgeUpdateSerializer, responses=BadgeDefinitionSerializer)
     def patch(self, request: Request, pk: int) -> Response:
-        badge = _badge_readable(request, pk)
+        badge = selectors.badge_for_reader(user=request.user, badge_id=pk)
         data = validated(BadgeUpdateSerializer, request.data)
         badge = services.badge_definition_update(
             actor=request.user, badge=badge, **_badge_fields(data)
@@ -409,7 +404,9 @@ class BadgeDefinitionDetailView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        services.badge_definition_delete(actor=request.user, badge=_badge_readable(request, pk))
+        services.badge_definition_delete(
+            actor=request.user, badge=selectors.badge_for_reader(user=request.user, badge_id=pk)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

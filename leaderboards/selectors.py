@@ -7,11 +7,14 @@ from datetime import timedelta
 from itertools import groupby
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
+from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
 
-from hub.accounts.models import Role, Team
+from classrooms.models import Course
+from hub.accounts.models import Role, Team, User
 from hub.accounts.selectors import is_space_member
 from leaderboards import ranks
 from leaderboards.models import (
@@ -23,6 +26,22 @@ from leaderboards.models import (
     RankingPreference,
     Reason,
 )
+
+
+def badge_for_reader(*, user: User, badge_id: int) -> BadgeDefinition:
+    """A badge definition its reader may see: members of the badge's space only."""
+    from django.utils.translation import gettext as _
+
+    badge = get_object_or_404(
+        BadgeDefinition.objects.select_related("course", "space"), pk=badge_id
+    )
+    if not is_space_member(user=user, space=badge.space_id):
+        raise PermissionDenied(_("You are not a member of this badge's space."))
+    return badge
+
+
+def course_by_id(course_id: int) -> Course | None:
+    return Course.objects.filter(pk=course_id).first()
 
 
 def board_topic(key: str) -> str:
@@ -127,8 +146,6 @@ def can_view_board(*, user: Any, key: str) -> bool:
     if board.scope == "space":
         return is_space_member(user=user, space=board.id)
     if board.scope == "course":
-        from classrooms.models import Course
-
         space_id = Course.objects.filter(pk=board.id).values_list("space_id", flat=True).first()
         return space_id is not None and is_space_member(user=user, space=space_id)
     team = Team.objects.filter(pk=board.id).first()
@@ -506,7 +523,6 @@ def boards_of(*, user: Any, window: str) -> dict[str, list[dict[str, Any]]]:
     those spaces), the teams they are in or manage; each with its key for ``window``."""
     from django.db.models import Q
 
-    from classrooms.models import Course
     from hub.accounts.selectors import spaces_of
 
     spaces = list(spaces_of(user=user).order_by("name").values_list("id", "name")[:50])
@@ -542,7 +558,6 @@ def boards_of(*, user: Any, window: str) -> dict[str, list[dict[str, Any]]]:
 
 def board_name(board: ranks.Board) -> str:
     """The name of a board's space, course or team ("" when it is gone)."""
-    from classrooms.models import Course
     from hub.accounts.models import Space
 
     model: Any = {"space": Space, "course": Course, "team": Team}[board.scope]
