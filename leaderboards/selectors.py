@@ -8,7 +8,7 @@ from itertools import groupby
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
@@ -286,6 +286,17 @@ def badge_earned(*, user: Any, badge: BadgeDefinition) -> bool:
     if badge.criterion == C.DUEL_WINS:
         return count_of(user=user, space_id=space_id, reason=Reason.DUEL_WON) >= badge.threshold
     return False  # manual
+
+
+def badge_candidates(*, badge: BadgeDefinition) -> QuerySet[User]:
+    """Who might meet ``badge`` and does not hold it: people with points rows in its space."""
+    return (
+        User.objects.filter(
+            pk__in=PointAward.objects.filter(space_id=badge.space_id).values("user_id")
+        )
+        .exclude(badge_awards__badge=badge)
+        .order_by("pk")
+    )
 
 
 def badges_pending(*, user: Any, space_id: int) -> list[BadgeDefinition]:

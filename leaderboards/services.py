@@ -23,6 +23,7 @@ from hub.notify import notify
 from leaderboards import push, ranks, selectors
 from leaderboards.models import (
     BadgeAward,
+    BadgeCriterion,
     BadgeDefinition,
     PointAward,
     RankingPreference,
@@ -156,6 +157,31 @@ def badges_evaluate(*, user: User, space: Space) -> list[BadgeAward]:
     return out
 
 
+def badge_catch_up(*, badge_id: int) -> int:
+    """Award an automatic badge to everyone of its space who already meets it; returns how
+    many got it. Run as a job when a badge is created or its criterion changes: who meets
+    it should not have to wait for their next points. Idempotent (an award is given once).
+    """
+    badge = BadgeDefinition.objects.filter(pk=badge_id).first()
+    if badge is None or badge.criterion == BadgeCriterion.MANUAL:
+        return 0
+    given = 0
+    # Every criterion is counted from the points ledger (0-point rows included), so who has
+    # no row in the space cannot meet it.
+    for user in selectors.badge_candidates(badge=badge):
+        with transaction.atomic():
+            if selectors.badge_earned(user=user, badge=badge):
+                given += _badge_give(user=user, badge=badge)[1]
+    return given
+
+
+def _catch_up_later(badge: BadgeDefinition) -> None:
+    from leaderboards.tasks import badge_catch_up_job
+
+    if badge.criterion != BadgeCriterion.MANUAL:
+        transaction.on_commit(lambda: badge_catch_up_job.enqueue(badge.pk))
+
+
 @transaction.atomic
 def badge_award_manual(
     *, actor: User, user: User, badge: BadgeDefinition, evidence: str = ""
@@ -208,7 +234,6 @@ def points_award_many(*, events: Iterable[Mapping[str, Any]]) -> list[PointAward
     from django.utils import timezone
 
     from hub.accounts.models import Team
-    from leaderboards.models import BadgeCriterion
 
     rows: dict[tuple[int, str, int, int], tuple[Any, ...]] = {}
     users: dict[int, User] = {}
@@ -529,7 +554,6 @@ def _check_badge_image(image: Any) -> str:
 def _clean_badge(badge: BadgeDefinition, fields: Mapping[str, Any]) -> None:
     """Apply ``fields`` to ``badge`` (not saved) and check the whole: criterion, its
     parameters, the image."""
-    from leaderboards.models import BadgeCriterion
 
     unknown = set(fields) - BADGE_FIELDS
     if unknown:
@@ -582,12 +606,13 @@ def _clean_badge(badge: BadgeDefinition, fields: Mapping[str, Any]) -> None:
 @transaction.atomic
 def badge_definition_create(*, actor: User, space: Space, **fields: Any) -> BadgeDefinition:
     """A new badge of ``space`` (``name``, ``description``, ``criterion``, ``threshold``,
-    ``reason``, ``course``, ``image``). Nobody holds it yet: automatic badges are handed out
-    on each person's next points."""
+    ``reason``, ``course``, ``image``). An automatic badge goes, in a background job, to
+    whoever already meets it (``badge_catch_up``), then to each person who comes to meet it."""
     _require_manager_of(actor, space.pk)
     badge = BadgeDefinition(space=space)
     _clean_badge(badge, fields)
     badge.save()
+    _catch_up_later(badge)
     return badge
 
 
@@ -596,16 +621,23 @@ def badge_definition_update(
     *, actor: User, badge: BadgeDefinition, **fields: Any
 ) -> BadgeDefinition:
     """Change a badge (its space stays); ``image=None`` removes the uploaded image. Who
-    holds it keeps it."""
+    holds it keeps it; a changed criterion goes to whoever now meets it (a job)."""
     _require_manager_of(actor, badge.space_id)
     badge = BadgeDefinition.objects.select_for_update().get(pk=badge.pk)
     old_image = badge.image.name if badge.image else ""
+    rule = _criterion_of(badge)
     _clean_badge(badge, fields)
     badge.save()
+    if _criterion_of(badge) != rule:
+        _catch_up_later(badge)
     if old_image and old_image != (badge.image.name if badge.image else ""):
         storage = BadgeDefinition._meta.get_field("image").storage
         transaction.on_commit(lambda: storage.delete(old_image))
     return badge
+
+
+def _criterion_of(badge: BadgeDefinition) -> tuple[Any, ...]:
+    return (badge.criterion, badge.threshold, badge.reason, badge.course_id)
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
-"""Background jobs of duels: the backstop of each question's deadline, and the sweep."""
+"""Background jobs: the backstop of each duel question's deadline, the duel sweep, and a
+new badge handed to whoever already meets it."""
 
 from __future__ import annotations
 
@@ -23,3 +24,11 @@ def duels_sweep_job() -> int:
     from leaderboards.duel_services import duels_sweep
 
     return duels_sweep()
+
+
+@task()
+def badge_catch_up_job(badge_id: int) -> int:
+    """A new or changed automatic badge, to everyone who already meets it (idempotent)."""
+    from leaderboards.services import badge_catch_up
+
+    return badge_catch_up(badge_id=badge_id)

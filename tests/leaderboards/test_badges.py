@@ -117,3 +117,52 @@ def test_open_badges_assertion(api_client_for, trainer, learner, space):
     recipient = body["recipient"]
     assert recipient["hashed"] and "example.com" not in recipient["identity"]
     assert recipient["identity"] == selectors.email_identity("lina@example.com", recipient["salt"])
+
+
+def test_a_new_automatic_badge_goes_to_whoever_already_meets_it(
+    api_client_for, trainer, learner, learner2, space, run_tasks
+):
+    _pay(learner, space, n=4)  # 40 points
+    _pay(learner2, space, n=1)  # 10 points
+    r = api_client_for(trainer).post(
+        "/api/v1/leaderboards/badges/",
+        {"space": space.pk, "name": "Thirty", "criterion": "points", "threshold": 30},
+        format="json",
+    )
+    assert r.status_code == 201, r.json()
+    assert not BadgeAward.objects.exists()  # a job hands it out, not the request
+    run_tasks()
+    assert [a.user for a in BadgeAward.objects.all()] == [learner]
+    assert Notification.objects.filter(recipient=learner, verb__contains="Thirty").count() == 1
+    # Lowering the threshold reaches learner2 too; the job running twice gives nothing twice.
+    badge = BadgeDefinition.objects.get()
+    url = f"/api/v1/leaderboards/badges/{badge.pk}/"
+    assert api_client_for(trainer).patch(url, {"threshold": 10}, format="json").status_code == 200
+    run_tasks()
+    assert services.badge_catch_up(badge_id=badge.pk) == 0
+    assert sorted(a.user_id for a in BadgeAward.objects.all()) == sorted([learner.pk, learner2.pk])
+    assert Notification.objects.filter(verb__contains="Thirty").count() == 2
+
+
+def test_only_a_changed_criterion_or_an_automatic_badge_queues_the_catch_up(
+    api_client_for, trainer, learner, space, run_tasks
+):
+    _pay(learner, space, n=4)
+    client = api_client_for(trainer)
+    r = client.post(
+        "/api/v1/leaderboards/badges/",
+        {"space": space.pk, "name": "Helper", "criterion": "manual"},
+        format="json",
+    )
+    assert r.status_code == 201
+    assert run_tasks() == 0  # a manual badge is given by hand only
+    assert not BadgeAward.objects.exists()
+    badge = BadgeDefinition.objects.create(
+        space=space, name="Big", criterion=BadgeCriterion.POINTS, threshold=1000
+    )
+    url = f"/api/v1/leaderboards/badges/{badge.pk}/"
+    assert client.patch(url, {"name": "Bigger"}, format="json").status_code == 200
+    assert run_tasks() == 0  # a new name changes nobody's right to it
+    assert client.patch(url, {"threshold": 40}, format="json").status_code == 200
+    assert run_tasks() == 1
+    assert BadgeAward.objects.get().user == learner
