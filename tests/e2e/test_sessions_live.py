@@ -5,23 +5,31 @@ ahead withdraws, then their promotion when a seat frees up."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.live_server import api, api_token
+from tests.live_server import LiveEnvironment, api, api_token
 
 pytestmark = pytest.mark.e2e
 
 
-def create_session(server_url: str, capacity: int) -> int:
+def create_session(
+    server_url: str,
+    capacity: int,
+    *,
+    starts_in: dt.timedelta = dt.timedelta(days=10),
+    length: dt.timedelta = dt.timedelta(hours=2),
+) -> int:
     """A fresh session of the demo space (tests share the live database)."""
     token = api_token(server_url, "coordinator")
     status, sessions = api(server_url, "GET", "/api/v1/sessions/", token=token)
     assert status == 200, sessions
     space = next(s["space"] for s in sessions if s["title"] == "First aid workshop")
-    start = dt.datetime.now(dt.UTC) + dt.timedelta(days=10)
+    start = dt.datetime.now(dt.UTC) + starts_in
     status, body = api(
         server_url,
         "POST",
@@ -32,7 +40,7 @@ def create_session(server_url: str, capacity: int) -> int:
             "kind": "face_to_face",
             "title": f"Live seats {uuid.uuid4().hex[:6]}",
             "starts_at": start.isoformat(),
-            "ends_at": (start + dt.timedelta(hours=2)).isoformat(),
+            "ends_at": (start + length).isoformat(),
             "capacity": capacity,
         },
     )
@@ -92,3 +100,27 @@ def test_waitlisted_learner_sees_their_position_change_live(login, lyceum_server
     assert status == 200
     expect(learner2.locator("#my-status")).to_contain_text("A seat is yours")
     assert learner2.evaluate("() => window.__sameDocument === true")
+
+
+def test_an_open_page_learns_the_session_is_over(login, lyceum_server, live_env: LiveEnvironment):
+    # A session of two seconds, starting in three: its completion job is due at its end.
+    ends_at = time.monotonic() + 5
+    session_id = create_session(
+        lyceum_server.url,
+        capacity=5,
+        starts_in=dt.timedelta(seconds=3),
+        length=dt.timedelta(seconds=2),
+    )
+    learner = login("learner")
+    live(learner, f"/sessions/{session_id}/")
+    over = learner.locator("[data-testid=session-over]")
+    expect(over).to_be_hidden()
+    if os.environ.get("DATABASE_URL"):
+        # Services mode: the server runs no jobs; a worker run after the end does it (the
+        # embedded server's own worker runs it when due).
+        time.sleep(max(0.0, ends_at - time.monotonic()))  # until the session's end
+        live_env.manage("db_worker", "--batch", "--interval", "0")
+    expect(over).to_be_visible()
+    expect(learner.locator("[data-testid=session-status]")).to_have_text("Completed")
+    expect(learner.locator("[data-testid=register]")).to_have_count(0)
+    assert learner.evaluate("() => window.__sameDocument === true")

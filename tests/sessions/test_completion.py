@@ -173,7 +173,7 @@ def test_pages_show_a_completed_session(over, client, crowd, coordinator, clock)
     client.force_login(crowd[0])
     page = client.get(f"/sessions/{over.pk}/").content.decode()
     assert 'data-testid="session-status" id="session-status">Completed<' in page
-    assert "This session is over." in page
+    assert 'id="session-over">This session is over.' in page  # shown, not hidden
     assert 'data-testid="cancel-mine"' not in page and 'data-testid="register"' not in page
     assert f'data-testid="completed-{over.pk}"' in client.get("/sessions/").content.decode()
     day = timezone.localtime(over.starts_at).date().isoformat()

@@ -33,6 +33,8 @@
       tag.textContent = gettext("Completed");
       tag.hidden = false;
     }
+    const note = document.getElementById("session-over");
+    if (note) note.hidden = false;
     for (const form of document.querySelectorAll("form[data-closes-when-over]")) form.remove();
   };
   rt.on(topic, "session.completed", over);
