@@ -120,7 +120,9 @@ def points_of(*, user: Any, space_id: int) -> dict[str, int]:
 
 
 def awards_of(*, user: Any, space_id: int | None = None, limit: int = 50) -> list[PointAward]:
-    qs = PointAward.objects.filter(user=user).select_related("course")
+    """Someone's point history, newest first. Rows of 0 points (an event a space's rules
+    pay nothing for, kept for its badges) paid nothing: they are left out."""
+    qs = PointAward.objects.filter(user=user).exclude(amount=0).select_related("course")
     if space_id is not None:
         qs = qs.filter(space_id=space_id)
     return list(qs[:limit])

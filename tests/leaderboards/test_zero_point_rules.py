@@ -85,6 +85,11 @@ def test_course_events_earn_their_badges_under_rules_of_zero(
         "week": 0,
         "month": 0,
     }
+    # Nor is it in the person's point history: it paid nothing.
+    assert selectors.awards_of(user=learner) == []
+    source = ContentType.objects.first()
+    services.points_award(user=learner, reason=Reason.ANSWER_ACCEPTED, source=source, space=space)
+    assert [a.reason for a in selectors.awards_of(user=learner)] == [Reason.ANSWER_ACCEPTED]
 
 
 def test_duel_wins_badge_under_a_rule_of_zero(space, learner, learner2, commit, store):
