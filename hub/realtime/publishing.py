@@ -154,7 +154,10 @@ class CommitOrder:
     Django has no rollback hook: a rolled-back transaction drops its on-commit callbacks,
     and a finalizer on the callback gives up its place. A place held longer than
     ``STALE_SECONDS`` (a transaction that never ends) stops holding up the line.
-    This orders the writers of one process; the ``since`` replay covers the rest.
+    This orders the writers of one process. Writers in two processes can still swap their
+    sends within the moment between a commit and its send: a subscriber then gets the
+    earlier event a moment late (it is never lost unless the client reconnects, with a
+    ``since`` past it, within that moment).
     """
 
     STALE_SECONDS = 60.0
