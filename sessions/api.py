@@ -170,8 +170,8 @@ def _registration(session: Session, pk: int) -> Registration:
 class SessionListView(APIView):
     @extend_schema(responses={200: SessionObject(many=True)})
     def get(self, request: Request) -> Response:
-        sessions = selectors.sessions_for(user=request.user).prefetch_related("trainers")
-        return Response([selectors.session_payload(s, user=request.user) for s in sessions])
+        sessions = selectors.sessions_for(user=request.user)
+        return Response(selectors.session_payloads(sessions, user=request.user))
 
     @extend_schema(request=SessionCreateSerializer, responses={201: SessionObject})
     def post(self, request: Request) -> Response:
@@ -367,7 +367,7 @@ class SeriesUpdateView(APIView):
         session = _session(request, pk)
         data = validated(SeriesUpdateSerializer, request.data)
         updated = services.series_update(actor=request.user, session=session, **data)
-        return Response([selectors.session_payload(s, user=request.user) for s in updated])
+        return Response(selectors.session_payloads(updated, user=request.user))
 
 
 class SeriesCancelView(APIView):
@@ -376,7 +376,7 @@ class SeriesCancelView(APIView):
         session = _session(request, pk)
         data = validated(ScopeSerializer, request.data)
         cancelled = services.series_cancel(actor=request.user, session=session, **data)
-        return Response([selectors.session_payload(s, user=request.user) for s in cancelled])
+        return Response(selectors.session_payloads(cancelled, user=request.user))
 
 
 # -- attendance -------------------------------------------------------------------------------

@@ -255,46 +255,95 @@ def registration_payload(registration: Registration) -> dict[str, Any]:
 
 
 def session_payload(session: Session, *, user: Any | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": session.pk,
-        "space": session.space_id,
-        "kind": session.kind,
-        "title": session.title,
-        "description_html": session.description_html,
-        "course": session.course_id,
-        "activity": session.activity_id,
-        "starts_at": session.starts_at.isoformat(),
-        "ends_at": session.ends_at.isoformat(),
-        "time_zone": session.time_zone,
-        "location": session.location,
-        "join_url": None,  # below: only for who may join
-        "approval": session.approval,
-        "registration_opens_at": _iso(session.registration_opens_at),
-        "registration_closes_at": _iso(session.registration_closes_at),
-        "cancellation_deadline": _iso(session.cancellation_deadline),
-        "status": session.status,
-        "trainers": list(session.trainers.values_list("pk", flat=True)),
-        "topic": session.topic,
-        "sequence": session.sequence,
-        "reminder_hours": session.reminder_hours,
-        "claim_hours": session.claim_hours,
-        "series": session.series_id,
-        "series_index": session.series_index,
-        "parts": [part_payload(p) for p in session.parts.all()],
-        **seats_state(session=session),
-    }
+    return session_payloads([session], user=user)[0]
+
+
+def session_payloads(
+    sessions: Iterable[Session], *, user: Any | None = None
+) -> list[dict[str, Any]]:
+    """The API's view of many sessions in a fixed number of queries (not a few per row):
+    trainers, parts, seat counts and the reader's own registrations are read for all."""
+    sessions = list(sessions)
+    if not sessions:
+        return []
+    ids = [s.pk for s in sessions]
+    trainers: dict[int, list[int]] = {pk: [] for pk in ids}
+    for session_id, trainer_id in (
+        Session.trainers.through.objects.filter(session_id__in=ids)
+        .values_list("session_id", "user_id")
+        .order_by("id")
+    ):
+        trainers[session_id].append(trainer_id)
+    parts: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
+    for part in SessionPart.objects.filter(session_id__in=ids):  # in starts_at order
+        parts[part.session_id].append(part_payload(part))
+    seats = seats_states(sessions=sessions)
+    mine: dict[int, Registration] = {}
+    manages: set[int] = set()
     if user is not None:
-        mine = active_registration(session=session, user=user)
-        data["my_registration"] = registration_payload(mine) if mine else None
-        # The join link (the live classroom, or another tool's meeting link) is for the
-        # confirmed attendees and the people who run the session, as on the session page.
-        # (Asked only when there is a link: the permission check costs queries per row.)
-        if session.join_url and (
-            (mine and mine.status == RegistrationStatus.CONFIRMED)
-            or can_manage_session(user=user, session=session)
-        ):
-            data["join_url"] = session.join_url
-    return data
+        mine = {
+            r.session_id: r
+            for r in Registration.objects.filter(session_id__in=ids, user=user).exclude(
+                status=RegistrationStatus.CANCELLED
+            )
+        }
+        manages = _managed_among(user=user, sessions=sessions, trainers=trainers)
+    out = []
+    for session in sessions:
+        data: dict[str, Any] = {
+            "id": session.pk,
+            "space": session.space_id,
+            "kind": session.kind,
+            "title": session.title,
+            "description_html": session.description_html,
+            "course": session.course_id,
+            "activity": session.activity_id,
+            "starts_at": session.starts_at.isoformat(),
+            "ends_at": session.ends_at.isoformat(),
+            "time_zone": session.time_zone,
+            "location": session.location,
+            "join_url": None,  # below: only for who may join
+            "approval": session.approval,
+            "registration_opens_at": _iso(session.registration_opens_at),
+            "registration_closes_at": _iso(session.registration_closes_at),
+            "cancellation_deadline": _iso(session.cancellation_deadline),
+            "status": session.status,
+            "trainers": trainers[session.pk],
+            "topic": session.topic,
+            "sequence": session.sequence,
+            "reminder_hours": session.reminder_hours,
+            "claim_hours": session.claim_hours,
+            "series": session.series_id,
+            "series_index": session.series_index,
+            "parts": parts[session.pk],
+            **seats[session.pk],
+        }
+        if user is not None:
+            registration = mine.get(session.pk)
+            data["my_registration"] = registration_payload(registration) if registration else None
+            # The join link (the live classroom, or another tool's meeting link) is for the
+            # confirmed attendees and the people who run the session, as on the session page.
+            if session.join_url and (
+                (registration and registration.status == RegistrationStatus.CONFIRMED)
+                or session.pk in manages
+            ):
+                data["join_url"] = session.join_url
+        out.append(data)
+    return out
+
+
+def _managed_among(
+    *, user: Any, sessions: list[Session], trainers: dict[int, list[int]]
+) -> set[int]:
+    """Which of ``sessions`` ``user`` manages (``can_manage_session`` for many at once)."""
+    if not user.is_authenticated:
+        return set()
+    if user.has_role(Role.ADMIN):
+        return {s.pk for s in sessions}
+    coordinated: set[int] = set()
+    if user.has_role(Role.COORDINATOR):
+        coordinated = set(spaces_of(user=user).values_list("pk", flat=True))
+    return {s.pk for s in sessions if s.space_id in coordinated or user.pk in trainers[s.pk]}
 
 
 def session_events_after(*, session_id: int, after_id: int, limit: int) -> list[SessionEvent]:

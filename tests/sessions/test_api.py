@@ -216,3 +216,39 @@ def test_an_end_before_the_start_on_update_is_refused_and_nothing_changes(
     assert after == before
     assert published()[seen:] == []
     assert not SessionEvent.objects.filter(session=training).exists()
+
+
+def test_the_list_costs_the_same_queries_for_3_or_30_sessions(
+    api_client_for, coordinator, trainer, space, crowd, django_assert_max_num_queries
+):
+    """Trainers, parts, seats and my registration are read for the whole list at once."""
+    from sessions.services import part_add, registration_register
+
+    client = api_client_for(crowd[0])
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            session = make_session(
+                coordinator, space, trainers=[trainer], join_url="https://x.test/j"
+            )
+            start = session.starts_at + timedelta(days=1)
+            part_add(
+                actor=coordinator,
+                session=session,
+                starts_at=start,
+                ends_at=start + timedelta(hours=1),
+            )
+            registration_register(actor=crowd[0], session=session)
+
+    add(3)
+    with django_assert_max_num_queries(12) as few:
+        body = client.get("/api/v1/sessions/").json()
+    assert len(body) == 3
+    add(27)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        body = client.get("/api/v1/sessions/").json()
+    assert len(body) == 30
+    first = body[0]
+    assert first["trainers"] == [trainer.pk] and len(first["parts"]) == 1
+    assert first["my_registration"]["status"] == "confirmed" and first["seats_left"] == 1
+    assert first["join_url"] == "https://x.test/j"  # a confirmed attendee may join
