@@ -418,7 +418,10 @@ def _ingest(
             break
         time.sleep(0.02)
     pushes = subscriber.pushes[first:]
-    named = set().union(*(set(users) for _t, users, _b in pushes)) if pushes else set()
+    # A push of many movers gives their number, not their ids (push.NAMED_LIMIT): it names
+    # everyone for this check.
+    everyone = any(users is None for _t, users, _b in pushes)
+    named = set().union(*(set(users or ()) for _t, users, _b in pushes)) if pushes else set()
     arrivals = [t for t, _u, _b in pushes]
     gaps = sorted((b - a) * 1000 for a, b in itertools.pairwise(arrivals))
     ordered = sorted(d * 1000 for d in durations)
@@ -436,9 +439,9 @@ def _ingest(
         "gap_p50_ms": round(percentile(gaps, 50), 1) if gaps else 0.0,
         "gap_max_ms": round(gaps[-1], 1) if gaps else 0.0,
         "tail_ms": round((arrivals[-1] - end) * 1000, 1) if arrivals else float("nan"),
-        "max_users_in_push": max((len(u) for _t, u, _b in pushes), default=0),
+        "max_users_in_push": max((len(u or ()) for _t, u, _b in pushes), default=0),
         "max_push_bytes": max((b for _t, _u, b in pushes), default=0),
-        "unnamed": len(awarded - named),
+        "unnamed": 0 if everyone else len(awarded - named),
         "cpu_us_python": py_us,
         "cpu_us_redis": redis_us,
         "cpu_us_postgres": pg_us,

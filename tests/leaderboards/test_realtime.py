@@ -63,3 +63,19 @@ def test_without_interval_each_change_is_published_after_commit(space, learner, 
     services.points_award(user=learner, reason=Reason.LESSON_DONE, source=space, space=space)
     events = published(_topic(space, "week"))
     assert [(e.type, e.data["users"]) for e in events] == [("board.changed", [learner.pk])]
+
+
+@pytest.mark.django_db
+def test_a_push_of_many_movers_says_how_many_not_who(published):
+    """Wall screens refetch the board anyway: thousands of ids would only fill the frame."""
+    from leaderboards import push
+
+    push.boards_changed({"space.1.all": range(1, push.NAMED_LIMIT + 1)})
+    push.boards_changed({"space.1.all": range(1, push.NAMED_LIMIT + 2)})
+    named, counted = published("leaderboards.board.space.1.all")
+    assert named.data == {
+        "key": "space.1.all",
+        "users": list(range(1, push.NAMED_LIMIT + 1)),
+        "moved": push.NAMED_LIMIT,
+    }
+    assert counted.data == {"key": "space.1.all", "users": None, "moved": push.NAMED_LIMIT + 1}
