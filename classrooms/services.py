@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -664,6 +664,9 @@ def submission_create(
 LIVECLASS_HEARTBEAT_SECONDS = 20
 # A fresh join is not closed by a sync that runs before its socket has subscribed.
 LIVECLASS_JOIN_GRACE_SECONDS = 10
+# Someone back within this long of leaving (a network blip, a reload) continues their last
+# stretch of attendance, the gap counted in, instead of starting a new one.
+LIVECLASS_REJOIN_SECONDS = 30
 MAX_STROKES_PER_BOARD = 5000
 MAX_BREAKOUT_ROOMS = 20
 REACTIONS = ("👍", "👏", "❤️", "😂", "😮", "🎉", "❓")
@@ -931,7 +934,7 @@ def liveclass_join(*, user: User, live_class: LiveClass) -> LiveClassParticipant
         participant.role = role
         participant.save(update_fields=["role"])
     if not already_in:
-        AttendanceInterval.objects.create(participant=participant, joined_at=now, last_seen_at=now)
+        _open_interval(participant, now)
         realtime.publish(
             live_class.topic, "participant.joined", participant_payload(participant, present=True)
         )
@@ -993,10 +996,33 @@ def liveclass_attendance_sync(
     for participant in live_class.participants.filter(
         user_id__in=present_user_ids - still_open, removed=False
     ):
-        AttendanceInterval.objects.create(participant=participant, joined_at=now, last_seen_at=now)
+        _open_interval(participant, now)
     for user_id in gone:
         realtime.publish(live_class.topic, "participant.left", {"id": user_id})
         events.emit("classrooms.liveclass_left", user_id=user_id, live_class_id=live_class.pk)
+
+
+def _open_interval(participant: LiveClassParticipant, now: datetime) -> AttendanceInterval:
+    """Open a stretch of attendance, or reopen the last one if it ended moments ago: a
+    dropped socket that reconnects (the presence hook closed its stretch at once) leaves
+    one continuous stretch in the record, not two with a gap of a few seconds."""
+    recent = (
+        AttendanceInterval.objects.filter(
+            participant=participant,
+            left_at__gte=now - timedelta(seconds=LIVECLASS_REJOIN_SECONDS),
+            left_at__lte=now,
+        )
+        .order_by("-left_at")
+        .first()
+    )
+    if recent is not None:
+        recent.left_at = None
+        recent.last_seen_at = now
+        recent.save(update_fields=["left_at", "last_seen_at"])
+        return recent
+    return AttendanceInterval.objects.create(
+        participant=participant, joined_at=now, last_seen_at=now
+    )
 
 
 def _participant(live_class: LiveClass, user: Any) -> LiveClassParticipant:

@@ -248,6 +248,19 @@ async def test_closing_the_last_tab_ends_the_attendance_interval_at_once(
         ).count()
 
     assert await open_intervals() == 0
+    # The page reconnects at once (it was a blip): the same stretch goes on.
+    tab = await in_room(communicator_for, learner, room)
+    await teacher.next_event(type="participant.joined")
+
+    @database_sync_to_async
+    def stretches():
+        return list(
+            AttendanceInterval.objects.filter(participant__user=learner).values_list(
+                "left_at", flat=True
+            )
+        )
+
+    assert await stretches() == [None]
 
 
 async def test_breakout_rooms_with_their_own_topic(

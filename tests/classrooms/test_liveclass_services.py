@@ -346,6 +346,24 @@ def test_attendance_sync_follows_presence(room, learner, learner2, published):
     assert AttendanceInterval.objects.filter(participant__user=learner2).count() == 2
 
 
+def test_back_within_moments_continues_the_same_stretch(room, learner, monkeypatch):
+    """A blip (the socket dropped, the presence hook closed the stretch) leaves one stretch."""
+    join(learner, room)
+    services.liveclass_leave(user=learner, live_class=room)
+    join(learner, room)
+    (stretch,) = AttendanceInterval.objects.filter(participant__user=learner)
+    assert stretch.left_at is None
+    # Back after longer than the window: a new stretch, the first one kept as it ended.
+    services.liveclass_leave(user=learner, live_class=room)
+    ended = AttendanceInterval.objects.get(participant__user=learner).left_at
+    later = ended + timedelta(seconds=services.LIVECLASS_REJOIN_SECONDS + 1)
+    monkeypatch.setattr(services.timezone, "now", lambda: later)
+    join(learner, room)
+    stretches = AttendanceInterval.objects.filter(participant__user=learner).order_by("joined_at")
+    assert [s.left_at for s in stretches] == [ended, None]
+    assert stretches[1].joined_at == later
+
+
 def test_a_fresh_join_is_not_closed_before_its_socket_subscribes(room, learner):
     join(learner, room)
     services.liveclass_attendance_sync(live_class=room, present_user_ids=set())
