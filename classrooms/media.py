@@ -316,6 +316,17 @@ class AiortcRelay:
     def _room(self, room: str) -> _Room:
         return self.rooms.setdefault(room, _Room(key=room))
 
+    def _forget(self, room: _Room) -> None:
+        """Take ``room`` out of the registry, if it is still the one registered under its key.
+
+        A room object outlives its registration in the coroutines that hold it across an
+        await; forgetting by key alone would take out the room that replaced it, and every
+        publication in that one would vanish (not listed, not subscribable) while its media
+        went on.
+        """
+        if self.rooms.get(room.key) is room:
+            del self.rooms[room.key]
+
     def _configuration(self) -> RTCConfiguration:
         urls = client_settings()["ice_servers"]  # the servers the pages are given too
         # An explicit empty list: aiortc would otherwise ask a public STUN server.
@@ -354,7 +365,7 @@ class AiortcRelay:
                         await result
         await peer.pc.close()
         if not room.peers and room.recording is None:
-            self.rooms.pop(room.key, None)
+            self._forget(room)
 
     @staticmethod
     async def _answer(peer: _Peer, offer: str) -> str:
@@ -366,12 +377,6 @@ class AiortcRelay:
     # -- the interface ------------------------------------------------------------------------
     async def publish(self, *, room: str, participant: int, offer: str) -> Answer:
         lines = check_offer(offer, max_video=2)
-        state = self._room(room)
-        previous = state.published.get(participant)
-        if previous is not None:
-            # Quietly replaced: the new publication's event supersedes the old one.
-            del state.published[participant]
-            await self._drop_peer(state, previous.peer)
         sources_by_mid: dict[str, str] = {}
         videos = 0
         for mid, kind in lines:
@@ -380,6 +385,8 @@ class AiortcRelay:
             else:
                 sources_by_mid[mid] = "video" if videos == 0 else "screen"
                 videos += 1
+        state = self._room(room)
+        previous = state.published.get(participant)
         peer = self._new_peer(state, participant, None)
         publication = Publication(
             participant=participant,
@@ -388,7 +395,15 @@ class AiortcRelay:
             video="video" in sources_by_mid.values(),
         )
         published = _Published(peer=peer, publication=publication)
+        # The new publication takes the place of an earlier one *before* that is dropped: the
+        # room is never empty meanwhile, so it stays registered and this publication lands in
+        # the room everyone else looks in (dropping the only peer first took the room out of
+        # the registry, and the new publication went into a room nobody could see: never
+        # announced nor listed, not subscribable). The replaced one is quietly dropped: the
+        # new publication's event supersedes it.
         state.published[participant] = published
+        if previous is not None:
+            await self._drop_peer(state, previous.peer)
 
         @peer.pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -405,6 +420,10 @@ class AiortcRelay:
         except Exception as exc:
             await self._drop_peer(state, peer)
             raise ValidationError(_("The offer could not be answered.")) from exc
+        if self.rooms.get(room) is not state or state.published.get(participant) is not published:
+            # The room was closed, or the participant published again, meanwhile.
+            await self._drop_peer(state, peer, announce=False)
+            raise ObjectDoesNotExist("the room or the publication ended meanwhile")
         if state.recording and state.recording.participant == participant:
             await self._start_recorder(state, state.recording)
         return Answer(connection=peer.id, sdp=sdp, tracks=sources_by_mid)
@@ -510,9 +529,10 @@ class AiortcRelay:
         if state is None:
             return None
         path = await self.stop_recording(room=room)
-        for peer in list(state.peers.values()):
-            await self._drop_peer(state, peer, announce=False)
-        self.rooms.pop(room, None)
+        self._forget(state)
+        # Closing a peer lets other coroutines run: one that joined meanwhile is closed too.
+        while state.peers:
+            await self._drop_peer(state, next(iter(state.peers.values())), announce=False)
         return path
 
     async def start_recording(self, *, room: str, participant: int, path: Path) -> None:
@@ -532,7 +552,7 @@ class AiortcRelay:
         recording, state.recording = state.recording, None
         await self._stop_recorder(recording)
         if not state.peers:
-            self.rooms.pop(room, None)
+            self._forget(state)
         if recording.path.exists() and recording.path.stat().st_size > 0:
             return recording.path
         return None

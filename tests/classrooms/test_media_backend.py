@@ -82,6 +82,67 @@ async def test_leave_closes_the_participants_connections_and_their_subscribers(r
         await subscriber.close()
 
 
+async def test_publishing_again_alone_in_the_room_stays_listed_and_subscribable(
+    relay: AiortcRelay,
+) -> None:
+    """A page that publishes twice in a row (two starts racing, a reconnect) while nobody
+    else is in the room: the second publication is the room's. Dropping the first, then the
+    room's only peer, used to take the room out of the registry, and the second went into a
+    room nobody could see: not announced, not listed, not subscribable."""
+    first, second = Peer(direct(relay, 1)), Peer(direct(relay, 1))
+    subscriber = Peer(direct(relay, 2))
+    try:
+        await first.publish(CounterVideoTrack())
+        answer = await second.publish(CounterVideoTrack(320, 240, 15))
+        assert [p.participant for p in relay.publications(room=ROOM)] == [1]
+        assert relay.rooms[ROOM].published[1].peer.id == answer["connection"]
+        received = await subscriber.subscribe(1, audio=False)
+        await wait_until(
+            lambda: received.video_frames >= 5, timeout=12, what="frames of the new publication"
+        )
+    finally:
+        for peer in (first, second, subscriber):
+            await peer.close()
+
+
+async def test_a_replaced_publication_that_ends_leaves_the_others_in_the_room(
+    relay: AiortcRelay,
+) -> None:
+    """Someone publishes twice while alone, someone else then publishes, and the first one's
+    browser goes away: only their publication ends. (The lost room's last peer ending used
+    to take the room registered under the same key, and everyone else's publications with
+    it, while a ``media.unpublished`` went out for the one who had left.)"""
+    ended: list[tuple[str, int]] = []
+    relay.on_unpublished = lambda room, participant: ended.append((room, participant))
+    dropped: set[str] = set()  # connections whose drop has run to its end
+    drop = relay._drop_peer
+
+    async def dropping(room: Any, peer: Any, **options: Any) -> None:
+        await drop(room, peer, **options)
+        dropped.add(peer.id)
+
+    relay._drop_peer = dropping  # type: ignore[method-assign]
+    first, second, other = Peer(direct(relay, 1)), Peer(direct(relay, 1)), Peer(direct(relay, 2))
+    try:
+        await first.publish(CounterVideoTrack())
+        connection = (await second.publish(CounterVideoTrack()))["connection"]
+        await other.publish(CounterVideoTrack())
+        await wait_until(
+            lambda: [pc.connectionState for pc in second.connections.values()] == ["connected"],
+            timeout=15,
+            what="the second publication to connect",
+        )
+        await second.close()
+        await wait_until(
+            lambda: connection in dropped, timeout=15, what="the server to drop the connection"
+        )
+        assert ended == [(ROOM, 1)]
+        assert [p.participant for p in relay.publications(room=ROOM)] == [2]
+    finally:
+        for peer in (first, second, other):
+            await peer.close()
+
+
 @pytest.mark.parametrize(
     "sdp",
     ["", "hello", "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n", "v=0\r\n" * 12000],

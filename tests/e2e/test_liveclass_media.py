@@ -6,7 +6,6 @@ fake camera to the server's relay and plays the other's relayed video.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -126,14 +125,6 @@ def camera_tile(user: int) -> str:
     return f'#media-stage [data-user="{user}"][data-source=camera]'
 
 
-# Known flake, to fix: in the services-mode CI pass (two test workers, PostgreSQL and Redis
-# on the same 2 CPUs) the trainer's view of a learner who came back from a breakout room
-# stalled after a few frames, twice in a row; it passes alone in services mode and in every
-# embedded run. The embedded pass still runs it.
-@pytest.mark.skipif(
-    bool(os.environ.get("DATABASE_URL")),
-    reason="stalls under the services-mode CI load (see the comment above); runs in embedded",
-)
 def test_learners_in_a_breakout_room_see_each_other_then_come_back(
     media_browser: Any, lyceum_server: LiveServer, live_class: dict[str, int]
 ) -> None:
