@@ -11,7 +11,9 @@ from rest_framework import exceptions, serializers
 from rest_framework.exceptions import Throttled
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
+
+from hub.client_address import client_address
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -25,7 +27,19 @@ class RateLimited(Throttled):
     """A service's own rate limit was hit: REST answers 429, the gateway ``rate_limited``."""
 
 
-class WriteRateThrottle(UserRateThrottle):
+class ClientAddressMixin(BaseThrottle):
+    """Key anonymous callers on the address our trusted proxies report, not on the header
+    as sent (a rotating ``X-Forwarded-For`` started a fresh count on every request)."""
+
+    def get_ident(self, request: Any) -> str:
+        return client_address(request)
+
+
+class AddressRateThrottle(ClientAddressMixin, AnonRateThrottle):
+    """Rate per client address, for endpoints open to anonymous callers."""
+
+
+class WriteRateThrottle(ClientAddressMixin, UserRateThrottle):
     """Throttle writes only: reading never runs out."""
 
     scope = "writes"

@@ -216,6 +216,16 @@ AUTH_PASSWORD_VALIDATORS = [
 if TESTING:
     # Hashing a password costs ~0.3 s by design; tests create many users.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+AUTHENTICATION_BACKENDS = ["hub.accounts.lockout.LockoutModelBackend"]
+# Sign-in lockout (hub/accounts/lockout.py), on the login page, the admin and the token API:
+# ACCOUNT_FAILURES wrong passwords for one username (or ADDRESS_FAILURES from one client
+# address, whatever the usernames) within WINDOW seconds lock it out for LOCKOUT seconds.
+LYCEUM_LOGIN_LOCKOUT = {
+    "ACCOUNT_FAILURES": int(os.environ.get("LYCEUM_LOGIN_ACCOUNT_FAILURES", 5)),
+    "ADDRESS_FAILURES": int(os.environ.get("LYCEUM_LOGIN_ADDRESS_FAILURES", 20)),
+    "WINDOW": int(os.environ.get("LYCEUM_LOGIN_WINDOW", 15 * 60)),
+    "LOCKOUT": int(os.environ.get("LYCEUM_LOGIN_LOCKOUT", 15 * 60)),
+}
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -271,6 +281,11 @@ if env_bool("LYCEUM_HTTPS"):
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# How many proxies we run in front of daphne (load balancer, CDN). Per-address limits key on
+# the client address those proxies report (hub/client_address.py): 0 = the TCP peer, N = the
+# Nth entry from the right of X-Forwarded-For. The header as sent by a client is never trusted.
+LYCEUM_TRUSTED_PROXIES = int(os.environ.get("LYCEUM_TRUSTED_PROXIES", 0))
+
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -283,6 +298,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "hub.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["hub.api.WriteRateThrottle"],
+    # DRF's own get_ident reads this; None (its default) keys on X-Forwarded-For as sent.
+    "NUM_PROXIES": LYCEUM_TRUSTED_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
         "writes": os.environ.get("LYCEUM_WRITE_RATE", "120/min"),
         "auth": os.environ.get("LYCEUM_AUTH_RATE", "20/min"),

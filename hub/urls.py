@@ -14,6 +14,7 @@ from rest_framework.routers import DefaultRouter
 from hub import views as hub_views
 from hub.accounts import api as accounts_api
 from hub.accounts import views as accounts_views
+from hub.accounts.forms import LoginForm
 from hub.announcements import api as announcements_api
 from hub.announcements import views as announcements_views
 from hub.notifications_api import NotificationViewSet
@@ -44,7 +45,9 @@ urlpatterns = [
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
-            template_name="accounts/login.html", redirect_authenticated_user=True
+            template_name="accounts/login.html",
+            authentication_form=LoginForm,
+            redirect_authenticated_user=True,
         ),
         name="login",
     ),

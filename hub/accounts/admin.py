@@ -2,7 +2,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from hub.accounts.forms import AdminLoginForm
 from hub.accounts.models import RoleGrant, Space, SpaceMembership, Team, User
+
+# The admin's login goes through the same sign-in lockout as the login page, with its message.
+admin.site.login_form = AdminLoginForm
 
 
 class RoleGrantInline(admin.TabularInline):

@@ -9,11 +9,11 @@ from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from hub.accounts import lockout
 from hub.accounts.selectors import user_payload
-from hub.api import validated
+from hub.api import AddressRateThrottle, RateLimited, validated
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -21,7 +21,7 @@ class TokenRequestSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=256, trim_whitespace=False)
 
 
-class AuthRateThrottle(AnonRateThrottle):
+class AuthRateThrottle(AddressRateThrottle):
     scope = "auth"
 
 
@@ -47,6 +47,10 @@ class TokenView(APIView):
     def post(self, request: Request) -> Response:
         data = validated(TokenRequestSerializer, request.data)
         user = authenticate(request, username=data["username"], password=data["password"])
+        if user is None and (locked := lockout.refusal(request)) is not None:
+            refused = RateLimited(detail=locked.message)
+            refused.wait = locked.retry_after  # Retry-After
+            raise refused
         if user is None or not user.is_active:
             return Response(
                 {
