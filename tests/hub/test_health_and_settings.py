@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,64 @@ def test_secret_key_is_required_against_a_real_database(tmp_path):
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_a_weak_secret_key_refuses_to_start_against_a_real_database(tmp_path):
+    result = _manage(
+        "check",
+        DATABASE_URL="postgresql://nobody@127.0.0.1:1/none",
+        SECRET_KEY="hello",
+        LYCEUM_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is too weak" in result.stderr
+    assert "it has 5 characters, at least 32 are needed" in result.stderr
+    assert "secrets.token_urlsafe(50)" in result.stderr  # how to make a good one
+
+
+def test_a_strong_secret_key_starts_against_a_real_database(tmp_path):
+    ci_key = "ci-only-" + secrets.token_hex(24)  # as .ci/run makes it
+    result = _manage(
+        "check",
+        DATABASE_URL="postgresql://nobody@127.0.0.1:1/none",
+        SECRET_KEY=ci_key,
+        LYCEUM_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "ci-only-" + "0123456789abcdef" * 3,  # .ci/run's shape
+        "dev-only-0123456789abcdef0123456789abcdef",  # the developers' services-mode key
+        "lyceum-live-tests-" + "x" * 40,  # tests/live_server.py
+        "lyceum-rush-test-" + "x" * 40,  # tests/sessions/test_http_rush.py
+        "q3V7mZ_t0p9LwR2xYk8sN4bD6hJ1cF5gA-uE",  # token_urlsafe's alphabet, 36 characters
+    ],
+)
+def test_strong_secret_keys_are_accepted(key):
+    from hub.settings import secret_key_weakness
+
+    assert secret_key_weakness(key) is None
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("dev-only", "8 characters"),
+        ("x" * 31 + "y", None),  # long enough, but two different characters
+        ("0123456789abcdefghijklmnopqrstu", "31 characters"),
+        ("ab" * 40, "only 2 different characters"),
+        ("django-insecure-q3V7mZ_t0p9LwR2xYk8sN4bD6hJ1cF5gA-uE", "development key"),
+    ],
+)
+def test_weak_secret_keys_are_refused(key, reason):
+    from hub.settings import secret_key_weakness
+
+    weakness = secret_key_weakness(key)
+    assert weakness is not None
+    assert reason is None or reason in weakness
 
 
 def test_debug_is_off_unless_asked():
