@@ -12,6 +12,7 @@ events per interval.
 
 from __future__ import annotations
 
+import concurrent.futures.thread  # noqa: F401  (its exit hook first: see the end of this file)
 import logging
 import threading
 from collections.abc import Iterable, Mapping
@@ -25,6 +26,7 @@ from leaderboards.selectors import board_topic
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _pending: dict[str, set[int]] = {}
+_timers: dict[str, threading.Timer] = {}
 
 
 # A push names the users whose scores moved up to this many; beyond, it says how many
@@ -74,6 +76,8 @@ def boards_changed(changes: Mapping[str, Iterable[int]]) -> None:
     for key in to_arm:
         timer = threading.Timer(wait, flush, args=(key,))
         timer.daemon = True
+        with _lock:
+            _timers[key] = timer
         timer.start()
 
 
@@ -81,6 +85,7 @@ def flush(key: str) -> None:
     """Publish the merged change of one board (on its timer thread)."""
     with _lock:
         users = _pending.pop(key, None)
+        _timers.pop(key, None)
     if not users:
         return
     topic = board_topic(key)
@@ -92,3 +97,24 @@ def flush(key: str) -> None:
         publishing.send_to_layer(topic, text, None)
     except Exception:
         logger.exception("could not publish to %s", topic)
+
+
+def flush_all() -> None:
+    """Publish every pending board change now, and disarm the timers (a process exiting)."""
+    with _lock:
+        keys = list(_pending)
+        timers = list(_timers.values())
+        _timers.clear()
+    for timer in timers:
+        timer.cancel()
+    for key in keys:
+        flush(key)
+
+
+# A short process (``seed_demo``, a sweep) that awards points exits with pushes pending: their
+# timer then fired during interpreter shutdown, could not publish ("cannot schedule new
+# futures after interpreter shutdown", an ERROR with a traceback at the end of seed_demo) and
+# the change was lost. Flush them while the process can still publish: threading's exit
+# hooks run before the thread pools refuse work (``atexit`` runs after, too late), in the
+# reverse order of registration, so this one runs before concurrent.futures' own.
+threading._register_atexit(flush_all)  # type: ignore[attr-defined]
