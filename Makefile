@@ -7,10 +7,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The embedded mode's data: the SQLite database (var/lyceum.sqlite3), uploads, e-mails, the
+# generated secret key. hub/settings.py reads the same LYCEUM_VAR_DIR.
+VAR_DIR := $(if $(LYCEUM_VAR_DIR),$(LYCEUM_VAR_DIR),var)
 # Test workers (pytest-xdist): one per core by default; TEST_WORKERS=0 runs in this process.
 TEST_WORKERS ?= auto
 
-.PHONY: run test bench lint format migrate demo messages clean install
+.PHONY: run test bench lint format migrate demo messages clean reset install
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,5 +55,16 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Build artefacts only: your data in var/ stays (`make reset` starts over).
 clean:
-	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Start over in the embedded mode: delete var/ (database, uploads, e-mails, secret key);
+# the next `make run` migrates and loads the demo again.
+reset:
+	@if [ -n "$$DATABASE_URL" ]; then \
+	  echo "make reset starts over the embedded mode (it deletes $(VAR_DIR)/); with DATABASE_URL set, drop and re-create that database yourself."; \
+	  exit 1; \
+	fi
+	rm -rf $(VAR_DIR)

@@ -288,12 +288,18 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Email ----------------------------------------------------------------------------------
+# Without an SMTP server: embedded mode (development, `make run`) writes each e-mail to a file
+# under var/mail/ -- printed to the console, the demo's 26 e-mails pushed the "running at"
+# banner out of view -- and services mode prints them to the console (the process logs).
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if os.environ.get("EMAIL_HOST")
-    else "django.core.mail.backends.console.EmailBackend",
+    else "django.core.mail.backends.console.EmailBackend"
+    if DATABASE_URL
+    else "django.core.mail.backends.filebased.EmailBackend",
 )
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
@@ -396,9 +402,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # A refused request (403 PermissionDenied, 404) is one warning line, not a traceback.
+    "filters": {"client_errors_in_one_line": {"()": "hub.log_filters.ClientErrorsInOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        "django.request": {"filters": ["client_errors_in_one_line"]},
+        # One INFO line per job state (RUNNING, SUCCESSFUL) buried `make run`'s console;
+        # failures are logged at ERROR. Services-mode workers keep the job log.
+        "django_tasks": {"level": "INFO" if SERVICES_MODE else "WARNING"},
+        "django_tasks_db": {"level": "INFO" if SERVICES_MODE else "WARNING"},
         "django.channels.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
         "aioice": {"level": "WARNING"},

@@ -130,6 +130,21 @@ def test_weak_secret_keys_are_refused(key, reason):
     assert reason is None or reason in weakness
 
 
+def test_embedded_mode_writes_e_mails_under_var_not_to_the_console(tmp_path):
+    """`make run`'s console keeps its banner: the demo's e-mails go to files in var/mail/."""
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.core.mail import send_mail; "
+        "send_mail('Welcome to Lyceum', 'Hello', 'lyceum@localhost', ['leo@example.com'])",
+        LYCEUM_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Welcome to Lyceum" not in result.stdout + result.stderr
+    (written,) = (tmp_path / "mail").iterdir()
+    assert "Subject: Welcome to Lyceum" in written.read_text()
+
+
 def test_debug_is_off_unless_asked():
     from django.conf import settings
 

@@ -50,10 +50,16 @@ class Command(BaseCommand):
                 if settings.SERVICES_MODE
                 else "embedded (SQLite, in-memory layer)"
             )
+            mail = (
+                f"E-mails are written to {settings.EMAIL_FILE_PATH}/ (one file per sending)\n"
+                if settings.EMAIL_BACKEND.endswith(".filebased.EmailBackend")
+                else ""
+            )
             self.stdout.write(
                 self.style.SUCCESS(f"\nLyceum is running at http://{host}:{port}/  [{mode}]\n")
                 + "Demo logins (password: lyceum): "
                 + "admin, coordinator, trainer, manager, learner, learner2\n"
+                + mail
                 + "Press Ctrl+C to stop.\n"
             )
         Server(
