@@ -13,7 +13,7 @@ VAR_DIR := $(if $(LYCEUM_VAR_DIR),$(LYCEUM_VAR_DIR),var)
 # Test workers (pytest-xdist): one per core by default; TEST_WORKERS=0 runs in this process.
 TEST_WORKERS ?= auto
 
-.PHONY: run test bench lint format migrate demo messages clean reset install
+.PHONY: run test bench lint format migrate demo messages static clean reset install
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,14 +37,17 @@ messages: $(STAMP)  ## refresh the translation catalogues (needs GNU gettext)
 # Links in the demo's e-mails and feeds point at the address `make run` serves on.
 run demo: export SITE_URL ?= http://$(HOST):$(PORT)
 
-run: demo
+# `serve` refuses to start without an up-to-date static files manifest.
+static: $(STAMP)
 	$(PY) manage.py collectstatic --noinput --verbosity 0
+
+run: demo static
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: static
 	$(PY) -m bench $(BENCH_ARGS)
 
 lint: $(STAMP)

@@ -1,15 +1,90 @@
-"""Running Lyceum: refused requests log one line, `make reset` starts over."""
+"""Running Lyceum: `serve` refuses to start without its static files manifest, refused
+requests log one line, `make reset` starts over."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 ROOT = Path(__file__).resolve().parents[2]
+MANIFEST_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+
+@pytest.fixture
+def manifest_storage(settings, tmp_path):
+    """Production's static storage (whitenoise's manifest) on an empty STATIC_ROOT."""
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": MANIFEST_STORAGE},
+    }
+    return settings.STATIC_ROOT
+
+
+def _write_manifest(root: Path, *, leave_out: int = 0) -> None:
+    """A manifest as collectstatic writes it, naming every static file but ``leave_out``."""
+    from django.contrib.staticfiles.finders import get_finders
+
+    from hub.management.commands.serve import COLLECTSTATIC_IGNORED
+
+    paths = sorted(p for f in get_finders() for p, _ in f.list(COLLECTSTATIC_IGNORED))
+    kept = paths[leave_out:]
+    root.mkdir(parents=True, exist_ok=True)
+    manifest = {"paths": {p: p for p in kept}, "version": "1.1", "hash": "x"}
+    (root / "staticfiles.json").write_text(json.dumps(manifest))
+
+
+@pytest.fixture
+def no_server(monkeypatch):
+    """Fail loudly instead of serving if ``serve`` got past its checks."""
+    from hub.management.commands import serve
+
+    def refuse(self):
+        raise AssertionError("serve started the server")
+
+    monkeypatch.setattr(serve.Server, "run", refuse)
+
+
+def test_serve_refuses_to_start_without_the_static_manifest(manifest_storage, no_server):
+    from hub.management.commands.serve import static_files_problem
+
+    problem = static_files_problem()
+    assert problem is not None
+    assert "staticfiles.json is missing" in problem
+    assert "manage.py collectstatic --noinput" in problem
+    with pytest.raises(CommandError, match="collectstatic"):
+        call_command("serve", port=1, no_worker=True, quiet=True)
+
+
+def test_serve_refuses_a_manifest_older_than_the_code(manifest_storage):
+    from hub.management.commands.serve import static_files_problem
+
+    _write_manifest(manifest_storage, leave_out=1)
+    problem = static_files_problem()
+    assert problem is not None
+    assert "1 static file(s) are not in the manifest" in problem
+    assert "collectstatic" in problem
+
+
+def test_serve_accepts_a_complete_manifest(manifest_storage):
+    from hub.management.commands.serve import static_files_problem
+
+    _write_manifest(manifest_storage)
+    assert static_files_problem() is None
+
+
+def test_static_files_served_from_the_apps_need_no_manifest(settings):
+    from hub.management.commands.serve import static_files_problem
+
+    assert settings.STORAGES["staticfiles"]["BACKEND"].endswith("StaticFilesStorage")
+    assert static_files_problem() is None
 
 
 @pytest.mark.django_db

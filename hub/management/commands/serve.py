@@ -12,10 +12,46 @@ import threading
 from daphne.endpoints import build_endpoint_description_strings
 from daphne.server import Server
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.contrib.staticfiles.finders import get_finders
+from django.contrib.staticfiles.storage import ManifestFilesMixin
+from django.core.files.storage import storages
+from django.core.management.base import BaseCommand, CommandError
 from django_tasks_db.management.commands.db_worker import Worker
 
 LISTEN_BACKLOG = 1024
+# What collectstatic leaves out by default: a file it skips is not in the manifest either.
+COLLECTSTATIC_IGNORED = ["CVS", ".*", "*~"]
+COLLECTSTATIC = "manage.py collectstatic --noinput"
+
+
+def static_files_problem() -> str | None:
+    """Why every page would fail on its static files, or None if they can be served.
+
+    With a manifest storage (whitenoise's, outside DEBUG and tests) a page that names a
+    static file not in ``staticfiles.json`` is a 500 ("Missing staticfiles manifest entry"):
+    collectstatic never ran, or the code has files the last run did not see.
+    """
+    storage = storages["staticfiles"]
+    if not isinstance(storage, ManifestFilesMixin):
+        return None  # served straight from the apps' static directories
+    if storage.read_manifest() is None:
+        return (
+            f"The static files manifest {storage.path(storage.manifest_name)} is missing, so "
+            f"every page would fail. Run `{COLLECTSTATIC}` first (once per release)."
+        )
+    collected = set(storage.load_manifest()[0])
+    missing = sorted(
+        path
+        for finder in get_finders()
+        for path, _ in finder.list(COLLECTSTATIC_IGNORED)
+        if storage.hash_key(path) not in collected
+    )
+    if missing:
+        return (
+            f"{len(missing)} static file(s) are not in the manifest (e.g. {missing[0]}): the "
+            f"code changed since the last collectstatic. Run `{COLLECTSTATIC}` again."
+        )
+    return None
 
 
 class Command(BaseCommand):
@@ -30,6 +66,9 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true")
 
     def handle(self, *args, host: str, port: int, no_worker: bool, quiet: bool, **options) -> None:
+        problem = static_files_problem()
+        if problem:
+            raise CommandError(problem)
         from hub.asgi import application
 
         if not settings.SERVICES_MODE and not no_worker:
