@@ -32,6 +32,7 @@ from classrooms.models import (
 )
 from hub.accounts.models import Space, User
 from hub.api import validated
+from hub.params import parse_id, query_id
 
 
 # -- serializers (validation; REST, pages and the gateway share them) --------------------------
@@ -585,10 +586,8 @@ class LiveClassListView(APIView):
 
     @extend_schema(responses={200: AnyObject(many=True)})
     def get(self, request: Request) -> Response:
-        course_id = request.query_params.get("course", "")
-        if not course_id.isdigit():
-            raise serializers.ValidationError({"course": "give a course id"})
-        course = _course(request, int(course_id))
+        course_id = query_id(request, "course", required=True)
+        course = _course(request, course_id)
         _content_course(request, course)
         classes = LiveClass.objects.filter(course=course).prefetch_related("trainers")
         return Response([selectors.liveclass_payload(c) for c in classes])
@@ -738,10 +737,10 @@ def _poll_close(request: Request, pk: int, data: dict[str, Any], poll_pk: int) -
 
 
 def _room_param(request: Request) -> int:
-    room = request.query_params.get("room", "0")
-    if not room.isdigit() or int(room) > services.MAX_BREAKOUT_ROOMS:
+    room = parse_id(request.query_params.get("room", "0"), maximum=services.MAX_BREAKOUT_ROOMS)
+    if room is None:
         raise serializers.ValidationError({"room": "a breakout room number, or 0"})
-    return int(room)
+    return room
 
 
 def _stroke_undo(request: Request, pk: int, data: dict[str, Any]) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from forums.selectors import (
 from hub import sanitize
 from hub.accounts.models import Space, User
 from hub.api import Pagination, validated
+from hub.params import query_id
 
 # -- input serializers (shared with the pages and the WebSocket actions) ----------------------
 
@@ -522,8 +523,8 @@ class SearchView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        forum_id = request.query_params.get("forum")
-        forum = _forum(request.user, int(forum_id)) if forum_id and forum_id.isdigit() else None
+        forum_id = query_id(request, "forum")
+        forum = _forum(request.user, forum_id) if forum_id is not None else None
         paginator = Pagination()
         results = search_posts(
             user=request.user, query=request.query_params.get("q", "")[:200], forum=forum

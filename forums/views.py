@@ -40,6 +40,7 @@ from forums.selectors import (
     thread_payload,
     thread_posts,
 )
+from hub.params import parse_id
 
 POSTS_PER_PAGE = 30
 
@@ -279,8 +280,8 @@ def library_item(request: HttpRequest, pk: int) -> HttpResponse:
                     author=request.user, item=item, body=request.POST.get("body", "")
                 )
             elif action == "add_to_course":
-                module_id = request.POST.get("module", "")
-                if not module_id.isdigit():
+                module_id = parse_id(request.POST.get("module", ""))
+                if module_id is None:
                     raise Http404
                 module = get_object_or_404(Module.objects.select_related("course"), pk=module_id)
                 activity = services.library_item_add_to_course(
