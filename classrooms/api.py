@@ -31,7 +31,7 @@ from classrooms.models import (
     QuestionKind,
 )
 from hub.accounts.models import Space, User
-from hub.api import validated
+from hub.api import DateTimeInRangeField, validated
 from hub.params import parse_id, query_id
 
 
@@ -481,8 +481,8 @@ class LiveClassCreateSerializer(serializers.Serializer):
     course = serializers.IntegerField(required=False, allow_null=True, default=None)
     space = serializers.IntegerField(required=False, allow_null=True, default=None)
     activity = serializers.IntegerField(required=False, allow_null=True, default=None)
-    scheduled_start = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    scheduled_end = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    scheduled_start = DateTimeInRangeField(required=False, allow_null=True, default=None)
+    scheduled_end = DateTimeInRangeField(required=False, allow_null=True, default=None)
     min_presence_percent = serializers.IntegerField(min_value=0, max_value=100, default=75)
     capacity = serializers.IntegerField(
         min_value=2, max_value=1000, required=False, allow_null=True, default=None

@@ -13,6 +13,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
+from hub.params import validate_datetime_in_range
+
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -77,6 +79,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body["message"] = str(detail)
     response.data = {"error": body}
     return response
+
+
+class DateTimeInRangeField(serializers.DateTimeField):
+    """A datetime written through the API: years 1970 to 2099 (see ``hub.params``), so
+    date arithmetic and time-zone conversions on it cannot overflow."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators.append(validate_datetime_in_range)
 
 
 def validated(serializer_class: type[serializers.Serializer], data: Any, **context: Any) -> dict:

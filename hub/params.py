@@ -1,4 +1,5 @@
-"""Integer ids and counts sent from outside: query strings, form fields, topic keys.
+"""Values sent from outside, bounded to what the database and the date arithmetic hold:
+integer ids (query strings, form fields, topic keys) and datetimes.
 
 ``str.isdigit()`` is not the check to use: it accepts ``"²"`` and other Unicode digits that
 ``int()`` then refuses (a 500), and it has no upper bound, so twenty digits reach the
@@ -9,8 +10,10 @@ database and overflow its column. Every place that reads an id from a string use
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
@@ -54,3 +57,25 @@ def query_id(
     if value is None:
         raise ValidationError({name: [_("Give a whole number (digits 0-9 only).")]})
     return value
+
+
+# A date a person schedules something on lies in these years. Outside them (year 1, year
+# 9999) shifting by a reminder's hours or converting to a time zone overflows `datetime`.
+EARLIEST_DATETIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_DATETIME = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def validate_datetime_in_range(value: datetime) -> None:
+    """Refuse a datetime before 1970 or from 2100 on (a naive one is read as UTC); a
+    validator for DRF serializer fields and Django form fields alike."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        inside = EARLIEST_DATETIME <= aware < LATEST_DATETIME
+    except OverflowError:
+        inside = False
+    if not inside:
+        raise DjangoValidationError(
+            _("Give a date between %(first)s and %(last)s.")
+            % {"first": EARLIEST_DATETIME.year, "last": LATEST_DATETIME.year - 1},
+            code="out_of_range",
+        )
