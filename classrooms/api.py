@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,7 +31,7 @@ from classrooms.models import (
     QuestionKind,
 )
 from hub.accounts.models import Space, User
-from hub.api import DateTimeInRangeField, validated
+from hub.api import DateTimeInRangeField, JSONParser, validated
 from hub.params import parse_id, query_id
 
 
