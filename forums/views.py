@@ -40,6 +40,7 @@ from forums.selectors import (
     thread_payload,
     thread_posts,
 )
+from hub.accounts.middleware import current_space
 from hub.params import parse_id
 
 POSTS_PER_PAGE = 30
@@ -95,7 +96,7 @@ def _errors(form: forms.Form, exc: Exception) -> None:
 
 @login_required
 def forum_list(request: HttpRequest) -> HttpResponse:
-    space = getattr(request, "space", None)
+    space = current_space(request)
     forums = forums_for(user=request.user)
     if space is not None:
         forums = forums.filter(space=space)
@@ -230,7 +231,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def library(request: HttpRequest) -> HttpResponse:
-    space = getattr(request, "space", None)
+    space = current_space(request)
     form = LibraryForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         if space is None:
