@@ -92,3 +92,33 @@ def test_space_switch_to_a_space_that_is_not_an_id_is_a_404(client, learner, spa
 def test_leaderboard_api_space_that_is_not_an_id_is_refused(api_client_for, learner, value):
     r = api_client_for(learner).get("/api/v1/leaderboards/me/points/", {"space": value})
     assert r.status_code == 403, r.content[:200]
+
+
+TOPICS = [
+    "messaging.conversation.{}",
+    "forums.thread.{}",
+    "forums.forum.{}",
+    "sessions.session.{}",
+    "hub.space.{}",
+    "classrooms.course.{}.progress",
+    "classrooms.team.{}.progress",
+    "classrooms.liveclass.{}",
+    "leaderboards.duel.{}",
+    "sessions.session.{}.attendance",
+    "messaging.conversation.{}.unread",
+]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("key", ["9" * 20, str(BIGINT_MAX + 1)])
+async def test_a_topic_id_past_the_bigint_range_is_refused_not_internal(
+    communicator_for, learner, key
+):
+    ws = await communicator_for(learner)
+    for pattern in TOPICS:
+        topic = pattern.format(key)
+        reply = await ws.call("sub", topic=topic)
+        assert reply["op"] == "error" and reply["code"] in {"forbidden", "not_found"}, (
+            topic,
+            reply,
+        )
