@@ -64,6 +64,7 @@ ERROR_CODES = {
     415: "unsupported_media_type",
     429: "rate_limited",
     500: "server_error",
+    503: "service_unavailable",
 }
 
 
