@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,7 +31,8 @@ from classrooms.models import (
     QuestionKind,
 )
 from hub.accounts.models import Space, User
-from hub.api import validated
+from hub.api import DateTimeInRangeField, JSONParser, validated
+from hub.params import parse_id, query_id
 
 
 # -- serializers (validation; REST, pages and the gateway share them) --------------------------
@@ -480,8 +481,8 @@ class LiveClassCreateSerializer(serializers.Serializer):
     course = serializers.IntegerField(required=False, allow_null=True, default=None)
     space = serializers.IntegerField(required=False, allow_null=True, default=None)
     activity = serializers.IntegerField(required=False, allow_null=True, default=None)
-    scheduled_start = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    scheduled_end = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    scheduled_start = DateTimeInRangeField(required=False, allow_null=True, default=None)
+    scheduled_end = DateTimeInRangeField(required=False, allow_null=True, default=None)
     min_presence_percent = serializers.IntegerField(min_value=0, max_value=100, default=75)
     capacity = serializers.IntegerField(
         min_value=2, max_value=1000, required=False, allow_null=True, default=None
@@ -585,10 +586,8 @@ class LiveClassListView(APIView):
 
     @extend_schema(responses={200: AnyObject(many=True)})
     def get(self, request: Request) -> Response:
-        course_id = request.query_params.get("course", "")
-        if not course_id.isdigit():
-            raise serializers.ValidationError({"course": "give a course id"})
-        course = _course(request, int(course_id))
+        course_id = query_id(request, "course", required=True)
+        course = _course(request, course_id)
         _content_course(request, course)
         classes = LiveClass.objects.filter(course=course).prefetch_related("trainers")
         return Response([selectors.liveclass_payload(c) for c in classes])
@@ -738,10 +737,10 @@ def _poll_close(request: Request, pk: int, data: dict[str, Any], poll_pk: int) -
 
 
 def _room_param(request: Request) -> int:
-    room = request.query_params.get("room", "0")
-    if not room.isdigit() or int(room) > services.MAX_BREAKOUT_ROOMS:
+    room = parse_id(request.query_params.get("room", "0"), maximum=services.MAX_BREAKOUT_ROOMS)
+    if room is None:
         raise serializers.ValidationError({"room": "a breakout room number, or 0"})
-    return int(room)
+    return room
 
 
 def _stroke_undo(request: Request, pk: int, data: dict[str, Any]) -> dict[str, Any]:

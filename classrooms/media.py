@@ -76,6 +76,7 @@ from rest_framework import serializers
 
 from classrooms.recorder import ClassRecorder
 from hub import events
+from hub.params import parse_id
 from hub.realtime import apublish
 
 logger = logging.getLogger(__name__)
@@ -732,9 +733,10 @@ def _participant_role(user: Any, room: str) -> str:
 def _recording_wanted(room: str) -> bool:
     from classrooms.models import LiveClass
 
-    if not room.isdigit():
+    class_id = parse_id(room)
+    if class_id is None:
         return False  # breakout rooms are not recorded
-    return LiveClass.objects.filter(pk=int(room), recording_on=True).exists()
+    return LiveClass.objects.filter(pk=class_id, recording_on=True).exists()
 
 
 _media_loop: asyncio.AbstractEventLoop | None = None

@@ -49,6 +49,7 @@ from classrooms.selectors import (
 )
 from hub import realtime
 from hub.accounts.models import User
+from hub.params import parse_id
 
 
 @realtime.topic("classrooms.course.progress")
@@ -56,9 +57,10 @@ class CourseProgressTopic(realtime.Topic):
     """Every learner of a course: the course's editors only."""
 
     def authorize(self, user: Any, key: str) -> bool:
-        if not key.isdigit():
+        course_id = parse_id(key)
+        if course_id is None:
             return False
-        course = Course.objects.filter(pk=int(key)).first()
+        course = Course.objects.filter(pk=course_id).first()
         return course is not None and can_watch_course_topic(user=user, course=course)
 
     def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
@@ -72,7 +74,8 @@ class TeamProgressTopic(realtime.Topic):
     """``classrooms.team.<id>.progress``: a team's members, in every course, for its manager."""
 
     def authorize(self, user: Any, key: str) -> bool:
-        return key.isdigit() and can_watch_team_topic(user=user, team_id=int(key))
+        team_id = parse_id(key)
+        return team_id is not None and can_watch_team_topic(user=user, team_id=team_id)
 
     def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
         rows = team_progress_after(team_id=int(key), after_id=since, limit=limit)
@@ -138,9 +141,10 @@ class LiveClassTopic(MediaSignalling, realtime.Topic):
     presence = True
 
     def authorize(self, user: Any, key: str) -> bool:
-        if not key.isdigit():
+        class_id = parse_id(key)
+        if class_id is None:
             return False
-        live_class = LiveClass.objects.filter(pk=int(key)).first()
+        live_class = LiveClass.objects.filter(pk=class_id).first()
         return (
             live_class is not None
             and can_join_liveclass(user, live_class)
@@ -154,7 +158,8 @@ class LiveClassTopic(MediaSignalling, realtime.Topic):
     def presence_left(self, user: Any, key: str) -> None:
         """Their last socket is gone: the attendance interval closes now, not at the next
         heartbeat (a page that comes back opens a new one)."""
-        live_class = LiveClass.objects.filter(pk=int(key)).first() if key.isdigit() else None
+        class_id = parse_id(key)
+        live_class = LiveClass.objects.filter(pk=class_id).first() if class_id is not None else None
         if live_class is not None and live_class.status != LiveClassStatus.ENDED:
             services.liveclass_leave(user=user, live_class=live_class)
 

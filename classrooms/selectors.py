@@ -29,6 +29,7 @@ from classrooms.models import (
 )
 from hub.accounts.models import Role, SpaceMembership, Team, User
 from hub.accounts.selectors import is_manager_of, is_space_member
+from hub.params import parse_id
 
 STAFF_ROLES = (Role.ADMIN, Role.COORDINATOR)
 AUTHOR_ROLES = (Role.TRAINER, Role.COORDINATOR, Role.ADMIN)
@@ -524,9 +525,10 @@ def breakout_key(key: str) -> tuple[int, int] | None:
     """``"<class id>-<room>"`` (a breakout room's topic key and media room) -> (class id,
     room), or None when ``key`` is not one."""
     head, _, tail = key.partition("-")
-    if not (head.isdigit() and tail.isdigit() and int(tail) >= 1):
+    class_id, room = parse_id(head), parse_id(tail)
+    if class_id is None or room is None or room < 1:
         return None
-    return int(head), int(tail)
+    return class_id, room
 
 
 def participant_of(user: Any, live_class: LiveClass) -> LiveClassParticipant | None:

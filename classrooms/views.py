@@ -38,6 +38,7 @@ from classrooms.models import (
 from hub import sanitize
 from hub.accounts.models import Role
 from hub.accounts.selectors import reports_of, spaces_of
+from hub.params import parse_id
 
 PREVIEW_MAX_CHARS = 100_000
 
@@ -373,7 +374,8 @@ def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.activity_update(user=request.user, activity=activity, **fields)
             if activity.kind == ActivityKind.QUIZ:
-                ids = [int(i) for i in request.POST.getlist("questions") if i.isdigit()]
+                picked = (parse_id(i) for i in request.POST.getlist("questions"))
+                ids = [i for i in picked if i is not None]
                 services.activity_questions_set(
                     user=request.user, activity=activity, question_ids=ids
                 )

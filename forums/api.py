@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -41,7 +41,8 @@ from forums.selectors import (
 )
 from hub import sanitize
 from hub.accounts.models import Space, User
-from hub.api import Pagination, validated
+from hub.api import JSONParser, Pagination, validated
+from hub.params import query_id
 
 # -- input serializers (shared with the pages and the WebSocket actions) ----------------------
 
@@ -522,8 +523,8 @@ class SearchView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        forum_id = request.query_params.get("forum")
-        forum = _forum(request.user, int(forum_id)) if forum_id and forum_id.isdigit() else None
+        forum_id = query_id(request, "forum")
+        forum = _forum(request.user, forum_id) if forum_id is not None else None
         paginator = Pagination()
         results = search_posts(
             user=request.user, query=request.query_params.get("q", "")[:200], forum=forum

@@ -22,6 +22,7 @@ from forums.selectors import (
 )
 from forums.services import event_data, post_create, post_react, typing_signal
 from hub import realtime
+from hub.params import parse_id
 
 
 class PostCreateSerializer(serializers.Serializer):
@@ -42,9 +43,10 @@ def _thread(key: str) -> Thread:
 @realtime.topic("forums.thread")
 class ThreadTopic(realtime.Topic):
     def authorize(self, user: Any, key: str) -> bool:
-        if not key.isdigit():
+        thread_id = parse_id(key)
+        if thread_id is None:
             return False
-        thread = Thread.objects.select_related("forum").filter(pk=int(key)).first()
+        thread = Thread.objects.select_related("forum").filter(pk=thread_id).first()
         return thread is not None and can_view_thread(user=user, thread=thread)
 
     def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
@@ -81,9 +83,10 @@ class ThreadTopic(realtime.Topic):
 @realtime.topic("forums.forum")
 class ForumTopic(realtime.Topic):
     def authorize(self, user: Any, key: str) -> bool:
-        if not key.isdigit():
+        forum_id = parse_id(key)
+        if forum_id is None:
             return False
-        forum = Forum.objects.filter(pk=int(key)).first()
+        forum = Forum.objects.filter(pk=forum_id).first()
         return forum is not None and can_view_forum(user=user, forum=forum)
 
     def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:

@@ -40,6 +40,8 @@ from forums.selectors import (
     thread_payload,
     thread_posts,
 )
+from hub.accounts.middleware import current_space
+from hub.params import parse_id
 
 POSTS_PER_PAGE = 30
 
@@ -94,7 +96,7 @@ def _errors(form: forms.Form, exc: Exception) -> None:
 
 @login_required
 def forum_list(request: HttpRequest) -> HttpResponse:
-    space = getattr(request, "space", None)
+    space = current_space(request)
     forums = forums_for(user=request.user)
     if space is not None:
         forums = forums.filter(space=space)
@@ -229,7 +231,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def library(request: HttpRequest) -> HttpResponse:
-    space = getattr(request, "space", None)
+    space = current_space(request)
     form = LibraryForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         if space is None:
@@ -279,8 +281,8 @@ def library_item(request: HttpRequest, pk: int) -> HttpResponse:
                     author=request.user, item=item, body=request.POST.get("body", "")
                 )
             elif action == "add_to_course":
-                module_id = request.POST.get("module", "")
-                if not module_id.isdigit():
+                module_id = parse_id(request.POST.get("module", ""))
+                if module_id is None:
                     raise Http404
                 module = get_object_or_404(Module.objects.select_related("course"), pk=module_id)
                 activity = services.library_item_add_to_course(

@@ -1,19 +1,30 @@
-"""REST plumbing shared by every app: one error format, pagination, write throttling."""
+"""REST plumbing shared by every app: one error format, pagination, write throttling,
+the JSON parser."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Iterator
+from typing import IO, Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
-from rest_framework import exceptions, serializers
-from rest_framework.exceptions import Throttled
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, parsers, serializers
+from rest_framework.exceptions import ParseError, Throttled
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
 
 from hub.client_address import client_address
+
+from hub.params import validate_datetime_in_range
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -50,11 +61,43 @@ class WriteRateThrottle(ClientAddressMixin, UserRateThrottle):
         return super().allow_request(request, view)
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
+ERROR_CODES = {
+    400: "invalid",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "server_error",
+    503: "service_unavailable",
+}
+
+
+def error_json(status: int, message: str, *, details: Any = None) -> JsonResponse:
+    """An API error answered outside a DRF view (an unknown URL, a 500, a request refused
+    before it reaches a view), in the same format as ``exception_handler``'s."""
+    body: dict[str, Any] = {"code": ERROR_CODES.get(status, "error"), "message": message}
+    if details is not None:
+        body["details"] = details
+    return JsonResponse({"error": body}, status=status)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every API error is ``{"error": {"code", "message", "details"?}}`` with a 4xx status.
 
     Services raise Django's ``PermissionDenied`` / ``ValidationError``; they are mapped here
-    so REST answers the same way the gateway does.
+    so REST answers the same way the gateway does. Django refusing the request body (too
+    large, too many fields) is a 413 / 400 too. Anything else is not handled here: Django
+    logs it with its traceback and ``hub.views.server_error`` answers a JSON 500.
     """
     # Imported here: rest_framework.views reads DEFAULT_THROTTLE_CLASSES (this module) when
     # it loads, so importing it at the top would be circular.
@@ -68,21 +111,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, SuspiciousOperation | BadRequest):
+        # TooManyFieldsSent, TooManyFilesSent, a malformed multipart body...
+        exc = ParseError(str(exc) or None)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    code = {
-        400: "invalid",
-        401: "unauthenticated",
-        403: "forbidden",
-        404: "not_found",
-        405: "method_not_allowed",
-        409: "conflict",
-        413: "too_large",
-        415: "unsupported_media_type",
-        429: "rate_limited",
-    }.get(response.status_code, "error")
-    body: dict[str, Any] = {"code": code}
+    body: dict[str, Any] = {"code": ERROR_CODES.get(response.status_code, "error")}
     if isinstance(exc, exceptions.ValidationError):
         body["message"] = "The data is not valid."
         body["details"] = response.data
@@ -91,6 +128,66 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body["message"] = str(detail)
     response.data = {"error": body}
     return response
+
+
+class DateTimeInRangeField(serializers.DateTimeField):
+    """A datetime written through the API: years 1970 to 2099 (see ``hub.params``), so
+    date arithmetic and time-zone conversions on it cannot overflow."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators.append(validate_datetime_in_range)
+
+
+# Deeper than any payload of this API; the gateway's frames have the same kind of bound.
+MAX_JSON_DEPTH = 100
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser with the bounds a hostile body needs: at most
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes (413), at most ``MAX_JSON_DEPTH`` levels (a body of
+    100,000 ``[`` made the parser raise RecursionError: a 500), and no NUL character in any
+    string (PostgreSQL text cannot hold one)."""
+
+    def parse(
+        self, stream: IO[bytes] | None, media_type: Any = None, parser_context: Any = None
+    ) -> Any:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = stream.read(limit + 1 if limit is not None else -1) if stream is not None else b""
+        if limit is not None and len(raw) > limit:
+            raise PayloadTooLarge()
+        encoding = parsers.get_encoding(parser_context or {})
+        try:
+            text = raw.decode(encoding)
+            parse_constant = parsers.json.strict_constant if self.strict else None
+            data = json.loads(text, parse_constant=parse_constant)
+        except RecursionError:
+            raise ParseError(
+                f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels."
+            ) from None
+        except ValueError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from None
+        _check_json(data)
+        return data
+
+
+def _check_json(data: Any) -> None:
+    """Walk the parsed body without recursion: refuse deep nesting and NUL characters."""
+    pending: list[tuple[Any, int]] = [(data, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ParseError("A text contains a NUL character.")
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth >= MAX_JSON_DEPTH:
+            raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
+        children: Iterator[Any] = (
+            (x for pair in value.items() for x in pair) if isinstance(value, dict) else iter(value)
+        )
+        pending.extend((child, depth + 1) for child in children)
 
 
 def validated(serializer_class: type[serializers.Serializer], data: Any, **context: Any) -> dict:

@@ -91,3 +91,10 @@ urlpatterns = [
         {"document_root": settings.MEDIA_ROOT},
     ),
 ]
+
+# Errors raised outside a DRF view (an unknown /api/ URL, a 500, a body Django refused) are
+# answered in the API's JSON format under /api/, as pages elsewhere.
+handler400 = "hub.views.bad_request"
+handler403 = "hub.views.permission_denied"
+handler404 = "hub.views.page_not_found"
+handler500 = "hub.views.server_error"

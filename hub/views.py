@@ -1,4 +1,4 @@
-"""Hub pages: health, notifications, notification settings."""
+"""Hub pages: health, notifications, notification settings; the error handlers."""
 
 from __future__ import annotations
 
@@ -7,14 +7,17 @@ import asyncio
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from hub import notify
+from hub.api import error_json
 
 
 def _check_database() -> None:
@@ -82,3 +85,37 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
         "hub/notification_settings.html",
         {"preferences": notify.preferences_for(user=request.user), "deliveries": Delivery.choices},
     )
+
+
+# -- error handlers (hub/urls.py): the API answers in its JSON format, pages as pages ------
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A request Django refused before a view answered: a NUL character, a body over
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (413 under /api/), too many fields, a bad multipart."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return error_json(413, "The request body is too large.")
+    return error_json(400, str(exception) or "Bad request.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not _is_api(request):
+        return defaults.permission_denied(request, exception)
+    return error_json(403, str(exception) or "You do not have permission to perform this action.")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not _is_api(request):
+        return defaults.page_not_found(request, exception)
+    return error_json(404, "Not found.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 answer; Django has logged the exception with its traceback already."""
+    if not _is_api(request):
+        return defaults.server_error(request)
+    return error_json(500, "A server error occurred. It has been logged.")

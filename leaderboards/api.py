@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from hub.accounts.models import Space, User
 from hub.accounts.selectors import default_space, is_space_member, spaces_of
 from hub.api import validated
+from hub.params import parse_id
 from leaderboards import ranks, selectors, services
 from leaderboards.models import BadgeAward, BadgeCriterion, BadgeDefinition, Reason
 
@@ -102,10 +103,9 @@ class BoardSerializer(serializers.Serializer):
 def _space_id(request: Request) -> int:
     raw = request.query_params.get("space")
     if raw:
-        try:
-            space_id = int(raw)
-        except ValueError:
-            raise PermissionDenied("bad space") from None
+        space_id = parse_id(raw)
+        if space_id is None:
+            raise PermissionDenied("bad space")
         if not is_space_member(user=request.user, space=space_id):
             raise PermissionDenied("not a member of this space")
         return space_id

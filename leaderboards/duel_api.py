@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from classrooms.models import Course
 from hub.accounts.models import User
 from hub.api import validated
+from hub.params import parse_id
 from leaderboards import duel_selectors as sel
 from leaderboards import duel_services
 from leaderboards.models import Duel
@@ -128,11 +129,12 @@ def _query_course(request: Request) -> Course | None:
     raw = request.query_params.get("course")
     if not raw:
         return None
-    if not raw.isdigit():
+    course_id = parse_id(raw)
+    if course_id is None:
         from django.http import Http404
 
         raise Http404
-    return _course(int(raw))
+    return _course(course_id)
 
 
 # -- views ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from classrooms.services import Conflict
 from hub import realtime
+from hub.params import parse_id
 from leaderboards import duel_api, duel_services
 from leaderboards import duel_selectors as duels
 from leaderboards.models import Duel
@@ -31,9 +32,10 @@ class BoardTopic(realtime.Topic):
 
 # -- quiz duels ------------------------------------------------------------------------------
 def _player_duel(user: Any, key: str) -> Duel:
-    if not key.isdigit():
+    duel_id = parse_id(key)
+    if duel_id is None:
         raise realtime.GatewayError("not_found", "no such duel")
-    duel = get_object_or_404(Duel, pk=int(key))
+    duel = get_object_or_404(Duel, pk=duel_id)
     if not duels.is_player(user=user, duel=duel):
         raise PermissionDenied(_("This is not your duel."))
     return duel
@@ -64,9 +66,10 @@ class DuelTopic(realtime.Topic):
     presence = True
 
     def authorize(self, user: Any, key: str) -> bool:
-        if not key.isdigit():
+        duel_id = parse_id(key)
+        if duel_id is None:
             return False
-        duel = Duel.objects.filter(pk=int(key)).first()
+        duel = Duel.objects.filter(pk=duel_id).first()
         return duel is not None and duels.is_player(user=user, duel=duel)
 
     def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:

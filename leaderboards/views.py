@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from hub.accounts.models import User
 from hub.accounts.selectors import default_space, spaces_of
+from hub.params import parse_id
 from leaderboards import ranks, selectors, services
 
 
@@ -30,8 +31,9 @@ def _requested_board(request: HttpRequest, space_id: int) -> str:
     if request.GET.get("key"):
         return request.GET["key"]
     scope, _dash, ident = request.GET.get("board", "").partition("-")
-    if scope in ranks.SCOPES and ident.isdigit():
-        return ranks.board_key(scope, int(ident), window)
+    board_id = parse_id(ident)
+    if scope in ranks.SCOPES and board_id is not None:
+        return ranks.board_key(scope, board_id, window)
     return ranks.board_key("space", space_id, window)
 
 
@@ -167,11 +169,11 @@ def duel_lobby(request: HttpRequest) -> HttpResponse:
 
     courses = duels.duel_courses(user=request.user)
     course = None
-    raw = request.GET.get("course", "")
-    if raw.isdigit():
-        course = next((c for c in courses if c.pk == int(raw)), None)
+    course_id = parse_id(request.GET.get("course", ""))
+    if course_id is not None:
+        course = next((c for c in courses if c.pk == course_id), None)
         if course is None:
-            if not Course.objects.filter(pk=int(raw)).exists():
+            if not Course.objects.filter(pk=course_id).exists():
                 raise Http404
             raise PermissionDenied
     course = course or (courses[0] if courses else None)

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from hub.accounts.models import User
 from hub.api import validated
+from hub.params import query_id
 from messaging import selectors, services
 from messaging.models import ChatSettings, Conversation, Message
 
@@ -122,12 +123,7 @@ def _message(conversation: Conversation, message_id: int) -> Message:
 
 
 def _int_param(request: Request, name: str) -> int | None:
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    if not str(value).isdigit():
-        raise serializers.ValidationError({name: "must be a non-negative integer"})
-    return int(value)
+    return query_id(request, name)
 
 
 def conversation_detail(user: Any, conversation: Conversation) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 
 from hub import realtime
+from hub.params import parse_id
 from hub.realtime import apublish
 from messaging import selectors, services
 from messaging.api import (
@@ -41,7 +42,10 @@ class ConversationTopic(realtime.Topic):
     presence = True
 
     def authorize(self, user: Any, key: str) -> bool:
-        return key.isdigit() and selectors.can_read(user=user, conversation=int(key))
+        conversation_id = parse_id(key)
+        return conversation_id is not None and selectors.can_read(
+            user=user, conversation=conversation_id
+        )
 
     def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
         return [
@@ -106,4 +110,7 @@ class ConversationTopic(realtime.Topic):
 @realtime.topic("messaging.conversation.unread")
 class ConversationUnreadTopic(realtime.Topic):
     def authorize(self, user: Any, key: str) -> bool:
-        return key.isdigit() and selectors.can_read(user=user, conversation=int(key))
+        conversation_id = parse_id(key)
+        return conversation_id is not None and selectors.can_read(
+            user=user, conversation=conversation_id
+        )

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from classrooms.models import Activity, Course
 from hub.accounts.models import Space, User
-from hub.api import validated
+from hub.api import DateTimeInRangeField, validated
 from sessions import reports, selectors, services
 from sessions.models import (
     Approval,
@@ -24,6 +24,8 @@ from sessions.models import (
 )
 
 KIND_HELP = " | ".join(SessionKind.values)
+# The most seats a session offers (a large webinar); the forms share it.
+MAX_CAPACITY = 100_000
 
 
 # -- serializers (validation; REST, pages and the gateway share them) --------------------------
@@ -33,17 +35,18 @@ class SessionWriteSerializer(serializers.Serializer):
     kind = serializers.CharField(max_length=20, required=False, help_text=KIND_HELP)
     title = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(max_length=20000, required=False, allow_blank=True)
-    starts_at = serializers.DateTimeField(required=False)
-    ends_at = serializers.DateTimeField(required=False)
+    starts_at = DateTimeInRangeField(required=False)
+    ends_at = DateTimeInRangeField(required=False)
     time_zone = serializers.CharField(max_length=64, required=False)
     location = serializers.CharField(max_length=255, required=False, allow_blank=True)
     join_url = serializers.URLField(required=False, allow_blank=True)
-    # Negative capacities reach the service, which says why they are refused.
-    capacity = serializers.IntegerField(required=False)
-    registration_opens_at = serializers.DateTimeField(required=False, allow_null=True)
-    registration_closes_at = serializers.DateTimeField(required=False, allow_null=True)
+    # Negative capacities reach the service, which says why they are refused; the most is
+    # the product's (and within the column: 10**20 or 2**31 would not be stored).
+    capacity = serializers.IntegerField(required=False, max_value=MAX_CAPACITY)
+    registration_opens_at = DateTimeInRangeField(required=False, allow_null=True)
+    registration_closes_at = DateTimeInRangeField(required=False, allow_null=True)
     approval = serializers.ChoiceField(choices=Approval.choices, required=False)
-    cancellation_deadline = serializers.DateTimeField(required=False, allow_null=True)
+    cancellation_deadline = DateTimeInRangeField(required=False, allow_null=True)
     course = serializers.PrimaryKeyRelatedField(
         queryset=Course.objects.all(), required=False, allow_null=True
     )
@@ -62,9 +65,9 @@ class SessionCreateSerializer(SessionWriteSerializer):
     space = serializers.PrimaryKeyRelatedField(queryset=Space.objects.all())
     kind = serializers.CharField(max_length=20, help_text=KIND_HELP)
     title = serializers.CharField(max_length=200)
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
-    capacity = serializers.IntegerField()
+    starts_at = DateTimeInRangeField()
+    ends_at = DateTimeInRangeField()
+    capacity = serializers.IntegerField(max_value=MAX_CAPACITY)
 
 
 class SeriesCreateSerializer(SessionCreateSerializer):
@@ -81,14 +84,14 @@ class SeriesUpdateSerializer(SessionWriteSerializer, ScopeSerializer):
 
 
 class PartSerializer(serializers.Serializer):
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = DateTimeInRangeField()
+    ends_at = DateTimeInRangeField()
     location = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
 
 class PartUpdateSerializer(PartSerializer):
-    starts_at = serializers.DateTimeField(required=False)
-    ends_at = serializers.DateTimeField(required=False)
+    starts_at = DateTimeInRangeField(required=False)
+    ends_at = DateTimeInRangeField(required=False)
 
 
 class OfferSerializer(serializers.Serializer):

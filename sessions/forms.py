@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from classrooms.models import Activity, Course
 from hub.accounts.models import User
 from hub.accounts.selectors import spaces_of
+from hub.params import validate_datetime_in_range
+from sessions.api import MAX_CAPACITY
 from sessions.models import Approval, Attendance, SessionKind
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -20,7 +22,11 @@ DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="
 
 def _when(label: Any, required: bool = True) -> forms.DateTimeField:
     return forms.DateTimeField(
-        label=label, required=required, widget=DATETIME_WIDGET, help_text=None
+        label=label,
+        required=required,
+        widget=DATETIME_WIDGET,
+        help_text=None,
+        validators=[validate_datetime_in_range],
     )
 
 
@@ -46,7 +52,7 @@ class SessionForm(forms.Form):
     ends_at = _when(_("Ends at"))
     location = forms.CharField(max_length=255, required=False, label=_("Location (room, address)"))
     join_url = forms.URLField(required=False, assume_scheme="https", label=_("Join link (virtual)"))
-    capacity = forms.IntegerField(label=_("Capacity"))
+    capacity = forms.IntegerField(label=_("Capacity"), max_value=MAX_CAPACITY)
     trainers = forms.ModelMultipleChoiceField(queryset=None, required=False, label=_("Trainers"))
     course = forms.ModelChoiceField(queryset=None, required=False, label=_("Course"))
     activity = forms.ModelChoiceField(

@@ -14,6 +14,7 @@ from typing import Any
 from django.http import Http404
 
 from hub import realtime
+from hub.params import parse_id
 from sessions import services
 from sessions.api import (
     AttendanceMarkSerializer,
@@ -35,7 +36,8 @@ from sessions.selectors import (
 
 
 def _session(user: Any, key: str) -> Session:
-    session = visible_session(user=user, pk=int(key)) if key.isdigit() else None
+    session_id = parse_id(key)
+    session = visible_session(user=user, pk=session_id) if session_id is not None else None
     if session is None:
         raise Http404
     return session
@@ -55,9 +57,10 @@ def _registration(session: Session, user: Any, registration_id: int | None) -> R
 @realtime.topic("sessions.session")
 class SessionTopic(realtime.Topic):
     def authorize(self, user: Any, key: str) -> bool:
-        if not key.isdigit():
+        session_id = parse_id(key)
+        if session_id is None:
             return False
-        session = Session.objects.filter(pk=int(key)).first()
+        session = Session.objects.filter(pk=session_id).first()
         return session is not None and can_view_session(user=user, session=session)
 
     def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
@@ -98,9 +101,10 @@ class AttendanceTopic(realtime.Topic):
     trainers and coordinators only (the session topic carries the counts, no names)."""
 
     def authorize(self, user: Any, key: str) -> bool:
-        if not key.isdigit():
+        session_id = parse_id(key)
+        if session_id is None:
             return False
-        session = Session.objects.filter(pk=int(key)).first()
+        session = Session.objects.filter(pk=session_id).first()
         return session is not None and can_manage_session(user=user, session=session)
 
     @realtime.action("mark", serializer=AttendanceMarkSerializer)

@@ -25,6 +25,16 @@ def _current_space(request: HttpRequest) -> Space | None:
     return mine.filter(is_default=True).first() or mine.first()
 
 
+def current_space(request: HttpRequest) -> Space | None:
+    """The space the person is browsing, or ``None`` (someone in no space yet).
+
+    ``request.space`` is lazy, so it is never ``None`` itself even when there is no space:
+    test it by truth (``if request.space``), or read it through this function.
+    """
+    space = getattr(request, "space", None)
+    return space if space else None
+
+
 class CurrentSpaceMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

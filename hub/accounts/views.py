@@ -8,15 +8,16 @@ from django.views.decorators.http import require_POST
 
 from hub.accounts.selectors import spaces_of
 from hub.accounts.services import space_switch
+from hub.params import parse_id
 
 
 @login_required
 @require_POST
 def switch_space(request: HttpRequest) -> HttpResponse:
-    space_id = request.POST.get("space", "")
-    if not space_id.isdigit():
+    space_id = parse_id(request.POST.get("space", ""))
+    if space_id is None:
         raise Http404
-    space = get_object_or_404(spaces_of(user=request.user), pk=int(space_id))
+    space = get_object_or_404(spaces_of(user=request.user), pk=space_id)
     space_switch(request=request, space=space)
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}):

@@ -7,12 +7,14 @@ from typing import Any
 from hub import realtime
 from hub.accounts.selectors import is_space_member
 from hub.announcements.selectors import announcement_payload, space_announcements_after
+from hub.params import parse_id
 
 
 @realtime.topic("hub.space")
 class SpaceTopic(realtime.Topic):
     def authorize(self, user: Any, key: str) -> bool:
-        return key.isdigit() and is_space_member(user=user, space=int(key))
+        space_id = parse_id(key)
+        return space_id is not None and is_space_member(user=user, space=space_id)
 
     def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
         return [
