@@ -313,8 +313,8 @@ def _insert_post(
 ) -> Post:
     """Store a post whose ``body_html`` was rendered before the transaction (the topic's
     order is held from here to the commit)."""
-    _check_content(author, body, body_html, files)
     realtime.hold_topic_order(thread.topic)
+    _check_content(author, body, body_html, files)
     _check_files(files)
     post = Post.objects.create(
         thread=thread, author=author, body=body, body_html=body_html, reply_to=reply_to
