@@ -98,7 +98,15 @@ def _clean_title(title: str) -> str:
 
 
 # -- courses ---------------------------------------------------------------------------------
-@transaction.atomic
+# Markdown is rendered before a service opens its transaction, never inside: rendering is CPU
+# work only, and inside the transaction it would hold its locks (on SQLite, the database's
+# write lock, taken when the transaction begins) while it runs. A text over its limit (the
+# REST serializers state the same ones) is refused before it is rendered.
+SUMMARY_MAX_CHARS = 20_000
+BODY_MAX_CHARS = 100_000
+SUBMISSION_MAX_CHARS = 50_000
+
+
 def course_create(
     *,
     author: User,
@@ -111,6 +119,32 @@ def course_create(
     cover: Any = None,
 ) -> Course:
     """Create a course in ``space``; its author becomes its first trainer."""
+    return _course_create(
+        author=author,
+        space=space,
+        title=title,
+        summary=summary,
+        summary_html=sanitize.markdown(summary, max_chars=SUMMARY_MAX_CHARS, field="summary"),
+        language=language,
+        published=published,
+        self_enrolment=self_enrolment,
+        cover=cover,
+    )
+
+
+@transaction.atomic
+def _course_create(
+    *,
+    author: User,
+    space: Space,
+    title: str,
+    summary: str,
+    summary_html: str,
+    language: str,
+    published: bool,
+    self_enrolment: bool,
+    cover: Any,
+) -> Course:
     if not can_create_course(user=author):
         raise PermissionDenied(_("Only trainers, coordinators and admins create courses."))
     if not is_space_member(user=author, space=space):
@@ -119,7 +153,7 @@ def course_create(
         space=space,
         title=_clean_title(title),
         summary=summary,
-        summary_html=sanitize.markdown(summary),
+        summary_html=summary_html,
         language=language,
         published=published,
         self_enrolment=self_enrolment,
@@ -132,9 +166,27 @@ def course_create(
     return course
 
 
-@transaction.atomic
 def course_update(
     *, user: User, course: Course, trainers: Iterable[User] | None = None, **fields: Any
+) -> Course:
+    summary_html = (
+        sanitize.markdown(fields["summary"], max_chars=SUMMARY_MAX_CHARS, field="summary")
+        if "summary" in fields
+        else None
+    )
+    return _course_update(
+        user=user, course=course, trainers=trainers, summary_html=summary_html, **fields
+    )
+
+
+@transaction.atomic
+def _course_update(
+    *,
+    user: User,
+    course: Course,
+    trainers: Iterable[User] | None,
+    summary_html: str | None,
+    **fields: Any,
 ) -> Course:
     _require_editor(user, course)
     unknown = set(fields) - COURSE_FIELDS
@@ -146,8 +198,8 @@ def course_update(
         if name == "cover" and value is None:
             continue
         setattr(course, name, value)
-    if "summary" in fields:
-        course.summary_html = sanitize.markdown(course.summary)
+    if summary_html is not None:
+        course.summary_html = summary_html
     course.full_clean()
     course.save()
     if trainers is not None:
@@ -196,7 +248,10 @@ def modules_reorder(*, user: User, course: Course, ids: list[int]) -> None:
 
 
 # -- activities ------------------------------------------------------------------------------
-def _apply_activity_fields(activity: Activity, fields: dict[str, Any]) -> None:
+def _apply_activity_fields(
+    activity: Activity, fields: dict[str, Any], body_html: str | None
+) -> None:
+    """Set ``fields``; ``body_html`` is the given body rendered (None: no new body)."""
     unknown = set(fields) - ACTIVITY_FIELDS
     if unknown:
         raise ValidationError(_("Unknown fields: %s") % ", ".join(sorted(unknown)))
@@ -206,14 +261,30 @@ def _apply_activity_fields(activity: Activity, fields: dict[str, Any]) -> None:
         if name == "media_file" and value is None:
             continue
         setattr(activity, name, "" if value is None and name != "link_id" else value)
-    activity.body_html = sanitize.markdown(activity.body)
+    if body_html is not None:
+        activity.body_html = body_html
     if activity.kind == ActivityKind.MEDIA and not (activity.media_file or activity.media_url):
         raise ValidationError({"media_url": _("Upload a file or give a link.")})
 
 
-@transaction.atomic
+def _render_activity_body(fields: dict[str, Any]) -> str | None:
+    if "body" not in fields:
+        return None
+    return sanitize.markdown(fields["body"] or "", max_chars=BODY_MAX_CHARS, field="body")
+
+
 def activity_create(
     *, user: User, module: Module, title: str, kind: str, **fields: Any
+) -> Activity:
+    body_html = _render_activity_body({"body": "", **fields})
+    return _activity_create(
+        user=user, module=module, title=title, kind=kind, body_html=body_html, **fields
+    )
+
+
+@transaction.atomic
+def _activity_create(
+    *, user: User, module: Module, title: str, kind: str, body_html: str | None, **fields: Any
 ) -> Activity:
     course = module.course
     _require_editor(user, course)
@@ -228,18 +299,25 @@ def activity_create(
         position=(last or 0) + 1,
         completion_rule=DEFAULT_RULE[ActivityKind(kind)],
     )
-    _apply_activity_fields(activity, {"title": title, **fields})
+    _apply_activity_fields(activity, {"title": title, **fields}, body_html)
     activity.full_clean()
     activity.save()
     _recompute_course(course)
     return activity
 
 
-@transaction.atomic
 def activity_update(*, user: User, activity: Activity, **fields: Any) -> Activity:
+    body_html = _render_activity_body(fields)
+    return _activity_update(user=user, activity=activity, body_html=body_html, **fields)
+
+
+@transaction.atomic
+def _activity_update(
+    *, user: User, activity: Activity, body_html: str | None, **fields: Any
+) -> Activity:
     _require_editor(user, activity.course)
     was_required = activity.required
-    _apply_activity_fields(activity, fields)
+    _apply_activity_fields(activity, fields, body_html)
     activity.full_clean()
     activity.save()
     if activity.required != was_required:
@@ -634,9 +712,18 @@ def attempt_submit(*, user: User, attempt: Attempt, answers: Any) -> Attempt:
 
 
 # -- assignments -----------------------------------------------------------------------------
-@transaction.atomic
 def submission_create(
     *, user: User, activity: Activity, text: str = "", file: Any = None
+) -> Submission:
+    text_html = sanitize.markdown(text or "", max_chars=SUBMISSION_MAX_CHARS, field="text")
+    return _submission_create(
+        user=user, activity=activity, text=text or "", text_html=text_html, file=file
+    )
+
+
+@transaction.atomic
+def _submission_create(
+    *, user: User, activity: Activity, text: str, text_html: str, file: Any
 ) -> Submission:
     if activity.kind != ActivityKind.ASSIGNMENT:
         raise ValidationError(_("This activity takes no submission."))
@@ -646,9 +733,7 @@ def submission_create(
         raise ValidationError({"text": _("Write something or attach a file.")})
     if Submission.objects.filter(user=user, activity=activity).exists():
         raise Conflict(_("You already submitted this assignment."))
-    submission = Submission(
-        user=user, activity=activity, text=text or "", text_html=sanitize.markdown(text or "")
-    )
+    submission = Submission(user=user, activity=activity, text=text, text_html=text_html)
     if file:
         submission.file = file
     submission.full_clean()

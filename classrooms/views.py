@@ -40,8 +40,6 @@ from hub.accounts.models import Role
 from hub.accounts.selectors import reports_of, spaces_of
 from hub.params import parse_id
 
-PREVIEW_MAX_CHARS = 100_000
-
 
 # -- forms -----------------------------------------------------------------------------------
 class CourseForm(forms.ModelForm):
@@ -395,11 +393,19 @@ def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def markdown_preview(request: HttpRequest) -> JsonResponse:
-    """The editor's live preview: the same sanitising policy that stores the text."""
+    """The editor's live preview: the same sanitising policy that stores the text.
+
+    A text longer than any the editor stores (an activity's body) is a 400, not rendered.
+    """
     if not selectors.can_create_course(user=request.user):
         raise PermissionDenied
-    text = request.POST.get("text", "")[:PREVIEW_MAX_CHARS]
-    return JsonResponse({"html": sanitize.markdown(text)})
+    text = request.POST.get("text", "")
+    try:
+        html = sanitize.markdown(text, max_chars=services.BODY_MAX_CHARS, field="text")
+    except ValidationError as exc:
+        error = {"code": "invalid", "message": exc.messages[0], "details": exc.message_dict}
+        return JsonResponse({"error": error}, status=400)
+    return JsonResponse({"html": html})
 
 
 @login_required

@@ -120,11 +120,22 @@ def _check_rate(user: User, *, new_thread: bool) -> None:
         raise RateLimited(detail=_("New accounts may open a few threads a day."), wait=86400)
 
 
+def _render_body(body: str) -> str:
+    """The HTML of a post or comment, refused over the length limit before it is rendered.
+
+    Call it before the transaction opens: rendering is CPU work only, and inside the
+    transaction it would hold the thread's row lock and topic order (on SQLite, the
+    database's write lock) while it runs.
+    """
+    if len(body or "") > limit("MAX_BODY_CHARS"):
+        raise ValidationError({"body": _("This post is too long.")})
+    return sanitize.markdown(body)
+
+
 def _check_content(user: User, body: str, body_html: str, files: Sequence[UploadedFile]) -> None:
+    """Limits on a rendered body (``_render_body`` has checked its length)."""
     if not plain_text(body_html) and not files and "<img" not in body_html:
         raise ValidationError({"body": _("Write something.")})
-    if len(body) > limit("MAX_BODY_CHARS"):
-        raise ValidationError({"body": _("This post is too long.")})
     if not is_new_account(user):
         return
     images = body_html.count("<img") + sum(1 for f in files if _is_image_name(f.name))
@@ -292,10 +303,17 @@ def forum_create(
 
 # -- threads and posts -------------------------------------------------------------------------
 def _insert_post(
-    *, author: User, thread: Thread, body: str, reply_to: Post | None, files: Sequence[UploadedFile]
+    *,
+    author: User,
+    thread: Thread,
+    body: str,
+    body_html: str,
+    reply_to: Post | None,
+    files: Sequence[UploadedFile],
 ) -> Post:
+    """Store a post whose ``body_html`` was rendered before the transaction (the topic's
+    order is held from here to the commit)."""
     realtime.hold_topic_order(thread.topic)
-    body_html = sanitize.markdown(body)
     _check_content(author, body, body_html, files)
     _check_files(files)
     post = Post.objects.create(
@@ -383,7 +401,6 @@ def _forum_activity(thread: Thread, post: Post) -> None:
     )
 
 
-@transaction.atomic
 def thread_create(
     *,
     author: User,
@@ -395,6 +412,31 @@ def thread_create(
     files: Sequence[UploadedFile] = (),
 ) -> Thread:
     """Open a thread with its first post; the forum's followers are told."""
+    body_html = _render_body(body)  # before the transaction and its locks
+    return _thread_create(
+        author=author,
+        forum=forum,
+        title=title,
+        body=body,
+        body_html=body_html,
+        kind=kind,
+        tags=tags,
+        files=files,
+    )
+
+
+@transaction.atomic
+def _thread_create(
+    *,
+    author: User,
+    forum: Forum,
+    title: str,
+    body: str,
+    body_html: str,
+    kind: str,
+    tags: Iterable[str],
+    files: Sequence[UploadedFile],
+) -> Thread:
     _require_writer(author, forum)
     _check_rate(author, new_thread=True)
     title = plain_text(title)
@@ -412,14 +454,15 @@ def thread_create(
         last_activity_at=timezone.now(),
     )
     Forum.objects.filter(pk=forum.pk).update(thread_count=F("thread_count") + 1)
-    post = _insert_post(author=author, thread=thread, body=body, reply_to=None, files=files)
+    post = _insert_post(
+        author=author, thread=thread, body=body, body_html=body_html, reply_to=None, files=files
+    )
     _thread_event(thread, "post.created", post)
     realtime.publish(forum.topic, "thread.created", thread_payload(thread), id=thread.pk)
     _notify_post(post, new_thread=True)
     return thread
 
 
-@transaction.atomic
 def post_create(
     *,
     author: User,
@@ -429,6 +472,22 @@ def post_create(
     files: Sequence[UploadedFile] = (),
 ) -> Post:
     """Reply in a thread (optionally quoting ``reply_to``); live for everyone on the thread."""
+    body_html = _render_body(body)  # before the transaction: never under the thread's lock
+    return _post_create(
+        author=author, thread=thread, body=body, body_html=body_html, reply_to=reply_to, files=files
+    )
+
+
+@transaction.atomic
+def _post_create(
+    *,
+    author: User,
+    thread: Thread,
+    body: str,
+    body_html: str,
+    reply_to: Post | None,
+    files: Sequence[UploadedFile],
+) -> Post:
     thread = Thread.objects.select_for_update().select_related("forum").get(pk=thread.pk)
     if not can_view_thread(user=author, thread=thread) or thread.is_deleted:
         raise PermissionDenied(_("You cannot see this thread."))
@@ -438,7 +497,14 @@ def post_create(
     if reply_to is not None and reply_to.thread_id != thread.pk:
         raise ValidationError({"reply_to": _("Quote a post of the same thread.")})
     _check_rate(author, new_thread=False)
-    post = _insert_post(author=author, thread=thread, body=body, reply_to=reply_to, files=files)
+    post = _insert_post(
+        author=author,
+        thread=thread,
+        body=body,
+        body_html=body_html,
+        reply_to=reply_to,
+        files=files,
+    )
     _thread_event(thread, "post.created", post)
     _forum_activity(thread, post)
     _notify_post(post, new_thread=False)
@@ -459,16 +525,20 @@ def can_edit_post(*, user: User, post: Post) -> bool:
     )
 
 
-@transaction.atomic
 def post_edit(*, editor: User, post: Post, body: str) -> Post:
     """Change a post's text, keeping the previous text as a visible revision."""
+    body_html = _render_body(body)  # before the transaction: never under the post's lock
+    return _post_edit(editor=editor, post=post, body=body, body_html=body_html)
+
+
+@transaction.atomic
+def _post_edit(*, editor: User, post: Post, body: str, body_html: str) -> Post:
     post = (
         Post.objects.select_for_update().select_related("thread__forum", "author").get(pk=post.pk)
     )
     if not can_edit_post(user=editor, post=post):
         raise PermissionDenied(_("You can no longer edit this post."))
     _require_writer(editor, post.thread.forum)
-    body_html = sanitize.markdown(body)
     _check_content(editor, body, body_html, ())
     if body == post.body:
         return post
@@ -726,7 +796,6 @@ def subscription_set(
 
 
 # -- the learners' library (UGC) ---------------------------------------------------------------
-@transaction.atomic
 def library_item_submit(
     *,
     author: User,
@@ -739,6 +808,34 @@ def library_item_submit(
     course_id: int | None = None,
 ) -> LibraryItem:
     """A learner shares an item; it waits for a trainer's approval."""
+    # Before the transaction (SQLite's write lock); the REST serializer and form say 20,000 too.
+    body_html = sanitize.markdown(body, max_chars=limit("MAX_BODY_CHARS"), field="body")
+    return _library_item_submit(
+        author=author,
+        space=space,
+        kind=kind,
+        title=title,
+        body=body,
+        body_html=body_html,
+        url=url,
+        file=file,
+        course_id=course_id,
+    )
+
+
+@transaction.atomic
+def _library_item_submit(
+    *,
+    author: User,
+    space: Space,
+    kind: str,
+    title: str,
+    body: str,
+    body_html: str,
+    url: str,
+    file: UploadedFile | None,
+    course_id: int | None,
+) -> LibraryItem:
     if not is_space_member(user=author, space=space):
         raise PermissionDenied(_("You are not a member of this space."))
     if kind not in LibraryItem.Kind.values:
@@ -765,7 +862,7 @@ def library_item_submit(
         kind=kind,
         title=title[:200],
         body=body,
-        body_html=sanitize.markdown(body),
+        body_html=body_html,
         url=url,
     )
     if file is not None:
@@ -809,12 +906,15 @@ def library_item_review(
 LIBRARY_LINK_KIND = "forums.library_item"
 
 
-@transaction.atomic
 def library_item_add_to_course(*, user: User, item: LibraryItem, module: Module) -> Activity:
     """Make an approved item an activity of a course the trainer edits (once per course).
 
     An article becomes a lesson page, a link or a file a document, a short video a video;
     the activity keeps a reference to the item, and the author is told.
+
+    No transaction around the whole: ``activity_create`` renders the item's text before it
+    opens its own, and an outer one would hold its locks while that text renders. The notice
+    follows in a transaction of its own (``notify``'s).
     """
     course = module.course
     if item.status != LibraryItem.Status.APPROVED:
@@ -883,10 +983,16 @@ def library_item_react(
     return item
 
 
-@transaction.atomic
 def item_comment_create(*, author: User, item: LibraryItem, body: str) -> ItemComment:
+    body_html = _render_body(body)  # before the transaction (SQLite's write lock)
+    return _item_comment_create(author=author, item=item, body=body, body_html=body_html)
+
+
+@transaction.atomic
+def _item_comment_create(
+    *, author: User, item: LibraryItem, body: str, body_html: str
+) -> ItemComment:
     _require_approved_reader(author, item)
     _check_rate(author, new_thread=False)
-    body_html = sanitize.markdown(body)
     _check_content(author, body, body_html, ())
     return ItemComment.objects.create(item=item, author=author, body=body, body_html=body_html)

@@ -61,6 +61,11 @@ def _require_poster(user: User, conversation: Conversation) -> Membership:
 
 
 def _clean_body(body: str) -> tuple[str, str]:
+    """The message's text and HTML, refused over the length limit before it is rendered.
+
+    Call it before the transaction opens: rendering is CPU work only, and inside the
+    transaction it would hold its locks (on SQLite, the database's write lock) meanwhile.
+    """
     body = (body or "").strip()
     max_length = selectors.limits()["MAX_LENGTH"]
     if len(body) > max_length:
@@ -322,11 +327,13 @@ def message_send(
     the stored message is returned, with no second event.
     """
     conversation_id = conversation if isinstance(conversation, int) else conversation.pk
+    text, html = _clean_body(body)
     try:
         return _message_store(
             sender=sender,
             conversation=conversation,
-            body=body,
+            text=text,
+            html=html,
             client_id=client_id,
             reply_to=reply_to,
             attachments=attachments,
@@ -431,7 +438,8 @@ def _message_store(
     *,
     sender: User,
     conversation: Conversation | int,
-    body: str,
+    text: str,
+    html: str,
     client_id: uuid.UUID | None,
     reply_to: int | None,
     attachments: Iterable[int],
@@ -440,7 +448,6 @@ def _message_store(
     conversation = membership.conversation
     if membership.recent_messages >= selectors.limits()["RATE_COUNT"]:
         raise RateLimited(detail=_("You are sending messages too fast."))
-    text, html = _clean_body(body)
     attachment_ids = sorted(set(attachments))
     if not text and not attachment_ids:
         raise ValidationError({"body": _("Write something first.")})
@@ -593,8 +600,13 @@ def _republish(message: Message, type: str) -> Message:
     return message
 
 
-@transaction.atomic
 def message_edit(*, editor: User, message: Message, body: str) -> Message:
+    text, html = _clean_body(body)
+    return _message_edit(editor=editor, message=message, text=text, html=html)
+
+
+@transaction.atomic
+def _message_edit(*, editor: User, message: Message, text: str, html: str) -> Message:
     if message.sender_id != editor.pk:
         raise PermissionDenied(_("You can only edit your own messages."))
     _require_poster(editor, message.conversation)
@@ -603,7 +615,6 @@ def message_edit(*, editor: User, message: Message, body: str) -> Message:
     window = selectors.limits()["EDIT_WINDOW_SECONDS"]
     if (timezone.now() - message.created_at).total_seconds() > window:
         raise PermissionDenied(_("The time to edit this message is over."))
-    text, html = _clean_body(body)
     if not text:
         raise ValidationError({"body": _("Write something first.")})
     Message.objects.filter(pk=message.pk).update(

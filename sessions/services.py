@@ -63,6 +63,8 @@ from sessions.selectors import (
 MAX_REMINDER_HOURS = 14 * 24
 MAX_CLAIM_HOURS = 7 * 24
 MAX_SERIES_OCCURRENCES = 52
+# A description longer than this (the REST serializer says the same) is refused unrendered.
+DESCRIPTION_MAX_CHARS = 20_000
 # How long before an offer expires its holder is reminded (at most half the window).
 OFFER_EXPIRING_LEAD = timedelta(hours=1)
 
@@ -130,7 +132,13 @@ def _validate(session: Session) -> None:
         raise ValidationError(errors)
 
 
-@transaction.atomic
+def _render_description(description: str | None) -> str:
+    """The description's HTML; over the API's limit it is refused before it is rendered."""
+    return sanitize.markdown(
+        description or "", max_chars=DESCRIPTION_MAX_CHARS, field="description"
+    )
+
+
 def session_create(
     *,
     actor: Any,
@@ -144,6 +152,36 @@ def session_create(
     **fields: Any,
 ) -> Session:
     """Schedule a session in ``space`` (coordinators of the space, administrators)."""
+    # Rendered before the transaction: never while holding its locks (SQLite's write lock).
+    description_html = _render_description(fields.get("description"))
+    return _session_create(
+        actor=actor,
+        space=space,
+        kind=kind,
+        title=title,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        capacity=capacity,
+        trainers=trainers,
+        description_html=description_html,
+        **fields,
+    )
+
+
+@transaction.atomic
+def _session_create(
+    *,
+    actor: Any,
+    space: Any,
+    kind: str,
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    capacity: int,
+    trainers: Iterable[Any],
+    description_html: str,
+    **fields: Any,
+) -> Session:
     if not can_schedule_in(user=actor, space=space):
         raise PermissionDenied(_("Only a coordinator of this space can schedule sessions."))
     unknown = set(fields) - set(EDITABLE_FIELDS)
@@ -159,7 +197,7 @@ def session_create(
         created_by=actor,
         **fields,
     )
-    session.description_html = sanitize.markdown(session.description)
+    session.description_html = description_html
     _validate(session)
     session.save()
     session.trainers.set(trainers)
@@ -169,9 +207,21 @@ def session_create(
     return session
 
 
-@transaction.atomic
 def session_update(*, actor: Any, session: Session, **fields: Any) -> Session:
     """Change a session; raising the capacity promotes from the waiting list."""
+    # Rendered before the transaction: never while holding the session's row lock.
+    description_html = (
+        _render_description(fields["description"]) if "description" in fields else None
+    )
+    return _session_update(
+        actor=actor, session=session, description_html=description_html, **fields
+    )
+
+
+@transaction.atomic
+def _session_update(
+    *, actor: Any, session: Session, description_html: str | None, **fields: Any
+) -> Session:
     session = _locked(session)
     if not can_manage_session(user=actor, session=session):
         raise PermissionDenied(_("You cannot change this session."))
@@ -185,8 +235,8 @@ def session_update(*, actor: Any, session: Session, **fields: Any) -> Session:
     old_end = last_end(session=session)
     for name, value in fields.items():
         setattr(session, name, value)
-    if "description" in fields:
-        session.description_html = sanitize.markdown(session.description)
+    if description_html is not None:
+        session.description_html = description_html
     _validate(session)
     session.save()
     if trainers is not None:

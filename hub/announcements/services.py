@@ -11,8 +11,9 @@ from hub.announcements.models import Announcement
 from hub.announcements.selectors import announcement_payload, can_announce, can_announce_to_space
 from hub.notify import notify
 
+BODY_MAX_CHARS = 20_000  # as the form and the REST serializer say
 
-@transaction.atomic
+
 def announcement_post(
     *,
     author: User,
@@ -23,6 +24,30 @@ def announcement_post(
     team: Team | None = None,
 ) -> Announcement:
     """Post to a space or a team; every member is notified live (and by e-mail per choice)."""
+    # Rendered before the transaction: never while holding the space's topic order.
+    body_html = sanitize.markdown(body, max_chars=BODY_MAX_CHARS, field="body")
+    return _announcement_post(
+        author=author,
+        title=title,
+        body=body,
+        body_html=body_html,
+        link=link,
+        space=space,
+        team=team,
+    )
+
+
+@transaction.atomic
+def _announcement_post(
+    *,
+    author: User,
+    title: str,
+    body: str,
+    body_html: str,
+    link: str,
+    space: Space | None,
+    team: Team | None,
+) -> Announcement:
     if (space is None) == (team is None):
         raise ValidationError(_("Send an announcement to a space or to a team."))
     if not can_announce(user=author):
@@ -41,7 +66,7 @@ def announcement_post(
         team=team,
         title=title,
         body=body,
-        body_html=sanitize.markdown(body),
+        body_html=body_html,
         link=link,
     )
     recipient_ids = (

@@ -57,7 +57,8 @@ def test_trainer_edits_outline(client, trainer, c):
             "title": "Fresh lesson",
             "required": "on",
             "completion_rule": "viewed",
-            "body": "<script>x</script>**B**",
+            # CommonMark: an HTML block (here <script>) runs to the end of its line.
+            "body": "<script>x</script>\n**B**",
         },
     )
     assert r.status_code == 302
@@ -71,6 +72,47 @@ def test_trainer_edits_outline(client, trainer, c):
     assert (
         preview.json()["html"] == "<p><em>hi</em> </p>" or "<iframe" not in preview.json()["html"]
     )
+
+
+def test_editor_preview_beyond_the_longest_body_is_a_clear_400(client, trainer):
+    """It was cut silently (the trainer saw a preview of another text) and, with the old
+    renderer, 100,000 "[" took minutes of CPU."""
+    from classrooms.services import BODY_MAX_CHARS
+
+    client.force_login(trainer)
+    ok = client.post("/courses/preview/", {"text": "x" * BODY_MAX_CHARS})
+    assert ok.status_code == 200 and ok.json()["html"] == f"<p>{'x' * BODY_MAX_CHARS}</p>"
+    refused = client.post("/courses/preview/", {"text": "x" * (BODY_MAX_CHARS + 1)})
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["code"] == "invalid" and "100000" in error["message"]
+    assert list(error["details"]) == ["text"]
+
+
+def test_texts_over_their_limit_are_refused_before_rendering(trainer, space, monkeypatch):
+    """A course's summary, an activity's body: the service refuses them, from any page."""
+    from django.core.exceptions import ValidationError
+
+    from classrooms import services
+    from hub import sanitize
+
+    course = services.course_create(author=trainer, space=space, title="C")
+    module = services.module_create(user=trainer, course=course, title="M")
+    monkeypatch.setattr(sanitize, "_markdown", lambda: pytest.fail("rendered"))
+    with pytest.raises(ValidationError) as error:
+        services.course_update(
+            user=trainer, course=course, summary="[" * (services.SUMMARY_MAX_CHARS + 1)
+        )
+    assert "summary" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:
+        services.activity_create(
+            user=trainer,
+            module=module,
+            title="A",
+            kind="lesson",
+            body="[" * (services.BODY_MAX_CHARS + 1),
+        )
+    assert "body" in error.value.message_dict
 
 
 def test_upload_limits(client, trainer, c):

@@ -62,6 +62,19 @@ def test_editor_preview_renders_sanitised_markdown(login) -> None:
     assert trainer.evaluate("() => window.__pwned === undefined")
 
 
+def test_editor_preview_says_when_the_text_is_too_long(login) -> None:
+    """It showed the preview of a text cut at 100,000 characters, as if nothing were wrong."""
+    trainer = login("trainer")
+    open_course(trainer)
+    trainer.get_by_role("link", name="Edit course").click()
+    trainer.get_by_role("link", name="Welcome to the course").click()
+    preview = trainer.locator("[data-preview-for=id_body]")
+    trainer.locator("#id_body").fill("**fits**")
+    expect(preview.locator("strong")).to_have_text("fits")
+    trainer.locator("#id_body").fill("x" * 100_001)
+    expect(preview).to_have_text("This text is too long (100000 characters at most).")
+
+
 def test_manager_team_view_updates_live(login) -> None:
     manager = login("manager")
     learner = login("learner")

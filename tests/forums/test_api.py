@@ -134,6 +134,23 @@ def test_preview_sanitises(api_client_for, learner):
     assert "onerror" not in r.json()["body_html"] and "<strong>b</strong>" in r.json()["body_html"]
 
 
+def test_preview_of_a_posts_length_answers_at_once_and_longer_is_a_400(api_client_for, learner):
+    """Issue 13: a 20,000-character preview did not answer in 120 s (313 s of CPU)."""
+    import time
+
+    from forums.conf import limit
+
+    client = api_client_for(learner)
+    longest = limit("MAX_BODY_CHARS")
+    start = time.thread_time()  # the test client runs the view on this thread
+    r = client.post("/api/v1/forums/preview/", {"body": "[" * longest}, format="json")
+    assert r.status_code == 200 and r.json()["body_html"] == f"<p>{'[' * longest}</p>"
+    assert time.thread_time() - start < 1.0
+    r = client.post("/api/v1/forums/preview/", {"body": "[" * (longest + 1)}, format="json")
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "invalid" and "body" in r.json()["error"]["details"]
+
+
 def test_library_submission_review_and_comments(api_client_for, space, learner, learner2, trainer):
     r = api_client_for(learner).post(
         "/api/v1/forums/library/",

@@ -73,3 +73,47 @@ def test_concurrent_threads_get_the_same_results_as_one():
     with ThreadPoolExecutor(max_workers=8) as pool:
         for _round in range(5):
             assert list(pool.map(sanitize.markdown, sources)) == expected
+
+
+def test_the_markdown_people_write_is_kept():
+    """CommonMark with tables and hard line breaks; raw HTML meets the allow-list."""
+    out = sanitize.markdown(
+        "## Title\n\nLine one\nline two\n\n"
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+        '```python\nprint("<b>")\n```\n\n'
+        "1. first\n2. second\n   - nested\n\n"
+        "> quoted *text*\n\n"
+        '![logo](https://example.org/l.png "Logo") see https://example.org/x '
+        '<span style="color: red">red</span> H<sub>2</sub>O `http://a.example`'
+    )
+    assert "<h2>Title</h2>" in out
+    assert "<p>Line one<br>\nline two</p>" in out
+    assert "<th>a</th>" in out and "<td>2</td>" in out
+    assert '<pre><code class="language-python">print(&quot;&lt;b&gt;&quot;)\n</code></pre>' in out
+    assert "<ol>\n<li>first</li>\n<li>second\n<ul>\n<li>nested</li>" in out
+    assert "<blockquote>\n<p>quoted <em>text</em></p>\n</blockquote>" in out
+    assert '<img src="https://example.org/l.png" alt="logo" title="Logo">' in out
+    assert '<a href="https://example.org/x" rel="nofollow noopener noreferrer">' in out
+    assert '<span style="color: red;">red</span> H<sub>2</sub>O' in out
+    assert "<code>http://a.example</code>" in out  # code is not linkified
+
+
+def test_a_list_may_follow_a_line_of_text_directly():
+    """As people type in chat (Python-Markdown wanted a blank line first)."""
+    assert "<li>eggs</li>" in sanitize.markdown("Shopping:\n- eggs\n- milk")
+
+
+def test_an_address_that_is_not_a_web_address_is_no_link():
+    out = sanitize.markdown("[click](javascript:alert(1)) ![i](data:image/png;base64,AAAA)")
+    assert "<a " not in out and "src=" not in out
+    assert "[click](javascript:alert(1))" in out  # the text stays as typed
+
+
+def test_a_text_over_the_limit_is_refused_before_it_is_rendered(monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    assert sanitize.markdown("x" * 10, max_chars=10) == "<p>xxxxxxxxxx</p>"
+    monkeypatch.setattr(sanitize, "_markdown", lambda: pytest.fail("rendered"))
+    with pytest.raises(ValidationError) as error:
+        sanitize.markdown("x" * 11, max_chars=10, field="summary")
+    assert list(error.value.message_dict) == ["summary"]

@@ -20,7 +20,13 @@
           body: body,
           credentials: "same-origin",
         });
-        if (!response.ok || mine !== seq) return;
+        if (mine !== seq) return;
+        if (response.status === 400) {  // too long to preview: say so instead of a stale preview
+          const error = ((await response.json().catch(() => ({}))).error) || {};
+          preview.textContent = error.message || "";
+          return;
+        }
+        if (!response.ok) return;
         const data = await response.json();
         preview.innerHTML = data.html; // sanitised by the server's allow-list
       } catch (e) { /* offline: keep the last preview */ }
