@@ -40,8 +40,8 @@ def build_policy(config: Policy) -> str:
     for directive, sources in config.items():
         if sources is True:
             parts.append(directive)
-        elif sources:
-            parts.append(" ".join([directive, *sources]))  # type: ignore[list-item]
+        elif sources and not isinstance(sources, bool):
+            parts.append(" ".join([directive, *sources]))
     return "; ".join(parts)
 
 
