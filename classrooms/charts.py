@@ -14,8 +14,8 @@ from django.utils.html import escape
 W, H, PAD = 480, 200, 32
 # Presentation attributes, so a chart reads well on pages without classrooms.css too.
 AXIS = 'class="axis" stroke="#6b7280"'
-# currentColor = the space's brand colour where the shell defines it.
-COLOUR = 'style="max-width: 32rem; color: var(--brand-ink, #1f5f8b)"'
+# currentColor = the space's brand colour: the shell's lyceum.css sets the colour and width of
+# .chart on every page (no style attribute: the CSP allows none).
 LINE = 'class="line" fill="none" stroke="currentColor" stroke-width="2"'
 
 
@@ -38,7 +38,7 @@ def line_chart(points: Sequence[tuple[date, int]], *, label: str) -> str:
     first, last = points[0][0].isoformat(), points[-1][0].isoformat()
     return (
         f'<svg class="chart" viewBox="0 0 {W} {H}" width="100%"'
-        f' font-size="11" role="img" aria-label="{escape(label)}" {COLOUR}>'
+        f' font-size="11" role="img" aria-label="{escape(label)}">'
         f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" {AXIS}/>'
         f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{H - PAD}" {AXIS}/>'
         f'<text x="{PAD - 4}" y="{PAD + 4}" text-anchor="end">{top}</text>'
@@ -70,7 +70,7 @@ def histogram(scores: Sequence[int], *, label: str, buckets: int = 10) -> str:
         )
     return (
         f'<svg class="chart" viewBox="0 0 {W} {H}" width="100%"'
-        f' font-size="11" role="img" aria-label="{escape(label)}" {COLOUR}>'
+        f' font-size="11" role="img" aria-label="{escape(label)}">'
         f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" {AXIS}/>'
         f'<text x="{PAD - 4}" y="{PAD + 4}" text-anchor="end">{top}</text>{"".join(bars)}</svg>'
     )

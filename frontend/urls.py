@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from frontend import views
 
@@ -10,4 +10,5 @@ urlpatterns = [
         name="notification-read",
     ),
     path("manifest.webmanifest", views.manifest, name="manifest"),
+    re_path(r"^brand/(?P<color>[0-9a-f]{6})\.css$", views.brand_css, name="brand-css"),
 ]

@@ -8,8 +8,10 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_POST
 
+from frontend.templatetags.brand import brand_color, brand_ink, on_brand
 from hub import notify
 from hub.accounts.models import Role
 from hub.announcements.selectors import announcements_for
@@ -58,3 +60,19 @@ def manifest(request: HttpRequest) -> JsonResponse:
         },
         content_type="application/manifest+json",
     )
+
+
+@require_GET
+@cache_control(public=True, max_age=365 * 24 * 3600, immutable=True)
+def brand_css(request: HttpRequest, color: str) -> HttpResponse:
+    """A space's colours as CSS custom properties (``/brand/1f5f8b.css``).
+
+    A stylesheet rather than an inline ``<style>``, so the page's CSP keeps ``style-src
+    'self'``. It depends on the colour in its address only, so it is cached for good.
+    """
+    value = brand_color("#" + color)
+    css = (
+        f":root {{ --brand: {value}; --on-brand: {on_brand(value)}; "
+        f"--brand-ink: {brand_ink(value)}; }}\n"
+    )
+    return HttpResponse(css, content_type="text/css; charset=utf-8")

@@ -129,6 +129,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "hub.csp.ContentSecurityPolicyMiddleware",
     # Before the session is loaded: a NUL in a cookie would reach PostgreSQL too.
     "hub.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -313,6 +314,29 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Lyceum <lyceum@localh
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy of every page (hub/csp.py; Django 6.0's setting name and format).
+# Scripts and styles come from our own files only: no inline code, handlers or style
+# attributes anywhere (tests/frontend/test_csp.py scans the templates). 'self' also allows
+# the realtime WebSocket to the same host (ws:/wss:, CSP Level 3). Images from other sites
+# in user content are not loaded (no tracking pixels): upload them instead. Audio and video
+# may come from any https address: a media activity links to where its trainer hosts it
+# (media cannot run script). Live-class media (getUserMedia, WebRTC) is not governed by CSP.
+SECURE_CSP: dict[str, list[str] | bool] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "media-src": ["'self'", "blob:", "https:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "worker-src": ["'self'"],
+    "manifest-src": ["'self'"],
+    "frame-src": ["'none'"],
+    "frame-ancestors": ["'none'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+}
 if env_bool("LYCEUM_HTTPS"):
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True

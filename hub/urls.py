@@ -8,7 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from hub import views as hub_views
@@ -83,7 +83,15 @@ urlpatterns = [
     # API
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's set-up script as a file (?script), not inline: the
+    # page runs under the same strict CSP as every other.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", template_name="frontend/swagger_ui.html"
+        ),
+        name="api-docs",
+    ),
     # Uploaded files (space logos). A larger deployment serves MEDIA_ROOT from its proxy.
     path(
         f"{settings.MEDIA_URL.strip('/')}/<path:path>",

@@ -103,21 +103,36 @@ def test_header_wears_the_space_colours_and_logo(client, learner, space):
     space.save()
     client.force_login(learner)
     html = client.get(reverse("dashboard")).content.decode()
-    assert "--brand: #ffdd00;" in html
-    assert "--on-brand: #000000;" in html
-    assert "--brand-ink: #ffdd00;" not in html  # too light for links on the page
+    assert 'href="/brand/ffdd00.css"' in html
+    css = client.get("/brand/ffdd00.css").content.decode()
+    assert "--brand: #ffdd00;" in css
+    assert "--on-brand: #000000;" in css
+    assert "--brand-ink: #ffdd00;" not in css  # too light for links on the page
     brand = find(html, data_testid="brand")
     assert "Test Space" in brand["text"]
     assert 'src="/media/spaces/acme.png"' in html
 
 
-def test_a_broken_brand_colour_never_reaches_the_style_block(client, learner, space):
+def test_a_broken_brand_colour_never_reaches_the_page(client, learner, space):
     # Seven characters: what the column holds on PostgreSQL too (bypassing validation).
     type(space).objects.filter(pk=space.pk).update(brand_color="red;}</")
     client.force_login(learner)
     html = client.get(reverse("dashboard")).content.decode()
-    assert "--brand: #1f5f8b;" in html
+    assert 'href="/brand/1f5f8b.css"' in html
     assert "red;}" not in html
+
+
+def test_brand_stylesheet_is_the_colours_cached_for_good(client):
+    response = client.get("/brand/7a1fa2.css")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/css; charset=utf-8"
+    assert "immutable" in response["Cache-Control"] and "public" in response["Cache-Control"]
+    assert response.content.decode() == (
+        ":root { --brand: #7a1fa2; --on-brand: #ffffff; --brand-ink: #7a1fa2; }\n"
+    )
+    # Only six lower-case hex digits name a stylesheet: nothing else reaches the CSS.
+    for bad in ("/brand/7A1FA2.css", "/brand/red.css", "/brand/7a1fa2;}.css", "/brand/.css"):
+        assert client.get(bad).status_code == 404
 
 
 @pytest.fixture
@@ -133,7 +148,7 @@ def test_space_switcher_lists_my_spaces_with_their_colours(client, learner, seco
     html = client.get(reverse("dashboard")).content.decode()
     switcher = find(html, data_testid="space-switcher")
     assert "Test Space" in switcher["text"] and "Zeta Space" in switcher["text"]
-    assert "background-color: #7a1fa2" in html
+    assert 'fill="#7a1fa2"' in html
     foreign = outsider.spaces.get()
     assert foreign.name not in switcher["text"]
 
@@ -156,7 +171,7 @@ def test_space_switcher_switches_the_current_space(client, learner, space, secon
     page = client.get(reverse("dashboard"))
     assert page.wsgi_request.space.pk == second_space.pk
     assert "Zeta Space" in find(page.content, data_testid="brand")["text"]
-    assert "--brand: #7a1fa2;" in page.content.decode()
+    assert 'href="/brand/7a1fa2.css"' in page.content.decode()
 
 
 def test_space_switcher_refuses_a_space_i_am_not_in(client, learner, space, outsider):

@@ -1,4 +1,5 @@
-/* The agenda page: copy the feed address, confirm before resetting it. */
+/* The agenda page: copy the feed address. (The reset form's data-confirm is asked by the
+ * shell's forms.js, as on every page.) */
 (function () {
   "use strict";
   const gettext = window.gettext || ((s) => s);
@@ -11,11 +12,6 @@
         () => window.Lyceum && window.Lyceum.toast(gettext("Address copied.")),
         () => { field.select(); }
       );
-    });
-  });
-  document.querySelectorAll("form[data-confirm]").forEach((form) => {
-    form.addEventListener("submit", (event) => {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   });
 })();
