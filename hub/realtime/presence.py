@@ -51,12 +51,39 @@ class MemoryPresence:
         return [self.payloads[topic][uid] for uid in sorted(users)]
 
 
+# Forget one connection and, when it was the user's last live one on the topic, what others
+# see of the user: atomically, so a join on another process in between is never undone.
+# KEYS: the topic's sorted set, its hash; ARGV: member, now, user id. Returns 1 when last.
+_LEAVE = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+local prefix = ARGV[3] .. ':'
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], '+inf')) do
+  if string.sub(member, 1, #prefix) == prefix then return 0 end
+end
+redis.call('HDEL', KEYS[2], ARGV[3])
+return 1
+"""
+
+
 class RedisPresence:
-    def __init__(self, url: str, prefix: str, ttl: int) -> None:
+    """Presence in Redis, one round trip per join or leave.
+
+    A connect storm (a company opening the page at 9:00, every socket coming back after a
+    deploy) makes hundreds of joins at once: they share a bounded pool and wait for a
+    connection (up to ``wait`` seconds) instead of failing because it is momentarily full.
+    """
+
+    def __init__(
+        self, url: str, prefix: str, ttl: int, *, pool_size: int = 50, wait: float = 10.0
+    ) -> None:
         self.url = url
         self.prefix = prefix
         self.ttl = ttl
+        self.pool_size = pool_size
+        self.wait = wait
         self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+        self._leave_scripts: dict[asyncio.AbstractEventLoop, Any] = {}
         # (topic, member) pairs this process refreshes.
         self.local: set[tuple[str, str]] = set()
         self._refreshers: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
@@ -67,7 +94,11 @@ class RedisPresence:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = self._clients[loop] = aioredis.Redis.from_url(self.url)
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self.url, max_connections=self.pool_size, timeout=self.wait
+            )
+            client = self._clients[loop] = aioredis.Redis(connection_pool=pool)
+            self._leave_scripts[loop] = client.register_script(_LEAVE)
             self._refreshers[loop] = loop.create_task(self._refresh_forever())
         return client
 
@@ -75,34 +106,30 @@ class RedisPresence:
         return f"{self.prefix}:presence:{topic}", f"{self.prefix}:presence:{topic}:who"
 
     async def _live_user_ids(self, redis: Any, key: str) -> set[int]:
-        members = await redis.zrangebyscore(key, time.time(), "+inf")
-        return {int(m.split(b":", 1)[0]) for m in members}
+        return _user_ids(await redis.zrangebyscore(key, time.time(), "+inf"))
 
     async def join(self, topic: str, user_id: int, conn_id: str, payload: dict[str, Any]) -> bool:
         redis = self._redis()
         key, who = self._keys(topic)
-        before = await self._live_user_ids(redis, key)
         member = f"{user_id}:{conn_id}"
+        now = time.time()
         async with redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {member: time.time() + self.ttl})
+            pipe.zrangebyscore(key, now, "+inf")
+            pipe.zadd(key, {member: now + self.ttl})
             pipe.hset(who, str(user_id), json.dumps(payload))
             pipe.expire(key, self.ttl * 2)
             pipe.expire(who, self.ttl * 2)
-            await pipe.execute()
+            before, *_ = await pipe.execute()
         self.local.add((topic, member))
-        return user_id not in before
+        return user_id not in _user_ids(before)
 
     async def leave(self, topic: str, user_id: int, conn_id: str) -> bool:
-        redis = self._redis()
+        self._redis()
         key, who = self._keys(topic)
         member = f"{user_id}:{conn_id}"
         self.local.discard((topic, member))
-        await redis.zrem(key, member)
-        await redis.zremrangebyscore(key, "-inf", time.time())
-        if user_id in await self._live_user_ids(redis, key):
-            return False
-        await redis.hdel(who, str(user_id))
-        return True
+        script = self._leave_scripts[asyncio.get_running_loop()]
+        return bool(await script(keys=[key, who], args=[member, time.time(), str(user_id)]))
 
     async def present(self, topic: str) -> list[dict[str, Any]]:
         redis = self._redis()
@@ -129,11 +156,21 @@ class RedisPresence:
                 await pipe.execute()
 
 
+def _user_ids(members: list[bytes]) -> set[int]:
+    return {int(m.split(b":", 1)[0]) for m in members}
+
+
 def _build() -> MemoryPresence | RedisPresence:
     conf = settings.LYCEUM_REALTIME
     if settings.REDIS_URL:
         prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "lyceum")
-        return RedisPresence(settings.REDIS_URL, prefix, conf["PRESENCE_TTL"])
+        return RedisPresence(
+            settings.REDIS_URL,
+            prefix,
+            conf["PRESENCE_TTL"],
+            pool_size=conf.get("PRESENCE_POOL", 50),
+            wait=conf.get("PRESENCE_WAIT", 10.0),
+        )
     return MemoryPresence()
 
 
