@@ -62,3 +62,12 @@ async def test_leaving_keeps_a_person_connected_elsewhere(store: RedisPresence) 
     assert [p["id"] for p in await store.present(topic)] == [7, 70]
     assert await store.leave(topic, 7, "b") is True
     assert [p["id"] for p in await store.present(topic)] == [70]
+
+
+async def test_a_crowded_topic_lists_everyone_once_in_id_order(store: RedisPresence) -> None:
+    topic = "hub.space.1"
+    people = 2_500  # more than one slice of the read script
+    await asyncio.gather(
+        *(store.join(topic, n, c, {"id": n}) for n in range(people, 0, -1) for c in ("a", "b"))
+    )
+    assert [p["id"] for p in await store.present(topic)] == list(range(1, people + 1))
