@@ -5,20 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 
+from hub.realtime.gateway import on_database_thread
 
-@database_sync_to_async
-def _user_for_token(key: str) -> Any:
+
+def _user_for_token_sync(key: str) -> Any:
     from rest_framework.authtoken.models import Token
 
     token = Token.objects.select_related("user").filter(key=key).first()
     if token is None or not token.user.is_active:
         return None
     return token.user
+
+
+async def _user_for_token(key: str) -> Any:
+    # On the pool of database threads, not the process's one thread for sync code: in a
+    # connect storm a thousand handshakes otherwise queue behind each other's look-ups and
+    # most pass daphne's handshake timeout before the socket is accepted.
+    return await on_database_thread(_user_for_token_sync)(key)
 
 
 class TokenAuthMiddleware(BaseMiddleware):

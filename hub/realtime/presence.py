@@ -51,12 +51,128 @@ class MemoryPresence:
         return [self.payloads[topic][uid] for uid in sorted(users)]
 
 
+# Both scripts are atomic, so a join or leave on another process in between is never undone.
+# KEYS: the topic's sorted set, its hash. ARGV[1] member ("<user>:<connection>"), ARGV[2]
+# now, ARGV[3] user id; join adds ARGV[4] expiry, ARGV[5] payload, ARGV[6] key TTL.
+_USER_LIVE = """
+local function user_live(key, now, user)
+  local prefix = user .. ':'
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', key, now, '+inf')) do
+    if string.sub(member, 1, #prefix) == prefix then return true end
+  end
+  return false
+end
+"""
+# Returns 1 when this is the user's first live connection on the topic.
+_JOIN = (
+    _USER_LIVE
+    + """
+local first = not user_live(KEYS[1], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('EXPIRE', KEYS[2], ARGV[6])
+if first then return 1 end
+return 0
+"""
+)
+# Returns 1 when that was the user's last live connection (what others see of them goes).
+_LEAVE = (
+    _USER_LIVE
+    + """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if user_live(KEYS[1], ARGV[2], ARGV[3]) then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[3])
+return 1
+"""
+)
+# What others see of each user live on the topic, in user id order.
+_PRESENT = """
+local ids, seen = {}, {}
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do
+  local id = string.match(member, '^(%d+):')
+  if id and not seen[id] then seen[id] = true; table.insert(ids, tonumber(id)) end
+end
+if #ids == 0 then return {} end
+table.sort(ids)
+local payloads = {}
+for i = 1, #ids, 1000 do  -- unpack() has a stack limit: read in slices
+  local slice = redis.call('HMGET', KEYS[2], unpack(ids, i, math.min(i + 999, #ids)))
+  for _, payload in ipairs(slice) do
+    if payload then table.insert(payloads, payload) end
+  end
+end
+return payloads
+"""
+# Presence calls sent in one pipeline at most (a storm's first batch is the largest).
+BATCH = 500
+
+
+class _ScriptBatch:
+    """Script calls of many sockets sent to Redis together, one pipeline per batch.
+
+    A connect storm (a company opening the page at 9:00, every socket coming back after a
+    deploy) makes hundreds of joins at once. Each alone took a pooled connection and a round
+    trip, and past the pool's size they failed (redis-py's ``MaxConnectionsError``). Here
+    the calls that arrive while a batch is in flight wait for the next one: a storm takes a
+    few round trips on one connection.
+    """
+
+    def __init__(self, redis: Any) -> None:
+        self.redis = redis
+        self.pending: list[tuple[Any, list[str], list[Any], asyncio.Future]] = []
+        self.flushing = False
+        self._task: asyncio.Task | None = None  # held: the loop keeps only a weak reference
+
+    async def call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((script, keys, args, future))
+        if not self.flushing:
+            self.flushing = True
+            self._task = asyncio.get_running_loop().create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self.pending:
+                batch, self.pending = self.pending[:BATCH], self.pending[BATCH:]
+                try:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for script, keys, args, _ in batch:
+                            await script(keys=keys, args=args, client=pipe)  # queued only
+                        results = await pipe.execute(raise_on_error=False)
+                except Exception as exc:  # Redis down or unreachable: every caller hears it
+                    results = [exc] * len(batch)
+                if len(results) != len(batch):
+                    results = [RuntimeError("presence: pipeline answered short")] * len(batch)
+                for (*_, future), result in zip(batch, results, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            self.flushing = False
+
+
 class RedisPresence:
-    def __init__(self, url: str, prefix: str, ttl: int) -> None:
+    """Presence in Redis: joins, leaves and reads are atomic scripts batched into
+    pipelines, over a bounded pool whose callers wait (up to ``wait`` seconds) for a free
+    connection."""
+
+    def __init__(
+        self, url: str, prefix: str, ttl: int, *, pool_size: int = 20, wait: float = 10.0
+    ) -> None:
         self.url = url
         self.prefix = prefix
         self.ttl = ttl
+        self.pool_size = pool_size
+        self.wait = wait
         self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+        self._batches: dict[asyncio.AbstractEventLoop, _ScriptBatch] = {}
+        self._scripts: dict[asyncio.AbstractEventLoop, tuple[Any, ...]] = {}
         # (topic, member) pairs this process refreshes.
         self.local: set[tuple[str, str]] = set()
         self._refreshers: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
@@ -67,51 +183,44 @@ class RedisPresence:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = self._clients[loop] = aioredis.Redis.from_url(self.url)
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self.url, max_connections=self.pool_size, timeout=self.wait
+            )
+            client = self._clients[loop] = aioredis.Redis(connection_pool=pool)
+            self._batches[loop] = _ScriptBatch(client)
+            self._scripts[loop] = tuple(
+                client.register_script(script) for script in (_JOIN, _LEAVE, _PRESENT)
+            )
             self._refreshers[loop] = loop.create_task(self._refresh_forever())
         return client
 
     def _keys(self, topic: str) -> tuple[str, str]:
         return f"{self.prefix}:presence:{topic}", f"{self.prefix}:presence:{topic}:who"
 
-    async def _live_user_ids(self, redis: Any, key: str) -> set[int]:
-        members = await redis.zrangebyscore(key, time.time(), "+inf")
-        return {int(m.split(b":", 1)[0]) for m in members}
+    async def _run(self, which: int, keys: list[str], args: list[Any]) -> Any:
+        self._redis()
+        loop = asyncio.get_running_loop()
+        return await self._batches[loop].call(self._scripts[loop][which], keys, args)
 
     async def join(self, topic: str, user_id: int, conn_id: str, payload: dict[str, Any]) -> bool:
-        redis = self._redis()
         key, who = self._keys(topic)
-        before = await self._live_user_ids(redis, key)
         member = f"{user_id}:{conn_id}"
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {member: time.time() + self.ttl})
-            pipe.hset(who, str(user_id), json.dumps(payload))
-            pipe.expire(key, self.ttl * 2)
-            pipe.expire(who, self.ttl * 2)
-            await pipe.execute()
+        now = time.time()
+        args = [member, now, user_id, now + self.ttl, json.dumps(payload), self.ttl * 2]
+        first = await self._run(0, [key, who], args)
         self.local.add((topic, member))
-        return user_id not in before
+        return bool(first)
 
     async def leave(self, topic: str, user_id: int, conn_id: str) -> bool:
-        redis = self._redis()
         key, who = self._keys(topic)
         member = f"{user_id}:{conn_id}"
         self.local.discard((topic, member))
-        await redis.zrem(key, member)
-        await redis.zremrangebyscore(key, "-inf", time.time())
-        if user_id in await self._live_user_ids(redis, key):
-            return False
-        await redis.hdel(who, str(user_id))
-        return True
+        return bool(await self._run(1, [key, who], [member, time.time(), user_id]))
 
     async def present(self, topic: str) -> list[dict[str, Any]]:
-        redis = self._redis()
         key, who = self._keys(topic)
-        user_ids = sorted(await self._live_user_ids(redis, key))
-        if not user_ids:
-            return []
-        payloads = await redis.hmget(who, [str(uid) for uid in user_ids])
-        return [json.loads(p) for p in payloads if p is not None]
+        payloads = await self._run(2, [key, who], [time.time()])
+        return [json.loads(p) for p in payloads]
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -133,7 +242,13 @@ def _build() -> MemoryPresence | RedisPresence:
     conf = settings.LYCEUM_REALTIME
     if settings.REDIS_URL:
         prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "lyceum")
-        return RedisPresence(settings.REDIS_URL, prefix, conf["PRESENCE_TTL"])
+        return RedisPresence(
+            settings.REDIS_URL,
+            prefix,
+            conf["PRESENCE_TTL"],
+            pool_size=conf.get("PRESENCE_POOL", 20),
+            wait=conf.get("PRESENCE_WAIT", 10.0),
+        )
     return MemoryPresence()
 
 

@@ -19,6 +19,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tasks_db.management.commands.db_worker import Worker
 
 LISTEN_BACKLOG = 1024
+# Seconds a WebSocket handshake may wait for the application to accept it (daphne: 5). In a
+# connect storm (every socket coming back after a deploy) handshakes queue for a moment;
+# 5 s turned most of 1,000 away. A bounded wait, not an unbounded one.
+HANDSHAKE_TIMEOUT = 30
 # What collectstatic leaves out by default: a file it skips is not in the manifest either.
 COLLECTSTATIC_IGNORED = ["CVS", ".*", "*~"]
 COLLECTSTATIC = "manage.py collectstatic --noinput"
@@ -113,5 +117,6 @@ class Command(BaseCommand):
             action_logger=None,
             http_timeout=None,
             websocket_timeout=86400,
+            websocket_handshake_timeout=HANDSHAKE_TIMEOUT,
             verbosity=0,
         ).run()
