@@ -23,7 +23,6 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
 
 from hub.client_address import client_address
-
 from hub.params import validate_datetime_in_range
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
