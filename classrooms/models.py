@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from hub.accounts.models import Space
+from hub.files import RandomName
 
 COVER_MAX_BYTES = 2 * 1024 * 1024
 MEDIA_MAX_BYTES = 50 * 1024 * 1024
@@ -92,7 +93,8 @@ class Course(models.Model):
     summary_html = models.TextField(editable=False, blank=True)  # hub/sanitize.py
     cover = models.ImageField(
         _("cover image"),
-        upload_to="classrooms/covers/",
+        upload_to=RandomName("classrooms/covers"),
+        db_index=True,
         blank=True,
         validators=[
             FileExtensionValidator(COVER_EXTENSIONS),
@@ -192,7 +194,8 @@ class Activity(models.Model):
     )
     media_file = models.FileField(
         _("file"),
-        upload_to="classrooms/media/",
+        upload_to=RandomName("classrooms/media"),
+        db_index=True,
         blank=True,
         validators=[
             FileExtensionValidator(MEDIA_EXTENSIONS),
@@ -361,7 +364,8 @@ class Submission(models.Model):
     text = models.TextField(blank=True)
     text_html = models.TextField(editable=False, blank=True)
     file = models.FileField(
-        upload_to="classrooms/submissions/",
+        upload_to=RandomName("classrooms/submissions"),
+        db_index=True,
         blank=True,
         validators=[
             FileExtensionValidator(SUBMISSION_EXTENSIONS),
@@ -429,7 +433,9 @@ class LiveClass(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     recording_on = models.BooleanField(default=False)
-    recording = models.FileField(upload_to="liveclass-recordings/", null=True, blank=True)
+    recording = models.FileField(
+        upload_to=RandomName("liveclass-recordings"), null=True, blank=True, db_index=True
+    )
     # "sessions.session.<id>" when created for a scheduled session (one class per session).
     session_key = models.CharField(max_length=100, blank=True, db_index=True)
     spotlight = models.ForeignKey(

@@ -66,6 +66,7 @@ from classrooms.selectors import (
 from hub import events, realtime, sanitize
 from hub.accounts.models import Role, Space, User
 from hub.accounts.selectors import is_manager_of, is_space_member, managers_of
+from hub.files import RASTER_IMAGE_TYPES, check_image, sniff_upload
 from hub.notify import notify
 
 # A submission this late after the deadline still counts (network, clocks): seconds.
@@ -125,6 +126,7 @@ def course_create(
         self_enrolment=self_enrolment,
     )
     if cover:
+        check_image(cover, field="cover")
         course.cover = cover
     course.full_clean()
     course.save()
@@ -145,6 +147,8 @@ def course_update(
             value = _clean_title(value)
         if name == "cover" and value is None:
             continue
+        if name == "cover" and value:
+            check_image(value, field="cover")
         setattr(course, name, value)
     if "summary" in fields:
         course.summary_html = sanitize.markdown(course.summary)
@@ -650,6 +654,8 @@ def submission_create(
         user=user, activity=activity, text=text or "", text_html=sanitize.markdown(text or "")
     )
     if file:
+        if sniff_upload(file) in RASTER_IMAGE_TYPES:
+            check_image(file, field="file")
         submission.file = file
     submission.full_clean()
     submission.save()
