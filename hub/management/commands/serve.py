@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 
 from daphne.endpoints import build_endpoint_description_strings
-from daphne.server import Server
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django_tasks_db.management.commands.db_worker import Worker
+
+from hub.bodylimit import bounded_server_class
 
 LISTEN_BACKLOG = 1024
 
@@ -56,7 +57,9 @@ class Command(BaseCommand):
                 + "admin, coordinator, trainer, manager, learner, learner2\n"
                 + "Press Ctrl+C to stop.\n"
             )
-        Server(
+        # daphne's server, refusing oversized bodies as they arrive (hub/bodylimit.py).
+        server_class = bounded_server_class()
+        server_class(
             application=application,
             endpoints=[
                 # Twisted listens with a backlog of 50: a burst of new connections (a class
