@@ -66,7 +66,7 @@ from classrooms.selectors import (
 from hub import events, realtime, sanitize
 from hub.accounts.models import Role, Space, User
 from hub.accounts.selectors import is_manager_of, is_space_member, managers_of
-from hub.files import RASTER_IMAGE_TYPES, check_image, sniff_upload
+from hub.files import RASTER_IMAGE_TYPES, check_image, is_new_upload, sniff_upload
 from hub.notify import notify
 
 # A submission this late after the deadline still counts (network, clocks): seconds.
@@ -147,7 +147,7 @@ def course_update(
             value = _clean_title(value)
         if name == "cover" and value is None:
             continue
-        if name == "cover" and value:
+        if name == "cover" and is_new_upload(value):
             check_image(value, field="cover")
         setattr(course, name, value)
     if "summary" in fields:

@@ -122,6 +122,7 @@ def bounded_server_class() -> type:
     from daphne.http_protocol import HTTPFactory, WebRequest
     from daphne.server import Server
     from twisted.internet import reactor
+    from twisted.web import http
 
     class BoundedRequest(WebRequest):
         """daphne's request, refusing an oversized body as it arrives instead of storing it."""
@@ -150,13 +151,21 @@ def bounded_server_class() -> type:
                 return  # answered already, when the body passed the limit
             super().requestReceived(command, path, version)
 
+        def connectionLost(self, reason: Any) -> None:
+            if self._refused:
+                # Never handed to the application: nothing of daphne's to clean up.
+                http.Request.connectionLost(self, reason)
+                return
+            super().connectionLost(reason)
+
         def _refuse(self) -> None:
             self._refused = True
             self.content.close()
             self.content = BytesIO()
             # No "100 Continue" (twisted would send it next): the client need not send on.
             self.requestHeaders.removeHeader(b"expect")
-            path = (self.channel._path or b"/").split(b"?", 1)[0].decode("latin-1")
+            path = (getattr(self.channel, "_path", None) or b"/").split(b"?", 1)[0]
+            path = path.decode("latin-1")
             headers, body = refusal(path, self._limit)
             head = b"HTTP/1.1 413 Content Too Large\r\n" + b"".join(
                 name + b": " + value + b"\r\n" for name, value in headers
@@ -171,7 +180,7 @@ def bounded_server_class() -> type:
 
         @staticmethod
         def _abort(transport: Any) -> None:
-            if transport.connected:
+            if getattr(transport, "connected", False):
                 transport.abortConnection()
 
     class BoundedHTTPFactory(HTTPFactory):

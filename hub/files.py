@@ -171,9 +171,14 @@ def check_image(file: Any, *, field: str = "image") -> str:
     return kind
 
 
+def is_new_upload(value: Any) -> bool:
+    """A file being uploaded now, not one already stored (a form's unchanged FieldFile)."""
+    return bool(value) and not getattr(value, "_committed", False)
+
+
 def validate_image(file: Any) -> None:
-    """Model-field validator form of ``check_image`` (space logos, course covers)."""
-    if not file or getattr(file, "_committed", False):
+    """Model-field validator form of ``check_image`` (space logos)."""
+    if not is_new_upload(file):
         return  # a stored file, not a new upload: it was checked when it came in
     try:
         check_image(file)

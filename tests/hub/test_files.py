@@ -442,3 +442,21 @@ def test_non_members_of_any_space_get_404_not_500(learner, learner2):
     attachment = _send_file(learner, direct, "a.txt", b"hello", "text/plain")
     nobody = UserFactory(roles=[Role.LEARNER])
     assert client_for(nobody).get(attachment.file.url).status_code == 404
+
+
+def test_saving_a_course_again_does_not_decode_its_stored_cover(space, trainer, monkeypatch):
+    """The course page's form hands back the stored cover unchanged: only new uploads are
+    decoded (a stored file was checked when it came in)."""
+    course = classrooms.course_create(
+        author=trainer,
+        space=space,
+        title="Covered",
+        cover=SimpleUploadedFile("cover.png", png(), content_type="image/png"),
+    )
+    decoded: list[Any] = []
+    monkeypatch.setattr(classrooms, "check_image", lambda file, **kw: decoded.append(file))
+    course = classrooms.course_update(user=trainer, course=course, cover=course.cover, title="New")
+    assert course.title == "New" and decoded == []
+    new = SimpleUploadedFile("new.png", png(), content_type="image/png")
+    classrooms.course_update(user=trainer, course=course, cover=new)
+    assert decoded == [new]
