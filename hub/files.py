@@ -101,8 +101,8 @@ EXTENSIONS = {
 def sniff(head: bytes) -> str | None:
     """The content type a file's first bytes (``SNIFF_BYTES`` of them) show, or ``None``.
 
-    Text is any NUL-free UTF-8: an HTML or SVG page is *text* here, served as a text
-    download, never as a page.
+    Text is anything without the bytes that never occur in text: an HTML or SVG page is
+    *text* here, served as a text download, never as a page.
     """
     if head[8:12] in (b"WEBP", b"WAVE") and head.startswith(b"RIFF"):
         return "image/webp" if head[8:12] == b"WEBP" else "audio/wav"
@@ -112,12 +112,7 @@ def sniff(head: bytes) -> str | None:
         if head[offset : offset + len(magic)] == magic:
             return kind
     if head and not _BINARY.search(head):
-        try:
-            # The head may cut a multi-byte character in two: ignore the last 3 bytes' fate.
-            head.decode("utf-8") if len(head) < SNIFF_BYTES else head[:-3].decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        return "text/plain"
+        return "text/plain"  # in whatever encoding: it is only ever a download
     return None
 
 
@@ -293,9 +288,11 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | bool | None:
             return False
         return max(size - length, 0), size - 1
     start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or (last and int(last) < start):
+    if last and int(last) < start:
+        return None  # not a valid range: ignored, as RFC 9110 says
+    if start >= size:
         return False
+    end = min(int(last), size - 1) if last else size - 1
     return start, end
 
 
