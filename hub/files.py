@@ -15,7 +15,7 @@ One module for every app's uploads:
   ``nosniff``, a ``sandbox`` CSP, ``Content-Disposition: attachment`` unless the sniffed
   type is a safe inline one, and single Range requests (206/416) for audio and video
   seeking. With ``LYCEUM_FILE_ACCEL`` set, the front proxy sends the bytes instead
-  (``X-Accel-Redirect`` for nginx, ``X-Sendfile`` for Apache/lighttpd): docs/DEPLOYMENT.md.
+  (``X-Accel-Redirect`` for nginx, ``X-Sendfile`` for Apache/lighttpd): docs/FILES.md.
 """
 
 from __future__ import annotations

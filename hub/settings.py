@@ -251,7 +251,7 @@ LYCEUM_MAX_UPLOAD_BYTES = int(os.environ.get("LYCEUM_MAX_UPLOAD_BYTES", 51 * 102
 LYCEUM_MAX_IMAGE_PIXELS = int(os.environ.get("LYCEUM_MAX_IMAGE_PIXELS", 40_000_000))
 # Who sends the bytes of user files once the permission check passed (hub/files.py):
 # empty = Lyceum itself; "x-accel-redirect:/protected/" = nginx (an `internal` location
-# aliased to MEDIA_ROOT); "x-sendfile" = Apache mod_xsendfile / lighttpd. docs/DEPLOYMENT.md.
+# aliased to MEDIA_ROOT); "x-sendfile" = Apache mod_xsendfile / lighttpd. docs/FILES.md.
 LYCEUM_FILE_ACCEL = os.environ.get("LYCEUM_FILE_ACCEL", "")
 
 # --- Email ----------------------------------------------------------------------------------
