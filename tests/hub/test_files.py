@@ -304,6 +304,9 @@ def test_course_media_is_for_the_courses_readers_and_seekable(
     assert client_for(learner2).get(url).status_code == 404
     assert client_for(outsider).get(url).status_code == 404
     assert client_for().get(url).status_code == 404
+    # Unenrolled: the course's files go with the course.
+    classrooms.enrolment_delete(actor=learner, enrolment=learner.enrolments.get())
+    assert client_for(learner).get(url).status_code == 404
 
 
 def test_course_cover_follows_the_courses_visibility(space, trainer, learner, outsider):
