@@ -7,7 +7,13 @@ class ClassroomsConfig(AppConfig):
     verbose_name = _("Classrooms")
 
     def ready(self) -> None:
-        from classrooms import realtime  # noqa: F401
+        from classrooms import realtime, selectors  # noqa: F401
+        from hub import files
+
+        files.register("classrooms/covers", selectors.cover_file_name)
+        files.register("classrooms/media", selectors.media_file_name)
+        files.register("classrooms/submissions", selectors.submission_file_name)
+        files.register("liveclass-recordings", selectors.recording_file_name)
         from hub.models import Delivery
         from hub.notify import register_kind
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from hub.accounts.models import Space
+from hub.files import SNIFF_BYTES, RandomName, sniff
 
 COVER_MAX_BYTES = 2 * 1024 * 1024
 MEDIA_MAX_BYTES = 50 * 1024 * 1024
@@ -34,34 +35,35 @@ def media_max_size(file) -> None:
     _check_size(file, MEDIA_MAX_BYTES)
 
 
-# What a file's first bytes must look like for its extension: the extension alone is the
-# uploader's word, the content is not (an .mp4 that is an HTML page is refused).
-_ZIP = (b"PK\x03\x04",)
-SIGNATURES: dict[str, tuple[bytes, ...]] = {
-    "pdf": (b"%PDF-",),
-    "png": (b"\x89PNG\r\n\x1a\n",),
-    "jpg": (b"\xff\xd8\xff",),
-    "jpeg": (b"\xff\xd8\xff",),
-    "gif": (b"GIF87a", b"GIF89a"),
-    "webm": (b"\x1a\x45\xdf\xa3",),
-    "ogg": (b"OggS",),
-    "wav": (b"RIFF",),
-    "mp3": (b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"),
+# What a file's first bytes must be for its extension (hub/files.py sniffs them): the
+# extension alone is the uploader's word, the content is not (an .mp4 that is an HTML page
+# is refused).
+_ISO_MEDIA = frozenset({"video/mp4", "audio/mp4"})
+_ZIP = frozenset({"application/zip"})
+CONTENT_TYPES: dict[str, frozenset[str]] = {
+    "pdf": frozenset({"application/pdf"}),
+    "png": frozenset({"image/png"}),
+    "jpg": frozenset({"image/jpeg"}),
+    "jpeg": frozenset({"image/jpeg"}),
+    "gif": frozenset({"image/gif"}),
+    "webp": frozenset({"image/webp"}),
+    "webm": frozenset({"video/webm"}),
+    "ogg": frozenset({"audio/ogg"}),
+    "wav": frozenset({"audio/wav"}),
+    "mp3": frozenset({"audio/mpeg"}),
+    "mp4": _ISO_MEDIA,
+    "m4a": _ISO_MEDIA,
+    "txt": frozenset({"text/plain"}),
     "zip": _ZIP,
     "docx": _ZIP,
     "pptx": _ZIP,
     "odt": _ZIP,
 }
-FTYP_EXTENSIONS = {"mp4", "m4a"}  # ISO media: "ftyp" at offset 4
 
 
 def _sniff_ok(extension: str, head: bytes) -> bool:
-    if extension in FTYP_EXTENSIONS:
-        return head[4:8] == b"ftyp"
-    if extension == "txt":
-        return b"\x00" not in head
-    signatures = SIGNATURES.get(extension)
-    return signatures is None or head.startswith(signatures)
+    expected = CONTENT_TYPES.get(extension)
+    return expected is None or sniff(head) in expected
 
 
 def content_matches_extension(file) -> None:
@@ -72,7 +74,7 @@ def content_matches_extension(file) -> None:
     try:
         position = file.tell()
         file.seek(0)
-        head = file.read(16)
+        head = file.read(SNIFF_BYTES)
         file.seek(position)
     except (OSError, ValueError):
         return  # a stored file that is not open: it was checked when uploaded
@@ -92,7 +94,8 @@ class Course(models.Model):
     summary_html = models.TextField(editable=False, blank=True)  # hub/sanitize.py
     cover = models.ImageField(
         _("cover image"),
-        upload_to="classrooms/covers/",
+        upload_to=RandomName("classrooms/covers"),
+        db_index=True,
         blank=True,
         validators=[
             FileExtensionValidator(COVER_EXTENSIONS),
@@ -192,7 +195,8 @@ class Activity(models.Model):
     )
     media_file = models.FileField(
         _("file"),
-        upload_to="classrooms/media/",
+        upload_to=RandomName("classrooms/media"),
+        db_index=True,
         blank=True,
         validators=[
             FileExtensionValidator(MEDIA_EXTENSIONS),
@@ -361,7 +365,8 @@ class Submission(models.Model):
     text = models.TextField(blank=True)
     text_html = models.TextField(editable=False, blank=True)
     file = models.FileField(
-        upload_to="classrooms/submissions/",
+        upload_to=RandomName("classrooms/submissions"),
+        db_index=True,
         blank=True,
         validators=[
             FileExtensionValidator(SUBMISSION_EXTENSIONS),
@@ -429,7 +434,9 @@ class LiveClass(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     recording_on = models.BooleanField(default=False)
-    recording = models.FileField(upload_to="liveclass-recordings/", null=True, blank=True)
+    recording = models.FileField(
+        upload_to=RandomName("liveclass-recordings"), null=True, blank=True, db_index=True
+    )
     # "sessions.session.<id>" when created for a scheduled session (one class per session).
     session_key = models.CharField(max_length=100, blank=True, db_index=True)
     spotlight = models.ForeignKey(

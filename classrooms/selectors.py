@@ -25,8 +25,10 @@ from classrooms.models import (
     ParticipantRole,
     Poll,
     Question,
+    Submission,
     WhiteboardStroke,
 )
+from hub import files
 from hub.accounts.models import Role, SpaceMembership, Team, User
 from hub.accounts.selectors import is_manager_of, is_space_member
 from hub.params import parse_id
@@ -93,6 +95,47 @@ def can_view_content(*, user: Any, course: Course) -> bool:
         or can_edit_course(user=user, course=course)
         or manages_enrolled(user=user, course=course)
     )
+
+
+def cover_file_name(user: Any, name: str) -> str | None:
+    """Who may read a course's cover (hub/files.py): whoever may see the course."""
+    course = Course.objects.filter(cover=name).first()
+    if course is None or not can_view_course(user=user, course=course):
+        return None
+    return files.download_name(course.title, name)
+
+
+def media_file_name(user: Any, name: str) -> str | None:
+    """Who may read an activity's file (hub/files.py): whoever may see the course's content."""
+    activity = Activity.objects.filter(media_file=name).select_related("course").first()
+    if activity is None or not can_view_content(user=user, course=activity.course):
+        return None
+    return files.download_name(activity.title, name)
+
+
+def submission_file_name(user: Any, name: str) -> str | None:
+    """Who may read an assignment's submitted file (hub/files.py): its submitter and the
+    course's editors (its trainers, coordinators of its space, admins)."""
+    submission = (
+        Submission.objects.filter(file=name).select_related("user", "activity__course").first()
+    )
+    if submission is None:
+        return None
+    course = submission.activity.course
+    if submission.user_id != user.pk and not can_edit_course(user=user, course=course):
+        return None
+    return files.download_name(f"{submission.activity.title} - {submission.user.username}", name)
+
+
+def recording_file_name(user: Any, name: str) -> str | None:
+    """Who may watch a live class's recording (hub/files.py): those who may be in the class
+    (its trainers, learners, invitees), unless a trainer removed them."""
+    live_class = LiveClass.objects.filter(recording=name).first()
+    if live_class is None or liveclass_role(user, live_class) is None:
+        return None
+    if is_barred(user, live_class):
+        return None
+    return files.download_name(live_class.title, name)
 
 
 def manages_enrolled(*, user: Any, course: Course | int) -> bool:

@@ -66,6 +66,7 @@ from classrooms.selectors import (
 from hub import events, realtime, sanitize
 from hub.accounts.models import Role, Space, User
 from hub.accounts.selectors import is_manager_of, is_space_member, managers_of
+from hub.files import RASTER_IMAGE_TYPES, check_image, is_new_upload, sniff_upload
 from hub.notify import notify
 
 # A submission this late after the deadline still counts (network, clocks): seconds.
@@ -159,6 +160,7 @@ def _course_create(
         self_enrolment=self_enrolment,
     )
     if cover:
+        check_image(cover, field="cover")
         course.cover = cover
     course.full_clean()
     course.save()
@@ -197,6 +199,8 @@ def _course_update(
             value = _clean_title(value)
         if name == "cover" and value is None:
             continue
+        if name == "cover" and is_new_upload(value):
+            check_image(value, field="cover")
         setattr(course, name, value)
     if summary_html is not None:
         course.summary_html = summary_html
@@ -735,6 +739,8 @@ def _submission_create(
         raise Conflict(_("You already submitted this assignment."))
     submission = Submission(user=user, activity=activity, text=text, text_html=text_html)
     if file:
+        if sniff_upload(file) in RASTER_IMAGE_TYPES:
+            check_image(file, field="file")
         submission.file = file
     submission.full_clean()
     submission.save()

@@ -18,4 +18,8 @@ class ForumsConfig(AppConfig):
         # Not a notification of its own: whether the daily forum digest is e-mailed.
         register_kind("forums.digest", _("Daily forum digest (e-mail)"), Delivery.OFF)
 
-        from forums import realtime  # noqa: F401
+        from forums import realtime, selectors  # noqa: F401
+        from hub import files
+
+        files.register("forums", selectors.attachment_file_name)
+        files.register("library", selectors.library_file_name)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from hub.accounts.models import Space
+from hub.files import RandomName
 
 USER = settings.AUTH_USER_MODEL
 
@@ -161,13 +162,15 @@ class PostRevision(models.Model):
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
+    """Names of attachments stored earlier (kept: migrations refer to it)."""
     return f"forums/{instance.uploader_id}/{filename}"
 
 
 class Attachment(models.Model):
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="attachments")
     uploader = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    file = models.FileField(upload_to=attachment_path)
+    # An unguessable stored name; ``name`` is the uploader's, for display and download.
+    file = models.FileField(upload_to=RandomName("forums"), db_index=True)
     name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
@@ -210,7 +213,7 @@ class LibraryItem(models.Model):
     body = models.TextField(_("text"), blank=True)
     body_html = models.TextField(editable=False, blank=True)
     url = models.URLField(_("link"), blank=True)
-    file = models.FileField(upload_to="library/", blank=True)
+    file = models.FileField(upload_to=RandomName("library"), blank=True, db_index=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUBMITTED)
     rejection_reason = models.CharField(max_length=500, blank=True)
     reviewed_by = models.ForeignKey(

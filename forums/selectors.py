@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from forums.models import (
+    Attachment,
     Flag,
     Forum,
     ItemComment,
@@ -23,6 +24,7 @@ from forums.models import (
     Thread,
     ThreadEvent,
 )
+from hub import files
 from hub.accounts.models import Role
 from hub.accounts.selectors import is_space_member, spaces_of
 
@@ -109,6 +111,32 @@ def can_view_thread(*, user: Any, thread: Thread) -> bool:
 
 def can_review_library(*, user: Any, space_id: int) -> bool:
     return user.has_role(*REVIEWER_ROLES) and is_space_member(user=user, space=space_id)
+
+
+def attachment_file_name(user: Any, name: str) -> str | None:
+    """The display name of the post attachment stored as ``name`` if ``user`` may read it
+    (hub/files.py): whoever may read the thread, while the post is shown (moderators see
+    hidden and deleted posts' files too)."""
+    attachment = Attachment.objects.filter(file=name).select_related("post__thread__forum").first()
+    if attachment is None:
+        return None
+    post = attachment.post
+    if not can_view_thread(user=user, thread=post.thread):
+        return None
+    if (post.is_hidden or post.is_deleted) and not is_forum_moderator(
+        user=user, forum=post.thread.forum
+    ):
+        return None
+    return attachment.name
+
+
+def library_file_name(user: Any, name: str) -> str | None:
+    """The download name of the library item's file stored as ``name`` if ``user`` may read
+    the item (hub/files.py): the same rule as the library's list."""
+    item = library_items_for(user=user).filter(file=name).first()
+    if item is None:
+        return None
+    return files.download_name(item.title, item.file.name)
 
 
 # -- queries -------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ from hub import events, realtime, sanitize
 from hub.accounts.models import Role, Space, User
 from hub.accounts.selectors import is_space_member
 from hub.api import RateLimited
+from hub.files import check_image, sniff_upload
 from hub.notify import notify
 
 MENTION_RE = re.compile(r"(?<![\w@/])@([A-Za-z0-9_.+-]{1,150})")
@@ -182,24 +183,18 @@ def _check_files(files: Sequence[UploadedFile]) -> None:
             )
         if f.size > limit("MAX_ATTACHMENT_BYTES"):
             raise ValidationError({"files": _("This file is too large: %(n)s") % {"n": f.name}})
+        # The bytes must be what the extension says (an .png that is an HTML page, a .txt
+        # that is a program, are refused); images within the pixel limit.
+        if sniff_upload(f) != limit("ATTACHMENT_TYPES")[ext]:
+            raise ValidationError(
+                {"files": _("The file's content does not match its name: %(n)s") % {"n": f.name}}
+            )
         if _is_image_name(f.name):
-            from PIL import Image
-
             try:
-                f.seek(0)
-                Image.open(f).verify()
-            except Exception:
-                raise ValidationError(
-                    {"files": _("Not a valid image: %(n)s") % {"n": f.name}}
-                ) from None
-            finally:
-                f.seek(0)
-        elif ext == "pdf":
-            f.seek(0)
-            head = f.read(5)
-            f.seek(0)
-            if head != b"%PDF-":
-                raise ValidationError({"files": _("Not a PDF file: %(n)s") % {"n": f.name}})
+                check_image(f, field="files")
+            except ValidationError as exc:
+                message = exc.message_dict["files"][0]
+                raise ValidationError({"files": f"{f.name}: {message}"}) from None
 
 
 def _save_files(post: Post, user: User, files: Sequence[UploadedFile]) -> None:
@@ -214,7 +209,8 @@ def _save_files(post: Post, user: User, files: Sequence[UploadedFile]) -> None:
             size=f.size,
             is_image=_is_image_name(f.name),
         )
-        attachment.file.save(name, f, save=False)
+        # Stored under a random name (upload_to); ``name`` is for display and download.
+        attachment.file.save(f"upload.{ext}", f, save=False)
         attachment.save()
 
 
@@ -866,7 +862,7 @@ def _library_item_submit(
         url=url,
     )
     if file is not None:
-        item.file.save(get_valid_filename(os.path.basename(file.name))[:150], file, save=False)
+        item.file.save(f"upload.{_extension(file.name)}", file, save=False)
     item.save()
     return item
 

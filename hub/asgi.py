@@ -10,12 +10,14 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from hub.bodylimit import BodyLimitMiddleware  # noqa: E402
 from hub.realtime.auth import gateway_stack  # noqa: E402
 from hub.realtime.gateway import Gateway  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # An oversized body is refused (413) before it is read (hub/bodylimit.py).
+        "http": BodyLimitMiddleware(django_asgi_app),
         "websocket": gateway_stack(URLRouter([path("ws/", Gateway())])),
     }
 )

@@ -289,6 +289,16 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# A multipart body (file upload) larger than this is refused (413) before it is read
+# (hub/bodylimit.py): the largest kind of file (course media, 50 MB) plus the form.
+LYCEUM_MAX_UPLOAD_BYTES = int(os.environ.get("LYCEUM_MAX_UPLOAD_BYTES", 51 * 1024 * 1024))
+# Images wider x higher than this are refused wherever images are accepted (hub/files.py):
+# a 17 KB PNG can declare 144 megapixels and stall every browser that shows it.
+LYCEUM_MAX_IMAGE_PIXELS = int(os.environ.get("LYCEUM_MAX_IMAGE_PIXELS", 40_000_000))
+# Who sends the bytes of user files once the permission check passed (hub/files.py):
+# empty = Lyceum itself; "x-accel-redirect:/protected/" = nginx (an `internal` location
+# aliased to MEDIA_ROOT); "x-sendfile" = Apache mod_xsendfile / lighttpd. docs/FILES.md.
+LYCEUM_FILE_ACCEL = os.environ.get("LYCEUM_FILE_ACCEL", "")
 
 # --- Email ----------------------------------------------------------------------------------
 # Without an SMTP server: embedded mode (development, `make run`) writes each e-mail to a file

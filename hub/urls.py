@@ -7,10 +7,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from hub import files
 from hub import views as hub_views
 from hub.accounts import api as accounts_api
 from hub.accounts import views as accounts_views
@@ -92,12 +92,9 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
-    # Uploaded files (space logos). A larger deployment serves MEDIA_ROOT from its proxy.
-    path(
-        f"{settings.MEDIA_URL.strip('/')}/<path:path>",
-        serve,
-        {"document_root": settings.MEDIA_ROOT},
-    ),
+    # Uploaded files, each read through the permission check of its kind (hub/files.py);
+    # in services mode the proxy sends the bytes (LYCEUM_FILE_ACCEL).
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", files.media, name="media"),
 ]
 
 # Errors raised outside a DRF view (an unknown /api/ URL, a 500, a body Django refused) are

@@ -9,11 +9,13 @@ class LeaderboardsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import m2m_changed
 
-        from hub import events
+        from hub import events, files
         from hub.accounts.models import Team
         from hub.notify import register_kind
         from leaderboards import realtime, services  # noqa: F401
 
+        # Badge images are public: an Open Badge's verifier fetches them without a login.
+        files.register_public("leaderboards/badges")
         register_kind("leaderboards.badge", _("Badges I earn"))
         register_kind("leaderboards.duel", _("Quiz duels: challenges and results"))
         events.subscribe("classrooms.activity_completed", services.on_activity_completed)

@@ -7,9 +7,9 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messaging")
 
     def ready(self) -> None:
-        from hub import events
+        from hub import events, files
         from hub.notify import register_kind
-        from messaging import realtime  # noqa: F401
+        from messaging import realtime, selectors  # noqa: F401
         from messaging.services import (
             on_enrolled,
             on_liveclass_joined,
@@ -17,6 +17,7 @@ class MessagingConfig(AppConfig):
             on_unenrolled,
         )
 
+        files.register("chat", selectors.attachment_file_name)
         register_kind("chat_message", _("Chat messages"))
         register_kind("chat_report", _("Reported chat messages"))
         events.subscribe("classrooms.enrolled", on_enrolled)

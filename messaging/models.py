@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from hub.accounts.models import Space
+from hub.files import RandomName
 
 
 class Conversation(models.Model):
@@ -211,6 +212,7 @@ class Reaction(models.Model):
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
+    """Names of attachments stored before 0.x (kept: migrations refer to it)."""
     return f"chat/{instance.uploader_id}/{filename}"
 
 
@@ -226,7 +228,8 @@ class Attachment(models.Model):
     message = models.ForeignKey(
         Message, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
     )
-    file = models.FileField(upload_to=attachment_path)
+    # An unguessable stored name; ``name`` is the uploader's, for display and download.
+    file = models.FileField(upload_to=RandomName("chat"), db_index=True)
     name = models.CharField(max_length=200)
     size = models.PositiveIntegerField()
     content_type = models.CharField(max_length=100)

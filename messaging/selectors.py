@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
 
 from messaging.models import (
+    Attachment,
     Block,
     ChatSettings,
     Conversation,
@@ -70,6 +71,20 @@ def live_class_chat(*, key: str) -> Conversation | None:
 def can_read(*, user: Any, conversation: Conversation | int) -> bool:
     membership = membership_of(user=user, conversation=conversation)
     return membership is not None and membership.state in READABLE_STATES
+
+
+def attachment_file_name(user: Any, name: str) -> str | None:
+    """The display name of the chat attachment stored as ``name`` if ``user`` may read it
+    (hub/files.py): once sent, whoever reads its conversation, while the message is not
+    deleted; before it is sent, its uploader only. A member removed stops reading it."""
+    attachment = Attachment.objects.filter(file=name).select_related("message").first()
+    if attachment is None:
+        return None
+    if attachment.message_id is None:
+        return attachment.name if attachment.uploader_id == user.pk else None
+    if attachment.message.deleted_at is not None:
+        return None
+    return attachment.name if can_read(user=user, conversation=attachment.conversation_id) else None
 
 
 def is_blocked_between(*, user_ids: tuple[int, int]) -> bool:

@@ -21,7 +21,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hub import realtime, sanitize
+from hub import files, realtime, sanitize
 from hub.accounts.models import Role, User
 from hub.accounts.selectors import spaces_of
 from hub.api import RateLimited
@@ -701,9 +701,13 @@ def attachment_upload(
                 % {"mb": conf["MAX_ATTACHMENT_BYTES"] // 2**20}
             }
         )
-    content_type = (file.content_type or "").split(";")[0].strip().lower()
+    # The bytes decide the type, not the client's Content-Type or the name's extension: an
+    # HTML page sent as text/plain or image/png is stored (and served) as text.
+    content_type = files.sniff_upload(file)
     if content_type not in conf["ATTACHMENT_TYPES"]:
         raise ValidationError({"file": _("This type of file cannot be attached.")})
+    if content_type in files.RASTER_IMAGE_TYPES:
+        files.check_image(file, field="file")
     name = re.sub(r"[^\w.\- ]", "_", (file.name or "file").rsplit("/", 1)[-1])[:150] or "file"
     attachment = Attachment(
         uploader=uploader,
@@ -712,7 +716,8 @@ def attachment_upload(
         size=file.size,
         content_type=content_type,
     )
-    attachment.file.save(f"{uuid.uuid4().hex}-{name}", file, save=False)
+    # Stored under a random name (the field's upload_to) with the sniffed type's extension.
+    attachment.file.save(f"upload.{files.EXTENSIONS[content_type]}", file, save=False)
     attachment.save()
     return attachment
 

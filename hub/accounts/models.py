@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from hub.files import validate_image
+
 
 class Role(models.TextChoices):
     LEARNER = "learner", _("Learner")
@@ -92,7 +94,9 @@ class Space(models.Model):
         default="#1f5f8b",
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1f5f8b."))],
     )
-    logo = models.ImageField(_("logo"), upload_to="spaces/", blank=True)
+    logo = models.ImageField(
+        _("logo"), upload_to="spaces/", blank=True, validators=[validate_image]
+    )
     is_default = models.BooleanField(_("default space"), default=False)
     members = models.ManyToManyField(
         User, through="SpaceMembership", related_name="spaces", blank=True

@@ -10,13 +10,14 @@ from __future__ import annotations
 import threading
 
 from daphne.endpoints import build_endpoint_description_strings
-from daphne.server import Server
 from django.conf import settings
 from django.contrib.staticfiles.finders import get_finders
 from django.contrib.staticfiles.storage import ManifestFilesMixin
 from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
 from django_tasks_db.management.commands.db_worker import Worker
+
+from hub.bodylimit import bounded_server_class
 
 LISTEN_BACKLOG = 1024
 # Seconds a WebSocket handshake may wait for the application to accept it (daphne: 5). In a
@@ -105,7 +106,9 @@ class Command(BaseCommand):
                 + mail
                 + "Press Ctrl+C to stop.\n"
             )
-        Server(
+        # daphne's server, refusing oversized bodies as they arrive (hub/bodylimit.py).
+        server_class = bounded_server_class()
+        server_class(
             application=application,
             endpoints=[
                 # Twisted listens with a backlog of 50: a burst of new connections (a class
