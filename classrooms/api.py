@@ -141,6 +141,15 @@ def _activity(request: Request, pk: int) -> Activity:
     return activity
 
 
+def _partial(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """Validate a PATCH: only the fields given. A multipart or form body would otherwise
+    read an absent list as empty and an absent checkbox as false (a course would lose its
+    trainers, an activity its "required"): a partial update keeps what it is not given."""
+    serializer = serializer_class(data=data, partial=True)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
 def _module(request: Request, pk: int) -> Module:
     module = get_object_or_404(Module.objects.select_related("course"), pk=pk)
     _content_course(request, module.course)
@@ -194,7 +203,7 @@ class CourseDetailView(APIView):
     @extend_schema(request=CourseUpdateSerializer, responses={200: AnyObject})
     def patch(self, request: Request, pk: int) -> Response:
         course = _course(request, pk)
-        data = validated(CourseUpdateSerializer, request.data)
+        data = _partial(CourseUpdateSerializer, request.data)
         course = services.course_update(user=request.user, course=course, **data)
         return Response(course_detail_payload(course, request.user))
 
@@ -265,7 +274,7 @@ class ActivityDetailView(APIView):
     @extend_schema(request=ActivityWriteSerializer, responses={200: AnyObject})
     def patch(self, request: Request, pk: int) -> Response:
         activity = _activity(request, pk)
-        data = validated(ActivityWriteSerializer, request.data)
+        data = _partial(ActivityWriteSerializer, request.data)
         activity = services.activity_update(user=request.user, activity=activity, **data)
         return Response(selectors.activity_payload(activity))
 
