@@ -437,18 +437,22 @@ def question_bank(request: HttpRequest, pk: int) -> HttpResponse:
 # -- learner flow ----------------------------------------------------------------------------
 @login_required
 def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The activity's page. A GET changes nothing: a lesson or media item completed by
+    viewing is marked done by the page's own script, which POSTs once the page is shown
+    (an ``<img src="/activities/15/">`` in someone's chat message completes nothing)."""
     activity = _content_activity(request, pk)
     user = request.user
-    # Opening a lesson or a media item is what completes it ("viewed").
-    if activity.completion_rule == CompletionRule.VIEWED:
-        services.activity_view(user=user, activity=activity)
     enrolment = selectors.enrolment_of(user=user, course=activity.course)
+    done = activity.pk in selectors.completed_activity_ids(user=user, course=activity.course)
     context: dict[str, Any] = {
         "activity": activity,
         "course": activity.course,
         "enrolment": enrolment,
-        "done": activity.pk in selectors.completed_activity_ids(user=user, course=activity.course),
+        "done": done,
         "can_edit": selectors.can_edit_course(user=user, course=activity.course),
+        "complete_on_view": (
+            enrolment is not None and not done and activity.completion_rule == CompletionRule.VIEWED
+        ),
     }
     if activity.kind == ActivityKind.QUIZ:
         attempts = list(Attempt.objects.filter(user=user, activity=activity))
