@@ -123,6 +123,15 @@ def team_topics_of(*, user: Any) -> list[str]:
     ]
 
 
+def team_ids_of(*, user_ids: set[int]) -> dict[int, list[int]]:
+    """team id -> its members among ``user_ids`` (one query)."""
+    teams: dict[int, list[int]] = defaultdict(list)
+    rows = Team.members.through.objects.filter(user_id__in=user_ids).order_by("team_id", "user_id")
+    for team_id, user_id in rows.values_list("team_id", "user_id"):
+        teams[team_id].append(user_id)
+    return dict(teams)
+
+
 def can_watch_team_topic(*, user: Any, team_id: int) -> bool:
     return user.has_role(Role.ADMIN) or Team.objects.filter(pk=team_id, manager=user).exists()
 
@@ -159,18 +168,33 @@ def progress_events(completions: list[Completion]) -> list[Any]:
     """``progress.updated`` events for a backlog (learners unenrolled since are skipped)."""
     from hub.realtime import Event
 
+    user_ids = {c.user_id for c in completions}
     enrolments = {
         (e.user_id, e.course_id): e
         for e in Enrolment.objects.filter(
-            user_id__in={c.user_id for c in completions},
-            course_id__in={c.course_id for c in completions},
+            user_id__in=user_ids, course_id__in={c.course_id for c in completions}
         )
+    }
+    scores = {
+        (r["user_id"], r["activity_id"]): r["best"]
+        for r in Attempt.objects.filter(
+            user_id__in=user_ids,
+            activity_id__in={c.activity_id for c in completions},
+            submitted_at__isnull=False,
+        )
+        .values("user_id", "activity_id")
+        .annotate(best=Max("score"))
     }
     events = []
     for c in completions:
         enrolment = enrolments.get((c.user_id, c.course_id))
         if enrolment is not None:
-            payload = progress_event_payload(completion=c, enrolment=enrolment, user=c.user)
+            payload = progress_event_payload(
+                completion=c,
+                enrolment=enrolment,
+                user=c.user,
+                score=scores.get((c.user_id, c.activity_id)),
+            )
             events.append(Event("progress.updated", payload, id=c.pk))
     return events
 
@@ -256,6 +280,13 @@ def last_completion_ids(*, course_ids: set[int]) -> dict[int, int]:
         .annotate(last=Max("id"))
     )
     return {r["course_id"]: r["last"] for r in rows}
+
+
+def best_score(*, user: Any, activity: Activity) -> int | None:
+    """``user``'s best score on the quiz ``activity`` (submitted attempts), or None."""
+    return Attempt.objects.filter(
+        user_id=user.pk, activity=activity, submitted_at__isnull=False
+    ).aggregate(best=Max("score"))["best"]
 
 
 def best_scores(*, course: Course) -> dict[tuple[int, int], int]:
@@ -416,9 +447,10 @@ def enrolment_payload(enrolment: Enrolment) -> dict[str, Any]:
 
 
 def progress_event_payload(
-    *, completion: Completion, enrolment: Enrolment, user: User
+    *, completion: Completion, enrolment: Enrolment, user: User, score: int | None = None
 ) -> dict[str, Any]:
-    """The progress event: one learner's completion and their new progress."""
+    """The progress event: one learner's completion and their new progress (and, for a
+    quiz, their best score: what the grid's cell shows)."""
     return {
         "user": {"id": user.pk, "name": user.name},
         "course": completion.course_id,
@@ -426,6 +458,16 @@ def progress_event_payload(
         "completion": completion.pk,
         "source": completion.source,
         "completed_at": completion.completed_at,
+        "progress": enrolment.progress,
+        "status": enrolment.status,
+        "score": score,
+    }
+
+
+def recomputed_row(enrolment: Enrolment) -> dict[str, Any]:
+    """One learner's row of ``progress.recomputed`` (the course's activities changed)."""
+    return {
+        "user": {"id": enrolment.user_id, "name": enrolment.user.name},
         "progress": enrolment.progress,
         "status": enrolment.status,
     }

@@ -45,6 +45,7 @@ from classrooms.selectors import (
     answer_is_correct,
     attempts_used,
     attendance_rows,
+    best_score,
     can_create_course,
     can_edit_course,
     can_self_enrol,
@@ -60,7 +61,10 @@ from classrooms.selectors import (
     present_user_ids,
     progress_event_payload,
     quiz_questions,
+    recomputed_row,
     stroke_payload,
+    team_ids_of,
+    team_progress_topic,
     team_topics_of,
 )
 from hub import events, realtime, sanitize
@@ -346,8 +350,22 @@ def _progress_percent(user: User, course: Course) -> tuple[int, bool]:
     return math.floor(100 * done / len(required)), done == len(required)
 
 
+# A recomputation publishes its changed rows in events of at most this many learners.
+RECOMPUTE_BATCH = 500
+
+
 def _recompute_course(course: Course) -> None:
-    """Progress of every enrolment after the course's required activities changed."""
+    """Progress and status of every enrolment after the course's required activities
+    changed (an activity added or removed, made optional or required).
+
+    Who now has every required activity done completes the course (notified, and points
+    through ``classrooms.course_completed``, whose handlers are idempotent); who was
+    completed but no longer has them all is back in progress (points already earned stay:
+    the ledger pays a course once, so completing it again pays nothing twice). A course
+    with no required activity leaves statuses as they are: there is nothing to finish.
+    The changed rows go out as ``progress.recomputed`` on the course topic and each team's
+    topic (batched), and to each learner on their own topic.
+    """
     required = set(
         Activity.objects.filter(course=course, required=True).values_list("id", flat=True)
     )
@@ -356,15 +374,67 @@ def _recompute_course(course: Course) -> None:
         "user_id", flat=True
     ):
         counts[user_id] = counts.get(user_id, 0) + 1
-    changed = []
-    for enrolment in Enrolment.objects.filter(course=course):
-        value = (
-            math.floor(100 * counts.get(enrolment.user_id, 0) / len(required)) if required else 0
+    now = timezone.now()
+    changed: list[Enrolment] = []
+    newly_completed: list[Enrolment] = []
+    # Locked like activity_complete locks one: a completion racing this sees the new rows.
+    enrolments = Enrolment.objects.select_for_update(of=("self",)).select_related("user")
+    for enrolment in enrolments.filter(course=course).order_by("pk"):
+        done = counts.get(enrolment.user_id, 0)
+        progress = math.floor(100 * done / len(required)) if required else 0
+        status, completed_at = enrolment.status, enrolment.completed_at
+        if required and done == len(required) and status != EnrolmentStatus.COMPLETED:
+            status, completed_at = EnrolmentStatus.COMPLETED, now
+        elif required and done < len(required) and status == EnrolmentStatus.COMPLETED:
+            status, completed_at = EnrolmentStatus.ACTIVE, None
+        if (progress, status) == (enrolment.progress, enrolment.status):
+            continue
+        if status == EnrolmentStatus.COMPLETED and enrolment.status != status:
+            newly_completed.append(enrolment)
+        enrolment.progress, enrolment.status = progress, status
+        enrolment.completed_at = completed_at
+        changed.append(enrolment)
+    if not changed:
+        return
+    Enrolment.objects.bulk_update(changed, ["progress", "status", "completed_at"])
+    _publish_recomputed(course, changed)
+    for enrolment in newly_completed:
+        _course_completed(enrolment.user, course)
+
+
+def _publish_recomputed(course: Course, enrolments: list[Enrolment]) -> None:
+    """``progress.recomputed``: ``{"course", "learners": [{"user", "progress", "status"}]}``
+    on the course topic and on each team topic (its members' rows only); each learner
+    gets ``classrooms.progress`` (without an activity) on their own topic."""
+    rows = {e.user_id: recomputed_row(e) for e in enrolments}
+    by_team = team_ids_of(user_ids=set(rows))
+    topics = [(course.progress_topic, list(rows))] + [
+        (team_progress_topic(team_id), members) for team_id, members in by_team.items()
+    ]
+    for topic, user_ids in topics:
+        for start in range(0, len(user_ids), RECOMPUTE_BATCH):
+            batch = [rows[u] for u in user_ids[start : start + RECOMPUTE_BATCH]]
+            realtime.publish(topic, "progress.recomputed", {"course": course.pk, "learners": batch})
+    for enrolment in enrolments:
+        realtime.publish(
+            enrolment.user.topic,
+            "classrooms.progress",
+            {"course": course.pk, "progress": enrolment.progress, "status": enrolment.status},
         )
-        if value != enrolment.progress:
-            enrolment.progress = value
-            changed.append(enrolment)
-    Enrolment.objects.bulk_update(changed, ["progress"])
+
+
+def _course_completed(user: User, course: Course) -> None:
+    """The learner has just completed ``course``: they and their managers are told, and
+    the listening apps (points, badges) hear ``classrooms.course_completed``."""
+    notify(
+        recipients=[user, *managers_of(user=user)],
+        kind="course_completed",
+        verb=_("%(name)s completed %(course)s") % {"name": user.name, "course": course.title},
+        actor=user,
+        target=course,
+        url=course.get_absolute_url(),
+    )
+    events.emit("classrooms.course_completed", user=user, course=course)
 
 
 @transaction.atomic
@@ -397,22 +467,18 @@ def activity_complete(*, user: User, activity: Activity, source: str) -> Complet
         enrolment.status = EnrolmentStatus.COMPLETED
         enrolment.completed_at = timezone.now()
     enrolment.save(update_fields=["progress", "status", "completed_at"])
-    payload = progress_event_payload(completion=completion, enrolment=enrolment, user=user)
+    # A quiz's cell shows the learner's best score: the event carries it.
+    score = best_score(user=user, activity=activity) if activity.kind == ActivityKind.QUIZ else None
+    payload = progress_event_payload(
+        completion=completion, enrolment=enrolment, user=user, score=score
+    )
     for topic in topics:
         realtime.publish(topic, "progress.updated", payload, id=completion.pk)
     # Ephemeral on the personal topic: its ids are the notifications' (see hub.realtime_topics).
     realtime.publish(user.topic, "classrooms.progress", payload)
     events.emit("classrooms.activity_completed", user=user, activity=activity)
     if newly_completed:
-        notify(
-            recipients=[user, *managers_of(user=user)],
-            kind="course_completed",
-            verb=_("%(name)s completed %(course)s") % {"name": user.name, "course": course.title},
-            actor=user,
-            target=course,
-            url=course.get_absolute_url(),
-        )
-        events.emit("classrooms.course_completed", user=user, course=course)
+        _course_completed(user, course)
     return completion
 
 
@@ -628,6 +694,16 @@ def attempt_submit(*, user: User, attempt: Attempt, answers: Any) -> Attempt:
     attempt.submitted_at = now
     attempt.answers = {"given": {str(k): v for k, v in clean.items()}, "results": results}
     attempt.save()
+    # Every scored attempt moves the grid's quiz cell (the best score), passed or not;
+    # a pass that completes the quiz also sends progress.updated below.
+    scored = {
+        "user": {"id": user.pk, "name": user.name},
+        "course": activity.course_id,
+        "activity": activity.pk,
+        "score": best_score(user=user, activity=activity),
+    }
+    for topic in (activity.course.progress_topic, *team_topics_of(user=user)):
+        realtime.publish(topic, "quiz.scored", scored)
     if attempt.passed and activity.completion_rule == CompletionRule.QUIZ_PASSED:
         activity_complete(user=user, activity=activity, source="quiz_passed")
     return attempt
