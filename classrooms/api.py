@@ -31,6 +31,7 @@ from classrooms.models import (
     QuestionKind,
 )
 from hub.accounts.models import Space, User
+from hub.accounts.selectors import is_space_member
 from hub.api import validated
 
 
@@ -676,7 +677,11 @@ def _live_action(
 
 
 def _join(request: Request, pk: int, data: dict[str, Any]) -> dict[str, Any]:
-    live_class = _live_class(request, pk)
+    """A member of the class's space who has no place in it (a session's waiting list, a
+    cancelled registration) is told so (403, from the service); anyone else gets a 404."""
+    live_class = get_object_or_404(LiveClass.objects.select_related("course"), pk=pk)
+    if not is_space_member(user=request.user, space=live_class.space_id):
+        raise Http404
     services.liveclass_join(user=request.user, live_class=live_class)
     return selectors.liveclass_state(live_class, viewer=request.user)
 

@@ -58,6 +58,7 @@ from classrooms.selectors import (
     open_intervals,
     participant_payload,
     poll_payload,
+    present_participant_count,
     present_user_ids,
     progress_event_payload,
     quiz_questions,
@@ -880,11 +881,35 @@ def liveclass_for_session(
     live_class.save(
         update_fields=["title", "course", "activity", "scheduled_start", "scheduled_end"]
     )
+    attendees = list(attendees)
+    was_invited = set(live_class.invitees.values_list("pk", flat=True))
     live_class.trainers.set(list(trainers))
-    live_class.invitees.set(list(attendees))
+    live_class.invitees.set(attendees)
     if activity is not None:
         Activity.objects.filter(pk=activity.pk).update(link_kind="liveclass", link_id=live_class.pk)
+    # Back on the waiting list, cancelled, unregistered: out of the room and its chat.
+    gone = was_invited - {u.pk for u in attendees}
+    for participant in live_class.participants.filter(user_id__in=gone).select_related("user"):
+        if liveclass_role(participant.user, live_class) is None:
+            _shut_out(live_class, participant)
     return live_class
+
+
+def _shut_out(live_class: LiveClass, participant: LiveClassParticipant) -> None:
+    """``participant`` lost their place in the class (not removed by a trainer: they may
+    come back if they get it again): their attendance stops, their sockets stop receiving
+    the room, and the media side and the class's chat let them go."""
+    user_id = participant.user_id
+    _close_intervals(live_class, user_id=user_id, at=timezone.now())
+    LiveClassParticipant.objects.filter(pk=participant.pk).update(
+        hand_raised_at=None, breakout_room=None
+    )
+    realtime.publish(live_class.topic, "participant.left", {"id": user_id})
+    realtime.revoke(live_class.topic, user_id=user_id)
+    if participant.breakout_room:
+        realtime.revoke(live_class.breakout_topic(participant.breakout_room), user_id=user_id)
+    events.emit("classrooms.liveclass_left", user_id=user_id, live_class_id=live_class.pk)
+    events.emit("classrooms.liveclass_removed", user_id=user_id, live_class_id=live_class.pk)
 
 
 @transaction.atomic
@@ -893,9 +918,14 @@ def liveclass_start(*, actor: User, live_class: LiveClass) -> LiveClass:
     live_class = _locked_class(live_class)
     _require_not_ended(live_class)
     if live_class.status != LiveClassStatus.LIVE:
+        now = timezone.now()
         live_class.status = LiveClassStatus.LIVE
-        live_class.started_at = timezone.now()
+        live_class.started_at = now
         live_class.save(update_fields=["status", "started_at"])
+        # Attendance starts now, for those waiting in the lobby and the one who starts it.
+        here = present_user_ids(live_class.topic) | {actor.pk}
+        for participant in live_class.participants.filter(user_id__in=here, removed=False):
+            _open_interval(participant, now)
         _publish_status(live_class)
     return live_class
 
@@ -984,21 +1014,26 @@ def liveclass_join(*, user: User, live_class: LiveClass) -> LiveClassParticipant
     participant = LiveClassParticipant.objects.filter(live_class=live_class, user=user).first()
     if participant is not None and participant.removed:
         raise PermissionDenied(_("A trainer removed you from this class."))
-    already_in = (
-        participant is not None
-        and open_intervals(live_class).filter(participant=participant).exists()
+    live = live_class.status == LiveClassStatus.LIVE
+    # Attendance is the time in a started class: the lobby records none. Who is in the
+    # lobby is who is connected to the class's topic.
+    lobby = set() if live else present_user_ids(live_class.topic)
+    already_in = participant is not None and (
+        open_intervals(live_class).filter(participant=participant).exists()
+        if live
+        else user.pk in lobby
     )
     if not already_in and role != ParticipantRole.TRAINER:
         if live_class.locked and participant is None:
             raise Conflict(_("The room is locked: nobody new may join."))
-        present = open_intervals(live_class).values("participant_id").distinct().count()
-        if present >= live_class.capacity:
+        present = present_participant_count(live_class, lobby)
+        if present >= live_class.capacity and live:
             # Full on paper: first count out those whose sockets are gone (nobody may have
             # beaten since they left), then decide.
             liveclass_attendance_sync(
                 live_class=live_class, present_user_ids=present_user_ids(live_class.topic)
             )
-            present = open_intervals(live_class).values("participant_id").distinct().count()
+            present = present_participant_count(live_class)
         if present >= live_class.capacity:
             raise RoomFull(_("The room is full (%(n)s participants).") % {"n": live_class.capacity})
     now = timezone.now()
@@ -1010,7 +1045,8 @@ def liveclass_join(*, user: User, live_class: LiveClass) -> LiveClassParticipant
         participant.role = role
         participant.save(update_fields=["role"])
     if not already_in:
-        _open_interval(participant, now)
+        if live:
+            _open_interval(participant, now)
         realtime.publish(
             live_class.topic, "participant.joined", participant_payload(participant, present=True)
         )
@@ -1069,9 +1105,9 @@ def liveclass_attendance_sync(
         interval.save(update_fields=["left_at"])
         gone.append(interval.participant.user_id)
     still_open = set(open_intervals(live_class).values_list("participant__user_id", flat=True))
-    for participant in live_class.participants.filter(
-        user_id__in=present_user_ids - still_open, removed=False
-    ):
+    # Before the start nobody attends yet (the lobby is not the class).
+    reopen = present_user_ids - still_open if live_class.status == LiveClassStatus.LIVE else ()
+    for participant in live_class.participants.filter(user_id__in=reopen, removed=False):
         _open_interval(participant, now)
     for user_id in gone:
         realtime.publish(live_class.topic, "participant.left", {"id": user_id})

@@ -833,7 +833,7 @@ def _attendance_csv(live_class: LiveClass) -> str:
             joined_text = joined.isoformat() if joined else ""
             left_text = left.isoformat() if left else ""
             writer.writerow(
-                [reports._cell(row["name"]), row["role"], joined_text, left_text, *totals]
+                [reports._cell(row["name"]), row["display_role"], joined_text, left_text, *totals]
             )
     return out.getvalue()
 
