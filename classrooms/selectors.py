@@ -614,6 +614,27 @@ def live_classes_of_course(*, course: Course) -> QuerySet[LiveClass]:
     return LiveClass.objects.filter(course=course).exclude(status=LiveClassStatus.ENDED)
 
 
+def live_classes_open_to(*, user: Any, course: Course) -> list[LiveClass]:
+    """The course's classes not ended that ``user`` may enter (the room's own rule): a
+    course page links to these only."""
+    return [lc for lc in live_classes_of_course(course=course) if liveclass_role(user, lc)]
+
+
+def joinable_live_class_activities(*, user: Any, course: Course) -> set[int]:
+    """Ids of the course's live-class activities whose join link leads somewhere for
+    ``user``: their class lets them in or, with no class yet, they are enrolled (the
+    link then says that none is planned)."""
+    joinable = set()
+    for activity in Activity.objects.filter(course=course, kind=ActivityKind.LIVE_CLASS):
+        live_class = live_class_of_activity(activity=activity)
+        if live_class is not None:
+            if liveclass_role(user, live_class):
+                joinable.add(activity.pk)
+        elif is_enrolled(user=user, course=course):
+            joinable.add(activity.pk)
+    return joinable
+
+
 def ended_live_classes_of_course(*, course: Course, limit: int = 5) -> list[LiveClass]:
     """The latest ended classes (their attendance reports), for the course's trainers."""
     return list(

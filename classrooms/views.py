@@ -203,7 +203,14 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "course": course,
             "data": data,
             "can_watch": selectors.can_watch_progress(user=request.user, course=course),
-            "live_classes": selectors.live_classes_of_course(course=course),
+            # Links only where the reader may go (a manager watching reports may not
+            # enter their class: no link that answers 404).
+            "live_classes": selectors.live_classes_open_to(user=request.user, course=course),
+            "joinable": (
+                selectors.joinable_live_class_activities(user=request.user, course=course)
+                if data.get("modules") is not None and not data["can_edit"]
+                else set()
+            ),
             "ended_live_classes": (
                 selectors.ended_live_classes_of_course(course=course) if data["can_edit"] else []
             ),

@@ -267,3 +267,33 @@ def test_a_published_course_page_links_its_sessions_calendar(client, learner, c)
     Course.objects.filter(pk=c.course.pk).update(published=False)
     page = client.get(f"/courses/{c.course.pk}/").content.decode()
     assert "/calendars/course/" not in page
+
+
+def _links_of_course_page(client, course) -> list[str]:
+    import re
+
+    page = client.get(f"/courses/{course.pk}/").content.decode()
+    article = page[page.index("<article") : page.index("</article>")]
+    return re.findall(r'href="([^"]+)"', article)
+
+
+def test_course_page_links_only_where_the_reader_may_go(
+    client, manager, trainer, space, learner, learner2
+):
+    """The manager watching their reports' course is shown no link to the live class
+    (nor the activity's join link) that would answer 404; the learner still is."""
+    from tests.factories import build_live_class
+
+    lc = build_live_class(trainer=trainer, space=space, learners=[learner, learner2])
+    room_url = lc.live_class.get_absolute_url()
+    join_url = f"/activities/{lc.activity.pk}/liveclass/"
+    client.force_login(manager)
+    links = _links_of_course_page(client, lc.course)
+    assert room_url not in links and join_url not in links
+    for href in links:
+        response = client.get(href, follow=True)
+        assert response.status_code == 200, href
+    client.force_login(learner)
+    links = _links_of_course_page(client, lc.course)
+    assert room_url in links and join_url in links
+    assert client.get(join_url, follow=True).status_code == 200
