@@ -314,11 +314,16 @@ def enrolment_create(*, actor: User, user: User, course: Course) -> Enrolment:
     if existing:
         return existing
     enrolment = Enrolment.objects.create(user=user, course=course, source=source, enrolled_by=actor)
-    enrolment.progress = _progress_percent(user, course)[0]
-    enrolment.save(update_fields=["progress"])
+    # Completions outlive an unenrolment: someone enrolled again may have done it all.
+    enrolment.progress, all_done = _progress_percent(user, course)
+    if all_done:
+        enrolment.status, enrolment.completed_at = EnrolmentStatus.COMPLETED, timezone.now()
+    enrolment.save(update_fields=["progress", "status", "completed_at"])
     for topic in (course.progress_topic, *team_topics_of(user=user)):
         realtime.publish(topic, "enrolment.created", enrolment_payload(enrolment))
     events.emit("classrooms.enrolled", user=user, course=course)
+    if all_done:
+        _course_completed(user, course)
     return enrolment
 
 

@@ -135,3 +135,17 @@ def test_each_scored_attempt_and_the_pass_carry_the_best_score(learner, manager,
 
     backlog = progress_events(list(progress_after(course_id=c.course.pk, after_id=0, limit=50)))
     assert backlog[-1].data["score"] == 100
+
+
+def test_enrolled_again_with_everything_done_is_completed_not_in_progress(
+    learner, trainer, c, published
+):
+    _finish(learner, c)
+    published()
+    services.enrolment_delete(actor=trainer, enrolment=_enrolment(learner, c))
+    services.enrolment_create(actor=trainer, user=learner, course=c.course)
+    published()
+    e = _enrolment(learner, c)
+    assert (e.progress, e.status) == (100, EnrolmentStatus.COMPLETED)
+    assert e.completed_at is not None
+    assert _course_awards(learner, c) == 1
