@@ -855,8 +855,9 @@ def liveclass_state(live_class: LiveClass, *, viewer: Any) -> dict[str, Any]:
 
 
 def attendance_rows(live_class: LiveClass) -> list[dict[str, Any]]:
-    """Per participant: intervals, total seconds present, seconds and percent of the class
-    (between its start and end) they were there."""
+    """Per participant who attended (the class was live while they were in): intervals,
+    total seconds present, seconds and percent of the class (between its start and end)
+    they were there."""
     start = live_class.started_at
     # A class still running is measured up to now.
     end = live_class.ended_at or (timezone.now() if start else None)
@@ -867,6 +868,8 @@ def attendance_rows(live_class: LiveClass) -> list[dict[str, Any]]:
     )
     shown = display_roles(live_class, {p.user_id for p in participants})
     for p in participants:
+        if not p.intervals.all():
+            continue  # only ever in the lobby (or not yet in): they attended nothing
         total = 0.0
         in_class = 0.0
         intervals = []
