@@ -31,6 +31,7 @@ from classrooms.models import (
     QuestionKind,
 )
 from hub.accounts.models import Space, User
+from hub.accounts.selectors import is_space_member
 from hub.api import DateTimeInRangeField, JSONParser, validated
 from hub.params import parse_id, query_id
 
@@ -142,6 +143,15 @@ def _activity(request: Request, pk: int) -> Activity:
     return activity
 
 
+def _partial(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """Validate a PATCH: only the fields given. A multipart or form body would otherwise
+    read an absent list as empty and an absent checkbox as false (a course would lose its
+    trainers, an activity its "required"): a partial update keeps what it is not given."""
+    serializer = serializer_class(data=data, partial=True)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
 def _module(request: Request, pk: int) -> Module:
     module = get_object_or_404(Module.objects.select_related("course"), pk=pk)
     _content_course(request, module.course)
@@ -195,7 +205,7 @@ class CourseDetailView(APIView):
     @extend_schema(request=CourseUpdateSerializer, responses={200: AnyObject})
     def patch(self, request: Request, pk: int) -> Response:
         course = _course(request, pk)
-        data = validated(CourseUpdateSerializer, request.data)
+        data = _partial(CourseUpdateSerializer, request.data)
         course = services.course_update(user=request.user, course=course, **data)
         return Response(course_detail_payload(course, request.user))
 
@@ -266,7 +276,7 @@ class ActivityDetailView(APIView):
     @extend_schema(request=ActivityWriteSerializer, responses={200: AnyObject})
     def patch(self, request: Request, pk: int) -> Response:
         activity = _activity(request, pk)
-        data = validated(ActivityWriteSerializer, request.data)
+        data = _partial(ActivityWriteSerializer, request.data)
         activity = services.activity_update(user=request.user, activity=activity, **data)
         return Response(selectors.activity_payload(activity))
 
@@ -666,7 +676,11 @@ def _live_action(
 
 
 def _join(request: Request, pk: int, data: dict[str, Any]) -> dict[str, Any]:
-    live_class = _live_class(request, pk)
+    """A member of the class's space who has no place in it (a session's waiting list, a
+    cancelled registration) is told so (403, from the service); anyone else gets a 404."""
+    live_class = get_object_or_404(LiveClass.objects.select_related("course"), pk=pk)
+    if not is_space_member(user=request.user, space=live_class.space_id):
+        raise Http404
     services.liveclass_join(user=request.user, live_class=live_class)
     return selectors.liveclass_state(live_class, viewer=request.user)
 

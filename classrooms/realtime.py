@@ -5,7 +5,10 @@
 
 and ``classrooms.team.<id>.progress``: the same events for one team's members, which is
 what their manager follows (a course topic would show them every learner). Durable: every
-``progress.updated`` carries the completion's id.
+``progress.updated`` carries the completion's id (and, for a quiz, the best score).
+Ephemeral on both: ``quiz.scored`` (every scored attempt: the learner's best score) and
+``progress.recomputed`` (the course's required activities changed: the learners whose
+progress or status moved, batched).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from classrooms.models import (
     WhiteboardStroke,
 )
 from hub import files
-from hub.accounts.models import Role, SpaceMembership, Team, User
+from hub.accounts.models import Role, RoleGrant, SpaceMembership, Team, User
 from hub.accounts.selectors import is_manager_of, is_space_member
 from hub.params import parse_id
 
@@ -167,6 +167,15 @@ def team_topics_of(*, user: Any) -> list[str]:
     ]
 
 
+def team_ids_of(*, user_ids: set[int]) -> dict[int, list[int]]:
+    """team id -> its members among ``user_ids`` (one query)."""
+    teams: dict[int, list[int]] = defaultdict(list)
+    rows = Team.members.through.objects.filter(user_id__in=user_ids).order_by("team_id", "user_id")
+    for team_id, user_id in rows.values_list("team_id", "user_id"):
+        teams[team_id].append(user_id)
+    return dict(teams)
+
+
 def can_watch_team_topic(*, user: Any, team_id: int) -> bool:
     return user.has_role(Role.ADMIN) or Team.objects.filter(pk=team_id, manager=user).exists()
 
@@ -203,18 +212,33 @@ def progress_events(completions: list[Completion]) -> list[Any]:
     """``progress.updated`` events for a backlog (learners unenrolled since are skipped)."""
     from hub.realtime import Event
 
+    user_ids = {c.user_id for c in completions}
     enrolments = {
         (e.user_id, e.course_id): e
         for e in Enrolment.objects.filter(
-            user_id__in={c.user_id for c in completions},
-            course_id__in={c.course_id for c in completions},
+            user_id__in=user_ids, course_id__in={c.course_id for c in completions}
         )
+    }
+    scores = {
+        (r["user_id"], r["activity_id"]): r["best"]
+        for r in Attempt.objects.filter(
+            user_id__in=user_ids,
+            activity_id__in={c.activity_id for c in completions},
+            submitted_at__isnull=False,
+        )
+        .values("user_id", "activity_id")
+        .annotate(best=Max("score"))
     }
     events = []
     for c in completions:
         enrolment = enrolments.get((c.user_id, c.course_id))
         if enrolment is not None:
-            payload = progress_event_payload(completion=c, enrolment=enrolment, user=c.user)
+            payload = progress_event_payload(
+                completion=c,
+                enrolment=enrolment,
+                user=c.user,
+                score=scores.get((c.user_id, c.activity_id)),
+            )
             events.append(Event("progress.updated", payload, id=c.pk))
     return events
 
@@ -300,6 +324,13 @@ def last_completion_ids(*, course_ids: set[int]) -> dict[int, int]:
         .annotate(last=Max("id"))
     )
     return {r["course_id"]: r["last"] for r in rows}
+
+
+def best_score(*, user: Any, activity: Activity) -> int | None:
+    """``user``'s best score on the quiz ``activity`` (submitted attempts), or None."""
+    return Attempt.objects.filter(
+        user_id=user.pk, activity=activity, submitted_at__isnull=False
+    ).aggregate(best=Max("score"))["best"]
 
 
 def best_scores(*, course: Course) -> dict[tuple[int, int], int]:
@@ -460,9 +491,10 @@ def enrolment_payload(enrolment: Enrolment) -> dict[str, Any]:
 
 
 def progress_event_payload(
-    *, completion: Completion, enrolment: Enrolment, user: User
+    *, completion: Completion, enrolment: Enrolment, user: User, score: int | None = None
 ) -> dict[str, Any]:
-    """The progress event: one learner's completion and their new progress."""
+    """The progress event: one learner's completion and their new progress (and, for a
+    quiz, their best score: what the grid's cell shows)."""
     return {
         "user": {"id": user.pk, "name": user.name},
         "course": completion.course_id,
@@ -470,6 +502,16 @@ def progress_event_payload(
         "completion": completion.pk,
         "source": completion.source,
         "completed_at": completion.completed_at,
+        "progress": enrolment.progress,
+        "status": enrolment.status,
+        "score": score,
+    }
+
+
+def recomputed_row(enrolment: Enrolment) -> dict[str, Any]:
+    """One learner's row of ``progress.recomputed`` (the course's activities changed)."""
+    return {
+        "user": {"id": enrolment.user_id, "name": enrolment.user.name},
         "progress": enrolment.progress,
         "status": enrolment.status,
     }
@@ -514,21 +556,43 @@ def attempt_payload(attempt: Attempt, *, questions: list[Question] | None = None
 
 
 # -- live classes ----------------------------------------------------------------------------
+def manages_liveclass(user: Any, live_class: LiveClass) -> bool:
+    """Those who run a class besides its own trainers: administrators, the coordinators of
+    its space, and for a course's class (not a session's) the course's editors."""
+    if user.has_role(Role.ADMIN):
+        return True
+    if user.has_role(Role.COORDINATOR) and is_space_member(user=user, space=live_class.space_id):
+        return True
+    course = live_class.course
+    return (
+        not live_class.session_key
+        and course is not None
+        and is_trainer_of(user=user, course=course)
+    )
+
+
 def liveclass_role(user: Any, live_class: LiveClass) -> str | None:
-    """``"trainer"`` (its trainers, the course's editors), ``"learner"`` (the course's
-    enrolled learners, invitees; the space's members when it has no course) or ``None``."""
+    """``"trainer"`` (the room's controls: its trainers and ``manages_liveclass``),
+    ``"learner"`` or ``None`` (may not come in).
+
+    Learners are, for a session's class (``session_key``), its invitees and nobody else:
+    the session keeps them equal to its confirmed registrants, so its waiting list, its
+    cancelled and the course's other learners stay out; for a course's class, the
+    course's enrolled learners and the invitees; for a class of neither, its invitees,
+    or the members of its space when it has no invitee list (an open class of the space).
+    """
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    if live_class.trainers.filter(pk=user.pk).exists():
-        return ParticipantRole.TRAINER
-    course = live_class.course
-    if course is not None and can_edit_course(user=user, course=course):
+    if live_class.trainers.filter(pk=user.pk).exists() or manages_liveclass(user, live_class):
         return ParticipantRole.TRAINER
     if live_class.invitees.filter(pk=user.pk).exists():
         return ParticipantRole.LEARNER
+    if live_class.session_key:
+        return None
+    course = live_class.course
     if course is not None:
         return ParticipantRole.LEARNER if is_enrolled(user=user, course=course) else None
-    if is_space_member(user=user, space=live_class.space_id):
+    if not live_class.invitees.exists() and is_space_member(user=user, space=live_class.space_id):
         return ParticipantRole.LEARNER
     return None
 
@@ -595,6 +659,27 @@ def live_classes_of_course(*, course: Course) -> QuerySet[LiveClass]:
     return LiveClass.objects.filter(course=course).exclude(status=LiveClassStatus.ENDED)
 
 
+def live_classes_open_to(*, user: Any, course: Course) -> list[LiveClass]:
+    """The course's classes not ended that ``user`` may enter (the room's own rule): a
+    course page links to these only."""
+    return [lc for lc in live_classes_of_course(course=course) if liveclass_role(user, lc)]
+
+
+def joinable_live_class_activities(*, user: Any, course: Course) -> set[int]:
+    """Ids of the course's live-class activities whose join link leads somewhere for
+    ``user``: their class lets them in or, with no class yet, they are enrolled (the
+    link then says that none is planned)."""
+    joinable = set()
+    for activity in Activity.objects.filter(course=course, kind=ActivityKind.LIVE_CLASS):
+        live_class = live_class_of_activity(activity=activity)
+        if live_class is not None:
+            if liveclass_role(user, live_class):
+                joinable.add(activity.pk)
+        elif is_enrolled(user=user, course=course):
+            joinable.add(activity.pk)
+    return joinable
+
+
 def ended_live_classes_of_course(*, course: Course, limit: int = 5) -> list[LiveClass]:
     """The latest ended classes (their attendance reports), for the course's trainers."""
     return list(
@@ -616,9 +701,16 @@ def open_intervals(live_class: LiveClass) -> QuerySet[AttendanceInterval]:
     )
 
 
-def present_participant_count(live_class: LiveClass) -> int:
-    """Participants in the room now (an open attendance interval): capacity counts these."""
-    return open_intervals(live_class).values("participant_id").distinct().count()
+def present_participant_count(live_class: LiveClass, present: set[int] | None = None) -> int:
+    """How many are in the room now (what capacity limits): once the class is live, those
+    with an open attendance stretch; before the start (the lobby, where no attendance is
+    recorded), the participants connected to its topic (``present``: the topic's present
+    user ids, when the caller has them)."""
+    if live_class.status == LiveClassStatus.LIVE:
+        return open_intervals(live_class).values("participant_id").distinct().count()
+    if present is None:
+        present = present_user_ids(live_class.topic)
+    return live_class.participants.filter(user_id__in=present, removed=False).count()
 
 
 def hand_queue(live_class: LiveClass) -> list[dict[str, Any]]:
@@ -641,11 +733,50 @@ def hand_queue(live_class: LiveClass) -> list[dict[str, Any]]:
     ]
 
 
-def participant_payload(participant: LiveClassParticipant, *, present: bool) -> dict[str, Any]:
+def display_roles(live_class: LiveClass, user_ids: set[int]) -> dict[int, str]:
+    """What each of ``user_ids`` is shown as in the class: ``"trainer"`` (the class's or,
+    for a course's class, the course's trainers), ``"admin"`` or ``"coordinator"`` (who
+    run it without teaching it: the room gives them the trainers' controls, but they are
+    not its trainers), else ``"learner"``. Three queries whatever the count."""
+    teaching = set(live_class.trainers.filter(pk__in=user_ids).values_list("pk", flat=True))
+    if live_class.course_id and not live_class.session_key:
+        teaching |= set(
+            Course.trainers.through.objects.filter(
+                course_id=live_class.course_id, user_id__in=user_ids
+            ).values_list("user_id", flat=True)
+        )
+    grants: dict[int, set[str]] = defaultdict(set)
+    for user_id, role in RoleGrant.objects.filter(
+        user_id__in=user_ids - teaching, role__in=STAFF_ROLES
+    ).values_list("user_id", "role"):
+        grants[user_id].add(role)
+    shown = {}
+    for user_id in user_ids:
+        if user_id in teaching:
+            shown[user_id] = ParticipantRole.TRAINER.value
+        elif Role.ADMIN in grants[user_id]:
+            shown[user_id] = Role.ADMIN.value
+        elif Role.COORDINATOR in grants[user_id]:
+            shown[user_id] = Role.COORDINATOR.value
+        else:
+            shown[user_id] = ParticipantRole.LEARNER.value
+    return shown
+
+
+def participant_payload(
+    participant: LiveClassParticipant, *, present: bool, display_role: str | None = None
+) -> dict[str, Any]:
+    """``role`` is what the room lets them do (``trainer``: the controls); ``display_role``
+    what they are shown as (see ``display_roles``)."""
+    if display_role is None:
+        display_role = display_roles(participant.live_class, {participant.user_id})[
+            participant.user_id
+        ]
     return {
         "id": participant.user_id,
         "name": participant.user.name,
         "role": participant.role,
+        "display_role": display_role,
         "present": present,
         "hand_raised_at": participant.hand_raised_at,
         "breakout_room": participant.breakout_room,
@@ -654,8 +785,11 @@ def participant_payload(participant: LiveClassParticipant, *, present: bool) -> 
 
 def participants_payload(live_class: LiveClass) -> list[dict[str, Any]]:
     present = set(open_intervals(live_class).values_list("participant_id", flat=True))
-    rows = live_class.participants.filter(removed=False).select_related("user")
-    return [participant_payload(p, present=p.pk in present) for p in rows]
+    rows = list(live_class.participants.filter(removed=False).select_related("user"))
+    shown = display_roles(live_class, {p.user_id for p in rows})
+    return [
+        participant_payload(p, present=p.pk in present, display_role=shown[p.user_id]) for p in rows
+    ]
 
 
 def poll_results(poll: Poll) -> list[int]:
@@ -766,15 +900,21 @@ def liveclass_state(live_class: LiveClass, *, viewer: Any) -> dict[str, Any]:
 
 
 def attendance_rows(live_class: LiveClass) -> list[dict[str, Any]]:
-    """Per participant: intervals, total seconds present, seconds and percent of the class
-    (between its start and end) they were there."""
+    """Per participant who attended (the class was live while they were in): intervals,
+    total seconds present, seconds and percent of the class (between its start and end)
+    they were there."""
     start = live_class.started_at
     # A class still running is measured up to now.
     end = live_class.ended_at or (timezone.now() if start else None)
     class_seconds = (end - start).total_seconds() if start and end and end > start else 0
     rows = []
-    participants = live_class.participants.select_related("user").prefetch_related("intervals")
+    participants = list(
+        live_class.participants.select_related("user").prefetch_related("intervals")
+    )
+    shown = display_roles(live_class, {p.user_id for p in participants})
     for p in participants:
+        if not p.intervals.all():
+            continue  # only ever in the lobby (or not yet in): they attended nothing
         total = 0.0
         in_class = 0.0
         intervals = []
@@ -790,6 +930,7 @@ def attendance_rows(live_class: LiveClass) -> list[dict[str, Any]]:
                 "user": p.user_id,
                 "name": p.user.name,
                 "role": p.role,
+                "display_role": shown[p.user_id],
                 "removed": p.removed,
                 "intervals": intervals,
                 "seconds_present": round(total),

@@ -45,6 +45,7 @@ from classrooms.selectors import (
     answer_is_correct,
     attempts_used,
     attendance_rows,
+    best_score,
     can_create_course,
     can_edit_course,
     can_self_enrol,
@@ -57,10 +58,14 @@ from classrooms.selectors import (
     open_intervals,
     participant_payload,
     poll_payload,
+    present_participant_count,
     present_user_ids,
     progress_event_payload,
     quiz_questions,
+    recomputed_row,
     stroke_payload,
+    team_ids_of,
+    team_progress_topic,
     team_topics_of,
 )
 from hub import events, realtime, sanitize
@@ -391,11 +396,16 @@ def enrolment_create(*, actor: User, user: User, course: Course) -> Enrolment:
     if existing:
         return existing
     enrolment = Enrolment.objects.create(user=user, course=course, source=source, enrolled_by=actor)
-    enrolment.progress = _progress_percent(user, course)[0]
-    enrolment.save(update_fields=["progress"])
+    # Completions outlive an unenrolment: someone enrolled again may have done it all.
+    enrolment.progress, all_done = _progress_percent(user, course)
+    if all_done:
+        enrolment.status, enrolment.completed_at = EnrolmentStatus.COMPLETED, timezone.now()
+    enrolment.save(update_fields=["progress", "status", "completed_at"])
     for topic in (course.progress_topic, *team_topics_of(user=user)):
         realtime.publish(topic, "enrolment.created", enrolment_payload(enrolment))
     events.emit("classrooms.enrolled", user=user, course=course)
+    if all_done:
+        _course_completed(user, course)
     return enrolment
 
 
@@ -428,8 +438,22 @@ def _progress_percent(user: User, course: Course) -> tuple[int, bool]:
     return math.floor(100 * done / len(required)), done == len(required)
 
 
+# A recomputation publishes its changed rows in events of at most this many learners.
+RECOMPUTE_BATCH = 500
+
+
 def _recompute_course(course: Course) -> None:
-    """Progress of every enrolment after the course's required activities changed."""
+    """Progress and status of every enrolment after the course's required activities
+    changed (an activity added or removed, made optional or required).
+
+    Who now has every required activity done completes the course (notified, and points
+    through ``classrooms.course_completed``, whose handlers are idempotent); who was
+    completed but no longer has them all is back in progress (points already earned stay:
+    the ledger pays a course once, so completing it again pays nothing twice). A course
+    with no required activity leaves statuses as they are: there is nothing to finish.
+    The changed rows go out as ``progress.recomputed`` on the course topic and each team's
+    topic (batched), and to each learner on their own topic.
+    """
     required = set(
         Activity.objects.filter(course=course, required=True).values_list("id", flat=True)
     )
@@ -438,15 +462,67 @@ def _recompute_course(course: Course) -> None:
         "user_id", flat=True
     ):
         counts[user_id] = counts.get(user_id, 0) + 1
-    changed = []
-    for enrolment in Enrolment.objects.filter(course=course):
-        value = (
-            math.floor(100 * counts.get(enrolment.user_id, 0) / len(required)) if required else 0
+    now = timezone.now()
+    changed: list[Enrolment] = []
+    newly_completed: list[Enrolment] = []
+    # Locked like activity_complete locks one: a completion racing this sees the new rows.
+    enrolments = Enrolment.objects.select_for_update(of=("self",)).select_related("user")
+    for enrolment in enrolments.filter(course=course).order_by("pk"):
+        done = counts.get(enrolment.user_id, 0)
+        progress = math.floor(100 * done / len(required)) if required else 0
+        status, completed_at = enrolment.status, enrolment.completed_at
+        if required and done == len(required) and status != EnrolmentStatus.COMPLETED:
+            status, completed_at = EnrolmentStatus.COMPLETED, now
+        elif required and done < len(required) and status == EnrolmentStatus.COMPLETED:
+            status, completed_at = EnrolmentStatus.ACTIVE, None
+        if (progress, status) == (enrolment.progress, enrolment.status):
+            continue
+        if status == EnrolmentStatus.COMPLETED and enrolment.status != status:
+            newly_completed.append(enrolment)
+        enrolment.progress, enrolment.status = progress, status
+        enrolment.completed_at = completed_at
+        changed.append(enrolment)
+    if not changed:
+        return
+    Enrolment.objects.bulk_update(changed, ["progress", "status", "completed_at"])
+    _publish_recomputed(course, changed)
+    for enrolment in newly_completed:
+        _course_completed(enrolment.user, course)
+
+
+def _publish_recomputed(course: Course, enrolments: list[Enrolment]) -> None:
+    """``progress.recomputed``: ``{"course", "learners": [{"user", "progress", "status"}]}``
+    on the course topic and on each team topic (its members' rows only); each learner
+    gets ``classrooms.progress`` (without an activity) on their own topic."""
+    rows = {e.user_id: recomputed_row(e) for e in enrolments}
+    by_team = team_ids_of(user_ids=set(rows))
+    topics = [(course.progress_topic, list(rows))] + [
+        (team_progress_topic(team_id), members) for team_id, members in by_team.items()
+    ]
+    for topic, user_ids in topics:
+        for start in range(0, len(user_ids), RECOMPUTE_BATCH):
+            batch = [rows[u] for u in user_ids[start : start + RECOMPUTE_BATCH]]
+            realtime.publish(topic, "progress.recomputed", {"course": course.pk, "learners": batch})
+    for enrolment in enrolments:
+        realtime.publish(
+            enrolment.user.topic,
+            "classrooms.progress",
+            {"course": course.pk, "progress": enrolment.progress, "status": enrolment.status},
         )
-        if value != enrolment.progress:
-            enrolment.progress = value
-            changed.append(enrolment)
-    Enrolment.objects.bulk_update(changed, ["progress"])
+
+
+def _course_completed(user: User, course: Course) -> None:
+    """The learner has just completed ``course``: they and their managers are told, and
+    the listening apps (points, badges) hear ``classrooms.course_completed``."""
+    notify(
+        recipients=[user, *managers_of(user=user)],
+        kind="course_completed",
+        verb=_("%(name)s completed %(course)s") % {"name": user.name, "course": course.title},
+        actor=user,
+        target=course,
+        url=course.get_absolute_url(),
+    )
+    events.emit("classrooms.course_completed", user=user, course=course)
 
 
 @transaction.atomic
@@ -479,22 +555,18 @@ def activity_complete(*, user: User, activity: Activity, source: str) -> Complet
         enrolment.status = EnrolmentStatus.COMPLETED
         enrolment.completed_at = timezone.now()
     enrolment.save(update_fields=["progress", "status", "completed_at"])
-    payload = progress_event_payload(completion=completion, enrolment=enrolment, user=user)
+    # A quiz's cell shows the learner's best score: the event carries it.
+    score = best_score(user=user, activity=activity) if activity.kind == ActivityKind.QUIZ else None
+    payload = progress_event_payload(
+        completion=completion, enrolment=enrolment, user=user, score=score
+    )
     for topic in topics:
         realtime.publish(topic, "progress.updated", payload, id=completion.pk)
     # Ephemeral on the personal topic: its ids are the notifications' (see hub.realtime_topics).
     realtime.publish(user.topic, "classrooms.progress", payload)
     events.emit("classrooms.activity_completed", user=user, activity=activity)
     if newly_completed:
-        notify(
-            recipients=[user, *managers_of(user=user)],
-            kind="course_completed",
-            verb=_("%(name)s completed %(course)s") % {"name": user.name, "course": course.title},
-            actor=user,
-            target=course,
-            url=course.get_absolute_url(),
-        )
-        events.emit("classrooms.course_completed", user=user, course=course)
+        _course_completed(user, course)
     return completion
 
 
@@ -710,6 +782,16 @@ def attempt_submit(*, user: User, attempt: Attempt, answers: Any) -> Attempt:
     attempt.submitted_at = now
     attempt.answers = {"given": {str(k): v for k, v in clean.items()}, "results": results}
     attempt.save()
+    # Every scored attempt moves the grid's quiz cell (the best score), passed or not;
+    # a pass that completes the quiz also sends progress.updated below.
+    scored = {
+        "user": {"id": user.pk, "name": user.name},
+        "course": activity.course_id,
+        "activity": activity.pk,
+        "score": best_score(user=user, activity=activity),
+    }
+    for topic in (activity.course.progress_topic, *team_topics_of(user=user)):
+        realtime.publish(topic, "quiz.scored", scored)
     if attempt.passed and activity.completion_rule == CompletionRule.QUIZ_PASSED:
         activity_complete(user=user, activity=activity, source="quiz_passed")
     return attempt
@@ -895,11 +977,35 @@ def liveclass_for_session(
     live_class.save(
         update_fields=["title", "course", "activity", "scheduled_start", "scheduled_end"]
     )
+    attendees = list(attendees)
+    was_invited = set(live_class.invitees.values_list("pk", flat=True))
     live_class.trainers.set(list(trainers))
-    live_class.invitees.set(list(attendees))
+    live_class.invitees.set(attendees)
     if activity is not None:
         Activity.objects.filter(pk=activity.pk).update(link_kind="liveclass", link_id=live_class.pk)
+    # Back on the waiting list, cancelled, unregistered: out of the room and its chat.
+    gone = was_invited - {u.pk for u in attendees}
+    for participant in live_class.participants.filter(user_id__in=gone).select_related("user"):
+        if liveclass_role(participant.user, live_class) is None:
+            _shut_out(live_class, participant)
     return live_class
+
+
+def _shut_out(live_class: LiveClass, participant: LiveClassParticipant) -> None:
+    """``participant`` lost their place in the class (not removed by a trainer: they may
+    come back if they get it again): their attendance stops, their sockets stop receiving
+    the room, and the media side and the class's chat let them go."""
+    user_id = participant.user_id
+    _close_intervals(live_class, user_id=user_id, at=timezone.now())
+    LiveClassParticipant.objects.filter(pk=participant.pk).update(
+        hand_raised_at=None, breakout_room=None
+    )
+    realtime.publish(live_class.topic, "participant.left", {"id": user_id})
+    realtime.revoke(live_class.topic, user_id=user_id)
+    if participant.breakout_room:
+        realtime.revoke(live_class.breakout_topic(participant.breakout_room), user_id=user_id)
+    events.emit("classrooms.liveclass_left", user_id=user_id, live_class_id=live_class.pk)
+    events.emit("classrooms.liveclass_removed", user_id=user_id, live_class_id=live_class.pk)
 
 
 @transaction.atomic
@@ -908,9 +1014,14 @@ def liveclass_start(*, actor: User, live_class: LiveClass) -> LiveClass:
     live_class = _locked_class(live_class)
     _require_not_ended(live_class)
     if live_class.status != LiveClassStatus.LIVE:
+        now = timezone.now()
         live_class.status = LiveClassStatus.LIVE
-        live_class.started_at = timezone.now()
+        live_class.started_at = now
         live_class.save(update_fields=["status", "started_at"])
+        # Attendance starts now, for those waiting in the lobby and the one who starts it.
+        here = present_user_ids(live_class.topic) | {actor.pk}
+        for participant in live_class.participants.filter(user_id__in=here, removed=False):
+            _open_interval(participant, now)
         _publish_status(live_class)
     return live_class
 
@@ -999,21 +1110,26 @@ def liveclass_join(*, user: User, live_class: LiveClass) -> LiveClassParticipant
     participant = LiveClassParticipant.objects.filter(live_class=live_class, user=user).first()
     if participant is not None and participant.removed:
         raise PermissionDenied(_("A trainer removed you from this class."))
-    already_in = (
-        participant is not None
-        and open_intervals(live_class).filter(participant=participant).exists()
+    live = live_class.status == LiveClassStatus.LIVE
+    # Attendance is the time in a started class: the lobby records none. Who is in the
+    # lobby is who is connected to the class's topic.
+    lobby = set() if live else present_user_ids(live_class.topic)
+    already_in = participant is not None and (
+        open_intervals(live_class).filter(participant=participant).exists()
+        if live
+        else user.pk in lobby
     )
     if not already_in and role != ParticipantRole.TRAINER:
         if live_class.locked and participant is None:
             raise Conflict(_("The room is locked: nobody new may join."))
-        present = open_intervals(live_class).values("participant_id").distinct().count()
-        if present >= live_class.capacity:
+        present = present_participant_count(live_class, lobby)
+        if present >= live_class.capacity and live:
             # Full on paper: first count out those whose sockets are gone (nobody may have
             # beaten since they left), then decide.
             liveclass_attendance_sync(
                 live_class=live_class, present_user_ids=present_user_ids(live_class.topic)
             )
-            present = open_intervals(live_class).values("participant_id").distinct().count()
+            present = present_participant_count(live_class)
         if present >= live_class.capacity:
             raise RoomFull(_("The room is full (%(n)s participants).") % {"n": live_class.capacity})
     now = timezone.now()
@@ -1025,7 +1141,8 @@ def liveclass_join(*, user: User, live_class: LiveClass) -> LiveClassParticipant
         participant.role = role
         participant.save(update_fields=["role"])
     if not already_in:
-        _open_interval(participant, now)
+        if live:
+            _open_interval(participant, now)
         realtime.publish(
             live_class.topic, "participant.joined", participant_payload(participant, present=True)
         )
@@ -1084,9 +1201,9 @@ def liveclass_attendance_sync(
         interval.save(update_fields=["left_at"])
         gone.append(interval.participant.user_id)
     still_open = set(open_intervals(live_class).values_list("participant__user_id", flat=True))
-    for participant in live_class.participants.filter(
-        user_id__in=present_user_ids - still_open, removed=False
-    ):
+    # Before the start nobody attends yet (the lobby is not the class).
+    reopen = present_user_ids - still_open if live_class.status == LiveClassStatus.LIVE else ()
+    for participant in live_class.participants.filter(user_id__in=reopen, removed=False):
         _open_interval(participant, now)
     for user_id in gone:
         realtime.publish(live_class.topic, "participant.left", {"id": user_id})

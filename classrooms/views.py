@@ -202,7 +202,14 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "course": course,
             "data": data,
             "can_watch": selectors.can_watch_progress(user=request.user, course=course),
-            "live_classes": selectors.live_classes_of_course(course=course),
+            # Links only where the reader may go (a manager watching reports may not
+            # enter their class: no link that answers 404).
+            "live_classes": selectors.live_classes_open_to(user=request.user, course=course),
+            "joinable": (
+                selectors.joinable_live_class_activities(user=request.user, course=course)
+                if data.get("modules") is not None and not data["can_edit"]
+                else set()
+            ),
             "ended_live_classes": (
                 selectors.ended_live_classes_of_course(course=course) if data["can_edit"] else []
             ),
@@ -445,18 +452,22 @@ def question_bank(request: HttpRequest, pk: int) -> HttpResponse:
 # -- learner flow ----------------------------------------------------------------------------
 @login_required
 def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The activity's page. A GET changes nothing: a lesson or media item completed by
+    viewing is marked done by the page's own script, which POSTs once the page is shown
+    (an ``<img src="/activities/15/">`` in someone's chat message completes nothing)."""
     activity = _content_activity(request, pk)
     user = request.user
-    # Opening a lesson or a media item is what completes it ("viewed").
-    if activity.completion_rule == CompletionRule.VIEWED:
-        services.activity_view(user=user, activity=activity)
     enrolment = selectors.enrolment_of(user=user, course=activity.course)
+    done = activity.pk in selectors.completed_activity_ids(user=user, course=activity.course)
     context: dict[str, Any] = {
         "activity": activity,
         "course": activity.course,
         "enrolment": enrolment,
-        "done": activity.pk in selectors.completed_activity_ids(user=user, course=activity.course),
+        "done": done,
         "can_edit": selectors.can_edit_course(user=user, course=activity.course),
+        "complete_on_view": (
+            enrolment is not None and not done and activity.completion_rule == CompletionRule.VIEWED
+        ),
     }
     if activity.kind == ActivityKind.QUIZ:
         attempts = list(Attempt.objects.filter(user=user, activity=activity))
@@ -837,7 +848,7 @@ def _attendance_csv(live_class: LiveClass) -> str:
             joined_text = joined.isoformat() if joined else ""
             left_text = left.isoformat() if left else ""
             writer.writerow(
-                [reports._cell(row["name"]), row["role"], joined_text, left_text, *totals]
+                [reports._cell(row["name"]), row["display_role"], joined_text, left_text, *totals]
             )
     return out.getvalue()
 

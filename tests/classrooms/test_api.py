@@ -140,3 +140,23 @@ def test_schema_lists_classrooms(client):
         "/api/v1/attempts/{id}/submit/",
     ):
         assert path in schema, path
+
+
+def test_multipart_patch_keeps_what_it_is_not_given(api_client_for, trainer, c):
+    """A partial update (multipart, as a form with a file would send it) changes only the
+    fields it carries: no "keeps at least one trainer" refusal, no checkbox turned off."""
+    api = api_client_for(trainer)
+    r = api.patch(f"/api/v1/courses/{c.course.pk}/", {"title": "Renamed"}, format="multipart")
+    assert r.status_code == 200, r.json()
+    course = Course.objects.get(pk=c.course.pk)
+    assert course.title == "Renamed"
+    assert list(course.trainers.all()) == [trainer]
+    assert course.published is True
+    r = api.patch(f"/api/v1/activities/{c.lesson.pk}/", {"title": "Hi"}, format="multipart")
+    assert r.status_code == 200, r.json()
+    c.lesson.refresh_from_db()
+    assert c.lesson.title == "Hi" and c.lesson.required is True
+    # Given explicitly, the rule still holds.
+    r = api.patch(f"/api/v1/courses/{c.course.pk}/", {"trainers": []}, format="json")
+    assert r.status_code == 400
+    assert list(Course.objects.get(pk=c.course.pk).trainers.all()) == [trainer]

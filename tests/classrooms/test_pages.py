@@ -12,14 +12,37 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_learner_opens_lesson_and_it_counts(client, learner, c):
+def test_learner_opens_lesson_and_its_page_completes_it(client, learner, c, published):
+    """The GET renders only (it changes nothing, publishes nothing); the page carries the
+    address its script POSTs to once shown, and that POST is what completes the lesson."""
     client.force_login(learner)
     page = client.get(f"/courses/{c.course.pk}/")
     assert page.status_code == 200 and b"Welcome" in page.content
-    assert client.get(f"/activities/{c.lesson.pk}/").status_code == 200
+    lesson = client.get(f"/activities/{c.lesson.pk}/")
+    assert lesson.status_code == 200
+    assert not Completion.objects.filter(user=learner).exists()
+    assert Enrolment.objects.get(user=learner, course=c.course).progress == 0
+    assert published() == []
+    complete_url = f"/api/v1/activities/{c.lesson.pk}/complete/"
+    assert f'data-complete-url="{complete_url}"'.encode() in lesson.content
+    assert b"classrooms/activity" in lesson.content  # the script that sends it
+
+    done = client.post(complete_url)
+    assert done.status_code == 200 and done.json() == {"completed": True, "progress": 33}
     assert Completion.objects.filter(user=learner, activity=c.lesson).exists()
-    assert Enrolment.objects.get(user=learner, course=c.course).progress == 33
+    # Done: the page no longer asks to complete it; a quiz page never does.
+    assert b"data-complete-url" not in client.get(f"/activities/{c.lesson.pk}/").content
+    assert b"data-complete-url" not in client.get(f"/activities/{c.quiz.pk}/").content
     assert client.get("/courses/").status_code == 200
+
+
+def test_the_completing_post_needs_the_csrf_token(learner, c):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(learner)
+    assert client.post(f"/api/v1/activities/{c.lesson.pk}/complete/").status_code == 403
+    assert not Completion.objects.filter(user=learner).exists()
 
 
 def test_outsider_gets_404(client, outsider, c):
@@ -286,3 +309,33 @@ def test_a_published_course_page_links_its_sessions_calendar(client, learner, c)
     Course.objects.filter(pk=c.course.pk).update(published=False)
     page = client.get(f"/courses/{c.course.pk}/").content.decode()
     assert "/calendars/course/" not in page
+
+
+def _links_of_course_page(client, course) -> list[str]:
+    import re
+
+    page = client.get(f"/courses/{course.pk}/").content.decode()
+    article = page[page.index("<article") : page.index("</article>")]
+    return re.findall(r'href="([^"]+)"', article)
+
+
+def test_course_page_links_only_where_the_reader_may_go(
+    client, manager, trainer, space, learner, learner2
+):
+    """The manager watching their reports' course is shown no link to the live class
+    (nor the activity's join link) that would answer 404; the learner still is."""
+    from tests.factories import build_live_class
+
+    lc = build_live_class(trainer=trainer, space=space, learners=[learner, learner2])
+    room_url = lc.live_class.get_absolute_url()
+    join_url = f"/activities/{lc.activity.pk}/liveclass/"
+    client.force_login(manager)
+    links = _links_of_course_page(client, lc.course)
+    assert room_url not in links and join_url not in links
+    for href in links:
+        response = client.get(href, follow=True)
+        assert response.status_code == 200, href
+    client.force_login(learner)
+    links = _links_of_course_page(client, lc.course)
+    assert room_url in links and join_url in links
+    assert client.get(join_url, follow=True).status_code == 200

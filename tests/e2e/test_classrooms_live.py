@@ -109,3 +109,70 @@ def test_grid_gains_a_row_live_when_someone_is_enrolled(login) -> None:
     expect(watching.locator("[data-testid=progress-grid] tbody")).to_contain_text(
         "Colette Coordinator"
     )
+
+
+def _right_answers(questions: list[dict], bank: dict[int, dict]) -> dict[str, object]:
+    answers: dict[str, object] = {}
+    for q in questions:
+        full = bank[q["id"]]
+        if full["kind"] == "numeric":
+            answers[str(q["id"])] = full["numeric_answer"]
+        else:
+            answers[str(q["id"])] = [c["id"] for c in full["choices"] if c["is_correct"]]
+    return answers
+
+
+def test_grid_quiz_cell_shows_the_passing_score_live(login, lyceum_server) -> None:
+    """A failed attempt's score is on the grid; the pass replaces it at once (it used to
+    read "✔ 0 %" until a reload)."""
+    import uuid
+
+    from tests.live_server import api, api_token
+
+    url = lyceum_server.url
+    token = api_token(url, "trainer")
+    _status, courses = api(url, "GET", "/api/v1/courses/", token=token)
+    course = next(c for c in courses if c["title"] == "Consultative selling")
+    _status, detail = api(url, "GET", f"/api/v1/courses/{course['id']}/", token=token)
+    title = f"Check {uuid.uuid4().hex[:6]}"
+    status, quiz = api(
+        url,
+        "POST",
+        f"/api/v1/modules/{detail['modules'][-1]['id']}/activities/",
+        token=token,
+        body={"title": title, "kind": "quiz", "required": False, "pass_mark": 50},
+    )
+    assert status == 201, quiz
+    _status, bank = api(url, "GET", f"/api/v1/courses/{course['id']}/questions/", token=token)
+    bank_by_id = {q["id"]: q for q in bank}
+    lina = api_token(url, "learner2")
+    status, attempt = api(url, "POST", f"/api/v1/activities/{quiz['id']}/attempts/", token=lina)
+    assert status == 201, attempt
+    status, failed = api(
+        url, "POST", f"/api/v1/attempts/{attempt['id']}/submit/", token=lina, body={"answers": {}}
+    )
+    assert status == 200 and failed["passed"] is False, failed
+
+    trainer = login("trainer")
+    trainer.goto(f"/courses/{course['id']}/progress/")
+    trainer.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    grid = trainer.locator("[data-testid=progress-grid]")
+    headers = grid.locator("thead th")
+    titles = [headers.nth(i).get_attribute("title") for i in range(headers.count())]
+    cell = grid.locator("tr[data-user]", has_text="Lina Learner").locator("td, th")
+    cell = cell.nth(titles.index(title))
+    expect(cell).to_have_text("0 %")
+
+    status, attempt = api(url, "POST", f"/api/v1/activities/{quiz['id']}/attempts/", token=lina)
+    assert status == 201, attempt
+    answers = _right_answers(attempt["questions"], bank_by_id)
+    status, passed = api(
+        url,
+        "POST",
+        f"/api/v1/attempts/{attempt['id']}/submit/",
+        token=lina,
+        body={"answers": answers},
+    )
+    assert status == 200 and passed["score"] == 100, passed
+    expect(cell).to_have_class(re.compile(r"\bdone\b"))
+    expect(cell).to_have_text("✔ 100 %")

@@ -59,3 +59,19 @@ def test_hand_and_poll_between_trainer_and_learner(login) -> None:
     # The trainer's page reloads once the class has ended: let it settle before teardown.
     expect(trainer.locator("[data-testid=lc-status]")).to_have_text("Ended")
     trainer.wait_for_load_state()
+
+
+def test_a_coordinator_in_the_room_is_shown_as_coordinator_not_trainer(login) -> None:
+    trainer = login("trainer")
+    room_url = start_class(trainer)
+    coordinator = login("coordinator")
+    coordinator.goto(room_url)
+    connected(coordinator)
+    people = trainer.locator("[data-testid=lc-people] li")
+    colette = people.filter(has_text="Colette Coordinator")
+    expect(colette.locator(".tag")).to_have_text("Coordinator")
+    expect(people.filter(has_text="Theo Trainer").locator(".tag")).to_have_text("Trainer")
+    trainer.on("dialog", lambda dialog: dialog.accept())
+    trainer.locator("[data-testid=lc-end]").click()
+    expect(trainer.locator("[data-testid=lc-status]")).to_have_text("Ended")
+    trainer.wait_for_load_state()

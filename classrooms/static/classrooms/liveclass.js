@@ -118,6 +118,10 @@
     }
   }
 
+  const ROLE_LABELS = {
+    trainer: gettext("Trainer"), coordinator: gettext("Coordinator"), admin: gettext("Administrator"),
+  };
+
   function renderPeople() {
     const list = $("lc-people");
     list.replaceChildren();
@@ -126,7 +130,10 @@
     for (const person of people) {
       const item = el("li", {dataset: {user: person.id}});
       item.append(el("span", {className: "name"}, person.name));
-      if (person.role === "trainer") item.append(el("span", {className: "tag"}, gettext("Trainer")));
+      // What they are (a coordinator running the class is not its trainer), not only
+      // what the room lets them do.
+      const shownAs = ROLE_LABELS[person.display_role || (person.role === "trainer" ? "trainer" : "")];
+      if (shownAs) item.append(el("span", {className: "tag", dataset: {role: person.display_role || person.role}}, shownAs));
       if (state.live_class.spotlight === person.id) item.append(el("span", {className: "tag"}, "★"));
       if (person.breakout_room) {
         item.append(el("small", {className: "muted"}, interpolate(gettext("room %s"), [person.breakout_room])));

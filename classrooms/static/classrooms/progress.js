@@ -39,9 +39,20 @@
     wrap.querySelectorAll("thead th").forEach((th, i) => {
       if (th.dataset.activity) columns.set(Number(th.dataset.activity), i);
     });
+    const rowOf = (userId) => wrap.querySelector('tr[data-user="' + userId + '"]');
+    const setPercent = (row, progress) => {
+      const pct = row.querySelector("td.pct");
+      pct.dataset.progress = progress;
+      pct.textContent = progress + " %";
+      flash(pct);
+    };
+    // A quiz cell reads "✔ 80 %" (done, best score), "40 %" (tried) or nothing.
+    const setScore = (cell, score) => {
+      cell.textContent = (cell.classList.contains("done") ? "✔ " : "") + score + " %";
+    };
     const onProgress = (d) => {
       if (d.course !== courseId) return;
-      const row = wrap.querySelector('tr[data-user="' + d.user.id + '"]');
+      const row = rowOf(d.user.id);
       if (!row) return;
       const cell = row.children[columns.get(d.activity)];
       if (cell && !cell.classList.contains("done")) {
@@ -49,10 +60,24 @@
         cell.prepend("✔ ");
         flash(cell);
       }
-      const pct = row.querySelector("td.pct");
-      pct.dataset.progress = d.progress;
-      pct.textContent = d.progress + " %";
-      flash(pct);
+      if (cell && d.score !== null && d.score !== undefined) setScore(cell, d.score);
+      setPercent(row, d.progress);
+    };
+    const onScored = (d) => {
+      if (d.course !== courseId || d.score === null || d.score === undefined) return;
+      const row = rowOf(d.user.id);
+      const cell = row && row.children[columns.get(d.activity)];
+      if (!cell) return;
+      setScore(cell, d.score);
+      flash(cell);
+    };
+    // The course's activities changed: every learner whose progress moved, at once.
+    const onRecomputed = (d) => {
+      if (d.course !== courseId) return;
+      for (const learner of d.learners) {
+        const row = rowOf(learner.user.id);
+        if (row) setPercent(row, learner.progress);
+      }
     };
     const tbody = wrap.querySelector("tbody");
     const onEnrolled = (e) => {
@@ -78,6 +103,8 @@
     };
     eachTopic(wrap, (topic, since) => {
       rt.on(topic, "progress.updated", onProgress);
+      rt.on(topic, "quiz.scored", onScored);
+      rt.on(topic, "progress.recomputed", onRecomputed);
       rt.on(topic, "enrolment.created", onEnrolled);
       rt.on(topic, "enrolment.deleted", onUnenrolled);
       rt.subscribe(topic, {since: since});
@@ -87,16 +114,21 @@
   // Manager's team table.
   const team = document.getElementById("team-table");
   if (team && team.dataset.topics) {
+    const STATUS = {completed: gettext("Completed"), active: gettext("In progress")};
+    const update = (userId, course, progress, status) => {
+      const row = team.querySelector('tr[data-user="' + userId + '"][data-course="' + course + '"]');
+      if (!row) return;
+      const pct = row.querySelector("td.pct");
+      pct.dataset.progress = progress;
+      pct.querySelector("progress").value = progress;
+      pct.querySelector("span").textContent = progress + " %";
+      if (STATUS[status]) row.querySelector("td.status").textContent = STATUS[status];
+      flash(pct);
+    };
     eachTopic(team, (topic, since) => {
-      rt.on(topic, "progress.updated", (d) => {
-        const row = team.querySelector('tr[data-user="' + d.user.id + '"][data-course="' + d.course + '"]');
-        if (!row) return;
-        const pct = row.querySelector("td.pct");
-        pct.dataset.progress = d.progress;
-        pct.querySelector("progress").value = d.progress;
-        pct.querySelector("span").textContent = d.progress + " %";
-        if (d.status === "completed") row.querySelector("td.status").textContent = gettext("Completed");
-        flash(pct);
+      rt.on(topic, "progress.updated", (d) => update(d.user.id, d.course, d.progress, d.status));
+      rt.on(topic, "progress.recomputed", (d) => {
+        for (const learner of d.learners) update(learner.user.id, d.course, learner.progress, learner.status);
       });
       rt.subscribe(topic, {since: since});
     });
@@ -112,7 +144,9 @@
       if (d.course !== courseId) return;
       bar.value = d.progress;
       document.getElementById("my-progress-value").textContent = d.progress;
-      if (d.status === "completed") document.getElementById("my-status").hidden = false;
+      // Completed, or back in progress when the course gained a required activity.
+      document.getElementById("my-status").hidden = d.status !== "completed";
+      if (!d.activity) return;
       const li = article.querySelector('li[data-activity="' + d.activity + '"]');
       if (li) {
         li.classList.add("done");
