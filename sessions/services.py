@@ -4,6 +4,11 @@ Race safety: each function that changes seats or waiting-list positions first lo
 session row (``_locked``: ``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite runs one writer
 at a time), then counts and writes. So a session is never overbooked, nobody is promoted
 twice and positions stay 1..n, whatever runs at the same time.
+
+Locks are taken in one order everywhere, so two writers queue instead of deadlocking:
+session row, registration row, the session's topic (``hold_topic_order``), then people's
+notification topics (``notify``). The notice job has no session lock and starts at the
+registration row.
 """
 
 from __future__ import annotations
@@ -848,6 +853,14 @@ def notice_send(*, registration_id: int, kind: str) -> bool:
 
     Of two runs of the same job (or two workers), one sends; a notice no longer true when
     the job runs (a seat taken before 'offer expiring') is not sent. True if sent.
+
+    Lock order: the registration row first, then the recipients' notification topics
+    (``notify``), as every registration service does (session row, registration row, the
+    session's topic, then people's topics). Taking the topic first deadlocked with a
+    cancellation: the NoticeSent row's foreign key is checked at commit, so the job then
+    waited for the registration row that the cancellation held while waiting for the topic.
+    Locked, the registration is also read as it is now, not as before a cancellation that
+    was committing meanwhile.
     """
     if kind not in NoticeKind.values:
         raise ValueError(kind)
@@ -855,7 +868,8 @@ def notice_send(*, registration_id: int, kind: str) -> bool:
     try:
         with transaction.atomic():
             registration = (
-                Registration.objects.select_related("session", "user", "cancelled_by")
+                Registration.objects.select_for_update(of=("self",))
+                .select_related("session", "user", "cancelled_by")
                 .filter(pk=registration_id)
                 .first()
             )

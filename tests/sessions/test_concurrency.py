@@ -194,3 +194,109 @@ def test_opposite_moves_at_the_same_moment_do_not_deadlock(coordinator, space, m
         ("mover0", "Two"),
         ("mover1", "One"),
     ]
+
+
+def _wait_until(condition, what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.01)
+
+
+def _blocked_on_a_lock(pid: int | None) -> bool:
+    """Is the backend ``pid`` waiting for a lock another transaction holds?"""
+    if pid is None:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0", [pid])
+        return bool(cursor.fetchone()[0])
+
+
+def test_cancelling_while_the_notice_job_runs_does_not_deadlock(coordinator, space, monkeypatch):
+    """Learners cancel their seat while the job sends their 'Registered' notice.
+
+    The notice job took the learner's notification topic (``hub.user.<id>``) before the
+    registration row (the NoticeSent row's foreign key is checked at commit), the
+    cancellation the other way round: PostgreSQL aborted one of them (HTTP 500 on the
+    cancel, or a notice never sent). Each pair is brought to the window that deadlocked: the
+    job holding the learner's topic while the cancellation locks the registration."""
+    from notifications.models import Notification
+
+    from hub import realtime
+    from sessions import services
+    from sessions.models import NoticeKind, NoticeSent
+
+    people = [
+        UserFactory(username=f"quitter{i}", roles=[Role.LEARNER], spaces=[space]) for i in range(4)
+    ]
+    # One session each: cancellations of one session queue on its row and would hide the race.
+    regs = [
+        registration_register(actor=u, session=make_session(coordinator, space)) for u in people
+    ]
+    assert {r.status for r in regs} == {RegistrationStatus.CONFIRMED}
+
+    class Pair:
+        def __init__(self) -> None:
+            self.notice_holds_topic = threading.Event()
+            self.cancel_holds_row = threading.Event()
+            self.cancel_pid: int | None = None
+
+    pairs = [Pair() for _ in regs]
+    roles: dict[int, tuple[str, Pair]] = {}  # thread ident -> its role in its pair
+
+    real_hold, real_drop = realtime.hold_topic_order, services._drop
+
+    def hold(*topics: str) -> None:
+        real_hold(*topics)
+        role, pair = roles.get(threading.get_ident(), ("", None))
+        if role == "notice" and any(t.startswith("hub.user.") for t in topics):
+            pair.notice_holds_topic.set()
+            # Let the cancellation run until it holds the registration, or waits for it.
+            _wait_until(
+                lambda: pair.cancel_holds_row.is_set() or _blocked_on_a_lock(pair.cancel_pid),
+                "the cancellation holds or waits for the registration",
+            )
+
+    def drop(session, registration, **kwargs):
+        was = real_drop(session, registration, **kwargs)
+        role, pair = roles.get(threading.get_ident(), ("", None))
+        if role == "cancel":
+            pair.cancel_holds_row.set()
+        return was
+
+    monkeypatch.setattr(realtime, "hold_topic_order", hold)
+    monkeypatch.setattr(services, "_drop", drop)
+
+    def notice(registration, pair):
+        def run() -> None:
+            roles[threading.get_ident()] = ("notice", pair)
+            assert services.notice_send(registration_id=registration.pk, kind=NoticeKind.CONFIRMED)
+
+        return run
+
+    def cancel(registration, pair):
+        def run() -> None:
+            roles[threading.get_ident()] = ("cancel", pair)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pair.cancel_pid = cursor.fetchone()[0]
+            _wait_until(pair.notice_holds_topic.is_set, "the job holds the learner's topic")
+            registration_cancel(actor=registration.user, registration=registration)
+
+        return run
+
+    calls = [notice(r, p) for r, p in zip(regs, pairs, strict=True)]
+    calls += [cancel(r, p) for r, p in zip(regs, pairs, strict=True)]
+    errors = run_all(calls)
+    assert errors == []
+    for registration in regs:
+        registration.refresh_from_db()
+        assert registration.status == RegistrationStatus.CANCELLED
+        assert NoticeSent.objects.filter(registration=registration).count() == 1
+        # A second run of the job sends nothing more.
+        assert not services.notice_send(registration_id=registration.pk, kind=NoticeKind.CONFIRMED)
+        verbs = sorted(
+            Notification.objects.filter(recipient=registration.user).values_list("verb", flat=True)
+        )
+        assert verbs == ["Registered: First aid", "Registration cancelled: First aid"]
