@@ -341,10 +341,11 @@ def registration_approve(*, actor: Any, registration: Registration) -> Registrat
     """Approve a pending registration: it gets a seat or joins the waiting list."""
     session = _locked(registration.session)
     registration = Registration.objects.select_for_update().get(pk=registration.pk)
-    if registration.status != RegistrationStatus.PENDING:
-        raise ValidationError(_("This registration is not awaiting approval."))
+    # Who may approve first: someone who may not learns nothing of the registration.
     if not _may_approve(session=session, actor=actor, user=registration.user):
         raise PermissionDenied(_("You cannot approve this registration."))
+    if registration.status != RegistrationStatus.PENDING:
+        raise ValidationError(_("This registration is not awaiting approval."))
     _refuse_if_over(session)
     if session.has_started or session.status != SessionStatus.SCHEDULED:
         raise ValidationError(_("This session is not open for registration."))

@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from hub.accounts.selectors import spaces_of
 from sessions import reports, selectors, services
-from sessions.api import RegisterSerializer
+from sessions.api import MoveSerializer, RegisterSerializer
 from sessions.forms import AttendanceForm, PartForm, SessionForm, tz_of
 from sessions.models import Registration, RegistrationStatus, Session, SessionStatus
 
@@ -370,17 +370,19 @@ def registration_action(request: HttpRequest, pk: int, action: str) -> HttpRespo
             _("Waiting list reordered."),
         )
     elif action == "move":
-        target = Session.objects.filter(pk=request.POST.get("to") or 0).first()
-        if target is None or not str(request.POST.get("to", "")).isdigit():
-            messages.error(request, _("Choose a session to move to."))
+        # The serializer REST uses: a missing, malformed or unknown target (or a session of
+        # another space) is a 400 that changes nothing; a target the sender does not manage,
+        # the service's 403.
+        form = MoveSerializer(data={"to": request.POST.get("to")}, context={"user": actor})
+        if not form.is_valid():
+            return HttpResponseBadRequest(_("Choose a session to move to."))
+        target = form.validated_data["to"]
+        try:
+            services.registration_move(actor=actor, registration=registration, to=target)
+        except ValidationError as exc:
+            messages.error(request, _errors(exc))
         else:
-            _attempt(
-                request,
-                lambda: services.registration_move(
-                    actor=actor, registration=registration, to=target
-                ),
-                _("Moved to %(title)s.") % {"title": target.title},
-            )
+            messages.success(request, _("Moved to %(title)s.") % {"title": target.title})
     else:
         raise Http404
     return redirect("session-detail", pk=pk)
