@@ -271,3 +271,22 @@ def test_move_by_form_refuses_bad_targets_with_a_4xx(client, coordinator, traine
         "waitlisted",
     ]
     assert list(other.registrations.values_list("user__username", flat=True)) == ["crowd3"]
+
+
+def test_registration_tables_alone_for_managers(client, coordinator, learner, space, crowd):
+    """What the session page's script swaps in when registrations change: the same tables,
+    as they are now; nobody else may read them."""
+    session = make_session(coordinator, space, capacity=1)
+    registration_register(actor=crowd[0], session=session)
+    registration_register(actor=crowd[1], session=session)
+    client.force_login(coordinator)
+    tables = client.get(f"/sessions/{session.pk}/registrations/")
+    assert tables.status_code == 200
+    html = tables.content.decode()
+    waitlist = html[html.index('data-testid="waitlist"') :]
+    assert crowd[1].name in waitlist and "Nobody is waiting." not in waitlist
+    assert crowd[0].name in html[: html.index('data-testid="waitlist"')]
+    assert "<html" not in html  # the tables, not a page
+    assert client.post(f"/sessions/{session.pk}/registrations/").status_code == 405
+    client.force_login(learner)
+    assert client.get(f"/sessions/{session.pk}/registrations/").status_code == 404
