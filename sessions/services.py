@@ -385,6 +385,13 @@ def registration_cancel(*, actor: Any, registration: Registration) -> Registrati
         ):
             raise ValidationError(_("The cancellation deadline has passed."))
     was = _drop(session, registration, actor=actor)
+    if was == RegistrationStatus.WAITLISTED:
+        _renumber(session)
+    elif was in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED):
+        _fill_seats(session, actor=actor)
+    # Told last: every registration row this changes is locked before anyone's
+    # notification topic (the module's lock order; the notice job holds a waiting learner's
+    # row while it takes their manager's topic).
     if actor.pk == registration.user_id:
         notify(
             recipients=[registration.user],
@@ -400,10 +407,6 @@ def registration_cancel(*, actor: Any, registration: Registration) -> Registrati
     else:
         # Their manager cancelled for them: told so, by name (not "by the organiser").
         _enqueue_notices([registration.pk], NoticeKind.MANAGER_CANCELLED)
-    if was == RegistrationStatus.WAITLISTED:
-        _renumber(session)
-    elif was in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED):
-        _fill_seats(session, actor=actor)
     _publish_state(session)
     return registration
 

@@ -300,3 +300,56 @@ def test_cancelling_while_the_notice_job_runs_does_not_deadlock(coordinator, spa
             Notification.objects.filter(recipient=registration.user).values_list("verb", flat=True)
         )
         assert verbs == ["Registered: First aid", "Registration cancelled: First aid"]
+
+
+def test_a_manager_cancelling_while_the_job_notifies_their_report_does_not_deadlock(
+    coordinator, space, learner, manager, monkeypatch
+):
+    """A manager cancels his own seat, which goes to his waiting report, while the job sends
+    the report's 'waiting list' notice (to the report and to him, the manager).
+
+    The cancellation told the manager (his topic) before it promoted the report (the report's
+    registration row), and the job holds that row while it takes the manager's topic:
+    PostgreSQL aborted one of them. The cancellation now locks every registration it
+    changes before anyone's topic."""
+    from sessions import services
+    from sessions.models import NoticeKind, NoticeSent
+
+    session = make_session(coordinator, space, capacity=1)
+    seat = registration_register(actor=manager, session=session)
+    waiting = registration_register(actor=learner, session=session)
+    assert (seat.status, waiting.status) == ("confirmed", "waitlisted")
+
+    cancel_told = threading.Event()
+    job_pid: list[int] = []
+    real_notify = services.notify
+
+    def notify(**kwargs):
+        result = real_notify(**kwargs)
+        if threading.current_thread().name == "cancel":
+            cancel_told.set()
+            # Hold the manager's topic until the job holds or waits for what it needs.
+            _wait_until(lambda: job_pid and _blocked_on_a_lock(job_pid[0]), "the job waits")
+        return result
+
+    monkeypatch.setattr(services, "notify", notify)
+
+    def cancel() -> None:
+        threading.current_thread().name = "cancel"
+        registration_cancel(actor=manager, registration=seat)
+
+    def job() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            job_pid.append(cursor.fetchone()[0])
+        _wait_until(cancel_told.is_set, "the cancellation told the manager")
+        # Run when the report is already promoted: the 'waiting list' notice is no longer
+        # true and is not sent.
+        assert not services.notice_send(registration_id=waiting.pk, kind=NoticeKind.WAITLISTED)
+
+    errors = run_all([cancel, job])
+    assert errors == []
+    waiting.refresh_from_db()
+    assert waiting.status == RegistrationStatus.CONFIRMED
+    assert not NoticeSent.objects.filter(registration=waiting).exists()
+    assert services.notice_send(registration_id=waiting.pk, kind=NoticeKind.PROMOTED)
