@@ -459,13 +459,15 @@ def _proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _fill(redis: Any, name: str, members: range, fmt: str, seed: int) -> None:
+def _fill(redis: Any, name: str, members: range, fmt: Any, seed: int) -> None:
+    """``fmt``: a format string or a function (a board's ``ranks.member``) per member."""
+    encode = fmt if callable(fmt) else fmt.format
     rng = random.Random(seed)
     pipe = redis.pipeline(transaction=False)
     step = 10_000
     for first in range(members.start, members.stop, step):
         chunk = range(first, min(first + step, members.stop))
-        pipe.zadd(name, {fmt.format(u): rng.randrange(100_000) for u in chunk})
+        pipe.zadd(name, {encode(u): rng.randrange(100_000) for u in chunk})
         if len(pipe) >= 5:
             pipe.execute()
     pipe.execute()
@@ -523,16 +525,17 @@ def child(port: int, out: Path, opts: dict[str, Any]) -> None:
     baseline = f"{store.prefix}:redis-benchmark"
     print(f"  {len(learners):,} learners in {time.perf_counter() - t0:.1f} s", flush=True)
     t0 = time.perf_counter()
-    _fill(redis, store.name(big), range(1, entries + 1), "{}", 1)
+    _fill(redis, store.name(big), range(1, entries + 1), ranks.member, 1)
     for n, key in enumerate(award_keys[1:], start=2):
-        _fill(redis, store.name(key), range(1, window_entries + 1), "{}", n)
+        _fill(redis, store.name(key), range(1, window_entries + 1), ranks.member, n)
     _fill(redis, baseline, range(0, entries), "{:012d}", 9)
     fill_s = time.perf_counter() - t0
     print(f"  boards filled in {fill_s:.1f} s", flush=True)
     # Where each learner starts on each board: the ledger must account for every move.
     ordered_ids = sorted(real_ids)
+    ordered_members = [ranks.member(u) for u in ordered_ids]
     initial = {
-        key: dict(zip(ordered_ids, redis.zmscore(store.name(key), ordered_ids), strict=True))
+        key: dict(zip(ordered_ids, redis.zmscore(store.name(key), ordered_members), strict=True))
         for key in award_keys
     }
 
@@ -545,7 +548,7 @@ def child(port: int, out: Path, opts: dict[str, Any]) -> None:
         """What the store's award does, as a plain redis-py pipeline (one round trip)."""
         pipe = redis.pipeline(transaction=False)
         for key in award_keys:
-            pipe.zincrby(store.name(key), 1, uid)
+            pipe.zincrby(store.name(key), 1, ranks.member(uid))
         for key in award_keys:
             if ranks.parse_board(key).end is not None:
                 pipe.expireat(store.name(key), 2_000_000_000)
@@ -581,8 +584,8 @@ def child(port: int, out: Path, opts: dict[str, Any]) -> None:
             opts["redis_url"], ops, entries, "ZREVRANK", baseline, "__rand_int__"
         )
         for label, call in (
-            ("raw_zincrby", lambda u: redis.zincrby(big_name, 1, u)),
-            ("raw_zrevrank", lambda u: redis.zrevrank(big_name, u)),
+            ("raw_zincrby", lambda u: redis.zincrby(big_name, 1, ranks.member(u))),
+            ("raw_zrevrank", lambda u: redis.zrevrank(big_name, ranks.member(u))),
             ("raw_award", raw_award),
         ):
             samples = []
@@ -710,7 +713,7 @@ def child(port: int, out: Path, opts: dict[str, Any]) -> None:
     for key in award_keys:
         board = ranks.parse_board(key)
         paid = dict(ranks.ledger_awards(board).values_list("user_id").annotate(total=Sum("amount")))
-        now = redis.zmscore(store.name(key), ordered_ids)
+        now = redis.zmscore(store.name(key), ordered_members)
         for uid, score in zip(ordered_ids, now, strict=True):
             if (score or 0) - (initial[key][uid] or 0) != paid.get(uid, 0):
                 mismatches += 1
@@ -732,7 +735,7 @@ def child(port: int, out: Path, opts: dict[str, Any]) -> None:
     wrong = 0
     for key in award_keys:
         want = dict(ranks.ledger_scores(ranks.parse_board(key)))
-        got = redis.zmscore(store.name(key), list(want)) if want else []
+        got = redis.zmscore(store.name(key), [ranks.member(u) for u in want]) if want else []
         wrong += sum(1 for (uid, total), s in zip(want.items(), got, strict=True) if s != total)
     rebuild = {
         "awards": awards,

@@ -19,8 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calendars.ics import FEED_SESSION_FIELDS, FeedEntry, FeedSession
+from classrooms.selectors import can_view_course
 from hub.accounts.models import Role
-from hub.accounts.selectors import spaces_of
+from hub.accounts.selectors import is_space_member, spaces_of
 from sessions.models import Registration, RegistrationStatus, Session, SessionPart
 from sessions.selectors import can_manage_session
 
@@ -157,14 +158,30 @@ def personal_feed_entries(*, user: Any, now: datetime | None = None) -> list[Fee
     return entries
 
 
+def may_follow_course(*, user: Any, course: Any) -> bool:
+    """May ``user`` subscribe to ``course``'s sessions calendar? Those who may see the course
+    (classrooms' rule) or its sessions (members of its space: what the feed lists they see
+    on the sessions pages anyway). Nobody anonymous: no course is public."""
+    if user is None or not user.is_authenticated:
+        return False
+    return is_space_member(user=user, space=course.space_id) or can_view_course(
+        user=user, course=course
+    )
+
+
 def course_feed_entries(
-    *, course_id: int, now: datetime | None = None
+    *, course_id: int, user: Any, now: datetime | None = None
 ) -> tuple[Any, list[FeedEntry]] | None:
-    """A published course and its public feed; None when there is no such published course."""
-    # The course model through the session's foreign key: calendars depends on sessions only.
+    """A published course ``user`` may follow and its feed (no join links, no personal
+    details); None for anyone else, or when there is no such published course."""
+    # The course model through the session's foreign key.
     course_model = Session._meta.get_field("course").related_model
-    course = course_model.objects.filter(pk=course_id, published=True).only("id", "title").first()
-    if course is None:
+    course = (
+        course_model.objects.filter(pk=course_id, published=True)
+        .only("id", "title", "space_id")
+        .first()
+    )
+    if course is None or not may_follow_course(user=user, course=course):
         return None
     since = (now or timezone.now()) - FEED_HISTORY
     sessions = _feed_sessions(Session.objects.filter(course_id=course_id, ends_at__gte=since))
@@ -289,20 +306,27 @@ def agenda_item_payload(item: AgendaItem) -> dict[str, Any]:
     }
 
 
-def course_feeds_of(items: list[AgendaItem]) -> list[dict[str, Any]]:
-    """The public feeds of the published courses the agenda's sessions belong to."""
+def course_feeds_of(items: list[AgendaItem], *, user: Any) -> list[dict[str, Any]]:
+    """The feeds of the published courses the agenda's sessions belong to, at ``user``'s
+    secret addresses (their feed token: calendar apps cannot log in)."""
     course_ids = {item.session.course_id for item in items} - {None}
-    if not course_ids:
+    if not course_ids or not user.feed_token:
         return []
     course_model = Session._meta.get_field("course").related_model
     courses = course_model.objects.filter(pk__in=course_ids, published=True).order_by("title")
     return [
         {
             "title": course.title,
-            **_feed_addresses(reverse("calendars-course-feed", args=[course.pk])),
+            **_feed_addresses(course_feed_path(user=user, course_id=course.pk)),
         }
-        for course in courses.only("id", "title")
+        for course in courses.only("id", "title", "space_id")
+        if may_follow_course(user=user, course=course)
     ]
+
+
+def course_feed_path(*, user: Any, course_id: int) -> str:
+    """The path of a course's feed at ``user``'s secret address."""
+    return reverse("calendars-course-token-feed", args=[user.feed_token, course_id])
 
 
 def feed_links(*, user: Any) -> dict[str, str]:

@@ -8,6 +8,11 @@ urlpatterns = [
     path("calendars/", views.agenda, name="agenda"),
     path("calendars/feed/reset/", views.feed_reset, name="calendars-feed-reset"),
     path("calendars/feed/<str:token>.ics", views.personal_feed, name="calendars-personal-feed"),
+    path(
+        "calendars/feed/<str:token>/course/<int:course_id>.ics",
+        views.course_token_feed,
+        name="calendars-course-token-feed",
+    ),
     path("calendars/course/<int:course_id>.ics", views.course_feed, name="calendars-course-feed"),
     path("calendars/session/<int:pk>.ics", views.session_ics, name="calendars-session-ics"),
 ]

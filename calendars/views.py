@@ -1,7 +1,9 @@
 """Calendar files (a session's .ics, the personal feed, a course's feed) and the agenda page.
 
 Feeds are fetched by calendar apps, which neither log in nor keep cookies: the personal
-feed is found by its secret token, a course feed is public for a published course.
+feed and a course's feed are found by the reader's secret token (a password change or a
+reset gives a new one), and a course's feed is there only for those who may follow the
+course. No feed is anonymous: no course is public.
 """
 
 from __future__ import annotations
@@ -76,17 +78,33 @@ def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
         return ics_response(request, calendar, filename="lyceum.ics", download=False, public=False)
 
 
-@require_safe
-def course_feed(request: HttpRequest, course_id: int) -> HttpResponse:
-    """The sessions of a published course, for anyone (no join links, no personal e-mail)."""
-    found = selectors.course_feed_entries(course_id=course_id)
+def _course_feed(request: HttpRequest, user: Any, course_id: int) -> HttpResponse:
+    found = selectors.course_feed_entries(course_id=course_id, user=user)
     if found is None:
         raise Http404
     course, entries = found
     calendar = prepare_calendar(entries, name=course.title, feed=True)
     return ics_response(
-        request, calendar, filename=f"course-{course_id}.ics", download=False, public=True
+        request, calendar, filename=f"course-{course_id}.ics", download=False, public=False
     )
+
+
+@require_safe
+def course_token_feed(request: HttpRequest, token: str, course_id: int) -> HttpResponse:
+    """A published course's sessions at the reader's secret address (calendar apps), for
+    those who may follow the course; 404 for a wrong token or anyone else."""
+    user = selectors.user_for_feed_token(token)
+    if user is None:
+        raise Http404
+    with translation.override(user.language or translation.get_language()):
+        return _course_feed(request, user, course_id)
+
+
+@require_safe
+def course_feed(request: HttpRequest, course_id: int) -> HttpResponse:
+    """The same calendar for a signed-in reader (a browser); 404 for anyone else, anonymous
+    included (calendar apps use the secret address the agenda gives)."""
+    return _course_feed(request, request.user, course_id)
 
 
 @login_required
@@ -188,7 +206,7 @@ def agenda(request: HttpRequest) -> HttpResponse:
             "today": today,
             "weekday_names": [date_format(monday + timedelta(days=n), "D") for n in range(7)],
             "coordinates": bool(selectors.coordinated_space_ids(user=request.user)),
-            "course_feeds": selectors.course_feeds_of(items),
+            "course_feeds": selectors.course_feeds_of(items, user=request.user),
             **selectors.feed_links(user=request.user),
         },
     )

@@ -81,6 +81,9 @@ class DuelSummarySerializer(serializers.Serializer):
     finished_at = serializers.CharField(allow_null=True)
     rematch_of = serializers.IntegerField(allow_null=True)
     url = serializers.CharField()
+    result_text = serializers.CharField(
+        required=False, help_text="the result worded for the reader (in their lists)"
+    )
 
 
 class DuelStateSerializer(DuelSummarySerializer):
@@ -147,7 +150,7 @@ class DuelListView(APIView):
     def get(self, request: Request) -> Response:
         course = _query_course(request)
         duels = sel.duels_of(user=request.user, course=course)
-        return Response([sel.duel_summary(d) for d in duels])
+        return Response([sel.duel_summary(d, viewer=request.user) for d in duels])
 
     @extend_schema(
         request=ChallengeSerializer,

@@ -14,6 +14,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from classrooms import selectors as classrooms_selectors
 from classrooms.models import Course, Enrolment, Question
@@ -290,8 +291,57 @@ def result_payload(duel: Duel) -> dict[str, Any] | None:
     }
 
 
-def duel_summary(duel: Duel) -> dict[str, Any]:
-    """A duel in a list (lobby, history): no questions."""
+def result_line(duel: Duel, *, viewer: Any) -> str:
+    """A closed duel's result worded for whoever reads it, scores in the reader's order:
+    "You won 1400–800 against Lina Learner" on a player's page, "Leo Learner won 1400–800
+    against Lina Learner" for anyone else; empty while the duel is open."""
+    score = {duel.challenger_id: duel.challenger_score, duel.opponent_id: duel.opponent_score}
+    player = viewer is not None and viewer.pk in score
+    me, other = (
+        (duel.opponent, duel.challenger)
+        if player and viewer.pk == duel.opponent_id
+        else (duel.challenger, duel.opponent)
+    )
+    if duel.status == DuelStatus.FINISHED and duel.winner_id is not None:
+        winner, loser = (me, other) if duel.winner_id == me.pk else (other, me)
+        names = {
+            "name": other.name,
+            "winner": winner.name,
+            "loser": loser.name,
+            "high": score[winner.pk],
+            "low": score[loser.pk],
+        }
+        if not player:
+            line = _("%(winner)s won %(high)s–%(low)s against %(loser)s") % names
+        elif winner == me:
+            line = _("You won %(high)s–%(low)s against %(name)s") % names
+        else:
+            line = _("You lost %(low)s–%(high)s against %(name)s") % names
+        return line + (" · " + _("by forfeit") if duel.forfeit else "")
+    names = {"name": other.name, "me": me.name, "mine": score[me.pk], "theirs": score[other.pk]}
+    if duel.status == DuelStatus.FINISHED:
+        if player:
+            return _("Draw %(mine)s–%(theirs)s with %(name)s") % names
+        return _("%(me)s and %(name)s drew %(mine)s–%(theirs)s") % names
+    if duel.status == DuelStatus.EXPIRED:
+        if player:
+            return _("Your duel with %(name)s expired") % names
+        return _("The duel of %(me)s and %(name)s expired") % names
+    if duel.status == DuelStatus.DECLINED:
+        if player:
+            return _("Your duel with %(name)s was declined") % names
+        return _("The duel of %(me)s and %(name)s was declined") % names
+    if duel.status == DuelStatus.CANCELLED:
+        if player:
+            return _("Your duel with %(name)s was cancelled") % names
+        return _("The duel of %(me)s and %(name)s was cancelled") % names
+    return ""
+
+
+def duel_summary(duel: Duel, *, viewer: Any = None) -> dict[str, Any]:
+    """A duel in a list (lobby, history): no questions. With a ``viewer``, its result
+    worded for them (``result_text``; lists are fetched per reader, events are shared)."""
+    extra = {"result_text": result_line(duel, viewer=viewer)} if viewer is not None else {}
     return {
         "id": duel.pk,
         "course": {"id": duel.course_id, "title": duel.course.title},
@@ -310,6 +360,7 @@ def duel_summary(duel: Duel) -> dict[str, Any]:
         "finished_at": duel.finished_at.isoformat() if duel.finished_at else None,
         "rematch_of": duel.rematch_of_id,
         "url": reverse("leaderboards-duel", args=[duel.pk]),
+        **extra,
     }
 
 

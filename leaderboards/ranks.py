@@ -16,7 +16,11 @@ Board keys: ``<scope>-<id>-<window>`` with scope ``space`` | ``course`` | ``team
 window ``all`` | ``week-2026W48`` (ISO week) | ``month-2026-11``.
 
 Ranks are competition ranks ("1224"): 1 + the number of entries with a strictly higher
-score, so ties share a rank whatever the engine's order among equal scores. Hidden
+score, so ties share a rank. Entries with the same score are listed by user id, lowest
+first, in both engines (docs/LEADERBOARDS.md): the database sorts on it, and a Redis
+sorted set, which orders equal scores by member bytes (``ZREVRANGE``: descending), holds
+each user as ``member(user_id)``, a fixed-width complement of the id whose descending byte
+order is the ids' ascending order (a plain id listed 99, 9, 200, 101). Hidden
 learners are never written to Redis boards (and are removed when they hide); the
 database store filters them out on read. 0-point ledger rows (an event recorded for the
 badges under a rule of 0) are no entries either.
@@ -43,6 +47,19 @@ BOARD_KEY = re.compile(
 SCOPES = ("space", "course", "team")
 WINDOWS = ("all", "week", "month")
 EXPIRY_AFTER_WINDOW = dt.timedelta(days=7)
+# Redis members: ``MEMBER_CEILING - user_id`` on ``MEMBER_WIDTH`` digits (any bigint id).
+MEMBER_WIDTH = 19
+MEMBER_CEILING = 10**MEMBER_WIDTH - 1
+
+
+def member(user_id: int) -> str:
+    """A user's member in a Redis board: equal scores then list lowest user id first."""
+    return f"{MEMBER_CEILING - int(user_id):0{MEMBER_WIDTH}d}"
+
+
+def member_user(raw: bytes | str) -> int:
+    """The user id of a Redis board member (``member``'s inverse)."""
+    return MEMBER_CEILING - int(raw)
 
 
 @dataclass(frozen=True)
@@ -231,9 +248,20 @@ class DatabaseRankStore:
 
 
 def redis_prefix() -> str:
+    """The namespace of the boards. ``lb2``: members are ``member(user_id)``; boards of the
+    first format (``lb``, plain ids, ties in string order) are left behind: after upgrading,
+    ``manage.py rebuild_leaderboards`` writes every current board anew and deletes them."""
+    return f"{base_prefix()}:lb2"
+
+
+def base_prefix() -> str:
     layer = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {})
-    prefix = layer.get("prefix") or settings.CACHES["default"].get("KEY_PREFIX") or "lyceum"
-    return f"{prefix}:lb"
+    return layer.get("prefix") or settings.CACHES["default"].get("KEY_PREFIX") or "lyceum"
+
+
+def legacy_prefix() -> str:
+    """Where boards of the first format lived (plain user ids as members)."""
+    return f"{base_prefix()}:lb"
 
 
 @lru_cache(maxsize=1)
@@ -308,7 +336,7 @@ def _score(raw: Any) -> int:
 
 
 class RedisRankStore:
-    """One sorted set per board; members are user ids. One round trip per call."""
+    """One sorted set per board; members are ``member(user_id)``. One round trip per call."""
 
     def __init__(self, url: str, prefix: str) -> None:
         self.url = url
@@ -343,7 +371,7 @@ class RedisRankStore:
         ``EVALSHA`` and loads itself only if Redis answers ``NOSCRIPT``."""
         groups: dict[tuple[str, ...], list[Any]] = {}
         for keys, user_id, amount in changes:
-            groups.setdefault(tuple(keys), []).extend((user_id, amount))
+            groups.setdefault(tuple(keys), []).extend((member(user_id), amount))
         chunk: list[tuple[tuple[str, ...], list[Any]]] = []
         size = 0
         for keys, pairs in groups.items():
@@ -375,7 +403,7 @@ class RedisRankStore:
         )
 
     def remove(self, board_key: str, user_id: int) -> None:
-        self.redis.zrem(self.name(board_key), user_id)
+        self.redis.zrem(self.name(board_key), member(user_id))
 
     def rebuild(self, board_key: str, rows: Iterable[tuple[int, int]]) -> None:
         """Fill a scratch set in chunks, then swap it in atomically (readers never see a
@@ -386,7 +414,7 @@ class RedisRankStore:
         filled = 0
         chunk: dict[str, int] = {}
         for uid, score in rows:
-            chunk[str(uid)] = score
+            chunk[member(uid)] = score
             if len(chunk) >= REBUILD_CHUNK:
                 pipe.zadd(tmp, chunk)
                 filled += len(chunk)
@@ -407,26 +435,42 @@ class RedisRankStore:
             swap.delete(name)
         swap.execute()
 
+    def drop_legacy_boards(self) -> int:
+        """Delete the boards of the first format (``legacy_prefix``); how many there were.
+        ``rebuild_leaderboards`` calls it once the current boards are written anew."""
+        dropped = 0
+        batch: list[bytes] = []
+        for key in self.redis.scan_iter(match=f"{legacy_prefix()}:*", count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                dropped += self.redis.unlink(*batch)
+                batch = []
+        if batch:
+            dropped += self.redis.unlink(*batch)
+        return dropped
+
     def score_of(self, board_key: str, user_id: int) -> int | None:
-        score = self.redis.zscore(self.name(board_key), user_id)
+        score = self.redis.zscore(self.name(board_key), member(user_id))
         return None if score is None else int(score)
 
     def rank_of(self, board_key: str, user_id: int) -> int | None:
-        rank = self._script("rank")(keys=[self.name(board_key)], args=[user_id])
+        rank = self._script("rank")(keys=[self.name(board_key)], args=[member(user_id)])
         return None if rank is None else int(rank)
 
     def top(self, board_key: str, n: int) -> list[Entry]:
         if n <= 0:
             return []
         rows = self.redis.zrevrange(self.name(board_key), 0, n - 1, withscores=True)
-        return _ranked((int(m), int(s)) for m, s in rows)
+        return _ranked((member_user(m), int(s)) for m, s in rows)
 
     def around(self, board_key: str, user_id: int, n: int) -> list[Entry]:
-        found = self._script("around")(keys=[self.name(board_key)], args=[user_id, max(n, 0)])
+        found = self._script("around")(
+            keys=[self.name(board_key)], args=[member(user_id), max(n, 0)]
+        )
         if not found:
             return []
         start, above, flat = int(found[0]), int(found[1]), found[2]
-        rows = ((int(flat[i]), _score(flat[i + 1])) for i in range(0, len(flat), 2))
+        rows = ((member_user(flat[i]), _score(flat[i + 1])) for i in range(0, len(flat), 2))
         return _ranked(rows, 1 + above, start)
 
 

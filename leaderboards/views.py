@@ -192,7 +192,11 @@ def duel_lobby(request: HttpRequest) -> HttpResponse:
             d for d in history if d.status == "pending" and d.challenger_id == request.user.pk
         ],
         "active": [d for d in history if d.status == "active"],
-        "recent": [d for d in history if d.status not in ("pending", "active")][:10],
+        "recent": [
+            {"duel": d, "text": duels.result_line(d, viewer=request.user)}
+            for d in history
+            if d.status not in ("pending", "active")
+        ][:10],
         "in_queue": duels.in_queue(user=request.user, course=course) if course else False,
         "lobby_topic": duels.lobby_topic(request.user.pk),
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404, HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -99,8 +101,16 @@ class OfferSerializer(serializers.Serializer):
     registration = serializers.IntegerField(required=False, allow_null=True)
 
 
+class VisibleSessionField(serializers.PrimaryKeyRelatedField):
+    """A session the caller (context ``user``) may see: any other id is simply invalid, so
+    the answer does not tell a session of another space from one that does not exist."""
+
+    def get_queryset(self) -> Any:
+        return selectors.sessions_for(user=self.context["user"])
+
+
 class MoveSerializer(serializers.Serializer):
-    to = serializers.PrimaryKeyRelatedField(queryset=Session.objects.all())
+    to = VisibleSessionField()
 
 
 class ShiftSerializer(serializers.Serializer):
@@ -291,7 +301,7 @@ class RegistrationMoveView(APIView):
     @extend_schema(request=MoveSerializer, responses={200: RegistrationResultSerializer})
     def post(self, request: Request, pk: int, rid: int) -> Response:
         registration = _registration(_managed(request, pk), rid)
-        data = validated(MoveSerializer, request.data)
+        data = validated(MoveSerializer, request.data, user=request.user)
         moved = services.registration_move(
             actor=request.user, registration=registration, to=data["to"]
         )

@@ -4,6 +4,11 @@ Race safety: each function that changes seats or waiting-list positions first lo
 session row (``_locked``: ``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite runs one writer
 at a time), then counts and writes. So a session is never overbooked, nobody is promoted
 twice and positions stay 1..n, whatever runs at the same time.
+
+Locks are taken in one order everywhere, so two writers queue instead of deadlocking:
+session row, registration row, the session's topic (``hold_topic_order``), then people's
+notification topics (``notify``). The notice job has no session lock and starts at the
+registration row.
 """
 
 from __future__ import annotations
@@ -386,10 +391,11 @@ def registration_approve(*, actor: Any, registration: Registration) -> Registrat
     """Approve a pending registration: it gets a seat or joins the waiting list."""
     session = _locked(registration.session)
     registration = Registration.objects.select_for_update().get(pk=registration.pk)
-    if registration.status != RegistrationStatus.PENDING:
-        raise ValidationError(_("This registration is not awaiting approval."))
+    # Who may approve first: someone who may not learns nothing of the registration.
     if not _may_approve(session=session, actor=actor, user=registration.user):
         raise PermissionDenied(_("You cannot approve this registration."))
+    if registration.status != RegistrationStatus.PENDING:
+        raise ValidationError(_("This registration is not awaiting approval."))
     _refuse_if_over(session)
     if session.has_started or session.status != SessionStatus.SCHEDULED:
         raise ValidationError(_("This session is not open for registration."))
@@ -429,6 +435,13 @@ def registration_cancel(*, actor: Any, registration: Registration) -> Registrati
         ):
             raise ValidationError(_("The cancellation deadline has passed."))
     was = _drop(session, registration, actor=actor)
+    if was == RegistrationStatus.WAITLISTED:
+        _renumber(session)
+    elif was in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED):
+        _fill_seats(session, actor=actor)
+    # Told last: every registration row this changes is locked before anyone's
+    # notification topic (the module's lock order; the notice job holds a waiting learner's
+    # row while it takes their manager's topic).
     if actor.pk == registration.user_id:
         notify(
             recipients=[registration.user],
@@ -444,10 +457,6 @@ def registration_cancel(*, actor: Any, registration: Registration) -> Registrati
     else:
         # Their manager cancelled for them: told so, by name (not "by the organiser").
         _enqueue_notices([registration.pk], NoticeKind.MANAGER_CANCELLED)
-    if was == RegistrationStatus.WAITLISTED:
-        _renumber(session)
-    elif was in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED):
-        _fill_seats(session, actor=actor)
     _publish_state(session)
     return registration
 
@@ -898,6 +907,14 @@ def notice_send(*, registration_id: int, kind: str) -> bool:
 
     Of two runs of the same job (or two workers), one sends; a notice no longer true when
     the job runs (a seat taken before 'offer expiring') is not sent. True if sent.
+
+    Lock order: the registration row first, then the recipients' notification topics
+    (``notify``), as every registration service does (session row, registration row, the
+    session's topic, then people's topics). Taking the topic first deadlocked with a
+    cancellation: the NoticeSent row's foreign key is checked at commit, so the job then
+    waited for the registration row that the cancellation held while waiting for the topic.
+    Locked, the registration is also read as it is now, not as before a cancellation that
+    was committing meanwhile.
     """
     if kind not in NoticeKind.values:
         raise ValueError(kind)
@@ -905,7 +922,8 @@ def notice_send(*, registration_id: int, kind: str) -> bool:
     try:
         with transaction.atomic():
             registration = (
-                Registration.objects.select_related("session", "user", "cancelled_by")
+                Registration.objects.select_for_update(of=("self",))
+                .select_related("session", "user", "cancelled_by")
                 .filter(pk=registration_id)
                 .first()
             )

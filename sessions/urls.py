@@ -23,6 +23,11 @@ urlpatterns = [
         name="session-cancel-session",
     ),
     path(
+        "sessions/<int:pk>/registrations/",
+        views.session_registrations,
+        name="session-registrations",
+    ),
+    path(
         "sessions/<int:pk>/registrations/<str:action>/",
         views.registration_action,
         name="session-registration-action",

@@ -17,15 +17,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from hub.accounts.selectors import spaces_of
 from sessions import reports, selectors, services
-from sessions.api import RegisterSerializer
+from sessions.api import MoveSerializer, RegisterSerializer
 from sessions.forms import AttendanceForm, PartForm, SessionForm, tz_of
 from sessions.models import Registration, RegistrationStatus, Session, SessionStatus
 
@@ -115,20 +115,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and (manages or not session.has_started),
     }
     if manages:
-        registrations = list(
-            session.registrations.exclude(status=RegistrationStatus.CANCELLED)
-            .select_related("user")
-            .order_by("status", "position", "created_at", "id")
-        )
-        context |= {
-            "registrations": registrations,
-            "waitlisted": [r for r in registrations if r.status == RegistrationStatus.WAITLISTED],
-            "others": [r for r in registrations if r.status != RegistrationStatus.WAITLISTED],
-            "move_targets": selectors.sessions_for(user=request.user)
-            .filter(
-                space=session.space, status=SessionStatus.SCHEDULED, starts_at__gt=timezone.now()
-            )
-            .exclude(pk=session.pk)[:50],
+        context |= _registrations_context(request, session) | {
             "part_form": PartForm(),
             "attendance_open": services.attendance_is_open(session=session),
         }
@@ -138,6 +125,36 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     last_event = session.events.order_by("-id").values_list("id", flat=True).first() or 0
     context["initial"] = {"session": payload, "last_event": last_event, "user": request.user.pk}
     return render(request, "sessions/detail.html", context)
+
+
+def _registrations_context(request: HttpRequest, session: Session) -> dict[str, Any]:
+    """What the registrations and waiting-list tables of a session's page show."""
+    registrations = list(
+        session.registrations.exclude(status=RegistrationStatus.CANCELLED)
+        .select_related("user")
+        .order_by("status", "position", "created_at", "id")
+    )
+    return {
+        "session": session,
+        "registrations": registrations,
+        "waitlisted": [r for r in registrations if r.status == RegistrationStatus.WAITLISTED],
+        "others": [r for r in registrations if r.status != RegistrationStatus.WAITLISTED],
+        "move_targets": selectors.sessions_for(user=request.user)
+        .filter(space=session.space, status=SessionStatus.SCHEDULED, starts_at__gt=timezone.now())
+        .exclude(pk=session.pk)[:50],
+    }
+
+
+@login_required
+@require_GET
+def session_registrations(request: HttpRequest, pk: int) -> HttpResponse:
+    """The registrations and waiting-list tables alone (those who manage the session): the
+    page's script swaps them in when the session's topic says registrations changed, so the
+    tables follow the live counters without a reload. Read only."""
+    session = _session(request, pk)
+    if not selectors.can_manage_session(user=request.user, session=session):
+        raise Http404
+    return render(request, "sessions/_registrations.html", _registrations_context(request, session))
 
 
 @login_required
@@ -370,17 +387,19 @@ def registration_action(request: HttpRequest, pk: int, action: str) -> HttpRespo
             _("Waiting list reordered."),
         )
     elif action == "move":
-        target = Session.objects.filter(pk=request.POST.get("to") or 0).first()
-        if target is None or not str(request.POST.get("to", "")).isdigit():
-            messages.error(request, _("Choose a session to move to."))
+        # The serializer REST uses: a missing, malformed or unknown target (or a session of
+        # another space) is a 400 that changes nothing; a target the sender does not manage,
+        # the service's 403.
+        form = MoveSerializer(data={"to": request.POST.get("to")}, context={"user": actor})
+        if not form.is_valid():
+            return HttpResponseBadRequest(_("Choose a session to move to."))
+        target = form.validated_data["to"]
+        try:
+            services.registration_move(actor=actor, registration=registration, to=target)
+        except ValidationError as exc:
+            messages.error(request, _errors(exc))
         else:
-            _attempt(
-                request,
-                lambda: services.registration_move(
-                    actor=actor, registration=registration, to=target
-                ),
-                _("Moved to %(title)s.") % {"title": target.title},
-            )
+            messages.success(request, _("Moved to %(title)s.") % {"title": target.title})
     else:
         raise Http404
     return redirect("session-detail", pk=pk)

@@ -234,5 +234,8 @@ def test_page_links_the_feeds_of_published_courses(client, learner, coordinator,
     client.force_login(learner)
     day = timezone.localdate(timezone.now() + timedelta(days=7))
     html = client.get(f"/calendars/?view=week&date={day:%Y-%m-%d}").content.decode()
-    assert f"/calendars/course/{published.pk}.ics" in html
-    assert f"/calendars/course/{draft.pk}.ics" not in html
+    learner.refresh_from_db()
+    token = learner.feed_token
+    assert f"/calendars/feed/{token}/course/{published.pk}.ics" in html
+    assert f"/course/{draft.pk}.ics" not in html
+    assert f"/calendars/course/{published.pk}.ics" not in html  # not the signed-in address

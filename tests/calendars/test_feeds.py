@@ -224,8 +224,14 @@ def course(space):
     return Course.objects.create(space=space, title="Safety basics", published=True)
 
 
+def course_feed_path(user, course) -> str:
+    if not user.feed_token:
+        feed_token_reset(user=user)
+    return f"/calendars/feed/{user.feed_token}/course/{course.pk}.ics"
+
+
 def test_published_course_feed_lists_its_sessions_without_private_details(
-    client, coordinator, trainer, space, course
+    client, coordinator, trainer, learner, space, course
 ):
     virtual = make_session(
         coordinator,
@@ -238,8 +244,9 @@ def test_published_course_feed_lists_its_sessions_without_private_details(
     cancelled = make_session(coordinator, space, course=course, title="Cancelled")
     session_cancel(actor=coordinator, session=cancelled)
     make_session(coordinator, space, title="Another course's")
-    response = client.get(f"/calendars/course/{course.pk}.ics")
+    response = client.get(course_feed_path(learner, course))
     assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-cache"
     assert response["Content-Type"] == "text/calendar; charset=utf-8"
     assert statuses(response.content) == {
         session_uid(virtual.pk): "CONFIRMED",
@@ -254,14 +261,45 @@ def test_published_course_feed_lists_its_sessions_without_private_details(
     assert str(event["LOCATION"]) == f"{settings.SITE_URL}/sessions/{virtual.pk}/"
 
 
-def test_unpublished_or_unknown_course_feed_is_404(client, space, course):
+def test_unpublished_or_unknown_course_feed_is_404(client, space, course, learner):
     draft = Course.objects.create(space=space, title="Draft", published=False)
-    assert client.get(f"/calendars/course/{draft.pk}.ics").status_code == 404
-    assert client.get("/calendars/course/999999.ics").status_code == 404
+    assert client.get(course_feed_path(learner, draft)).status_code == 404
+    assert client.get(f"/calendars/feed/{learner.feed_token}/course/999999.ics").status_code == 404
 
 
-def test_published_course_without_sessions_is_an_empty_calendar(client, course):
-    response = client.get(f"/calendars/course/{course.pk}.ics")
+def test_course_feeds_follow_the_course_s_visibility(
+    client, coordinator, learner, outsider, space, course
+):
+    """Course feeds of every published course were readable by anyone, anonymously. Now:
+    at the reader's secret address, for those who may follow the course; 404 for everyone
+    else (no course is public)."""
+    make_session(coordinator, space, course=course, title="Course session")
+    # Anonymous, at the address that was public.
+    assert client.get(f"/calendars/course/{course.pk}.ics").status_code == 404
+    # A member of the course's space, at their secret address, and signed in.
+    mine = client.get(course_feed_path(learner, course))
+    assert mine.status_code == 200 and b"Course session" in mine.content
+    client.force_login(learner)
+    assert client.get(f"/calendars/course/{course.pk}.ics").status_code == 200
+    client.logout()
+    # Someone of another space, with their own valid token; a wrong or malformed token.
+    assert client.get(course_feed_path(outsider, course)).status_code == 404
+    client.force_login(outsider)
+    assert client.get(f"/calendars/course/{course.pk}.ics").status_code == 404
+    client.logout()
+    wrong = "x" * 43
+    assert client.get(f"/calendars/feed/{wrong}/course/{course.pk}.ics").status_code == 404
+    assert client.get(f"/calendars/feed/short/course/{course.pk}.ics").status_code == 404
+    # A new token (a reset, a password change) ends the old address.
+    old = course_feed_path(learner, course)
+    learner.set_password("a new password 123")
+    learner.save()
+    assert client.get(old).status_code == 404
+    assert client.get(course_feed_path(learner, course)).status_code == 200
+
+
+def test_published_course_without_sessions_is_an_empty_calendar(client, course, learner):
+    response = client.get(course_feed_path(learner, course))
     assert response.status_code == 200
     assert events(response.content) == []
 

@@ -143,3 +143,51 @@ def test_an_away_challenger_makes_it_asynchronous_and_the_wall_follows(login) ->
         boss.wait_for_function(
             "() => Number(document.getElementById('wall').dataset.refreshed || 0) > 0"
         )
+
+
+FINISHED_DUEL = """
+import datetime as dt
+from hub.accounts.models import User
+from leaderboards import duel_selectors
+from leaderboards.models import Duel
+leo, lina = User.objects.get(username="learner"), User.objects.get(username="learner2")
+course = next(c for c in duel_selectors.duel_courses(user=leo)
+              if c in duel_selectors.duel_courses(user=lina))
+Duel.objects.create(course=course, challenger=lina, opponent=leo, status="finished", mode="live",
+                    created_at=dt.datetime.now(dt.UTC), finished_at=dt.datetime.now(dt.UTC),
+                    challenger_score=800, opponent_score=1400, winner=leo)
+print(course.pk)
+"""
+
+
+def test_duel_results_are_worded_for_each_reader(login, live_env) -> None:
+    """Leo beat Lina 1400-800. His lobby said "Lina Learner won 1400–800" (her name, then
+    his outcome): each reader now reads the result from their own side, on the page and in
+    the list the script redraws on every lobby event."""
+    course = live_env.manage("shell", "-c", FINISHED_DUEL).strip().splitlines()[-1]
+    leo, lina = login("learner"), login("learner2")
+    for page in (leo, lina):
+        page.goto(f"/leaderboards/duels/?course={course}")
+        connected(page)
+        for stale in page.locator("[data-testid=outgoing] [data-testid=cancel]").all():
+            stale.click()
+    won = leo.locator("[data-testid=recent] li", has_text="You won 1400–800 against Lina Learner")
+    lost = lina.locator("[data-testid=recent] li", has_text="You lost 800–1400 against Leo Learner")
+    expect(won).to_have_count(1)
+    expect(lost).to_have_count(1)
+    for page in (leo, lina):
+        expect(page.locator("[data-testid=recent]")).not_to_contain_text("Learner won")
+
+    # A lobby event redraws the lists from the script: Lina challenges, Leo declines.
+    lina.select_option("[data-testid=duel-opponent]", label="Leo Learner")
+    lina.click("[data-testid=challenge]")
+    leo.locator("[data-testid=incoming] li", has_text="Lina Learner").locator(
+        "[data-testid=decline]"
+    ).click()
+    declined = "Your duel with Lina Learner was declined"
+    expect(leo.locator("[data-testid=recent] li").first).to_have_text(declined)
+    expect(lina.locator("[data-testid=recent] li").first).to_have_text(
+        "Your duel with Leo Learner was declined"
+    )
+    expect(won).to_have_count(1)
+    expect(lost).to_have_count(1)

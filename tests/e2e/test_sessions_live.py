@@ -124,3 +124,39 @@ def test_an_open_page_learns_the_session_is_over(login, lyceum_server, live_env:
     expect(learner.locator("[data-testid=session-status]")).to_have_text("Completed")
     expect(learner.locator("[data-testid=register]")).to_have_count(0)
     assert learner.evaluate("() => window.__sameDocument === true")
+
+
+def test_coordinator_tables_follow_registrations_live(login, lyceum_server) -> None:
+    """The coordinator's session page changed its counters live while its waiting-list
+    table still said "Nobody is waiting": every part that shows registrations follows."""
+    url = lyceum_server.url
+    session_id = create_session(url, capacity=1)
+    manager = api_token(url, "manager")
+    register = f"/api/v1/sessions/{session_id}/register/"
+    assert api(url, "POST", register, token=manager)[1]["status"] == "confirmed"
+
+    coordinator = login("coordinator")
+    live(coordinator, f"/sessions/{session_id}/")
+    waitlist = coordinator.locator("[data-testid=waitlist]")
+    registrations = coordinator.locator("[data-testid=registrations]")
+    expect(waitlist).to_contain_text("Nobody is waiting.")
+    expect(registrations).to_contain_text("Maya Manager")
+
+    learner = login("learner2")
+    learner.goto(f"/sessions/{session_id}/")
+    learner.click("[data-testid=register]")
+    expect(learner.locator("[data-testid=my-position]")).to_have_text("1")
+
+    # The coordinator's page, without a reload: the counter and the waiting list.
+    expect(coordinator.locator("[data-testid=waitlist-length]")).to_have_text("1")
+    expect(waitlist.locator("tbody tr")).to_have_count(1)
+    expect(waitlist).to_contain_text("Lina Learner")
+    expect(waitlist).not_to_contain_text("Nobody is waiting.")
+
+    # The seat holder cancels: Lina moves from the waiting list to the registrations.
+    status, _ = api(url, "POST", f"/api/v1/sessions/{session_id}/cancel/", token=manager)
+    assert status == 200
+    expect(waitlist).to_contain_text("Nobody is waiting.")
+    expect(registrations.locator("tbody tr", has_text="Lina Learner")).to_contain_text("Confirmed")
+    expect(registrations).not_to_contain_text("Maya Manager")
+    assert coordinator.evaluate("() => window.__sameDocument === true")

@@ -71,3 +71,63 @@ def test_board_links_to_wall_and_duels(client, learner):
     client.force_login(learner)
     page = client.get("/leaderboards/").content.decode()
     assert 'data-testid="wall-link"' in page and 'data-testid="duels-link"' in page
+
+
+def finished_duel(course, winner, loser, *, high=1400, low=800, forfeit=False, draw=False):
+    """A finished duel of ``course``: ``loser`` challenged, ``winner`` won ``high``-``low``."""
+    import datetime as dt
+
+    from leaderboards.models import Duel
+
+    return Duel.objects.create(
+        course=course,
+        challenger=loser,
+        opponent=winner,
+        status="finished",
+        mode="live",
+        created_at=dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC),
+        challenger_score=high if draw else low,
+        opponent_score=high,
+        winner=None if draw else winner,
+        forfeit=forfeit,
+    )
+
+
+def test_duel_results_are_worded_for_the_reader(client, course_setup, learner, learner2, space):
+    """Leo beat Lina 1400-800: Leo reads "You won 1400–800 against Lina", Lina reads "You lost
+    800–1400 against Leo" (the lobby said "Lina Learner won 1400-800" on Leo's page)."""
+    from leaderboards import duel_selectors
+
+    duel = finished_duel(course_setup.course, winner=learner, loser=learner2)
+    won = f"You won 1400–800 against {learner2.name}"
+    lost = f"You lost 800–1400 against {learner.name}"
+    for reader, line in ((learner, won), (learner2, lost)):
+        client.force_login(reader)
+        page = client.get("/leaderboards/duels/").content.decode()
+        assert f">{line}</a>" in page
+        # The list the page's script keeps live says the same.
+        rows = client.get(f"/api/v1/leaderboards/duels/?course={course_setup.course.pk}").json()
+        assert [r["result_text"] for r in rows] == [line]
+    someone = UserFactory(spaces=[space])
+    assert (
+        duel_selectors.result_line(duel, viewer=someone)
+        == f"{learner.name} won 1400–800 against {learner2.name}"
+    )
+
+
+def test_draws_forfeits_and_lapsed_duels_in_the_reader_s_words(course_setup, learner, learner2):
+    from leaderboards import duel_selectors
+
+    course = course_setup.course
+    draw = finished_duel(course, winner=learner, loser=learner2, draw=True, high=900)
+    assert duel_selectors.result_line(draw, viewer=learner) == (
+        f"Draw 900–900 with {learner2.name}"
+    )
+    forfeit = finished_duel(course, winner=learner2, loser=learner, high=300, low=0, forfeit=True)
+    assert duel_selectors.result_line(forfeit, viewer=learner) == (
+        f"You lost 0–300 against {learner2.name} · by forfeit"
+    )
+    forfeit.status = "expired"
+    assert duel_selectors.result_line(forfeit, viewer=learner2) == (
+        f"Your duel with {learner.name} expired"
+    )

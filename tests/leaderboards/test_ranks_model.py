@@ -80,3 +80,39 @@ def test_store_ranks_equal_brute_force(sequence, hidden, commit):
             assert 1 <= len(near) <= 3
             for e in near:
                 assert (e.score, e.rank) == expected[e.user_id]
+
+
+def test_ties_list_the_lowest_user_id_first_in_both_engines(commit):
+    """Equal scores are listed by user id, lowest first, in the database and in Redis.
+
+    Redis orders equal scores by member bytes: with plain ids as members, a tie of users
+    9, 99, 101 and 200 was listed 99, 9, 200, 101 in services mode."""
+    from django.conf import settings as django_settings
+
+    space = SpaceFactory()
+    # Ids of one to three digits: string order and number order differ.
+    tied = [UserFactory(id=uid, roles=[Role.LEARNER], spaces=[space]) for uid in (200, 9, 101, 99)]
+    leader = UserFactory(id=1000, roles=[Role.LEARNER], spaces=[space])
+    for user, amount in [*((u, 10) for u in tied), (leader, 20)]:
+        services.points_award(
+            user=user, reason=Reason.LESSON_DONE, source=space, space=space, amount=amount
+        )
+    commit()
+    key = ranks.board_key("space", space.pk, "all")
+    stores = [ranks.DatabaseRankStore(), ranks.get_store()]
+    if django_settings.REDIS_URL:
+        redis_store = ranks.get_store()
+        ranks.rebuild_board(key, redis_store)  # the rebuilt board lists them the same way
+        stores.append(redis_store)
+    for store in stores:
+        top = store.top(key, 10)
+        assert [(e.user_id, e.rank) for e in top] == [
+            (1000, 1),
+            (9, 2),
+            (99, 2),
+            (101, 2),
+            (200, 2),
+        ], type(store).__name__
+        assert [e.user_id for e in store.top(key, 3)] == [1000, 9, 99]
+        assert [e.user_id for e in store.around(key, 101, 1)] == [99, 101, 200]
+        assert [e.user_id for e in store.around(key, 9, 1)] == [1000, 9, 99]

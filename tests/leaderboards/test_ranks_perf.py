@@ -38,7 +38,7 @@ def big_board() -> Iterator[tuple[ranks.RedisRankStore, list[str]]]:
         size = ENTRIES if n == 0 else ENTRIES // 10
         for first in range(1, size + 1, 10_000):
             chunk = range(first, min(first + 10_000, size + 1))
-            pipe.zadd(store.name(key), {str(u): rng.randrange(10_000) for u in chunk})
+            pipe.zadd(store.name(key), {ranks.member(u): rng.randrange(10_000) for u in chunk})
     pipe.execute()
     yield store, keys
     store.redis.delete(*(store.name(k) for k in keys))

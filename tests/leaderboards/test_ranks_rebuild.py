@@ -70,3 +70,21 @@ def test_rebuild_equals_the_ledger_in_few_queries(
     assert store.score_of(space_week, learner.pk) == 30
     assert store.score_of(space_all, hidden.pk) is None
     assert store.top(keys[-1], 10) == []  # the hidden learner's own team board: emptied
+
+
+def test_rebuild_replaces_boards_of_the_first_format(learner, space, commit, store):
+    """Boards written before ties were ordered (plain user ids as Redis members) are left
+    behind under the old namespace: the rebuild writes the boards anew and deletes them."""
+    if not isinstance(store, ranks.RedisRankStore):
+        pytest.skip("embedded mode keeps no boards (they are read from the ledger)")
+    services.points_award(user=learner, reason=Reason.QUIZ_PASSED, source=space, space=space)
+    commit()
+    key = ranks.board_key("space", space.pk, "all")
+    legacy = f"{ranks.legacy_prefix()}:{key}"
+    store.redis.zadd(legacy, {str(learner.pk): 5})
+    said = StringIO()
+    call_command("rebuild_leaderboards", stdout=said)
+    assert "Deleted 1 boards of the first format" in said.getvalue()
+    assert not store.redis.exists(legacy)
+    assert store.top(key, 5)[0].user_id == learner.pk
+    store.redis.delete(store.name(key))

@@ -119,7 +119,7 @@ def test_coordinator_actions_bad_input(api_client_for, coordinator, space, crowd
     # A learner may do none of it.
     mine = api_client_for(learner)
     assert mine.post(url(session, f"registrations/{regs[1].pk}/remove/")).status_code == 404
-    assert mine.post(url(session, f"registrations/{regs[0].pk}/approve/")).status_code == 400
+    assert mine.post(url(session, f"registrations/{regs[0].pk}/approve/")).status_code == 403
     assert (
         mine.post(url(session, f"registrations/{regs[2].pk}/shift/"), {"by": -1}, format="json")
     ).status_code == 404
@@ -291,3 +291,43 @@ def test_new_endpoints_are_in_the_openapi_schema(api_client_for, learner):
         "/api/v1/sessions/{id}/registrations/{rid}/shift/",
     ):
         assert path in schema, path
+
+
+def test_move_refuses_malformed_and_foreign_targets(api_client_for, coordinator, space, crowd):
+    from tests.factories import SpaceFactory
+
+    session = make_session(coordinator, space, capacity=1)
+    regs = [registration_register(actor=u, session=session) for u in crowd[:2]]
+    elsewhere = SpaceFactory(name="Elsewhere")
+    coordinator.spaces.add(elsewhere)
+    foreign = make_session(coordinator, elsewhere, title="Foreign")
+    coordinator.spaces.remove(elsewhere)
+    client = api_client_for(coordinator)
+    move = url(session, f"registrations/{regs[1].pk}/move/")
+    for to in ("abc", "²", None, 10**20, foreign.pk):
+        reply = client.post(move, {"to": to}, format="json")
+        assert reply.status_code == 400, to
+        assert "to" in reply.json()["error"]["details"]
+    assert client.post(move, {}, format="json").status_code == 400
+    assert list(session.registrations.order_by("id").values_list("status", flat=True)) == [
+        "confirmed",
+        "waitlisted",
+    ]
+
+
+def test_approving_is_refused_before_the_status_is_told(api_client_for, coordinator, space, crowd):
+    """Someone who may not approve learns nothing of the registration (its status)."""
+    session = make_session(coordinator, space, approval="coordinator")
+    pending = registration_register(actor=crowd[0], session=session)
+    seated = registration_register(actor=coordinator, session=session, user=crowd[1])
+    assert (pending.status, seated.status) == ("pending", "confirmed")
+    learner = api_client_for(crowd[2])
+    for registration in (pending, seated):
+        reply = learner.post(url(session, f"registrations/{registration.pk}/approve/"))
+        assert reply.status_code == 403
+        assert "awaiting" not in reply.content.decode()
+    # The coordinator is told: the seated one is not awaiting approval.
+    reply = api_client_for(coordinator).post(url(session, f"registrations/{seated.pk}/approve/"))
+    assert reply.status_code == 400 and "not awaiting approval" in reply.content.decode()
+    pending.refresh_from_db()
+    assert pending.status == "pending"

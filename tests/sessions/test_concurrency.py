@@ -194,3 +194,162 @@ def test_opposite_moves_at_the_same_moment_do_not_deadlock(coordinator, space, m
         ("mover0", "Two"),
         ("mover1", "One"),
     ]
+
+
+def _wait_until(condition, what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.01)
+
+
+def _blocked_on_a_lock(pid: int | None) -> bool:
+    """Is the backend ``pid`` waiting for a lock another transaction holds?"""
+    if pid is None:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0", [pid])
+        return bool(cursor.fetchone()[0])
+
+
+def test_cancelling_while_the_notice_job_runs_does_not_deadlock(coordinator, space, monkeypatch):
+    """Learners cancel their seat while the job sends their 'Registered' notice.
+
+    The notice job took the learner's notification topic (``hub.user.<id>``) before the
+    registration row (the NoticeSent row's foreign key is checked at commit), the
+    cancellation the other way round: PostgreSQL aborted one of them (HTTP 500 on the
+    cancel, or a notice never sent). Each pair is brought to the window that deadlocked: the
+    job holding the learner's topic while the cancellation locks the registration."""
+    from notifications.models import Notification
+
+    from hub import realtime
+    from sessions import services
+    from sessions.models import NoticeKind, NoticeSent
+
+    people = [
+        UserFactory(username=f"quitter{i}", roles=[Role.LEARNER], spaces=[space]) for i in range(4)
+    ]
+    # One session each: cancellations of one session queue on its row and would hide the race.
+    regs = [
+        registration_register(actor=u, session=make_session(coordinator, space)) for u in people
+    ]
+    assert {r.status for r in regs} == {RegistrationStatus.CONFIRMED}
+
+    class Pair:
+        def __init__(self) -> None:
+            self.notice_holds_topic = threading.Event()
+            self.cancel_holds_row = threading.Event()
+            self.cancel_pid: int | None = None
+
+    pairs = [Pair() for _ in regs]
+    roles: dict[int, tuple[str, Pair]] = {}  # thread ident -> its role in its pair
+
+    real_hold, real_drop = realtime.hold_topic_order, services._drop
+
+    def hold(*topics: str) -> None:
+        real_hold(*topics)
+        role, pair = roles.get(threading.get_ident(), ("", None))
+        if role == "notice" and any(t.startswith("hub.user.") for t in topics):
+            pair.notice_holds_topic.set()
+            # Let the cancellation run until it holds the registration, or waits for it.
+            _wait_until(
+                lambda: pair.cancel_holds_row.is_set() or _blocked_on_a_lock(pair.cancel_pid),
+                "the cancellation holds or waits for the registration",
+            )
+
+    def drop(session, registration, **kwargs):
+        was = real_drop(session, registration, **kwargs)
+        role, pair = roles.get(threading.get_ident(), ("", None))
+        if role == "cancel":
+            pair.cancel_holds_row.set()
+        return was
+
+    monkeypatch.setattr(realtime, "hold_topic_order", hold)
+    monkeypatch.setattr(services, "_drop", drop)
+
+    def notice(registration, pair):
+        def run() -> None:
+            roles[threading.get_ident()] = ("notice", pair)
+            assert services.notice_send(registration_id=registration.pk, kind=NoticeKind.CONFIRMED)
+
+        return run
+
+    def cancel(registration, pair):
+        def run() -> None:
+            roles[threading.get_ident()] = ("cancel", pair)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pair.cancel_pid = cursor.fetchone()[0]
+            _wait_until(pair.notice_holds_topic.is_set, "the job holds the learner's topic")
+            registration_cancel(actor=registration.user, registration=registration)
+
+        return run
+
+    calls = [notice(r, p) for r, p in zip(regs, pairs, strict=True)]
+    calls += [cancel(r, p) for r, p in zip(regs, pairs, strict=True)]
+    errors = run_all(calls)
+    assert errors == []
+    for registration in regs:
+        registration.refresh_from_db()
+        assert registration.status == RegistrationStatus.CANCELLED
+        assert NoticeSent.objects.filter(registration=registration).count() == 1
+        # A second run of the job sends nothing more.
+        assert not services.notice_send(registration_id=registration.pk, kind=NoticeKind.CONFIRMED)
+        verbs = sorted(
+            Notification.objects.filter(recipient=registration.user).values_list("verb", flat=True)
+        )
+        assert verbs == ["Registered: First aid", "Registration cancelled: First aid"]
+
+
+def test_a_manager_cancelling_while_the_job_notifies_their_report_does_not_deadlock(
+    coordinator, space, learner, manager, monkeypatch
+):
+    """A manager cancels his own seat, which goes to his waiting report, while the job sends
+    the report's 'waiting list' notice (to the report and to him, the manager).
+
+    The cancellation told the manager (his topic) before it promoted the report (the report's
+    registration row), and the job holds that row while it takes the manager's topic:
+    PostgreSQL aborted one of them. The cancellation now locks every registration it
+    changes before anyone's topic."""
+    from sessions import services
+    from sessions.models import NoticeKind, NoticeSent
+
+    session = make_session(coordinator, space, capacity=1)
+    seat = registration_register(actor=manager, session=session)
+    waiting = registration_register(actor=learner, session=session)
+    assert (seat.status, waiting.status) == ("confirmed", "waitlisted")
+
+    cancel_told = threading.Event()
+    job_pid: list[int] = []
+    real_notify = services.notify
+
+    def notify(**kwargs):
+        result = real_notify(**kwargs)
+        if threading.current_thread().name == "cancel":
+            cancel_told.set()
+            # Hold the manager's topic until the job holds or waits for what it needs.
+            _wait_until(lambda: job_pid and _blocked_on_a_lock(job_pid[0]), "the job waits")
+        return result
+
+    monkeypatch.setattr(services, "notify", notify)
+
+    def cancel() -> None:
+        threading.current_thread().name = "cancel"
+        registration_cancel(actor=manager, registration=seat)
+
+    def job() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            job_pid.append(cursor.fetchone()[0])
+        _wait_until(cancel_told.is_set, "the cancellation told the manager")
+        # Run when the report is already promoted: the 'waiting list' notice is no longer
+        # true and is not sent.
+        assert not services.notice_send(registration_id=waiting.pk, kind=NoticeKind.WAITLISTED)
+
+    errors = run_all([cancel, job])
+    assert errors == []
+    waiting.refresh_from_db()
+    assert waiting.status == RegistrationStatus.CONFIRMED
+    assert not NoticeSent.objects.filter(registration=waiting).exists()
+    assert services.notice_send(registration_id=waiting.pk, kind=NoticeKind.PROMOTED)

@@ -237,3 +237,56 @@ def test_dashboard_past_sessions(client, coordinator, space):
     assert b"Yesterday" not in client.get("/sessions/manage/").content
     page = client.get("/sessions/manage/?past=1")
     assert b"Yesterday" in page.content and b"Past sessions" in page.content
+
+
+def test_move_by_form_refuses_bad_targets_with_a_4xx(client, coordinator, trainer, space, crowd):
+    """A hand-made move form (``to=abc``, ``to=²``, none, a session of another space, a
+    session its sender does not manage) is a 4xx that moves nobody, never a 500."""
+    from tests.factories import SpaceFactory
+
+    session = make_session(coordinator, space, capacity=1, trainers=[trainer])
+    regs = [registration_register(actor=u, session=session) for u in crowd[:2]]
+    elsewhere = SpaceFactory(name="Elsewhere")
+    coordinator.spaces.add(elsewhere)
+    foreign = make_session(coordinator, elsewhere, title="Foreign")
+    coordinator.spaces.remove(elsewhere)
+    other = make_session(coordinator, space, title="Other", capacity=5)
+    base = f"/sessions/{session.pk}/registrations/move/"
+    client.force_login(coordinator)
+    for to in ("abc", "²", "", "-1", "0", str(10**20), "999999", str(foreign.pk)):
+        reply = client.post(base, {"registration": regs[1].pk, "to": to})
+        assert reply.status_code == 400, to
+        assert b"Choose a session to move to." in reply.content
+    assert client.post(base, {"registration": regs[1].pk}).status_code == 400
+    # A registration of another session; the trainer, who manages this session only.
+    stranger = registration_register(actor=crowd[3], session=other)
+    assert client.post(base, {"registration": stranger.pk, "to": other.pk}).status_code == 404
+    client.force_login(trainer)
+    assert client.post(base, {"registration": regs[1].pk, "to": other.pk}).status_code == 403
+    # A learner may not move anyone.
+    client.force_login(crowd[0])
+    assert client.post(base, {"registration": regs[1].pk, "to": other.pk}).status_code == 403
+    assert list(session.registrations.order_by("id").values_list("status", flat=True)) == [
+        "confirmed",
+        "waitlisted",
+    ]
+    assert list(other.registrations.values_list("user__username", flat=True)) == ["crowd3"]
+
+
+def test_registration_tables_alone_for_managers(client, coordinator, learner, space, crowd):
+    """What the session page's script swaps in when registrations change: the same tables,
+    as they are now; nobody else may read them."""
+    session = make_session(coordinator, space, capacity=1)
+    registration_register(actor=crowd[0], session=session)
+    registration_register(actor=crowd[1], session=session)
+    client.force_login(coordinator)
+    tables = client.get(f"/sessions/{session.pk}/registrations/")
+    assert tables.status_code == 200
+    html = tables.content.decode()
+    waitlist = html[html.index('data-testid="waitlist"') :]
+    assert crowd[1].name in waitlist and "Nobody is waiting." not in waitlist
+    assert crowd[0].name in html[: html.index('data-testid="waitlist"')]
+    assert "<html" not in html  # the tables, not a page
+    assert client.post(f"/sessions/{session.pk}/registrations/").status_code == 405
+    client.force_login(learner)
+    assert client.get(f"/sessions/{session.pk}/registrations/").status_code == 404

@@ -73,6 +73,9 @@ class Command(BaseCommand):
                 entries += self._write(store, scope, owner, [[], [], []], now)
                 boards += 3
         self.stdout.write(f"Rebuilt {boards} boards ({entries} entries).")
+        legacy = store.drop_legacy_boards() if isinstance(store, ranks.RedisRankStore) else 0
+        if legacy:
+            self.stdout.write(f"Deleted {legacy} boards of the first format (plain user ids).")
 
     @staticmethod
     def _write(

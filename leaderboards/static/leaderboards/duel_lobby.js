@@ -45,18 +45,18 @@
     return b;
   }
 
-  function resultText(duel) {
-    if (duel.status === "expired") return gettext("expired");
-    if (duel.status === "declined") return gettext("declined");
-    if (duel.status === "cancelled") return gettext("cancelled");
-    const mine = duel.scores[String(me)], theirs = duel.scores[String(other(duel).id)];
-    const outcome = duel.winner === null ? gettext("draw") : duel.winner === me ? gettext("won") : gettext("lost");
-    return interpolate("%s %s–%s", [outcome, mine, theirs]);
-  }
-
   function row(duel) {
     const li = document.createElement("li");
     li.dataset.duel = duel.id;
+    if (duel.status !== "pending" && duel.status !== "active") {
+      // A closed duel: its result, worded by the server for this reader ("You won 1400–800
+      // against Lina"), the same sentence the page was rendered with.
+      const a = document.createElement("a");
+      a.href = duel.url;
+      a.textContent = duel.result_text;
+      li.append(a);
+      return li;
+    }
     const name = document.createElement("span");
     name.textContent = other(duel).display_name;
     li.append(name, " ");
@@ -69,17 +69,12 @@
       wait.className = "muted";
       wait.textContent = gettext("waiting for an answer") + " ";
       li.append(wait, button(gettext("Cancel"), "cancel", () => act(duel, "cancel")));
-    } else if (duel.status === "active") {
+    } else {
       const a = document.createElement("a");
       a.href = duel.url;
       a.className = "button";
       a.dataset.testid = "play";
       a.textContent = duel.mode === "live" ? gettext("Join the duel") : gettext("Play my turn");
-      li.append(a);
-    } else {
-      const a = document.createElement("a");
-      a.href = duel.url;
-      a.textContent = resultText(duel);
       li.append(a);
     }
     return li;

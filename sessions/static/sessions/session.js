@@ -1,6 +1,8 @@
 /* A session's page: seats left and waiting-list length live (topic sessions.session.<id>),
  * the learner's own status and position (hub.user.<id>, sessions.position), and for those
- * who manage it a hint when registrations change. */
+ * who manage it the registrations and waiting-list tables, redrawn by the server when
+ * registrations change (every part of the page that shows them follows, not only the
+ * counters). */
 (function () {
   "use strict";
   const gettext = window.gettext || ((s) => s);
@@ -21,9 +23,30 @@
     if (seats) seats.textContent = data.seats_left;
     if (waiting) waiting.textContent = data.waitlist_length;
   });
+  // The tables (managers only): fetched again from the server, which renders them as on
+  // the page (names, statuses, actions). One request at a time; changes that arrive
+  // meanwhile are fetched once it is done. If it fails, a hint offers a reload.
+  const tables = document.getElementById("registrations-live");
+  let loading = false, again = false;
+  async function redrawTables() {
+    if (!tables) return;
+    if (loading) { again = true; return; }
+    loading = true;
+    try {
+      const response = await fetch(tables.dataset.src, {credentials: "same-origin"});
+      if (!response.ok) throw new Error(String(response.status));
+      const html = new DOMParser().parseFromString(await response.text(), "text/html");
+      tables.replaceChildren(...html.body.childNodes);
+    } catch (error) {
+      if (stale) stale.hidden = false;
+    } finally {
+      loading = false;
+      if (again) { again = false; redrawTables(); }
+    }
+  }
   for (const type of ["registration.created", "registration.cancelled", "registration.promoted",
-    "registration.offered", "waitlist.reordered"]) {
-    rt.on(topic, type, () => { if (stale) stale.hidden = false; });
+    "registration.offered", "waitlist.reordered", "session.cancelled", "session.completed"]) {
+    rt.on(topic, type, redrawTables);
   }
   // The session ended (the completion job): it says so and offers no more registering or
   // cancelling (the server refuses them now anyway).
