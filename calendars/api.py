@@ -53,8 +53,13 @@ class AgendaItemSerializer(serializers.Serializer):
 
 
 class FeedLinksSerializer(serializers.Serializer):
-    feed_url = serializers.URLField(help_text=_("The personal feed (https)."))
-    webcal_url = serializers.CharField(help_text=_("The same feed for calendar apps (webcal://)."))
+    feed_url = serializers.URLField(
+        allow_null=True,
+        help_text=_("The personal feed (https); null until one is issued (POST reset)."),
+    )
+    webcal_url = serializers.CharField(
+        allow_null=True, help_text=_("The same feed for calendar apps (webcal://).")
+    )
 
 
 def _day_start(day: date) -> datetime:
@@ -81,10 +86,10 @@ class AgendaView(APIView):
 class FeedLinksView(APIView):
     @extend_schema(responses={200: FeedLinksSerializer})
     def get(self, request: Request) -> Response:
-        """The addresses of one's personal calendar feed."""
-        if not request.user.feed_token:
-            feed_token_reset(user=request.user)
-        return Response(selectors.feed_links(user=request.user))
+        """The addresses of one's personal calendar feed (null for an account never issued
+        one: a GET changes nothing; ``POST feed/reset/`` issues it)."""
+        links = selectors.feed_links(user=request.user)
+        return Response(links or {"feed_url": None, "webcal_url": None})
 
 
 class FeedResetView(APIView):

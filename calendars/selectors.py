@@ -330,7 +330,10 @@ def course_feed_path(*, user: Any, course_id: int) -> str:
 
 
 def feed_links(*, user: Any) -> dict[str, str]:
-    """The https and webcal:// addresses of the user's personal feed."""
+    """The https and webcal:// addresses of the user's personal feed; none for an account
+    never issued a token (made without a password): it asks for one with a POST."""
+    if not user.feed_token:
+        return {}
     return _feed_addresses(reverse("calendars-personal-feed", args=[user.feed_token]))
 
 

@@ -110,11 +110,15 @@ def course_feed(request: HttpRequest, course_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def feed_reset(request: HttpRequest) -> HttpResponse:
-    """Give the user a new feed address; the old one stops working at once."""
+    """Give the user a (new) feed address; an old one stops working at once."""
+    had_one = bool(request.user.feed_token)
     feed_token_reset(user=request.user)
-    messages.success(
-        request, _("Your calendar feed has a new address: update your calendar apps with it.")
-    )
+    if had_one:
+        messages.success(
+            request, _("Your calendar feed has a new address: update your calendar apps with it.")
+        )
+    else:
+        messages.success(request, _("Your calendar address is ready."))
     return redirect("agenda")
 
 
@@ -150,12 +154,6 @@ def _range(view: str, day: date) -> tuple[date, date, date, date]:
     return first, last, _previous_month(month), following
 
 
-def _ensure_feed_token(user: Any) -> None:
-    # Accounts made without a password never had one issued.
-    if not user.feed_token:
-        feed_token_reset(user=user)
-
-
 @login_required
 @require_safe
 def agenda(request: HttpRequest) -> HttpResponse:
@@ -188,7 +186,6 @@ def agenda(request: HttpRequest) -> HttpResponse:
         heading = _("Week of %(date)s") % {"date": date_format(first, "DATE_FORMAT")}
     else:
         heading = date_format(day, "YEAR_MONTH_FORMAT")
-    _ensure_feed_token(request.user)
     return render(
         request,
         "calendars/agenda.html",

@@ -207,14 +207,16 @@ def duel_lobby(request: HttpRequest) -> HttpResponse:
 def duel_arena(request: HttpRequest, pk: int) -> HttpResponse:
     """The arena: the state (also on reconnect), then live events of the duel's topic."""
     from leaderboards import duel_selectors as duels
-    from leaderboards import duel_services
     from leaderboards.models import Duel
 
-    duel = get_object_or_404(Duel, pk=pk)
+    duel = get_object_or_404(
+        Duel.objects.select_related("course", "challenger", "opponent", "winner"), pk=pk
+    )
     if not duels.is_player(user=request.user, duel=duel):
         raise PermissionDenied
-    duel = duel_services.duel_refresh(duel_id=duel.pk)
-    duel = Duel.objects.select_related("course", "challenger", "opponent", "winner").get(pk=pk)
+    # No state change on GET: the page renders the duel as stored; once its socket is open
+    # the page's script asks for the state (or says "ready"), and that action applies the
+    # clock (closes what is overdue, opens the next question).
     return render(
         request,
         "leaderboards/duel_arena.html",

@@ -210,12 +210,20 @@ def test_reset_over_rest_needs_authentication(client, learner):
     assert learner.feed_token == token
 
 
-def test_feed_links_issue_a_token_to_accounts_without_one(api_client_for, learner):
+def test_an_account_without_a_token_gets_one_by_post_never_by_get(api_client_for, client, learner):
     type(learner).objects.filter(pk=learner.pk).update(feed_token="")
     learner.refresh_from_db()
-    body = api_client_for(learner).get("/api/v1/calendars/feed/").json()
+    api = api_client_for(learner)
+    assert api.get("/api/v1/calendars/feed/").json() == {"feed_url": None, "webcal_url": None}
+    client.force_login(learner)
+    page = client.get("/calendars/")
+    assert page.status_code == 200 and b'data-testid="feed-create"' in page.content
+    learner.refresh_from_db()
+    assert learner.feed_token == ""  # neither GET issued one
+    body = api.post("/api/v1/calendars/feed/reset/").json()
     learner.refresh_from_db()
     assert learner.feed_token and learner.feed_token in body["feed_url"]
+    assert learner.feed_token in api.get("/api/v1/calendars/feed/").json()["feed_url"]
 
 
 # -- course feeds -----------------------------------------------------------------------------

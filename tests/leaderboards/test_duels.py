@@ -160,6 +160,21 @@ def test_an_unanswered_challenge_lapses(course_setup, learner, learner2, clock):
         duel_services.duel_accept(user=learner2, duel=duel)
 
 
+def test_opening_the_arena_changes_nothing(course_setup, learner, learner2, clock, client):
+    """No state change on GET: the arena's page renders the stored duel; the clock is
+    applied by the page's own socket action (``state`` / ``ready``) or the sweep."""
+    duel = duel_services.duel_challenge(
+        challenger=learner, opponent=learner2, course=course_setup.course
+    )
+    clock.advance(24 * 3600 + 1)  # the challenge is overdue
+    before = len(events(duel))
+    client.force_login(learner)
+    assert client.get(f"/leaderboards/duels/{duel.pk}/").status_code == 200
+    duel.refresh_from_db()
+    assert duel.status == DuelStatus.PENDING and len(events(duel)) == before
+    assert duel_services.duels_sweep() == 1
+
+
 # -- live rounds -----------------------------------------------------------------------------
 def test_live_round_scores_correctness_and_speed(
     course_setup, learner, learner2, online, clock, published
