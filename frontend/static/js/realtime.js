@@ -123,14 +123,28 @@
       };
     }
 
-    _sub(topic) {
+    _sub(topic, attempt) {
       const entry = this.topics.get(topic);
       const frame = {op: "sub", topic: topic};
       if (entry && entry.since !== null) frame.since = entry.since;
+      const socket = this.socket;
       return this.request(frame).then((data) => {
         if (data && data.truncated) this._emit("truncated", topic);
         this._emit("resumed", topic, data);
         return data;
+      }, (error) => {
+        // Over the socket's budget, or the server's live layer is down for a moment: try
+        // again later (with jitter), on this socket, if the topic is still wanted.
+        if (error.code === "rate_limited" || error.code === "unavailable") {
+          const n = attempt || 0;
+          const delay = Math.random() * Math.min(30000, 1000 * Math.pow(2, n));
+          setTimeout(() => {
+            if (this.socket === socket && this.connected && this.topics.has(topic)) {
+              this._sub(topic, n + 1).catch(() => {});
+            }
+          }, delay);
+        }
+        throw error;
       });
     }
 
