@@ -424,6 +424,11 @@ LYCEUM_REALTIME = {
     "MAX_PENDING_BYTES": int(os.environ.get("LYCEUM_WS_MAX_PENDING_BYTES", 8 * 1024 * 1024)),
     "BACKLOG_LIMIT": 500,
     "PRESENCE_TTL": 90,
+    # Each process checks its channel layer (Redis) with a heartbeat every so many seconds
+    # (0: never; the in-memory layer cannot fail); one that fails or is not back within
+    # the timeout closes the subscribed sockets with 4503 so their clients resume.
+    "LAYER_CHECK_SECONDS": float(os.environ.get("LYCEUM_WS_LAYER_CHECK", 2 if REDIS_URL else 0)),
+    "LAYER_TIMEOUT_SECONDS": float(os.environ.get("LYCEUM_WS_LAYER_TIMEOUT", 10)),
 }
 
 # --- Live classes (classrooms) ---------------------------------------------------------------

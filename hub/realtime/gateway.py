@@ -27,6 +27,7 @@ from rest_framework.exceptions import APIException, Throttled
 from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
+from hub.outages import is_outage, warn_once
 from hub.realtime import presence
 from hub.realtime.errors import GatewayError
 from hub.realtime.fanout import get_fanout
@@ -42,6 +43,7 @@ from hub.realtime.registry import (
 )
 from hub.realtime.writers import (
     CLOSE_UNAUTHENTICATED,
+    CLOSE_UNAVAILABLE,
     OutgoingFrame,
     SocketWriter,
     writer_for,
@@ -237,7 +239,12 @@ class Connection:
             await handler(self, ref, frame)
         except GatewayError as exc:
             self.write(error_frame(ref, exc.code, exc.message, exc.details))
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                # Redis is down: one warning per outage, and a code the client retries on.
+                warn_once("channel layer", "the channel layer (Redis) is unreachable: %s", exc)
+                self.write(error_frame(ref, "unavailable", "live updates are unavailable, retry"))
+                return
             logger.exception("gateway failed on a frame")
             self.write(error_frame(ref, "internal", "the server failed on this frame"))
 
@@ -279,7 +286,11 @@ class Connection:
         sub = Subscription(topic=topic, name=name)
         self.subscriptions[name.text] = sub
         # Listen before reading the backlog, so nothing falls between the two.
-        await self.fanout.add(name.text, self)
+        try:
+            await self.fanout.add(name.text, self)
+        except BaseException:
+            self.subscriptions.pop(name.text, None)  # the layer refused it: not subscribed
+            raise
         truncated = False
         if since is not None:
             try:
@@ -306,7 +317,11 @@ class Connection:
         sub.ready = True
         data: dict[str, Any] = {"topic": name.text, "truncated": truncated}
         if topic.presence:
-            data["present"] = await self._join_presence(sub)
+            try:
+                data["present"] = await self._join_presence(sub)
+            except BaseException:
+                await self._drop(name.text)  # answered with an error: not subscribed
+                raise
         self.reply(ref, data)
 
     async def op_unsub(self, ref: Any, frame: dict[str, Any]) -> None:
@@ -423,6 +438,18 @@ class Connection:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def layer_lost(self) -> None:
+        """The channel layer failed: live events may have been missed. Close the socket
+        with ``CLOSE_UNAVAILABLE``; the client reconnects and resumes with ``since``."""
+        if self.writer is None or self.writer.closed:
+            return
+        for sub in self.subscriptions.values():
+            sub.ready = False  # nothing more is written for them
+            sub.pending.clear()
+        task = asyncio.get_running_loop().create_task(self.writer.close(CLOSE_UNAVAILABLE))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def _write_event(self, topic: str, event: Event) -> int:
         """Write one replayed event; returns its size (characters of the frame)."""
         frame = {"op": "event", "topic": topic, "type": event.type}
@@ -461,7 +488,10 @@ class Connection:
                 await apublish(topic, "presence.left", {"id": self.user.pk})
                 if type(kind).presence_left is not Topic.presence_left:  # most topics: no hook
                     await on_database_thread(kind.presence_left)(self.user, parse_topic(topic).key)
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):  # its entry expires with the TTL
+                warn_once("presence", "presence (Redis) is unreachable: %s", exc)
+                return
             logger.exception("presence leave failed for %s", topic)
 
 

@@ -14,6 +14,9 @@
 
   const CLOSE_UNAUTHENTICATED = 4401;
   const CLOSE_TOO_SLOW = 4008;
+  // The server's live layer (Redis) failed: events may have been missed. Reconnect with
+  // backoff and re-subscribe with `since` (a `sub` answering `unavailable` is retried).
+  const CLOSE_UNAVAILABLE = 4503;
 
   class RealtimeError extends Error {
     constructor(frame) {
@@ -119,6 +122,7 @@
         // restarted server is not hit by every tab at the same instant.
         const ceiling = Math.min(30000, 500 * Math.pow(2, this.attempt++));
         const delay = event.code === CLOSE_TOO_SLOW ? 250 : Math.random() * ceiling;
+        if (event.code === CLOSE_UNAVAILABLE) this._emit("unavailable", event);
         setTimeout(() => this.connect(), delay);
       };
     }
