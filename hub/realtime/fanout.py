@@ -21,6 +21,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from hub.outages import is_outage, recovered, warn_once
+from hub.realtime.errors import GatewayError
 from hub.realtime.publishing import FANOUT_MESSAGE_TYPE, REVOKE_MESSAGE_TYPE, set_home_loop
 from hub.realtime.writers import OutgoingFrame
 
@@ -49,12 +50,21 @@ class Fanout:
         # The layer is believed down (a heartbeat failed or did not come back).
         self.down = False
         self._heard = 0  # the last heartbeat that came back
+        self._failed_at = float("-inf")  # when the layer last refused to start
 
     async def start(self) -> None:
         async with self._started:
             if self._task is not None:
                 return
-            self.channel = await self.layer.new_channel("fanout.")
+            if time.monotonic() - self._failed_at < 1.0:
+                # The layer refused a moment ago: every try leaves a queue behind in the
+                # pub/sub layer, so retries from many sockets are held to one a second.
+                raise GatewayError("unavailable", "live updates are unavailable, retry")
+            try:
+                self.channel = await self.layer.new_channel("fanout.")
+            except Exception:
+                self._failed_at = time.monotonic()
+                raise
             loop = asyncio.get_running_loop()
             self._task = loop.create_task(self._receive_forever())
             interval = settings.LYCEUM_REALTIME.get("LAYER_CHECK_SECONDS", 0)

@@ -164,8 +164,10 @@ async def test_sub_answers_unavailable_when_the_layer_is_down(
     assert reply["op"] == "error"
     assert reply["code"] == "unavailable"
     assert not _tracebacks(caplog)
-    # Not half-subscribed: a ping still works and nothing is delivered.
+    # Not half-subscribed: a ping still works and nothing is delivered; a retry at once is
+    # refused the same way (without knocking at Redis again).
     assert (await ws.call("ping"))["op"] == "ok"
+    assert (await ws.call("sub", topic=f"hub.user.{learner.pk}"))["code"] == "unavailable"
     await ws.assert_silent()
 
 
