@@ -145,7 +145,7 @@ def test_boards_written_during_an_outage_are_rebuilt_when_redis_is_back(
     up = ranks.RedisRankStore(settings.REDIS_URL, ranks.redis_prefix())
     up.rebuild(key, [])  # an empty board in Redis
     points.points_award(user=learner, reason=Reason.QUIZ_PASSED, source=space, space=space)
-    assert up.redis.zscore(up.name(key), learner.pk) is None  # the award missed Redis
+    assert up.redis.zscore(up.name(key), ranks.member(learner.pk)) is None  # missed Redis
     # Redis "comes back": the first call that reaches it rebuilds the stale boards.
     assert [(e.user_id, e.rank) for e in up.top(key, 5)] == [(learner.pk, 1)]
     assert not ranks._stale_boards
