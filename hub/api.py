@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
 
 from hub.client_address import client_address
+from hub.outages import ServiceUnavailable, is_outage, warn_once
 from hub.params import validate_datetime_in_range
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -102,6 +103,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     # it loads, so importing it at the top would be circular.
     from rest_framework.views import exception_handler as drf_exception_handler
 
+    if is_outage(exc):
+        # Redis (throttles, cache, ranks) is down: a clear 503, not a 500 page. Writes are
+        # refused while their rate limit cannot be counted (docs/OPERATIONS.md).
+        warn_once("redis", "Redis is unreachable: the API answers 503 where it needs it (%s)", exc)
+        exc = ServiceUnavailable()
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -126,6 +132,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = response.data.get("detail") if isinstance(response.data, dict) else response.data
         body["message"] = str(detail)
     response.data = {"error": body}
+    if isinstance(exc, ServiceUnavailable):
+        response["Retry-After"] = "10"
     return response
 
 

@@ -410,14 +410,25 @@ DJANGO_NOTIFICATIONS_CONFIG = {"USE_JSONFIELD": True, "SOFT_DELETE": False}
 LYCEUM_REALTIME = {
     "MAX_FRAME_BYTES": int(os.environ.get("LYCEUM_WS_MAX_FRAME", 64 * 1024)),
     "MAX_SUBSCRIPTIONS": 200,
-    # Token bucket for `act` frames: burst capacity and refill per second.
+    # Each socket's token bucket, in units of one `act`: burst capacity and refill per
+    # second. Every op spends from it (a `sub` as much as an `act`, a `ping` or an `unsub`
+    # a quarter: hub/realtime/gateway.py OP_COSTS).
     "ACT_BURST": int(os.environ.get("LYCEUM_WS_ACT_BURST", 20)),
     "ACT_RATE": float(os.environ.get("LYCEUM_WS_ACT_RATE", 10)),
+    # Bytes of backlog a socket may have replayed (`sub` with `since`): burst, then per
+    # second. Past it a `sub` with `since` answers `rate_limited` until the budget refills.
+    "REPLAY_BURST_BYTES": int(os.environ.get("LYCEUM_WS_REPLAY_BURST", 512 * 1024)),
+    "REPLAY_RATE_BYTES": float(os.environ.get("LYCEUM_WS_REPLAY_RATE", 32 * 1024)),
     # Frames handed to a socket but not yet written; past this the socket is closed (4008).
     "MAX_PENDING_FRAMES": int(os.environ.get("LYCEUM_WS_MAX_PENDING", 1000)),
     "MAX_PENDING_BYTES": int(os.environ.get("LYCEUM_WS_MAX_PENDING_BYTES", 8 * 1024 * 1024)),
     "BACKLOG_LIMIT": 500,
     "PRESENCE_TTL": 90,
+    # Each process checks its channel layer (Redis) with a heartbeat every so many seconds
+    # (0: never; the in-memory layer cannot fail); one that fails or is not back within
+    # the timeout closes the subscribed sockets with 4503 so their clients resume.
+    "LAYER_CHECK_SECONDS": float(os.environ.get("LYCEUM_WS_LAYER_CHECK", 2 if REDIS_URL else 0)),
+    "LAYER_TIMEOUT_SECONDS": float(os.environ.get("LYCEUM_WS_LAYER_TIMEOUT", 10)),
 }
 
 # --- Live classes (classrooms) ---------------------------------------------------------------

@@ -95,8 +95,8 @@ def flush(key: str) -> None:
     # opening a connection on every timer thread (several a second per busy board).
     try:
         publishing.send_to_layer(topic, text, None)
-    except Exception:
-        logger.exception("could not publish to %s", topic)
+    except Exception as exc:
+        publishing.publish_failed(topic, exc)  # one warning per Redis outage
 
 
 def flush_all() -> None:

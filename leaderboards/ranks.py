@@ -29,16 +29,20 @@ badges under a rule of 0) are no entries either.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
+
+from hub.outages import is_outage, recovered, warn_once
 
 BOARD_KEY = re.compile(
     r"^(?P<scope>space|course|team)-(?P<id>\d+)-"
@@ -335,8 +339,71 @@ def _score(raw: Any) -> int:
     return int(float(raw))
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Boards an award (or a hide/show) could not be written to while Redis was down: rebuilt
+# from the ledger by the first call that reaches Redis again (in this process; after a
+# restart of Redis or of the server, ``manage.py rebuild_leaderboards`` does it for all).
+_stale_boards: set[str] = set()
+_stale_lock = threading.Lock()
+
+
+def _reads_fall_back(method: F) -> F:
+    """A read that cannot reach Redis answers from the ledger (``DatabaseRankStore``):
+    the same competition ranks, computed by the database, a little slower."""
+
+    @functools.wraps(method)
+    def read(self: RedisRankStore, *args: Any) -> Any:
+        try:
+            self._heal()
+            result = method(self, *args)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            warn_once("redis ranks", "Redis is unreachable: boards are read from the ledger")
+            return getattr(DatabaseRankStore(), method.__name__)(*args)
+        recovered("redis ranks")
+        return result
+
+    return read  # type: ignore[return-value]
+
+
+def _writes_deferred(boards_of: Callable[..., Iterable[str]]) -> Callable[[F], F]:
+    """A write that cannot reach Redis is not lost: the ledger row is the truth, and the
+    boards it touched are rebuilt from it once Redis answers again. The user's action
+    (finishing a lesson, winning a duel) does not fail because of the board."""
+
+    def wrap(method: F) -> F:
+        @functools.wraps(method)
+        def write(self: RedisRankStore, *args: Any) -> None:
+            try:
+                self._heal()
+                method(self, *args)
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                warn_once(
+                    "redis ranks",
+                    "Redis is unreachable: board updates wait for it (rebuilt from the ledger)",
+                )
+                with _stale_lock:
+                    _stale_boards.update(boards_of(*args))
+
+        return write  # type: ignore[return-value]
+
+    return wrap
+
+
+def _keys_of_changes(changes: Iterable[Change]) -> list[str]:
+    return [key for keys, _user_id, _amount in changes for key in keys]
+
+
 class RedisRankStore:
-    """One sorted set per board; members are ``member(user_id)``. One round trip per call."""
+    """One sorted set per board; members are ``member(user_id)``. One round trip per call.
+
+    While Redis cannot be reached, reads answer from the ledger and writes are kept for
+    later (``_reads_fall_back``, ``_writes_deferred``): boards never answer an error.
+    """
 
     def __init__(self, url: str, prefix: str) -> None:
         self.url = url
@@ -360,9 +427,27 @@ class RedisRankStore:
             return None
         return int((board.end + EXPIRY_AFTER_WINDOW).timestamp())
 
+    def _heal(self) -> None:
+        """Rebuild the boards whose writes failed during an outage, now that Redis answers."""
+        if not _stale_boards:
+            return
+        with _stale_lock:
+            keys = sorted(_stale_boards)
+            _stale_boards.clear()
+        try:
+            while keys:
+                self.rebuild(keys[0], ledger_scores(parse_board(keys[0])))
+                keys.pop(0)
+        except Exception:
+            with _stale_lock:
+                _stale_boards.update(keys)
+            raise
+
+    @_writes_deferred(lambda board_key, *_: [board_key])
     def incr(self, board_key: str, user_id: int, amount: int) -> None:
         self.incr_many([((board_key,), user_id, amount)])
 
+    @_writes_deferred(lambda changes: _keys_of_changes(changes))
     def incr_many(self, changes: Iterable[Change]) -> None:
         """Apply the changes: one script call (one round trip) per ``LUA_CHUNK`` changes.
 
@@ -402,6 +487,7 @@ class RedisRankStore:
             args=["" if e is None else e for e in expiries] + body,
         )
 
+    @_writes_deferred(lambda board_key, *_: [board_key])
     def remove(self, board_key: str, user_id: int) -> None:
         self.redis.zrem(self.name(board_key), member(user_id))
 
@@ -449,20 +535,24 @@ class RedisRankStore:
             dropped += self.redis.unlink(*batch)
         return dropped
 
+    @_reads_fall_back
     def score_of(self, board_key: str, user_id: int) -> int | None:
         score = self.redis.zscore(self.name(board_key), member(user_id))
         return None if score is None else int(score)
 
+    @_reads_fall_back
     def rank_of(self, board_key: str, user_id: int) -> int | None:
         rank = self._script("rank")(keys=[self.name(board_key)], args=[member(user_id)])
         return None if rank is None else int(rank)
 
+    @_reads_fall_back
     def top(self, board_key: str, n: int) -> list[Entry]:
         if n <= 0:
             return []
         rows = self.redis.zrevrange(self.name(board_key), 0, n - 1, withscores=True)
         return _ranked((member_user(m), int(s)) for m, s in rows)
 
+    @_reads_fall_back
     def around(self, board_key: str, user_id: int, n: int) -> list[Entry]:
         found = self._script("around")(
             keys=[self.name(board_key)], args=[member(user_id), max(n, 0)]

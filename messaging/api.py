@@ -20,19 +20,26 @@ from messaging import selectors, services
 from messaging.models import ChatSettings, Conversation, Message
 
 MAX_LENGTH = selectors.limits()["MAX_LENGTH"]
+# Message ids are BIGINT: a larger number names no message (and SQLite cannot bind it).
+MAX_ID = 2**63 - 1
 
 
 class MessageSendSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=MAX_LENGTH, allow_blank=True, trim_whitespace=False)
     client_id = serializers.UUIDField(required=False, allow_null=True, default=None)
-    reply_to = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+    reply_to = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID
+    )
     attachments = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=20
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        default=list,
+        max_length=20,
     )
 
 
 class MessageRefSerializer(serializers.Serializer):
-    message = serializers.IntegerField(min_value=1)
+    message = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
 class MessageEditSerializer(MessageRefSerializer):
@@ -45,7 +52,7 @@ class ReactSerializer(MessageRefSerializer):
 
 
 class ReadSerializer(serializers.Serializer):
-    last_read_id = serializers.IntegerField(min_value=0)
+    last_read_id = serializers.IntegerField(min_value=0, max_value=MAX_ID)
 
 
 class TypingSerializer(serializers.Serializer):

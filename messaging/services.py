@@ -25,6 +25,7 @@ from hub import files, realtime, sanitize
 from hub.accounts.models import Role, User
 from hub.accounts.selectors import spaces_of
 from hub.api import RateLimited
+from hub.outages import is_outage, warn_once
 from messaging import selectors
 from messaging.models import (
     Attachment,
@@ -808,7 +809,16 @@ def schedule_notifications(conversation_id: int) -> None:
     if _job_waiting_until.get(conversation_id, 0.0) > now:
         return
     # The timeout only matters if the job is lost: a later message queues a new one.
-    if not cache.add(_notify_pending_key(conversation_id), True, timeout=60):
+    try:
+        first = cache.add(_notify_pending_key(conversation_id), True, timeout=60)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        # The cache (Redis) is down: queue the job anyway. Runs claim their range of
+        # messages, so an extra one finds nothing to do; a missing one would lose notices.
+        warn_once("redis", "Redis is unreachable: chat notices are queued without coalescing")
+        first = True
+    if not first:
         return
     delay = float(selectors.limits()["NOTIFY_DELAY_SECONDS"])
     job = notify_new_messages_job
@@ -835,7 +845,13 @@ def notify_new_messages(*, conversation_id: int) -> int:
     from hub.notify import notify
 
     # From here on a new message queues the next run, which takes what this one misses.
-    cache.delete(_notify_pending_key(conversation_id))
+    try:
+        cache.delete(_notify_pending_key(conversation_id))
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        # Redis is down: senders queue a run each meanwhile (``schedule_notifications``).
+        warn_once("redis", "Redis is unreachable: chat notices are queued without coalescing")
     conversation = Conversation.objects.filter(pk=conversation_id).first()
     if conversation is None:
         return 0

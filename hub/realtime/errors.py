@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+# ``unavailable``: a dependency of the live layer (Redis) is down for a moment; the client
+# tries again later (docs/REALTIME.md). ``internal`` (a bug) is written by the gateway alone.
 ERROR_CODES = frozenset(
-    {"bad_frame", "invalid", "forbidden", "not_found", "rate_limited", "too_large", "conflict"}
+    {
+        "bad_frame",
+        "invalid",
+        "forbidden",
+        "not_found",
+        "rate_limited",
+        "too_large",
+        "conflict",
+        "unavailable",
+    }
 )
 
 

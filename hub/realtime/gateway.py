@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import json
 import logging
+import math
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -20,12 +21,13 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, connections
+from django.db import DataError, IntegrityError, connections
 from django.http import Http404
 from rest_framework.exceptions import APIException, Throttled
 from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
+from hub.outages import is_outage, warn_once
 from hub.realtime import presence
 from hub.realtime.errors import GatewayError
 from hub.realtime.fanout import get_fanout
@@ -41,6 +43,7 @@ from hub.realtime.registry import (
 )
 from hub.realtime.writers import (
     CLOSE_UNAUTHENTICATED,
+    CLOSE_UNAVAILABLE,
     OutgoingFrame,
     SocketWriter,
     writer_for,
@@ -52,20 +55,79 @@ logger = logging.getLogger(__name__)
 class TokenBucket:
     """``burst`` tokens, refilled at ``rate`` per second."""
 
-    def __init__(self, burst: int, rate: float) -> None:
+    def __init__(self, burst: float, rate: float) -> None:
         self.capacity = burst
         self.tokens = float(burst)
         self.rate = rate
         self.updated = time.monotonic()
 
-    def take(self) -> bool:
+    def level(self) -> float:
+        """Tokens available now (negative while a charge is being paid back)."""
         now = time.monotonic()
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
+        return self.tokens
+
+    def take(self, cost: float = 1) -> bool:
+        """Spend ``cost`` tokens if there are that many; False (nothing spent) if not."""
+        if self.level() >= cost:
+            self.tokens -= cost
             return True
         return False
+
+    def charge(self, cost: float) -> None:
+        """Spend ``cost`` tokens after the fact (what a replay sent), going into debt."""
+        self.level()
+        self.tokens -= cost
+
+
+# What each op spends from the socket's budget, in units of one ``act`` (ACT_BURST, ACT_RATE):
+# a subscription reads from the database (authorize, maybe presence), a ping or an unsub
+# does next to nothing. A replay also spends bytes from the replay budget (``_subscribe``).
+OP_COSTS = {"ping": 0.25, "unsub": 0.25, "sub": 1.0, "act": 1.0}
+
+# The widest integer a database column holds (BIGINT). Larger numbers anywhere in a frame
+# are refused at the door: SQLite cannot even bind them ("Python int too large").
+MAX_INT = 2**63 - 1
+# How deeply a frame may nest: no protocol frame needs more than a few levels.
+MAX_DEPTH = 32
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_frame(raw: str | bytes) -> tuple[dict[str, Any], str | None]:
+    """The frame as a dict and what is out of range in it (None: nothing), or a
+    ``bad_frame`` ``GatewayError``: not JSON, not an object, nested too deeply.
+
+    The checks are iterative (a frame of 60,000 ``[`` must not raise ``RecursionError``
+    anywhere down the line), and run once here for every op and every action's data. An
+    out-of-range number is reported, not raised, so that the error frame carries the ref.
+    """
+    try:
+        frame = json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise GatewayError("bad_frame", f"frames may nest at most {MAX_DEPTH} levels") from None
+    except (ValueError, UnicodeDecodeError):
+        raise GatewayError("bad_frame", "frame is not valid JSON") from None
+    if not isinstance(frame, dict):
+        raise GatewayError("bad_frame", "frame must be a JSON object")
+    problem = None
+    stack: list[tuple[Any, int]] = [(frame, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise GatewayError("bad_frame", f"frames may nest at most {MAX_DEPTH} levels")
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if not -MAX_INT - 1 <= value <= MAX_INT:
+                problem = "numbers must fit in 64 bits"
+        elif isinstance(value, float) and not math.isfinite(value):
+            problem = "numbers must be finite"
+    return frame, problem
 
 
 @dataclass(slots=True)
@@ -102,7 +164,9 @@ class Connection:
         self.user = scope.get("user")
         self.id = uuid.uuid4().hex[:12]
         self.subscriptions: dict[str, Subscription] = {}
+        # Every op spends from this budget (OP_COSTS); a replay also from the bytes one.
         self.bucket = TokenBucket(conf["ACT_BURST"], conf["ACT_RATE"])
+        self.replay_budget = TokenBucket(conf["REPLAY_BURST_BYTES"], conf["REPLAY_RATE_BYTES"])
         self.max_frame = conf["MAX_FRAME_BYTES"]
         self.max_subscriptions = conf["MAX_SUBSCRIPTIONS"]
         self.backlog_limit = conf["BACKLOG_LIMIT"]
@@ -158,12 +222,7 @@ class Connection:
             size = len(raw.encode()) if isinstance(raw, str) else len(raw)
             if size > self.max_frame:
                 raise GatewayError("too_large", f"frames are limited to {self.max_frame} bytes")
-            try:
-                frame = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                raise GatewayError("bad_frame", "frame is not valid JSON") from None
-            if not isinstance(frame, dict):
-                raise GatewayError("bad_frame", "frame must be a JSON object")
+            frame, out_of_range = parse_frame(raw)
             ref = frame.get("ref")
             if not isinstance(ref, str | int) or isinstance(ref, bool):
                 ref = None
@@ -171,10 +230,21 @@ class Connection:
             handler = self.OPS.get(op) if isinstance(op, str) else None
             if handler is None:
                 raise GatewayError("bad_frame", "op must be one of sub, unsub, act, ping")
+            if not self.bucket.take(OP_COSTS[op]):
+                raise GatewayError(
+                    "rate_limited", "too many requests on this connection, slow down"
+                )
+            if out_of_range:
+                raise GatewayError("invalid", out_of_range)
             await handler(self, ref, frame)
         except GatewayError as exc:
             self.write(error_frame(ref, exc.code, exc.message, exc.details))
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                # Redis is down: one warning per outage, and a code the client retries on.
+                warn_once("channel layer", "the channel layer (Redis) is unreachable: %s", exc)
+                self.write(error_frame(ref, "unavailable", "live updates are unavailable, retry"))
+                return
             logger.exception("gateway failed on a frame")
             self.write(error_frame(ref, "internal", "the server failed on this frame"))
 
@@ -185,9 +255,14 @@ class Connection:
         name = parse_topic(frame.get("topic"))
         since = frame.get("since")
         if since is not None and (
-            not isinstance(since, int) or isinstance(since, bool) or since < 0
+            not isinstance(since, int) or isinstance(since, bool) or not 0 <= since <= MAX_INT
         ):
-            raise GatewayError("invalid", "since must be a non-negative integer")
+            raise GatewayError("invalid", "since must be a non-negative 64-bit integer")
+        if since is not None and self.replay_budget.level() <= 0:
+            # Refused before anything changes: an existing subscription stays as it was.
+            raise GatewayError(
+                "rate_limited", "too much replayed on this connection, try again in a moment"
+            )
         # Subscribing again (to replay from another ``since``) keeps this socket's presence:
         # nobody else should see it leave and come back.
         kept_presence = name.text in self.subscriptions and await self._drop(
@@ -211,7 +286,11 @@ class Connection:
         sub = Subscription(topic=topic, name=name)
         self.subscriptions[name.text] = sub
         # Listen before reading the backlog, so nothing falls between the two.
-        await self.fanout.add(name.text, self)
+        try:
+            await self.fanout.add(name.text, self)
+        except BaseException:
+            self.subscriptions.pop(name.text, None)  # the layer refused it: not subscribed
+            raise
         truncated = False
         if since is not None:
             try:
@@ -222,10 +301,15 @@ class Connection:
                 await self._drop(name.text)  # not half-subscribed, buffering forever
                 raise
             truncated = len(events) > self.backlog_limit
+            replayed_bytes = 0
             for event in events[: self.backlog_limit]:
-                self._write_event(name.text, event)
+                replayed_bytes += self._write_event(name.text, event)
                 if event.id is not None:
                     sub.replayed.add(event.id)
+            # Paid after the fact (one replay may overdraw): the next replay waits until
+            # the budget is back above zero, so a socket replays at most the burst plus
+            # the refill rate (plus one backlog) however often it re-subscribes.
+            self.replay_budget.charge(replayed_bytes)
         for frame_out in sub.pending:
             if frame_out.id is None or frame_out.id not in sub.replayed:
                 self.writer.write(frame_out)
@@ -233,7 +317,11 @@ class Connection:
         sub.ready = True
         data: dict[str, Any] = {"topic": name.text, "truncated": truncated}
         if topic.presence:
-            data["present"] = await self._join_presence(sub)
+            try:
+                data["present"] = await self._join_presence(sub)
+            except BaseException:
+                await self._drop(name.text)  # answered with an error: not subscribed
+                raise
         self.reply(ref, data)
 
     async def op_unsub(self, ref: Any, frame: dict[str, Any]) -> None:
@@ -244,8 +332,6 @@ class Connection:
         self.reply(ref, {"topic": name.text})
 
     async def op_act(self, ref: Any, frame: dict[str, Any]) -> None:
-        if not self.bucket.take():
-            raise GatewayError("rate_limited", "too many actions, slow down")
         name = parse_topic(frame.get("topic"))
         topic = get_topic(name.kind)
         action_name = frame.get("action")
@@ -315,6 +401,9 @@ class Connection:
             return GatewayError("invalid", "the data is not valid", _drf_details(exc))
         if isinstance(exc, IntegrityError):
             return GatewayError("conflict", "this conflicts with the current state")
+        if isinstance(exc, DataError):
+            # A value the column cannot hold (PostgreSQL: "integer out of range").
+            return GatewayError("invalid", "a value is out of range")
         if isinstance(exc, Throttled):
             return GatewayError("rate_limited", str(exc.detail))
         if isinstance(exc, APIException):
@@ -349,12 +438,27 @@ class Connection:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _write_event(self, topic: str, event: Event) -> None:
+    def layer_lost(self) -> None:
+        """The channel layer failed: live events may have been missed. Close the socket
+        with ``CLOSE_UNAVAILABLE``; the client reconnects and resumes with ``since``."""
+        if self.writer is None or self.writer.closed:
+            return
+        for sub in self.subscriptions.values():
+            sub.ready = False  # nothing more is written for them
+            sub.pending.clear()
+        task = asyncio.get_running_loop().create_task(self.writer.close(CLOSE_UNAVAILABLE))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _write_event(self, topic: str, event: Event) -> int:
+        """Write one replayed event; returns its size (characters of the frame)."""
         frame = {"op": "event", "topic": topic, "type": event.type}
         if event.id is not None:
             frame["id"] = event.id
         frame["data"] = event.data
-        self.write(encode(frame))
+        text = encode(frame)
+        self.write(text)
+        return len(text)
 
     # -- presence ---------------------------------------------------------------------------
     async def _join_presence(self, sub: Subscription) -> list[dict[str, Any]]:
@@ -384,7 +488,10 @@ class Connection:
                 await apublish(topic, "presence.left", {"id": self.user.pk})
                 if type(kind).presence_left is not Topic.presence_left:  # most topics: no hook
                     await on_database_thread(kind.presence_left)(self.user, parse_topic(topic).key)
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):  # its entry expires with the TTL
+                warn_once("presence", "presence (Redis) is unreachable: %s", exc)
+                return
             logger.exception("presence leave failed for %s", topic)
 
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
+
+from hub.outages import is_outage, warn_once
+
+logger = logging.getLogger(__name__)
 
 
 class MemoryPresence:
@@ -227,15 +232,26 @@ class RedisPresence:
             await asyncio.sleep(self.ttl / 3)
             if not self.local:
                 continue
-            redis = self._redis()
-            expiry = time.time() + self.ttl
-            async with redis.pipeline(transaction=False) as pipe:
-                for topic, member in list(self.local):
-                    key, who = self._keys(topic)
-                    pipe.zadd(key, {member: expiry})
-                    pipe.expire(key, self.ttl * 2)
-                    pipe.expire(who, self.ttl * 2)
-                await pipe.execute()
+            try:
+                await self._refresh()
+            except Exception as exc:
+                # Redis is down: try again next round (this task must outlive the outage,
+                # or every entry of this process expires once Redis is back).
+                if not is_outage(exc):
+                    logger.exception("presence refresh failed")
+                else:
+                    warn_once("presence", "presence (Redis) is unreachable: %s", exc)
+
+    async def _refresh(self) -> None:
+        redis = self._redis()
+        expiry = time.time() + self.ttl
+        async with redis.pipeline(transaction=False) as pipe:
+            for topic, member in list(self.local):
+                key, who = self._keys(topic)
+                pipe.zadd(key, {member: expiry})
+                pipe.expire(key, self.ttl * 2)
+                pipe.expire(who, self.ttl * 2)
+            await pipe.execute()
 
 
 def _build() -> MemoryPresence | RedisPresence:

@@ -22,6 +22,8 @@ from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
+from hub.outages import is_outage, warn_once
+
 logger = logging.getLogger(__name__)
 
 FANOUT_MESSAGE_TYPE = "lyceum.fanout"
@@ -165,62 +167,111 @@ class CommitOrder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lines: dict[str, collections.deque[_Slot]] = {}
+        # Rollbacks noticed by finalizers, settled by whoever holds or next takes the lock.
+        self._rollbacks: collections.deque[_Slot] = collections.deque()
 
     def reserve(self, topic: str, text: str, id: int | None) -> _Slot:
         slot = _Slot(topic, text, id)
         with self._lock:
             self._lines.setdefault(topic, collections.deque()).append(slot)
+        self._settle_rollbacks()
         return slot
 
     def committed(self, slot: _Slot) -> None:
-        self._settle(slot, COMMITTED)
-
-    def rolled_back(self, slot: _Slot) -> None:
-        self._settle(slot, DONE)
-
-    def _settle(self, slot: _Slot, state: str) -> None:
         started: list[tuple[_Slot, concurrent.futures.Future | None]] = []
         with self._lock:
-            if slot.state != PENDING:
+            self._settle_locked(slot, COMMITTED, started)
+        self._finish(started)
+        self._settle_rollbacks()
+
+    def rolled_back(self, slot: _Slot) -> None:
+        """Give up ``slot``'s place. Never waits for the lock: this runs from a finalizer,
+        which the garbage collector may call on any thread at any allocation, including
+        one that holds the lock already (an exception's traceback makes a cycle while a
+        send fails under it); waiting there would deadlock the thread."""
+        if slot.state != PENDING:
+            return
+        self._rollbacks.append(slot)
+        self._settle_rollbacks()
+
+    def _settle_rollbacks(self) -> None:
+        """Settle the queued rollbacks, if the lock is free; its holder calls this again
+        after releasing it, so none is left behind."""
+        while self._rollbacks:
+            if not self._lock.acquire(blocking=False):
                 return
-            slot.state = state
-            line = self._lines.get(slot.topic)
-            if line is None or slot not in line:
-                # Dropped from a stale line: nothing is ahead of it any more.
-                if state == COMMITTED:
-                    started.append((slot, self._start(slot)))
-            else:
-                stale = time.monotonic() - self.STALE_SECONDS
-                while line and (line[0].state != PENDING or line[0].reserved_at < stale):
-                    head = line.popleft()
-                    if head.state == PENDING:
-                        logger.warning("an event of %s waited too long for its commit", head.topic)
-                    elif head.state == COMMITTED:
-                        # Started under the lock: the layer gets them in this order.
-                        started.append((head, self._start(head)))
-                if not line:
-                    del self._lines[slot.topic]
+            started: list[tuple[_Slot, concurrent.futures.Future | None]] = []
+            try:
+                while self._rollbacks:
+                    self._settle_locked(self._rollbacks.popleft(), DONE, started)
+            finally:
+                self._lock.release()
+            self._finish(started)
+
+    def _settle_locked(
+        self,
+        slot: _Slot,
+        state: str,
+        started: list[tuple[_Slot, concurrent.futures.Future | None]],
+    ) -> None:
+        if slot.state != PENDING:
+            return
+        slot.state = state
+        line = self._lines.get(slot.topic)
+        if line is None or slot not in line:
+            # Dropped from a stale line: nothing is ahead of it any more.
+            if state == COMMITTED:
+                started.append((slot, self._start(slot)))
+            return
+        stale = time.monotonic() - self.STALE_SECONDS
+        while line and (line[0].state != PENDING or line[0].reserved_at < stale):
+            head = line.popleft()
+            if head.state == PENDING:
+                logger.warning("an event of %s waited too long for its commit", head.topic)
+            elif head.state == COMMITTED:
+                # Started under the lock: the layer gets them in this order.
+                started.append((head, self._start(head)))
+        if not line:
+            del self._lines[slot.topic]
+
+    @staticmethod
+    def _finish(started: list[tuple[_Slot, concurrent.futures.Future | None]]) -> None:
         for sent, future in started:  # waited for outside the lock
             try:
                 _wait(future)
-            except Exception:
+            except Exception as exc:
                 # The data is committed and durable events replay from the backlog: a layer
                 # outage must not turn a successful write into an error for the user.
-                logger.exception("could not publish to %s", sent.topic)
+                publish_failed(sent.topic, exc)
 
     @staticmethod
     def _start(slot: _Slot) -> concurrent.futures.Future | None:
         slot.state = DONE
         try:
             return start_send(slot.topic, slot.text, slot.id)
-        except Exception:
-            logger.exception("could not publish to %s", slot.topic)
+        except Exception as exc:
+            publish_failed(slot.topic, exc)
             return None
 
     def waiting(self) -> int:
         """Events reserved and not yet sent or dropped (for tests and diagnostics)."""
         with self._lock:
             return sum(len(line) for line in self._lines.values())
+
+
+def publish_failed(topic: str, exc: BaseException) -> None:
+    """An event could not reach the layer. Durable events reach subscribers from the
+    backlog: the gateway closes sockets whose layer failed (``Fanout.layer_lost``) and
+    their clients resume with ``since``. Said once per outage, not once per event."""
+    if is_outage(exc):
+        warn_once(
+            "channel layer",
+            "could not publish to the channel layer (Redis unreachable): live events wait; "
+            "subscribers resume from the database when it is back (first: %s)",
+            topic,
+        )
+    else:
+        logger.error("could not publish to %s", topic, exc_info=exc)
 
 
 _commit_order = CommitOrder()
@@ -272,7 +323,11 @@ def revoke(topic: str, *, user_id: int) -> None:
         message = {"type": REVOKE_MESSAGE_TYPE, "topic": topic, "user_id": user_id}
         try:
             _send_message(layer, topic, message)
-        except Exception:
-            logger.exception("could not revoke %s for user %s", topic, user_id)
+        except Exception as exc:
+            if is_outage(exc):
+                # Every socket under a failed layer is closed anyway; a new sub is checked.
+                warn_once("channel layer", "could not revoke %s: the layer is unreachable", topic)
+            else:
+                logger.exception("could not revoke %s for user %s", topic, user_id)
 
     transaction.on_commit(send, robust=True)

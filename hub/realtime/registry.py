@@ -17,6 +17,8 @@ TOPIC_RE = re.compile(
     r"^([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]{1,40})(?:\.([a-z][a-z0-9_]*))?$"
 )
 MAX_TOPIC_LENGTH = 99
+# A numeric key names a row: it must fit the BIGINT primary key it is looked up by.
+MAX_KEY_ID = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,8 @@ def parse_topic(text: Any) -> TopicName:
     if not match:
         raise GatewayError("invalid", "topic must look like <app>.<kind>.<id>[.<facet>]")
     app, kind, key, facet = match.groups()
+    if key.isdigit() and int(key) > MAX_KEY_ID:
+        raise GatewayError("invalid", "topic ids must fit in 64 bits")
     full_kind = f"{app}.{kind}.{facet}" if facet else f"{app}.{kind}"
     if full_kind not in _topics:
         raise GatewayError("not_found", f"unknown topic kind {full_kind!r}")

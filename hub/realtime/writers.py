@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 CLOSE_TOO_SLOW = 4008
 CLOSE_UNAUTHENTICATED = 4401
+# The channel layer (Redis) failed under this socket's subscriptions: live events may have
+# been missed. The client reconnects and resumes with ``since`` (docs/REALTIME.md).
+CLOSE_UNAVAILABLE = 4503
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 

@@ -58,6 +58,21 @@ def test_send_over_rest_is_idempotent_and_length_checked(api_client_for, direct,
     assert Message.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"body": "x", "attachments": [10**20]},
+        {"body": "x", "reply_to": 10**20},
+        {"body": "x", "attachments": [2**63]},
+    ],
+)
+def test_ids_out_of_range_are_refused_not_a_500(api_client_for, direct, learner, data):
+    response = api_client_for(learner).post(url(direct, "messages/"), data, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert not Message.objects.exists()
+
+
 def test_outsider_gets_404_reading_and_403_posting(api_client_for, direct, manager):
     client = api_client_for(manager)
     assert client.get(url(direct, "messages/")).status_code == 404

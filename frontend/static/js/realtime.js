@@ -14,6 +14,9 @@
 
   const CLOSE_UNAUTHENTICATED = 4401;
   const CLOSE_TOO_SLOW = 4008;
+  // The server's live layer (Redis) failed: events may have been missed. Reconnect with
+  // backoff and re-subscribe with `since` (a `sub` answering `unavailable` is retried).
+  const CLOSE_UNAVAILABLE = 4503;
 
   class RealtimeError extends Error {
     constructor(frame) {
@@ -119,18 +122,33 @@
         // restarted server is not hit by every tab at the same instant.
         const ceiling = Math.min(30000, 500 * Math.pow(2, this.attempt++));
         const delay = event.code === CLOSE_TOO_SLOW ? 250 : Math.random() * ceiling;
+        if (event.code === CLOSE_UNAVAILABLE) this._emit("unavailable", event);
         setTimeout(() => this.connect(), delay);
       };
     }
 
-    _sub(topic) {
+    _sub(topic, attempt) {
       const entry = this.topics.get(topic);
       const frame = {op: "sub", topic: topic};
       if (entry && entry.since !== null) frame.since = entry.since;
+      const socket = this.socket;
       return this.request(frame).then((data) => {
         if (data && data.truncated) this._emit("truncated", topic);
         this._emit("resumed", topic, data);
         return data;
+      }, (error) => {
+        // Over the socket's budget, or the server's live layer is down for a moment: try
+        // again later (with jitter), on this socket, if the topic is still wanted.
+        if (error.code === "rate_limited" || error.code === "unavailable") {
+          const n = attempt || 0;
+          const delay = Math.random() * Math.min(30000, 1000 * Math.pow(2, n));
+          setTimeout(() => {
+            if (this.socket === socket && this.connected && this.topics.has(topic)) {
+              this._sub(topic, n + 1).catch(() => {});
+            }
+          }, delay);
+        }
+        throw error;
       });
     }
 
