@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404, HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -101,6 +102,7 @@ class OfferSerializer(serializers.Serializer):
     registration = serializers.IntegerField(required=False, allow_null=True)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class VisibleSessionField(serializers.PrimaryKeyRelatedField):
     """A session the caller (context ``user``) may see: any other id is simply invalid, so
     the answer does not tell a session of another space from one that does not exist."""
