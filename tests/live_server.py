@@ -266,9 +266,12 @@ def http_status(url: str, timeout: float = 2) -> int | None:
         return None
 
 
-def start_server(live: LiveEnvironment, *, name: str = "server") -> LiveServer:
-    """Start ``manage.py serve`` on a free port and wait until ``/healthz`` answers 200."""
-    port = free_port()
+def start_server(
+    live: LiveEnvironment, *, name: str = "server", port: int | None = None
+) -> LiveServer:
+    """Start ``manage.py serve`` on ``port`` (by default a free one) and wait until
+    ``/healthz`` answers 200."""
+    port = port or free_port()
     log_path = live.workdir / f"{name}-{port}.log"
     log = log_path.open("wb")
     process = subprocess.Popen(

@@ -27,6 +27,7 @@ from rest_framework.exceptions import APIException, Throttled
 from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
+from hub import shutdown
 from hub.outages import is_outage, warn_once
 from hub.realtime import presence
 from hub.realtime.errors import GatewayError
@@ -42,6 +43,7 @@ from hub.realtime.registry import (
     parse_topic,
 )
 from hub.realtime.writers import (
+    CLOSE_RESTARTING,
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNAVAILABLE,
     OutgoingFrame,
@@ -173,6 +175,9 @@ class Connection:
         self.writer: SocketWriter | None = None
         self.fanout = get_fanout()
         self._tasks: set[asyncio.Task] = set()
+        # A graceful stop closes a socket only between two frames (hub/shutdown.py).
+        self._busy = False
+        self._restart_requested = False
 
     # -- life cycle ------------------------------------------------------------------------
     async def run(self, receive: Any) -> None:
@@ -187,11 +192,20 @@ class Connection:
             return
         self.writer = writer_for(self.send)
         try:
+            if not shutdown.socket_opened(self):  # the process is stopping: go elsewhere
+                await self.writer.close(CLOSE_RESTARTING)
+                return
             while True:
                 message = await receive()
                 kind = message["type"]
                 if kind == "websocket.receive":
-                    await self.handle(message.get("text"), message.get("bytes"))
+                    self._busy = True
+                    try:
+                        await self.handle(message.get("text"), message.get("bytes"))
+                    finally:
+                        self._busy = False
+                    if self._restart_requested:  # its frame is done: now it may go
+                        await self.writer.close(CLOSE_RESTARTING)
                 elif kind == "websocket.disconnect":
                     break
                 if self.writer.closed:
@@ -199,7 +213,18 @@ class Connection:
         finally:
             await self.cleanup()
 
+    def close_for_restart(self) -> None:
+        """The process is stopping: close with ``CLOSE_RESTARTING`` (the client reconnects
+        to another process and resumes), after the frame being handled, if any."""
+        self._restart_requested = True
+        if self._busy or self.writer is None or self.writer.closed:
+            return
+        task = asyncio.get_running_loop().create_task(self.writer.close(CLOSE_RESTARTING))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def cleanup(self) -> None:
+        shutdown.socket_closed(self)
         if self.writer is not None:
             self.writer.stop()
         for name in list(self.subscriptions):

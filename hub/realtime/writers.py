@@ -35,6 +35,9 @@ CLOSE_UNAUTHENTICATED = 4401
 # The channel layer (Redis) failed under this socket's subscriptions: live events may have
 # been missed. The client reconnects and resumes with ``since`` (docs/REALTIME.md).
 CLOSE_UNAVAILABLE = 4503
+# This server process is stopping (a deploy, a rolling restart): reconnect now, with a
+# little jitter, to another process and resume with ``since`` (hub/shutdown.py).
+CLOSE_RESTARTING = 4012
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -126,7 +129,14 @@ class QueueWriter(SocketWriter):
                 await self.send({"type": "websocket.send", "text": frame.text})
 
     async def close(self, code: int) -> None:
+        """An orderly close: what was written before it (a reply) is sent first."""
         self.stop()
+        try:
+            while self.queue:
+                await self.send({"type": "websocket.send", "text": self.queue.popleft().text})
+        except Exception:
+            logger.debug("flush before close failed", exc_info=True)
+        self.queue.clear()
         await self._send_close(code)
 
     def stop(self) -> None:

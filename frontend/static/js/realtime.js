@@ -17,6 +17,7 @@
   // The server's live layer (Redis) failed: events may have been missed. Reconnect with
   // backoff and re-subscribe with `since` (a `sub` answering `unavailable` is retried).
   const CLOSE_UNAVAILABLE = 4503;
+  const CLOSE_RESTARTING = 4012;
 
   class RealtimeError extends Error {
     constructor(frame) {
@@ -121,7 +122,11 @@
         // Backoff with full jitter: 0.5 s, 1 s, 2 s ... up to 30 s, randomised so that a
         // restarted server is not hit by every tab at the same instant.
         const ceiling = Math.min(30000, 500 * Math.pow(2, this.attempt++));
-        const delay = event.code === CLOSE_TOO_SLOW ? 250 : Math.random() * ceiling;
+        let delay = Math.random() * ceiling;
+        if (event.code === CLOSE_TOO_SLOW) delay = 250;
+        // The server is stopping for a restart: the other processes are up, come back at
+        // once, spread over a second so the whole process's tabs do not arrive together.
+        if (event.code === CLOSE_RESTARTING) { delay = Math.random() * 1000; this.attempt = 0; }
         if (event.code === CLOSE_UNAVAILABLE) this._emit("unavailable", event);
         setTimeout(() => this.connect(), delay);
       };

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tasks_db.management.commands.db_worker import Worker
 
 from hub.bodylimit import bounded_server_class
+from hub.shutdown import graceful_server_class
 
 LISTEN_BACKLOG = 1024
 # Seconds a WebSocket handshake may wait for the application to accept it (daphne: 5). In a
@@ -106,8 +107,10 @@ class Command(BaseCommand):
                 + mail
                 + "Press Ctrl+C to stop.\n"
             )
-        # daphne's server, refusing oversized bodies as they arrive (hub/bodylimit.py).
-        server_class = bounded_server_class()
+        # daphne's server, refusing oversized bodies as they arrive (hub/bodylimit.py) and
+        # stopping gracefully on SIGTERM: sockets told to reconnect elsewhere, requests in
+        # flight finished (hub/shutdown.py).
+        server_class = graceful_server_class(bounded_server_class())
         server_class(
             application=application,
             endpoints=[
@@ -116,7 +119,6 @@ class Command(BaseCommand):
                 f"{endpoint}:backlog={LISTEN_BACKLOG}"
                 for endpoint in build_endpoint_description_strings(host=host, port=port)
             ],
-            signal_handlers=True,
             action_logger=None,
             http_timeout=None,
             websocket_timeout=86400,
