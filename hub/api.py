@@ -16,6 +16,7 @@ from django.core.exceptions import (
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, parsers, serializers
 from rest_framework.exceptions import ParseError, Throttled
 from rest_framework.pagination import PageNumberPagination
@@ -63,7 +64,7 @@ class WriteRateThrottle(ClientAddressMixin, UserRateThrottle):
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = 413
-    default_detail = "The request body is too large."
+    default_detail = _("The request body is too large.")
     default_code = "too_large"
 
 
@@ -126,7 +127,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     body: dict[str, Any] = {"code": ERROR_CODES.get(response.status_code, "error")}
     if isinstance(exc, exceptions.ValidationError):
-        body["message"] = "The data is not valid."
+        body["message"] = _("The data is not valid.")
         body["details"] = response.data
     else:
         detail = response.data.get("detail") if isinstance(response.data, dict) else response.data
@@ -185,7 +186,7 @@ def _check_json(data: Any) -> None:
         value, depth = pending.pop()
         if isinstance(value, str):
             if "\x00" in value:
-                raise ParseError("A text contains a NUL character.")
+                raise ParseError(_("A text contains a NUL character."))
             continue
         if not isinstance(value, dict | list):
             continue

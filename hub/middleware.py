@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.utils.translation import gettext as _
 
 NUL = "\x00"
 
@@ -44,5 +45,5 @@ class RejectNulMiddleware:
             )
         ):
             # Answered by handler400: the API's JSON error under /api/, a page elsewhere.
-            raise BadRequest("The request contains a NUL character.")
+            raise BadRequest(_("The request contains a NUL character."))
         return self.get_response(request)

@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -98,24 +99,26 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if not _is_api(request):
         return defaults.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
-        return error_json(413, "The request body is too large.")
-    return error_json(400, str(exception) or "Bad request.")
+        return error_json(413, _("The request body is too large."))
+    return error_json(400, str(exception) or _("Bad request."))
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if not _is_api(request):
         return defaults.permission_denied(request, exception)
-    return error_json(403, str(exception) or "You do not have permission to perform this action.")
+    return error_json(
+        403, str(exception) or _("You do not have permission to perform this action.")
+    )
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if not _is_api(request):
         return defaults.page_not_found(request, exception)
-    return error_json(404, "Not found.")
+    return error_json(404, _("Not found."))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """The 500 answer; Django has logged the exception with its traceback already."""
     if not _is_api(request):
         return defaults.server_error(request)
-    return error_json(500, "A server error occurred. It has been logged.")
+    return error_json(500, _("A server error occurred. It has been logged."))
