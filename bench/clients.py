@@ -1,7 +1,9 @@
 """A load-generator process: N WebSocket clients subscribed to one topic.
 
-Started by ``bench.fanout`` (one or two per phase, so the clients use both cores). It
-prints ``READY <n>`` once every client holds its subscription, then records, for each
+Started by ``bench.fanout`` and ``bench.storm`` (one or two per phase, so the clients use
+both cores). It prints ``READY <subscribed> <refused> <failed>`` once every client has
+tried (subscribed: answered ``ok``; refused: an ``error`` frame; failed: no connection or
+no answer), then records, for each
 ``event`` frame, its ``seq`` and latency (receive time - ``data["sent"]``). On the stdin
 line ``STOP <first> <last>`` it prints one JSON line: the latencies (ms) of the events with
 ``first <= seq <= last`` and how many of those each client missed.
@@ -37,6 +39,7 @@ class Client:
         self.ws: ClientConnection | None = None
         self.seqs: list[int] = []
         self.latencies: list[float] = []
+        self.status = "failed"  # "subscribed" | "refused" | "failed"
         self.closed_early = False
         self.task: asyncio.Task[None] | None = None
 
@@ -54,9 +57,12 @@ class Client:
         while True:
             frame = json.loads(await self.ws.recv())
             if frame.get("op") == "ok" and frame.get("ref") == "1":
+                self.status = "subscribed"
                 break
             if frame.get("op") == "error":
-                raise RuntimeError(f"subscription refused: {frame}")
+                print(f"subscription refused: {frame}", file=sys.stderr)
+                self.status = "refused"
+                return
         self.task = asyncio.get_running_loop().create_task(self.listen())
 
     async def listen(self) -> None:
@@ -99,10 +105,18 @@ async def run(url: str, token: str | None, count: int, topic: str, concurrency: 
 
     async def open_one(client: Client) -> None:
         async with gate:
-            await client.open()
+            try:
+                await client.open()
+            except Exception as exc:  # counted as failed: a storm may turn some away
+                print(f"connection failed: {exc!r}", file=sys.stderr)
 
     await asyncio.gather(*(open_one(c) for c in clients))
-    print(f"READY {count}", flush=True)
+    statuses = [c.status for c in clients]
+    print(
+        f"READY {statuses.count('subscribed')} {statuses.count('refused')} "
+        f"{statuses.count('failed')}",
+        flush=True,
+    )
 
     loop = asyncio.get_running_loop()
     line = await loop.run_in_executor(None, sys.stdin.readline)

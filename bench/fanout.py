@@ -57,6 +57,7 @@ class Target:
     name: str
     url: str
     token: str | None = None
+    pid: int | None = None  # the server process, for its CPU time
 
 
 @dataclass
@@ -289,8 +290,8 @@ def servers(mode: str, conf: Settings, procs: Processes) -> Iterator[list[Target
         wait_for_port(lyc_port, server)
         token = fetch_token(lyc_port, password)
         yield [
-            Target("baseline", f"ws://127.0.0.1:{base_port}/"),
-            Target("lyceum", f"ws://127.0.0.1:{lyc_port}/ws/", token),
+            Target("baseline", f"ws://127.0.0.1:{base_port}/", pid=base.pid),
+            Target("lyceum", f"ws://127.0.0.1:{lyc_port}/ws/", token, pid=server.pid),
         ]
     finally:
         procs.stop_all()
