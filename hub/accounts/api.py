@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from hub.accounts import lockout
 from hub.accounts.selectors import user_payload
 from hub.api import AddressRateThrottle, RateLimited, validated
+from hub.outages import ServiceUnavailable
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -47,6 +48,8 @@ class TokenView(APIView):
     def post(self, request: Request) -> Response:
         data = validated(TokenRequestSerializer, request.data)
         user = authenticate(request, username=data["username"], password=data["password"])
+        if user is None and isinstance(lockout.refusal(request), lockout.Unavailable):
+            raise ServiceUnavailable
         if user is None and (locked := lockout.refusal(request)) is not None:
             refused = RateLimited(detail=locked.message)
             refused.wait = locked.retry_after  # Retry-After

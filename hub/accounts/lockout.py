@@ -33,9 +33,10 @@ from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 from hub.client_address import client_address
+from hub.outages import is_outage, warn_once
 
 _REFUSAL_ATTR = "lyceum_login_refusal"
 
@@ -57,6 +58,19 @@ class LockedOut:
             "Too many failed sign-in attempts. Wait %(minutes)d minutes, then try again.",
             self.minutes,
         ) % {"minutes": self.minutes}
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Sign-in refused because the failure counters (the cache: Redis in services mode)
+    cannot be read. Refused rather than let through uncounted: the lockout is what stops
+    a password being guessed (the token endpoint answers 503 for the same reason)."""
+
+    retry_after: int = 60
+
+    @property
+    def message(self) -> str:
+        return gettext("Signing in is briefly unavailable. Try again in a minute.")
 
 
 def _config() -> dict[str, int]:
@@ -111,7 +125,7 @@ def record_success(username: str) -> None:
     cache.delete(f"{_account_key(username)}:failures")
 
 
-def refusal(request: Any) -> LockedOut | None:
+def refusal(request: Any) -> LockedOut | Unavailable | None:
     """The lockout that made ``authenticate()`` refuse this request, if that was the reason."""
     return getattr(request, _REFUSAL_ATTR, None)
 
@@ -131,17 +145,28 @@ class LockoutModelBackend(ModelBackend):
         if request is None or username is None or password is None:
             # No client to count against (a script's own check): Django's behaviour.
             return super().authenticate(request, username, password, **kwargs)
-        locked = check(request, username)
+        try:
+            locked: LockedOut | Unavailable | None = check(request, username)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            warn_once("cache", "sign-in refused: the lockout's counters cannot be read (%s)", exc)
+            locked = Unavailable()
         if locked is not None:
             setattr(request, _REFUSAL_ATTR, locked)
             raise PermissionDenied  # stops authenticate(): no password is tried
         user = super().authenticate(request, username, password, **kwargs)
-        if user is None:
-            locked = record_failure(request, username)
-            if locked is not None:
-                setattr(request, _REFUSAL_ATTR, locked)
-        else:
-            record_success(username)
+        try:
+            if user is None:
+                locked = record_failure(request, username)
+                if locked is not None:
+                    setattr(request, _REFUSAL_ATTR, locked)
+            else:
+                record_success(username)
+        except Exception as exc:  # the cache went away between the check and now
+            if not is_outage(exc):
+                raise
+            warn_once("cache", "sign-in not counted: the lockout's counters are down (%s)", exc)
         return user
 
     @staticmethod

@@ -103,6 +103,15 @@ def test_token_endpoint_answers_503_not_500(client, learner, cache_down):
 
 # -- leaderboards -------------------------------------------------------------------------------
 @pytest.mark.django_db
+def test_the_login_page_says_signing_in_is_unavailable_not_500(client, learner, cache_down):
+    """The lockout's counters live in the cache: without them sign-in is refused with a
+    clear message (never let through uncounted, never a 500), and nothing changes."""
+    response = client.post("/accounts/login/", {"username": learner.username, "password": "x"})
+    assert response.status_code == 200
+    assert "Signing in is briefly unavailable" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
 def test_boards_answer_from_the_ledger_while_redis_is_down(
     api_client_for, client, learner, learner2, space, commit, ranks_down, caplog
 ):
