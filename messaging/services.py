@@ -489,11 +489,10 @@ def _message_store(
         "reactions": Reaction.objects.none(),
         "attachments": linked,
     }
+    # Built once: the event's frame is encoded from it here, and the sender's ack reuses it.
+    message.created_payload = selectors.message_payload(message)
     realtime.publish(
-        conversation.topic,
-        ConversationEvent.Type.CREATED,
-        selectors.message_payload(message),
-        id=message.id,
+        conversation.topic, ConversationEvent.Type.CREATED, message.created_payload, id=message.id
     )
     realtime.publish(
         conversation.unread_topic,
