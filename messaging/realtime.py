@@ -59,7 +59,8 @@ class ConversationTopic(realtime.Topic):
     def send(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         # By id: the service reads the conversation with the sender's membership, one query.
         message = services.message_send(sender=user, conversation=int(key), **data)
-        return selectors.message_payload(message)
+        # A new message carries the payload its event was built from (a retry does not).
+        return getattr(message, "created_payload", None) or selectors.message_payload(message)
 
     @realtime.action("edit", serializer=MessageEditSerializer)
     def edit(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:

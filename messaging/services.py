@@ -489,11 +489,10 @@ def _message_store(
         "reactions": Reaction.objects.none(),
         "attachments": linked,
     }
+    # Built once: the event's frame is encoded from it here, and the sender's ack reuses it.
+    message.created_payload = selectors.message_payload(message)
     realtime.publish(
-        conversation.topic,
-        ConversationEvent.Type.CREATED,
-        selectors.message_payload(message),
-        id=message.id,
+        conversation.topic, ConversationEvent.Type.CREATED, message.created_payload, id=message.id
     )
     realtime.publish(
         conversation.unread_topic,
@@ -863,13 +862,9 @@ def notify_new_messages(*, conversation_id: int) -> int:
     )
     if not claimed:
         return 0
-    messages = (
-        Message.objects.filter(
-            conversation_id=conversation_id, id__gt=start, id__lte=end, deleted_at__isnull=True
-        )
-        .select_related("sender")
-        .order_by("id")
-    )
+    messages = Message.objects.filter(
+        conversation_id=conversation_id, id__gt=start, id__lte=end, deleted_at__isnull=True
+    ).order_by("id")
     everyone = conversation.kind in (Conversation.Kind.DIRECT, Conversation.Kind.GROUP)
     if not everyone:
         messages = messages.exclude(mention_ids=[])
@@ -877,24 +872,29 @@ def notify_new_messages(*, conversation_id: int) -> int:
     present: set[int] | None = None  # asked once per run, only if someone could be told
     blockers: dict[int, set[int]] = {}
     considered = 0
-    for message in messages:
+    # Most messages of a busy conversation tell nobody (its members are looking at it): the
+    # scan reads three columns, and a whole message (with its sender) only for a notice.
+    for message_id, sender_id, mention_ids in messages.values_list(
+        "id", "sender_id", "mention_ids"
+    ):
         considered += 1
-        candidates = set(members if everyone else message.mention_ids)
-        candidates.discard(message.sender_id)
+        candidates = set(members if everyone else mention_ids)
+        candidates.discard(sender_id)
         if not candidates:
             continue
         if present is None:
             present = present_user_ids(conversation.topic)
         candidates -= present
         if conversation.kind == Conversation.Kind.DIRECT and candidates:
-            if message.sender_id not in blockers:
-                blockers[message.sender_id] = set(
-                    Block.objects.filter(blocked_id=message.sender_id).values_list(
-                        "blocker_id", flat=True
-                    )
+            if sender_id not in blockers:
+                blockers[sender_id] = set(
+                    Block.objects.filter(blocked_id=sender_id).values_list("blocker_id", flat=True)
                 )
-            candidates -= blockers[message.sender_id]
+            candidates -= blockers[sender_id]
         if not candidates:
+            continue
+        message = Message.objects.select_related("sender").filter(pk=message_id).first()
+        if message is None:  # deleted since the scan
             continue
         where = conversation.title or message.sender.name
         notify(

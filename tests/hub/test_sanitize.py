@@ -117,3 +117,56 @@ def test_a_text_over_the_limit_is_refused_before_it_is_rendered(monkeypatch):
     with pytest.raises(ValidationError) as error:
         sanitize.markdown("x" * 11, max_chars=10, field="summary")
     assert list(error.value.message_dict) == ["summary"]
+
+
+# -- the plain-text fast path ----------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+# Text that often takes the fast path (words, spaces, , ? ! ') and often just misses it
+# (markdown and HTML punctuation, new lines, edge spaces, any Unicode letter, digit or mark).
+_NEAR_PLAIN = st.text(
+    alphabet=st.one_of(
+        st.sampled_from("ab Z9 ,?!'"),
+        st.sampled_from('.:/@_*#-+>[]()<&;`~=|\\"\n\t\r'),
+        st.characters(codec="utf-8"),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_NEAR_PLAIN)
+def test_plain_text_fast_path_renders_as_the_full_path(text):
+    assert sanitize.markdown(text) == sanitize._render(text)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.characters(categories=["L", "N"]), st.sampled_from(" ,?!'"), st.just(" ")
+        ),
+        min_size=1,
+        max_size=80,
+    )
+)
+def test_plain_text_fast_path_on_words(text):
+    assert sanitize.markdown(text) == sanitize._render(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "fast"),
+    [
+        ("hello, how are you? I'm fine!", True),
+        ("élève n°1", False),
+        ("see example.com", False),
+        ("1) first", False),
+        (" indented", False),
+        ("two\nlines", False),
+        ("a_b", False),
+    ],
+)
+def test_which_texts_take_the_fast_path(text, fast):
+    assert bool(sanitize._PLAIN_TEXT.fullmatch(text)) is fast
+    assert sanitize.markdown(text) == sanitize._render(text)

@@ -413,6 +413,24 @@ def test_the_memory_of_waiting_jobs_forgets_quiet_conversations(group, learner, 
     assert set(services._job_waiting_until) == {group.pk}
 
 
+def test_a_run_over_messages_nobody_needs_told_reads_no_message_rows(
+    group, learner, learner2, commit, monkeypatch, django_assert_max_num_queries
+):
+    """Everyone is looking: the run scans ids and senders, whatever the messages' count."""
+    for n in range(20):
+        send(learner, group, f"busy {n}")
+    commit()
+    monkeypatch.setattr(
+        services,
+        "present_user_ids",
+        lambda topic: set(group.memberships.values_list("user_id", flat=True)),
+    )
+    with django_assert_max_num_queries(5) as captured:
+        assert services.notify_new_messages(conversation_id=group.pk) == 20
+    assert not any("body_html" in q["sql"] for q in captured.captured_queries)
+    assert not Notification.objects.exists()
+
+
 def test_notifying_twice_notifies_once(direct, learner, learner2, commit):
     send(learner, direct, "ping")
     commit()
