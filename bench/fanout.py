@@ -348,6 +348,27 @@ async def read_line(proc: asyncio.subprocess.Process, within: float) -> str:
     return line.decode()
 
 
+async def collect(
+    procs: list[asyncio.subprocess.Process], first: int, last: int
+) -> tuple[list[float], int, int]:
+    """Stop the client processes (``STOP first last``): the latencies (ms) of events
+    ``first..last``, how many of them clients missed, how many sockets closed early."""
+    latencies: list[float] = []
+    missed = closed = 0
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(f"STOP {first} {last}\n".encode())
+        await proc.stdin.drain()
+    for proc in procs:
+        result = json.loads(await read_line(proc, 60))
+        latencies.extend(result["latencies_ms"])
+        missed += result["missed"]
+        closed += result["closed_early"]
+    for proc in procs:
+        await asyncio.wait_for(proc.wait(), 30)
+    return latencies, missed, closed
+
+
 async def phase(mode: str, target: Target, rep: int, conf: Settings) -> PhaseResult:
     """Connect the clients, drive events through ``target``, gather what clients saw."""
     load_before = os.getloadavg()[0]
@@ -382,19 +403,7 @@ async def phase(mode: str, target: Target, rep: int, conf: Settings) -> PhaseRes
         act_errors = await drive(target, conf.rate, total)
         await asyncio.sleep(2)  # let the last events land
 
-        latencies: list[float] = []
-        missed = closed = 0
-        for proc in procs:
-            assert proc.stdin is not None
-            proc.stdin.write(f"STOP {warm} {total - 1}\n".encode())
-            await proc.stdin.drain()
-        for proc in procs:
-            result = json.loads(await read_line(proc, 60))
-            latencies.extend(result["latencies_ms"])
-            missed += result["missed"]
-            closed += result["closed_early"]
-        for proc in procs:
-            await asyncio.wait_for(proc.wait(), 30)
+        latencies, missed, closed = await collect(procs, warm, total - 1)
     finally:
         for proc in procs:
             if proc.returncode is None:

@@ -38,6 +38,7 @@ from bench.fanout import (
     Processes,
     Settings,
     Target,
+    collect,
     drive,
     percentile,
     read_line,
@@ -106,18 +107,7 @@ async def step(mode: str, target: Target, clients: int, conf: Settings) -> Step:
         await asyncio.sleep(2)  # let the last events land
         server_cpu = (cpu_seconds([target.pid]) - cpu_before) if target.pid else float("nan")
 
-        latencies: list[float] = []
-        missed = 0
-        for proc in procs:
-            assert proc.stdin is not None
-            proc.stdin.write(f"STOP {warm} {total - 1}\n".encode())
-            await proc.stdin.drain()
-        for proc in procs:
-            result = json.loads(await read_line(proc, 60))
-            latencies.extend(result["latencies_ms"])
-            missed += result["missed"]
-        for proc in procs:
-            await asyncio.wait_for(proc.wait(), 30)
+        latencies, missed, _ = await collect(procs, warm, total - 1)
     finally:
         for proc in procs:
             if proc.returncode is None:
