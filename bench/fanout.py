@@ -348,6 +348,27 @@ async def read_line(proc: asyncio.subprocess.Process, within: float) -> str:
     return line.decode()
 
 
+async def start_clients(
+    target: Target, count: int, log: Any, concurrency: int | None = None
+) -> asyncio.subprocess.Process:
+    """One ``bench.clients`` process of ``count`` sockets on ``TOPIC`` of ``target``
+    (``concurrency`` handshakes at a time; its own default when None)."""
+    args = [sys.executable, "-m", "bench.clients", "--url", target.url]
+    args += ["--clients", str(count), "--topic", TOPIC]
+    if concurrency is not None:
+        args += ["--concurrency", str(concurrency)]
+    if target.token:
+        args += ["--token", target.token]
+    return await asyncio.create_subprocess_exec(
+        *args,
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=log,
+        limit=64 * 1024 * 1024,
+    )
+
+
 async def collect(
     procs: list[asyncio.subprocess.Process], first: int, last: int
 ) -> tuple[list[float], int, int]:
@@ -378,20 +399,7 @@ async def phase(mode: str, target: Target, rep: int, conf: Settings) -> PhaseRes
     log = (conf.log_dir / f"{mode}-clients.log").open("ab")
     try:
         for count in counts:
-            args = [sys.executable, "-m", "bench.clients", "--url", target.url]
-            args += ["--clients", str(count), "--topic", TOPIC]
-            if target.token:
-                args += ["--token", target.token]
-            procs.append(
-                await asyncio.create_subprocess_exec(
-                    *args,
-                    cwd=ROOT,
-                    stdin=asyncio.subprocess.PIPE,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=log,
-                    limit=64 * 1024 * 1024,
-                )
-            )
+            procs.append(await start_clients(target, count, log))
         for proc in procs:
             line = await read_line(proc, 120)
             if not line.startswith("READY"):

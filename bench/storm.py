@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -34,7 +33,6 @@ from bench.clients import raise_fd_limit
 from bench.fanout import (
     RESULTS_DIR,
     ROOT,
-    TOPIC,
     Processes,
     Settings,
     Target,
@@ -44,6 +42,7 @@ from bench.fanout import (
     read_line,
     servers,
     services_unavailable,
+    start_clients,
 )
 
 SWEEP = (250, 500, 1000, 1500, 2000)
@@ -78,20 +77,8 @@ async def step(mode: str, target: Target, clients: int, conf: Settings) -> Step:
     log = (conf.log_dir / f"{mode}-storm-clients.log").open("ab")
     try:
         for count in counts:
-            args = [sys.executable, "-m", "bench.clients", "--url", target.url]
-            args += ["--clients", str(count), "--topic", TOPIC, "--concurrency", str(count)]
-            if target.token:
-                args += ["--token", target.token]
-            procs.append(
-                await asyncio.create_subprocess_exec(
-                    *args,
-                    cwd=ROOT,
-                    stdin=asyncio.subprocess.PIPE,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=log,
-                    limit=64 * 1024 * 1024,
-                )
-            )
+            # No handshake limit: every socket of the step connects at the same moment.
+            procs.append(await start_clients(target, count, log, concurrency=count))
         for proc in procs:
             words = (await read_line(proc, 180)).split()
             if not words or words[0] != "READY":
