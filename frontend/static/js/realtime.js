@@ -42,9 +42,18 @@
     return delay + Math.random() * delay;
   }
 
+  // The page's socket address. A page whose live parts must meet other people's in one
+  // server process (a live class on the built-in media relay) names that in
+  // <meta name="lyceum-ws-affinity">; the load balancer hashes on it (deploy/haproxy.cfg).
+  function defaultUrl() {
+    const base = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/";
+    const meta = document.querySelector('meta[name="lyceum-ws-affinity"]');
+    return meta && meta.content ? base + "?affinity=" + encodeURIComponent(meta.content) : base;
+  }
+
   class Realtime {
     constructor(url) {
-      this.url = url || (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/";
+      this.url = url || defaultUrl();
       this.socket = null;
       this.nextRef = 1;
       this.pending = new Map();      // ref -> {resolve, reject, timer}
