@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -113,6 +114,10 @@ def notify(
     target_type = ContentType.objects.get_for_model(target) if target is not None else None
     now = timezone.now()
     actor_name = getattr(actor, "name", str(actor))
+    # Recipients who did it themselves (a reminder of their own registration, a seat they
+    # were promoted to) are not shown as the actor: "Leo" on Leo's own notice reads as if
+    # someone else had acted.
+    actor_user_id = actor.pk if isinstance(actor, get_user_model()) else None
     realtime.hold_topic_order(*(f"hub.user.{uid}" for uid in wanted))
     created = Notification.objects.bulk_create(
         [
@@ -125,7 +130,11 @@ def notify(
                 target_content_type=target_type,
                 target_object_id=str(target.pk) if target is not None else None,
                 timestamp=now,
-                data={"kind": kind, "url": url, "actor_name": actor_name},
+                data={
+                    "kind": kind,
+                    "url": url,
+                    "actor_name": "" if uid == actor_user_id else actor_name,
+                },
             )
             for uid in wanted
         ]

@@ -66,3 +66,16 @@ def test_mark_read_touches_only_own_notifications(learner, learner2, trainer, pu
     read = published(f"hub.user.{learner.pk}")[-1]
     assert read.type == "notifications.read" and read.id is None
     assert read.data == {"ids": sorted([mine[0].id, theirs[0].id]), "unread_count": 0}
+
+
+def test_the_recipient_is_never_shown_as_the_one_who_did_it(learner, trainer, published):
+    """A notice about something the recipients did themselves (a reminder of their own
+    registration) names no actor; one done by someone else names them."""
+    own = notify.notify(
+        recipients=[learner, trainer], kind="announcement", verb="Reminder", actor=learner
+    )
+    by_recipient = {n.recipient_id: notify.notification_payload(n) for n in own}
+    assert by_recipient[learner.pk]["actor"] == ""
+    assert by_recipient[trainer.pk]["actor"] == learner.name
+    assert published(f"hub.user.{learner.pk}")[0].data["actor"] == ""
+    assert published(f"hub.user.{trainer.pk}")[0].data["actor"] == learner.name
