@@ -1,0 +1,193 @@
+"""The design system's template tags: icons, avatars, counters and the one date filter.
+
+{% load ui %}
+{% icon "bell" %}                       decorative icon (aria-hidden)
+{% icon "bell" label=_("Notifications") %}  icon + a label for assistive tech only
+{% avatar user %} {% avatar user "lg" %}    uploaded picture, or initials on a colour
+{% counter n label %}                    a badge, hidden at 0 (``hidden`` attribute)
+{{ value|when }}                         the one date/time format (docs/INTERFACE.md)
+{{ value|when:"date" }} {{ value|when:"time" }} {{ value|when:"relative" }}
+{{ value|when:session.time_zone }}       names the viewer's zone when it differs
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from django import template
+from django.utils import dateformat, timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, ngettext
+
+register = template.Library()
+log = logging.getLogger(__name__)
+
+ICON_DIR = Path(__file__).resolve().parent.parent / "static" / "icons"
+_ICON_NAME = re.compile(r"^[a-z0-9-]{1,40}$")
+
+
+@functools.cache
+def _icon_svg(name: str) -> str:
+    """The icon's SVG markup (read once per process); ``""`` for an unknown name."""
+    if not _ICON_NAME.match(name):
+        return ""
+    try:
+        svg = (ICON_DIR / f"{name}.svg").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        log.warning("unknown icon %r: add it to frontend/vendor/copy_icons.py", name)
+        return ""
+    return svg.replace(
+        "<svg ", '<svg class="icon" aria-hidden="true" focusable="false" ', 1
+    ).replace(' width="24" height="24"', "", 1)
+
+
+@register.simple_tag
+def icon(name: str, label: str = "") -> SafeString:
+    """An inline SVG icon in the text colour. With ``label``, a visually hidden text names it:
+    an icon-only control always carries a label for assistive tech."""
+    svg = mark_safe(_icon_svg(str(name)))  # our own files, read from disk, never user input
+    if label:
+        return format_html('{}<span class="sr-only">{}</span>', svg, label)
+    return svg
+
+
+# -- avatars ---------------------------------------------------------------------------------
+# Background hues for initials, each with white text at 4.5:1 or more.
+AVATAR_COLOURS = ("#1f5f8b", "#6b3fa0", "#0f7560", "#a3461a", "#8a2c5a", "#3c5a14", "#555f6d")
+AVATAR_SIZES = {"sm": 28, "md": 40, "lg": 96}
+
+
+def initials(name: str) -> str:
+    """``"Lina Martin"`` -> ``"LM"``; one letter for a single word; ``"?"`` for nothing."""
+    words = [w for w in re.split(r"[\s._-]+", name or "") if w]
+    if not words:
+        return "?"
+    letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
+    return letters.upper()
+
+
+def avatar_colour(key: str) -> str:
+    digest = hashlib.sha256(key.encode()).digest()
+    return AVATAR_COLOURS[digest[0] % len(AVATAR_COLOURS)]
+
+
+@register.inclusion_tag("frontend/components/_avatar.html")
+def avatar(user: Any, size: str = "md", decorative: bool = True) -> dict[str, Any]:
+    """The person's uploaded picture, else their initials on a colour of their own.
+
+    Decorative by default (the name is written next to it); ``decorative=False`` gives the
+    picture the person's name as its text alternative.
+    """
+    size = size if size in AVATAR_SIZES else "md"
+    name = getattr(user, "name", "") or str(user or "")
+    picture = getattr(user, "avatar", None)
+    return {
+        "name": name,
+        "url": picture.url if picture else "",
+        "initials": initials(name),
+        "colour": avatar_colour(f"{getattr(user, 'pk', '')}:{name}"),
+        "size": size,
+        "pixels": AVATAR_SIZES[size],
+        "decorative": decorative,
+    }
+
+
+@register.inclusion_tag("frontend/components/_counter.html")
+def counter(value: Any, label: str = "", element_id: str = "") -> dict[str, Any]:
+    """A count badge, ``hidden`` at 0 so nothing shows when there is nothing to count."""
+    try:
+        number = max(0, int(value or 0))
+    except (TypeError, ValueError):
+        number = 0
+    return {"n": number, "label": label, "id": element_id}
+
+
+# -- the date/time policy --------------------------------------------------------------------
+# One display per kind, in the viewer's zone (hub.accounts.middleware activates it): week
+# day, day, month name and year, 24-hour time. The names follow the active language.
+STYLES = {
+    "datetime": "D j M Y, H:i",
+    "date": "D j M Y",
+    "time": "H:i",
+}
+RELATIVE_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
+
+
+def zone_label(zone: str) -> str:
+    """``"America/New_York"`` -> ``"New York"``: the place part of a zone's name."""
+    return zone.rsplit("/", 1)[-1].replace("_", " ") if zone else ""
+
+
+def relative(value: datetime, now: datetime | None = None) -> str:
+    """``"in 2 h"``, ``"5 min ago"``, ``"now"`` (the JS helper says the same)."""
+    now = now or timezone.now()
+    seconds = (value - now).total_seconds()
+    ahead = seconds >= 0
+    seconds = abs(seconds)
+    if seconds < 60:
+        return gettext("now")
+    unit, n = next((u, int(seconds // size)) for u, size in RELATIVE_UNITS if seconds >= size)
+    labels = {
+        "day": ngettext("%(n)d day", "%(n)d days", n),
+        "hour": ngettext("%(n)d h", "%(n)d h", n),
+        "minute": ngettext("%(n)d min", "%(n)d min", n),
+    }
+    amount = labels[unit] % {"n": n}
+    return (gettext("in %(amount)s") if ahead else gettext("%(amount)s ago")) % {"amount": amount}
+
+
+def format_when(value: datetime | date, style: str = "datetime") -> str:
+    """The text of ``value`` in ``style``, in the active time zone and language."""
+    if isinstance(value, datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        if style == "relative":
+            return relative(value if timezone.is_aware(value) else timezone.make_aware(value))
+    elif style in ("time", "relative"):
+        style = "date"
+    # dateformat writes day and month names in the active language.
+    return dateformat.format(value, STYLES.get(style, STYLES["datetime"]))
+
+
+@register.filter(is_safe=True)
+def when(value: Any, arg: str = "") -> SafeString | str:
+    """``<time>`` with the one format of the date policy.
+
+    ``arg`` is a style (``date``, ``time``, ``relative``; ``datetime`` by default) or the
+    event's own time zone: when that differs from the viewer's, the viewer's zone is named
+    ("14:00 (New York time)") so nobody wonders which clock the time is on.
+    """
+    if not isinstance(value, date):
+        return ""
+    style, event_zone = (arg, "") if arg in STYLES or arg == "relative" else ("datetime", arg)
+    text = format_when(value, style)
+    if event_zone and isinstance(value, datetime):
+        viewer = timezone.get_current_timezone_name()
+        if _canonical(event_zone) != _canonical(viewer):
+            text = gettext("%(time)s (%(zone)s time)") % {
+                "time": text,
+                "zone": zone_label(viewer),
+            }
+    iso = value.isoformat()
+    title = format_when(value, "datetime") if style == "relative" else ""
+    if style == "relative":
+        return format_html(
+            '<time datetime="{}" title="{}" data-relative>{}</time>', iso, title, text
+        )
+    return format_html('<time datetime="{}">{}</time>', iso, text)
+
+
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Zulu", "Zulu", "GMT", "Etc/GMT"})
+
+
+def _canonical(zone: str) -> str:
+    """One name for the spellings of UTC, so a session "in UTC" seen from "Etc/UTC" names
+    no zone."""
+    return "UTC" if zone in _UTC_NAMES else zone
