@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from django import template
-from django.utils import dateformat, timezone
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
+
+from hub.dates import STYLES, format_when, same_zone, zone_label
 
 register = template.Library()
 log = logging.getLogger(__name__)
@@ -109,53 +111,7 @@ def counter(value: Any, label: str = "", element_id: str = "") -> dict[str, Any]
     return {"n": number, "label": label, "id": element_id}
 
 
-# -- the date/time policy --------------------------------------------------------------------
-# One display per kind, in the viewer's zone (hub.accounts.middleware activates it): week
-# day, day, month name and year, 24-hour time. The names follow the active language.
-STYLES = {
-    "datetime": "D j M Y, H:i",
-    "date": "D j M Y",
-    "time": "H:i",
-}
-RELATIVE_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
-
-
-def zone_label(zone: str) -> str:
-    """``"America/New_York"`` -> ``"New York"``: the place part of a zone's name."""
-    return zone.rsplit("/", 1)[-1].replace("_", " ") if zone else ""
-
-
-def relative(value: datetime, now: datetime | None = None) -> str:
-    """``"in 2 h"``, ``"5 min ago"``, ``"now"`` (the JS helper says the same)."""
-    now = now or timezone.now()
-    seconds = (value - now).total_seconds()
-    ahead = seconds >= 0
-    seconds = abs(seconds)
-    if seconds < 60:
-        return gettext("now")
-    unit, n = next((u, int(seconds // size)) for u, size in RELATIVE_UNITS if seconds >= size)
-    labels = {
-        "day": ngettext("%(n)d day", "%(n)d days", n),
-        "hour": ngettext("%(n)d h", "%(n)d h", n),
-        "minute": ngettext("%(n)d min", "%(n)d min", n),
-    }
-    amount = labels[unit] % {"n": n}
-    return (gettext("in %(amount)s") if ahead else gettext("%(amount)s ago")) % {"amount": amount}
-
-
-def format_when(value: datetime | date, style: str = "datetime") -> str:
-    """The text of ``value`` in ``style``, in the active time zone and language."""
-    if isinstance(value, datetime):
-        if timezone.is_aware(value):
-            value = timezone.localtime(value)
-        if style == "relative":
-            return relative(value if timezone.is_aware(value) else timezone.make_aware(value))
-    elif style in ("time", "relative"):
-        style = "date"
-    # dateformat writes day and month names in the active language.
-    return dateformat.format(value, STYLES.get(style, STYLES["datetime"]))
-
-
+# -- the date/time policy: hub/dates.py formats, this filter wraps it in <time> ------------
 @register.filter(is_safe=True)
 def when(value: Any, arg: str = "") -> SafeString | str:
     """``<time>`` with the one format of the date policy.
@@ -170,7 +126,7 @@ def when(value: Any, arg: str = "") -> SafeString | str:
     text = format_when(value, style)
     if event_zone and isinstance(value, datetime):
         viewer = timezone.get_current_timezone_name()
-        if _canonical(event_zone) != _canonical(viewer):
+        if not same_zone(event_zone, viewer):
             text = gettext("%(time)s (%(zone)s time)") % {
                 "time": text,
                 "zone": zone_label(viewer),
@@ -182,12 +138,3 @@ def when(value: Any, arg: str = "") -> SafeString | str:
             '<time datetime="{}" title="{}" data-relative>{}</time>', iso, title, text
         )
     return format_html('<time datetime="{}">{}</time>', iso, text)
-
-
-_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Zulu", "Zulu", "GMT", "Etc/GMT"})
-
-
-def _canonical(zone: str) -> str:
-    """One name for the spellings of UTC, so a session "in UTC" seen from "Etc/UTC" names
-    no zone."""
-    return "UTC" if zone in _UTC_NAMES else zone

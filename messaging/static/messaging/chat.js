@@ -70,7 +70,7 @@
     return node;
   }
   function time(iso) {
-    try { return new Date(iso).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}); } catch (e) { return ""; }
+    return Lyceum.formatDate(iso, "time");
   }
 
   function render(m) {
