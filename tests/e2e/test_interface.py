@@ -172,8 +172,8 @@ def test_the_checks_can_fail(browser, lyceum_server, axe_source) -> None:
               main.append(shown, wide, img);
             }"""
         )
-        page.evaluate("() => setTimeout(() => { throw new Error('boom'); }, 0)")
-        page.wait_for_timeout(50)  # the throw is queued behind the evaluate: let it run
+        with page.expect_event("pageerror"):
+            page.evaluate("() => setTimeout(() => { throw new Error('boom'); }, 0)")
         problems = page.evaluate(CHECKS, [AXE_TAGS]) + errors
         text = "\n".join(problems)
         assert "hidden but shown" in text
