@@ -1,4 +1,5 @@
-"""Copy the Lucide icons Lyceum uses from the npm package into ``frontend/static/icons``.
+"""Copy the Lucide icons Lyceum uses from the npm package into ``frontend/static/icons``,
+and build ``sprite.svg`` (one ``<symbol>`` per icon) that ``{% icon %}`` points into.
 
 Run by ``make vendor`` (``make install`` depends on it) after ``npm ci``. Only the icons in
 ``ICONS`` are copied, with the set's licence, so the page serves a handful of small files
@@ -73,6 +74,13 @@ def clean(svg: str) -> str:
     return re.sub(r"\s*\n\s*", " ", svg).replace("> <", "><").strip() + "\n"
 
 
+def symbol(name: str, svg: str) -> str:
+    """The icon as a ``<symbol>`` of the sprite: its shapes, under its name."""
+    inner = re.search(r"<svg[^>]*>(.*)</svg>", svg, flags=re.S)
+    shapes = inner.group(1).strip() if inner else ""
+    return f'<symbol id="{name}" viewBox="0 0 24 24">{shapes}</symbol>'
+
+
 def main() -> int:
     if not SOURCE.is_dir():
         print(f"{SOURCE} is missing: run `npm ci` in {HERE}", file=sys.stderr)
@@ -83,6 +91,14 @@ def main() -> int:
         out = TARGET / f"{name}.svg"
         if not out.exists() or out.read_text(encoding="utf-8") != clean(text):
             out.write_text(clean(text), encoding="utf-8")
+    # One sprite the pages reference (<use href="sprite.svg#bell">): fetched once, cached
+    # for good, instead of each icon's markup repeated in every page.
+    sprite = "".join(
+        symbol(name, (TARGET / f"{name}.svg").read_text(encoding="utf-8")) for name in ICONS
+    )
+    (TARGET / "sprite.svg").write_text(
+        f'<svg xmlns="http://www.w3.org/2000/svg">{sprite}</svg>\n', encoding="utf-8"
+    )
     shutil.copyfile(SOURCE / "LICENSE", TARGET / "LICENSE")
     return 0
 

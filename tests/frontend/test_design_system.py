@@ -38,6 +38,8 @@ def test_every_icon_a_template_names_is_served_from_our_copy_with_its_licence():
     missing = sorted(name for name in used if not (ICONS / f"{name}.svg").exists())
     assert not missing, f"add these to frontend/vendor/copy_icons.py and run make vendor: {missing}"
     assert "ISC" in (ICONS / "LICENSE").read_text()
+    sprite = (ICONS / "sprite.svg").read_text()
+    assert all(f'<symbol id="{name}"' in sprite for name in used)
     from frontend.vendor.copy_icons import ICONS as COPIED  # type: ignore[import-not-found]
 
     assert used <= set(COPIED)
@@ -55,6 +57,7 @@ def test_the_icon_set_and_axe_come_from_npm_not_a_cdn():
 def test_icon_is_decorative_unless_labelled():
     svg = render('{% icon "bell" %}')
     assert svg.startswith('<svg class="icon" aria-hidden="true" focusable="false"')
+    assert 'sprite.svg#bell"></use></svg>' in svg
     labelled = render('{% icon "bell" label="Notifications" %}')
     assert labelled.endswith('<span class="sr-only">Notifications</span>')
     assert render('{% icon "no-such-icon" %}') == ""
