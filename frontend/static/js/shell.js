@@ -34,22 +34,24 @@
       .map((el) => el.getBoundingClientRect())
       .filter((r) => r.width > 0 && r.height > 0);
   }
-  function overlaps(a, b) {
-    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
-  }
-  /** Put the stack at the bottom (above the tab bar), or under the header if a control of
-   * the page sits where the bottom stack would be. */
+  /** Put the stack at the bottom (above the tab bar); if a control of the page is under
+   * it there, move it up to the lowest band of the screen where it covers none. */
   function placeToasts(box) {
-    box.classList.remove("top");
-    const bottom = box.getBoundingClientRect();
-    if (!bottom.height) return;
-    if (pageControls().some((r) => overlaps(r, bottom))) {
-      box.classList.add("top");
-      const top = box.getBoundingClientRect();
-      // Neither corner is clear: the one covering fewer controls.
-      const hits = (rect) => pageControls().filter((r) => overlaps(r, rect)).length;
-      if (hits(top) > hits(bottom)) box.classList.remove("top");
-    }
+    box.style.top = "";
+    box.style.bottom = "";
+    const rect = box.getBoundingClientRect();
+    if (!rect.height) return;
+    const controls = pageControls().filter((r) => r.left < rect.right && rect.left < r.right);
+    const clear = (top) => !controls.some((r) => r.top < top + rect.height + 4 && top - 4 < r.bottom);
+    if (clear(rect.top)) return;
+    const header = document.querySelector(".site-header");
+    const minTop = (header ? header.getBoundingClientRect().bottom : 0) + 8;
+    const candidates = [minTop];
+    controls.forEach((r) => { candidates.push(r.top - rect.height - 8, r.bottom + 8); });
+    const fits = candidates.filter((t) => t >= minTop && t <= rect.top && clear(t));
+    if (!fits.length) return; // a screen full of controls: the bottom, dismissable
+    box.style.top = Math.max.apply(null, fits) + "px";
+    box.style.bottom = "auto";
   }
 
   function toast(text, href) {
