@@ -56,9 +56,8 @@ def icon(name: str, label: str = "") -> SafeString:
     if not icon_exists(name):
         return mark_safe("")
     svg = format_html(
-        '<svg class="icon" aria-hidden="true" focusable="false" fill="none" '
-        'stroke="currentColor" stroke-width="2" stroke-linecap="round" '
-        'stroke-linejoin="round"><use href="{}#{}"></use></svg>',
+        # Stroke and fill come from the .icon rule (lyceum.css): less markup per icon.
+        '<svg class="icon" aria-hidden="true" focusable="false"><use href="{}#{}"></use></svg>',
         static("icons/sprite.svg"),
         name,
     )
