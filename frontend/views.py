@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -68,9 +69,8 @@ def style_guide(request: HttpRequest) -> HttpResponse:
             ],
             "avatar_colours": AVATAR_COLOURS,
             "sample_people": [
-                {"name": "Lina Martin", "pk": 1},
-                {"name": "Omar", "pk": 2},
-                {"name": "Zoé Dubois-Laurent", "pk": 3},
+                SimpleNamespace(pk=pk, name=name, avatar=None)
+                for pk, name in ((1, "Lina Martin"), (2, "Omar"), (3, "Zoé Dubois-Laurent"))
             ],
             "now": now,
             "in_two_hours": now + timedelta(hours=2),
