@@ -224,3 +224,12 @@ def test_the_page_asks_the_browser_for_its_zone_only_while_none_is_chosen(client
     body = body_attrs(client.get(reverse("dashboard")).content)
     assert "data-detect-time-zone" not in body
     assert body["data-time-zone"] == "Asia/Tokyo"
+
+
+def test_a_broken_zone_in_the_database_falls_back_to_the_servers(client, learner, settings):
+    # Written around validation (an old row, a manual edit): pages still render.
+    User.objects.filter(pk=learner.pk).update(time_zone="Junk/Zone")
+    client.force_login(learner)
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 200
+    assert body_attrs(response.content)["data-time-zone"] == settings.TIME_ZONE
