@@ -13,7 +13,7 @@ VAR_DIR := $(if $(LYCEUM_VAR_DIR),$(LYCEUM_VAR_DIR),var)
 # Test workers (pytest-xdist): one per core by default; TEST_WORKERS=0 runs in this process.
 TEST_WORKERS ?= auto
 
-.PHONY: run test bench lint format migrate demo messages static clean reset install
+.PHONY: run test bench lint format migrate demo messages static clean reset install vendor
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) vendor
+
+# -- front-end vendor files (design system): the Lucide icons copied into
+# frontend/static/icons, and axe-core for the accessibility tests. npm ci runs again only
+# when the lock file changes.
+FRONTEND_VENDOR := frontend/vendor
+$(FRONTEND_VENDOR)/node_modules/.package-lock.json: $(FRONTEND_VENDOR)/package.json $(FRONTEND_VENDOR)/package-lock.json
+	cd $(FRONTEND_VENDOR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+vendor: $(FRONTEND_VENDOR)/node_modules/.package-lock.json
+	$(PYTHON) $(FRONTEND_VENDOR)/copy_icons.py
+# -- end front-end vendor files
 
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput

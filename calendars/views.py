@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST, require_safe
 from calendars import selectors
 from calendars.ics import RenderedCalendar, prepare_calendar
 from hub.accounts.services import feed_token_reset
+from hub.dates import format_when
 from sessions.models import Session
 from sessions.selectors import can_view_session
 
@@ -183,7 +184,7 @@ def agenda(request: HttpRequest) -> HttpResponse:
         for n in range((last - first).days)
     ]
     if view == "week":
-        heading = _("Week of %(date)s") % {"date": date_format(first, "DATE_FORMAT")}
+        heading = _("Week of %(date)s") % {"date": format_when(first, "date")}
     else:
         heading = date_format(day, "YEAR_MONTH_FORMAT")
     return render(

@@ -54,6 +54,7 @@ from hub import events, realtime, sanitize
 from hub.accounts.models import Role, Space, User
 from hub.accounts.selectors import is_space_member
 from hub.api import RateLimited
+from hub.dates import format_for
 from hub.files import check_image, sniff_upload
 from hub.notify import notify
 
@@ -74,7 +75,8 @@ def _require_writer(user: User, forum: Forum) -> None:
     if suspension is not None:
         raise PermissionDenied(
             _("You are suspended from this forum until %(until)s.")
-            % {"until": timezone.localtime(suspension.until).strftime("%Y-%m-%d %H:%M")}
+            # In the person's own zone, named (the one date policy, hub/dates.py).
+            % {"until": format_for(suspension.until, zone=user.time_zone or "UTC")}
         )
 
 

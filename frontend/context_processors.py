@@ -1,4 +1,5 @@
-"""What every page's shell needs: the space, the person's spaces, the navigation, the bell."""
+"""What every page's shell needs: the space, the person's spaces, the navigation, the bell,
+the viewer's time zone."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any, NamedTuple
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hub import notify
@@ -20,15 +22,52 @@ class NavItem(NamedTuple):
     label: Any
     url: str
     current: bool
+    icon: str = "chevron-right"
 
 
-def navigation(request: HttpRequest, roles: dict[str, bool]) -> list[NavItem]:
-    """The main navigation for the person's roles (later issues add their entries here)."""
-    user = request.user
+# The icon of each destination (Lucide names, frontend/static/icons).
+NAV_ICONS = {
+    "dashboard": "house",
+    "courses": "graduation-cap",
+    "sessions": "calendar-days",
+    "agenda": "calendar-clock",
+    "forums": "messages-square",
+    "leaderboards": "trophy",
+    "announcements": "megaphone",
+    "announcement-new": "plus",
+    "notifications": "bell",
+    "style-guide": "layout-dashboard",
+    "admin": "shield",
+}
+
+
+def _is_current(request: HttpRequest, url: str, names: tuple[str, ...]) -> bool:
+    """The page being shown is this entry's: by URL name, or under its URL (not "/")."""
     match = getattr(request, "resolver_match", None)
     here = match.url_name if match else None
-    entries: list[tuple[str, Any, str, tuple[str, ...]]] = [
-        ("dashboard", _("Dashboard"), reverse("dashboard"), ("dashboard",)),
+    if here is not None and here in names:
+        return True
+    return url != "/" and not names and request.path.startswith(url)
+
+
+def navigation(request: HttpRequest, roles: dict[str, bool]) -> dict[str, list[NavItem]]:
+    """The shell's navigation for the person's roles.
+
+    ``primary``: the destinations in the desktop header row; ``more``: the rest, in the
+    header's "More" menu; ``tabs``: the phone's bottom tab bar (Home, Learn, Sessions; Chat
+    and More are drawn by the template with their counts); ``tab_more``: the phone's "More"
+    menu (what the tab bar has no room for).
+    """
+    user = request.user
+    primary: list[tuple[str, Any, str, tuple[str, ...]]] = [
+        ("dashboard", _("Home"), reverse("dashboard"), ("dashboard",)),
+        ("courses", _("Learn"), reverse("courses"), ()),
+        ("sessions", _("Sessions"), reverse("sessions"), ()),
+        ("agenda", _("Agenda"), reverse("agenda"), ()),
+        ("forums", _("Forums"), reverse("forums"), ()),
+        ("leaderboards", _("Leaderboard"), reverse("leaderboards"), ()),
+    ]
+    more: list[tuple[str, Any, str, tuple[str, ...]]] = [
         (
             "announcements",
             _("Announcements"),
@@ -37,16 +76,32 @@ def navigation(request: HttpRequest, roles: dict[str, bool]) -> list[NavItem]:
         ),
     ]
     if roles[Role.TRAINER] or roles[Role.COORDINATOR] or roles[Role.ADMIN]:
-        entries.append(("announcement-new", _("New announcement"), reverse("announcement-new"), ()))
-    entries.append(
-        ("notifications", _("Notifications"), reverse("notifications"), ("notifications",))
-    )
+        more.append(("announcement-new", _("New announcement"), reverse("announcement-new"), ()))
+    more.append(("notifications", _("Notifications"), reverse("notifications"), ("notifications",)))
+    if user.is_staff or roles[Role.ADMIN]:
+        more.append(("style-guide", _("Style guide"), reverse("style-guide"), ("style-guide",)))
     if roles[Role.ADMIN] or user.is_staff:
-        entries.append(("admin", _("Back-office"), reverse("admin:index"), ()))
-    return [
-        NavItem(key, label, url, here is not None and (here == key or here in names))
-        for key, label, url, names in entries
-    ]
+        more.append(("admin", _("Back-office"), reverse("admin:index"), ()))
+
+    def items(entries: list[tuple[str, Any, str, tuple[str, ...]]]) -> list[NavItem]:
+        return [
+            NavItem(
+                key,
+                label,
+                url,
+                _is_current(request, url, names),
+                NAV_ICONS.get(key, "chevron-right"),
+            )
+            for key, label, url, names in entries
+        ]
+
+    primary_items, more_items = items(primary), items(more)
+    return {
+        "primary": primary_items,
+        "more": more_items,
+        "tabs": primary_items[:3],
+        "tab_more": primary_items[3:] + more_items,
+    }
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
@@ -56,7 +111,10 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         # The login page wears the default space's colours.
         return {"current_space": getattr(request, "space", None)}
     roles = {r.value: user.has_role(r) for r in Role}
+    time_zone = getattr(user, "time_zone", "")
     return {
+        "viewer_time_zone": timezone.get_current_timezone_name(),
+        "time_zone_chosen": bool(time_zone),
         "current_space": getattr(request, "space", None),
         "my_spaces": spaces_of(user=user),
         "unread_count": notify.unread_count(user=user),

@@ -9,6 +9,7 @@ urlpatterns = [
         views.notification_mark_read,
         name="notification-read",
     ),
+    path("style-guide/", views.style_guide, name="style-guide"),
     path("manifest.webmanifest", views.manifest, name="manifest"),
     re_path(r"^brand/(?P<color>[0-9a-f]{6})\.css$", views.brand_css, name="brand-css"),
 ]

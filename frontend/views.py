@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from types import SimpleNamespace
+
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -11,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
-from frontend.templatetags.brand import brand_color, brand_ink, on_brand
+from frontend.templatetags.brand import brand_color, brand_ink, brand_ink_dark, on_brand
 from hub import notify
 from hub.accounts.models import Role
 from hub.announcements.selectors import announcements_for
@@ -28,6 +32,55 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         request,
         "frontend/dashboard.html",
         {"panels": panels, "announcements": announcements_for(user=user)[:5]},
+    )
+
+
+@login_required
+def style_guide(request: HttpRequest) -> HttpResponse:
+    """Every component of the design system on one page, for staff (docs/INTERFACE.md)."""
+    user = request.user
+    if not (user.is_staff or user.has_role(Role.ADMIN)):
+        raise PermissionDenied
+    from django.utils import timezone
+
+    from frontend.templatetags.ui import AVATAR_COLOURS
+    from frontend.vendor_icons import used_icons
+
+    now = timezone.now()
+    return render(
+        request,
+        "frontend/style_guide.html",
+        {
+            "icons": used_icons(),
+            "colours": [
+                "--brand",
+                "--on-brand",
+                "--brand-ink",
+                "--bg",
+                "--surface",
+                "--surface-2",
+                "--text",
+                "--text-muted",
+                "--border",
+                "--control",
+                "--danger",
+                "--ok",
+                "--warn",
+            ],
+            "avatar_colours": AVATAR_COLOURS,
+            "sample_people": [
+                SimpleNamespace(pk=pk, name=name, avatar=None)
+                for pk, name in ((1, "Lina Martin"), (2, "Omar"), (3, "Zoé Dubois-Laurent"))
+            ],
+            "now": now,
+            "in_two_hours": now + timedelta(hours=2),
+            "rows": [
+                {"name": "Workplace safety", "learners": 24, "done": 18, "late": 2},
+                {"name": "First aid", "learners": 12, "done": 3, "late": 5},
+                {"name": "Customer care", "learners": 31, "done": 30, "late": 0},
+            ],
+            "zones": ["Europe/Paris", "America/New_York"],
+        },
     )
 
 
@@ -74,5 +127,7 @@ def brand_css(request: HttpRequest, color: str) -> HttpResponse:
     css = (
         f":root {{ --brand: {value}; --on-brand: {on_brand(value)}; "
         f"--brand-ink: {brand_ink(value)}; }}\n"
+        "@media (prefers-color-scheme: dark) "
+        f"{{ :root {{ --brand-ink: {brand_ink_dark(value)}; }} }}\n"
     )
     return HttpResponse(css, content_type="text/css; charset=utf-8")

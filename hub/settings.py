@@ -140,6 +140,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "hub.accounts.middleware.CurrentSpaceMiddleware",
+    # -- design system (docs/INTERFACE.md): dates in the viewer's own time zone
+    "hub.accounts.middleware.TimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "hub.urls"

@@ -65,6 +65,11 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("spaces/switch/", accounts_views.switch_space, name="space-switch"),
+    # -- profiles (design system, docs/INTERFACE.md)
+    path("accounts/profile/", accounts_views.profile, name="profile"),
+    path("accounts/profile/time-zone/", accounts_views.profile_time_zone, name="profile-time-zone"),
+    path("people/<int:pk>/", accounts_views.person, name="person"),
+    # -- end profiles
     # Notifications and announcements
     path("notifications/", hub_views.notifications_page, name="notifications"),
     path(

@@ -103,9 +103,43 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     return error_json(400, str(exception) or _("Bad request."))
 
 
+def _error_page(request: HttpRequest, status: int, title: str, text: str) -> HttpResponse:
+    """A 403/404 inside the shell, with a way back. If the shell itself cannot be drawn (the
+    database is what failed), the plain page that needs nothing."""
+    try:
+        return render(
+            request,
+            "frontend/error.html",
+            {"status": status, "title": title, "text": text},
+            status=status,
+        )
+    except Exception:
+        return _plain_error(status, title, text)
+
+
+def _plain_error(status: int, title: str, text: str) -> HttpResponse:
+    """The error page without the database, the session or context processors."""
+    from django.template import loader
+    from django.utils.html import escape
+
+    try:
+        html = loader.get_template("frontend/error_plain.html").render(
+            {"status": status, "title": title, "text": text}
+        )
+    except Exception:  # even the template failed (a missing static manifest): bare HTML
+        html = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1>"
+        html += f'<p>{escape(text)}</p><p><a href="/">Lyceum</a></p>'
+    return HttpResponse(html, status=status)
+
+
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if not _is_api(request):
-        return defaults.permission_denied(request, exception)
+        return _error_page(
+            request,
+            403,
+            _("You cannot open this page"),
+            _("It belongs to a space, course or group you are not part of."),
+        )
     return error_json(
         403, str(exception) or _("You do not have permission to perform this action.")
     )
@@ -113,12 +147,21 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if not _is_api(request):
-        return defaults.page_not_found(request, exception)
+        return _error_page(
+            request,
+            404,
+            _("Page not found"),
+            _("The address may be mistyped, or what it showed was removed."),
+        )
     return error_json(404, _("Not found."))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """The 500 answer; Django has logged the exception with its traceback already."""
     if not _is_api(request):
-        return defaults.server_error(request)
+        return _plain_error(
+            500,
+            _("Something went wrong on our side"),
+            _("The error has been logged. Please try again in a moment."),
+        )
     return error_json(500, _("A server error occurred. It has been logged."))

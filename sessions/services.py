@@ -33,6 +33,7 @@ from classrooms.services import (
 )
 from hub import events, realtime, sanitize
 from hub.accounts.selectors import is_space_member, managers_of
+from hub.dates import format_for
 from hub.notify import notify
 from sessions.models import (
     ACTIVE_STATUSES,
@@ -931,15 +932,17 @@ def notice_send(*, registration_id: int, kind: str) -> bool:
                 return False
             NoticeSent.objects.create(registration=registration, kind=kind)
             session = registration.session
-            local = ZoneInfo(session.time_zone)
+            # In the learner's own zone (else the session's), named: the toast, the page and
+            # the e-mail then agree on the hour (the one date policy, hub/dates.py).
+            zone = registration.user.time_zone or session.time_zone
             until = registration.offer_expires_at
             by = registration.cancelled_by
             verb = NOTICE_VERBS[NoticeKind(kind)] % {
                 "by": by.name if by else "",
                 "title": session.title,
                 "n": registration.position,
-                "until": until.astimezone(local).strftime("%Y-%m-%d %H:%M") if until else "",
-                "start": session.starts_at.astimezone(local).strftime("%Y-%m-%d %H:%M %Z"),
+                "until": format_for(until, zone=zone) if until else "",
+                "start": format_for(session.starts_at, zone=zone),
             }
             recipients = [registration.user]
             if kind in (NoticeKind.CONFIRMED, NoticeKind.WAITLISTED):

@@ -7,6 +7,8 @@ still be legible, and the colour used for links on the light page must keep 4.5:
     {{ space.brand_color|brand_color }}   -> "#1f5f8b" (validated, or the default)
     {{ space.brand_color|on_brand }}      -> "#ffffff" or "#000000", whichever reads better
     {{ space.brand_color|brand_ink }}     -> the brand, darkened until it reads on the page
+    {{ space.brand_color|brand_ink_dark }} -> the brand, lightened until it reads on the dark
+                                             page (prefers-color-scheme: dark)
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ BLACK = "#000000"
 WHITE = "#ffffff"
 # The lightest surface text sits on (the page wash in lyceum.css, --wash).
 PAGE_WASH = "#f4f6f8"
+# The lightest dark surface text sits on in dark mode (--surface-2 in lyceum.css).
+DARK_SURFACE = "#232b34"
 AA_NORMAL_TEXT = 4.5
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -87,4 +91,17 @@ def brand_ink(value: object) -> str:
         step += 1  # mix 5 % more black each time; black itself passes, so this ends
         keep = max(0.0, 1 - step * 0.05)
         color = to_hex((round(r * keep), round(g * keep), round(b * keep)))
+    return color
+
+
+@register.filter
+def brand_ink_dark(value: object) -> str:
+    """The brand colour for links on the dark page: lightened until 4.5:1."""
+    color = brand_color(value)
+    r, g, b = parse_hex(color)
+    step = 0
+    while contrast_ratio(color, DARK_SURFACE) < AA_NORMAL_TEXT:
+        step += 1  # mix 5 % more white each time; white itself passes, so this ends
+        mix = min(1.0, step * 0.05)
+        color = to_hex(tuple(round(c + (255 - c) * mix) for c in (r, g, b)))  # type: ignore[arg-type]
     return color

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from hub.accounts.models import Space
 from hub.accounts.selectors import default_space, spaces_of
+from hub.accounts.timezones import is_known_zone
 
 
 def _current_space(request: HttpRequest) -> Space | None:
@@ -42,3 +45,27 @@ class CurrentSpaceMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         request.space = SimpleLazyObject(lambda: _current_space(request))  # type: ignore[attr-defined]
         return self.get_response(request)
+
+
+class TimeZoneMiddleware:
+    """Dates on every page in the viewer's own zone: the profile's, else the server's.
+
+    The zone is read from the user row already loaded by the authentication middleware,
+    so it costs no query. Templates and ``timezone.localtime`` then use it; the shell
+    tells the browser's helper (``Lyceum.formatDate``) the same zone.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        user = getattr(request, "user", None)
+        zone = getattr(user, "time_zone", "") if user is not None else ""
+        if zone and is_known_zone(zone):
+            timezone.activate(ZoneInfo(zone))
+        else:
+            timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -7,12 +7,21 @@ from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from hub.files import validate_image
+from hub.files import RandomName, validate_image
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA zone name this server knows (``Europe/Paris``), or empty."""
+    from hub.accounts.timezones import is_known_zone
+
+    if value and not is_known_zone(value):
+        raise ValidationError(_("Unknown time zone."))
 
 
 class Role(models.TextChoices):
@@ -34,6 +43,19 @@ class User(AbstractUser):
     # Looked up on every calendar-app poll of the personal feed (calendars/).
     feed_token = models.CharField(
         max_length=64, default="", blank=True, editable=False, db_index=True
+    )
+    # The profile page (hub/accounts/views.py). The picture is a private upload read through
+    # hub/files.py: members of a space the person is in may see it (hub/accounts/apps.py).
+    avatar = models.ImageField(
+        _("picture"), upload_to=RandomName("avatars"), blank=True, validators=[validate_image]
+    )
+    # Empty: not chosen yet; the browser's zone is saved on the first page (shell.js).
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, validators=[validate_time_zone]
+    )
+    bio = models.TextField(_("about me"), max_length=500, blank=True)
+    email_visible = models.BooleanField(
+        _("show my e-mail address to the members of my spaces"), default=False
     )
 
     class Meta:

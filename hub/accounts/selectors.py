@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.db.models import QuerySet
@@ -63,3 +64,37 @@ def user_payload(user: User) -> dict[str, Any]:
             for s in spaces_of(user=user)
         ],
     }
+
+
+# -- profiles: what other members may see ----------------------------------------------------
+def shares_a_space(*, user: Any, other: Any) -> bool:
+    """``user`` and ``other`` are members of one space at least."""
+    return Space.objects.filter(memberships__user=user).filter(memberships__user=other).exists()
+
+
+def can_see_profile(*, viewer: Any, person: User) -> bool:
+    """A profile is seen by its owner, administrators, and members of a space the person is
+    in: the audience that already meets them in forums, chats and sessions."""
+    if not getattr(viewer, "is_authenticated", False) or not person.is_active:
+        return False
+    if viewer.pk == person.pk or viewer.has_role(Role.ADMIN):
+        return True
+    return shares_a_space(user=viewer, other=person)
+
+
+def can_see_email(*, viewer: Any, person: User) -> bool:
+    """The e-mail address: the owner, administrators and the person's managers always; other
+    members of a shared space only if the person chose to show it."""
+    if viewer.pk == person.pk or viewer.has_role(Role.ADMIN):
+        return True
+    if is_manager_of(manager=viewer, user=person):
+        return True
+    return person.email_visible and can_see_profile(viewer=viewer, person=person)
+
+
+def avatar_file_name(user: Any, name: str) -> str | None:
+    """``hub.files`` reader of profile pictures: anyone who may see the profile."""
+    person = User.objects.filter(avatar=name).first()
+    if person is None or not can_see_profile(viewer=user, person=person):
+        return None
+    return f"{person.username}-picture{Path(name).suffix}"

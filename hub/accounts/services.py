@@ -65,3 +65,59 @@ def feed_token_reset(*, user: User) -> str:
 def space_switch(*, request: Any, space: Space) -> None:
     """Remember the space a person is browsing (in their session)."""
     request.session["space_id"] = space.pk
+
+
+# -- profile ---------------------------------------------------------------------------------
+PROFILE_FIELDS = ("display_name", "email", "time_zone", "language", "bio", "email_visible")
+
+
+def profile_update(
+    *,
+    actor: User,
+    user: User,
+    avatar: Any = None,
+    remove_avatar: bool = False,
+    **fields: Any,
+) -> User:
+    """Change a person's profile. Only the person edits their own (administrators use the
+    back-office). A new picture is checked as an image (hub.files) before anything is saved."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from hub.files import check_image
+
+    if actor.pk != user.pk:
+        raise PermissionDenied("Only the person edits their own profile.")
+    unknown = set(fields) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValidationError({name: "Not a profile field." for name in sorted(unknown)})
+    if avatar is not None:
+        check_image(avatar, field="avatar")
+    old_avatar = user.avatar.name if user.avatar else ""
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(user, name, value)
+        if avatar is not None:
+            user.avatar = avatar
+        elif remove_avatar:
+            user.avatar = None
+        user.full_clean(exclude=["password"])
+        user.save()
+    new_avatar = user.avatar.name if user.avatar else ""
+    if old_avatar and old_avatar != new_avatar:
+        from django.core.files.storage import default_storage
+
+        # The old picture goes once the row points elsewhere (nobody can read it anyway).
+        transaction.on_commit(lambda: default_storage.delete(old_avatar))
+    return user
+
+
+@transaction.atomic
+def time_zone_detected(*, user: User, zone: str) -> bool:
+    """The browser's zone, saved only while the person has not chosen one. True if saved."""
+    from django.core.exceptions import ValidationError
+
+    from hub.accounts.timezones import is_known_zone
+
+    if not is_known_zone(zone):
+        raise ValidationError({"time_zone": "Unknown time zone."})
+    return bool(User.objects.filter(pk=user.pk, time_zone="").update(time_zone=zone))

@@ -119,8 +119,9 @@ def test_pages_fit_a_360px_phone(login, artifacts: Path, path: str) -> None:
         "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
     assert overflow[0] <= 360, f"{path} scrolls sideways at 360 px: {overflow}"
-    # The menu collapses behind its toggle on a phone.
-    expect(page.locator(".nav-toggle")).to_be_visible()
+    # On a phone the navigation is the bottom tab bar; the header's links are folded away.
+    expect(page.locator("[data-testid=tabbar]")).to_be_visible()
+    expect(page.locator("[data-testid=main-nav]")).to_be_hidden()
 
     shot = artifacts / f"phone{path.replace('/', '_') or '_'}.png"
     page.screenshot(path=str(shot), full_page=True)

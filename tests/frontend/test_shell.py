@@ -107,7 +107,9 @@ def test_header_wears_the_space_colours_and_logo(client, learner, space):
     css = client.get("/brand/ffdd00.css").content.decode()
     assert "--brand: #ffdd00;" in css
     assert "--on-brand: #000000;" in css
-    assert "--brand-ink: #ffdd00;" not in css  # too light for links on the page
+    light, dark = css.splitlines()
+    assert "--brand-ink: #ffdd00;" not in light  # too light for links on the light page
+    assert "--brand-ink: #ffdd00;" in dark  # and fine on the dark one
     brand = find(html, data_testid="brand")
     assert "Test Space" in brand["text"]
     assert 'src="/media/spaces/acme.png"' in html
@@ -129,6 +131,8 @@ def test_brand_stylesheet_is_the_colours_cached_for_good(client):
     assert "immutable" in response["Cache-Control"] and "public" in response["Cache-Control"]
     assert response.content.decode() == (
         ":root { --brand: #7a1fa2; --on-brand: #ffffff; --brand-ink: #7a1fa2; }\n"
+        # Too dark for links on the dark page: lightened there until it reads (4.5:1).
+        "@media (prefers-color-scheme: dark) { :root { --brand-ink: #b684cc; } }\n"
     )
     # Only six lower-case hex digits name a stylesheet: nothing else reaches the CSS.
     for bad in ("/brand/7A1FA2.css", "/brand/red.css", "/brand/7a1fa2;}.css", "/brand/.css"):

@@ -95,7 +95,7 @@
     const cls = "post" + (p.is_hidden ? " hidden-post" : "") + (p.is_deleted ? " deleted-post" : "") +
       (accepted ? " accepted" : "");
     const header = el("header", {}, el("strong", {class: "author", text: p.author.name}), " · ",
-      el("time", {datetime: p.created_at, text: new Date(p.created_at).toLocaleString()}));
+      el("time", {datetime: p.created_at, text: Lyceum.formatDate(p.created_at)}));
     if (p.edited_at) {
       header.append(" ", el("button", {type: "button", class: "link-button history",
         onclick: (e) => history(p, e.target)}, gettext("edited")));
@@ -195,7 +195,7 @@
         const body = el("div", {class: "post-body"});
         body.innerHTML = r.body_html;  // sanitised server-side
         list.append(el("li", {}, el("small", {class: "muted", text: r.editor + " · " +
-          new Date(r.created_at).toLocaleString()}), body));
+          Lyceum.formatDate(r.created_at)}), body));
       }
       button.closest("header").after(list);
     } catch (e) { F.toast(e.message); }

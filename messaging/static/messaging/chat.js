@@ -94,7 +94,7 @@
     return node;
   }
   function time(iso) {
-    try { return new Date(iso).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}); } catch (e) { return ""; }
+    return Lyceum.formatDate(iso, "time");
   }
 
   // -- message menus, mentions ---------------------------------------------------------

@@ -81,9 +81,9 @@
       position.textContent = data.position;
     }
   });
-  // Offer deadlines in the reader's own time.
+  // Offer deadlines in the reader's own zone, as every date (Lyceum.formatDate).
   for (const el of document.querySelectorAll("time[data-testid=offer-expires]")) {
-    const when = new Date(el.getAttribute("datetime"));
-    if (!isNaN(when)) el.textContent = when.toLocaleString();
+    const text = window.Lyceum.formatDate(el.getAttribute("datetime"));
+    if (text) el.textContent = text;
   }
 })();

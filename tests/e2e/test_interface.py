@@ -1,0 +1,208 @@
+"""Every role's pages at 360 and 1280 px, in Chromium: what the design system promises.
+
+On each page: no element marked ``hidden`` is rendered, the page does not scroll sideways,
+no uncaught error reaches the console, and axe-core (the npm copy in frontend/vendor,
+evaluated in the page; never a CDN) finds no WCAG 2.2 A/AA violation. One browser, one
+context per role, both widths in that context (the viewport is resized), so a pass stays
+well under a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import skip_or_fail
+from tests.e2e.conftest import EXPECT_TIMEOUT_MS, close_context
+from tests.live_server import DEMO_PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+AXE = Path(__file__).resolve().parents[2] / "frontend" / "vendor" / "node_modules" / "axe-core"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+WIDTHS = (1280, 360)
+
+# Each walk: a role and its pages. A path with "->" is reached by following the first link
+# matching each pattern in turn (demo ids are not fixed). The learner's pages are two walks,
+# so that no one test runs long on a loaded machine.
+PAGES: dict[str, list[str]] = {
+    "learner": [
+        "/",
+        "/courses/",
+        "/courses/ -> ^/courses/\\d+/$",
+        "/sessions/",
+        "/sessions/ -> ^/sessions/\\d+/$",
+        "/calendars/",
+        "/forums/",
+        "/forums/ -> ^/forums/\\d+/$",
+        "/forums/ -> ^/forums/\\d+/$ -> ^/forums/threads/\\d+/$",
+        "/chat/",
+    ],
+    "learner-more": [
+        "/chat/ -> ^/chat/\\d+/$",
+        "/leaderboards/",
+        "/leaderboards/me/",
+        "/leaderboards/duels/",
+        "/leaderboards/ -> ^/leaderboards/wall/",
+        "/forums/library/",
+        "/notifications/",
+        "/notifications/settings/",
+        "/announcements/",
+        "/accounts/profile/",
+        "/accounts/profile/ -> ^/people/\\d+/$",
+        "/accounts/password/",
+        "/no-such-page/",
+    ],
+    "trainer": [
+        "/",
+        "/courses/ -> ^/courses/\\d+/edit/$",
+        "/courses/ -> ^/courses/\\d+/progress/$",
+        "/courses/new/",
+        "/forums/moderation/",
+        "/announcements/new/",
+    ],
+    "coordinator": [
+        "/",
+        "/sessions/manage/",
+        "/sessions/new/",
+        "/sessions/ -> ^/sessions/\\d+/$",
+        "/sessions/ -> ^/sessions/\\d+/$ -> ^/sessions/\\d+/attendance/$",
+    ],
+    "manager": ["/", "/team/progress/"],
+    "admin": ["/", "/style-guide/"],
+    "anonymous": ["/accounts/login/", "/no-such-page/"],
+}
+
+CHECKS = """async ([tags]) => {
+  const problems = [];
+  for (const el of document.querySelectorAll("[hidden]")) {
+    const box = el.getBoundingClientRect();
+    if (getComputedStyle(el).display !== "none" && (box.width > 0 || box.height > 0)) {
+      problems.push("hidden but shown: " + el.outerHTML.slice(0, 120));
+    }
+  }
+  const root = document.documentElement;
+  if (root.scrollWidth > root.clientWidth) {
+    const wide = [...document.querySelectorAll("body *")].filter((el) => {
+      const r = el.getBoundingClientRect();
+      return r.right > root.clientWidth + 1 && getComputedStyle(el).position !== "fixed";
+    }).slice(0, 3).map((el) => el.tagName + "." + el.className);
+    problems.push("scrolls sideways: " + root.scrollWidth + " > " + root.clientWidth + " " + wide);
+  }
+  const result = await axe.run(document, {
+    runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+  for (const v of result.violations) {
+    const where = v.nodes.slice(0, 3).map((n) => n.target.join(" "));
+    problems.push("axe " + v.id + ": " + where.join(" | "));
+  }
+  return problems;
+}"""
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    script = AXE / "axe.min.js"
+    if not script.exists():
+        skip_or_fail(f"{script} is missing: run `make vendor` (npm ci in frontend/vendor)")
+    return script.read_text(encoding="utf-8")
+
+
+def open_role(browser: Any, server: Any, role: str) -> tuple[Any, Any, list[str]]:
+    """A logged-in page of ``role``, and the list its uncaught errors are added to."""
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(f"console: {msg.text}")
+            if msg.type == "error" and "404 (Not Found)" not in msg.text
+            else None
+        ),
+    )
+    if role == "anonymous":
+        return context, page, errors
+    page.goto("/accounts/login/")
+    page.fill("#id_username", role)
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("[data-testid=login-form] button[type=submit]")
+    page.wait_for_url(re.compile(r"^(?!.*/accounts/login/)"))
+    return context, page, errors
+
+
+def resolve(page: Any, spec: str) -> str:
+    """A path, or the first link matching each pattern in turn ("start -> pattern -> ...")."""
+    here, *patterns = (part.strip() for part in spec.split("->"))
+    for pattern in patterns:
+        page.goto(here)
+        hrefs = page.eval_on_selector_all(
+            "main a[href]", "els => els.map(a => a.getAttribute('href'))"
+        )
+        found = next((h for h in hrefs if re.match(pattern, h)), None)
+        assert found, f"no link matching {pattern} on {here}"
+        here = found
+    return here
+
+
+def check_page(page: Any, axe: str, path: str, width: int, errors: list[str]) -> list[str]:
+    page.set_viewport_size({"width": width, "height": 800})
+    response = page.goto(path, wait_until="load")
+    assert response is not None
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(axe + "\n;0")
+    problems = page.evaluate(CHECKS, [AXE_TAGS])
+    problems += errors
+    errors.clear()
+    return [f"{path} @ {width}px: {p}" for p in problems]
+
+
+@pytest.mark.parametrize("walk", list(PAGES))
+def test_every_page_of_the_role_meets_the_interface_rules(
+    browser, lyceum_server, axe_source, walk: str
+) -> None:
+    context, page, errors = open_role(browser, lyceum_server, walk.removesuffix("-more"))
+    try:
+        paths = [resolve(page, spec) for spec in PAGES[walk]]
+        problems: list[str] = []
+        for width in WIDTHS:
+            for path in paths:
+                problems += check_page(page, axe_source, path, width, errors)
+        assert not problems, json.dumps(problems, indent=1)
+    finally:
+        close_context(context)
+
+
+def test_the_checks_can_fail(browser, lyceum_server, axe_source) -> None:
+    """The same checks on a page made wrong on purpose report each kind of problem."""
+    context, page, errors = open_role(browser, lyceum_server, "learner")
+    try:
+        page.goto("/notifications/")
+        page.evaluate(axe_source + "\n;0")
+        page.evaluate(
+            """() => {
+              const main = document.querySelector("main");
+              const shown = document.createElement("p");
+              shown.hidden = true; shown.textContent = "x"; shown.className = "card";
+              shown.style.setProperty("display", "block", "important");
+              const wide = document.createElement("div");
+              wide.textContent = "wide"; wide.style.width = "3000px";
+              const img = document.createElement("img"); img.src = "/static/img/lyceum.svg";
+              main.append(shown, wide, img);
+            }"""
+        )
+        with page.expect_event("pageerror"):
+            page.evaluate("() => setTimeout(() => { throw new Error('boom'); }, 0)")
+        problems = page.evaluate(CHECKS, [AXE_TAGS]) + errors
+        text = "\n".join(problems)
+        assert "hidden but shown" in text
+        assert "scrolls sideways" in text
+        assert "axe image-alt" in text
+        assert "uncaught: " in text and "boom" in text
+    finally:
+        close_context(context)
