@@ -194,6 +194,19 @@ class Peer:
         answer = await self.act(
             "media.subscribe", {"publisher": publisher, "sdp": offer, "type": "offer"}
         )
+        if answer.get("type") == "offer":
+            # An SFU (Janus) offers what it sends: answer it on a fresh connection.
+            await pc.close()
+            pc = self._pc()
+            pc.on("track", on_track)
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+            self.connections[answer["connection"]] = pc
+            await self.act(
+                "media.answer",
+                {"connection": answer["connection"], "sdp": pc.localDescription.sdp},
+            )
+            return received
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
         self.connections[answer["connection"]] = pc
         return received

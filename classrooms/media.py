@@ -620,6 +620,15 @@ def media_backend() -> MediaBackend:
     return _backend
 
 
+def media_capacity() -> int:
+    """Participants a class can hold on the media backend in use: the SFU's measured figure
+    (``LYCEUM_JANUS_CAPACITY``) or the built-in relay's (``LYCEUM_LIVECLASS_CAPACITY``)."""
+    path = getattr(settings, "LYCEUM_MEDIA", {}).get("BACKEND", "classrooms.media.AiortcRelay")
+    if path == "classrooms.janus.JanusBackend":
+        return int(getattr(settings, "LYCEUM_JANUS", {}).get("CAPACITY", 100))
+    return int(settings.LYCEUM_LIVECLASS_CAPACITY)
+
+
 def reset_media_backend() -> None:
     """Forget the backend and its loop (tests: each event loop gets a fresh relay)."""
     global _backend, _media_loop
@@ -671,6 +680,19 @@ class IceSerializer(serializers.Serializer):
     sdpMLineIndex = serializers.IntegerField(
         min_value=0, max_value=15, required=False, allow_null=True
     )
+
+
+class AnswerSerializer(serializers.Serializer):
+    """``media.answer``: the client's answer to a subscription the server offered (an SFU
+    such as Janus makes the offer for what it sends: ``media.subscribe`` then replies with
+    ``type: "offer"``)."""
+
+    connection = serializers.RegexField(r"^[0-9a-f]{16}$")
+    sdp = serializers.CharField(trim_whitespace=False)
+    type = serializers.ChoiceField(choices=["answer"], default="answer")
+
+    def validate_sdp(self, value: str) -> str:
+        return OfferSerializer().validate_sdp(value)
 
 
 class ToggleSerializer(serializers.Serializer):
@@ -767,6 +789,7 @@ async def media_publish(user: Any, room: str, data: dict[str, Any]) -> dict[str,
     if sum(kind == "video" for _mid, kind in lines) > 1 and role != "trainer":
         raise PermissionDenied(_("Only trainers share their screen."))
     answer = await backend.publish(room=room, participant=user.pk, offer=data["sdp"])
+    await _sync(backend, room)
     publications = backend.publications(room=room)
     mine = next((p for p in publications if p.participant == user.pk), None)
     if mine is not None:
@@ -788,6 +811,24 @@ async def media_subscribe(user: Any, room: str, data: dict[str, Any]) -> dict[st
         room=room, participant=user.pk, publisher=data["publisher"], offer=data["sdp"]
     )
     return answer.payload()
+
+
+async def media_answer(user: Any, room: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The client's answer to a subscription offered by the server (SFU backends)."""
+    backend = _remember_loop()
+    await database_sync_to_async(_participant_role)(user, room)
+    complete = getattr(backend, "answer", None)
+    if complete is None:
+        raise ObjectDoesNotExist("this media server answers offers, it makes none")
+    await complete(room=room, participant=user.pk, connection=data["connection"], sdp=data["sdp"])
+    return {}
+
+
+async def _sync(backend: MediaBackend, room: str) -> None:
+    """A backend shared by several server processes (Janus) learns the room's publishers."""
+    sync = getattr(backend, "sync", None)
+    if sync is not None:
+        await sync(room=room)
 
 
 async def media_ice(user: Any, room: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -824,6 +865,7 @@ async def media_list(user: Any, room: str, data: dict[str, Any]) -> dict[str, An
     client needs before it captures: the limits and the STUN/TURN servers."""
     backend = _remember_loop()
     await database_sync_to_async(_participant_role)(user, room)
+    await _sync(backend, room)
     return {
         "publishers": [p.payload() for p in backend.publications(room=room)],
         **client_settings(),
