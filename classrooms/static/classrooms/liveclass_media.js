@@ -3,7 +3,8 @@
  * Signalling is `act` on the room's topic (classrooms/media.py): I publish once
  * (`media.publish`: one peer connection carrying microphone, camera and, for a trainer, a
  * screen slot), and subscribe to each publisher (`media.subscribe`: receive-only
- * transceivers; the server answers with their relayed tracks). ICE candidates trickle with
+ * transceivers; the server answers with their relayed tracks, or, on an SFU such as Janus,
+ * replies with its own offer, which the page answers with `media.answer`). ICE candidates trickle with
  * `media.ice`. `media.published` / `media.unpublished` / `media.toggled` events keep the
  * tiles in #media-stage current. Camera, microphone and screen toggles switch the sender's
  * track (no renegotiation). Trainer controls arrive as "liveclass:control" DOM events from
@@ -325,14 +326,14 @@
     if (userId === me || !live) return;
     states.set(userId, Object.assign({audio: true, video: true, screen: false}, publication_.state || {}));
     closeSubscription(userId);
-    const pc = new RTCPeerConnection(RTC_CONFIG);
+    let pc = new RTCPeerConnection(RTC_CONFIG);
     const holder = {pc: pc, connection: null, ice: [], sources: {}, started: Date.now(), topic: topic};
     subscriptions.set(userId, holder);
     for (const source of publication_.tracks) {
       pc.addTransceiver(source === "audio" ? "audio" : "video", {direction: "recvonly"});
     }
     const camera = new MediaStream();
-    pc.ontrack = (event) => {
+    const onTrack = (event) => {
       const source = holder.sources[event.transceiver.mid] || event.track.kind;
       if (source === "screen") {
         play(tile(userId + ":screen", userId, "screen").video, new MediaStream([event.track]));
@@ -344,12 +345,16 @@
       if (event.track.kind === "video") play(entry.video, camera);
       else if (entry.audio) play(entry.audio, new MediaStream([event.track]));
     };
-    pc.onicecandidate = trickle(holder);
-    pc.onconnectionstatechange = () => {
-      if (pc.connectionState === "failed" && subscriptions.get(userId) === holder) {
-        setTimeout(() => reconcile().catch(() => {}), RETRY_MS);
-      }
+    const wire = (conn) => {
+      conn.ontrack = onTrack;
+      conn.onicecandidate = trickle(holder);
+      conn.onconnectionstatechange = () => {
+        if (conn.connectionState === "failed" && subscriptions.get(userId) === holder) {
+          setTimeout(() => reconcile().catch(() => {}), RETRY_MS);
+        }
+      };
     };
+    wire(pc);
     await pc.setLocalDescription(await pc.createOffer());
     let answer;
     try {
@@ -359,9 +364,27 @@
       return;
     }
     if (subscriptions.get(userId) !== holder) { pc.close(); return; }
-    holder.connection = answer.connection;
     holder.sources = answer.tracks || {};
-    await pc.setRemoteDescription({type: "answer", sdp: answer.sdp});
+    if (answer.type === "offer") {
+      // An SFU (Janus) offers what it sends: answer it on a fresh connection.
+      pc.close();
+      pc = new RTCPeerConnection(RTC_CONFIG);
+      holder.pc = pc;
+      holder.ice = [];
+      wire(pc);
+      await pc.setRemoteDescription({type: "offer", sdp: answer.sdp});
+      await pc.setLocalDescription(await pc.createAnswer());
+      try {
+        await act("media.answer", {connection: answer.connection, sdp: pc.localDescription.sdp, type: "answer"}, holder.topic);
+      } catch (error) {
+        if (subscriptions.get(userId) === holder) closeSubscription(userId);
+        return;
+      }
+      if (subscriptions.get(userId) !== holder) { pc.close(); return; }
+    } else {
+      await pc.setRemoteDescription({type: "answer", sdp: answer.sdp});
+    }
+    holder.connection = answer.connection;
     flushIce(holder);
     tile(String(userId), userId, "camera");
     renderTiles();

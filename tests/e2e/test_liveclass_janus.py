@@ -1,0 +1,116 @@
+"""Live-class video in Chromium through Janus (``LYCEUM_JANUS_URLS``): the same room page and
+signalling as with the built-in relay; Janus offers each subscription and the page answers.
+
+A server of its own points at the session's Janus; the trainer and a learner see each
+other's video, a microphone toggle reaches the other page, and learners in a breakout room
+(a Janus room of its own) see each other and come back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import EXPECT_TIMEOUT_MS, close_context
+from tests.e2e.test_liveclass_media import MAKE_CLASS, camera_tile, open_room
+from tests.e2e.test_liveclass_media import (
+    media_browser as media_browser,  # the fixture, shared
+)
+from tests.e2e.test_liveclass_media import wait_playing as _wait_playing
+from tests.live_server import LiveServer, live_environment, running_server
+
+pytestmark = pytest.mark.e2e
+
+# What a failure reports of a page's connections (getStats): state, frames, PLI and NACK.
+STATS = """async () => {
+  const m = Lyceum.liveclassMedia;
+  const one = async (pc) => {
+    const out = {state: pc.connectionState, ice: pc.iceConnectionState};
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === "inbound-rtp" && r.kind === "video") {
+        Object.assign(out, {decoded: r.framesDecoded, pli: r.pliCount, nack: r.nackCount});
+      }
+      if (r.type === "outbound-rtp" && r.kind === "video" && r.framesEncoded) {
+        Object.assign(out, {encoded: r.framesEncoded, pliIn: r.pliCount});
+      }
+    });
+    return out;
+  };
+  const subs = {};
+  for (const [user, holder] of m.subscriptions) subs[user] = await one(holder.pc);
+  const pub = m.publication();
+  return {publication: pub ? await one(pub.pc) : null, subscriptions: subs};
+}"""
+
+
+def wait_playing(page: Any, user: int, *others: Any) -> None:
+    """As the relay's test, and a failure also says what each page's connections got."""
+    try:
+        _wait_playing(page, user, *others)
+    except AssertionError as exc:
+        stats = [p.evaluate(STATS) for p in (page, *others)]
+        raise AssertionError(f"{exc}; connections: {stats}") from exc
+
+
+@pytest.fixture(scope="module")
+def janus_room(
+    janus_server: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, dict[str, int]]]:
+    with live_environment(tmp_path_factory.mktemp("live-janus"), label="janus") as live:
+        live.env["LYCEUM_JANUS_URLS"] = janus_server.url
+        output = live.manage("shell", "-c", MAKE_CLASS)
+        class_id, trainer_id, learner_id, learner2_id = (
+            int(n) for n in output.split("CLASS")[-1].split()
+        )
+        ids = {"id": class_id, "trainer": trainer_id, "learner": learner_id}
+        ids["learner2"] = learner2_id
+        with running_server(live, name="janus") as server:
+            yield server, ids
+
+
+def test_through_janus_trainer_and_learner_see_each_others_video(
+    media_browser: Any, janus_room: tuple[LiveServer, dict[str, int]]
+) -> None:
+    server, ids = janus_room
+    coach = open_room(media_browser, server, "trainer", ids["id"])
+    learner = open_room(media_browser, server, "learner", ids["id"])
+    try:
+        wait_playing(coach, ids["learner"], learner)
+        wait_playing(learner, ids["trainer"], coach)
+        learner.click("[data-testid=media-mic]")
+        coach.wait_for_selector(
+            f'{camera_tile(ids["learner"])}[data-audio="false"]', timeout=EXPECT_TIMEOUT_MS
+        )
+    finally:
+        for page in (coach, learner):
+            close_context(page.context)
+
+
+def test_through_janus_a_breakout_room_is_a_room_of_its_own(
+    media_browser: Any, janus_room: tuple[LiveServer, dict[str, int]]
+) -> None:
+    from playwright.sync_api import expect
+
+    server, ids = janus_room
+    coach = open_room(media_browser, server, "trainer", ids["id"])
+    first = open_room(media_browser, server, "learner", ids["id"])
+    second = open_room(media_browser, server, "learner2", ids["id"])
+    try:
+        wait_playing(first, ids["trainer"], coach)
+        wait_playing(second, ids["trainer"], coach)
+        coach.fill("#lc-breakout-count", "1")
+        coach.click("#lc-breakout-form button[type=submit]")
+        breakout = f"classrooms.liveclass.{ids['id']}-1.breakout"
+        for page in (first, second):
+            page.wait_for_function(f"() => Lyceum.liveclassMedia.topic() === {breakout!r}")
+            expect(page.locator(camera_tile(ids["trainer"]))).to_have_count(0)
+        wait_playing(first, ids["learner2"], second)
+        wait_playing(second, ids["learner"], first)
+        coach.click("#lc-breakout-close")
+        wait_playing(first, ids["trainer"], coach)
+        wait_playing(coach, ids["learner2"], second)
+    finally:
+        for page in (coach, first, second):
+            close_context(page.context)
