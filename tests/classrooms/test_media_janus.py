@@ -8,6 +8,7 @@ mid-class are here too.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -92,3 +93,73 @@ async def test_bad_input_is_refused_and_changes_nothing(janus) -> None:
     with pytest.raises(ObjectDoesNotExist):
         await janus.add_ice(room=ROOM, participant=2, connection="0" * 16, candidate=None)
     assert janus.publications(room=ROOM) == []
+
+
+async def test_a_class_goes_to_the_least_loaded_janus_and_stays_there(start_janus_server) -> None:
+    first, second = start_janus_server(), start_janus_server()
+    backend = JanusBackend([first.url, second.url])
+    other_process = JanusBackend([first.url, second.url])
+    peers = [Peer(direct(backend, n, room)) for n, room in ((1, "21"), (2, "22"), (3, "21"))]
+    try:
+        await peers[0].publish(CounterVideoTrack())
+        assert await backend.placement("21") == first.url  # both empty: the first
+        await peers[1].publish(CounterVideoTrack())
+        assert await backend.placement("22") == second.url  # the first holds one person
+        await peers[2].publish(CounterVideoTrack())
+        # The class stays where it is, though that server is now the busier one, and every
+        # server process sends its people there.
+        assert await backend.placement("21") == first.url
+        assert (await other_process._room("21")).server == first.url
+        # Janus lists a publisher once its media is up.
+        for _ in range(100):
+            await other_process.sync(room="21")
+            if {p.participant for p in other_process.publications(room="21")} == {1, 3}:
+                break
+            await asyncio.sleep(0.1)
+        assert {p.participant for p in other_process.publications(room="21")} == {1, 3}
+    finally:
+        for peer in peers:
+            await peer.close()
+        for room in ("21", "22"):
+            await backend.close_room(room=room)
+        await backend.close()
+        await other_process.close()
+
+
+async def test_a_janus_killed_mid_class_moves_its_classes_and_spares_the_others(
+    start_janus_server,
+) -> None:
+    first, second = start_janus_server(), start_janus_server()
+    backend = JanusBackend([first.url, second.url])
+    told: list[tuple[str, int]] = []
+    backend.on_unpublished = lambda room, participant: told.append((room, participant))
+    trainer, learner = Peer(direct(backend, 1, "31")), Peer(direct(backend, 2, "31"))
+    elsewhere = Peer(direct(backend, 5, "32"))
+    try:
+        await trainer.publish(ToneAudioTrack(), CounterVideoTrack(320, 240, 15))
+        await elsewhere.publish(CounterVideoTrack())
+        assert await backend.placement("31") == first.url
+        assert await backend.placement("32") == second.url
+        received = await learner.subscribe(1)
+        await wait_until(lambda: received.video_frames >= 5, timeout=15, what="frames via A")
+
+        first.kill()
+        # The class's publishers are told to publish again (their pages reconcile).
+        await wait_until(lambda: ("31", 1) in told, timeout=10, what="the publisher told")
+        assert await backend.placement("31") is None
+        await trainer.close()
+        await learner.close()
+        trainer, learner = Peer(direct(backend, 1, "31")), Peer(direct(backend, 2, "31"))
+        await trainer.publish(ToneAudioTrack(), CounterVideoTrack(320, 240, 15))
+        assert await backend.placement("31") == second.url
+        received = await learner.subscribe(1)
+        await wait_until(lambda: received.video_frames >= 5, timeout=15, what="frames via B")
+        # The class on the other server noticed nothing.
+        assert ("32", 5) not in told
+        assert [p.participant for p in backend.publications(room="32")] == [5]
+    finally:
+        for peer in (trainer, learner, elsewhere):
+            await peer.close()
+        for room in ("31", "32"):
+            await backend.close_room(room=room)
+        await backend.close()
