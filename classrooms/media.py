@@ -621,12 +621,10 @@ def media_backend() -> MediaBackend:
 
 
 def media_capacity() -> int:
-    """Participants a class can hold on the media backend in use: the SFU's measured figure
-    (``LYCEUM_JANUS_CAPACITY``) or the built-in relay's (``LYCEUM_LIVECLASS_CAPACITY``)."""
-    path = getattr(settings, "LYCEUM_MEDIA", {}).get("BACKEND", "classrooms.media.AiortcRelay")
-    if path == "classrooms.janus.JanusBackend":
-        return int(getattr(settings, "LYCEUM_JANUS", {}).get("CAPACITY", 100))
-    return int(settings.LYCEUM_LIVECLASS_CAPACITY)
+    """Participants a class can hold on the media backend in use (its measured figure)."""
+    from classrooms.models import default_liveclass_capacity
+
+    return default_liveclass_capacity()
 
 
 def reset_media_backend() -> None:

@@ -387,7 +387,12 @@ class Submission(models.Model):
 
 # -- live virtual classes --------------------------------------------------------------------
 def default_liveclass_capacity() -> int:
-    """Referenced by name from migrations: the room size measured for the media relay."""
+    """Referenced by name from migrations: the room size measured for the media backend in
+    use: Janus's (``LYCEUM_JANUS_CAPACITY``) when the class's media go through Janus, else
+    the built-in relay's (``LYCEUM_LIVECLASS_CAPACITY``); docs/LIVECLASS.md."""
+    backend = getattr(settings, "LYCEUM_MEDIA", {}).get("BACKEND", "")
+    if backend == "classrooms.janus.JanusBackend":
+        return int(getattr(settings, "LYCEUM_JANUS", {}).get("CAPACITY", 100))
     return settings.LYCEUM_LIVECLASS_CAPACITY
 
 
