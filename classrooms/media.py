@@ -747,7 +747,10 @@ def _participant_role(user: Any, room: str) -> str:
         raise PermissionDenied(
             _("You are in breakout room %(room)d.") % {"room": participant.breakout_room}
         )
-    return str(liveclass_role(user, live_class))
+    role = str(liveclass_role(user, live_class))
+    if not number and live_class.webinar and role != "trainer" and not participant.speaker:
+        return "watcher"  # a webinar: they receive, they do not publish
+    return role
 
 
 def _recording_wanted(room: str) -> bool:
@@ -783,6 +786,8 @@ async def media_publish(user: Any, room: str, data: dict[str, Any]) -> dict[str,
     """Answer the user's offer; tell the room who now publishes which tracks."""
     backend = _remember_loop()
     role = await database_sync_to_async(_participant_role)(user, room)
+    if role == "watcher":
+        raise PermissionDenied(_("In this webinar, wait for a trainer to let you speak."))
     lines = check_offer(data["sdp"], max_video=2)
     if sum(kind == "video" for _mid, kind in lines) > 1 and role != "trainer":
         raise PermissionDenied(_("Only trainers share their screen."))
@@ -1005,6 +1010,13 @@ def on_breakouts_closed(*, live_class_id: int, count: int, **_: Any) -> None:
         run_on_media_loop(media_backend().close_room(room=room))
 
 
+def on_liveclass_watchers(*, live_class_id: int, users: list[int], **_: Any) -> None:
+    """``classrooms.liveclass_watchers``: in a webinar these people watch: their publication
+    in the class's room ends (their page subscribes again, without publishing)."""
+    for user_id in users:
+        run_on_media_loop(media_leave(_Someone(user_id), str(live_class_id), {}))
+
+
 @dataclass(frozen=True)
 class _Someone:
     pk: int
@@ -1017,6 +1029,7 @@ def connect_events() -> None:
     events.subscribe("classrooms.liveclass_ended", on_liveclass_ended)
     events.subscribe("classrooms.breakouts_opened", on_breakouts_opened)
     events.subscribe("classrooms.breakouts_closed", on_breakouts_closed)
+    events.subscribe("classrooms.liveclass_watchers", on_liveclass_watchers)
 
 
 # classrooms/realtime.py imports this module from ``ClassroomsConfig.ready()``.

@@ -430,6 +430,8 @@ class LiveClass(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     locked = models.BooleanField(_("locked"), default=False)
+    # Webinar: only trainers and the speakers they promote publish, everyone else watches.
+    webinar = models.BooleanField(_("webinar"), default=False)
     capacity = models.PositiveIntegerField(
         _("capacity"), default=default_liveclass_capacity, validators=[MinValueValidator(2)]
     )
@@ -492,6 +494,8 @@ class LiveClassParticipant(models.Model):
     removed = models.BooleanField(default=False)
     # Raised hands form a queue ordered by when they went up.
     hand_raised_at = models.DateTimeField(null=True, blank=True)
+    # Promoted to speak in a webinar (trainers always may).
+    speaker = models.BooleanField(default=False)
     breakout_room = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:

@@ -880,6 +880,12 @@ def liveclass_payload(live_class: LiveClass) -> dict[str, Any]:
         "recording_on": live_class.recording_on,
         "has_recording": bool(live_class.recording),
         "spotlight": live_class.spotlight_id,
+        "webinar": live_class.webinar,
+        "speakers": list(
+            live_class.participants.filter(speaker=True, removed=False).values_list(
+                "user_id", flat=True
+            )
+        ),
         "breakout_count": live_class.breakout_count,
         "breakout_ends_at": live_class.breakout_ends_at,
         "session_key": live_class.session_key,

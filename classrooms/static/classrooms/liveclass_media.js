@@ -38,6 +38,12 @@
   const states = new Map();     // user id -> {audio, video, screen}
   const mine = {audio: true, video: true, screen: false};
   let spotlight = stage.dataset.spotlight ? Number(stage.dataset.spotlight) : null;
+  // A webinar: only trainers and promoted speakers publish in the class's room.
+  let webinar = stage.dataset.webinar === "true";
+  let speakers = [];
+  function mayPublish() {
+    return topic !== mainTopic || isTrainer || !webinar || speakers.includes(me);
+  }
 
   // -- small helpers ---------------------------------------------------------------------------
   function el(tag, attrs, text) {
@@ -404,7 +410,11 @@
     const listed = await act("media.list", {});
     const publishers = new Map(listed.publishers.map((p) => [p.user_id, p]));
     const ownOk = publication && (publishers.has(me) || !publication.connection) && settling(publication);
-    if (!ownOk) await publish();
+    if (!mayPublish()) {
+      if (publication) { closePublication(); dropTiles(me); renderControls(); }
+    } else if (!ownOk) {
+      await publish();
+    }
     for (const [userId, holder] of subscriptions) {
       if (!publishers.has(userId)) { closeSubscription(userId); dropTiles(userId); }
       else if (settling(holder)) publishers.delete(userId);
@@ -486,7 +496,8 @@
   function startIfReady() {
     if (!live || !subscribed || publication) return;
     // A failed start (the server busy, the socket resuming) is tried again, not given up.
-    (configured ? Promise.resolve() : configure()).then(publish).catch(() => {
+    // A webinar's watcher only subscribes (reconcile: everyone who publishes).
+    (configured ? Promise.resolve() : configure()).then(() => (mayPublish() ? publish() : reconcile())).catch(() => {
       setTimeout(startIfReady, RETRY_MS);
     });
   }
@@ -495,6 +506,15 @@
     const state = event.detail || {};
     const lc = state.live_class || {};
     spotlight = lc.spotlight || null;
+    const could = mayPublish();
+    webinar = Boolean(lc.webinar);
+    speakers = lc.speakers || [];
+    if (live && could !== mayPublish()) {
+      // Promoted: publish (and subscribe again with it); back to watching: the server ended
+      // my connections in the room, so receive everyone again without publishing.
+      if (mayPublish()) publish().catch(() => {});
+      else { closeConnections(); reconcile().catch(() => {}); }
+    }
     const nowLive = lc.status === "live";
     if (nowLive && !live) { live = true; startIfReady(); }
     else if (!nowLive && live) { live = false; act("media.leave", {}).catch(() => {}); stopAll(); }
