@@ -47,9 +47,12 @@ string), or the deployment uses an external SFU behind this interface.
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
 import contextlib
 import contextvars
+import hashlib
+import hmac
 import logging
 import time
 import uuid
@@ -871,16 +874,35 @@ async def media_list(user: Any, room: str, data: dict[str, Any]) -> dict[str, An
     await _sync(backend, room)
     return {
         "publishers": [p.payload() for p in backend.publications(room=room)],
-        **client_settings(),
+        **client_settings(user_id=user.pk),
     }
 
 
-def client_settings() -> dict[str, Any]:
+def client_settings(*, user_id: int | None = None) -> dict[str, Any]:
+    """Limits and ICE servers for a page: the STUN/TURN URLs as strings, and, when a TURN
+    secret is set, the TURN server with credentials made for ``user_id`` now."""
     limits = media_limits()
+    ice: list[Any] = list(getattr(settings, "LYCEUM_MEDIA", {}).get("ICE_SERVERS", []))
+    if user_id is not None and (turn := turn_credentials(user_id)) is not None:
+        ice.append(turn)
     return {
         "limits": {key: limits[key] for key in ("width", "height", "fps", "bitrate")},
-        "ice_servers": list(getattr(settings, "LYCEUM_MEDIA", {}).get("ICE_SERVERS", [])),
+        "ice_servers": ice,
     }
+
+
+def turn_credentials(user_id: int, *, now: float | None = None) -> dict[str, Any] | None:
+    """Time-limited TURN credentials (the shared-secret REST scheme coturn checks with
+    ``use-auth-secret``): the username is ``<expiry>:<user id>``, the password the base64
+    HMAC-SHA1 of it under the shared secret. None when no TURN server is configured."""
+    conf = getattr(settings, "LYCEUM_TURN", {})
+    urls, secret = list(conf.get("URLS", [])), str(conf.get("SECRET", ""))
+    if not urls or not secret:
+        return None
+    expiry = int((time.time() if now is None else now) + int(conf.get("TTL", 3600)))
+    username = f"{expiry}:{user_id}"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return {"urls": urls, "username": username, "credential": base64.b64encode(digest).decode()}
 
 
 async def media_leave(user: Any, room: str, data: dict[str, Any]) -> dict[str, Any]:

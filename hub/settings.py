@@ -449,6 +449,13 @@ LYCEUM_JANUS = {
     "CAPACITY": int(os.environ.get("LYCEUM_JANUS_CAPACITY", 100)),
     "TIMEOUT": float(os.environ.get("LYCEUM_JANUS_TIMEOUT", 10)),
 }
+# TURN for live-class media (docs/LIVECLASS.md, coturn with use-auth-secret): each page gets
+# credentials made for it at join time, valid TTL seconds. URLS: turn:host:3478,...
+LYCEUM_TURN = {
+    "URLS": env_list("LYCEUM_TURN_URLS", ""),
+    "SECRET": os.environ.get("LYCEUM_TURN_SECRET", ""),
+    "TTL": int(os.environ.get("LYCEUM_TURN_TTL", 3600)),
+}
 # --- end of live-class media on Janus ----------------------------------------------------------
 
 LYCEUM_MEDIA = {

@@ -489,7 +489,8 @@
     // Limits and STUN/TURN servers come from the server before anything is captured.
     const config = await act("media.list", {});
     Object.assign(limits, config.limits || {});
-    RTC_CONFIG.iceServers = (config.ice_servers || []).map((url) => ({urls: url}));
+    // STUN/TURN URLs, and TURN servers with credentials made for me ({urls, username, credential}).
+    RTC_CONFIG.iceServers = (config.ice_servers || []).map((server) => (typeof server === "string" ? {urls: server} : server));
     configured = true;
   }
 
