@@ -555,7 +555,12 @@ class JanusBackend:
             for p in reply["plugindata"]["data"].get("participants", [])
             if p.get("publisher")
         }
-        for gone in set(state.published) - publishing:
+        # Janus lists a publisher once its media is up: this process's own publications
+        # still connecting stay.
+        own = {
+            h.participant for h in self.handles.values() if h.room == room and h.publisher is None
+        }
+        for gone in set(state.published) - publishing - own:
             del state.published[gone]
         for feed in publishing - set(state.published):
             state.published[feed] = Publication(participant=feed, sources=["audio", "video"])
