@@ -724,6 +724,31 @@ class JanusBackend:
             await self._drop(entry)
         return was_publishing
 
+    async def unpublish(self, *, room: str, participant: int) -> bool:
+        """End the participant's publication only (a webinar's speaker back to watching)."""
+        state = self.rooms.get(room)
+        if state is None:
+            return False
+        was_publishing = state.published.pop(participant, None) is not None
+        state.sources.pop(participant, None)
+        own = [
+            h
+            for h in self.handles.values()
+            if h.room == room and h.participant == participant and h.publisher is None
+        ]
+        if was_publishing and not own:
+            with contextlib.suppress(JanusError, JanusUnavailable):
+                session = await self._session(state.server)
+                await session.message(
+                    await self._control(session),
+                    {"request": "kick", "room": state.number, "id": participant},
+                )
+        for entry in own + [
+            h for h in self.handles.values() if h.room == room and h.publisher == participant
+        ]:
+            await self._drop(entry)
+        return was_publishing
+
     async def close_room(self, *, room: str) -> Path | None:
         state = self.rooms.pop(room, None)
         for entry in [h for h in self.handles.values() if h.room == room]:

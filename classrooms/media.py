@@ -527,6 +527,18 @@ class AiortcRelay:
             await self._drop_peer(state, peer, announce=False)
         return was_publishing
 
+    async def unpublish(self, *, room: str, participant: int) -> bool:
+        """End the participant's publication only (a webinar's speaker back to watching):
+        their subscriptions stay, their subscribers' connections to them close."""
+        state = self.rooms.get(room)
+        published = state.published.get(participant) if state else None
+        if state is None or published is None:
+            return False
+        for peer in [p for p in state.peers.values() if p.publisher == participant]:
+            await self._drop_peer(state, peer, announce=False)
+        await self._drop_peer(state, published.peer, announce=False)
+        return True
+
     async def close_room(self, *, room: str) -> Path | None:
         """End a room; returns the recording's file if one was running."""
         state = self.rooms.get(room)
@@ -1032,11 +1044,23 @@ def on_breakouts_closed(*, live_class_id: int, count: int, **_: Any) -> None:
         run_on_media_loop(media_backend().close_room(room=room))
 
 
+async def media_unpublish(user: Any, room: str) -> None:
+    """End the user's publication in the room, keeping what they receive."""
+    backend = _remember_loop()
+    stop = getattr(backend, "unpublish", None)
+    if stop is not None:
+        ended = await stop(room=room, participant=user.pk)
+    else:
+        ended = await backend.leave(room=room, participant=user.pk)
+    if ended:
+        await announce_unpublished(room, user.pk)
+
+
 def on_liveclass_watchers(*, live_class_id: int, users: list[int], **_: Any) -> None:
     """``classrooms.liveclass_watchers``: in a webinar these people watch: their publication
-    in the class's room ends (their page subscribes again, without publishing)."""
+    in the class's room ends; they go on receiving."""
     for user_id in users:
-        run_on_media_loop(media_leave(_Someone(user_id), str(live_class_id), {}))
+        run_on_media_loop(media_unpublish(_Someone(user_id), str(live_class_id)))
 
 
 @dataclass(frozen=True)

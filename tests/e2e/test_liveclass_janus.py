@@ -2,8 +2,9 @@
 signalling as with the built-in relay; Janus offers each subscription and the page answers.
 
 A server of its own points at the session's Janus; the trainer and a learner see each
-other's video, a microphone toggle reaches the other page, and learners in a breakout room
-(a Janus room of its own) see each other and come back.
+other's video, a microphone toggle reaches the other page, learners in a breakout room
+(a Janus room of its own) see each other and come back, and in a webinar a learner who
+raises a hand is let speak and sent back to watching.
 """
 
 from __future__ import annotations
@@ -113,4 +114,37 @@ def test_through_janus_a_breakout_room_is_a_room_of_its_own(
         wait_playing(coach, ids["learner2"], second)
     finally:
         for page in (coach, first, second):
+            close_context(page.context)
+
+
+def test_through_janus_a_webinar_learner_is_let_speak_and_goes_back_to_watching(
+    media_browser: Any, janus_room: tuple[LiveServer, dict[str, int]]
+) -> None:
+    from playwright.sync_api import expect
+
+    server, ids = janus_room
+    coach = open_room(media_browser, server, "trainer", ids["id"])
+    learner = open_room(media_browser, server, "learner", ids["id"])
+    learner_tile = coach.locator(camera_tile(ids["learner"]))
+    try:
+        wait_playing(learner, ids["trainer"], coach)
+        coach.click("[data-testid=lc-webinar]")
+        # Watching: the learner's camera leaves the trainer's page, the trainer stays on theirs.
+        expect(learner_tile).to_have_count(0)
+        learner.wait_for_function("() => !Lyceum.liveclassMedia.publication()")
+        wait_playing(learner, ids["trainer"], coach)
+
+        learner.click("[data-testid=lc-hand]")
+        coach.click("#lc-hands [data-testid=lc-promote]")
+        wait_playing(coach, ids["learner"], learner)
+
+        person = coach.locator(f'#lc-people li[data-user="{ids["learner"]}"]')
+        person.get_by_role("button", name="Back to watching").click()
+        expect(learner_tile).to_have_count(0)
+        wait_playing(learner, ids["trainer"], coach)
+    finally:
+        # The class goes on for the next test as an ordinary room.
+        if coach.locator('[data-testid=lc-webinar][aria-pressed="true"]').count():
+            coach.click("[data-testid=lc-webinar]")
+        for page in (coach, learner):
             close_context(page.context)

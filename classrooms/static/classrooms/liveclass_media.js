@@ -305,7 +305,11 @@
     if (videoTrack) play(own.video, new MediaStream([videoTrack]));
     renderControls();
     act("media.toggle", {audio: mine.audio, video: mine.video, screen: mine.screen}).catch(() => {});
-    for (const other of answer.publishers || []) subscribeTo(other);
+    // Those I already receive well stay as they are (a webinar speaker promoted keeps them).
+    for (const other of answer.publishers || []) {
+      const held = subscriptions.get(other.user_id);
+      if (!held || !settling(held)) subscribeTo(other);
+    }
   }
 
   async function capBitrate(holder) {
@@ -512,9 +516,9 @@
     speakers = lc.speakers || [];
     if (live && could !== mayPublish()) {
       // Promoted: publish (and subscribe again with it); back to watching: the server ended
-      // my connections in the room, so receive everyone again without publishing.
+      // my publication, I go on receiving.
       if (mayPublish()) publish().catch(() => {});
-      else { closeConnections(); reconcile().catch(() => {}); }
+      else if (publication) { closePublication(); dropTiles(me); renderControls(); }
     }
     const nowLive = lc.status === "live";
     if (nowLive && !live) { live = true; startIfReady(); }
