@@ -30,6 +30,7 @@ places the room on a live Janus, and subscribe again on the new ``media.publishe
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -293,6 +294,12 @@ class JanusBackend:
         self.handles: dict[str, _Handle] = {}
         self.on_unpublished: Callable[[str, int], Any] | None = None
         self._connecting: dict[str, asyncio.Future] = {}
+        # One at a time per key: a room is created once (two first publishers at once
+        # would each make a room and one publication would land in the forgotten one), a
+        # participant publishes once at a time (a page may send two offers in a row).
+        self._locks: collections.defaultdict[Any, asyncio.Lock] = collections.defaultdict(
+            asyncio.Lock
+        )
 
     # -- capacity -----------------------------------------------------------------------------
     @staticmethod
@@ -377,6 +384,13 @@ class JanusBackend:
         state = self.rooms.get(room)
         if state is not None and state.server not in self.dead:
             return state
+        async with self._locks["room", room]:
+            state = self.rooms.get(room)
+            if state is not None and state.server not in self.dead:
+                return state
+            return await self._create_room(room)
+
+    async def _create_room(self, room: str) -> _Room:
         server = await self._place(room)
         state = _Room(key=room, server=server, number=janus_room_number(room))
         session = await self._session(server)
@@ -448,6 +462,11 @@ class JanusBackend:
 
     # -- the interface ------------------------------------------------------------------------
     async def publish(self, *, room: str, participant: int, offer: str) -> Answer:
+        check_offer(offer, max_video=2)
+        async with self._locks["publish", room, participant]:
+            return await self._publish(room=room, participant=participant, offer=offer)
+
+    async def _publish(self, *, room: str, participant: int, offer: str) -> Answer:
         lines = check_offer(offer, max_video=2)
         sources_by_mid: dict[str, str] = {}
         videos = 0
@@ -525,6 +544,11 @@ class JanusBackend:
                 if entry is None:
                     return
                 await self._drop(entry)
+                if any(
+                    h.room == room and h.participant == participant and h.publisher is None
+                    for h in self.handles.values()
+                ):
+                    return  # a newer publication of theirs goes on
                 state = self.rooms.get(room)
                 if state is not None and state.published.pop(participant, None) is not None:
                     await self._announce(room, participant)

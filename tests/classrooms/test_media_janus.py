@@ -163,3 +163,22 @@ async def test_a_janus_killed_mid_class_moves_its_classes_and_spares_the_others(
         for room in ("31", "32"):
             await backend.close_room(room=room)
         await backend.close()
+
+
+async def test_two_first_publishers_at_once_land_in_the_same_room(janus) -> None:
+    """The room is created once: neither publication lands in a forgotten one."""
+    first, second = Peer(direct(janus, 1, "41")), Peer(direct(janus, 2, "41"))
+    try:
+        await asyncio.gather(
+            first.publish(CounterVideoTrack()), second.publish(CounterVideoTrack())
+        )
+        assert {p.participant for p in janus.publications(room="41")} == {1, 2}
+        # Publishing twice at once (a page's two offers in a row): one publication stays.
+        again = Peer(direct(janus, 1, "41"))
+        await asyncio.gather(again.publish(CounterVideoTrack()), again.publish(CounterVideoTrack()))
+        assert sorted(p.participant for p in janus.publications(room="41")) == [1, 2]
+        assert sum(h.publisher is None and h.participant == 1 for h in janus.handles.values()) == 1
+        await again.close()
+    finally:
+        await first.close()
+        await second.close()

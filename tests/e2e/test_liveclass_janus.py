@@ -56,11 +56,22 @@ def wait_playing(page: Any, user: int, *others: Any) -> None:
 
 
 @pytest.fixture(scope="module")
+def first_janus(janus_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A second Janus for this module, listed first: the class is placed on it (both are
+    empty), and the last test kills it."""
+    from classrooms.janus_process import start_janus
+
+    janus = start_janus(tmp_path_factory.mktemp("janus-first"))
+    yield janus
+    janus.stop()
+
+
+@pytest.fixture(scope="module")
 def janus_room(
-    janus_server: Any, tmp_path_factory: pytest.TempPathFactory
+    janus_server: Any, first_janus: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[LiveServer, dict[str, int]]]:
     with live_environment(tmp_path_factory.mktemp("live-janus"), label="janus") as live:
-        live.env["LYCEUM_JANUS_URLS"] = janus_server.url
+        live.env["LYCEUM_JANUS_URLS"] = f"{first_janus.url},{janus_server.url}"
         output = live.manage("shell", "-c", MAKE_CLASS)
         class_id, trainer_id, learner_id, learner2_id = (
             int(n) for n in output.split("CLASS")[-1].split()
@@ -146,5 +157,24 @@ def test_through_janus_a_webinar_learner_is_let_speak_and_goes_back_to_watching(
         # The class goes on for the next test as an ordinary room.
         if coach.locator('[data-testid=lc-webinar][aria-pressed="true"]').count():
             coach.click("[data-testid=lc-webinar]")
+        for page in (coach, learner):
+            close_context(page.context)
+
+
+def test_a_janus_killed_mid_class_the_pages_resume_on_the_other(
+    media_browser: Any, janus_room: tuple[LiveServer, dict[str, int]], first_janus: Any
+) -> None:
+    """Last in the module: the Janus holding the class dies; the pages publish and
+    subscribe again, on the other Janus."""
+    server, ids = janus_room
+    coach = open_room(media_browser, server, "trainer", ids["id"])
+    learner = open_room(media_browser, server, "learner", ids["id"])
+    try:
+        wait_playing(learner, ids["trainer"], coach)
+        wait_playing(coach, ids["learner"], learner)
+        first_janus.kill()
+        wait_playing(learner, ids["trainer"], coach)
+        wait_playing(coach, ids["learner"], learner)
+    finally:
         for page in (coach, learner):
             close_context(page.context)
