@@ -264,12 +264,24 @@ class _Handle:
 
 
 @dataclass(eq=False)
+class _Recording:
+    """The room's recording: Janus writes the participant's publication (one segment per
+    publication of theirs) next to ``path``; stopping turns the segments into ``path``."""
+
+    participant: int
+    path: Path
+    segments: list[str] = field(default_factory=list)  # Janus's file name bases
+    handle: str | None = None  # the connection (publication) being recorded now
+
+
+@dataclass(eq=False)
 class _Room:
     key: str
     server: str
     number: int
     published: dict[int, Publication] = field(default_factory=dict)
     sources: dict[int, dict[str, str]] = field(default_factory=dict)  # feed -> {mid: source}
+    recording: _Recording | None = None
 
 
 def janus_room_number(room: str) -> int:
@@ -507,12 +519,23 @@ class JanusBackend:
             except JanusError as exc:
                 if exc.code != ID_EXISTS:
                     raise
-                # Published through another server process: take its place.
-                await session.message(
-                    await self._control(session),
-                    {"request": "kick", "room": state.number, "id": participant},
-                )
-                reply = await session.message(handle, body, jsep)
+                # The old publication is still leaving (Janus detaches asynchronously) or
+                # was made through another server process: take its place.
+                with contextlib.suppress(JanusError):
+                    await session.message(
+                        await self._control(session),
+                        {"request": "kick", "room": state.number, "id": participant},
+                    )
+                for _attempt in range(20):
+                    try:
+                        reply = await session.message(handle, body, jsep)
+                        break
+                    except JanusError as again:
+                        if again.code != ID_EXISTS:
+                            raise
+                        await asyncio.sleep(0.1)
+                else:
+                    raise
         except (JanusError, JanusUnavailable) as exc:
             await self._drop(entry)
             raise ValidationError(_("The offer could not be answered.")) from exc
@@ -527,6 +550,8 @@ class JanusBackend:
             video="video" in sources_by_mid.values(),
         )
         state.sources[participant] = sources_by_mid
+        if state.recording is not None and state.recording.participant == participant:
+            await self._record(state)  # a new publication of the recorded trainer: go on
         return Answer(connection=entry.id, sdp=answer, tracks=sources_by_mid)
 
     def _publisher_event(self, room: str, participant: int) -> Callable[[dict[str, Any]], Any]:
@@ -774,6 +799,7 @@ class JanusBackend:
         return was_publishing
 
     async def close_room(self, *, room: str) -> Path | None:
+        path = await self.stop_recording(room=room)
         state = self.rooms.pop(room, None)
         for entry in [h for h in self.handles.values() if h.room == room]:
             await self._drop(entry)
@@ -784,15 +810,68 @@ class JanusBackend:
                     await self._control(session), {"request": "destroy", "room": state.number}
                 )
         await cache.adelete(f"lyceum:janus:room:{room}")
-        return None
+        return path
 
     async def start_recording(self, *, room: str, participant: int, path: Path) -> None:
-        # Recording on Janus (its .mjr files post-processed with janus-pp-rec) is not wired
-        # yet: docs/LIVECLASS.md. The class's recording switch stays usable.
-        logger.info("room %s: recording is not available on Janus yet", room)
+        """Record ``participant``'s publication (now, or once they publish) into ``path``.
+
+        Janus writes the RTP it receives (``.mjr``, no decoding) into ``path``'s folder,
+        which must be the same folder on the Janus host (one host, or shared storage)."""
+        try:
+            state = await self._room(room)
+        except (JanusUnavailable, JanusError):
+            logger.warning("room %s: no Janus to record on", room)
+            return
+        if state.recording is not None:
+            return  # already recording: turning it on twice changes nothing
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state.recording = _Recording(participant=participant, path=path)
+        await self._record(state)
+
+    async def _record(self, state: _Room) -> None:
+        recording = state.recording
+        if recording is None:
+            return
+        entry = next(
+            (
+                h
+                for h in self.handles.values()
+                if h.room == state.key
+                and h.participant == recording.participant
+                and h.publisher is None
+            ),
+            None,
+        )
+        if entry is None or recording.handle == entry.id:
+            return
+        base = str(recording.path.with_suffix("")) + f"-part{len(recording.segments) + 1}"
+        session = self.sessions.get(entry.server)
+        if session is None:
+            return
+        try:
+            await session.message(
+                entry.handle, {"request": "configure", "record": True, "filename": base}
+            )
+        except (JanusError, JanusUnavailable):
+            logger.warning("room %s: Janus would not record", state.key, exc_info=True)
+            return
+        recording.segments.append(base)
+        recording.handle = entry.id
 
     async def stop_recording(self, *, room: str) -> Path | None:
-        return None
+        """Stop recording; the composed file (VP8 and Opus in WebM), or None."""
+        state = self.rooms.get(room)
+        if state is None or state.recording is None:
+            return None
+        recording, state.recording = state.recording, None
+        entry = self.handles.get(recording.handle or "")
+        session = self.sessions.get(entry.server) if entry else None
+        if entry is not None and session is not None and session.alive:
+            with contextlib.suppress(JanusError, JanusUnavailable):
+                await session.message(entry.handle, {"request": "configure", "record": False})
+        if not recording.segments:
+            return None
+        return await asyncio.to_thread(compose_recording, recording.segments, recording.path)
 
     def publications(self, *, room: str) -> list[Publication]:
         state = self.rooms.get(room)
@@ -804,6 +883,70 @@ class JanusBackend:
             session.on_closed = None
             await session.close()
         self.sessions.clear()
+
+
+def compose_recording(segments: list[str], path: Path) -> Path | None:
+    """Janus's recordings (``<base>-audio-<mid>.mjr``, ``<base>-video-<mid>.mjr`` per
+    segment) -> one WebM at ``path``: each track post-processed by ``janus-pp-rec``
+    (Debian's janus-tools), then the segments muxed one after the other (no re-encoding).
+    None if nothing usable was recorded."""
+    import glob
+    import subprocess
+
+    import av
+
+    tracks: list[tuple[str, str]] = []  # (kind, converted file) in segment order
+    for base in segments:
+        for kind, extension in (("video", "webm"), ("audio", "opus")):
+            for source in sorted(glob.glob(glob.escape(base) + f"-{kind}-*.mjr")):
+                target = f"{source[:-4]}.{extension}"
+                try:
+                    subprocess.run(
+                        ["janus-pp-rec", "-d", "2", source, target],
+                        check=True,
+                        capture_output=True,
+                        timeout=300,
+                    )
+                except (OSError, subprocess.SubprocessError):
+                    logger.warning("could not post-process %s", source, exc_info=True)
+                    continue
+                if Path(target).exists() and Path(target).stat().st_size > 0:
+                    tracks.append((kind, target))
+                Path(source).unlink(missing_ok=True)
+    if not tracks:
+        return None
+    output = av.open(str(path), "w", format="webm")
+    streams: dict[str, Any] = {}
+    offsets: dict[str, float] = {"video": 0.0, "audio": 0.0}  # seconds, per kind
+    try:
+        # Every stream before the first packet: the header is written then.
+        for kind in ("video", "audio"):
+            first = next((file for k, file in tracks if k == kind), None)
+            if first is not None:
+                with av.open(first) as source:
+                    streams[kind] = output.add_stream_from_template(source.streams[0])
+        for kind in ("video", "audio"):
+            for _kind, file in (t for t in tracks if t[0] == kind):
+                with av.open(file) as source:
+                    stream = source.streams[0]
+                    end = offsets[kind]
+                    for packet in source.demux(stream):
+                        if packet.dts is None or packet.pts is None:
+                            continue
+                        shift = int(offsets[kind] / packet.time_base)
+                        packet.pts += shift
+                        packet.dts += shift
+                        end = max(
+                            end, float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                        )
+                        packet.stream = streams[kind]
+                        output.mux(packet)
+                    offsets[kind] = end
+    finally:
+        output.close()
+    for _kind, file in tracks:
+        Path(file).unlink(missing_ok=True)
+    return path if path.exists() and path.stat().st_size > 0 else None
 
 
 class ImproperlyConfiguredJanus(Exception):

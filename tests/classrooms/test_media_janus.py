@@ -182,3 +182,38 @@ async def test_two_first_publishers_at_once_land_in_the_same_room(janus) -> None
     finally:
         await first.close()
         await second.close()
+
+
+async def test_recording_the_trainer_on_janus_writes_a_webm_file(janus, tmp_path) -> None:
+    """Janus records the RTP it receives; janus-pp-rec and a remux make one WebM file, which
+    goes on in the same file when the trainer publishes again."""
+    import shutil
+
+    import av
+
+    from tests.conftest import skip_or_fail
+
+    if shutil.which("janus-pp-rec") is None:
+        skip_or_fail("janus-pp-rec is missing: install Debian's janus-tools package")
+    path = tmp_path / "rec" / "class.webm"
+    await janus.start_recording(room="61", participant=1, path=path)  # before publishing
+    trainer = Peer(direct(janus, 1, "61"))
+    learner = Peer(direct(janus, 2, "61"))
+    try:
+        await trainer.publish(ToneAudioTrack(), CounterVideoTrack(320, 240, 15))
+        received = await learner.subscribe(1)
+        await wait_until(lambda: received.video_frames >= 20, timeout=15, what="frames")
+        await trainer.close()
+        trainer = Peer(direct(janus, 1, "61"))
+        await trainer.publish(ToneAudioTrack(), CounterVideoTrack(320, 240, 15))
+        await asyncio.sleep(1.5)
+        assert await janus.stop_recording(room="61") == path
+    finally:
+        await trainer.close()
+        await learner.close()
+    with av.open(str(path)) as container:
+        kinds = sorted(s.type for s in container.streams)
+        frames = sum(1 for _ in container.decode(video=0))
+    assert kinds == ["audio", "video"]
+    assert frames >= 20
+    assert list(path.parent.glob("*.mjr")) == []  # Janus's raw files are gone
