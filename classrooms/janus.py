@@ -305,6 +305,9 @@ class JanusBackend:
         self.rooms: dict[str, _Room] = {}
         self.handles: dict[str, _Handle] = {}
         self.on_unpublished: Callable[[str, int], Any] | None = None
+        # Told when someone starts or stops talking (room, participant, talking).
+        self.on_speaking: Callable[[str, int, bool], Any] | None = None
+        self.speaking: dict[tuple[str, int], bool] = {}
         self._connecting: dict[str, asyncio.Future] = {}
         # One at a time per key: a room is created once (two first publishers at once
         # would each make a room and one publication would land in the forgotten one), a
@@ -421,7 +424,11 @@ class JanusBackend:
                     "audiocodec": "opus",
                     "videocodec": "vp8,h264",
                     "notify_joining": False,
-                    "audiolevel_event": False,
+                    # Active speaker: Janus reads the audio-level header extension (no
+                    # decoding) and says who talks; the pages mark their tile.
+                    "audiolevel_event": True,
+                    "audio_active_packets": 50,
+                    "audio_level_average": 40,
                 },
             )
         except JanusError as exc:
@@ -556,6 +563,18 @@ class JanusBackend:
 
     def _publisher_event(self, room: str, participant: int) -> Callable[[dict[str, Any]], Any]:
         async def on_event(message: dict[str, Any]) -> None:
+            data = (message.get("plugindata") or {}).get("data") or {}
+            if data.get("videoroom") in {"talking", "stopped-talking"}:
+                # Every publisher handle of the room hears it: tell the room once per change.
+                talking = data["videoroom"] == "talking"
+                key = (room, int(data.get("id") or 0))
+                if self.speaking.get(key, False) != talking:
+                    self.speaking[key] = talking
+                    if self.on_speaking is not None:
+                        result = self.on_speaking(room, key[1], talking)
+                        if asyncio.iscoroutine(result):
+                            await result
+                return
             # The browser went away (ICE/DTLS down): the publication ends, as with the relay.
             if message.get("janus") in {"hangup", "detached"}:
                 entry = next(

@@ -786,11 +786,18 @@ def _remember_loop() -> MediaBackend:
     backend = media_backend()
     if hasattr(backend, "on_unpublished") and backend.on_unpublished is None:
         backend.on_unpublished = announce_unpublished
+    if hasattr(backend, "on_speaking") and backend.on_speaking is None:
+        backend.on_speaking = announce_speaking
     return backend
 
 
 async def announce_unpublished(room: str, participant: int) -> None:
     await apublish(room_topic(room), "media.unpublished", {"user_id": participant})
+
+
+async def announce_speaking(room: str, participant: int, talking: bool) -> None:
+    """Active speaker (backends that detect it: Janus): ephemeral, for the tiles."""
+    await apublish(room_topic(room), "media.speaking", {"user_id": participant, "talking": talking})
 
 
 def _publication_event(publication: Publication, user: Any) -> dict[str, Any]:

@@ -217,3 +217,18 @@ async def test_recording_the_trainer_on_janus_writes_a_webm_file(janus, tmp_path
     assert kinds == ["audio", "video"]
     assert frames >= 20
     assert list(path.parent.glob("*.mjr")) == []  # Janus's raw files are gone
+
+
+async def test_janus_says_who_is_talking(janus) -> None:
+    """Active speaker from the audio-level header extension: a tone counts as talking."""
+    heard: list[tuple[str, int, bool]] = []
+    janus.on_speaking = lambda room, participant, talking: heard.append(
+        (room, participant, talking)
+    )
+    speaker = Peer(direct(janus, 1, "71"))
+    try:
+        await speaker.publish(ToneAudioTrack(), CounterVideoTrack())
+        await wait_until(lambda: ("71", 1, True) in heard, timeout=15, what="talking")
+        assert heard.count(("71", 1, True)) == 1  # once per change, not once per packet
+    finally:
+        await speaker.close()

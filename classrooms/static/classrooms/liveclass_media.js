@@ -459,6 +459,14 @@
       closeSubscription(data.user_id);
       dropTiles(data.user_id);
     });
+    // Active speaker (Janus): the tile of whoever talks is outlined.
+    rt.on(room, "media.speaking", (data) => {
+      if (room !== topic) return;
+      const entry = tiles.get(String(data.user_id));
+      if (!entry) return;
+      entry.box.dataset.speaking = String(Boolean(data.talking));
+      entry.box.style.outline = data.talking ? "3px solid #2e9d5b" : "";
+    });
     rt.on(room, "media.toggled", (data) => {
       if (room !== topic || data.user_id === me) return;
       states.set(data.user_id, {audio: data.audio, video: data.video, screen: data.screen});
