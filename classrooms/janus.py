@@ -88,6 +88,7 @@ def janus_settings() -> dict[str, Any]:
         "capacity": int(conf.get("CAPACITY", 100)),
         "timeout": float(conf.get("TIMEOUT", 10)),
         "publishers": int(conf.get("PUBLISHERS", 100)),
+        "last_n": int(conf.get("LAST_N", 0)),
     }
 
 
@@ -261,6 +262,7 @@ class _Handle:
     participant: int
     publisher: int | None = None  # None: the participant's publication
     sources: dict[str, str] = field(default_factory=dict)  # mid -> source
+    paused: bool = False  # a subscription whose camera Janus does not send now (last N)
 
 
 @dataclass(eq=False)
@@ -282,6 +284,7 @@ class _Room:
     published: dict[int, Publication] = field(default_factory=dict)
     sources: dict[int, dict[str, str]] = field(default_factory=dict)  # feed -> {mid: source}
     recording: _Recording | None = None
+    speakers: list[int] = field(default_factory=list)  # who talked last, most recent first
 
 
 def janus_room_number(room: str) -> int:
@@ -559,6 +562,7 @@ class JanusBackend:
         state.sources[participant] = sources_by_mid
         if state.recording is not None and state.recording.participant == participant:
             await self._record(state)  # a new publication of the recorded trainer: go on
+        await self._apply_last_n(room)
         return Answer(connection=entry.id, sdp=answer, tracks=sources_by_mid)
 
     def _publisher_event(self, room: str, participant: int) -> Callable[[dict[str, Any]], Any]:
@@ -570,6 +574,10 @@ class JanusBackend:
                 key = (room, int(data.get("id") or 0))
                 if self.speaking.get(key, False) != talking:
                     self.speaking[key] = talking
+                    state = self.rooms.get(room)
+                    if talking and state is not None:
+                        state.speakers = [key[1]] + [p for p in state.speakers if p != key[1]]
+                        await self._apply_last_n(room)
                     if self.on_speaking is not None:
                         result = self.on_speaking(room, key[1], talking)
                         if asyncio.iscoroutine(result):
@@ -698,11 +706,46 @@ class JanusBackend:
                 videos += 1
             tracks[str(stream["mid"])] = source
         entry.sources = tracks
+        if publisher not in self._forwarded(state):
+            await self._pause(entry, True)
         sdp = (reply.get("jsep") or {}).get("sdp")
         if not sdp:
             await self._drop(entry)
             raise ObjectDoesNotExist("nothing published by this participant")
         return Answer(connection=entry.id, sdp=sdp, type="offer", tracks=tracks)
+
+    # -- last N: in a big room, only the cameras of the last N speakers are forwarded ------
+    def _forwarded(self, state: _Room) -> set[int]:
+        """The publishers whose camera goes out now (everyone's, when LAST_N is 0 or the
+        room has no more publishers than that): the last to talk, then the first to
+        publish."""
+        last_n = janus_settings()["last_n"]
+        publishing = list(state.published)
+        if last_n <= 0 or len(publishing) <= last_n:
+            return set(publishing)
+        ordered = [p for p in state.speakers if p in state.published]
+        ordered += [p for p in publishing if p not in ordered]
+        return set(ordered[:last_n])
+
+    async def _pause(self, entry: _Handle, paused: bool) -> None:
+        mids = [mid for mid, source in entry.sources.items() if source == "video"]
+        session = self.sessions.get(entry.server)
+        if not mids or session is None or entry.paused == paused:
+            return
+        entry.paused = paused
+        with contextlib.suppress(JanusError, JanusUnavailable):
+            await session.message(
+                entry.handle,
+                {"request": "configure", "streams": [{"mid": m, "send": not paused} for m in mids]},
+            )
+
+    async def _apply_last_n(self, room: str) -> None:
+        state = self.rooms.get(room)
+        if state is None:
+            return
+        forwarded = self._forwarded(state)
+        for entry in [h for h in self.handles.values() if h.room == room and h.publisher]:
+            await self._pause(entry, entry.publisher not in forwarded)
 
     async def answer(self, *, room: str, participant: int, connection: str, sdp: str) -> None:
         """The client's answer to a subscription's offer (``media.answer``)."""
@@ -790,6 +833,7 @@ class JanusBackend:
             h for h in self.handles.values() if h.room == room and h.publisher == participant
         ]:
             await self._drop(entry)
+        await self._apply_last_n(room)
         return was_publishing
 
     async def unpublish(self, *, room: str, participant: int) -> bool:
@@ -815,6 +859,7 @@ class JanusBackend:
             h for h in self.handles.values() if h.room == room and h.publisher == participant
         ]:
             await self._drop(entry)
+        await self._apply_last_n(room)
         return was_publishing
 
     async def close_room(self, *, room: str) -> Path | None:

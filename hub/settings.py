@@ -448,6 +448,9 @@ LYCEUM_JANUS = {
     "URLS": env_list("LYCEUM_JANUS_URLS", ""),
     "CAPACITY": int(os.environ.get("LYCEUM_JANUS_CAPACITY", 100)),
     "TIMEOUT": float(os.environ.get("LYCEUM_JANUS_TIMEOUT", 10)),
+    # In rooms with more publishers than this, only the last N speakers' cameras are sent
+    # to each subscriber (0: everyone's).
+    "LAST_N": int(os.environ.get("LYCEUM_JANUS_LAST_N", 0)),
 }
 # TURN for live-class media (docs/LIVECLASS.md, coturn with use-auth-secret): each page gets
 # credentials made for it at join time, valid TTL seconds. URLS: turn:host:3478,...

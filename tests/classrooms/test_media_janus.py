@@ -232,3 +232,31 @@ async def test_janus_says_who_is_talking(janus) -> None:
         assert heard.count(("71", 1, True)) == 1  # once per change, not once per packet
     finally:
         await speaker.close()
+
+
+async def test_in_a_big_room_only_the_last_speakers_camera_is_forwarded(janus, settings) -> None:
+    """LYCEUM_JANUS_LAST_N=1, two cameras: the first publisher's goes out until the second
+    one talks; then only the speaker's camera is sent to the subscriber."""
+    settings.LYCEUM_JANUS = {**settings.LYCEUM_JANUS, "LAST_N": 1}
+    quiet, talker = Peer(direct(janus, 1, "81")), Peer(direct(janus, 2, "81"))
+    viewer = Peer(direct(janus, 3, "81"))
+    try:
+        await quiet.publish(CounterVideoTrack(320, 240, 15))
+        await talker.publish(CounterVideoTrack(320, 240, 15))
+        from_quiet = await viewer.subscribe(1, audio=False)
+        from_talker = await viewer.subscribe(2, audio=False)
+        await wait_until(lambda: from_quiet.video_frames >= 5, timeout=15, what="first camera")
+        assert from_talker.video_frames == 0  # not forwarded yet
+
+        await talker.close()
+        talker = Peer(direct(janus, 2, "81"))
+        await talker.publish(ToneAudioTrack(), CounterVideoTrack(320, 240, 15))
+        from_talker = await viewer.subscribe(2, audio=False)
+        await wait_until(lambda: from_talker.video_frames >= 5, timeout=20, what="the speaker")
+        await asyncio.sleep(0.5)  # frames in flight when the switch happened
+        before = from_quiet.video_frames
+        await asyncio.sleep(1.5)
+        assert from_quiet.video_frames - before <= 1  # the quiet camera is held back
+    finally:
+        for peer in (quiet, talker, viewer):
+            await peer.close()
