@@ -7,6 +7,7 @@ the two API ports rewritten, and the process waits until its WebSocket API answe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -63,6 +64,15 @@ class JanusProcess:
             self.process.wait(5)
 
 
+def _die_with_parent() -> None:
+    """Linux: Janus gets SIGTERM when the test or bench process that started it dies, even
+    without a teardown (a crashed test run must not leave Janus servers behind)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def start_janus(workdir: Path, *, rtp_ports: tuple[int, int] | None = None) -> JanusProcess:
     """Start Janus with ``deploy/janus`` on free ports; returns once its API answers."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -78,7 +88,11 @@ def start_janus(workdir: Path, *, rtp_ports: tuple[int, int] | None = None) -> J
     if rtp_ports:
         command += ["-r", f"{rtp_ports[0]}-{rtp_ports[1]}"]
     process = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
     )
     janus = JanusProcess(
         process=process,
