@@ -524,28 +524,7 @@ class JanusBackend:
         }
         jsep = {"type": "offer", "sdp": offer}
         try:
-            try:
-                reply = await session.message(handle, body, jsep)
-            except JanusError as exc:
-                if exc.code != ID_EXISTS:
-                    raise
-                # The old publication is still leaving (Janus detaches asynchronously) or
-                # was made through another server process: take its place.
-                with contextlib.suppress(JanusError):
-                    await session.message(
-                        await self._control(session),
-                        {"request": "kick", "room": state.number, "id": participant},
-                    )
-                for _attempt in range(20):
-                    try:
-                        reply = await session.message(handle, body, jsep)
-                        break
-                    except JanusError as again:
-                        if again.code != ID_EXISTS:
-                            raise
-                        await asyncio.sleep(0.1)
-                else:
-                    raise
+            reply = await self._join_publisher(session, state, entry, body, jsep)
         except (JanusError, JanusUnavailable) as exc:
             await self._drop(entry)
             raise ValidationError(_("The offer could not be answered.")) from exc
@@ -564,6 +543,36 @@ class JanusBackend:
             await self._record(state)  # a new publication of the recorded trainer: go on
         await self._apply_last_n(room)
         return Answer(connection=entry.id, sdp=answer, tracks=sources_by_mid)
+
+    async def _join_publisher(
+        self,
+        session: JanusSession,
+        state: _Room,
+        entry: _Handle,
+        body: dict[str, Any],
+        jsep: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Join as the participant's feed. Their previous publication may still be leaving
+        Janus (a detach completes asynchronously) or belong to another server process: it
+        is kicked and the join tried again on a fresh handle (Janus has already taken the
+        offer on the refused one)."""
+        participant = entry.participant
+        for attempt in range(30):
+            try:
+                return await session.message(entry.handle, body, jsep)
+            except JanusError as exc:
+                if exc.code != ID_EXISTS or attempt == 29:
+                    raise
+            if attempt == 0:
+                with contextlib.suppress(JanusError):
+                    await session.message(
+                        await self._control(session),
+                        {"request": "kick", "room": state.number, "id": participant},
+                    )
+            await session.detach(entry.handle)
+            entry.handle = await session.attach(self._publisher_event(state.key, participant))
+            await asyncio.sleep(0.1)
+        raise JanusError(ID_EXISTS, "still publishing")  # not reached
 
     def _publisher_event(self, room: str, participant: int) -> Callable[[dict[str, Any]], Any]:
         async def on_event(message: dict[str, Any]) -> None:
@@ -746,6 +755,33 @@ class JanusBackend:
         forwarded = self._forwarded(state)
         for entry in [h for h in self.handles.values() if h.room == room and h.publisher]:
             await self._pause(entry, entry.publisher not in forwarded)
+
+    async def set_layer(
+        self, *, room: str, participant: int, connection: str, substream: int
+    ) -> None:
+        """Simulcast: the layer (0 smallest .. 2 largest) one of the participant's
+        subscriptions receives; a publisher that sends one layer is unaffected."""
+        entry = self.handles.get(connection)
+        if entry is None or entry.participant != participant or entry.room != room:
+            raise ObjectDoesNotExist("no such connection")
+        if entry.publisher is None:
+            raise ValidationError(_("Only a subscription has layers."))
+        mids = [mid for mid, source in entry.sources.items() if source != "audio"]
+        session = self.sessions.get(entry.server)
+        if session is None or not session.alive:
+            raise ObjectDoesNotExist("the media server went away")
+        try:
+            await session.message(
+                entry.handle,
+                {
+                    "request": "configure",
+                    "streams": [{"mid": m, "substream": substream} for m in mids],
+                },
+            )
+        except JanusError as exc:
+            raise ValidationError(_("The layer could not be chosen.")) from exc
+        except JanusUnavailable as exc:
+            raise ObjectDoesNotExist("the media server went away") from exc
 
     async def answer(self, *, room: str, participant: int, connection: str, sdp: str) -> None:
         """The client's answer to a subscription's offer (``media.answer``)."""

@@ -708,6 +708,13 @@ class AnswerSerializer(serializers.Serializer):
         return OfferSerializer().validate_sdp(value)
 
 
+class LayerSerializer(serializers.Serializer):
+    """``media.layer``: which simulcast layer a subscription receives (0: the smallest)."""
+
+    connection = serializers.RegexField(r"^[0-9a-f]{16}$")
+    substream = serializers.IntegerField(min_value=0, max_value=2)
+
+
 class ToggleSerializer(serializers.Serializer):
     """``media.toggle``: what the publisher has switched on (any of the three)."""
 
@@ -849,6 +856,22 @@ async def media_answer(user: Any, room: str, data: dict[str, Any]) -> dict[str, 
     return {}
 
 
+async def media_layer(user: Any, room: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A subscriber picks the simulcast layer its tile needs (SFU backends; the relay
+    sends one layer and ignores it)."""
+    backend = _remember_loop()
+    await database_sync_to_async(_participant_role)(user, room)
+    choose = getattr(backend, "set_layer", None)
+    if choose is not None:
+        await choose(
+            room=room,
+            participant=user.pk,
+            connection=data["connection"],
+            substream=data["substream"],
+        )
+    return {"substream": data["substream"]}
+
+
 async def _sync(backend: MediaBackend, room: str) -> None:
     """A backend shared by several server processes (Janus) learns the room's publishers."""
     sync = getattr(backend, "sync", None)
@@ -904,9 +927,13 @@ def client_settings(*, user_id: int | None = None) -> dict[str, Any]:
     ice: list[Any] = list(getattr(settings, "LYCEUM_MEDIA", {}).get("ICE_SERVERS", []))
     if user_id is not None and (turn := turn_credentials(user_id)) is not None:
         ice.append(turn)
+    backend = getattr(settings, "LYCEUM_MEDIA", {}).get("BACKEND", "")
     return {
         "limits": {key: limits[key] for key in ("width", "height", "fps", "bitrate")},
         "ice_servers": ice,
+        # Janus forwards simulcast layers (the page sends three, each tile takes one); the
+        # relay decodes one stream.
+        "simulcast": backend == "classrooms.janus.JanusBackend",
     }
 
 

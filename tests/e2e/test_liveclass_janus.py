@@ -46,6 +46,18 @@ STATS = """async () => {
 }"""
 
 
+LAYER = """([user, substream]) => {
+  const holder = Lyceum.liveclassMedia.subscriptions.get(user);
+  return Lyceum.realtime.request({op: "act", topic: holder.topic, action: "media.layer",
+    data: {connection: holder.connection, substream: substream}});
+}"""
+WIDTH_AT_MOST = """([user, width]) => {
+  const video = document.querySelector(
+    `#media-stage [data-user="${user}"][data-source=camera] video`);
+  return Boolean(video) && video.videoWidth > 0 && video.videoWidth <= width;
+}"""
+
+
 def wait_playing(page: Any, user: int, *others: Any) -> None:
     """As the relay's test, and a failure also says what each page's connections got."""
     try:
@@ -91,6 +103,10 @@ def test_through_janus_trainer_and_learner_see_each_others_video(
     try:
         wait_playing(coach, ids["learner"], learner)
         wait_playing(learner, ids["trainer"], coach)
+        # Simulcast: the trainer's page sends layers; the learner's subscription asks Janus
+        # for the middle one and the trainer's video arrives at half size.
+        learner.evaluate(LAYER, [ids["trainer"], 1])
+        learner.wait_for_function(WIDTH_AT_MOST, arg=[ids["trainer"], 320])
         learner.click("[data-testid=media-mic]")
         coach.wait_for_selector(
             f'{camera_tile(ids["learner"])}[data-audio="false"]', timeout=EXPECT_TIMEOUT_MS

@@ -40,6 +40,7 @@
   let spotlight = stage.dataset.spotlight ? Number(stage.dataset.spotlight) : null;
   // A webinar: only trainers and promoted speakers publish in the class's room.
   let webinar = stage.dataset.webinar === "true";
+  let simulcast = false;  // the media server forwards layers (Janus): send three, take one
   let speakers = [];
   function mayPublish() {
     return topic !== mainTopic || isTrainer || !webinar || speakers.includes(me);
@@ -266,9 +267,18 @@
     const videoTrack = stream ? stream.getVideoTracks()[0] || null : null;
     // Fixed m-line order, tracks or not: microphone, camera, then the trainer's screen.
     holder.senders.audio = pc.addTransceiver(audioTrack || "audio", {direction: "sendonly"}).sender;
+    // Simulcast (Janus): full size, half and a quarter; each subscriber takes the layer its
+    // tile needs (media.layer).
+    const cameraEncodings = simulcast
+      ? [
+          {rid: "h", maxBitrate: limits.bitrate, maxFramerate: limits.fps},
+          {rid: "m", scaleResolutionDownBy: 2, maxBitrate: Math.round(limits.bitrate / 3), maxFramerate: limits.fps},
+          {rid: "l", scaleResolutionDownBy: 4, maxBitrate: Math.round(limits.bitrate / 8), maxFramerate: limits.fps},
+        ]
+      : [{maxBitrate: limits.bitrate, maxFramerate: limits.fps}];
     holder.senders.video = pc.addTransceiver(mine.video && videoTrack ? videoTrack : "video", {
       direction: "sendonly",
-      sendEncodings: [{maxBitrate: limits.bitrate, maxFramerate: limits.fps}],
+      sendEncodings: cameraEncodings,
     }).sender;
     if (isTrainer) {
       holder.senders.screen = pc.addTransceiver(screenTrack || "video", {
@@ -318,7 +328,8 @@
       const parameters = sender.getParameters();
       if (!parameters.encodings || !parameters.encodings.length) parameters.encodings = [{}];
       parameters.encodings.forEach((encoding) => {
-        encoding.maxBitrate = limits.bitrate;
+        // A simulcast layer keeps its own, smaller budget.
+        encoding.maxBitrate = Math.min(encoding.maxBitrate || limits.bitrate, limits.bitrate);
         encoding.maxFramerate = limits.fps;
       });
       await sender.setParameters(parameters).catch(() => {});
@@ -398,6 +409,23 @@
     flushIce(holder);
     tile(String(userId), userId, "camera");
     renderTiles();
+    if (answer.type === "offer") chooseLayers();
+  }
+
+  // Simulcast: a spotlit camera or a small room gets the full layer, a crowd of tiles the
+  // smallest, anything between the middle one; told again when that changes.
+  function layerFor(userId) {
+    if (spotlight === userId || subscriptions.size <= 1) return 2;
+    return subscriptions.size > 6 ? 0 : 1;
+  }
+  function chooseLayers() {
+    if (!simulcast) return;
+    for (const [userId, holder] of subscriptions) {
+      const wanted = layerFor(userId);
+      if (!holder.connection || holder.layer === wanted) continue;
+      holder.layer = wanted;
+      act("media.layer", {connection: holder.connection, substream: wanted}, holder.topic).catch(() => { holder.layer = null; });
+    }
   }
 
   // -- the room's life -------------------------------------------------------------------------
@@ -503,6 +531,7 @@
     Object.assign(limits, config.limits || {});
     // STUN/TURN URLs, and TURN servers with credentials made for me ({urls, username, credential}).
     RTC_CONFIG.iceServers = (config.ice_servers || []).map((server) => (typeof server === "string" ? {urls: server} : server));
+    simulcast = Boolean(config.simulcast);
     configured = true;
   }
 
@@ -533,6 +562,7 @@
     else if (!nowLive && live) { live = false; act("media.leave", {}).catch(() => {}); stopAll(); }
     renderControls();
     renderTiles();
+    chooseLayers();
   });
 
   rt.onStatus("resumed", (name) => {
@@ -550,5 +580,6 @@
     topic: () => topic,
     publication: () => publication,
     subscriptions: subscriptions,
+    chooseLayers: chooseLayers,
   };
 })();
