@@ -1,4 +1,5 @@
-"""``python -m bench liveclass``: how many participants one server process relays.
+"""``python -m bench liveclass``: how many participants one server process relays, on the
+built-in aiortc relay and on Janus, side by side (``--liveclass-backend aiortc,janus``).
 
 A real server (``manage.py serve``, embedded mode, its own SQLite file) and a live class
 whose participants are scripted aiortc peers (``bench/liveclass_peers.py``) in client
@@ -14,6 +15,13 @@ For each step: frames delivered / frames due (fps x measured seconds, per subscr
 the publishers' own send rate (a starved client shows there, not as a server fault), the
 server process's CPU (``/proc/<pid>/stat``, its children included) per second and per
 relayed stream, and the client processes' CPU. Results: bench/results/liveclass-<time>.json.
+
+Backends: ``aiortc`` (the server decodes and re-encodes; its CPU is the Python server's) and
+``janus`` (a Janus process started with ``deploy/janus`` forwards packets; the server CPU is
+Janus's plus the Python server's, which only signals). ``--liveclass-count-packets``: the
+clients count received RTP instead of decoding (a frame per packet with the marker bit, a
+keyframe per VP8 frame start whose header says so; bench/liveclass_peers.py), so on one
+machine the figures are the server's, not the clients' decoders'.
 """
 
 from __future__ import annotations
@@ -72,6 +80,7 @@ print("ROOM " + json.dumps({"id": live.pk, "people": out}))
 
 @dataclass
 class Step:
+    backend: str  # "aiortc" (the built-in relay) or "janus"
     shape: str  # "1->N" or "NxN"
     participants: int
     publishers: int
@@ -86,6 +95,7 @@ class Step:
     load_before: float
     load_after: float
     sizes: list[list[int]]
+    keyframes: int = 0  # counted by clients that count packets (--liveclass-count-packets)
     error: str = ""
 
 
@@ -172,12 +182,13 @@ class Clients:
 
 def run_step(
     *,
+    backend: str,
     shape: str,
     participants: int,
     conf: argparse.Namespace,
     env: dict[str, str],
     port: int,
-    server_pid: int,
+    server_pids: list[int],
     log_dir: Path,
 ) -> Step:
     output = manage(["shell", "-c", MAKE_ROOM % {"n": participants - 1}], env)
@@ -199,6 +210,8 @@ def run_step(
     ]  # fmt: skip
     if conf.liveclass_audio:
         common.append("--audio")
+    if conf.liveclass_count_packets:
+        common.append("--count-packets")
     k = max(1, min(conf.liveclass_processes, len(receivers)))
     if shape == "1->N":
         # The trainer publishes from a process of its own; the receivers share the others.
@@ -223,13 +236,13 @@ def run_step(
         clients.expect("READY")
         time.sleep(conf.liveclass_warmup)
         pids = [p.pid for p in clients.procs]
-        server_before, clients_before = cpu_seconds([server_pid]), cpu_seconds(pids)
+        server_before, clients_before = cpu_seconds(server_pids), cpu_seconds(pids)
         started = time.monotonic()
         clients.tell("START")
         time.sleep(conf.liveclass_seconds)
         clients.tell("STOP")
         elapsed = time.monotonic() - started
-        server_cpu = (cpu_seconds([server_pid]) - server_before) / elapsed
+        server_cpu = (cpu_seconds(server_pids) - server_before) / elapsed
         client_cpu = (cpu_seconds(pids) - clients_before) / elapsed
         results = [json.loads(line) for line in clients.expect("{")]
     finally:
@@ -239,6 +252,7 @@ def run_step(
     due = conf.liveclass_fps * elapsed
     subscriptions = len(received)
     return Step(
+        backend=backend,
         shape=shape,
         participants=participants,
         publishers=len(publishers),
@@ -253,6 +267,7 @@ def run_step(
         load_before=load_before,
         load_after=os.getloadavg()[0],
         sizes=sorted({tuple(s) for r in results for s in r["sizes"]}),  # type: ignore[arg-type]
+        keyframes=sum(r.get("keyframes", 0) for r in results),
     )
 
 
@@ -273,64 +288,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--liveclass-processes", type=int, default=2, help="client processes per step"
     )
+    group.add_argument(
+        "--liveclass-backend",
+        default="aiortc",
+        help="aiortc (the built-in relay), janus, or both side by side: aiortc,janus",
+    )
+    group.add_argument("--liveclass-steps-1n-janus", default="2,8,25,50,100")
+    group.add_argument("--liveclass-steps-nn-janus", default="2,4,6,8,10,12")
+    group.add_argument(
+        "--liveclass-count-packets",
+        action="store_true",
+        help="clients count RTP frames and keyframes instead of decoding (measure the server)",
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Grow each shape until delivery drops below 90 %; print and save the figures."""
+    """Grow each shape until delivery drops below 90 %, for each backend; print and save."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     tmp = Path(tempfile.mkdtemp(prefix="lyceum-bench-liveclass-"))
     log_dir = tmp / "logs"
     log_dir.mkdir()
-    env = embedded_env(base_env(10), tmp)
-    env.update(LYCEUM_LIVECLASS_CAPACITY="1000", MEDIA_ROOT=str(tmp / "media"))
-    procs = Processes()
     steps: list[Step] = []
-    capacity: dict[str, int] = {}
+    capacity: dict[str, dict[str, int]] = {}
     print(f"liveclass: logs in {log_dir}", flush=True)
-    try:
-        manage(["migrate", "--noinput", "-v", "0"], env)
-        port = free_port()
-        server = procs.start(
-            [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--no-worker", "--quiet"],
-            env,
-            log_dir / "server.log",
-        )  # fmt: skip
-        wait_for_port(port, server)
-        shapes = [s.strip() for s in args.liveclass_shapes.split(",") if s.strip()]
-        for shape in shapes:
-            sizes = args.liveclass_steps_1n if shape == "1->N" else args.liveclass_steps_nn
-            for participants in (int(n) for n in sizes.split(",")):
-                try:
-                    step = run_step(
-                        shape=shape,
-                        participants=participants,
-                        conf=args,
-                        env=env,
-                        port=port,
-                        server_pid=server.pid,
-                        log_dir=log_dir,
-                    )
-                except Exception as exc:  # a step that cannot even connect: the end
-                    print(f"  {shape} {participants}: failed: {exc}", flush=True)
-                    break
-                steps.append(step)
-                print(
-                    f"  {shape:5} {participants:3} in the room  {step.subscriptions:4} streams  "
-                    f"delivered {step.delivered:6.1%} (worst {step.worst_subscription:6.1%})  "
-                    f"sent {step.publisher_fps:5.1f} fps  server CPU {step.server_cpu:5.2f} "
-                    f"({step.server_cpu_per_stream * 100:5.2f} % per stream)  "
-                    f"clients CPU {step.client_cpu:5.2f}  "
-                    f"load {step.load_before:.1f}->{step.load_after:.1f}",
-                    flush=True,
-                )
-                if step.delivered >= THRESHOLD:
-                    capacity[shape] = participants
-                else:
-                    break
-    finally:
-        procs.stop_all()
+    backends = [b.strip() for b in args.liveclass_backend.split(",") if b.strip()]
+    for backend in backends:
+        if backend not in {"aiortc", "janus"}:
+            raise SystemExit(f"unknown backend {backend!r}: aiortc or janus")
+        capacity[backend] = {}
+        steps += run_backend(backend, args, tmp / backend, log_dir, capacity[backend])
     report = {
         "benchmark": "liveclass",
         "when": dt.datetime.now().isoformat(timespec="seconds"),
@@ -344,13 +331,94 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "steps": [asdict(s) for s in steps],
     }
     print()
-    print(
-        "Largest room with >= 90 % of frames delivered: "
-        + ", ".join(f"{shape}: {n} participants" for shape, n in capacity.items())
-    )
+    for backend, shapes in capacity.items():
+        print(
+            f"{backend}: largest room with >= 90 % of frames delivered: "
+            + ", ".join(f"{shape}: {n} participants" for shape, n in shapes.items())
+        )
     path = RESULTS_DIR / f"liveclass-{stamp}.json"
     path.write_text(json.dumps(report, indent=2))
     print(f"results: {path.relative_to(ROOT)}")
     if steps:
         shutil.rmtree(tmp, ignore_errors=True)
     return report
+
+
+def run_backend(
+    backend: str,
+    args: argparse.Namespace,
+    tmp: Path,
+    log_dir: Path,
+    capacity: dict[str, int],
+) -> list[Step]:
+    """One server (and, for ``janus``, one Janus process) through every step of each shape."""
+    from classrooms.janus_process import janus_missing, start_janus
+
+    tmp.mkdir(parents=True)
+    env = embedded_env(base_env(10), tmp)
+    env.update(LYCEUM_LIVECLASS_CAPACITY="1000", MEDIA_ROOT=str(tmp / "media"))
+    procs = Processes()
+    steps: list[Step] = []
+    janus = None
+    try:
+        if backend == "janus":
+            if reason := janus_missing():
+                raise SystemExit(reason)
+            janus = start_janus(tmp / "janus")
+            env.update(LYCEUM_JANUS_URLS=janus.url, LYCEUM_JANUS_CAPACITY="1000")
+        manage(["migrate", "--noinput", "-v", "0"], env)
+        port = free_port()
+        server = procs.start(
+            [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--no-worker", "--quiet"],
+            env,
+            log_dir / f"server-{backend}.log",
+        )  # fmt: skip
+        wait_for_port(port, server)
+        # The media server's CPU: the Python server's, and Janus's when it forwards.
+        server_pids = [server.pid] + ([janus.pid] if janus else [])
+        shapes = [s.strip() for s in args.liveclass_shapes.split(",") if s.strip()]
+        for shape in shapes:
+            if backend == "janus":
+                sizes = (
+                    args.liveclass_steps_1n_janus
+                    if shape == "1->N"
+                    else args.liveclass_steps_nn_janus
+                )
+            else:
+                sizes = args.liveclass_steps_1n if shape == "1->N" else args.liveclass_steps_nn
+            for participants in (int(n) for n in sizes.split(",")):
+                try:
+                    step = run_step(
+                        backend=backend,
+                        shape=shape,
+                        participants=participants,
+                        conf=args,
+                        env=env,
+                        port=port,
+                        server_pids=server_pids,
+                        log_dir=log_dir,
+                    )
+                except Exception as exc:  # a step that cannot even connect: the end
+                    print(f"  {backend} {shape} {participants}: failed: {exc}", flush=True)
+                    break
+                steps.append(step)
+                print(
+                    f"  {backend:6} {shape:5} {participants:3} in the room  "
+                    f"{step.subscriptions:4} streams  "
+                    f"delivered {step.delivered:6.1%} (worst {step.worst_subscription:6.1%})  "
+                    f"sent {step.publisher_fps:5.1f} fps  server CPU {step.server_cpu:5.2f} "
+                    f"({step.server_cpu_per_stream * 100:5.2f} % per stream)  "
+                    f"clients CPU {step.client_cpu:5.2f}  keyframes {step.keyframes}  "
+                    f"load {step.load_before:.1f}->{step.load_after:.1f}",
+                    flush=True,
+                )
+                if step.delivered >= THRESHOLD:
+                    capacity[shape] = participants
+                else:
+                    break
+    finally:
+        procs.stop_all()
+        if janus is not None:
+            janus.stop()
+    return steps

@@ -132,6 +132,59 @@ class Received:
     sizes: set[tuple[int, int]] = field(default_factory=set)
     first_video_at: float | None = None
     last_video_at: float | None = None
+    packets: int = 0  # counted RTP packets (``count_packets()``)
+    keyframes: int = 0
+
+
+# -- counting RTP instead of decoding (benchmark clients) --------------------------------------
+# A client that decodes every stream measures itself: 100 viewers decoding VP8 on the same
+# two cores as the server leave nothing to the server. With ``count_packets()`` on, a video
+# receiver marked with ``_lyceum_received`` hands its packets to :func:`_count_packet`
+# instead of the jitter buffer and the decoder: a frame is a packet with the marker bit (the
+# last packet of a frame), a keyframe a VP8 packet that starts a frame whose header says
+# so. Audio and RTCP go on as usual.
+_original_handle_rtp: Any = None
+
+
+def count_packets() -> None:
+    """Count video frames and keyframes from RTP in this process, without decoding."""
+    global _original_handle_rtp
+    from aiortc.rtcrtpreceiver import RTCRtpReceiver
+
+    if _original_handle_rtp is not None:
+        return
+    _original_handle_rtp = RTCRtpReceiver._handle_rtp_packet
+
+    async def handle(self: Any, packet: Any, arrival_time_ms: int) -> None:
+        received = getattr(self, "_lyceum_received", None)
+        if received is None:
+            return await _original_handle_rtp(self, packet, arrival_time_ms)
+        codec = self._RTCRtpReceiver__codecs.get(packet.payload_type)
+        if codec is None or codec.mimeType.lower() != "video/vp8":
+            return None  # retransmissions (rtx) and anything else: not counted
+        _count_packet(received, packet.payload, packet.marker)
+        return None
+
+    RTCRtpReceiver._handle_rtp_packet = handle
+
+
+def _count_packet(received: Received, payload: bytes, marker: int) -> None:
+    received.packets += 1
+    if payload and payload[0] & 0x10 and not payload[0] & 0x07:  # S=1, PID=0: a frame starts
+        index = 1
+        if payload[0] & 0x80 and len(payload) > 1:  # X: extensions follow
+            ext = payload[1]
+            index = 2
+            if ext & 0x80 and len(payload) > index:  # I: picture id, 1 or 2 bytes
+                index += 2 if payload[index] & 0x80 else 1
+            index += bool(ext & 0x40) + bool(ext & 0x30)  # L; T or K
+        if len(payload) > index and not payload[index] & 0x01:  # P=0: a keyframe
+            received.keyframes += 1
+    if marker:
+        now = time.monotonic()
+        received.video_frames += 1
+        received.first_video_at = received.first_video_at or now
+        received.last_video_at = now
 
 
 async def _consume(track: MediaStreamTrack, received: Received) -> None:
@@ -194,6 +247,21 @@ class Peer:
         answer = await self.act(
             "media.subscribe", {"publisher": publisher, "sdp": offer, "type": "offer"}
         )
+        if answer.get("type") == "offer":
+            # An SFU (Janus) offers what it sends: answer it on a fresh connection.
+            await pc.close()
+            pc = self._pc()
+            pc.on("track", on_track)
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="offer"))
+            _mark(pc, received)
+            await pc.setLocalDescription(await pc.createAnswer())
+            self.connections[answer["connection"]] = pc
+            await self.act(
+                "media.answer",
+                {"connection": answer["connection"], "sdp": pc.localDescription.sdp},
+            )
+            return received
+        _mark(pc, received)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
         self.connections[answer["connection"]] = pc
         return received
@@ -204,6 +272,15 @@ class Peer:
         for pc in self.connections.values():
             await pc.close()
         self.connections.clear()
+
+
+def _mark(pc: RTCPeerConnection, received: Received) -> None:
+    """Video receivers of ``pc`` count packets into ``received`` (if ``count_packets()``)."""
+    if _original_handle_rtp is None:
+        return
+    for transceiver in pc.getTransceivers():
+        if transceiver.kind == "video":
+            transceiver.receiver._lyceum_received = received
 
 
 class GatewaySocket:
@@ -311,6 +388,9 @@ def _parse_args(argv: list[str] | None = None) -> Any:
     parser.add_argument("--height", type=int, default=240)
     parser.add_argument("--fps", type=float, default=15)
     parser.add_argument("--audio", action="store_true", help="publish a tone as well")
+    parser.add_argument(
+        "--count-packets", action="store_true", help="count RTP frames instead of decoding"
+    )
     return parser.parse_args(argv)
 
 
@@ -341,6 +421,8 @@ async def _client_main(args: Any) -> None:
         if line != word:
             raise SystemExit(f"expected {word}, got {line!r}")
 
+    if args.count_packets:
+        count_packets()
     wanted = [int(x) for x in args.subscribe.split(",") if x]
     sockets: list[GatewaySocket] = []
     peers: list[tuple[int, Peer]] = []
@@ -367,6 +449,7 @@ async def _client_main(args: Any) -> None:
         say("READY")
         await expect("START")
         start_counts = [r.video_frames for r in received]
+        start_keyframes = sum(r.keyframes for r in received)
         start_sent = [c.count for c in cameras]
         await expect("STOP")
         pairs = zip(received, start_counts, strict=True)
@@ -374,6 +457,7 @@ async def _client_main(args: Any) -> None:
             json.dumps(
                 {
                     "received": [r.video_frames - s for r, s in pairs],
+                    "keyframes": sum(r.keyframes for r in received) - start_keyframes,
                     "sizes": sorted({size for r in received for size in r.sizes}),
                     "sent": [c.count - s for c, s in zip(cameras, start_sent, strict=True)],
                 }

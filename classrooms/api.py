@@ -520,7 +520,19 @@ class LiveReactionSerializer(serializers.Serializer):
 
 class ControlSerializer(serializers.Serializer):
     action = serializers.ChoiceField(
-        choices=["mute", "mute_all", "spotlight", "unspotlight", "lock", "unlock", "remove"]
+        choices=[
+            "mute",
+            "mute_all",
+            "spotlight",
+            "unspotlight",
+            "lock",
+            "unlock",
+            "remove",
+            "webinar_on",
+            "webinar_off",
+            "promote",
+            "demote",
+        ]
     )
     user = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
 

@@ -47,9 +47,12 @@ string), or the deployment uses an external SFU behind this interface.
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
 import contextlib
 import contextvars
+import hashlib
+import hmac
 import logging
 import time
 import uuid
@@ -524,6 +527,18 @@ class AiortcRelay:
             await self._drop_peer(state, peer, announce=False)
         return was_publishing
 
+    async def unpublish(self, *, room: str, participant: int) -> bool:
+        """End the participant's publication only (a webinar's speaker back to watching):
+        their subscriptions stay, their subscribers' connections to them close."""
+        state = self.rooms.get(room)
+        published = state.published.get(participant) if state else None
+        if state is None or published is None:
+            return False
+        for peer in [p for p in state.peers.values() if p.publisher == participant]:
+            await self._drop_peer(state, peer, announce=False)
+        await self._drop_peer(state, published.peer, announce=False)
+        return True
+
     async def close_room(self, *, room: str) -> Path | None:
         """End a room; returns the recording's file if one was running."""
         state = self.rooms.get(room)
@@ -620,6 +635,13 @@ def media_backend() -> MediaBackend:
     return _backend
 
 
+def media_capacity() -> int:
+    """Participants a class can hold on the media backend in use (its measured figure)."""
+    from classrooms.models import default_liveclass_capacity
+
+    return default_liveclass_capacity()
+
+
 def reset_media_backend() -> None:
     """Forget the backend and its loop (tests: each event loop gets a fresh relay)."""
     global _backend, _media_loop
@@ -671,6 +693,26 @@ class IceSerializer(serializers.Serializer):
     sdpMLineIndex = serializers.IntegerField(
         min_value=0, max_value=15, required=False, allow_null=True
     )
+
+
+class AnswerSerializer(serializers.Serializer):
+    """``media.answer``: the client's answer to a subscription the server offered (an SFU
+    such as Janus makes the offer for what it sends: ``media.subscribe`` then replies with
+    ``type: "offer"``)."""
+
+    connection = serializers.RegexField(r"^[0-9a-f]{16}$")
+    sdp = serializers.CharField(trim_whitespace=False)
+    type = serializers.ChoiceField(choices=["answer"], default="answer")
+
+    def validate_sdp(self, value: str) -> str:
+        return OfferSerializer().validate_sdp(value)
+
+
+class LayerSerializer(serializers.Serializer):
+    """``media.layer``: which simulcast layer a subscription receives (0: the smallest)."""
+
+    connection = serializers.RegexField(r"^[0-9a-f]{16}$")
+    substream = serializers.IntegerField(min_value=0, max_value=2)
 
 
 class ToggleSerializer(serializers.Serializer):
@@ -727,7 +769,10 @@ def _participant_role(user: Any, room: str) -> str:
         raise PermissionDenied(
             _("You are in breakout room %(room)d.") % {"room": participant.breakout_room}
         )
-    return str(liveclass_role(user, live_class))
+    role = str(liveclass_role(user, live_class))
+    if not number and live_class.webinar and role != "trainer" and not participant.speaker:
+        return "watcher"  # a webinar: they receive, they do not publish
+    return role
 
 
 def _recording_wanted(room: str) -> bool:
@@ -748,11 +793,18 @@ def _remember_loop() -> MediaBackend:
     backend = media_backend()
     if hasattr(backend, "on_unpublished") and backend.on_unpublished is None:
         backend.on_unpublished = announce_unpublished
+    if hasattr(backend, "on_speaking") and backend.on_speaking is None:
+        backend.on_speaking = announce_speaking
     return backend
 
 
 async def announce_unpublished(room: str, participant: int) -> None:
     await apublish(room_topic(room), "media.unpublished", {"user_id": participant})
+
+
+async def announce_speaking(room: str, participant: int, talking: bool) -> None:
+    """Active speaker (backends that detect it: Janus): ephemeral, for the tiles."""
+    await apublish(room_topic(room), "media.speaking", {"user_id": participant, "talking": talking})
 
 
 def _publication_event(publication: Publication, user: Any) -> dict[str, Any]:
@@ -763,10 +815,13 @@ async def media_publish(user: Any, room: str, data: dict[str, Any]) -> dict[str,
     """Answer the user's offer; tell the room who now publishes which tracks."""
     backend = _remember_loop()
     role = await database_sync_to_async(_participant_role)(user, room)
+    if role == "watcher":
+        raise PermissionDenied(_("In this webinar, wait for a trainer to let you speak."))
     lines = check_offer(data["sdp"], max_video=2)
     if sum(kind == "video" for _mid, kind in lines) > 1 and role != "trainer":
         raise PermissionDenied(_("Only trainers share their screen."))
     answer = await backend.publish(room=room, participant=user.pk, offer=data["sdp"])
+    await _sync(backend, room)
     publications = backend.publications(room=room)
     mine = next((p for p in publications if p.participant == user.pk), None)
     if mine is not None:
@@ -788,6 +843,40 @@ async def media_subscribe(user: Any, room: str, data: dict[str, Any]) -> dict[st
         room=room, participant=user.pk, publisher=data["publisher"], offer=data["sdp"]
     )
     return answer.payload()
+
+
+async def media_answer(user: Any, room: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The client's answer to a subscription offered by the server (SFU backends)."""
+    backend = _remember_loop()
+    await database_sync_to_async(_participant_role)(user, room)
+    complete = getattr(backend, "answer", None)
+    if complete is None:
+        raise ObjectDoesNotExist("this media server answers offers, it makes none")
+    await complete(room=room, participant=user.pk, connection=data["connection"], sdp=data["sdp"])
+    return {}
+
+
+async def media_layer(user: Any, room: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A subscriber picks the simulcast layer its tile needs (SFU backends; the relay
+    sends one layer and ignores it)."""
+    backend = _remember_loop()
+    await database_sync_to_async(_participant_role)(user, room)
+    choose = getattr(backend, "set_layer", None)
+    if choose is not None:
+        await choose(
+            room=room,
+            participant=user.pk,
+            connection=data["connection"],
+            substream=data["substream"],
+        )
+    return {"substream": data["substream"]}
+
+
+async def _sync(backend: MediaBackend, room: str) -> None:
+    """A backend shared by several server processes (Janus) learns the room's publishers."""
+    sync = getattr(backend, "sync", None)
+    if sync is not None:
+        await sync(room=room)
 
 
 async def media_ice(user: Any, room: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -824,18 +913,42 @@ async def media_list(user: Any, room: str, data: dict[str, Any]) -> dict[str, An
     client needs before it captures: the limits and the STUN/TURN servers."""
     backend = _remember_loop()
     await database_sync_to_async(_participant_role)(user, room)
+    await _sync(backend, room)
     return {
         "publishers": [p.payload() for p in backend.publications(room=room)],
-        **client_settings(),
+        **client_settings(user_id=user.pk),
     }
 
 
-def client_settings() -> dict[str, Any]:
+def client_settings(*, user_id: int | None = None) -> dict[str, Any]:
+    """Limits and ICE servers for a page: the STUN/TURN URLs as strings, and, when a TURN
+    secret is set, the TURN server with credentials made for ``user_id`` now."""
     limits = media_limits()
+    ice: list[Any] = list(getattr(settings, "LYCEUM_MEDIA", {}).get("ICE_SERVERS", []))
+    if user_id is not None and (turn := turn_credentials(user_id)) is not None:
+        ice.append(turn)
+    backend = getattr(settings, "LYCEUM_MEDIA", {}).get("BACKEND", "")
     return {
         "limits": {key: limits[key] for key in ("width", "height", "fps", "bitrate")},
-        "ice_servers": list(getattr(settings, "LYCEUM_MEDIA", {}).get("ICE_SERVERS", [])),
+        "ice_servers": ice,
+        # Janus forwards simulcast layers (the page sends three, each tile takes one); the
+        # relay decodes one stream.
+        "simulcast": backend == "classrooms.janus.JanusBackend",
     }
+
+
+def turn_credentials(user_id: int, *, now: float | None = None) -> dict[str, Any] | None:
+    """Time-limited TURN credentials (the shared-secret REST scheme coturn checks with
+    ``use-auth-secret``): the username is ``<expiry>:<user id>``, the password the base64
+    HMAC-SHA1 of it under the shared secret. None when no TURN server is configured."""
+    conf = getattr(settings, "LYCEUM_TURN", {})
+    urls, secret = list(conf.get("URLS", [])), str(conf.get("SECRET", ""))
+    if not urls or not secret:
+        return None
+    expiry = int((time.time() if now is None else now) + int(conf.get("TTL", 3600)))
+    username = f"{expiry}:{user_id}"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return {"urls": urls, "username": username, "credential": base64.b64encode(digest).decode()}
 
 
 async def media_leave(user: Any, room: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -965,6 +1078,25 @@ def on_breakouts_closed(*, live_class_id: int, count: int, **_: Any) -> None:
         run_on_media_loop(media_backend().close_room(room=room))
 
 
+async def media_unpublish(user: Any, room: str) -> None:
+    """End the user's publication in the room, keeping what they receive."""
+    backend = _remember_loop()
+    stop = getattr(backend, "unpublish", None)
+    if stop is not None:
+        ended = await stop(room=room, participant=user.pk)
+    else:
+        ended = await backend.leave(room=room, participant=user.pk)
+    if ended:
+        await announce_unpublished(room, user.pk)
+
+
+def on_liveclass_watchers(*, live_class_id: int, users: list[int], **_: Any) -> None:
+    """``classrooms.liveclass_watchers``: in a webinar these people watch: their publication
+    in the class's room ends; they go on receiving."""
+    for user_id in users:
+        run_on_media_loop(media_unpublish(_Someone(user_id), str(live_class_id)))
+
+
 @dataclass(frozen=True)
 class _Someone:
     pk: int
@@ -977,6 +1109,7 @@ def connect_events() -> None:
     events.subscribe("classrooms.liveclass_ended", on_liveclass_ended)
     events.subscribe("classrooms.breakouts_opened", on_breakouts_opened)
     events.subscribe("classrooms.breakouts_closed", on_breakouts_closed)
+    events.subscribe("classrooms.liveclass_watchers", on_liveclass_watchers)
 
 
 # classrooms/realtime.py imports this module from ``ClassroomsConfig.ready()``.

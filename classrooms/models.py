@@ -387,7 +387,12 @@ class Submission(models.Model):
 
 # -- live virtual classes --------------------------------------------------------------------
 def default_liveclass_capacity() -> int:
-    """Referenced by name from migrations: the room size measured for the media relay."""
+    """Referenced by name from migrations: the room size measured for the media backend in
+    use: Janus's (``LYCEUM_JANUS_CAPACITY``) when the class's media go through Janus, else
+    the built-in relay's (``LYCEUM_LIVECLASS_CAPACITY``); docs/LIVECLASS.md."""
+    backend = getattr(settings, "LYCEUM_MEDIA", {}).get("BACKEND", "")
+    if backend == "classrooms.janus.JanusBackend":
+        return int(getattr(settings, "LYCEUM_JANUS", {}).get("CAPACITY", 100))
     return settings.LYCEUM_LIVECLASS_CAPACITY
 
 
@@ -425,6 +430,8 @@ class LiveClass(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     locked = models.BooleanField(_("locked"), default=False)
+    # Webinar: only trainers and the speakers they promote publish, everyone else watches.
+    webinar = models.BooleanField(_("webinar"), default=False)
     capacity = models.PositiveIntegerField(
         _("capacity"), default=default_liveclass_capacity, validators=[MinValueValidator(2)]
     )
@@ -487,6 +494,8 @@ class LiveClassParticipant(models.Model):
     removed = models.BooleanField(default=False)
     # Raised hands form a queue ordered by when they went up.
     hand_raised_at = models.DateTimeField(null=True, blank=True)
+    # Promoted to speak in a webinar (trainers always may).
+    speaker = models.BooleanField(default=False)
     breakout_room = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:

@@ -113,6 +113,16 @@ class MediaSignalling:
         """Receive-only offer -> answer carrying ``publisher``'s relayed tracks."""
         return await media.media_subscribe(user, key, data)
 
+    @realtime.action("media.answer", serializer=media.AnswerSerializer)
+    async def media_answer(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The client's answer to a subscription the media server offered (Janus)."""
+        return await media.media_answer(user, key, data)
+
+    @realtime.action("media.layer", serializer=media.LayerSerializer)
+    async def media_layer(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The simulcast layer one of the user's subscriptions receives (Janus)."""
+        return await media.media_layer(user, key, data)
+
     @realtime.action("media.ice", serializer=media.IceSerializer)
     async def media_ice(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         return await media.media_ice(user, key, data)

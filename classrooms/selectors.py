@@ -571,6 +571,18 @@ def manages_liveclass(user: Any, live_class: LiveClass) -> bool:
     )
 
 
+def liveclass_capacity_for_session(*, session_key: str) -> int:
+    """How many people the live class of a scheduled virtual session holds (trainers
+    included): its own capacity once it exists, else what a new class gets from the media
+    backend in use."""
+    from classrooms.models import default_liveclass_capacity
+
+    capacity = (
+        LiveClass.objects.filter(session_key=session_key).values_list("capacity", flat=True).first()
+    )
+    return int(capacity) if capacity is not None else default_liveclass_capacity()
+
+
 def liveclass_role(user: Any, live_class: LiveClass) -> str | None:
     """``"trainer"`` (the room's controls: its trainers and ``manages_liveclass``),
     ``"learner"`` or ``None`` (may not come in).
@@ -868,6 +880,12 @@ def liveclass_payload(live_class: LiveClass) -> dict[str, Any]:
         "recording_on": live_class.recording_on,
         "has_recording": bool(live_class.recording),
         "spotlight": live_class.spotlight_id,
+        "webinar": live_class.webinar,
+        "speakers": list(
+            live_class.participants.filter(speaker=True, removed=False).values_list(
+                "user_id", flat=True
+            )
+        ),
         "breakout_count": live_class.breakout_count,
         "breakout_ends_at": live_class.breakout_ends_at,
         "session_key": live_class.session_key,

@@ -1350,10 +1350,16 @@ def liveclass_control(
     *, actor: User, live_class: LiveClass, action: str, user_id: int | None = None
 ) -> LiveClass:
     """Trainer controls: ``mute`` one, ``mute_all``, ``spotlight`` one (``unspotlight``),
-    ``lock`` / ``unlock`` the room. Mutes are ``control`` events the media page obeys."""
+    ``lock`` / ``unlock`` the room, ``webinar_on`` / ``webinar_off`` (only trainers and
+    promoted speakers publish), ``promote`` one to speak / ``demote`` them back to watching.
+    Mutes, promotions and demotions are ``control`` events the media page obeys."""
     _require_liveclass_trainer(actor, live_class)
     live_class = _locked_class(live_class)
     _require_not_ended(live_class)
+    if action in ("promote", "demote"):
+        return _webinar_speaker(live_class, user_id=user_id, speaker=action == "promote")
+    if action in ("webinar_on", "webinar_off"):
+        return _webinar_mode(live_class, on=action == "webinar_on")
     if action in ("mute", "spotlight") and not (
         user_id and live_class.participants.filter(user_id=user_id, removed=False).exists()
     ):
@@ -1372,6 +1378,51 @@ def liveclass_control(
         _publish_status(live_class)
     else:
         raise ValidationError({"action": _("Unknown control.")})
+    return live_class
+
+
+def _webinar_mode(live_class: LiveClass, *, on: bool) -> LiveClass:
+    """Webinar on: those who are neither trainers nor promoted stop publishing and watch."""
+    if live_class.webinar == on:
+        return live_class
+    live_class.webinar = on
+    live_class.save(update_fields=["webinar"])
+    _publish_status(live_class)
+    if on:
+        watchers = list(
+            live_class.participants.filter(removed=False, speaker=False)
+            .exclude(role=ParticipantRole.TRAINER)
+            .values_list("user_id", flat=True)
+        )
+        events.emit("classrooms.liveclass_watchers", live_class_id=live_class.pk, users=watchers)
+    return live_class
+
+
+def _webinar_speaker(live_class: LiveClass, *, user_id: int | None, speaker: bool) -> LiveClass:
+    """Promote a participant to speak (their hand goes down, their page publishes) or send
+    them back to watching (their publication ends)."""
+    participant = (
+        live_class.participants.filter(user_id=user_id, removed=False).first() if user_id else None
+    )
+    if participant is None:
+        raise ValidationError({"user": _("Choose a participant of this class.")})
+    if participant.role == ParticipantRole.TRAINER:
+        raise ValidationError({"user": _("Trainers always speak.")})
+    if not live_class.webinar:
+        raise Conflict(_("Turn the webinar mode on first: everyone may speak now."))
+    participant.speaker = speaker
+    fields = ["speaker"]
+    if speaker and participant.hand_raised_at is not None:
+        participant.hand_raised_at = None
+        fields.append("hand_raised_at")
+    participant.save(update_fields=fields)
+    _publish_status(live_class)
+    _publish_hands(live_class)
+    action = "promote" if speaker else "demote"
+    realtime.publish(live_class.topic, "control", {"action": action, "user": participant.user_id})
+    if not speaker:
+        watcher = [participant.user_id]
+        events.emit("classrooms.liveclass_watchers", live_class_id=live_class.pk, users=watcher)
     return live_class
 
 

@@ -448,8 +448,32 @@ LYCEUM_LIVECLASS_CAPACITY = int(os.environ.get("LYCEUM_LIVECLASS_CAPACITY", 6))
 # BACKEND: the media server behind the live class (dotted path): the built-in aiortc relay,
 # or a class that drives an external SFU. MAX_*: what a participant may send; the browser
 # captures within them and the server refuses offers above them and scales down frames.
+# --- Live-class media on Janus (classrooms/janus.py, docs/LIVECLASS.md) ---------------------
+# URLS: the Janus servers' WebSocket APIs (ws://127.0.0.1:8188, comma-separated); when set,
+# the live class uses them instead of the built-in relay. CAPACITY: participants per class
+# on Janus (what bench/liveclass measured, docs/LIVECLASS.md).
+LYCEUM_JANUS = {
+    "URLS": env_list("LYCEUM_JANUS_URLS", ""),
+    "CAPACITY": int(os.environ.get("LYCEUM_JANUS_CAPACITY", 100)),
+    "TIMEOUT": float(os.environ.get("LYCEUM_JANUS_TIMEOUT", 10)),
+    # In rooms with more publishers than this, only the last N speakers' cameras are sent
+    # to each subscriber (0: everyone's).
+    "LAST_N": int(os.environ.get("LYCEUM_JANUS_LAST_N", 0)),
+}
+# TURN for live-class media (docs/LIVECLASS.md, coturn with use-auth-secret): each page gets
+# credentials made for it at join time, valid TTL seconds. URLS: turn:host:3478,...
+LYCEUM_TURN = {
+    "URLS": env_list("LYCEUM_TURN_URLS", ""),
+    "SECRET": os.environ.get("LYCEUM_TURN_SECRET", ""),
+    "TTL": int(os.environ.get("LYCEUM_TURN_TTL", 3600)),
+}
+# --- end of live-class media on Janus ----------------------------------------------------------
+
 LYCEUM_MEDIA = {
-    "BACKEND": os.environ.get("LYCEUM_MEDIA_BACKEND", "classrooms.media.AiortcRelay"),
+    "BACKEND": os.environ.get(
+        "LYCEUM_MEDIA_BACKEND",
+        "classrooms.janus.JanusBackend" if LYCEUM_JANUS["URLS"] else "classrooms.media.AiortcRelay",
+    ),
     "MAX_WIDTH": int(os.environ.get("LYCEUM_MEDIA_MAX_WIDTH", 640)),
     "MAX_HEIGHT": int(os.environ.get("LYCEUM_MEDIA_MAX_HEIGHT", 360)),
     "MAX_FPS": int(os.environ.get("LYCEUM_MEDIA_MAX_FPS", 24)),

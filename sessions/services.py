@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from classrooms.selectors import liveclass_capacity_for_session
 from classrooms.services import (
     activity_complete,
     liveclass_close_for_session,
@@ -104,8 +105,9 @@ TIME_FIELDS = (
 
 
 # -- sessions ---------------------------------------------------------------------------------
-def _validate(session: Session) -> None:
+def _validate(session: Session, *, trainer_count: int | None = None) -> None:
     errors: dict[str, str] = {}
+    _validate_room_capacity(session, errors, trainer_count)
     if session.kind not in SessionKind.values:
         errors["kind"] = _("Choose face-to-face, virtual class or coaching.")
     if session.approval not in Approval.values:
@@ -136,6 +138,24 @@ def _validate(session: Session) -> None:
         errors["activity"] = _("The activity must belong to the session's course.")
     if errors:
         raise ValidationError(errors)
+
+
+def _validate_room_capacity(
+    session: Session, errors: dict[str, str], trainer_count: int | None
+) -> None:
+    """A virtual class's seats fit in its live classroom, trainers included: every confirmed
+    attendee gets in (the room's capacity comes from the media backend in use)."""
+    if session.kind != SessionKind.VIRTUAL or session.capacity is None:
+        return
+    if trainer_count is None:
+        trainer_count = session.trainers.count() if session.pk else 0
+    room = liveclass_capacity_for_session(session_key=f"sessions.session.{session.pk}")
+    seats = max(room - max(trainer_count, 1), 0)
+    if session.capacity > seats:
+        errors["capacity"] = _(
+            "A virtual class holds at most %(seats)s attendees: its live classroom takes "
+            "%(room)s people, trainers included."
+        ) % {"seats": seats, "room": room}
 
 
 def _render_description(description: str | None) -> str:
@@ -204,7 +224,8 @@ def _session_create(
         **fields,
     )
     session.description_html = description_html
-    _validate(session)
+    trainers = list(trainers)
+    _validate(session, trainer_count=len(trainers))
     session.save()
     session.trainers.set(trainers)
     _schedule_reminders(session)
@@ -243,7 +264,9 @@ def _session_update(
         setattr(session, name, value)
     if description_html is not None:
         session.description_html = description_html
-    _validate(session)
+    if trainers is not None:
+        trainers = list(trainers)
+    _validate(session, trainer_count=None if trainers is None else len(trainers))
     session.save()
     if trainers is not None:
         session.trainers.set(trainers)

@@ -284,3 +284,38 @@ def run_tasks(commit, monkeypatch) -> Callable[[], int]:
         return DBTaskResult.objects.filter(status="SUCCESSFUL").count() - before
 
     return run
+
+
+# --- Janus WebRTC Server (live classes on an SFU: classrooms/janus.py) -----------------------
+@pytest.fixture(scope="session")
+def janus_server(tmp_path_factory: pytest.TempPathFactory):
+    """One Janus for the whole run, started with deploy/janus on free ports (~50 ms)."""
+    from classrooms.janus_process import janus_missing, start_janus
+
+    if reason := janus_missing():
+        skip_or_fail(reason)
+    janus = start_janus(tmp_path_factory.mktemp("janus"))
+    yield janus
+    janus.stop()
+
+
+@pytest.fixture
+def start_janus_server(tmp_path_factory: pytest.TempPathFactory):
+    """Start more Janus processes for one test (placement, a server killed mid-class)."""
+    from classrooms.janus_process import janus_missing, start_janus
+
+    if reason := janus_missing():
+        skip_or_fail(reason)
+    started = []
+
+    def start():
+        janus = start_janus(tmp_path_factory.mktemp("janus"))
+        started.append(janus)
+        return janus
+
+    yield start
+    for janus in started:
+        janus.stop()
+
+
+# --- end of Janus ----------------------------------------------------------------------------

@@ -105,6 +105,10 @@
       $("lc-lock").setAttribute("aria-pressed", String(lc.locked));
       $("lc-lock").textContent = lc.locked ? gettext("Unlock the room") : gettext("Lock the room");
     }
+    if ($("lc-webinar")) {
+      $("lc-webinar").setAttribute("aria-pressed", String(Boolean(lc.webinar)));
+      $("lc-webinar").textContent = lc.webinar ? gettext("End webinar mode") : gettext("Webinar mode");
+    }
     if ($("lc-record")) {
       $("lc-record").setAttribute("aria-pressed", String(lc.recording_on));
       $("lc-record").textContent = lc.recording_on ? gettext("Stop recording") : gettext("Record");
@@ -140,7 +144,13 @@
       }
       if (isTrainer && person.id !== me && person.role !== "trainer") {
         const tools = el("span", {className: "lc-person-tools"});
-        for (const [action, label] of [["mute", gettext("Mute")], ["spotlight", gettext("Spotlight")], ["remove", gettext("Remove")]]) {
+        const actions = [["mute", gettext("Mute")], ["spotlight", gettext("Spotlight")], ["remove", gettext("Remove")]];
+        // A webinar: the trainer lets someone speak (publish) or sends them back to watching.
+        if (state.live_class.webinar) {
+          const speaking = (state.live_class.speakers || []).includes(person.id);
+          actions.unshift(speaking ? ["demote", gettext("Back to watching")] : ["promote", gettext("Let speak")]);
+        }
+        for (const [action, label] of actions) {
           const button = el("button", {type: "button", className: "link-button"}, label);
           button.addEventListener("click", () => {
             if (action === "remove" && !confirm(interpolate(gettext("Remove %s from the class?"), [person.name]))) return;
@@ -167,6 +177,11 @@
     for (const hand of state.hands) {
       const item = el("li", {dataset: {user: hand.user}}, hand.name);
       if (hand.breakout_room) item.append(el("small", {className: "muted"}, " " + interpolate(gettext("room %s"), [hand.breakout_room])));
+      if (isTrainer && state.live_class.webinar && hand.user !== me) {
+        const promote = el("button", {type: "button", className: "link-button", dataset: {testid: "lc-promote"}}, gettext("Let speak"));
+        promote.addEventListener("click", () => act("control", {action: "promote", user: hand.user}));
+        item.append(" ", promote);
+      }
       if (isTrainer || hand.user === me) {
         const lower = el("button", {type: "button", className: "link-button"}, gettext("Lower"));
         lower.addEventListener("click", () => act("hand.lower", hand.user === me ? {} : {user: hand.user}));
@@ -588,6 +603,7 @@
     on("lc-lock", () => act("control", {action: state.live_class.locked ? "unlock" : "lock"}));
     on("lc-record", () => act("recording", {on: !state.live_class.recording_on}));
     on("lc-lower-all", () => act("hand.lower", {everyone: true}));
+    on("lc-webinar", () => act("control", {action: state.live_class.webinar ? "webinar_off" : "webinar_on"}));
     const pollForm = $("lc-poll-form");
     if (pollForm) pollForm.addEventListener("submit", (event) => {
       event.preventDefault();

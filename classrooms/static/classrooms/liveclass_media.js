@@ -3,7 +3,8 @@
  * Signalling is `act` on the room's topic (classrooms/media.py): I publish once
  * (`media.publish`: one peer connection carrying microphone, camera and, for a trainer, a
  * screen slot), and subscribe to each publisher (`media.subscribe`: receive-only
- * transceivers; the server answers with their relayed tracks). ICE candidates trickle with
+ * transceivers; the server answers with their relayed tracks, or, on an SFU such as Janus,
+ * replies with its own offer, which the page answers with `media.answer`). ICE candidates trickle with
  * `media.ice`. `media.published` / `media.unpublished` / `media.toggled` events keep the
  * tiles in #media-stage current. Camera, microphone and screen toggles switch the sender's
  * track (no renegotiation). Trainer controls arrive as "liveclass:control" DOM events from
@@ -37,6 +38,13 @@
   const states = new Map();     // user id -> {audio, video, screen}
   const mine = {audio: true, video: true, screen: false};
   let spotlight = stage.dataset.spotlight ? Number(stage.dataset.spotlight) : null;
+  // A webinar: only trainers and promoted speakers publish in the class's room.
+  let webinar = stage.dataset.webinar === "true";
+  let simulcast = false;  // the media server forwards layers (Janus): send three, take one
+  let speakers = [];
+  function mayPublish() {
+    return topic !== mainTopic || isTrainer || !webinar || speakers.includes(me);
+  }
 
   // -- small helpers ---------------------------------------------------------------------------
   function el(tag, attrs, text) {
@@ -259,9 +267,18 @@
     const videoTrack = stream ? stream.getVideoTracks()[0] || null : null;
     // Fixed m-line order, tracks or not: microphone, camera, then the trainer's screen.
     holder.senders.audio = pc.addTransceiver(audioTrack || "audio", {direction: "sendonly"}).sender;
+    // Simulcast (Janus): full size, half and a quarter; each subscriber takes the layer its
+    // tile needs (media.layer).
+    const cameraEncodings = simulcast
+      ? [
+          {rid: "h", maxBitrate: limits.bitrate, maxFramerate: limits.fps},
+          {rid: "m", scaleResolutionDownBy: 2, maxBitrate: Math.round(limits.bitrate / 3), maxFramerate: limits.fps},
+          {rid: "l", scaleResolutionDownBy: 4, maxBitrate: Math.round(limits.bitrate / 8), maxFramerate: limits.fps},
+        ]
+      : [{maxBitrate: limits.bitrate, maxFramerate: limits.fps}];
     holder.senders.video = pc.addTransceiver(mine.video && videoTrack ? videoTrack : "video", {
       direction: "sendonly",
-      sendEncodings: [{maxBitrate: limits.bitrate, maxFramerate: limits.fps}],
+      sendEncodings: cameraEncodings,
     }).sender;
     if (isTrainer) {
       holder.senders.screen = pc.addTransceiver(screenTrack || "video", {
@@ -298,7 +315,11 @@
     if (videoTrack) play(own.video, new MediaStream([videoTrack]));
     renderControls();
     act("media.toggle", {audio: mine.audio, video: mine.video, screen: mine.screen}).catch(() => {});
-    for (const other of answer.publishers || []) subscribeTo(other);
+    // Those I already receive well stay as they are (a webinar speaker promoted keeps them).
+    for (const other of answer.publishers || []) {
+      const held = subscriptions.get(other.user_id);
+      if (!held || !settling(held)) subscribeTo(other);
+    }
   }
 
   async function capBitrate(holder) {
@@ -307,7 +328,8 @@
       const parameters = sender.getParameters();
       if (!parameters.encodings || !parameters.encodings.length) parameters.encodings = [{}];
       parameters.encodings.forEach((encoding) => {
-        encoding.maxBitrate = limits.bitrate;
+        // A simulcast layer keeps its own, smaller budget.
+        encoding.maxBitrate = Math.min(encoding.maxBitrate || limits.bitrate, limits.bitrate);
         encoding.maxFramerate = limits.fps;
       });
       await sender.setParameters(parameters).catch(() => {});
@@ -325,14 +347,14 @@
     if (userId === me || !live) return;
     states.set(userId, Object.assign({audio: true, video: true, screen: false}, publication_.state || {}));
     closeSubscription(userId);
-    const pc = new RTCPeerConnection(RTC_CONFIG);
+    let pc = new RTCPeerConnection(RTC_CONFIG);
     const holder = {pc: pc, connection: null, ice: [], sources: {}, started: Date.now(), topic: topic};
     subscriptions.set(userId, holder);
     for (const source of publication_.tracks) {
       pc.addTransceiver(source === "audio" ? "audio" : "video", {direction: "recvonly"});
     }
     const camera = new MediaStream();
-    pc.ontrack = (event) => {
+    const onTrack = (event) => {
       const source = holder.sources[event.transceiver.mid] || event.track.kind;
       if (source === "screen") {
         play(tile(userId + ":screen", userId, "screen").video, new MediaStream([event.track]));
@@ -344,12 +366,16 @@
       if (event.track.kind === "video") play(entry.video, camera);
       else if (entry.audio) play(entry.audio, new MediaStream([event.track]));
     };
-    pc.onicecandidate = trickle(holder);
-    pc.onconnectionstatechange = () => {
-      if (pc.connectionState === "failed" && subscriptions.get(userId) === holder) {
-        setTimeout(() => reconcile().catch(() => {}), RETRY_MS);
-      }
+    const wire = (conn) => {
+      conn.ontrack = onTrack;
+      conn.onicecandidate = trickle(holder);
+      conn.onconnectionstatechange = () => {
+        if (conn.connectionState === "failed" && subscriptions.get(userId) === holder) {
+          setTimeout(() => reconcile().catch(() => {}), RETRY_MS);
+        }
+      };
     };
+    wire(pc);
     await pc.setLocalDescription(await pc.createOffer());
     let answer;
     try {
@@ -359,12 +385,47 @@
       return;
     }
     if (subscriptions.get(userId) !== holder) { pc.close(); return; }
-    holder.connection = answer.connection;
     holder.sources = answer.tracks || {};
-    await pc.setRemoteDescription({type: "answer", sdp: answer.sdp});
+    if (answer.type === "offer") {
+      // An SFU (Janus) offers what it sends: answer it on a fresh connection.
+      pc.close();
+      pc = new RTCPeerConnection(RTC_CONFIG);
+      holder.pc = pc;
+      holder.ice = [];
+      wire(pc);
+      await pc.setRemoteDescription({type: "offer", sdp: answer.sdp});
+      await pc.setLocalDescription(await pc.createAnswer());
+      try {
+        await act("media.answer", {connection: answer.connection, sdp: pc.localDescription.sdp, type: "answer"}, holder.topic);
+      } catch (error) {
+        if (subscriptions.get(userId) === holder) closeSubscription(userId);
+        return;
+      }
+      if (subscriptions.get(userId) !== holder) { pc.close(); return; }
+    } else {
+      await pc.setRemoteDescription({type: "answer", sdp: answer.sdp});
+    }
+    holder.connection = answer.connection;
     flushIce(holder);
     tile(String(userId), userId, "camera");
     renderTiles();
+    if (answer.type === "offer") chooseLayers();
+  }
+
+  // Simulcast: a spotlit camera or a small room gets the full layer, a crowd of tiles the
+  // smallest, anything between the middle one; told again when that changes.
+  function layerFor(userId) {
+    if (spotlight === userId || subscriptions.size <= 1) return 2;
+    return subscriptions.size > 6 ? 0 : 1;
+  }
+  function chooseLayers() {
+    if (!simulcast) return;
+    for (const [userId, holder] of subscriptions) {
+      const wanted = layerFor(userId);
+      if (!holder.connection || holder.layer === wanted) continue;
+      holder.layer = wanted;
+      act("media.layer", {connection: holder.connection, substream: wanted}, holder.topic).catch(() => { holder.layer = null; });
+    }
   }
 
   // -- the room's life -------------------------------------------------------------------------
@@ -381,7 +442,11 @@
     const listed = await act("media.list", {});
     const publishers = new Map(listed.publishers.map((p) => [p.user_id, p]));
     const ownOk = publication && (publishers.has(me) || !publication.connection) && settling(publication);
-    if (!ownOk) await publish();
+    if (!mayPublish()) {
+      if (publication) { closePublication(); dropTiles(me); renderControls(); }
+    } else if (!ownOk) {
+      await publish();
+    }
     for (const [userId, holder] of subscriptions) {
       if (!publishers.has(userId)) { closeSubscription(userId); dropTiles(userId); }
       else if (settling(holder)) publishers.delete(userId);
@@ -422,6 +487,14 @@
       closeSubscription(data.user_id);
       dropTiles(data.user_id);
     });
+    // Active speaker (Janus): the tile of whoever talks is outlined.
+    rt.on(room, "media.speaking", (data) => {
+      if (room !== topic) return;
+      const entry = tiles.get(String(data.user_id));
+      if (!entry) return;
+      entry.box.dataset.speaking = String(Boolean(data.talking));
+      entry.box.style.outline = data.talking ? "3px solid #2e9d5b" : "";
+    });
     rt.on(room, "media.toggled", (data) => {
       if (room !== topic || data.user_id === me) return;
       states.set(data.user_id, {audio: data.audio, video: data.video, screen: data.screen});
@@ -456,14 +529,17 @@
     // Limits and STUN/TURN servers come from the server before anything is captured.
     const config = await act("media.list", {});
     Object.assign(limits, config.limits || {});
-    RTC_CONFIG.iceServers = (config.ice_servers || []).map((url) => ({urls: url}));
+    // STUN/TURN URLs, and TURN servers with credentials made for me ({urls, username, credential}).
+    RTC_CONFIG.iceServers = (config.ice_servers || []).map((server) => (typeof server === "string" ? {urls: server} : server));
+    simulcast = Boolean(config.simulcast);
     configured = true;
   }
 
   function startIfReady() {
     if (!live || !subscribed || publication) return;
     // A failed start (the server busy, the socket resuming) is tried again, not given up.
-    (configured ? Promise.resolve() : configure()).then(publish).catch(() => {
+    // A webinar's watcher only subscribes (reconcile: everyone who publishes).
+    (configured ? Promise.resolve() : configure()).then(() => (mayPublish() ? publish() : reconcile())).catch(() => {
       setTimeout(startIfReady, RETRY_MS);
     });
   }
@@ -472,11 +548,21 @@
     const state = event.detail || {};
     const lc = state.live_class || {};
     spotlight = lc.spotlight || null;
+    const could = mayPublish();
+    webinar = Boolean(lc.webinar);
+    speakers = lc.speakers || [];
+    if (live && could !== mayPublish()) {
+      // Promoted: publish (and subscribe again with it); back to watching: the server ended
+      // my publication, I go on receiving.
+      if (mayPublish()) publish().catch(() => {});
+      else if (publication) { closePublication(); dropTiles(me); renderControls(); }
+    }
     const nowLive = lc.status === "live";
     if (nowLive && !live) { live = true; startIfReady(); }
     else if (!nowLive && live) { live = false; act("media.leave", {}).catch(() => {}); stopAll(); }
     renderControls();
     renderTiles();
+    chooseLayers();
   });
 
   rt.onStatus("resumed", (name) => {
@@ -494,5 +580,6 @@
     topic: () => topic,
     publication: () => publication,
     subscriptions: subscriptions,
+    chooseLayers: chooseLayers,
   };
 })();

@@ -1,0 +1,196 @@
+"""Live-class video in Chromium through Janus (``LYCEUM_JANUS_URLS``): the same room page and
+signalling as with the built-in relay; Janus offers each subscription and the page answers.
+
+A server of its own points at the session's Janus; the trainer and a learner see each
+other's video, a microphone toggle reaches the other page, learners in a breakout room
+(a Janus room of its own) see each other and come back, and in a webinar a learner who
+raises a hand is let speak and sent back to watching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import EXPECT_TIMEOUT_MS, close_context
+from tests.e2e.test_liveclass_media import MAKE_CLASS, camera_tile, open_room
+from tests.e2e.test_liveclass_media import (
+    media_browser as media_browser,  # the fixture, shared
+)
+from tests.e2e.test_liveclass_media import wait_playing as _wait_playing
+from tests.live_server import LiveServer, live_environment, running_server
+
+pytestmark = pytest.mark.e2e
+
+# What a failure reports of a page's connections (getStats): state, frames, PLI and NACK.
+STATS = """async () => {
+  const m = Lyceum.liveclassMedia;
+  const one = async (pc) => {
+    const out = {state: pc.connectionState, ice: pc.iceConnectionState};
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === "inbound-rtp" && r.kind === "video") {
+        Object.assign(out, {decoded: r.framesDecoded, pli: r.pliCount, nack: r.nackCount});
+      }
+      if (r.type === "outbound-rtp" && r.kind === "video" && r.framesEncoded) {
+        Object.assign(out, {encoded: r.framesEncoded, pliIn: r.pliCount});
+      }
+    });
+    return out;
+  };
+  const subs = {};
+  for (const [user, holder] of m.subscriptions) subs[user] = await one(holder.pc);
+  const pub = m.publication();
+  return {publication: pub ? await one(pub.pc) : null, subscriptions: subs};
+}"""
+
+
+LAYER = """([user, substream]) => {
+  const holder = Lyceum.liveclassMedia.subscriptions.get(user);
+  return Lyceum.realtime.request({op: "act", topic: holder.topic, action: "media.layer",
+    data: {connection: holder.connection, substream: substream}});
+}"""
+WIDTH_AT_MOST = """([user, width]) => {
+  const video = document.querySelector(
+    `#media-stage [data-user="${user}"][data-source=camera] video`);
+  return Boolean(video) && video.videoWidth > 0 && video.videoWidth <= width;
+}"""
+
+
+def wait_playing(page: Any, user: int, *others: Any) -> None:
+    """As the relay's test, and a failure also says what each page's connections got."""
+    try:
+        _wait_playing(page, user, *others)
+    except AssertionError as exc:
+        stats = [p.evaluate(STATS) for p in (page, *others)]
+        raise AssertionError(f"{exc}; connections: {stats}") from exc
+
+
+@pytest.fixture(scope="module")
+def first_janus(janus_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A second Janus for this module, listed first: the class is placed on it (both are
+    empty), and the last test kills it."""
+    from classrooms.janus_process import start_janus
+
+    janus = start_janus(tmp_path_factory.mktemp("janus-first"))
+    yield janus
+    janus.stop()
+
+
+@pytest.fixture(scope="module")
+def janus_room(
+    janus_server: Any, first_janus: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, dict[str, int]]]:
+    with live_environment(tmp_path_factory.mktemp("live-janus"), label="janus") as live:
+        live.env["LYCEUM_JANUS_URLS"] = f"{first_janus.url},{janus_server.url}"
+        output = live.manage("shell", "-c", MAKE_CLASS)
+        class_id, trainer_id, learner_id, learner2_id = (
+            int(n) for n in output.split("CLASS")[-1].split()
+        )
+        ids = {"id": class_id, "trainer": trainer_id, "learner": learner_id}
+        ids["learner2"] = learner2_id
+        with running_server(live, name="janus") as server:
+            yield server, ids
+
+
+def test_through_janus_trainer_and_learner_see_each_others_video(
+    media_browser: Any, janus_room: tuple[LiveServer, dict[str, int]]
+) -> None:
+    server, ids = janus_room
+    coach = open_room(media_browser, server, "trainer", ids["id"])
+    learner = open_room(media_browser, server, "learner", ids["id"])
+    try:
+        wait_playing(coach, ids["learner"], learner)
+        wait_playing(learner, ids["trainer"], coach)
+        # Simulcast: the trainer's page sends layers; the learner's subscription asks Janus
+        # for the middle one and the trainer's video arrives at half size.
+        learner.evaluate(LAYER, [ids["trainer"], 1])
+        learner.wait_for_function(WIDTH_AT_MOST, arg=[ids["trainer"], 320])
+        learner.click("[data-testid=media-mic]")
+        coach.wait_for_selector(
+            f'{camera_tile(ids["learner"])}[data-audio="false"]', timeout=EXPECT_TIMEOUT_MS
+        )
+    finally:
+        for page in (coach, learner):
+            close_context(page.context)
+
+
+def test_through_janus_a_breakout_room_is_a_room_of_its_own(
+    media_browser: Any, janus_room: tuple[LiveServer, dict[str, int]]
+) -> None:
+    from playwright.sync_api import expect
+
+    server, ids = janus_room
+    coach = open_room(media_browser, server, "trainer", ids["id"])
+    first = open_room(media_browser, server, "learner", ids["id"])
+    second = open_room(media_browser, server, "learner2", ids["id"])
+    try:
+        wait_playing(first, ids["trainer"], coach)
+        wait_playing(second, ids["trainer"], coach)
+        coach.fill("#lc-breakout-count", "1")
+        coach.click("#lc-breakout-form button[type=submit]")
+        breakout = f"classrooms.liveclass.{ids['id']}-1.breakout"
+        for page in (first, second):
+            page.wait_for_function(f"() => Lyceum.liveclassMedia.topic() === {breakout!r}")
+            expect(page.locator(camera_tile(ids["trainer"]))).to_have_count(0)
+        wait_playing(first, ids["learner2"], second)
+        wait_playing(second, ids["learner"], first)
+        coach.click("#lc-breakout-close")
+        wait_playing(first, ids["trainer"], coach)
+        wait_playing(coach, ids["learner2"], second)
+    finally:
+        for page in (coach, first, second):
+            close_context(page.context)
+
+
+def test_through_janus_a_webinar_learner_is_let_speak_and_goes_back_to_watching(
+    media_browser: Any, janus_room: tuple[LiveServer, dict[str, int]]
+) -> None:
+    from playwright.sync_api import expect
+
+    server, ids = janus_room
+    coach = open_room(media_browser, server, "trainer", ids["id"])
+    learner = open_room(media_browser, server, "learner", ids["id"])
+    learner_tile = coach.locator(camera_tile(ids["learner"]))
+    try:
+        wait_playing(learner, ids["trainer"], coach)
+        coach.click("[data-testid=lc-webinar]")
+        # Watching: the learner's camera leaves the trainer's page, the trainer stays on theirs.
+        expect(learner_tile).to_have_count(0)
+        learner.wait_for_function("() => !Lyceum.liveclassMedia.publication()")
+        wait_playing(learner, ids["trainer"], coach)
+
+        learner.click("[data-testid=lc-hand]")
+        coach.click("#lc-hands [data-testid=lc-promote]")
+        wait_playing(coach, ids["learner"], learner)
+
+        person = coach.locator(f'#lc-people li[data-user="{ids["learner"]}"]')
+        person.get_by_role("button", name="Back to watching").click()
+        expect(learner_tile).to_have_count(0)
+        wait_playing(learner, ids["trainer"], coach)
+    finally:
+        # The class goes on for the next test as an ordinary room.
+        if coach.locator('[data-testid=lc-webinar][aria-pressed="true"]').count():
+            coach.click("[data-testid=lc-webinar]")
+        for page in (coach, learner):
+            close_context(page.context)
+
+
+def test_a_janus_killed_mid_class_the_pages_resume_on_the_other(
+    media_browser: Any, janus_room: tuple[LiveServer, dict[str, int]], first_janus: Any
+) -> None:
+    """Last in the module: the Janus holding the class dies; the pages publish and
+    subscribe again, on the other Janus."""
+    server, ids = janus_room
+    coach = open_room(media_browser, server, "trainer", ids["id"])
+    learner = open_room(media_browser, server, "learner", ids["id"])
+    try:
+        wait_playing(learner, ids["trainer"], coach)
+        wait_playing(coach, ids["learner"], learner)
+        first_janus.kill()
+        wait_playing(learner, ids["trainer"], coach)
+        wait_playing(coach, ids["learner"], learner)
+    finally:
+        for page in (coach, learner):
+            close_context(page.context)
