@@ -38,7 +38,8 @@ def ics_response(
     """``text/calendar`` with an ETag: an unchanged calendar is a 304, never rebuilt."""
     unchanged = get_conditional_response(request, etag=calendar.etag)
     if unchanged is None:
-        response = HttpResponse(calendar.body(), content_type="text/calendar; charset=utf-8")
+        # method= matches the file's METHOD (RFC 5545 section 3.7.2), one charset.
+        response = HttpResponse(calendar.body(), content_type=calendar.content_type)
         disposition = "attachment" if download else "inline"
         response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     else:

@@ -241,6 +241,28 @@ class CancelView(APIView):
         return Response(selectors.registration_result(registration))
 
 
+class RespondSerializer(serializers.Serializer):
+    answer = serializers.ChoiceField(
+        choices=["accepted", "declined"],
+        help_text="The answer to the calendar invitation: declined gives the seat up.",
+    )
+
+
+class RespondView(APIView):
+    @extend_schema(request=RespondSerializer, responses={200: RegistrationResultSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        """Answer the invitation of one's seat (the e-mail's accept / decline links)."""
+        session = _session(request, pk)
+        data = validated(RespondSerializer, request.data)
+        registration = selectors.active_registration(session=session, user=request.user)
+        if registration is None:
+            raise Http404
+        registration = services.registration_respond(
+            actor=request.user, registration=registration, answer=data["answer"]
+        )
+        return Response(selectors.registration_result(registration))
+
+
 class RegistrationListView(APIView):
     @extend_schema(responses={200: SessionObject(many=True)})
     def get(self, request: Request, pk: int) -> Response:

@@ -177,6 +177,14 @@ ACTIVE_STATUSES = (
 SEAT_STATUSES = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED)
 
 
+class Response(models.TextChoices):
+    """The attendee's answer to the calendar invitation (iTIP PARTSTAT)."""
+
+    NONE = "", _("No answer")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+
+
 class Attendance(models.TextChoices):
     PRESENT = "present", _("Present")
     ABSENT = "absent", _("Absent")
@@ -219,6 +227,12 @@ class Registration(models.Model):
     # cancelled...) adds one, and a new registration after a cancelled one starts above it,
     # so their calendar entry's SEQUENCE (session.sequence + revision) always rises.
     revision = models.PositiveIntegerField(default=0, editable=False)
+    # Their answer to the calendar invitation (accept / decline links of the e-mail); a
+    # decline gives the seat up, so a declined registration is a cancelled one.
+    response = models.CharField(
+        _("invitation answer"), max_length=10, choices=Response.choices, blank=True, default=""
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

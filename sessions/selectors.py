@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from hub.accounts.models import Role, User
 from hub.accounts.selectors import is_manager_of, is_space_member, reports_of, spaces_of
@@ -359,3 +361,71 @@ def session_events_after(*, session_id: int, after_id: int, limit: int) -> list[
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
+
+
+# -- what a change moved (the notice and the updated invitation say it) -----------------------
+def schedule_of(*, session: Session) -> list[tuple[str, datetime, datetime, str]]:
+    """The session's dates as attendees see them: its own, then each part's."""
+    dates = [("session", session.starts_at, session.ends_at, session.location)]
+    dates += [
+        (f"part-{p.pk}", p.starts_at, p.ends_at, p.location or session.location)
+        for p in session.parts.order_by("starts_at", "id")
+    ]
+    return dates
+
+
+def format_span(starts_at: datetime, ends_at: datetime, time_zone: str) -> str:
+    """``2026-05-12 14:00–17:00 (Europe/Paris)`` in the session's own time zone."""
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    end_text = (
+        end.strftime("%H:%M") if end.date() == start.date() else end.strftime("%Y-%m-%d %H:%M")
+    )
+    return f"{start:%Y-%m-%d %H:%M}–{end_text} ({zone.key})"
+
+
+def schedule_changes(
+    *,
+    before: list[tuple[str, datetime, datetime, str]],
+    after: list[tuple[str, datetime, datetime, str]],
+    time_zone: str,
+) -> list[str]:
+    """One line per date whose time or place changed, was added or was removed; [] when
+    neither a time nor a place moved (a new title or capacity is no move)."""
+    old = {key: rest for key, *rest in before}
+    new = {key: rest for key, *rest in after}
+    lines: list[str] = []
+    for index, (key, starts_at, ends_at, location) in enumerate(after, start=1):
+        label = _("Date %(n)s") % {"n": index} if len(after) > 1 else _("Date")
+        span = format_span(starts_at, ends_at, time_zone)
+        if key not in old:
+            lines.append(_("New date: %(span)s") % {"span": span} + _place(location))
+            continue
+        was_start, was_end, was_location = old[key]
+        if (was_start, was_end) != (starts_at, ends_at):
+            lines.append(
+                _("%(label)s: %(before)s → %(after)s")
+                % {
+                    "label": label,
+                    "before": format_span(was_start, was_end, time_zone),
+                    "after": span,
+                }
+            )
+        if was_location != location:
+            lines.append(
+                _("%(label)s, place: %(before)s → %(after)s")
+                % {"label": label, "before": was_location or "—", "after": location or "—"}
+            )
+    for key, starts_at, ends_at, _location in before:
+        if key not in new:
+            lines.append(
+                _("Date removed: %(span)s") % {"span": format_span(starts_at, ends_at, time_zone)}
+            )
+    return lines
+
+
+def _place(location: str) -> str:
+    return f", {location}" if location else ""

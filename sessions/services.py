@@ -43,6 +43,7 @@ from sessions.models import (
     NoticeSent,
     Registration,
     RegistrationStatus,
+    Response,
     Session,
     SessionEvent,
     SessionKind,
@@ -60,6 +61,8 @@ from sessions.selectors import (
     last_end,
     part_payload,
     registration_payload,
+    schedule_changes,
+    schedule_of,
     seats_state,
     waitlist,
 )
@@ -238,6 +241,7 @@ def _session_update(
         raise ValidationError({"fields": f"unknown: {', '.join(sorted(unknown))}"})
     old_start, old_reminder = session.starts_at, session.reminder_hours
     old_end = last_end(session=session)
+    before = schedule_of(session=session)
     for name, value in fields.items():
         setattr(session, name, value)
     if description_html is not None:
@@ -257,6 +261,7 @@ def _session_update(
         _schedule_completion(session)
     if "capacity" in fields or "claim_hours" in fields:
         _fill_seats(session, actor=actor)
+    _rescheduled(session, before=before, actor=actor)
     _publish_state(session)
     _publish_changed(session)
     return session
@@ -294,6 +299,8 @@ def session_cancel(*, actor: Any, session: Session) -> Session:
     _log(session, "session.cancelled", {"session": session.pk})
     for registration in live:
         _push_position(registration)
+        # calendars/ cancels the invitation it sent (it listens; sessions does not know it).
+        events.emit("sessions.registration_cancelled", registration_id=registration.pk)
     _enqueue_notices([r.pk for r in live], NoticeKind.CANCELLED)
     _close_live_class(session)
     _publish_state(session)
@@ -475,6 +482,8 @@ def _drop(session: Session, registration: Registration, *, actor: Any | None) ->
     )
     _log(session, "registration.cancelled", registration_payload(registration))
     _push_position(registration)
+    # A seat lost: calendars/ cancels the invitation it sent, if it sent one.
+    events.emit("sessions.registration_cancelled", registration_id=registration.pk)
     return was
 
 
@@ -627,6 +636,33 @@ def promote_next_waitlisted(*, session: Session, actor: Any | None = None) -> Re
     return promoted[0] if promoted else None
 
 
+# -- the invitation's answer --------------------------------------------------------------------
+def registration_respond(*, actor: Any, registration: Registration, answer: str) -> Registration:
+    """The attendee answers the calendar invitation: accept keeps the seat (and says so in
+    later invitations), decline gives it up (the cancellation rules apply: after the
+    deadline only the organiser can free it)."""
+    if answer not in (Response.ACCEPTED, Response.DECLINED):
+        raise ValidationError({"answer": _("Answer accepted or declined.")})
+    if actor.pk != registration.user_id:
+        raise PermissionDenied(_("Only the invited person can answer the invitation."))
+    return _respond(actor=actor, registration=registration, answer=answer)
+
+
+@transaction.atomic
+def _respond(*, actor: Any, registration: Registration, answer: str) -> Registration:
+    if answer == Response.DECLINED:
+        registration = registration_cancel(actor=actor, registration=registration)
+    else:
+        _locked(registration.session)
+        registration = Registration.objects.select_for_update().get(pk=registration.pk)
+        if registration.status != RegistrationStatus.CONFIRMED:
+            raise ValidationError(_("Only a confirmed seat can be accepted."))
+    registration.response = answer
+    registration.responded_at = timezone.now()
+    registration.save(update_fields=["response", "responded_at"])
+    return registration
+
+
 # -- attendance -------------------------------------------------------------------------------
 def attendance_is_open(*, session: Session, now: datetime | None = None) -> bool:
     """The sign-in sheet opens 15 minutes before the start (and stays open for corrections)."""
@@ -703,11 +739,13 @@ def part_add(
 ) -> SessionPart:
     """Add a dated part to a multi-part session."""
     session = _editable(actor, session)
+    before = schedule_of(session=session)
     part = SessionPart(session=session, starts_at=starts_at, ends_at=ends_at, location=location)
     _validate_part(part)
     part.save()
     _bump_sequence(session)
     _schedule_completion(session)
+    _rescheduled(session, before=before, actor=actor)
     _publish_changed(session)
     return part
 
@@ -719,12 +757,14 @@ def part_update(*, actor: Any, part: SessionPart, **fields: Any) -> SessionPart:
     if unknown:
         raise ValidationError({"fields": f"unknown: {', '.join(sorted(unknown))}"})
     part = SessionPart.objects.select_for_update().get(pk=part.pk)
+    before = schedule_of(session=session)
     for name, value in fields.items():
         setattr(part, name, value)
     _validate_part(part)
     part.save()
     _bump_sequence(session)
     _schedule_completion(session)
+    _rescheduled(session, before=before, actor=actor)
     _publish_changed(session)
     return part
 
@@ -732,9 +772,11 @@ def part_update(*, actor: Any, part: SessionPart, **fields: Any) -> SessionPart:
 @transaction.atomic
 def part_remove(*, actor: Any, part: SessionPart) -> None:
     session = _editable(actor, part.session)
+    before = schedule_of(session=session)
     part.delete()
     _bump_sequence(session)
     _schedule_completion(session)
+    _rescheduled(session, before=before, actor=actor)
     _publish_changed(session)
 
 
@@ -1082,6 +1124,30 @@ def _bump_sequence(session: Session) -> None:
     """iCal SEQUENCE: calendars see that the event changed."""
     Session.objects.filter(pk=session.pk).update(sequence=F("sequence") + 1)
     session.sequence += 1
+
+
+def _rescheduled(session: Session, *, before: list, actor: Any) -> None:
+    """After a change of a session or its parts: if a date or a place moved, every
+    confirmed attendee gets an in-app notice saying what changed, and calendars/ (which
+    listens) e-mails the updated invitation (REQUEST, higher SEQUENCE)."""
+    after = schedule_of(session=session)
+    changes = schedule_changes(before=before, after=after, time_zone=session.time_zone)
+    if not changes:
+        return
+    attendees = list(
+        session.registrations.filter(status=RegistrationStatus.CONFIRMED).select_related("user")
+    )
+    if attendees:
+        notify(
+            recipients=[r.user for r in attendees],
+            kind="session_changed",
+            verb=_("Schedule changed: %(title)s") % {"title": session.title},
+            actor=actor,
+            target=session,
+            description="\n".join(changes),
+            url=session_url(session),
+        )
+    events.emit("sessions.rescheduled", session_id=session.pk, changes=changes)
 
 
 def _publish_changed(session: Session) -> None:

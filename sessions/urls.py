@@ -14,6 +14,11 @@ urlpatterns = [
         views.session_offer,
         name="session-offer",
     ),
+    path(
+        "sessions/<int:pk>/respond/<str:answer>/",
+        views.session_respond,
+        name="session-respond",
+    ),
     path("sessions/manage/", views.dashboard, name="sessions-dashboard"),
     path("sessions/new/", views.session_new, name="session-new"),
     path("sessions/<int:pk>/edit/", views.session_edit, name="session-edit"),
@@ -55,6 +60,7 @@ api_urlpatterns = [
     ),
     path("sessions/<int:pk>/register/", api.RegisterView.as_view(), name="api-session-register"),
     path("sessions/<int:pk>/cancel/", api.CancelView.as_view(), name="api-session-cancel"),
+    path("sessions/<int:pk>/respond/", api.RespondView.as_view(), name="api-session-respond"),
     path(
         "sessions/<int:pk>/registrations/",
         api.RegistrationListView.as_view(),

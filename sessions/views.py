@@ -227,6 +227,41 @@ def session_offer(request: HttpRequest, pk: int, answer: str) -> HttpResponse:
     return redirect("session-detail", pk=pk)
 
 
+RESPONSE_ANSWERS = {"accept": "accepted", "decline": "declined"}
+
+
+@login_required
+def session_respond(request: HttpRequest, pk: int, answer: str) -> HttpResponse:
+    """The accept / decline link of an e-mailed invitation: a GET shows what the answer
+    does and asks to confirm it (no change on GET: mail scanners follow links); the POST
+    answers."""
+    if answer not in RESPONSE_ANSWERS:
+        raise Http404
+    session = _session(request, pk)
+    reg = selectors.active_registration(session=session, user=request.user)
+    if request.method == "POST":
+        if reg is None:
+            messages.error(request, _("You have no seat at this session."))
+            return redirect("session-detail", pk=pk)
+        _attempt(
+            request,
+            lambda: services.registration_respond(
+                actor=request.user, registration=reg, answer=RESPONSE_ANSWERS[answer]
+            ),
+            _("Thank you: you will be there.")
+            if answer == "accept"
+            else _("You declined: your seat is given up."),
+        )
+        return redirect("session-detail", pk=pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405)
+    return render(
+        request,
+        "sessions/respond.html",
+        {"session": session, "mine": reg, "answer": answer},
+    )
+
+
 # -- coordinators -----------------------------------------------------------------------------
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
