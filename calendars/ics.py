@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.cache import cache
+from django.urls import reverse
 from django.utils import translation
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
@@ -89,6 +90,31 @@ class FeedSession(NamedTuple):
 FEED_SESSION_FIELDS = FeedSession._fields
 
 
+class FeedLiveClass(NamedTuple):
+    """A scheduled live class (classrooms) as a feed shows it: the same columns as a
+    session, so one builder writes both; its UID and page are its own."""
+
+    id: int
+    space_id: int
+    course_id: int | None
+    created_by_id: int | None
+    kind: str
+    title: str
+    description_html: str
+    starts_at: datetime
+    ends_at: datetime
+    time_zone: str
+    location: str
+    join_url: str
+    status: str
+    sequence: int
+    reminder_hours: int
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
 @dataclass(frozen=True, slots=True)
 class FeedEntry:
     """One session as one audience sees it.
@@ -102,7 +128,7 @@ class FeedEntry:
     registration revision (``Registration.revision``), 0 for those without one.
     """
 
-    session: Session | FeedSession
+    session: Session | FeedSession | FeedLiveClass
     registration_status: str | None = None
     show_join_link: bool = False
     public: bool = False
@@ -142,7 +168,16 @@ def session_uid(session_id: int, part_id: int | None = None) -> str:
     return f"session-{session_id}-part-{part_id}@{uid_domain()}"
 
 
-def session_page_url(session: Session | FeedSession) -> str:
+def event_uid(session: Session | FeedSession | FeedLiveClass, part_id: int | None = None) -> str:
+    """The UID of a session's (or part's) event, or of a live class's."""
+    if isinstance(session, FeedLiveClass):
+        return f"liveclass-{session.id}@{uid_domain()}"
+    return session_uid(session.pk, part_id)
+
+
+def session_page_url(session: Session | FeedSession | FeedLiveClass) -> str:
+    if isinstance(session, FeedLiveClass):
+        return settings.SITE_URL + reverse("liveclass", args=[session.id])
     return settings.SITE_URL + session_url(session)  # type: ignore[arg-type]  # reads .pk only
 
 
@@ -201,7 +236,7 @@ def entry_fingerprint(entry: FeedEntry) -> str:
         entry.status,
         entry.show_join_link,
         entry.public,
-        session.pk,
+        event_uid(session),
         entry.sequence,
         session.kind,
         session.title,
@@ -241,7 +276,7 @@ def entry_events(entry: FeedEntry, *, stamp: datetime | None = None) -> list[Eve
     events = []
     for index, (part_id, starts_at, ends_at, part_location) in enumerate(dates, start=1):
         event = Event()
-        event.add("uid", session_uid(session.pk, part_id))
+        event.add("uid", event_uid(session, part_id))
         event.add("dtstamp", stamp)
         event.add("sequence", entry.sequence)
         summary = session.title
@@ -569,7 +604,7 @@ def snapshot(entry: FeedEntry) -> list[DatedEvent]:
     dates += [(p.pk, p.starts_at, p.ends_at, p.location) for p in entry.parts]
     return [
         DatedEvent(
-            uid=session_uid(session.pk, part_id),
+            uid=event_uid(session, part_id),
             starts_at=starts_at,
             ends_at=ends_at,
             location=_location(entry, part_location),

@@ -79,6 +79,39 @@ def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
         return ics_response(request, calendar, filename="lyceum.ics", download=False, public=False)
 
 
+def _token_feed(request: HttpRequest, token: str, kind: str) -> HttpResponse:
+    """A feed of one kind at the reader's secret address (404 for a wrong token)."""
+    user = selectors.user_for_feed_token(token)
+    if user is None:
+        raise Http404
+    with translation.override(user.language or translation.get_language()):
+        if kind == "teaching":
+            entries = selectors.teaching_feed_entries(user=user)
+            name = _("%(name)s — sessions I teach") % {"name": user.name}
+        else:
+            found = selectors.managed_feed_entries(user=user)
+            if found is None:
+                raise Http404
+            entries = found
+            name = _("%(name)s — sessions of my spaces") % {"name": user.name}
+        calendar = prepare_calendar(entries, name=name, feed=True)
+        return ics_response(
+            request, calendar, filename=f"lyceum-{kind}.ics", download=False, public=False
+        )
+
+
+@require_safe
+def teaching_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """A trainer's feed: the sessions and live classes they teach."""
+    return _token_feed(request, token, "teaching")
+
+
+@require_safe
+def managed_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """A coordinator's feed: every session and live class of the spaces they coordinate."""
+    return _token_feed(request, token, "managed")
+
+
 def _course_feed(request: HttpRequest, user: Any, course_id: int) -> HttpResponse:
     found = selectors.course_feed_entries(course_id=course_id, user=user)
     if found is None:
@@ -205,6 +238,7 @@ def agenda(request: HttpRequest) -> HttpResponse:
             "weekday_names": [date_format(monday + timedelta(days=n), "D") for n in range(7)],
             "coordinates": bool(selectors.coordinated_space_ids(user=request.user)),
             "course_feeds": selectors.course_feeds_of(items, user=request.user),
+            "role_feeds": selectors.role_feeds(user=request.user),
             **selectors.feed_links(user=request.user),
         },
     )
