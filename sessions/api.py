@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from classrooms.models import Activity, Course
 from hub.accounts.models import Space, User
 from hub.api import DateTimeInRangeField, validated
+from hub.params import parse_id, query_id
 from sessions import reports, selectors, services
 from sessions.models import (
     Approval,
@@ -451,3 +452,170 @@ class AttendanceCsvView(APIView):
         filename = reports.csv_filename(session, no_shows)
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+
+# -- rooms, assets, bookings, conflicts ---------------------------------------------------------
+def conflict_response(exc: services.BookingConflict) -> Response:
+    """409: what is taken, so the client can choose another or override with a reason."""
+    return Response(
+        {
+            "error": {
+                "code": "conflict",
+                "message": "A room, an asset or a trainer is taken at that time.",
+                "details": exc.message_dict,
+            }
+        },
+        status=409,
+    )
+
+
+def _scheduled_space(request: Request) -> Space:
+    """``?space=<id>`` (or ``space`` in the body): a space the user schedules in; 404 else."""
+    body = request.data if isinstance(request.data, dict) else {}
+    space_id = query_id(request, "space") or parse_id(str(body.get("space", "")))
+    space = Space.objects.filter(pk=space_id).first() if space_id else None
+    if space is None or not selectors.can_schedule_in(user=request.user, space=space):
+        raise Http404
+    return space
+
+
+class RoomSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    site = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    address = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    capacity = serializers.IntegerField(min_value=1, max_value=100_000)
+    equipment = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class AssetSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default=""
+    )
+
+
+class RoomListView(APIView):
+    @extend_schema(responses={200: SessionObject(many=True)})
+    def get(self, request: Request) -> Response:
+        """The rooms of a space (``?space=<id>``; its coordinators)."""
+        space = _scheduled_space(request)
+        return Response([selectors.room_payload(r) for r in selectors.rooms_of(space=space)])
+
+    @extend_schema(request=RoomSerializer, responses={201: SessionObject})
+    def post(self, request: Request) -> Response:
+        space = _scheduled_space(request)
+        data = validated(RoomSerializer, request.data)
+        room = services.room_create(actor=request.user, space=space, **data)
+        return Response(selectors.room_payload(room), status=201)
+
+
+class AssetListView(APIView):
+    @extend_schema(responses={200: SessionObject(many=True)})
+    def get(self, request: Request) -> Response:
+        """The bookable assets of a space (``?space=<id>``; its coordinators)."""
+        space = _scheduled_space(request)
+        return Response([selectors.asset_payload(a) for a in selectors.assets_of(space=space)])
+
+    @extend_schema(request=AssetSerializer, responses={201: SessionObject})
+    def post(self, request: Request) -> Response:
+        space = _scheduled_space(request)
+        data = validated(AssetSerializer, request.data)
+        asset = services.asset_create(actor=request.user, space=space, **data)
+        return Response(selectors.asset_payload(asset), status=201)
+
+
+class BookSerializer(serializers.Serializer):
+    part = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    room = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    assets = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=50
+    )
+    override_reason = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Given: a conflict is accepted (recorded with who accepted it).",
+    )
+
+
+class BookView(APIView):
+    @extend_schema(request=BookSerializer, responses={200: SessionObject(many=True)})
+    def post(self, request: Request, pk: int) -> Response:
+        """Hold a room, assets and the trainers for the session's dates or one part; 409
+        ``conflict`` when something is taken (unless ``override_reason``)."""
+        session = _managed(request, pk)
+        data = validated(BookSerializer, request.data)
+        part = None
+        if data.get("part"):
+            part = session.parts.filter(pk=data["part"]).first()
+            if part is None:
+                raise Http404
+        room = None
+        if data.get("room"):
+            room = selectors.rooms_of(space=session.space).filter(pk=data["room"]).first()
+            if room is None:
+                raise Http404
+        assets = list(selectors.assets_of(space=session.space).filter(pk__in=data["assets"]))
+        if len(assets) != len(set(data["assets"])):
+            raise Http404
+        try:
+            rows = services.occurrence_book(
+                actor=request.user,
+                session=session,
+                part=part,
+                room=room,
+                assets=assets,
+                override_reason=data["override_reason"],
+            )
+        except services.BookingConflict as exc:
+            return conflict_response(exc)
+        return Response([selectors.booking_payload(b) for b in rows])
+
+
+class TimeOffSerializer(serializers.Serializer):
+    space = serializers.IntegerField(min_value=1)
+    trainer = serializers.IntegerField(required=False, min_value=1)
+    starts_at = DateTimeInRangeField()
+    ends_at = DateTimeInRangeField()
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    override_reason = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default=""
+    )
+
+
+class TimeOffView(APIView):
+    @extend_schema(request=TimeOffSerializer, responses={201: SessionObject})
+    def post(self, request: Request) -> Response:
+        """A trainer's time off (their own; a coordinator of the space for anyone)."""
+        data = validated(TimeOffSerializer, request.data)
+        space = Space.objects.filter(pk=data["space"]).first()
+        if space is None:
+            raise Http404
+        trainer = request.user
+        if data.get("trainer") and data["trainer"] != request.user.pk:
+            trainer = User.objects.filter(pk=data["trainer"]).first()
+            if trainer is None:
+                raise Http404
+        try:
+            row = services.time_off_add(
+                actor=request.user,
+                trainer=trainer,
+                space=space,
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                note=data["note"],
+                override_reason=data["override_reason"],
+            )
+        except services.BookingConflict as exc:
+            return conflict_response(exc)
+        return Response(selectors.booking_payload(row), status=201)
+
+
+class ConflictListView(APIView):
+    @extend_schema(responses={200: SessionObject(many=True)})
+    def get(self, request: Request) -> Response:
+        """Upcoming conflicts of a space (``?space=<id>``): bookings accepted over a
+        conflict with their reason, and learners booked twice."""
+        space = _scheduled_space(request)
+        return Response(selectors.space_conflicts(space_ids=[space.pk]))

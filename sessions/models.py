@@ -292,3 +292,113 @@ class SessionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"
+
+
+# -- rooms, assets and bookings (scheduling without double bookings) ---------------------------
+class Room(models.Model):
+    """A room of a space's site: its capacity bounds the seats of a session held there."""
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="rooms")
+    name = models.CharField(_("name"), max_length=120)
+    site = models.CharField(_("site"), max_length=120, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    capacity = models.PositiveIntegerField(_("capacity"))
+    equipment = models.CharField(_("equipment"), max_length=255, blank=True)
+    active = models.BooleanField(_("bookable"), default=True)
+
+    class Meta:
+        ordering = ["site", "name", "id"]
+        verbose_name = _("room")
+        verbose_name_plural = _("rooms")
+        constraints = [
+            models.UniqueConstraint(fields=["space", "site", "name"], name="unique_room_per_site"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.site})" if self.site else self.name
+
+    @property
+    def place(self) -> str:
+        """What invitations and feeds give as the LOCATION."""
+        return ", ".join(p for p in (self.name, self.site, self.address) if p)
+
+
+class Asset(models.Model):
+    """A bookable thing of a space (a projector, a first-aid dummy, a van)."""
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="assets")
+    name = models.CharField(_("name"), max_length=120)
+    description = models.CharField(_("description"), max_length=255, blank=True)
+    active = models.BooleanField(_("bookable"), default=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("asset")
+        verbose_name_plural = _("assets")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BookingKind(models.TextChoices):
+    SESSION = "session", _("Session")
+    TIME_OFF = "time_off", _("Time off")
+
+
+class Booking(models.Model):
+    """One resource held for one dated occurrence (a session's own dates, or a part), or a
+    trainer's time off.
+
+    ``resource`` is ``room:<id>``, ``asset:<id>`` or ``trainer:<id>``: one indexed column
+    that a conflict check reads for every kind at once, and that PostgreSQL's exclusion
+    constraint (migration 0006) keeps free of overlaps unless the booking was accepted
+    with an explicit override (``override_reason``).
+    """
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="bookings")
+    kind = models.CharField(max_length=10, choices=BookingKind.choices)
+    resource = models.CharField(max_length=40)
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, null=True, blank=True, related_name="bookings"
+    )
+    part = models.ForeignKey(
+        SessionPart, on_delete=models.CASCADE, null=True, blank=True, related_name="bookings"
+    )
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, null=True, blank=True, related_name="bookings"
+    )
+    asset = models.ForeignKey(
+        Asset, on_delete=models.CASCADE, null=True, blank=True, related_name="bookings"
+    )
+    trainer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="bookings",
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    # Blank: a clean booking. Set: accepted despite a conflict, and why (recorded, shown).
+    override_reason = models.CharField(_("reason for the override"), max_length=255, blank=True)
+    overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    note = models.CharField(_("note"), max_length=255, blank=True)  # time off: why
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [
+            # The conflict check: resource equal, then a range on the start.
+            models.Index(fields=["resource", "starts_at", "ends_at"], name="booking_overlap_idx"),
+            models.Index(fields=["space", "starts_at"], name="booking_space_time_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="booking_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.starts_at:%Y-%m-%d %H:%M}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,9 +16,12 @@ from hub.accounts.models import Role, User
 from hub.accounts.selectors import is_manager_of, is_space_member, reports_of, spaces_of
 from sessions.models import (
     SEAT_STATUSES,
+    Asset,
     Attendance,
+    Booking,
     Registration,
     RegistrationStatus,
+    Room,
     Session,
     SessionEvent,
     SessionPart,
@@ -429,3 +433,188 @@ def schedule_changes(
 
 def _place(location: str) -> str:
     return f", {location}" if location else ""
+
+
+# -- rooms, assets, bookings, conflicts ---------------------------------------------------------
+# No booking is longer than this (services refuse longer ones), so a conflict check reads a
+# bounded slice of the (resource, starts_at) index: constant, whatever the history.
+MAX_BOOKING = timedelta(days=31)
+
+
+def room_key(room_id: int) -> str:
+    return f"room:{room_id}"
+
+
+def asset_key(asset_id: int) -> str:
+    return f"asset:{asset_id}"
+
+
+def trainer_key(user_id: int) -> str:
+    return f"trainer:{user_id}"
+
+
+def overlapping_bookings(
+    *, keys: Iterable[str], starts_at: datetime, ends_at: datetime, exclude: Q | None = None
+) -> QuerySet[Booking]:
+    """Bookings of any of ``keys`` overlapping [starts_at, ends_at): one index range scan
+    per key (``booking_overlap_idx``)."""
+    rows = Booking.objects.filter(
+        resource__in=list(keys),
+        starts_at__lt=ends_at,
+        starts_at__gt=starts_at - MAX_BOOKING,
+        ends_at__gt=starts_at,
+    )
+    if exclude is not None:
+        rows = rows.exclude(exclude)
+    return rows.select_related("session", "room", "asset", "trainer").order_by("starts_at", "id")
+
+
+def booking_label(booking: Booking) -> str:
+    if booking.room_id:
+        return str(booking.room)
+    if booking.asset_id:
+        return str(booking.asset)
+    if booking.trainer_id:
+        return booking.trainer.name
+    return booking.resource
+
+
+def booking_payload(booking: Booking) -> dict[str, Any]:
+    return {
+        "id": booking.pk,
+        "kind": booking.kind,
+        "resource": booking.resource,
+        "label": booking_label(booking),
+        "session": booking.session_id,
+        "title": booking.session.title if booking.session_id else booking.note,
+        "part": booking.part_id,
+        "starts_at": booking.starts_at.isoformat(),
+        "ends_at": booking.ends_at.isoformat(),
+        "override_reason": booking.override_reason,
+    }
+
+
+def conflict_message(booking: Booking) -> str:
+    what = booking.session.title if booking.session_id else _("time off")
+    return _("%(resource)s is taken by “%(what)s” from %(start)s") % {
+        "resource": booking_label(booking),
+        "what": what,
+        "start": booking.starts_at.strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def space_conflicts(*, space_ids: list[int], now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every upcoming booking accepted over a conflict (its reason) with what it overlaps,
+    and every learner holding two overlapping confirmed seats, in the given spaces."""
+    now = now or timezone.now()
+    found: list[dict[str, Any]] = []
+    overridden = (
+        Booking.objects.filter(space_id__in=space_ids, ends_at__gt=now)
+        .exclude(override_reason="")
+        .select_related("session", "room", "asset", "trainer", "overridden_by")
+        .order_by("starts_at", "id")[:200]
+    )
+    for booking in overridden:
+        others = overlapping_bookings(
+            keys=[booking.resource],
+            starts_at=booking.starts_at,
+            ends_at=booking.ends_at,
+            exclude=Q(pk=booking.pk),
+        )
+        found.append(
+            {
+                "type": "resource",
+                "booking": booking_payload(booking),
+                "by": booking.overridden_by.name if booking.overridden_by_id else "",
+                "with": [booking_payload(o) for o in others],
+            }
+        )
+    found += learners_booked_twice(space_ids=space_ids, now=now)
+    return found
+
+
+def learners_booked_twice(*, space_ids: list[int], now: datetime) -> list[dict[str, Any]]:
+    """Learners with confirmed seats at two upcoming sessions of these spaces that overlap
+    (a warning: it is their choice, or their manager's)."""
+    seats = list(
+        Registration.objects.filter(
+            status=RegistrationStatus.CONFIRMED,
+            session__space_id__in=space_ids,
+            session__status=SessionStatus.SCHEDULED,
+            session__ends_at__gt=now,
+        )
+        .select_related("user", "session")
+        .order_by("user_id", "session__starts_at")[:5000]
+    )
+    found = []
+    by_user: dict[int, list[Registration]] = {}
+    for seat in seats:
+        by_user.setdefault(seat.user_id, []).append(seat)
+    for rows in by_user.values():
+        for a, b in pairwise(rows):
+            if b.session.starts_at < a.session.ends_at:
+                found.append(
+                    {
+                        "type": "learner",
+                        "user": a.user.name,
+                        "sessions": [
+                            {"id": s.session_id, "title": s.session.title} for s in (a, b)
+                        ],
+                        "starts_at": b.session.starts_at.isoformat(),
+                    }
+                )
+    return found
+
+
+def overlapping_seats(*, user: Any, session: Session) -> list[Session]:
+    """The user's other confirmed seats whose session overlaps this one (a warning)."""
+    return list(
+        Session.objects.filter(
+            registrations__user=user,
+            registrations__status=RegistrationStatus.CONFIRMED,
+            status=SessionStatus.SCHEDULED,
+            starts_at__lt=session.ends_at,
+            ends_at__gt=session.starts_at,
+        )
+        .exclude(pk=session.pk)
+        .distinct()
+    )
+
+
+def rooms_of(*, space: Any) -> QuerySet[Room]:
+    return Room.objects.filter(space=space)
+
+
+def assets_of(*, space: Any) -> QuerySet[Asset]:
+    return Asset.objects.filter(space=space)
+
+
+def room_payload(room: Room) -> dict[str, Any]:
+    return {
+        "id": room.pk,
+        "space": room.space_id,
+        "name": room.name,
+        "site": room.site,
+        "address": room.address,
+        "capacity": room.capacity,
+        "equipment": room.equipment,
+        "active": room.active,
+    }
+
+
+def asset_payload(asset: Asset) -> dict[str, Any]:
+    return {
+        "id": asset.pk,
+        "space": asset.space_id,
+        "name": asset.name,
+        "description": asset.description,
+        "active": asset.active,
+    }
+
+
+def occurrence_bookings(*, session: Session) -> dict[int | None, list[Booking]]:
+    """The bookings of each occurrence of a session (None: its own dates)."""
+    found: dict[int | None, list[Booking]] = {}
+    for booking in session.bookings.select_related("room", "asset", "trainer"):
+        found.setdefault(booking.part_id, []).append(booking)
+    return found

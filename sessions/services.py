@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -38,12 +38,16 @@ from sessions.models import (
     ACTIVE_STATUSES,
     ATTENDED,
     Approval,
+    Asset,
     Attendance,
+    Booking,
+    BookingKind,
     NoticeKind,
     NoticeSent,
     Registration,
     RegistrationStatus,
     Response,
+    Room,
     Session,
     SessionEvent,
     SessionKind,
@@ -53,17 +57,24 @@ from sessions.models import (
 )
 from sessions.selectors import (
     ATTENDANCE_OPENS_BEFORE,
+    MAX_BOOKING,
     active_registration,
+    asset_key,
     attendance_summary,
     can_manage_session,
     can_register_for,
     can_schedule_in,
+    conflict_message,
     last_end,
+    occurrence_bookings,
+    overlapping_bookings,
     part_payload,
     registration_payload,
+    room_key,
     schedule_changes,
     schedule_of,
     seats_state,
+    trainer_key,
     waitlist,
 )
 
@@ -250,6 +261,8 @@ def _session_update(
     session.save()
     if trainers is not None:
         session.trainers.set(trainers)
+        # Trainers changed: their bookings change (a dates change is synced below).
+        _sync_bookings(session)
     _bump_sequence(session)
     if session.kind != SessionKind.VIRTUAL:
         _close_live_class(session)
@@ -283,6 +296,10 @@ def session_cancel(*, actor: Any, session: Session) -> Session:
     session.status = SessionStatus.CANCELLED
     session.save(update_fields=["status"])
     _bump_sequence(session)
+    # Its rooms, assets and trainers are free again.
+    if session.bookings.exists():
+        session.bookings.all().delete()
+        _publish_conflicts(session.space_id)
     live = list(session.registrations.filter(status__in=ACTIVE_STATUSES).select_related("user"))
     now = timezone.now()
     for registration in live:
@@ -1126,10 +1143,14 @@ def _bump_sequence(session: Session) -> None:
     session.sequence += 1
 
 
-def _rescheduled(session: Session, *, before: list, actor: Any) -> None:
+def _rescheduled(session: Session, *, before: list, actor: Any, sync: bool = True) -> None:
     """After a change of a session or its parts: if a date or a place moved, every
     confirmed attendee gets an in-app notice saying what changed, and calendars/ (which
-    listens) e-mails the updated invitation (REQUEST, higher SEQUENCE)."""
+    listens) e-mails the updated invitation (REQUEST, higher SEQUENCE). Its bookings
+    follow first (unless the caller just wrote them: ``sync=False``): a move into a
+    conflict is refused (nothing changes)."""
+    if sync:
+        _sync_bookings(session)
     after = schedule_of(session=session)
     changes = schedule_changes(before=before, after=after, time_zone=session.time_zone)
     if not changes:
@@ -1359,3 +1380,244 @@ def _notify_approvers(*, session: Session, registration: Registration) -> None:
 
 def session_url(session: Session) -> str:
     return f"/sessions/{session.pk}/"
+
+
+# -- rooms, assets, bookings --------------------------------------------------------------------
+class BookingConflict(ValidationError):
+    """A resource is taken at that time (REST: 409 ``conflict``; pages: an error message
+    with the override field)."""
+
+
+def _require_scheduler(actor: Any, space: Any) -> None:
+    if not can_schedule_in(user=actor, space=space):
+        raise PermissionDenied(_("Only a coordinator of this space can manage its rooms."))
+
+
+@transaction.atomic
+def room_create(
+    *,
+    actor: Any,
+    space: Any,
+    name: str,
+    capacity: int,
+    site: str = "",
+    address: str = "",
+    equipment: str = "",
+) -> Room:
+    """A room of the space (coordinators)."""
+    _require_scheduler(actor, space)
+    if not name.strip():
+        raise ValidationError({"name": _("Name the room.")})
+    if capacity is None or capacity < 1:
+        raise ValidationError({"capacity": _("A room seats at least one person.")})
+    if Room.objects.filter(space=space, site=site.strip(), name=name.strip()).exists():
+        raise ValidationError({"name": _("This site already has a room of that name.")})
+    return Room.objects.create(
+        space=space,
+        name=name.strip(),
+        capacity=capacity,
+        site=site.strip(),
+        address=address.strip(),
+        equipment=equipment.strip(),
+    )
+
+
+@transaction.atomic
+def asset_create(*, actor: Any, space: Any, name: str, description: str = "") -> Asset:
+    """A bookable asset of the space (coordinators)."""
+    _require_scheduler(actor, space)
+    if not name.strip():
+        raise ValidationError({"name": _("Name the asset.")})
+    return Asset.objects.create(space=space, name=name.strip(), description=description.strip())
+
+
+def _occurrence(session: Session, part: SessionPart | None) -> tuple[datetime, datetime]:
+    return (part.starts_at, part.ends_at) if part else (session.starts_at, session.ends_at)
+
+
+def _refuse_or_accept(conflicts: list[Booking], override_reason: str) -> set[str]:
+    """The resources in conflict; refused (``conflict``) unless a reason is given."""
+    if conflicts and not override_reason.strip():
+        raise BookingConflict({"conflicts": [conflict_message(b) for b in conflicts]})
+    return {b.resource for b in conflicts}
+
+
+def _insert_bookings(rows: list[Booking]) -> None:
+    """Insert; PostgreSQL's exclusion constraint refuses a clean booking that overlaps one
+    committed meanwhile by someone else (both checks saw a free room): a clear conflict."""
+    try:
+        with transaction.atomic():
+            Booking.objects.bulk_create(rows)
+    except IntegrityError:
+        raise BookingConflict(
+            {"conflicts": [_("Someone booked the same resource at the same time: try again.")]}
+        ) from None
+
+
+@transaction.atomic
+def occurrence_book(
+    *,
+    actor: Any,
+    session: Session,
+    part: SessionPart | None = None,
+    room: Room | None = None,
+    assets: Iterable[Asset] = (),
+    override_reason: str = "",
+) -> list[Booking]:
+    """Hold a room, assets and the session's trainers for one dated occurrence (the
+    session's own dates, or ``part``), replacing what it held.
+
+    A resource already held at an overlapping time (or a trainer's time off) is refused
+    with a ``conflict`` listing them, unless ``override_reason`` says why it is accepted
+    anyway (recorded with who accepted it, and shown on the conflicts page). The room's
+    capacity bounds the session's seats; its place becomes the occurrence's location, so
+    attendees get the updated invitation.
+    """
+    session = _editable(actor, session)
+    if part is not None and part.session_id != session.pk:
+        raise ValidationError({"part": _("This part belongs to another session.")})
+    assets = list(assets)
+    errors: dict[str, str] = {}
+    if room is not None and (room.space_id != session.space_id or not room.active):
+        errors["room"] = _("Choose a bookable room of this space.")
+    if any(a.space_id != session.space_id or not a.active for a in assets):
+        errors["assets"] = _("Choose bookable assets of this space.")
+    if room is not None and room.capacity < session.capacity:
+        errors["room"] = _("%(room)s seats %(n)s: lower the session's capacity first.") % {
+            "room": room.name,
+            "n": room.capacity,
+        }
+    starts_at, ends_at = _occurrence(session, part)
+    if ends_at - starts_at > MAX_BOOKING:
+        errors["ends_at"] = _("A booking lasts 31 days at most.")
+    if errors:
+        raise ValidationError(errors)
+    before = schedule_of(session=session)
+    Booking.objects.filter(session=session, part=part).delete()
+    keys = [room_key(room.pk)] if room else []
+    keys += [asset_key(a.pk) for a in assets]
+    trainer_ids = list(session.trainers.values_list("pk", flat=True))
+    keys += [trainer_key(pk) for pk in trainer_ids]
+    conflicts = list(overlapping_bookings(keys=keys, starts_at=starts_at, ends_at=ends_at))
+    contested = _refuse_or_accept(conflicts, override_reason)
+    reason = override_reason.strip()[:255]
+    rows = [
+        Booking(
+            space_id=session.space_id,
+            kind=BookingKind.SESSION,
+            resource=key,
+            session=session,
+            part=part,
+            room=room if key.startswith("room:") else None,
+            asset=next((a for a in assets if asset_key(a.pk) == key), None),
+            trainer_id=int(key.split(":")[1]) if key.startswith("trainer:") else None,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            override_reason=reason if key in contested else "",
+            overridden_by=actor if key in contested else None,
+        )
+        for key in keys
+    ]
+    _insert_bookings(rows)
+    if room is not None:
+        target = part or session
+        if target.location != room.place:
+            target.location = room.place
+            target.save(update_fields=["location"])
+            _bump_sequence(session)
+            _rescheduled(session, before=before, actor=actor, sync=False)
+            _publish_changed(session)
+    _publish_conflicts(session.space_id)
+    return rows
+
+
+def _sync_bookings(session: Session) -> None:
+    """After a session or a part moved (or its trainers changed): its bookings follow, and
+    a move into a conflict is refused unless the booking was accepted over one."""
+    booked = occurrence_bookings(session=session)
+    if not booked:
+        return
+    parts = {p.pk: p for p in session.parts.all()}
+    trainer_keys = {trainer_key(pk) for pk in session.trainers.values_list("pk", flat=True)}
+    rows: list[Booking] = []
+    conflicts: list[Booking] = []
+    for part_id, bookings in booked.items():
+        part = parts.get(part_id) if part_id else None
+        starts_at, ends_at = _occurrence(session, part)
+        kept = [b for b in bookings if not b.resource.startswith("trainer:")]
+        reasons = {b.resource: (b.override_reason, b.overridden_by_id) for b in bookings}
+        keys = [b.resource for b in kept] + sorted(trainer_keys)
+        mine = Q(session=session)
+        found = overlapping_bookings(keys=keys, starts_at=starts_at, ends_at=ends_at, exclude=mine)
+        for other in found:
+            if not reasons.get(other.resource, ("", None))[0]:
+                conflicts.append(other)
+        for key in keys:
+            old = next((b for b in kept if b.resource == key), None)
+            reason, by = reasons.get(key, ("", None))
+            rows.append(
+                Booking(
+                    space_id=session.space_id,
+                    kind=BookingKind.SESSION,
+                    resource=key,
+                    session=session,
+                    part_id=part_id,
+                    room_id=old.room_id if old else None,
+                    asset_id=old.asset_id if old else None,
+                    trainer_id=int(key.split(":")[1]) if key.startswith("trainer:") else None,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    override_reason=reason,
+                    overridden_by_id=by,
+                )
+            )
+    _refuse_or_accept(conflicts, "")
+    session.bookings.all().delete()
+    _insert_bookings(rows)
+    _publish_conflicts(session.space_id)
+
+
+@transaction.atomic
+def time_off_add(
+    *,
+    actor: Any,
+    trainer: Any,
+    space: Any,
+    starts_at: datetime,
+    ends_at: datetime,
+    note: str = "",
+    override_reason: str = "",
+) -> Booking:
+    """A trainer's time off (themself, or a coordinator of the space): their sessions then
+    conflict with it; time off over a session they teach is refused unless a reason is
+    given."""
+    if actor.pk != trainer.pk:
+        _require_scheduler(actor, space)
+    elif not is_space_member(user=actor, space=space):
+        raise PermissionDenied(_("You are not a member of this space."))
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": _("The end must be after the start.")})
+    if ends_at - starts_at > MAX_BOOKING:
+        raise ValidationError({"ends_at": _("A booking lasts 31 days at most.")})
+    key = trainer_key(trainer.pk)
+    conflicts = list(overlapping_bookings(keys=[key], starts_at=starts_at, ends_at=ends_at))
+    contested = _refuse_or_accept(conflicts, override_reason)
+    row = Booking(
+        space=space,
+        kind=BookingKind.TIME_OFF,
+        resource=key,
+        trainer=trainer,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        note=note.strip()[:255],
+        override_reason=override_reason.strip()[:255] if contested else "",
+        overridden_by=actor if contested else None,
+    )
+    _insert_bookings([row])
+    _publish_conflicts(space.pk)
+    return row
+
+
+def _publish_conflicts(space_id: int) -> None:
+    """The coordinators' conflicts page refetches (ephemeral: the list is the state)."""
+    realtime.publish(f"sessions.conflicts.{space_id}", "conflicts.changed", {"space": space_id})

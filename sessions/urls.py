@@ -20,6 +20,9 @@ urlpatterns = [
         name="session-respond",
     ),
     path("sessions/manage/", views.dashboard, name="sessions-dashboard"),
+    path("sessions/manage/rooms/", views.rooms_page, name="sessions-rooms"),
+    path("sessions/manage/conflicts/", views.conflicts_page, name="sessions-conflicts"),
+    path("sessions/<int:pk>/book/", views.session_book, name="session-book"),
     path("sessions/new/", views.session_new, name="session-new"),
     path("sessions/<int:pk>/edit/", views.session_edit, name="session-edit"),
     path(
@@ -51,6 +54,11 @@ urlpatterns = [
     ),
 ]
 api_urlpatterns = [
+    path("sessions/rooms/", api.RoomListView.as_view(), name="api-session-rooms"),
+    path("sessions/assets/", api.AssetListView.as_view(), name="api-session-assets"),
+    path("sessions/time-off/", api.TimeOffView.as_view(), name="api-session-time-off"),
+    path("sessions/conflicts/", api.ConflictListView.as_view(), name="api-session-conflicts"),
+    path("sessions/<int:pk>/book/", api.BookView.as_view(), name="api-session-book"),
     path("sessions/", api.SessionListView.as_view(), name="api-session-list"),
     path("sessions/<int:pk>/", api.SessionDetailView.as_view(), name="api-session-detail"),
     path(

@@ -25,7 +25,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from hub.accounts.selectors import spaces_of
 from sessions import reports, selectors, services
-from sessions.api import MoveSerializer, RegisterSerializer
+from sessions.api import (
+    AssetSerializer,
+    BookSerializer,
+    MoveSerializer,
+    RegisterSerializer,
+    RoomSerializer,
+)
 from sessions.forms import AttendanceForm, PartForm, SessionForm, tz_of
 from sessions.models import Registration, RegistrationStatus, Session, SessionStatus
 
@@ -115,10 +121,28 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and (manages or not session.has_started),
     }
     if manages:
+        booked = selectors.occurrence_bookings(session=session)
         context |= _registrations_context(request, session) | {
             "part_form": PartForm(),
             "attendance_open": services.attendance_is_open(session=session),
+            "rooms": selectors.rooms_of(space=session.space).filter(active=True),
+            "assets": selectors.assets_of(space=session.space).filter(active=True),
+            "occurrences": [
+                {
+                    "part": part,
+                    "starts_at": part.starts_at if part else session.starts_at,
+                    "bookings": booked.get(part.pk if part else None, []),
+                }
+                for part in [None, *context["parts"]]
+            ],
         }
+    mine = payload["my_registration"]
+    if mine and mine.get("status") == RegistrationStatus.CONFIRMED:
+        # A warning, not a refusal: two seats at once is the learner's (or manager's) call.
+        context["booked_twice"] = selectors.overlapping_seats(user=request.user, session=session)
+        context["my_response"] = (
+            Registration.objects.filter(pk=mine["id"]).values_list("response", flat=True).first()
+        )
     context["others_to_register"] = selectors.registrable_others(
         user=request.user, session=session, manages=manages
     )
@@ -523,3 +547,118 @@ def attendance_csv(request: HttpRequest, pk: int) -> HttpResponse:
         f'attachment; filename="{reports.csv_filename(session, no_shows)}"'
     )
     return response
+
+
+# -- rooms, assets, bookings, conflicts -----------------------------------------------------------
+def _scheduled_spaces(request: HttpRequest) -> list[Any]:
+    return [
+        s
+        for s in spaces_of(user=request.user)
+        if selectors.can_schedule_in(user=request.user, space=s)
+    ]
+
+
+def _form_errors(serializer: Any) -> str:
+    return " ".join(f"{name}: {' '.join(map(str, e))}" for name, e in serializer.errors.items())
+
+
+@login_required
+def rooms_page(request: HttpRequest) -> HttpResponse:
+    """Rooms and assets of the spaces one coordinates: list and add (POST)."""
+    spaces = _scheduled_spaces(request)
+    if not spaces:
+        raise PermissionDenied
+    if request.method == "POST":
+        space = next((s for s in spaces if str(s.pk) == request.POST.get("space")), None)
+        if space is None:
+            return HttpResponseBadRequest(_("Choose one of your spaces."))
+        if request.POST.get("what") == "asset":
+            serializer: Any = AssetSerializer(data=request.POST)
+            create: Callable[..., Any] = services.asset_create
+        else:
+            serializer = RoomSerializer(data=request.POST)
+            create = services.room_create
+        if not serializer.is_valid():
+            messages.error(request, _form_errors(serializer))
+        else:
+            _attempt(
+                request,
+                lambda: create(actor=request.user, space=space, **serializer.validated_data),
+                _("Added."),
+            )
+        return redirect("sessions-rooms")
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405)
+    return render(
+        request,
+        "sessions/rooms.html",
+        {
+            "spaces": [
+                {
+                    "space": s,
+                    "rooms": selectors.rooms_of(space=s),
+                    "assets": selectors.assets_of(space=s),
+                }
+                for s in spaces
+            ]
+        },
+    )
+
+
+@login_required
+@require_GET
+def conflicts_page(request: HttpRequest) -> HttpResponse:
+    """Upcoming conflicts of the spaces one coordinates, kept up to date live."""
+    spaces = _scheduled_spaces(request)
+    if not spaces:
+        raise PermissionDenied
+    return render(
+        request,
+        "sessions/conflicts.html",
+        {
+            "spaces": [
+                {"space": s, "conflicts": selectors.space_conflicts(space_ids=[s.pk])}
+                for s in spaces
+            ],
+        },
+    )
+
+
+@login_required
+@require_POST
+def session_book(request: HttpRequest, pk: int) -> HttpResponse:
+    """The session page's "room and equipment" form (the same service as REST)."""
+    session = _managed(request, pk)
+    data = {
+        "part": request.POST.get("part") or None,
+        "room": request.POST.get("room") or None,
+        "assets": request.POST.getlist("assets"),
+        "override_reason": request.POST.get("override_reason", ""),
+    }
+    serializer = BookSerializer(data=data)
+    if not serializer.is_valid():
+        messages.error(request, _form_errors(serializer))
+        return redirect("session-detail", pk=pk)
+    cleaned = serializer.validated_data
+    part = session.parts.filter(pk=cleaned["part"]).first() if cleaned.get("part") else None
+    room = (
+        selectors.rooms_of(space=session.space).filter(pk=cleaned["room"]).first()
+        if cleaned.get("room")
+        else None
+    )
+    assets = list(selectors.assets_of(space=session.space).filter(pk__in=cleaned["assets"]))
+    if (cleaned.get("part") and part is None) or (cleaned.get("room") and room is None):
+        raise Http404
+    _attempt(
+        request,
+        lambda: services.occurrence_book(
+            actor=request.user,
+            session=session,
+            part=part,
+            room=room,
+            assets=assets,
+            override_reason=cleaned["override_reason"],
+        ),
+        _("Booked."),
+    )
+    return redirect("session-detail", pk=pk)
