@@ -24,8 +24,8 @@ from classrooms.models import Enrolment, LiveClass, LiveClassStatus
 from classrooms.selectors import can_view_course
 from hub.accounts.models import Role
 from hub.accounts.selectors import is_space_member, spaces_of
-from sessions.models import Registration, RegistrationStatus, Session, SessionPart
-from sessions.selectors import can_manage_session
+from sessions.models import Booking, Registration, RegistrationStatus, Room, Session, SessionPart
+from sessions.selectors import can_manage_session, can_schedule_in
 
 FEED_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # Feeds keep a year of history; older sessions fall out of subscribed calendars.
@@ -195,6 +195,22 @@ def managed_feed_entries(*, user: Any, now: datetime | None = None) -> list[Feed
     sessions = Q(space_id__in=space_ids)
     entries = _session_entries(user=user, sessions=sessions, since=since, space_ids=space_ids)
     return entries + live_class_entries(user=user, since=since, spaces=space_ids)
+
+
+def room_feed_entries(
+    *, user: Any, room_id: int, now: datetime | None = None
+) -> tuple[Any, list[FeedEntry]] | None:
+    """A room's feed: the sessions holding it (every date of a session any of whose dates
+    is booked there), for the coordinators of its space; None for anyone else."""
+    room = Room.objects.filter(pk=room_id).select_related("space").first()
+    if room is None or not can_schedule_in(user=user, space=room.space):
+        return None
+    since = (now or timezone.now()) - FEED_HISTORY
+    booked = Booking.objects.filter(room_id=room.pk).values("session_id")
+    entries = _session_entries(
+        user=user, sessions=Q(pk__in=booked), since=since, space_ids=[room.space_id]
+    )
+    return room, entries
 
 
 # -- live classes --------------------------------------------------------------------------------
@@ -528,6 +544,22 @@ def role_feeds(*, user: Any) -> list[dict[str, str]]:
             }
         )
     return feeds
+
+
+def room_feeds(*, user: Any) -> list[dict[str, str]]:
+    """The feeds of the rooms of the spaces the user coordinates, at their secret address
+    (none before a token is issued)."""
+    space_ids = coordinated_space_ids(user=user)
+    if not user.feed_token or not space_ids:
+        return []
+    rooms = Room.objects.filter(space_id__in=space_ids, active=True).order_by("site", "name")
+    return [
+        {
+            "title": str(room),
+            **_feed_addresses(reverse("calendars-room-feed", args=[user.feed_token, room.pk])),
+        }
+        for room in rooms[:500]
+    ]
 
 
 def _feed_addresses(path: str) -> dict[str, str]:

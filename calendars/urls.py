@@ -19,6 +19,11 @@ urlpatterns = [
         name="calendars-managed-feed",
     ),
     path(
+        "calendars/feed/<str:token>/room/<int:room_id>.ics",
+        views.room_feed,
+        name="calendars-room-feed",
+    ),
+    path(
         "calendars/feed/<str:token>/course/<int:course_id>.ics",
         views.course_token_feed,
         name="calendars-course-token-feed",

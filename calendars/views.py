@@ -112,6 +112,23 @@ def managed_feed(request: HttpRequest, token: str) -> HttpResponse:
     return _token_feed(request, token, "managed")
 
 
+@require_safe
+def room_feed(request: HttpRequest, token: str, room_id: int) -> HttpResponse:
+    """A room's sessions, for the coordinators of its space (404 for anyone else)."""
+    user = selectors.user_for_feed_token(token)
+    if user is None:
+        raise Http404
+    with translation.override(user.language or translation.get_language()):
+        found = selectors.room_feed_entries(user=user, room_id=room_id)
+        if found is None:
+            raise Http404
+        room, entries = found
+        calendar = prepare_calendar(entries, name=str(room), feed=True)
+        return ics_response(
+            request, calendar, filename=f"room-{room_id}.ics", download=False, public=False
+        )
+
+
 def _course_feed(request: HttpRequest, user: Any, course_id: int) -> HttpResponse:
     found = selectors.course_feed_entries(course_id=course_id, user=user)
     if found is None:
@@ -239,6 +256,7 @@ def agenda(request: HttpRequest) -> HttpResponse:
             "coordinates": bool(selectors.coordinated_space_ids(user=request.user)),
             "course_feeds": selectors.course_feeds_of(items, user=request.user),
             "role_feeds": selectors.role_feeds(user=request.user),
+            "room_feeds": selectors.room_feeds(user=request.user),
             **selectors.feed_links(user=request.user),
         },
     )

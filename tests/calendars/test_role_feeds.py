@@ -105,3 +105,21 @@ def test_live_class_is_in_the_agenda_and_feed_of_its_course_learners_only(
     assert live_uid(live_class) not in feed(
         client, f"/calendars/feed/{token_of(client, outsider)}.ics"
     )
+
+
+def test_a_rooms_feed_holds_the_sessions_booked_there(client, coordinator, space, learner):
+    from sessions.services import occurrence_book, room_create
+
+    room = room_create(actor=coordinator, space=space, name="Room 2", capacity=10)
+    booked = make_session(coordinator, space, title="Booked")
+    elsewhere = make_session(coordinator, space, title="Elsewhere")
+    occurrence_book(actor=coordinator, session=booked, room=room)
+    token = token_of(client, coordinator)
+    events = feed(client, f"/calendars/feed/{token}/room/{room.pk}.ics")
+    assert set(events) == {session_uid(booked.pk)}
+    assert session_uid(elsewhere.pk) not in events
+    assert f"/room/{room.pk}.ics" in client.get("/calendars/").content.decode()
+    # Not for a learner, nor with a wrong token.
+    learner_token = token_of(client, learner)
+    assert client.get(f"/calendars/feed/{learner_token}/room/{room.pk}.ics").status_code == 404
+    assert client.get(f"/calendars/feed/{token}/room/987654.ics").status_code == 404
