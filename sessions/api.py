@@ -619,3 +619,53 @@ class ConflictListView(APIView):
         conflict with their reason, and learners booked twice."""
         space = _scheduled_space(request)
         return Response(selectors.space_conflicts(space_ids=[space.pk]))
+
+
+# -- self check-in ------------------------------------------------------------------------------
+class CheckInSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=16, help_text="The code the trainer shows.")
+
+
+def checkin_url(session: Session, code: str) -> str:
+    """What the QR code holds: the check-in page with the code filled in."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    return f"{settings.SITE_URL}{reverse('session-checkin', args=[session.pk])}?code={code}"
+
+
+class CheckInView(APIView):
+    @extend_schema(request=CheckInSerializer, responses={200: SessionObject})
+    def post(self, request: Request, pk: int) -> Response:
+        """Check oneself in with the code of one of the session's dates (a confirmed seat,
+        from 15 minutes before that date's start to its end)."""
+        session = _session(request, pk)
+        data = validated(CheckInSerializer, request.data)
+        check_in = services.checkin(actor=request.user, session=session, code=data["code"])
+        check_in.registration.refresh_from_db(fields=["attendance"])
+        return Response(
+            {
+                "part": check_in.part_id,
+                "checked_in_at": check_in.checked_in_at,
+                "attendance": check_in.registration.attendance,
+            }
+        )
+
+
+class CheckInCodesView(APIView):
+    @extend_schema(responses={200: SessionObject(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        """The check-in code of each date, for the session's trainers and coordinators."""
+        session = _managed(request, pk)
+        return Response(
+            [
+                {
+                    "part": part.pk if part else None,
+                    "starts_at": starts_at,
+                    "ends_at": ends_at,
+                    "code": code,
+                    "url": checkin_url(session, code),
+                }
+                for part, starts_at, ends_at, code in selectors.checkin_occurrences(session=session)
+            ]
+        )

@@ -402,3 +402,30 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class CheckIn(models.Model):
+    """A registered learner checked in themself, with the code their trainer showed, at one
+    dated occurrence (``part`` null: the session's own dates)."""
+
+    registration = models.ForeignKey(
+        Registration, on_delete=models.CASCADE, related_name="check_ins"
+    )
+    part = models.ForeignKey(
+        SessionPart, on_delete=models.CASCADE, null=True, blank=True, related_name="check_ins"
+    )
+    checked_in_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["checked_in_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["registration", "part"], name="one_check_in_per_part"),
+            models.UniqueConstraint(
+                fields=["registration"],
+                condition=Q(part__isnull=True),
+                name="one_check_in_per_session_dates",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.registration_id} @ {self.part_id or 'session'}"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -618,3 +622,39 @@ def occurrence_bookings(*, session: Session) -> dict[int | None, list[Booking]]:
     for booking in session.bookings.select_related("room", "asset", "trainer"):
         found.setdefault(booking.part_id, []).append(booking)
     return found
+
+
+# -- self check-in ------------------------------------------------------------------------------
+def checkin_code(*, session: Session, part: SessionPart | None = None) -> str:
+    """The short code of one dated occurrence: 6 letters and digits derived from the site's
+    secret, the session, the part and its start (a moved date gets a new code). Knowing it
+    is not enough to check in: one must also hold a confirmed seat, inside the window."""
+    starts_at = part.starts_at if part else session.starts_at
+    message = f"checkin:{session.pk}:{part.pk if part else 0}:{starts_at.isoformat()}"
+    digest = hmac.new(settings.SECRET_KEY.encode(), message.encode(), hashlib.sha256).digest()
+    # Base32 without the letters and digits people confuse (0/O, 1/I/L) is longer to
+    # explain than it saves: plain base32 (A-Z, 2-7), 6 characters, ~1e9 codes.
+    return base64.b32encode(digest).decode()[:6]
+
+
+def checkin_occurrences(
+    *, session: Session
+) -> list[tuple[SessionPart | None, datetime, datetime, str]]:
+    """(part, start, end, code) of each dated occurrence of the session."""
+    found: list[tuple[SessionPart | None, datetime, datetime, str]] = [
+        (None, session.starts_at, session.ends_at, checkin_code(session=session))
+    ]
+    for part in session.parts.order_by("starts_at", "id"):
+        found.append((part, part.starts_at, part.ends_at, checkin_code(session=session, part=part)))
+    return found
+
+
+def checkin_occurrence(
+    *, session: Session, code: str
+) -> tuple[SessionPart | None, datetime, datetime] | None:
+    """The occurrence whose code this is (compared in constant time), or None."""
+    given = (code or "").strip().upper()[:16]
+    for part, starts_at, ends_at, expected in checkin_occurrences(session=session):
+        if hmac.compare_digest(given.encode(), expected.encode()):
+            return part, starts_at, ends_at
+    return None

@@ -42,6 +42,7 @@ from sessions.models import (
     Attendance,
     Booking,
     BookingKind,
+    CheckIn,
     NoticeKind,
     NoticeSent,
     Registration,
@@ -64,6 +65,7 @@ from sessions.selectors import (
     can_manage_session,
     can_register_for,
     can_schedule_in,
+    checkin_occurrence,
     conflict_message,
     last_end,
     occurrence_bookings,
@@ -710,10 +712,18 @@ def attendance_mark(*, actor: Any, registration: Registration, attendance: str) 
     )
     if registration.status != RegistrationStatus.CONFIRMED:
         raise ValidationError(_("Only confirmed attendees are on the sign-in sheet."))
+    return _record_attendance(session, registration, attendance, by=actor)
+
+
+def _record_attendance(
+    session: Session, registration: Registration, attendance: str, *, by: Any
+) -> Registration:
+    """Write a sign-in sheet mark (the registration row locked by the caller), complete the
+    course activity once, and update every open sign-in sheet live."""
     attended_before = registration.attendance in ATTENDED
     registration.attendance = attendance
     registration.attendance_marked_at = timezone.now()
-    registration.attendance_marked_by = actor
+    registration.attendance_marked_by = by
     registration.save(update_fields=["attendance", "attendance_marked_at", "attendance_marked_by"])
     if attendance in ATTENDED and not attended_before:
         if session.activity_id:
@@ -733,6 +743,53 @@ def attendance_mark(*, actor: Any, registration: Registration, attendance: str) 
     )
     realtime.publish(session.topic, "attendance.summary", attendance_summary(session=session))
     return registration
+
+
+# -- self check-in ----------------------------------------------------------------------------
+# Checking in this long after the start marks the learner late, not present.
+CHECKIN_LATE_AFTER = timedelta(minutes=15)
+
+
+@transaction.atomic
+def checkin(*, actor: Any, session: Session, code: str, now: datetime | None = None) -> CheckIn:
+    """The learner checks in themself with the code (or QR code) their trainer shows.
+
+    Only someone with a confirmed seat, with the code of one of the session's dates, from
+    15 minutes before that date's start to its end. The first check-in fills their line of
+    the sign-in sheet (present, or late 15 minutes after the start) unless a trainer
+    already marked it; every open sign-in sheet updates live. Checking in again changes
+    nothing.
+    """
+    session = _locked(session)
+    now = now or timezone.now()
+    registration = (
+        Registration.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(session=session, user_id=actor.pk, status=RegistrationStatus.CONFIRMED)
+        .first()
+    )
+    if registration is None:
+        raise PermissionDenied(_("Only learners with a confirmed seat can check in."))
+    if session.status == SessionStatus.CANCELLED:
+        raise ValidationError(_("This session is cancelled."))
+    occurrence = checkin_occurrence(session=session, code=code)
+    if occurrence is None:
+        raise ValidationError({"code": _("This is not the code of this session.")})
+    part, starts_at, ends_at = occurrence
+    opens_at = starts_at - ATTENDANCE_OPENS_BEFORE
+    if not opens_at <= now < ends_at:
+        raise ValidationError(
+            {"code": _("Check-in is open from 15 minutes before the start to the end.")}
+        )
+    existing = registration.check_ins.filter(part=part).first()
+    if existing is not None:
+        return existing
+    check_in = CheckIn.objects.create(registration=registration, part=part, checked_in_at=now)
+    if not registration.attendance:
+        late = now > starts_at + CHECKIN_LATE_AFTER
+        mark = Attendance.LATE if late else Attendance.PRESENT
+        _record_attendance(session, registration, mark, by=actor)
+    return check_in
 
 
 # -- parts ------------------------------------------------------------------------------------

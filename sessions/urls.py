@@ -23,6 +23,9 @@ urlpatterns = [
     path("sessions/manage/rooms/", views.rooms_page, name="sessions-rooms"),
     path("sessions/manage/conflicts/", views.conflicts_page, name="sessions-conflicts"),
     path("sessions/<int:pk>/book/", views.session_book, name="session-book"),
+    path("sessions/<int:pk>/checkin/", views.session_checkin, name="session-checkin"),
+    path("sessions/<int:pk>/checkin/show/", views.checkin_show, name="session-checkin-show"),
+    path("sessions/<int:pk>/checkin/qr.svg", views.checkin_qr, name="session-checkin-qr"),
     path("sessions/new/", views.session_new, name="session-new"),
     path("sessions/<int:pk>/edit/", views.session_edit, name="session-edit"),
     path(
@@ -59,6 +62,12 @@ api_urlpatterns = [
     path("sessions/time-off/", api.TimeOffView.as_view(), name="api-session-time-off"),
     path("sessions/conflicts/", api.ConflictListView.as_view(), name="api-session-conflicts"),
     path("sessions/<int:pk>/book/", api.BookView.as_view(), name="api-session-book"),
+    path("sessions/<int:pk>/checkin/", api.CheckInView.as_view(), name="api-session-checkin"),
+    path(
+        "sessions/<int:pk>/checkin/codes/",
+        api.CheckInCodesView.as_view(),
+        name="api-session-checkin-codes",
+    ),
     path("sessions/", api.SessionListView.as_view(), name="api-session-list"),
     path("sessions/<int:pk>/", api.SessionDetailView.as_view(), name="api-session-detail"),
     path(

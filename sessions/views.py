@@ -24,13 +24,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from hub.accounts.selectors import spaces_of
+from hub.params import parse_id
 from sessions import reports, selectors, services
 from sessions.api import (
     AssetSerializer,
     BookSerializer,
+    CheckInSerializer,
     MoveSerializer,
     RegisterSerializer,
     RoomSerializer,
+    checkin_url,
 )
 from sessions.forms import AttendanceForm, PartForm, SessionForm, tz_of
 from sessions.models import Registration, RegistrationStatus, Session, SessionStatus
@@ -662,3 +665,79 @@ def session_book(request: HttpRequest, pk: int) -> HttpResponse:
         _("Booked."),
     )
     return redirect("session-detail", pk=pk)
+
+
+# -- self check-in --------------------------------------------------------------------------------
+@login_required
+def session_checkin(request: HttpRequest, pk: int) -> HttpResponse:
+    """A learner's check-in from their phone: the QR code opens this page with the code
+    filled in; the POST checks in (a GET changes nothing)."""
+    session = _session(request, pk)
+    if request.method == "POST":
+        serializer = CheckInSerializer(data=request.POST)
+        if not serializer.is_valid():
+            messages.error(request, _form_errors(serializer))
+        else:
+            _attempt(
+                request,
+                lambda: services.checkin(
+                    actor=request.user, session=session, code=serializer.validated_data["code"]
+                ),
+                _("You are checked in."),
+            )
+        return redirect("session-checkin", pk=pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405)
+    mine = selectors.active_registration(session=session, user=request.user)
+    return render(
+        request,
+        "sessions/checkin.html",
+        {
+            "session": session,
+            "mine": mine,
+            "code": (request.GET.get("code") or "")[:16],
+            "checked_in": mine.check_ins.exists() if mine else False,
+        },
+    )
+
+
+@login_required
+@require_GET
+def checkin_show(request: HttpRequest, pk: int) -> HttpResponse:
+    """What the trainer shows the room: each date's code and QR code, and the sheet link."""
+    session = _managed(request, pk)
+    return render(
+        request,
+        "sessions/checkin_show.html",
+        {
+            "session": session,
+            "occurrences": [
+                {"part": part, "starts_at": starts_at, "ends_at": ends_at, "code": code}
+                for part, starts_at, ends_at, code in selectors.checkin_occurrences(session=session)
+            ],
+        },
+    )
+
+
+@login_required
+@require_GET
+def checkin_qr(request: HttpRequest, pk: int) -> HttpResponse:
+    """The QR code (SVG) of one date's check-in page, for the session's managers."""
+    import io
+
+    import segno
+
+    session = _managed(request, pk)
+    part_id = request.GET.get("part")
+    part = None
+    if part_id:
+        part = session.parts.filter(pk=parse_id(part_id) or 0).first()
+        if part is None:
+            raise Http404
+    code = selectors.checkin_code(session=session, part=part)
+    out = io.BytesIO()
+    segno.make(checkin_url(session, code), error="m").save(out, kind="svg", scale=8, border=2)
+    response = HttpResponse(out.getvalue(), content_type="image/svg+xml")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
