@@ -669,3 +669,98 @@ class CheckInCodesView(APIView):
                 for part, starts_at, ends_at, code in selectors.checkin_occurrences(session=session)
             ]
         )
+
+
+# -- feedback surveys -----------------------------------------------------------------------------
+class SurveyQuestionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["rating", "text"])
+    label = serializers.CharField(max_length=300)
+
+
+class SurveyTemplateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    questions = SurveyQuestionSerializer(many=True, max_length=20, min_length=1)
+    anonymous = serializers.BooleanField(default=False)
+    is_default = serializers.BooleanField(default=False)
+
+
+def survey_template_payload(template: Any) -> dict[str, Any]:
+    return {
+        "id": template.pk,
+        "space": template.space_id,
+        "title": template.title,
+        "questions": template.questions,
+        "anonymous": template.anonymous,
+        "is_default": template.is_default,
+    }
+
+
+class SurveyTemplateListView(APIView):
+    @extend_schema(responses={200: SessionObject(many=True)})
+    def get(self, request: Request) -> Response:
+        """The feedback surveys of a space (``?space=<id>``; its coordinators)."""
+        space = _scheduled_space(request)
+        return Response(
+            [survey_template_payload(t) for t in space.survey_templates.order_by("title", "id")]
+        )
+
+    @extend_schema(request=SurveyTemplateSerializer, responses={201: SessionObject})
+    def post(self, request: Request) -> Response:
+        space = _scheduled_space(request)
+        data = validated(SurveyTemplateSerializer, request.data)
+        template = services.survey_template_create(actor=request.user, space=space, **data)
+        return Response(survey_template_payload(template), status=201)
+
+
+class SessionSurveySerializer(serializers.Serializer):
+    template = serializers.IntegerField(allow_null=True, min_value=1)
+
+
+class SessionSurveyView(APIView):
+    @extend_schema(request=SessionSurveySerializer, responses={204: None})
+    def post(self, request: Request, pk: int) -> Response:
+        """Choose the session's survey (null: the space's default)."""
+        session = _managed(request, pk)
+        data = validated(SessionSurveySerializer, request.data)
+        template = None
+        if data["template"]:
+            template = session.space.survey_templates.filter(pk=data["template"]).first()
+            if template is None:
+                raise Http404
+        services.session_set_survey(actor=request.user, session=session, template=template)
+        return Response(status=204)
+
+
+class FeedbackSerializer(serializers.Serializer):
+    # Keyed by question id ("q1"...); keys that are not the survey's are ignored.
+    answers = serializers.DictField(child=serializers.CharField(max_length=2000, allow_blank=True))
+
+
+class FeedbackView(APIView):
+    @extend_schema(request=FeedbackSerializer, responses={201: None})
+    def post(self, request: Request, pk: int) -> Response:
+        """Answer the session's survey (attendees of a completed session, once)."""
+        session = _session(request, pk)
+        data = validated(FeedbackSerializer, request.data)
+        services.survey_answer(actor=request.user, session=session, answers=data["answers"])
+        return Response(status=201)
+
+
+class FeedbackResultsView(APIView):
+    @extend_schema(responses={200: SessionObject})
+    def get(self, request: Request, pk: int) -> Response:
+        """The survey's results (its trainers and coordinators)."""
+        session = _managed(request, pk)
+        return Response(selectors.survey_results(sessions=[session]))
+
+
+class TrainerFeedbackView(APIView):
+    @extend_schema(responses={200: SessionObject})
+    def get(self, request: Request, user_id: int) -> Response:
+        """Survey results over every session a trainer taught (themself, coordinators)."""
+        trainer = User.objects.filter(pk=user_id).first()
+        if trainer is None or not selectors.can_see_trainer_feedback(
+            user=request.user, trainer=trainer
+        ):
+            raise Http404
+        return Response(selectors.survey_results(sessions=Session.objects.filter(trainers=trainer)))

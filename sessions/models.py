@@ -110,6 +110,10 @@ class Session(models.Model):
     )
     # 1..n within the series.
     series_index = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # The feedback survey sent at the end; null: the space's default template (if any).
+    survey_template = models.ForeignKey(
+        "SurveyTemplate", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -429,3 +433,67 @@ class CheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.registration_id} @ {self.part_id or 'session'}"
+
+
+# -- feedback surveys ---------------------------------------------------------------------------
+class SurveyTemplate(models.Model):
+    """A space's feedback survey: ratings (1-5) and open questions, sent when a session ends.
+
+    ``questions``: ``[{"id": "q1", "kind": "rating" | "text", "label": "..."}, ...]``. The
+    space's default template goes to every session that names none.
+    """
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="survey_templates")
+    title = models.CharField(_("title"), max_length=200)
+    questions = models.JSONField(default=list)
+    anonymous = models.BooleanField(_("anonymous answers"), default=False)
+    is_default = models.BooleanField(_("default for the space's sessions"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["title", "id"]
+        verbose_name = _("survey template")
+        verbose_name_plural = _("survey templates")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SurveyRespondent(models.Model):
+    """Who answered a session's survey (once each), kept apart from the answers so an
+    anonymous survey's answers name nobody."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="respondents")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    answered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "user"], name="one_answer_per_session"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} answered {self.session_id}"
+
+
+class SurveyResponse(models.Model):
+    """One set of answers to a session's survey; ``user`` is null when it is anonymous."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="survey_responses")
+    template = models.ForeignKey(SurveyTemplate, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    answers = models.JSONField(default=dict)
+    # The day only (not the time) for anonymous answers: a time next to the list of who
+    # answered would tell who wrote what.
+    submitted_on = models.DateField(default=timezone.localdate)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"feedback #{self.pk} on {self.session_id}"

@@ -30,6 +30,8 @@ from sessions.models import (
     SessionEvent,
     SessionPart,
     SessionStatus,
+    SurveyResponse,
+    SurveyTemplate,
 )
 
 # The sign-in sheet opens this long before the start.
@@ -658,3 +660,75 @@ def checkin_occurrence(
         if hmac.compare_digest(given.encode(), expected.encode()):
             return part, starts_at, ends_at
     return None
+
+
+# -- feedback surveys ---------------------------------------------------------------------------
+def survey_of(*, session: Session) -> SurveyTemplate | None:
+    """The session's survey: its own template, else its space's default."""
+    if session.survey_template_id:
+        return session.survey_template
+    return (
+        SurveyTemplate.objects.filter(space_id=session.space_id, is_default=True)
+        .order_by("-id")
+        .first()
+    )
+
+
+def may_answer_survey(*, user: Any, session: Session) -> bool:
+    """Confirmed attendees of a completed session who have not answered yet."""
+    return (
+        session.status == SessionStatus.COMPLETED
+        and session.registrations.filter(user=user, status=RegistrationStatus.CONFIRMED).exists()
+        and not session.respondents.filter(user=user).exists()
+    )
+
+
+def survey_results(*, sessions: QuerySet[Session] | list[Session]) -> dict[str, Any]:
+    """Per question of the surveys of ``sessions``: ratings (count, average, 1-5
+    distribution) and the open answers; the number of responses."""
+    responses = list(SurveyResponse.objects.filter(session__in=sessions).select_related("template"))
+    questions: dict[str, dict[str, Any]] = {}
+    for response in responses:
+        for question in response.template.questions:
+            entry = questions.setdefault(
+                question["id"],
+                {
+                    "id": question["id"],
+                    "label": question["label"],
+                    "kind": question["kind"],
+                    "ratings": [0, 0, 0, 0, 0],
+                    "texts": [],
+                },
+            )
+            value = response.answers.get(question["id"])
+            if question["kind"] == "rating" and isinstance(value, int) and 1 <= value <= 5:
+                entry["ratings"][value - 1] += 1
+            elif question["kind"] == "text" and value:
+                entry["texts"].append(value)
+    for entry in questions.values():
+        count = sum(entry["ratings"])
+        entry["count"] = count
+        entry["average"] = (
+            round(sum((i + 1) * n for i, n in enumerate(entry["ratings"])) / count, 2)
+            if count
+            else None
+        )
+        peak = max(entry["ratings"]) or 1
+        # Bar widths (percent of the most chosen rating) for the page's chart.
+        entry["bars"] = [
+            {"rating": i + 1, "count": n, "width": round(100 * n / peak), "y": 12 * i}
+            for i, n in enumerate(entry["ratings"])
+        ]
+    return {"responses": len(responses), "questions": list(questions.values())}
+
+
+def can_see_trainer_feedback(*, user: Any, trainer: Any) -> bool:
+    """The trainer themself, coordinators of a space they share, administrators."""
+    if user.pk == trainer.pk or user.has_role(Role.ADMIN):
+        return True
+    if not user.has_role(Role.COORDINATOR):
+        return False
+    shared = set(spaces_of(user=user).values_list("pk", flat=True)) & set(
+        spaces_of(user=trainer).values_list("pk", flat=True)
+    )
+    return bool(shared)

@@ -55,6 +55,9 @@ from sessions.models import (
     SessionPart,
     SessionSeries,
     SessionStatus,
+    SurveyRespondent,
+    SurveyResponse,
+    SurveyTemplate,
 )
 from sessions.selectors import (
     ATTENDANCE_OPENS_BEFORE,
@@ -76,6 +79,7 @@ from sessions.selectors import (
     schedule_changes,
     schedule_of,
     seats_state,
+    survey_of,
     trainer_key,
     waitlist,
 )
@@ -346,6 +350,7 @@ def session_complete(*, session_id: int, now: datetime | None = None) -> bool:
     session.status = SessionStatus.COMPLETED
     session.save(update_fields=["status"])
     _log(session, "session.completed", {"session": session.pk, "status": session.status})
+    _send_survey(session)
     _publish_state(session)
     _publish_changed(session)
     return True
@@ -1678,3 +1683,130 @@ def time_off_add(
 def _publish_conflicts(space_id: int) -> None:
     """The coordinators' conflicts page refetches (ephemeral: the list is the state)."""
     realtime.publish(f"sessions.conflicts.{space_id}", "conflicts.changed", {"space": space_id})
+
+
+# -- feedback surveys ---------------------------------------------------------------------------
+MAX_QUESTIONS = 20
+
+
+def _clean_questions(questions: Any) -> list[dict[str, str]]:
+    if not isinstance(questions, list) or not 1 <= len(questions) <= MAX_QUESTIONS:
+        raise ValidationError(
+            {"questions": _("A survey has 1 to %(n)s questions.") % {"n": MAX_QUESTIONS}}
+        )
+    cleaned = []
+    for index, question in enumerate(questions, start=1):
+        kind = question.get("kind") if isinstance(question, dict) else None
+        label = str(question.get("label", "")).strip()[:300] if isinstance(question, dict) else ""
+        if kind not in ("rating", "text") or not label:
+            raise ValidationError(
+                {"questions": _("Each question is a rating or a text, with a label.")}
+            )
+        cleaned.append({"id": f"q{index}", "kind": kind, "label": label})
+    return cleaned
+
+
+@transaction.atomic
+def survey_template_create(
+    *,
+    actor: Any,
+    space: Any,
+    title: str,
+    questions: list[dict[str, str]],
+    anonymous: bool = False,
+    is_default: bool = False,
+) -> SurveyTemplate:
+    """A feedback survey of the space (coordinators); the default goes to every session of
+    the space that names no other."""
+    _require_scheduler(actor, space)
+    if not title.strip():
+        raise ValidationError({"title": _("Name the survey.")})
+    cleaned = _clean_questions(questions)
+    if is_default:
+        SurveyTemplate.objects.filter(space=space, is_default=True).update(is_default=False)
+    return SurveyTemplate.objects.create(
+        space=space,
+        title=title.strip()[:200],
+        questions=cleaned,
+        anonymous=anonymous,
+        is_default=is_default,
+        created_by=actor,
+    )
+
+
+@transaction.atomic
+def session_set_survey(*, actor: Any, session: Session, template: SurveyTemplate | None) -> None:
+    session = _editable(actor, session)
+    if template is not None and template.space_id != session.space_id:
+        raise ValidationError({"template": _("Choose a survey of this space.")})
+    session.survey_template = template
+    session.save(update_fields=["survey_template"])
+
+
+def _send_survey(session: Session) -> None:
+    """At the end (``session_complete``): ask each confirmed attendee for feedback."""
+    if survey_of(session=session) is None:
+        return
+    attendees = [
+        r.user
+        for r in session.registrations.filter(status=RegistrationStatus.CONFIRMED).select_related(
+            "user"
+        )
+    ]
+    if attendees:
+        notify(
+            recipients=attendees,
+            kind="session_feedback",
+            verb=_("How was it? Tell us about “%(title)s”") % {"title": session.title},
+            actor=session.space,
+            target=session,
+            url=session_url(session) + "feedback/",
+        )
+
+
+@transaction.atomic
+def survey_answer(*, actor: Any, session: Session, answers: dict[str, Any]) -> SurveyResponse:
+    """A confirmed attendee answers the survey of a completed session, once. Ratings are
+    1-5, texts up to 2,000 characters; an anonymous survey stores no name with the answers."""
+    session = _locked(session)
+    template = survey_of(session=session)
+    if template is None:
+        raise ValidationError(_("This session has no survey."))
+    if session.status != SessionStatus.COMPLETED:
+        raise ValidationError(_("The survey opens when the session is over."))
+    if not session.registrations.filter(
+        user_id=actor.pk, status=RegistrationStatus.CONFIRMED
+    ).exists():
+        raise PermissionDenied(_("Only the session's attendees answer its survey."))
+    if not isinstance(answers, dict):
+        raise ValidationError({"answers": _("Answer the questions.")})
+    cleaned: dict[str, Any] = {}
+    for question in template.questions:
+        value = answers.get(question["id"])
+        if question["kind"] == "rating":
+            if value in (None, ""):
+                continue
+            try:
+                rating = int(value)
+            except (TypeError, ValueError):
+                rating = 0
+            if not 1 <= rating <= 5:
+                raise ValidationError({question["id"]: _("Rate from 1 to 5.")})
+            cleaned[question["id"]] = rating
+        elif value:
+            cleaned[question["id"]] = sanitize.plain(str(value))[:2000]
+    if not cleaned:
+        raise ValidationError({"answers": _("Answer at least one question.")})
+    try:
+        with transaction.atomic():
+            SurveyRespondent.objects.create(session=session, user=actor)
+    except IntegrityError:
+        raise ValidationError(_("You already answered this survey.")) from None
+    response = SurveyResponse.objects.create(
+        session=session,
+        template=template,
+        user=None if template.anonymous else actor,
+        answers=cleaned,
+    )
+    realtime.publish(session.topic, "feedback.received", {"responses": session.respondents.count()})
+    return response

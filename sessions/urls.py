@@ -24,6 +24,18 @@ urlpatterns = [
     path("sessions/manage/conflicts/", views.conflicts_page, name="sessions-conflicts"),
     path("sessions/<int:pk>/book/", views.session_book, name="session-book"),
     path("sessions/<int:pk>/checkin/", views.session_checkin, name="session-checkin"),
+    path("sessions/<int:pk>/feedback/", views.session_feedback, name="session-feedback"),
+    path(
+        "sessions/<int:pk>/feedback/results/",
+        views.feedback_results,
+        name="session-feedback-results",
+    ),
+    path("sessions/<int:pk>/feedback.csv", views.feedback_csv, name="session-feedback-csv"),
+    path(
+        "sessions/feedback/trainer/<int:user_id>/",
+        views.trainer_feedback,
+        name="session-trainer-feedback",
+    ),
     path("sessions/<int:pk>/checkin/show/", views.checkin_show, name="session-checkin-show"),
     path("sessions/<int:pk>/checkin/qr.svg", views.checkin_qr, name="session-checkin-qr"),
     path("sessions/new/", views.session_new, name="session-new"),
@@ -62,6 +74,23 @@ api_urlpatterns = [
     path("sessions/time-off/", api.TimeOffView.as_view(), name="api-session-time-off"),
     path("sessions/conflicts/", api.ConflictListView.as_view(), name="api-session-conflicts"),
     path("sessions/<int:pk>/book/", api.BookView.as_view(), name="api-session-book"),
+    path(
+        "sessions/survey-templates/",
+        api.SurveyTemplateListView.as_view(),
+        name="api-session-survey-templates",
+    ),
+    path("sessions/<int:pk>/survey/", api.SessionSurveyView.as_view(), name="api-session-survey"),
+    path("sessions/<int:pk>/feedback/", api.FeedbackView.as_view(), name="api-session-feedback"),
+    path(
+        "sessions/<int:pk>/feedback/results/",
+        api.FeedbackResultsView.as_view(),
+        name="api-session-feedback-results",
+    ),
+    path(
+        "sessions/feedback/trainer/<int:user_id>/",
+        api.TrainerFeedbackView.as_view(),
+        name="api-session-trainer-feedback",
+    ),
     path("sessions/<int:pk>/checkin/", api.CheckInView.as_view(), name="api-session-checkin"),
     path(
         "sessions/<int:pk>/checkin/codes/",

@@ -741,3 +741,91 @@ def checkin_qr(request: HttpRequest, pk: int) -> HttpResponse:
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# -- feedback surveys ------------------------------------------------------------------------------
+@login_required
+def session_feedback(request: HttpRequest, pk: int) -> HttpResponse:
+    """The survey form of a completed session for its attendees (POST answers)."""
+    session = _session(request, pk)
+    template = selectors.survey_of(session=session)
+    if template is None:
+        raise Http404
+    if request.method == "POST":
+        answers = {q["id"]: request.POST.get(q["id"], "") for q in template.questions}
+        if _attempt(
+            request,
+            lambda: services.survey_answer(actor=request.user, session=session, answers=answers),
+            _("Thank you for your feedback."),
+        ):
+            return redirect("session-detail", pk=pk)
+        return redirect("session-feedback", pk=pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405)
+    return render(
+        request,
+        "sessions/feedback.html",
+        {
+            "session": session,
+            "template": template,
+            "may_answer": selectors.may_answer_survey(user=request.user, session=session),
+            "ratings": range(1, 6),
+        },
+    )
+
+
+@login_required
+@require_GET
+def feedback_results(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _managed(request, pk)
+    return render(
+        request,
+        "sessions/feedback_results.html",
+        {
+            "heading": session.title,
+            "session": session,
+            "results": selectors.survey_results(sessions=[session]),
+        },
+    )
+
+
+@login_required
+@require_GET
+def trainer_feedback(request: HttpRequest, user_id: int) -> HttpResponse:
+    from hub.accounts.models import User
+
+    trainer = User.objects.filter(pk=user_id).first()
+    if trainer is None or not selectors.can_see_trainer_feedback(
+        user=request.user, trainer=trainer
+    ):
+        raise Http404
+    return render(
+        request,
+        "sessions/feedback_results.html",
+        {
+            "heading": trainer.name,
+            "results": selectors.survey_results(sessions=Session.objects.filter(trainers=trainer)),
+        },
+    )
+
+
+@login_required
+@require_GET
+def feedback_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every response, one line each (no name when the survey is anonymous)."""
+    import csv
+
+    session = _managed(request, pk)
+    template = selectors.survey_of(session=session)
+    questions = template.questions if template else []
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="feedback-{session.pk}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([_("Respondent"), _("Date")] + [q["label"] for q in questions])
+    for row in session.survey_responses.select_related("user"):
+        name = row.user.name if row.user_id else _("Anonymous")
+        cells = [str(row.answers.get(q["id"], "")) for q in questions]
+        # A cell that a spreadsheet would run as a formula is quoted as text.
+        cells = ["'" + c if c[:1] in ("=", "+", "-", "@") else c for c in cells]
+        writer.writerow([name, row.submitted_on.isoformat(), *cells])
+    return response
