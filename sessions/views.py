@@ -33,6 +33,7 @@ from sessions.api import (
     MoveSerializer,
     RegisterSerializer,
     RoomSerializer,
+    SurveyTemplateSerializer,
     checkin_url,
 )
 from sessions.forms import AttendanceForm, PartForm, SessionForm, tz_of
@@ -575,6 +576,9 @@ def rooms_page(request: HttpRequest) -> HttpResponse:
         space = next((s for s in spaces if str(s.pk) == request.POST.get("space")), None)
         if space is None:
             return HttpResponseBadRequest(_("Choose one of your spaces."))
+        if request.POST.get("what") == "survey":
+            _survey_from_form(request, space)
+            return redirect("sessions-rooms")
         if request.POST.get("what") == "asset":
             serializer: Any = AssetSerializer(data=request.POST)
             create: Callable[..., Any] = services.asset_create
@@ -601,10 +605,38 @@ def rooms_page(request: HttpRequest) -> HttpResponse:
                     "space": s,
                     "rooms": selectors.rooms_of(space=s),
                     "assets": selectors.assets_of(space=s),
+                    "surveys": s.survey_templates.order_by("title", "id"),
                 }
                 for s in spaces
             ]
         },
+    )
+
+
+def _survey_from_form(request: HttpRequest, space: Any) -> None:
+    """The rooms page's survey form: one question a line, ``rating:`` or ``text:`` first."""
+    questions = []
+    for line in request.POST.get("questions", "").splitlines()[:50]:
+        kind, _sep, label = line.partition(":")
+        if line.strip():
+            questions.append({"kind": kind.strip().lower(), "label": label.strip()})
+    serializer = SurveyTemplateSerializer(
+        data={
+            "title": request.POST.get("title", ""),
+            "questions": questions,
+            "anonymous": request.POST.get("anonymous") == "on",
+            "is_default": request.POST.get("is_default") == "on",
+        }
+    )
+    if not serializer.is_valid():
+        messages.error(request, _form_errors(serializer))
+        return
+    _attempt(
+        request,
+        lambda: services.survey_template_create(
+            actor=request.user, space=space, **serializer.validated_data
+        ),
+        _("Survey added."),
     )
 
 

@@ -123,3 +123,26 @@ def test_results_per_session_and_trainer_page_api_csv(
     assert client.get(f"/sessions/feedback/trainer/{trainer.pk}/").status_code == 200
     csv_text = client.get(f"/sessions/{ended.pk}/feedback.csv").content.decode()
     assert "How useful was it?" in csv_text and "'=HYPERLINK(1)" in csv_text
+
+
+def test_coordinators_write_a_survey_on_the_rooms_page(client, coordinator, space):
+    client.force_login(coordinator)
+    client.post(
+        "/sessions/manage/rooms/",
+        {
+            "space": space.pk,
+            "what": "survey",
+            "title": "After the session",
+            "questions": "rating: Useful?\ntext: Ideas?\n",
+            "is_default": "on",
+        },
+    )
+    template = space.survey_templates.get()
+    assert template.is_default and not template.anonymous
+    assert [q["kind"] for q in template.questions] == ["rating", "text"]
+    client.post(
+        "/sessions/manage/rooms/",
+        {"space": space.pk, "what": "survey", "title": "Bad", "questions": "stars: x"},
+    )
+    assert space.survey_templates.count() == 1
+    assert "After the session" in client.get("/sessions/manage/rooms/").content.decode()
