@@ -48,8 +48,9 @@ class AgendaItemSerializer(serializers.Serializer):
     location = serializers.CharField()
     part = serializers.IntegerField()
     parts = serializers.IntegerField()
+    live_class = serializers.BooleanField(help_text="A live class (classrooms), not a session.")
     url = serializers.CharField()
-    ics_url = serializers.CharField()
+    ics_url = serializers.CharField(allow_null=True, help_text="null for a live class")
 
 
 class FeedLinksSerializer(serializers.Serializer):

@@ -11,3 +11,5 @@ class CalendarsConfig(AppConfig):
         from hub import events
 
         events.subscribe("sessions.seat_confirmed", services.on_seat_confirmed)
+        events.subscribe("sessions.rescheduled", services.on_rescheduled)
+        events.subscribe("sessions.registration_cancelled", services.on_registration_cancelled)

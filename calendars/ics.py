@@ -34,17 +34,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.cache import cache
+from django.urls import reverse
 from django.utils import translation
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
-from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress
+from icalendar import Alarm, Calendar, Event, vCalAddress
 
 from sessions.models import RegistrationStatus, Session, SessionKind, SessionPart, SessionStatus
 from sessions.services import session_url
 
 PRODID = "-//Lyceum//Calendars//EN"
 # Bump when the VEVENT layout changes: cached blocks and ETags of the old layout then lapse.
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 # Calendar apps poll a subscription about this often (REFRESH-INTERVAL, X-PUBLISHED-TTL).
 REFRESH_INTERVAL = timedelta(hours=1)
 _END = b"END:VCALENDAR\r\n"
@@ -89,6 +90,31 @@ class FeedSession(NamedTuple):
 FEED_SESSION_FIELDS = FeedSession._fields
 
 
+class FeedLiveClass(NamedTuple):
+    """A scheduled live class (classrooms) as a feed shows it: the same columns as a
+    session, so one builder writes both; its UID and page are its own."""
+
+    id: int
+    space_id: int
+    course_id: int | None
+    created_by_id: int | None
+    kind: str
+    title: str
+    description_html: str
+    starts_at: datetime
+    ends_at: datetime
+    time_zone: str
+    location: str
+    join_url: str
+    status: str
+    sequence: int
+    reminder_hours: int
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
 @dataclass(frozen=True, slots=True)
 class FeedEntry:
     """One session as one audience sees it.
@@ -102,7 +128,7 @@ class FeedEntry:
     registration revision (``Registration.revision``), 0 for those without one.
     """
 
-    session: Session | FeedSession
+    session: Session | FeedSession | FeedLiveClass
     registration_status: str | None = None
     show_join_link: bool = False
     public: bool = False
@@ -142,7 +168,16 @@ def session_uid(session_id: int, part_id: int | None = None) -> str:
     return f"session-{session_id}-part-{part_id}@{uid_domain()}"
 
 
-def session_page_url(session: Session | FeedSession) -> str:
+def event_uid(session: Session | FeedSession | FeedLiveClass, part_id: int | None = None) -> str:
+    """The UID of a session's (or part's) event, or of a live class's."""
+    if isinstance(session, FeedLiveClass):
+        return f"liveclass-{session.id}@{uid_domain()}"
+    return session_uid(session.pk, part_id)
+
+
+def session_page_url(session: Session | FeedSession | FeedLiveClass) -> str:
+    if isinstance(session, FeedLiveClass):
+        return settings.SITE_URL + reverse("liveclass", args=[session.id])
     return settings.SITE_URL + session_url(session)  # type: ignore[arg-type]  # reads .pk only
 
 
@@ -201,7 +236,7 @@ def entry_fingerprint(entry: FeedEntry) -> str:
         entry.status,
         entry.show_join_link,
         entry.public,
-        session.pk,
+        event_uid(session),
         entry.sequence,
         session.kind,
         session.title,
@@ -241,7 +276,7 @@ def entry_events(entry: FeedEntry, *, stamp: datetime | None = None) -> list[Eve
     events = []
     for index, (part_id, starts_at, ends_at, part_location) in enumerate(dates, start=1):
         event = Event()
-        event.add("uid", session_uid(session.pk, part_id))
+        event.add("uid", event_uid(session, part_id))
         event.add("dtstamp", stamp)
         event.add("sequence", entry.sequence)
         summary = session.title
@@ -345,25 +380,131 @@ def entry_blocks(entries: Sequence[FeedEntry], fingerprints: Sequence[str]) -> l
     return out
 
 
-@lru_cache(maxsize=128)
-def timezone_block(tzid: str) -> bytes:
-    """The VTIMEZONE of a zone (tz data does not change while a process runs)."""
-    return Timezone.from_tzid(tzid).to_ical()
+# -- time zones ---------------------------------------------------------------------------------
+def _offset_text(offset: timedelta) -> str:
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"{sign}{minutes // 60:02d}{minutes % 60:02d}"
 
 
-def _header(name: str, *, feed: bool) -> bytes:
+def _transitions(zone: ZoneInfo, first_year: int, last_year: int) -> list[tuple[datetime, Any]]:
+    """The UTC instants in [first_year, last_year] when ``zone``'s offset or name changes,
+    each with a time in the new regime. Scanned a day at a time, then bisected to the
+    minute (transitions fall on whole minutes)."""
+    found: list[tuple[datetime, Any]] = []
+    moment = datetime(first_year, 1, 1, tzinfo=UTC)
+    end = datetime(last_year + 1, 1, 1, tzinfo=UTC)
+
+    def regime(at: datetime) -> tuple[Any, Any, Any]:
+        local = at.astimezone(zone)
+        return local.utcoffset(), local.dst(), local.tzname()
+
+    before = regime(moment)
+    step = timedelta(days=1)
+    while moment < end:
+        after_moment = moment + step
+        after = regime(after_moment)
+        if after != before:
+            low, high = moment, after_moment
+            while high - low > timedelta(minutes=1):
+                middle = low + (high - low) / 2
+                middle = middle.replace(second=0, microsecond=0)
+                if middle <= low:
+                    break
+                if regime(middle) == before:
+                    low = middle
+                else:
+                    high = middle
+            found.append((high, high.astimezone(zone)))
+            before = after
+        moment = after_moment
+    return found
+
+
+@lru_cache(maxsize=256)
+def vtimezone_block(tzid: str, first_year: int, last_year: int) -> bytes:
+    """The VTIMEZONE of a zone for the years its events fall in (tz data does not change
+    while a process runs).
+
+    One observance per transition, each a plain DTSTART (no RDATE lists, no open-ended
+    RRULE): vobject (and so dateutil-based servers) reads only the first date of an RDATE
+    list, and a rule extrapolated from today's law would be wrong for a year the law
+    changes. icalendar's own builder stops at 2037 by default; here the definition covers
+    the year before the first event to the year after the last one.
+    """
+    zone = _zone(tzid)
+    first_year, last_year = first_year - 1, last_year + 1
+    start = datetime(first_year, 1, 1, tzinfo=UTC).astimezone(zone)
+    lines = ["BEGIN:VTIMEZONE", f"TZID:{tzid}"]
+
+    def observance(local: datetime, offset_from: timedelta) -> None:
+        kind = "DAYLIGHT" if local.dst() else "STANDARD"
+        onset = (local.replace(tzinfo=None) - local.utcoffset() + offset_from).strftime(
+            "%Y%m%dT%H%M%S"
+        )
+        lines.extend(
+            [
+                f"BEGIN:{kind}",
+                f"DTSTART:{onset}",
+                f"TZNAME:{local.tzname() or tzid}",
+                f"TZOFFSETFROM:{_offset_text(offset_from)}",
+                f"TZOFFSETTO:{_offset_text(local.utcoffset())}",
+                f"END:{kind}",
+            ]
+        )
+
+    # The regime in force at the start of the range, then every change within it.
+    observance(start, start.utcoffset())
+    previous = start.utcoffset()
+    for _instant, local in _transitions(zone, first_year, last_year):
+        observance(local, previous)
+        previous = local.utcoffset()
+    lines.append("END:VTIMEZONE")
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def entry_dates(entry: FeedEntry) -> list[tuple[datetime, datetime]]:
+    """The (start, end) of every VEVENT of the entry."""
+    dates = [(entry.session.starts_at, entry.session.ends_at)]
+    return dates + [(p.starts_at, p.ends_at) for p in entry.parts]
+
+
+def timezone_blocks(entries: Iterable[FeedEntry]) -> list[bytes]:
+    """The VTIMEZONEs a calendar of ``entries`` needs, each covering its events' years."""
+    years: dict[str, tuple[int, int]] = {}
+    for entry in entries:
+        if _is_utc(entry.session.time_zone):
+            continue
+        zone = _zone(entry.session.time_zone)
+        for starts_at, ends_at in entry_dates(entry):
+            low, high = starts_at.astimezone(zone).year, ends_at.astimezone(zone).year
+            known = years.get(zone.key)
+            if known:
+                low, high = min(low, known[0]), max(high, known[1])
+            years[zone.key] = (low, high)
+    return [vtimezone_block(tzid, *years[tzid]) for tzid in sorted(years)]
+
+
+def _header(name: str, *, feed: bool, method: str = "PUBLISH") -> bytes:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
-    calendar.add("name", name)
-    calendar.add("x-wr-calname", name)
+    calendar.add("method", method)
+    if name:
+        calendar.add("name", name)
+        calendar.add("x-wr-calname", name)
     if feed:
         calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
         calendar.add("x-published-ttl", "PT1H")
     text = calendar.to_ical()
     return text[: -len(_END)] if text.endswith(_END) else text
+
+
+def content_type(method: str) -> str:
+    """The media type of a calendar whose METHOD is ``method`` (RFC 5545 section 3.7.2:
+    the ``method`` parameter must be there and match)."""
+    return f"text/calendar; charset=utf-8; method={method}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,17 +515,14 @@ class RenderedCalendar:
     name: str
     feed: bool
 
+    @property
+    def content_type(self) -> str:
+        return content_type("PUBLISH")
+
     def body(self) -> bytes:
         """The calendar text: header, the VTIMEZONEs in use, the VEVENTs."""
-        tzids = sorted(
-            {
-                _zone(entry.session.time_zone).key
-                for entry in self.entries
-                if not _is_utc(entry.session.time_zone)
-            }
-        )
         chunks = [_header(self.name, feed=self.feed)]
-        chunks += [timezone_block(tzid) for tzid in tzids]
+        chunks += timezone_blocks(self.entries)
         chunks += entry_blocks(self.entries, self.fingerprints)
         chunks.append(_END)
         return b"".join(chunks)
@@ -402,3 +540,144 @@ def prepare_calendar(
         name=name,
         feed=feed,
     )
+
+
+# -- iTIP (RFC 5546): invitations that calendar apps update and cancel ------------------------
+class Method:
+    """The iTIP methods Lyceum sends (the organiser's side)."""
+
+    PUBLISH = "PUBLISH"
+    REQUEST = "REQUEST"
+    CANCEL = "CANCEL"
+
+
+class PartStat:
+    NEEDS_ACTION = "NEEDS-ACTION"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    """The one attendee an invitation is addressed to."""
+
+    name: str
+    email: str
+    partstat: str = PartStat.NEEDS_ACTION
+
+
+@dataclass(frozen=True, slots=True)
+class DatedEvent:
+    """One VEVENT as the attendee was last sent it (``snapshot``), to cancel it if it goes
+    (a removed part) and to say what changed."""
+
+    uid: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str
+    summary: str
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "uid": self.uid,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "location": self.location,
+            "summary": self.summary,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> DatedEvent:
+        return cls(
+            uid=data["uid"],
+            starts_at=datetime.fromisoformat(data["starts_at"]),
+            ends_at=datetime.fromisoformat(data["ends_at"]),
+            location=data.get("location", ""),
+            summary=data.get("summary", ""),
+        )
+
+
+def snapshot(entry: FeedEntry) -> list[DatedEvent]:
+    """The dated events of an entry (UID, times, place) as an attendee's calendar holds them."""
+    session = entry.session
+    dates = [(None, session.starts_at, session.ends_at, "")]
+    dates += [(p.pk, p.starts_at, p.ends_at, p.location) for p in entry.parts]
+    return [
+        DatedEvent(
+            uid=event_uid(session, part_id),
+            starts_at=starts_at,
+            ends_at=ends_at,
+            location=_location(entry, part_location),
+            summary=session.title,
+        )
+        for part_id, starts_at, ends_at, part_location in dates
+    ]
+
+
+def _attendee_address(attendee: Attendee) -> vCalAddress:
+    address = vCalAddress(f"mailto:{attendee.email}")
+    address.params["CN"] = attendee.name
+    address.params["ROLE"] = "REQ-PARTICIPANT"
+    address.params["PARTSTAT"] = attendee.partstat
+    address.params["RSVP"] = "TRUE" if attendee.partstat == PartStat.NEEDS_ACTION else "FALSE"
+    return address
+
+
+def _organizer_address(entry: FeedEntry) -> vCalAddress:
+    """iTIP requires an ORGANIZER: the entry's, else the platform's own address."""
+    identity = _organizer_identity(entry)
+    if identity is None or not identity[1]:
+        identity = ("Lyceum", parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "noreply@lyceum")
+    address = vCalAddress(f"mailto:{identity[1]}")
+    address.params["CN"] = identity[0]
+    return address
+
+
+def _itip_calendar(event: Event, *, method: str, zones: list[bytes]) -> bytes:
+    text = event.to_ical()
+    return b"".join([_header("", feed=False, method=method), *zones, text, _END])
+
+
+def itip_messages(
+    entry: FeedEntry,
+    *,
+    method: str,
+    attendee: Attendee,
+    removed: Sequence[DatedEvent] = (),
+    stamp: datetime | None = None,
+) -> list[tuple[str, str, bytes]]:
+    """The iTIP calendars of an entry for one attendee: ``(uid, method, text)`` each.
+
+    One calendar per UID (RFC 5546 section 3.2: an iTIP object carries one UID), so a
+    multi-part session sends one calendar per part. ``REQUEST`` invites or updates (the
+    entry's SEQUENCE), ``CANCEL`` removes every event of the entry; ``removed`` are events
+    the attendee was sent that the session no longer has (a part taken out), cancelled in
+    the same message whatever the method.
+    """
+    stamp = stamp or datetime.now(UTC)
+    zones = timezone_blocks([entry])
+    organizer = _organizer_address(entry)
+    out: list[tuple[str, str, bytes]] = []
+    for event in entry_events(entry, stamp=stamp):
+        if "ORGANIZER" in event:
+            del event["ORGANIZER"]
+        event.add("organizer", organizer)
+        event.add("attendee", _attendee_address(attendee))
+        if method == Method.CANCEL:
+            event.pop("STATUS", None)
+            event.add("status", Status.CANCELLED)
+            event.subcomponents = []  # no alarm for an event that is gone
+        out.append((str(event["UID"]), method, _itip_calendar(event, method=method, zones=zones)))
+    for gone in removed:
+        event = Event()
+        event.add("uid", gone.uid)
+        event.add("dtstamp", stamp)
+        event.add("sequence", entry.sequence)
+        event.add("summary", gone.summary)
+        event.add("dtstart", gone.starts_at.astimezone(UTC))
+        event.add("dtend", gone.ends_at.astimezone(UTC))
+        event.add("status", Status.CANCELLED)
+        event.add("organizer", organizer)
+        event.add("attendee", _attendee_address(attendee))
+        out.append((gone.uid, Method.CANCEL, _itip_calendar(event, method=Method.CANCEL, zones=[])))
+    return out

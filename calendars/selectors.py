@@ -14,16 +14,18 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from calendars.ics import FEED_SESSION_FIELDS, FeedEntry, FeedSession
+from calendars.ics import FEED_SESSION_FIELDS, FeedEntry, FeedLiveClass, FeedSession
+from classrooms.models import Enrolment, LiveClass, LiveClassStatus
 from classrooms.selectors import can_view_course
 from hub.accounts.models import Role
 from hub.accounts.selectors import is_space_member, spaces_of
-from sessions.models import Registration, RegistrationStatus, Session, SessionPart
-from sessions.selectors import can_manage_session
+from sessions.models import Booking, Registration, RegistrationStatus, Room, Session, SessionPart
+from sessions.selectors import can_manage_session, can_schedule_in
 
 FEED_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # Feeds keep a year of history; older sessions fall out of subscribed calendars.
@@ -125,37 +127,188 @@ def _trained_session_ids(*, user: Any) -> QuerySet:
     return Session.trainers.through.objects.filter(user_id=user.pk).values("session_id")
 
 
-def personal_feed_entries(*, user: Any, now: datetime | None = None) -> list[FeedEntry]:
-    """The user's subscription feed: what they are registered for (cancelled registrations
-    and sessions included, so calendar apps remove them) and the sessions they train."""
-    since = (now or timezone.now()) - FEED_HISTORY
+def _session_entries(
+    *, user: Any, sessions: Q, since: datetime, space_ids: list[int]
+) -> list[FeedEntry]:
+    """The entries of the sessions matching ``sessions`` as ``user`` sees them: their own
+    registration's status and revision, join links for those who may have them
+    (``space_ids``: the spaces they coordinate)."""
     registrations = _registrations_of(user=user, sessions=Q(session__ends_at__gte=since))
-    trained = _trained_session_ids(user=user)
-    sessions = _feed_sessions(
-        Session.objects.filter(ends_at__gte=since).filter(
-            Q(pk__in=Registration.objects.filter(user=user).values("session_id"))
-            | Q(pk__in=trained)
-        )
-    )
-    details = session_details(sessions)
+    rows = _feed_sessions(Session.objects.filter(ends_at__gte=since).filter(sessions))
+    details = session_details(rows)
+    managed = set(space_ids)
     entries = []
-    for session in sessions:
+    for session in rows:
         mine = registrations.get(session.pk)
         status = mine.status if mine else None
         more = details[session.pk]
-        trains = user.pk in more.trainer_ids
+        # A trainer's or coordinator's own session is theirs whatever a registration says.
+        manages = user.pk in more.trainer_ids or session.space_id in managed
         entries.append(
             FeedEntry(
                 session=session,
-                # A trainer's own session is theirs whatever a registration says.
-                registration_status=None if trains else status,
-                show_join_link=trains or status == RegistrationStatus.CONFIRMED,
+                registration_status=None if manages else status,
+                show_join_link=manages or status == RegistrationStatus.CONFIRMED,
                 organizer=more.organizer,
                 parts=more.parts,
                 revision=mine.revision if mine else 0,
             )
         )
     return entries
+
+
+def _registered_or_trained(user: Any) -> Q:
+    return Q(pk__in=Registration.objects.filter(user=user).values("session_id")) | Q(
+        pk__in=_trained_session_ids(user=user)
+    )
+
+
+def personal_feed_entries(*, user: Any, now: datetime | None = None) -> list[FeedEntry]:
+    """The user's subscription feed, what their agenda shows: what they are registered for
+    (cancelled registrations and sessions included, so calendar apps remove them), the
+    sessions they train, every session of the spaces they coordinate, and their live
+    classes."""
+    since = (now or timezone.now()) - FEED_HISTORY
+    mine = _registered_or_trained(user)
+    space_ids = coordinated_space_ids(user=user)
+    if space_ids:
+        mine |= Q(space_id__in=space_ids)
+    entries = _session_entries(user=user, sessions=mine, since=since, space_ids=space_ids)
+    return entries + live_class_entries(user=user, since=since, coordinated=space_ids)
+
+
+def teaching_feed_entries(*, user: Any, now: datetime | None = None) -> list[FeedEntry]:
+    """A trainer's feed: the sessions and live classes they teach, nothing else."""
+    since = (now or timezone.now()) - FEED_HISTORY
+    sessions = Q(pk__in=_trained_session_ids(user=user))
+    entries = _session_entries(user=user, sessions=sessions, since=since, space_ids=[])
+    return entries + live_class_entries(user=user, since=since, teaching=True)
+
+
+def managed_feed_entries(*, user: Any, now: datetime | None = None) -> list[FeedEntry] | None:
+    """A coordinator's feed: every session and live class of the spaces they coordinate;
+    None for anyone who coordinates none."""
+    space_ids = coordinated_space_ids(user=user)
+    if not space_ids:
+        return None
+    since = (now or timezone.now()) - FEED_HISTORY
+    sessions = Q(space_id__in=space_ids)
+    entries = _session_entries(user=user, sessions=sessions, since=since, space_ids=space_ids)
+    return entries + live_class_entries(user=user, since=since, spaces=space_ids)
+
+
+def room_feed_entries(
+    *, user: Any, room_id: int, now: datetime | None = None
+) -> tuple[Any, list[FeedEntry]] | None:
+    """A room's feed: the sessions holding it (every date of a session any of whose dates
+    is booked there), for the coordinators of its space; None for anyone else."""
+    room = Room.objects.filter(pk=room_id).select_related("space").first()
+    if room is None or not can_schedule_in(user=user, space=room.space):
+        return None
+    since = (now or timezone.now()) - FEED_HISTORY
+    booked = Booking.objects.filter(room_id=room.pk).values("session_id")
+    entries = _session_entries(
+        user=user, sessions=Q(pk__in=booked), since=since, space_ids=[room.space_id]
+    )
+    return room, entries
+
+
+# -- live classes --------------------------------------------------------------------------------
+def _live_classes_of(
+    *,
+    user: Any,
+    teaching: bool = False,
+    spaces: list[int] | None = None,
+    coordinated: list[int] | None = None,
+) -> Q:
+    """Which live classes: ``spaces``' (a coordinator's feed), those the user teaches
+    (``teaching``), else theirs: taught, invited to, of a course they are enrolled in, and
+    of the spaces they coordinate (``coordinated``, when the caller already knows them)."""
+    if spaces is not None:
+        return Q(space_id__in=spaces)
+    trains = Q(
+        pk__in=LiveClass.trainers.through.objects.filter(user_id=user.pk).values("liveclass_id")
+    )
+    if teaching:
+        return trains
+    invited = Q(
+        pk__in=LiveClass.invitees.through.objects.filter(user_id=user.pk).values("liveclass_id")
+    )
+    enrolled = Q(course_id__in=Enrolment.objects.filter(user=user).values("course_id"))
+    found = trains | invited | enrolled
+    space_ids = coordinated if coordinated is not None else coordinated_space_ids(user=user)
+    if space_ids:
+        found |= Q(space_id__in=space_ids)
+    return found
+
+
+def live_classes(
+    *, user: Any, start: datetime, end: datetime | None = None, **scope: Any
+) -> list[tuple[FeedLiveClass, Any, bool]]:
+    """(row, organiser, teaches) of the user's scheduled live classes ending after
+    ``start`` (and starting before ``end``)."""
+    rows = LiveClass.objects.filter(
+        session_key="", scheduled_start__isnull=False, scheduled_end__gt=F("scheduled_start")
+    ).filter(scheduled_end__gte=start)
+    if end is not None:
+        rows = rows.filter(scheduled_start__lt=end)
+    rows = rows.filter(_live_classes_of(user=user, **scope)).order_by("scheduled_start", "id")
+    values = list(
+        rows.values_list(
+            "id",
+            "space_id",
+            "course_id",
+            "created_by_id",
+            "title",
+            "scheduled_start",
+            "scheduled_end",
+            "status",
+        )
+    )
+    if not values:
+        return []
+    ids = [v[0] for v in values]
+    trainers: dict[int, list[int]] = {}
+    for class_id, user_id in (
+        LiveClass.trainers.through.objects.filter(liveclass_id__in=ids)
+        .order_by("liveclass_id", "user_id")
+        .values_list("liveclass_id", "user_id")
+    ):
+        trainers.setdefault(class_id, []).append(user_id)
+    organizer_ids = {(trainers.get(v[0]) or [v[3]])[0] for v in values} - {None}
+    people = {
+        p.pk: p for p in get_user_model().objects.filter(pk__in=organizer_ids).only(*PERSON_FIELDS)
+    }
+    found = []
+    for class_id, space_id, course_id, creator, title, starts_at, ends_at, status in values:
+        row = FeedLiveClass(
+            id=class_id,
+            space_id=space_id,
+            course_id=course_id,
+            created_by_id=creator,
+            kind="virtual",
+            title=title,
+            description_html="",
+            starts_at=starts_at,
+            ends_at=ends_at,
+            time_zone="UTC",
+            location="",
+            join_url=settings.SITE_URL + reverse("liveclass", args=[class_id]),
+            status="completed" if status == LiveClassStatus.ENDED else "scheduled",
+            # A live class keeps no revision: subscribed calendars replace it by UID.
+            sequence=0,
+            reminder_hours=0,
+        )
+        organizer = people.get((trainers.get(class_id) or [creator])[0])
+        found.append((row, organizer, user.pk in trainers.get(class_id, ())))
+    return found
+
+
+def live_class_entries(*, user: Any, since: datetime, **scope: Any) -> list[FeedEntry]:
+    return [
+        FeedEntry(session=row, organizer=organizer, show_join_link=True)
+        for row, organizer, _teaches in live_classes(user=user, start=since, **scope)
+    ]
 
 
 def may_follow_course(*, user: Any, course: Any) -> bool:
@@ -230,6 +383,20 @@ class AgendaItem:
     part: int  # 1 = the session's own dates
     parts: int
     my_status: str | None  # confirmed / waitlisted / ... / "trainer" / None (coordinator view)
+    live_class: bool = False
+
+    @property
+    def url(self) -> str:
+        if self.live_class:
+            return reverse("liveclass", args=[self.session.pk])
+        return reverse("session-detail", args=[self.session.pk])
+
+    @property
+    def ics_url(self) -> str | None:
+        """The .ics download (sessions; a live class is in the feeds)."""
+        if self.live_class:
+            return None
+        return reverse("calendars-session-ics", args=[self.session.pk])
 
     @property
     def cancelled(self) -> bool:
@@ -282,7 +449,20 @@ def agenda_items(*, user: Any, start: datetime, end: datetime) -> list[AgendaIte
                         my_status=my_status,
                     )
                 )
-    items.sort(key=lambda item: (item.starts_at, item.session.pk, item.part))
+    for row, _organizer, teaches in live_classes(user=user, start=start, end=end):
+        items.append(
+            AgendaItem(
+                session=row,  # type: ignore[arg-type]  # the same columns as a session
+                starts_at=row.starts_at,
+                ends_at=row.ends_at,
+                location="",
+                part=1,
+                parts=1,
+                my_status="trainer" if teaches else None,
+                live_class=True,
+            )
+        )
+    items.sort(key=lambda item: (item.starts_at, item.live_class, item.session.pk, item.part))
     return items
 
 
@@ -301,8 +481,9 @@ def agenda_item_payload(item: AgendaItem) -> dict[str, Any]:
         "location": item.location,
         "part": item.part,
         "parts": item.parts,
-        "url": reverse("session-detail", args=[session.pk]),
-        "ics_url": reverse("calendars-session-ics", args=[session.pk]),
+        "live_class": item.live_class,
+        "url": item.url,
+        "ics_url": item.ics_url,
     }
 
 
@@ -335,6 +516,50 @@ def feed_links(*, user: Any) -> dict[str, str]:
     if not user.feed_token:
         return {}
     return _feed_addresses(reverse("calendars-personal-feed", args=[user.feed_token]))
+
+
+def role_feeds(*, user: Any) -> list[dict[str, str]]:
+    """The feeds of what the user teaches (trainers) and of their spaces (coordinators), at
+    their secret addresses; none before a token is issued."""
+    if not user.feed_token:
+        return []
+    feeds = []
+    if (
+        user.has_role(Role.TRAINER)
+        or Session.trainers.through.objects.filter(user_id=user.pk).exists()
+    ):
+        feeds.append(
+            {
+                "kind": "teaching",
+                "title": _("Sessions I teach"),
+                **_feed_addresses(reverse("calendars-teaching-feed", args=[user.feed_token])),
+            }
+        )
+    if coordinated_space_ids(user=user):
+        feeds.append(
+            {
+                "kind": "managed",
+                "title": _("Every session of my spaces"),
+                **_feed_addresses(reverse("calendars-managed-feed", args=[user.feed_token])),
+            }
+        )
+    return feeds
+
+
+def room_feeds(*, user: Any) -> list[dict[str, str]]:
+    """The feeds of the rooms of the spaces the user coordinates, at their secret address
+    (none before a token is issued)."""
+    space_ids = coordinated_space_ids(user=user)
+    if not user.feed_token or not space_ids:
+        return []
+    rooms = Room.objects.filter(space_id__in=space_ids, active=True).order_by("site", "name")
+    return [
+        {
+            "title": str(room),
+            **_feed_addresses(reverse("calendars-room-feed", args=[user.feed_token, room.pk])),
+        }
+        for room in rooms[:500]
+    ]
 
 
 def _feed_addresses(path: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Background jobs of calendars."""
+"""Background jobs of calendars: the invitations (each idempotent: see ``services``)."""
 
 from __future__ import annotations
 
@@ -11,3 +11,15 @@ from calendars import services
 def send_invitation(registration_id: int) -> bool:
     """The calendar invitation of a confirmed seat (see ``services.invitation_send``)."""
     return services.invitation_send(registration_id=registration_id)
+
+
+@task()
+def send_updates(session_id: int, changes: list[str]) -> int:
+    """The updated invitations after a session, a part or an occurrence moved."""
+    return services.updates_send(session_id=session_id, changes=changes)
+
+
+@task()
+def send_cancellation(registration_id: int) -> bool:
+    """The cancellation of an invitation whose seat is gone."""
+    return services.cancellation_send(registration_id=registration_id)

@@ -9,6 +9,21 @@ urlpatterns = [
     path("calendars/feed/reset/", views.feed_reset, name="calendars-feed-reset"),
     path("calendars/feed/<str:token>.ics", views.personal_feed, name="calendars-personal-feed"),
     path(
+        "calendars/feed/<str:token>/teaching.ics",
+        views.teaching_feed,
+        name="calendars-teaching-feed",
+    ),
+    path(
+        "calendars/feed/<str:token>/managed.ics",
+        views.managed_feed,
+        name="calendars-managed-feed",
+    ),
+    path(
+        "calendars/feed/<str:token>/room/<int:room_id>.ics",
+        views.room_feed,
+        name="calendars-room-feed",
+    ),
+    path(
         "calendars/feed/<str:token>/course/<int:course_id>.ics",
         views.course_token_feed,
         name="calendars-course-token-feed",

@@ -39,7 +39,8 @@ def ics_response(
     """``text/calendar`` with an ETag: an unchanged calendar is a 304, never rebuilt."""
     unchanged = get_conditional_response(request, etag=calendar.etag)
     if unchanged is None:
-        response = HttpResponse(calendar.body(), content_type="text/calendar; charset=utf-8")
+        # method= matches the file's METHOD (RFC 5545 section 3.7.2), one charset.
+        response = HttpResponse(calendar.body(), content_type=calendar.content_type)
         disposition = "attachment" if download else "inline"
         response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     else:
@@ -77,6 +78,56 @@ def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
             entries, name=_("%(name)s — Lyceum sessions") % {"name": user.name}, feed=True
         )
         return ics_response(request, calendar, filename="lyceum.ics", download=False, public=False)
+
+
+def _token_feed(request: HttpRequest, token: str, kind: str) -> HttpResponse:
+    """A feed of one kind at the reader's secret address (404 for a wrong token)."""
+    user = selectors.user_for_feed_token(token)
+    if user is None:
+        raise Http404
+    with translation.override(user.language or translation.get_language()):
+        if kind == "teaching":
+            entries = selectors.teaching_feed_entries(user=user)
+            name = _("%(name)s — sessions I teach") % {"name": user.name}
+        else:
+            found = selectors.managed_feed_entries(user=user)
+            if found is None:
+                raise Http404
+            entries = found
+            name = _("%(name)s — sessions of my spaces") % {"name": user.name}
+        calendar = prepare_calendar(entries, name=name, feed=True)
+        return ics_response(
+            request, calendar, filename=f"lyceum-{kind}.ics", download=False, public=False
+        )
+
+
+@require_safe
+def teaching_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """A trainer's feed: the sessions and live classes they teach."""
+    return _token_feed(request, token, "teaching")
+
+
+@require_safe
+def managed_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """A coordinator's feed: every session and live class of the spaces they coordinate."""
+    return _token_feed(request, token, "managed")
+
+
+@require_safe
+def room_feed(request: HttpRequest, token: str, room_id: int) -> HttpResponse:
+    """A room's sessions, for the coordinators of its space (404 for anyone else)."""
+    user = selectors.user_for_feed_token(token)
+    if user is None:
+        raise Http404
+    with translation.override(user.language or translation.get_language()):
+        found = selectors.room_feed_entries(user=user, room_id=room_id)
+        if found is None:
+            raise Http404
+        room, entries = found
+        calendar = prepare_calendar(entries, name=str(room), feed=True)
+        return ics_response(
+            request, calendar, filename=f"room-{room_id}.ics", download=False, public=False
+        )
 
 
 def _course_feed(request: HttpRequest, user: Any, course_id: int) -> HttpResponse:
@@ -205,6 +256,8 @@ def agenda(request: HttpRequest) -> HttpResponse:
             "weekday_names": [date_format(monday + timedelta(days=n), "D") for n in range(7)],
             "coordinates": bool(selectors.coordinated_space_ids(user=request.user)),
             "course_feeds": selectors.course_feeds_of(items, user=request.user),
+            "role_feeds": selectors.role_feeds(user=request.user),
+            "room_feeds": selectors.room_feeds(user=request.user),
             **selectors.feed_links(user=request.user),
         },
     )

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from classrooms.models import Activity, Course
 from hub.accounts.models import Space, User
 from hub.api import DateTimeInRangeField, validated
+from hub.params import parse_id, query_id
 from sessions import reports, selectors, services
 from sessions.models import (
     Approval,
@@ -241,6 +242,28 @@ class CancelView(APIView):
         return Response(selectors.registration_result(registration))
 
 
+class RespondSerializer(serializers.Serializer):
+    answer = serializers.ChoiceField(
+        choices=["accepted", "declined"],
+        help_text="The answer to the calendar invitation: declined gives the seat up.",
+    )
+
+
+class RespondView(APIView):
+    @extend_schema(request=RespondSerializer, responses={200: RegistrationResultSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        """Answer the invitation of one's seat (the e-mail's accept / decline links)."""
+        session = _session(request, pk)
+        data = validated(RespondSerializer, request.data)
+        registration = selectors.active_registration(session=session, user=request.user)
+        if registration is None:
+            raise Http404
+        registration = services.registration_respond(
+            actor=request.user, registration=registration, answer=data["answer"]
+        )
+        return Response(selectors.registration_result(registration))
+
+
 class RegistrationListView(APIView):
     @extend_schema(responses={200: SessionObject(many=True)})
     def get(self, request: Request, pk: int) -> Response:
@@ -429,3 +452,315 @@ class AttendanceCsvView(APIView):
         filename = reports.csv_filename(session, no_shows)
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+
+# -- rooms, assets, bookings, conflicts ---------------------------------------------------------
+def conflict_response(exc: services.BookingConflict) -> Response:
+    """409: what is taken, so the client can choose another or override with a reason."""
+    return Response(
+        {
+            "error": {
+                "code": "conflict",
+                "message": "A room, an asset or a trainer is taken at that time.",
+                "details": exc.message_dict,
+            }
+        },
+        status=409,
+    )
+
+
+def _scheduled_space(request: Request) -> Space:
+    """``?space=<id>`` (or ``space`` in the body): a space the user schedules in; 404 else."""
+    body = request.data if isinstance(request.data, dict) else {}
+    space_id = query_id(request, "space") or parse_id(str(body.get("space", "")))
+    space = Space.objects.filter(pk=space_id).first() if space_id else None
+    if space is None or not selectors.can_schedule_in(user=request.user, space=space):
+        raise Http404
+    return space
+
+
+class RoomSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    site = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    address = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    capacity = serializers.IntegerField(min_value=1, max_value=100_000)
+    equipment = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class AssetSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default=""
+    )
+
+
+class RoomListView(APIView):
+    @extend_schema(responses={200: SessionObject(many=True)})
+    def get(self, request: Request) -> Response:
+        """The rooms of a space (``?space=<id>``; its coordinators)."""
+        space = _scheduled_space(request)
+        return Response([selectors.room_payload(r) for r in selectors.rooms_of(space=space)])
+
+    @extend_schema(request=RoomSerializer, responses={201: SessionObject})
+    def post(self, request: Request) -> Response:
+        space = _scheduled_space(request)
+        data = validated(RoomSerializer, request.data)
+        room = services.room_create(actor=request.user, space=space, **data)
+        return Response(selectors.room_payload(room), status=201)
+
+
+class AssetListView(APIView):
+    @extend_schema(responses={200: SessionObject(many=True)})
+    def get(self, request: Request) -> Response:
+        """The bookable assets of a space (``?space=<id>``; its coordinators)."""
+        space = _scheduled_space(request)
+        return Response([selectors.asset_payload(a) for a in selectors.assets_of(space=space)])
+
+    @extend_schema(request=AssetSerializer, responses={201: SessionObject})
+    def post(self, request: Request) -> Response:
+        space = _scheduled_space(request)
+        data = validated(AssetSerializer, request.data)
+        asset = services.asset_create(actor=request.user, space=space, **data)
+        return Response(selectors.asset_payload(asset), status=201)
+
+
+class BookSerializer(serializers.Serializer):
+    part = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    room = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    assets = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=50
+    )
+    override_reason = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Given: a conflict is accepted (recorded with who accepted it).",
+    )
+
+
+class BookView(APIView):
+    @extend_schema(request=BookSerializer, responses={200: SessionObject(many=True)})
+    def post(self, request: Request, pk: int) -> Response:
+        """Hold a room, assets and the trainers for the session's dates or one part; 409
+        ``conflict`` when something is taken (unless ``override_reason``)."""
+        session = _managed(request, pk)
+        data = validated(BookSerializer, request.data)
+        part = None
+        if data.get("part"):
+            part = session.parts.filter(pk=data["part"]).first()
+            if part is None:
+                raise Http404
+        room = None
+        if data.get("room"):
+            room = selectors.rooms_of(space=session.space).filter(pk=data["room"]).first()
+            if room is None:
+                raise Http404
+        assets = list(selectors.assets_of(space=session.space).filter(pk__in=data["assets"]))
+        if len(assets) != len(set(data["assets"])):
+            raise Http404
+        try:
+            rows = services.occurrence_book(
+                actor=request.user,
+                session=session,
+                part=part,
+                room=room,
+                assets=assets,
+                override_reason=data["override_reason"],
+            )
+        except services.BookingConflict as exc:
+            return conflict_response(exc)
+        return Response([selectors.booking_payload(b) for b in rows])
+
+
+class TimeOffSerializer(serializers.Serializer):
+    space = serializers.IntegerField(min_value=1)
+    trainer = serializers.IntegerField(required=False, min_value=1)
+    starts_at = DateTimeInRangeField()
+    ends_at = DateTimeInRangeField()
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    override_reason = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default=""
+    )
+
+
+class TimeOffView(APIView):
+    @extend_schema(request=TimeOffSerializer, responses={201: SessionObject})
+    def post(self, request: Request) -> Response:
+        """A trainer's time off (their own; a coordinator of the space for anyone)."""
+        data = validated(TimeOffSerializer, request.data)
+        space = Space.objects.filter(pk=data["space"]).first()
+        if space is None:
+            raise Http404
+        trainer = request.user
+        if data.get("trainer") and data["trainer"] != request.user.pk:
+            trainer = User.objects.filter(pk=data["trainer"]).first()
+            if trainer is None:
+                raise Http404
+        try:
+            row = services.time_off_add(
+                actor=request.user,
+                trainer=trainer,
+                space=space,
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                note=data["note"],
+                override_reason=data["override_reason"],
+            )
+        except services.BookingConflict as exc:
+            return conflict_response(exc)
+        return Response(selectors.booking_payload(row), status=201)
+
+
+class ConflictListView(APIView):
+    @extend_schema(responses={200: SessionObject(many=True)})
+    def get(self, request: Request) -> Response:
+        """Upcoming conflicts of a space (``?space=<id>``): bookings accepted over a
+        conflict with their reason, and learners booked twice."""
+        space = _scheduled_space(request)
+        return Response(selectors.space_conflicts(space_ids=[space.pk]))
+
+
+# -- self check-in ------------------------------------------------------------------------------
+class CheckInSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=16, help_text="The code the trainer shows.")
+
+
+def checkin_url(session: Session, code: str) -> str:
+    """What the QR code holds: the check-in page with the code filled in."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    return f"{settings.SITE_URL}{reverse('session-checkin', args=[session.pk])}?code={code}"
+
+
+class CheckInView(APIView):
+    @extend_schema(request=CheckInSerializer, responses={200: SessionObject})
+    def post(self, request: Request, pk: int) -> Response:
+        """Check oneself in with the code of one of the session's dates (a confirmed seat,
+        from 15 minutes before that date's start to its end)."""
+        session = _session(request, pk)
+        data = validated(CheckInSerializer, request.data)
+        check_in = services.checkin(actor=request.user, session=session, code=data["code"])
+        check_in.registration.refresh_from_db(fields=["attendance"])
+        return Response(
+            {
+                "part": check_in.part_id,
+                "checked_in_at": check_in.checked_in_at,
+                "attendance": check_in.registration.attendance,
+            }
+        )
+
+
+class CheckInCodesView(APIView):
+    @extend_schema(responses={200: SessionObject(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        """The check-in code of each date, for the session's trainers and coordinators."""
+        session = _managed(request, pk)
+        return Response(
+            [
+                {
+                    "part": part.pk if part else None,
+                    "starts_at": starts_at,
+                    "ends_at": ends_at,
+                    "code": code,
+                    "url": checkin_url(session, code),
+                }
+                for part, starts_at, ends_at, code in selectors.checkin_occurrences(session=session)
+            ]
+        )
+
+
+# -- feedback surveys -----------------------------------------------------------------------------
+class SurveyQuestionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["rating", "text"])
+    label = serializers.CharField(max_length=300)
+
+
+class SurveyTemplateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    questions = SurveyQuestionSerializer(many=True, max_length=20, min_length=1)
+    anonymous = serializers.BooleanField(default=False)
+    is_default = serializers.BooleanField(default=False)
+
+
+def survey_template_payload(template: Any) -> dict[str, Any]:
+    return {
+        "id": template.pk,
+        "space": template.space_id,
+        "title": template.title,
+        "questions": template.questions,
+        "anonymous": template.anonymous,
+        "is_default": template.is_default,
+    }
+
+
+class SurveyTemplateListView(APIView):
+    @extend_schema(responses={200: SessionObject(many=True)})
+    def get(self, request: Request) -> Response:
+        """The feedback surveys of a space (``?space=<id>``; its coordinators)."""
+        space = _scheduled_space(request)
+        return Response(
+            [survey_template_payload(t) for t in space.survey_templates.order_by("title", "id")]
+        )
+
+    @extend_schema(request=SurveyTemplateSerializer, responses={201: SessionObject})
+    def post(self, request: Request) -> Response:
+        space = _scheduled_space(request)
+        data = validated(SurveyTemplateSerializer, request.data)
+        template = services.survey_template_create(actor=request.user, space=space, **data)
+        return Response(survey_template_payload(template), status=201)
+
+
+class SessionSurveySerializer(serializers.Serializer):
+    template = serializers.IntegerField(allow_null=True, min_value=1)
+
+
+class SessionSurveyView(APIView):
+    @extend_schema(request=SessionSurveySerializer, responses={204: None})
+    def post(self, request: Request, pk: int) -> Response:
+        """Choose the session's survey (null: the space's default)."""
+        session = _managed(request, pk)
+        data = validated(SessionSurveySerializer, request.data)
+        template = None
+        if data["template"]:
+            template = session.space.survey_templates.filter(pk=data["template"]).first()
+            if template is None:
+                raise Http404
+        services.session_set_survey(actor=request.user, session=session, template=template)
+        return Response(status=204)
+
+
+class FeedbackSerializer(serializers.Serializer):
+    # Keyed by question id ("q1"...); keys that are not the survey's are ignored.
+    answers = serializers.DictField(child=serializers.CharField(max_length=2000, allow_blank=True))
+
+
+class FeedbackView(APIView):
+    @extend_schema(request=FeedbackSerializer, responses={201: None})
+    def post(self, request: Request, pk: int) -> Response:
+        """Answer the session's survey (attendees of a completed session, once)."""
+        session = _session(request, pk)
+        data = validated(FeedbackSerializer, request.data)
+        services.survey_answer(actor=request.user, session=session, answers=data["answers"])
+        return Response(status=201)
+
+
+class FeedbackResultsView(APIView):
+    @extend_schema(responses={200: SessionObject})
+    def get(self, request: Request, pk: int) -> Response:
+        """The survey's results (its trainers and coordinators)."""
+        session = _managed(request, pk)
+        return Response(selectors.survey_results(sessions=[session]))
+
+
+class TrainerFeedbackView(APIView):
+    @extend_schema(responses={200: SessionObject})
+    def get(self, request: Request, user_id: int) -> Response:
+        """Survey results over every session a trainer taught (themself, coordinators)."""
+        trainer = User.objects.filter(pk=user_id).first()
+        if trainer is None or not selectors.can_see_trainer_feedback(
+            user=request.user, trainer=trainer
+        ):
+            raise Http404
+        return Response(selectors.survey_results(sessions=Session.objects.filter(trainers=trainer)))

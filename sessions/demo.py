@@ -1,7 +1,8 @@
 """Demo data: upcoming sessions of each kind (a face-to-face workshop with seats, a full
 virtual class with a waiting list, a coaching slot needing manager approval, a workshop
 whose freed seats are offered for 12 hours, a weekly coaching series) and a past
-workshop with its sign-in sheet filled in.
+workshop with its sign-in sheet filled in; two rooms, a projector, the space's feedback
+survey.
 Idempotent: skipped if the space already has sessions."""
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ def seed(*, users: dict[str, User], space: Space) -> None:
         capacity=4,
         **common,
     )
+    _rooms_and_survey(coordinator=coordinator, space=space, first_aid=first_aid)
     # The full virtual class: the manager holds the seat, both learners wait.
     if "manager" in users:
         services.registration_register(actor=users["manager"], session=webinar)
@@ -97,6 +99,36 @@ def seed(*, users: dict[str, User], space: Space) -> None:
         services.registration_register(actor=learners[0], session=first_aid)
         services.registration_register(actor=learners[-1], session=forklift)
     _past_workshop(common=common, coordinator=coordinator, learners=learners, trainer=trainer)
+
+
+def _rooms_and_survey(*, coordinator: User, space: Space, first_aid: Session) -> None:
+    """Two rooms and a projector (the first aid workshop holds room 2 and the projector)
+    and the feedback survey sent after every session of the space."""
+    room = services.room_create(
+        actor=coordinator,
+        space=space,
+        name="Room 2",
+        site="Lyon office",
+        address="12 rue de la République, Lyon",
+        capacity=12,
+        equipment="Screen, first-aid dummies",
+    )
+    services.room_create(
+        actor=coordinator, space=space, name="Room 1", site="Lyon office", capacity=30
+    )
+    projector = services.asset_create(actor=coordinator, space=space, name="Projector")
+    services.occurrence_book(actor=coordinator, session=first_aid, room=room, assets=[projector])
+    services.survey_template_create(
+        actor=coordinator,
+        space=space,
+        title="How was the session?",
+        questions=[
+            {"kind": "rating", "label": "How useful was this session?"},
+            {"kind": "rating", "label": "How clear was the trainer?"},
+            {"kind": "text", "label": "What should we change?"},
+        ],
+        is_default=True,
+    )
 
 
 def _past_workshop(

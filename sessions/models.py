@@ -110,6 +110,10 @@ class Session(models.Model):
     )
     # 1..n within the series.
     series_index = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # The feedback survey sent at the end; null: the space's default template (if any).
+    survey_template = models.ForeignKey(
+        "SurveyTemplate", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -177,6 +181,14 @@ ACTIVE_STATUSES = (
 SEAT_STATUSES = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED)
 
 
+class Response(models.TextChoices):
+    """The attendee's answer to the calendar invitation (iTIP PARTSTAT)."""
+
+    NONE = "", _("No answer")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+
+
 class Attendance(models.TextChoices):
     PRESENT = "present", _("Present")
     ABSENT = "absent", _("Absent")
@@ -219,6 +231,12 @@ class Registration(models.Model):
     # cancelled...) adds one, and a new registration after a cancelled one starts above it,
     # so their calendar entry's SEQUENCE (session.sequence + revision) always rises.
     revision = models.PositiveIntegerField(default=0, editable=False)
+    # Their answer to the calendar invitation (accept / decline links of the e-mail); a
+    # decline gives the seat up, so a declined registration is a cancelled one.
+    response = models.CharField(
+        _("invitation answer"), max_length=10, choices=Response.choices, blank=True, default=""
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -278,3 +296,204 @@ class SessionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"
+
+
+# -- rooms, assets and bookings (scheduling without double bookings) ---------------------------
+class Room(models.Model):
+    """A room of a space's site: its capacity bounds the seats of a session held there."""
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="rooms")
+    name = models.CharField(_("name"), max_length=120)
+    site = models.CharField(_("site"), max_length=120, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    capacity = models.PositiveIntegerField(_("capacity"))
+    equipment = models.CharField(_("equipment"), max_length=255, blank=True)
+    active = models.BooleanField(_("bookable"), default=True)
+
+    class Meta:
+        ordering = ["site", "name", "id"]
+        verbose_name = _("room")
+        verbose_name_plural = _("rooms")
+        constraints = [
+            models.UniqueConstraint(fields=["space", "site", "name"], name="unique_room_per_site"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.site})" if self.site else self.name
+
+    @property
+    def place(self) -> str:
+        """What invitations and feeds give as the LOCATION."""
+        return ", ".join(p for p in (self.name, self.site, self.address) if p)
+
+
+class Asset(models.Model):
+    """A bookable thing of a space (a projector, a first-aid dummy, a van)."""
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="assets")
+    name = models.CharField(_("name"), max_length=120)
+    description = models.CharField(_("description"), max_length=255, blank=True)
+    active = models.BooleanField(_("bookable"), default=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("asset")
+        verbose_name_plural = _("assets")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BookingKind(models.TextChoices):
+    SESSION = "session", _("Session")
+    TIME_OFF = "time_off", _("Time off")
+
+
+class Booking(models.Model):
+    """One resource held for one dated occurrence (a session's own dates, or a part), or a
+    trainer's time off.
+
+    ``resource`` is ``room:<id>``, ``asset:<id>`` or ``trainer:<id>``: one indexed column
+    that a conflict check reads for every kind at once, and that PostgreSQL's exclusion
+    constraint (migration 0006) keeps free of overlaps unless the booking was accepted
+    with an explicit override (``override_reason``).
+    """
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="bookings")
+    kind = models.CharField(max_length=10, choices=BookingKind.choices)
+    resource = models.CharField(max_length=40)
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, null=True, blank=True, related_name="bookings"
+    )
+    part = models.ForeignKey(
+        SessionPart, on_delete=models.CASCADE, null=True, blank=True, related_name="bookings"
+    )
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, null=True, blank=True, related_name="bookings"
+    )
+    asset = models.ForeignKey(
+        Asset, on_delete=models.CASCADE, null=True, blank=True, related_name="bookings"
+    )
+    trainer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="bookings",
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    # Blank: a clean booking. Set: accepted despite a conflict, and why (recorded, shown).
+    override_reason = models.CharField(_("reason for the override"), max_length=255, blank=True)
+    overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    note = models.CharField(_("note"), max_length=255, blank=True)  # time off: why
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [
+            # The conflict check: resource equal, then a range on the start.
+            models.Index(fields=["resource", "starts_at", "ends_at"], name="booking_overlap_idx"),
+            models.Index(fields=["space", "starts_at"], name="booking_space_time_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="booking_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class CheckIn(models.Model):
+    """A registered learner checked in themself, with the code their trainer showed, at one
+    dated occurrence (``part`` null: the session's own dates)."""
+
+    registration = models.ForeignKey(
+        Registration, on_delete=models.CASCADE, related_name="check_ins"
+    )
+    part = models.ForeignKey(
+        SessionPart, on_delete=models.CASCADE, null=True, blank=True, related_name="check_ins"
+    )
+    checked_in_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["checked_in_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["registration", "part"], name="one_check_in_per_part"),
+            models.UniqueConstraint(
+                fields=["registration"],
+                condition=Q(part__isnull=True),
+                name="one_check_in_per_session_dates",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.registration_id} @ {self.part_id or 'session'}"
+
+
+# -- feedback surveys ---------------------------------------------------------------------------
+class SurveyTemplate(models.Model):
+    """A space's feedback survey: ratings (1-5) and open questions, sent when a session ends.
+
+    ``questions``: ``[{"id": "q1", "kind": "rating" | "text", "label": "..."}, ...]``. The
+    space's default template goes to every session that names none.
+    """
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="survey_templates")
+    title = models.CharField(_("title"), max_length=200)
+    questions = models.JSONField(default=list)
+    anonymous = models.BooleanField(_("anonymous answers"), default=False)
+    is_default = models.BooleanField(_("default for the space's sessions"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["title", "id"]
+        verbose_name = _("survey template")
+        verbose_name_plural = _("survey templates")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SurveyRespondent(models.Model):
+    """Who answered a session's survey (once each), kept apart from the answers so an
+    anonymous survey's answers name nobody."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="respondents")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    answered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "user"], name="one_answer_per_session"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} answered {self.session_id}"
+
+
+class SurveyResponse(models.Model):
+    """One set of answers to a session's survey; ``user`` is null when it is anonymous."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="survey_responses")
+    template = models.ForeignKey(SurveyTemplate, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    answers = models.JSONField(default=dict)
+    # The day only (not the time) for anonymous answers: a time next to the list of who
+    # answered would tell who wrote what.
+    submitted_on = models.DateField(default=timezone.localdate)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"feedback #{self.pk} on {self.session_id}"

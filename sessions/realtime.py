@@ -114,3 +114,20 @@ class AttendanceTopic(realtime.Topic):
             actor=user, registration=registration, attendance=data["attendance"]
         )
         return attendance_row(registration)
+
+
+@realtime.topic("sessions.conflicts")
+class ConflictsTopic(realtime.Topic):
+    """``sessions.conflicts.<space id>``: ``conflicts.changed`` (ephemeral) whenever a
+    booking of the space changes; the coordinators' conflicts page refetches the list."""
+
+    def authorize(self, user: Any, key: str) -> bool:
+        from hub.accounts.models import Space
+        from sessions.selectors import can_schedule_in
+
+        space_id = parse_id(key)
+        space = Space.objects.filter(pk=space_id).first() if space_id is not None else None
+        return space is not None and can_schedule_in(user=user, space=space)
+
+    def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
+        return []

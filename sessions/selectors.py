@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from hub.accounts.models import Role, User
 from hub.accounts.selectors import is_manager_of, is_space_member, reports_of, spaces_of
 from sessions.models import (
     SEAT_STATUSES,
+    Asset,
     Attendance,
+    Booking,
     Registration,
     RegistrationStatus,
+    Room,
     Session,
     SessionEvent,
     SessionPart,
     SessionStatus,
+    SurveyResponse,
+    SurveyTemplate,
 )
 
 # The sign-in sheet opens this long before the start.
@@ -359,3 +371,364 @@ def session_events_after(*, session_id: int, after_id: int, limit: int) -> list[
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
+
+
+# -- what a change moved (the notice and the updated invitation say it) -----------------------
+def schedule_of(*, session: Session) -> list[tuple[str, datetime, datetime, str]]:
+    """The session's dates as attendees see them: its own, then each part's."""
+    dates = [("session", session.starts_at, session.ends_at, session.location)]
+    dates += [
+        (f"part-{p.pk}", p.starts_at, p.ends_at, p.location or session.location)
+        for p in session.parts.order_by("starts_at", "id")
+    ]
+    return dates
+
+
+def format_span(starts_at: datetime, ends_at: datetime, time_zone: str) -> str:
+    """``2026-05-12 14:00–17:00 (Europe/Paris)`` in the session's own time zone."""
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    end_text = (
+        end.strftime("%H:%M") if end.date() == start.date() else end.strftime("%Y-%m-%d %H:%M")
+    )
+    return f"{start:%Y-%m-%d %H:%M}–{end_text} ({zone.key})"
+
+
+def schedule_changes(
+    *,
+    before: list[tuple[str, datetime, datetime, str]],
+    after: list[tuple[str, datetime, datetime, str]],
+    time_zone: str,
+) -> list[str]:
+    """One line per date whose time or place changed, was added or was removed; [] when
+    neither a time nor a place moved (a new title or capacity is no move)."""
+    old = {key: rest for key, *rest in before}
+    new = {key: rest for key, *rest in after}
+    lines: list[str] = []
+    for index, (key, starts_at, ends_at, location) in enumerate(after, start=1):
+        label = _("Date %(n)s") % {"n": index} if len(after) > 1 else _("Date")
+        span = format_span(starts_at, ends_at, time_zone)
+        if key not in old:
+            lines.append(_("New date: %(span)s") % {"span": span} + _place(location))
+            continue
+        was_start, was_end, was_location = old[key]
+        if (was_start, was_end) != (starts_at, ends_at):
+            lines.append(
+                _("%(label)s: %(before)s → %(after)s")
+                % {
+                    "label": label,
+                    "before": format_span(was_start, was_end, time_zone),
+                    "after": span,
+                }
+            )
+        if was_location != location:
+            lines.append(
+                _("%(label)s, place: %(before)s → %(after)s")
+                % {"label": label, "before": was_location or "—", "after": location or "—"}
+            )
+    for key, starts_at, ends_at, _location in before:
+        if key not in new:
+            lines.append(
+                _("Date removed: %(span)s") % {"span": format_span(starts_at, ends_at, time_zone)}
+            )
+    return lines
+
+
+def _place(location: str) -> str:
+    return f", {location}" if location else ""
+
+
+# -- rooms, assets, bookings, conflicts ---------------------------------------------------------
+# No booking is longer than this (services refuse longer ones), so a conflict check reads a
+# bounded slice of the (resource, starts_at) index: constant, whatever the history.
+MAX_BOOKING = timedelta(days=31)
+
+
+def room_key(room_id: int) -> str:
+    return f"room:{room_id}"
+
+
+def asset_key(asset_id: int) -> str:
+    return f"asset:{asset_id}"
+
+
+def trainer_key(user_id: int) -> str:
+    return f"trainer:{user_id}"
+
+
+def overlapping_bookings(
+    *, keys: Iterable[str], starts_at: datetime, ends_at: datetime, exclude: Q | None = None
+) -> QuerySet[Booking]:
+    """Bookings of any of ``keys`` overlapping [starts_at, ends_at): one index range scan
+    per key (``booking_overlap_idx``)."""
+    rows = Booking.objects.filter(
+        resource__in=list(keys),
+        starts_at__lt=ends_at,
+        starts_at__gt=starts_at - MAX_BOOKING,
+        ends_at__gt=starts_at,
+    )
+    if exclude is not None:
+        rows = rows.exclude(exclude)
+    return rows.select_related("session", "room", "asset", "trainer").order_by("starts_at", "id")
+
+
+def booking_label(booking: Booking) -> str:
+    if booking.room_id:
+        return str(booking.room)
+    if booking.asset_id:
+        return str(booking.asset)
+    if booking.trainer_id:
+        return booking.trainer.name
+    return booking.resource
+
+
+def booking_payload(booking: Booking) -> dict[str, Any]:
+    return {
+        "id": booking.pk,
+        "kind": booking.kind,
+        "resource": booking.resource,
+        "label": booking_label(booking),
+        "session": booking.session_id,
+        "title": booking.session.title if booking.session_id else booking.note,
+        "part": booking.part_id,
+        "starts_at": booking.starts_at.isoformat(),
+        "ends_at": booking.ends_at.isoformat(),
+        "override_reason": booking.override_reason,
+    }
+
+
+def conflict_message(booking: Booking) -> str:
+    what = booking.session.title if booking.session_id else _("time off")
+    return _("%(resource)s is taken by “%(what)s” from %(start)s") % {
+        "resource": booking_label(booking),
+        "what": what,
+        "start": booking.starts_at.strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def space_conflicts(*, space_ids: list[int], now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every upcoming booking accepted over a conflict (its reason) with what it overlaps,
+    and every learner holding two overlapping confirmed seats, in the given spaces."""
+    now = now or timezone.now()
+    found: list[dict[str, Any]] = []
+    overridden = (
+        Booking.objects.filter(space_id__in=space_ids, ends_at__gt=now)
+        .exclude(override_reason="")
+        .select_related("session", "room", "asset", "trainer", "overridden_by")
+        .order_by("starts_at", "id")[:200]
+    )
+    for booking in overridden:
+        others = overlapping_bookings(
+            keys=[booking.resource],
+            starts_at=booking.starts_at,
+            ends_at=booking.ends_at,
+            exclude=Q(pk=booking.pk),
+        )
+        found.append(
+            {
+                "type": "resource",
+                "booking": booking_payload(booking),
+                "by": booking.overridden_by.name if booking.overridden_by_id else "",
+                "with": [booking_payload(o) for o in others],
+            }
+        )
+    found += learners_booked_twice(space_ids=space_ids, now=now)
+    return found
+
+
+def learners_booked_twice(*, space_ids: list[int], now: datetime) -> list[dict[str, Any]]:
+    """Learners with confirmed seats at two upcoming sessions of these spaces that overlap
+    (a warning: it is their choice, or their manager's)."""
+    seats = list(
+        Registration.objects.filter(
+            status=RegistrationStatus.CONFIRMED,
+            session__space_id__in=space_ids,
+            session__status=SessionStatus.SCHEDULED,
+            session__ends_at__gt=now,
+        )
+        .select_related("user", "session")
+        .order_by("user_id", "session__starts_at")[:5000]
+    )
+    found = []
+    by_user: dict[int, list[Registration]] = {}
+    for seat in seats:
+        by_user.setdefault(seat.user_id, []).append(seat)
+    for rows in by_user.values():
+        for a, b in pairwise(rows):
+            if b.session.starts_at < a.session.ends_at:
+                found.append(
+                    {
+                        "type": "learner",
+                        "user": a.user.name,
+                        "sessions": [
+                            {"id": s.session_id, "title": s.session.title} for s in (a, b)
+                        ],
+                        "starts_at": b.session.starts_at.isoformat(),
+                    }
+                )
+    return found
+
+
+def overlapping_seats(*, user: Any, session: Session) -> list[Session]:
+    """The user's other confirmed seats whose session overlaps this one (a warning)."""
+    return list(
+        Session.objects.filter(
+            registrations__user=user,
+            registrations__status=RegistrationStatus.CONFIRMED,
+            status=SessionStatus.SCHEDULED,
+            starts_at__lt=session.ends_at,
+            ends_at__gt=session.starts_at,
+        )
+        .exclude(pk=session.pk)
+        .distinct()
+    )
+
+
+def rooms_of(*, space: Any) -> QuerySet[Room]:
+    return Room.objects.filter(space=space)
+
+
+def assets_of(*, space: Any) -> QuerySet[Asset]:
+    return Asset.objects.filter(space=space)
+
+
+def room_payload(room: Room) -> dict[str, Any]:
+    return {
+        "id": room.pk,
+        "space": room.space_id,
+        "name": room.name,
+        "site": room.site,
+        "address": room.address,
+        "capacity": room.capacity,
+        "equipment": room.equipment,
+        "active": room.active,
+    }
+
+
+def asset_payload(asset: Asset) -> dict[str, Any]:
+    return {
+        "id": asset.pk,
+        "space": asset.space_id,
+        "name": asset.name,
+        "description": asset.description,
+        "active": asset.active,
+    }
+
+
+def occurrence_bookings(*, session: Session) -> dict[int | None, list[Booking]]:
+    """The bookings of each occurrence of a session (None: its own dates)."""
+    found: dict[int | None, list[Booking]] = {}
+    for booking in session.bookings.select_related("room", "asset", "trainer"):
+        found.setdefault(booking.part_id, []).append(booking)
+    return found
+
+
+# -- self check-in ------------------------------------------------------------------------------
+def checkin_code(*, session: Session, part: SessionPart | None = None) -> str:
+    """The short code of one dated occurrence: 6 letters and digits derived from the site's
+    secret, the session, the part and its start (a moved date gets a new code). Knowing it
+    is not enough to check in: one must also hold a confirmed seat, inside the window."""
+    starts_at = part.starts_at if part else session.starts_at
+    message = f"checkin:{session.pk}:{part.pk if part else 0}:{starts_at.isoformat()}"
+    digest = hmac.new(settings.SECRET_KEY.encode(), message.encode(), hashlib.sha256).digest()
+    # Base32 without the letters and digits people confuse (0/O, 1/I/L) is longer to
+    # explain than it saves: plain base32 (A-Z, 2-7), 6 characters, ~1e9 codes.
+    return base64.b32encode(digest).decode()[:6]
+
+
+def checkin_occurrences(
+    *, session: Session
+) -> list[tuple[SessionPart | None, datetime, datetime, str]]:
+    """(part, start, end, code) of each dated occurrence of the session."""
+    found: list[tuple[SessionPart | None, datetime, datetime, str]] = [
+        (None, session.starts_at, session.ends_at, checkin_code(session=session))
+    ]
+    for part in session.parts.order_by("starts_at", "id"):
+        found.append((part, part.starts_at, part.ends_at, checkin_code(session=session, part=part)))
+    return found
+
+
+def checkin_occurrence(
+    *, session: Session, code: str
+) -> tuple[SessionPart | None, datetime, datetime] | None:
+    """The occurrence whose code this is (compared in constant time), or None."""
+    given = (code or "").strip().upper()[:16]
+    for part, starts_at, ends_at, expected in checkin_occurrences(session=session):
+        if hmac.compare_digest(given.encode(), expected.encode()):
+            return part, starts_at, ends_at
+    return None
+
+
+# -- feedback surveys ---------------------------------------------------------------------------
+def survey_of(*, session: Session) -> SurveyTemplate | None:
+    """The session's survey: its own template, else its space's default."""
+    if session.survey_template_id:
+        return session.survey_template
+    return (
+        SurveyTemplate.objects.filter(space_id=session.space_id, is_default=True)
+        .order_by("-id")
+        .first()
+    )
+
+
+def may_answer_survey(*, user: Any, session: Session) -> bool:
+    """Confirmed attendees of a completed session who have not answered yet."""
+    return (
+        session.status == SessionStatus.COMPLETED
+        and session.registrations.filter(user=user, status=RegistrationStatus.CONFIRMED).exists()
+        and not session.respondents.filter(user=user).exists()
+    )
+
+
+def survey_results(*, sessions: QuerySet[Session] | list[Session]) -> dict[str, Any]:
+    """Per question of the surveys of ``sessions``: ratings (count, average, 1-5
+    distribution) and the open answers; the number of responses."""
+    responses = list(SurveyResponse.objects.filter(session__in=sessions).select_related("template"))
+    questions: dict[str, dict[str, Any]] = {}
+    for response in responses:
+        for question in response.template.questions:
+            entry = questions.setdefault(
+                question["id"],
+                {
+                    "id": question["id"],
+                    "label": question["label"],
+                    "kind": question["kind"],
+                    "ratings": [0, 0, 0, 0, 0],
+                    "texts": [],
+                },
+            )
+            value = response.answers.get(question["id"])
+            if question["kind"] == "rating" and isinstance(value, int) and 1 <= value <= 5:
+                entry["ratings"][value - 1] += 1
+            elif question["kind"] == "text" and value:
+                entry["texts"].append(value)
+    for entry in questions.values():
+        count = sum(entry["ratings"])
+        entry["count"] = count
+        entry["average"] = (
+            round(sum((i + 1) * n for i, n in enumerate(entry["ratings"])) / count, 2)
+            if count
+            else None
+        )
+        peak = max(entry["ratings"]) or 1
+        # Bar widths (percent of the most chosen rating) for the page's chart.
+        entry["bars"] = [
+            {"rating": i + 1, "count": n, "width": round(100 * n / peak), "y": 12 * i}
+            for i, n in enumerate(entry["ratings"])
+        ]
+    return {"responses": len(responses), "questions": list(questions.values())}
+
+
+def can_see_trainer_feedback(*, user: Any, trainer: Any) -> bool:
+    """The trainer themself, coordinators of a space they share, administrators."""
+    if user.pk == trainer.pk or user.has_role(Role.ADMIN):
+        return True
+    if not user.has_role(Role.COORDINATOR):
+        return False
+    shared = set(spaces_of(user=user).values_list("pk", flat=True)) & set(
+        spaces_of(user=trainer).values_list("pk", flat=True)
+    )
+    return bool(shared)

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -40,29 +40,49 @@ from sessions.models import (
     ACTIVE_STATUSES,
     ATTENDED,
     Approval,
+    Asset,
     Attendance,
+    Booking,
+    BookingKind,
+    CheckIn,
     NoticeKind,
     NoticeSent,
     Registration,
     RegistrationStatus,
+    Response,
+    Room,
     Session,
     SessionEvent,
     SessionKind,
     SessionPart,
     SessionSeries,
     SessionStatus,
+    SurveyRespondent,
+    SurveyResponse,
+    SurveyTemplate,
 )
 from sessions.selectors import (
     ATTENDANCE_OPENS_BEFORE,
+    MAX_BOOKING,
     active_registration,
+    asset_key,
     attendance_summary,
     can_manage_session,
     can_register_for,
     can_schedule_in,
+    checkin_occurrence,
+    conflict_message,
     last_end,
+    occurrence_bookings,
+    overlapping_bookings,
     part_payload,
     registration_payload,
+    room_key,
+    schedule_changes,
+    schedule_of,
     seats_state,
+    survey_of,
+    trainer_key,
     waitlist,
 )
 
@@ -260,6 +280,7 @@ def _session_update(
         raise ValidationError({"fields": f"unknown: {', '.join(sorted(unknown))}"})
     old_start, old_reminder = session.starts_at, session.reminder_hours
     old_end = last_end(session=session)
+    before = schedule_of(session=session)
     for name, value in fields.items():
         setattr(session, name, value)
     if description_html is not None:
@@ -270,6 +291,8 @@ def _session_update(
     session.save()
     if trainers is not None:
         session.trainers.set(trainers)
+        # Trainers changed: their bookings change (a dates change is synced below).
+        _sync_bookings(session)
     _bump_sequence(session)
     if session.kind != SessionKind.VIRTUAL:
         _close_live_class(session)
@@ -281,6 +304,7 @@ def _session_update(
         _schedule_completion(session)
     if "capacity" in fields or "claim_hours" in fields:
         _fill_seats(session, actor=actor)
+    _rescheduled(session, before=before, actor=actor)
     _publish_state(session)
     _publish_changed(session)
     return session
@@ -302,6 +326,10 @@ def session_cancel(*, actor: Any, session: Session) -> Session:
     session.status = SessionStatus.CANCELLED
     session.save(update_fields=["status"])
     _bump_sequence(session)
+    # Its rooms, assets and trainers are free again.
+    if session.bookings.exists():
+        session.bookings.all().delete()
+        _publish_conflicts(session.space_id)
     live = list(session.registrations.filter(status__in=ACTIVE_STATUSES).select_related("user"))
     now = timezone.now()
     for registration in live:
@@ -318,6 +346,8 @@ def session_cancel(*, actor: Any, session: Session) -> Session:
     _log(session, "session.cancelled", {"session": session.pk})
     for registration in live:
         _push_position(registration)
+        # calendars/ cancels the invitation it sent (it listens; sessions does not know it).
+        events.emit("sessions.registration_cancelled", registration_id=registration.pk)
     _enqueue_notices([r.pk for r in live], NoticeKind.CANCELLED)
     _close_live_class(session)
     _publish_state(session)
@@ -344,6 +374,7 @@ def session_complete(*, session_id: int, now: datetime | None = None) -> bool:
     session.status = SessionStatus.COMPLETED
     session.save(update_fields=["status"])
     _log(session, "session.completed", {"session": session.pk, "status": session.status})
+    _send_survey(session)
     _publish_state(session)
     _publish_changed(session)
     return True
@@ -499,6 +530,8 @@ def _drop(session: Session, registration: Registration, *, actor: Any | None) ->
     )
     _log(session, "registration.cancelled", registration_payload(registration))
     _push_position(registration)
+    # A seat lost: calendars/ cancels the invitation it sent, if it sent one.
+    events.emit("sessions.registration_cancelled", registration_id=registration.pk)
     return was
 
 
@@ -651,6 +684,33 @@ def promote_next_waitlisted(*, session: Session, actor: Any | None = None) -> Re
     return promoted[0] if promoted else None
 
 
+# -- the invitation's answer --------------------------------------------------------------------
+def registration_respond(*, actor: Any, registration: Registration, answer: str) -> Registration:
+    """The attendee answers the calendar invitation: accept keeps the seat (and says so in
+    later invitations), decline gives it up (the cancellation rules apply: after the
+    deadline only the organiser can free it)."""
+    if answer not in (Response.ACCEPTED, Response.DECLINED):
+        raise ValidationError({"answer": _("Answer accepted or declined.")})
+    if actor.pk != registration.user_id:
+        raise PermissionDenied(_("Only the invited person can answer the invitation."))
+    return _respond(actor=actor, registration=registration, answer=answer)
+
+
+@transaction.atomic
+def _respond(*, actor: Any, registration: Registration, answer: str) -> Registration:
+    if answer == Response.DECLINED:
+        registration = registration_cancel(actor=actor, registration=registration)
+    else:
+        _locked(registration.session)
+        registration = Registration.objects.select_for_update().get(pk=registration.pk)
+        if registration.status != RegistrationStatus.CONFIRMED:
+            raise ValidationError(_("Only a confirmed seat can be accepted."))
+    registration.response = answer
+    registration.responded_at = timezone.now()
+    registration.save(update_fields=["response", "responded_at"])
+    return registration
+
+
 # -- attendance -------------------------------------------------------------------------------
 def attendance_is_open(*, session: Session, now: datetime | None = None) -> bool:
     """The sign-in sheet opens 15 minutes before the start (and stays open for corrections)."""
@@ -681,10 +741,18 @@ def attendance_mark(*, actor: Any, registration: Registration, attendance: str) 
     )
     if registration.status != RegistrationStatus.CONFIRMED:
         raise ValidationError(_("Only confirmed attendees are on the sign-in sheet."))
+    return _record_attendance(session, registration, attendance, by=actor)
+
+
+def _record_attendance(
+    session: Session, registration: Registration, attendance: str, *, by: Any
+) -> Registration:
+    """Write a sign-in sheet mark (the registration row locked by the caller), complete the
+    course activity once, and update every open sign-in sheet live."""
     attended_before = registration.attendance in ATTENDED
     registration.attendance = attendance
     registration.attendance_marked_at = timezone.now()
-    registration.attendance_marked_by = actor
+    registration.attendance_marked_by = by
     registration.save(update_fields=["attendance", "attendance_marked_at", "attendance_marked_by"])
     if attendance in ATTENDED and not attended_before:
         if session.activity_id:
@@ -704,6 +772,53 @@ def attendance_mark(*, actor: Any, registration: Registration, attendance: str) 
     )
     realtime.publish(session.topic, "attendance.summary", attendance_summary(session=session))
     return registration
+
+
+# -- self check-in ----------------------------------------------------------------------------
+# Checking in this long after the start marks the learner late, not present.
+CHECKIN_LATE_AFTER = timedelta(minutes=15)
+
+
+@transaction.atomic
+def checkin(*, actor: Any, session: Session, code: str, now: datetime | None = None) -> CheckIn:
+    """The learner checks in themself with the code (or QR code) their trainer shows.
+
+    Only someone with a confirmed seat, with the code of one of the session's dates, from
+    15 minutes before that date's start to its end. The first check-in fills their line of
+    the sign-in sheet (present, or late 15 minutes after the start) unless a trainer
+    already marked it; every open sign-in sheet updates live. Checking in again changes
+    nothing.
+    """
+    session = _locked(session)
+    now = now or timezone.now()
+    registration = (
+        Registration.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(session=session, user_id=actor.pk, status=RegistrationStatus.CONFIRMED)
+        .first()
+    )
+    if registration is None:
+        raise PermissionDenied(_("Only learners with a confirmed seat can check in."))
+    if session.status == SessionStatus.CANCELLED:
+        raise ValidationError(_("This session is cancelled."))
+    occurrence = checkin_occurrence(session=session, code=code)
+    if occurrence is None:
+        raise ValidationError({"code": _("This is not the code of this session.")})
+    part, starts_at, ends_at = occurrence
+    opens_at = starts_at - ATTENDANCE_OPENS_BEFORE
+    if not opens_at <= now < ends_at:
+        raise ValidationError(
+            {"code": _("Check-in is open from 15 minutes before the start to the end.")}
+        )
+    existing = registration.check_ins.filter(part=part).first()
+    if existing is not None:
+        return existing
+    check_in = CheckIn.objects.create(registration=registration, part=part, checked_in_at=now)
+    if not registration.attendance:
+        late = now > starts_at + CHECKIN_LATE_AFTER
+        mark = Attendance.LATE if late else Attendance.PRESENT
+        _record_attendance(session, registration, mark, by=actor)
+    return check_in
 
 
 # -- parts ------------------------------------------------------------------------------------
@@ -727,11 +842,13 @@ def part_add(
 ) -> SessionPart:
     """Add a dated part to a multi-part session."""
     session = _editable(actor, session)
+    before = schedule_of(session=session)
     part = SessionPart(session=session, starts_at=starts_at, ends_at=ends_at, location=location)
     _validate_part(part)
     part.save()
     _bump_sequence(session)
     _schedule_completion(session)
+    _rescheduled(session, before=before, actor=actor)
     _publish_changed(session)
     return part
 
@@ -743,12 +860,14 @@ def part_update(*, actor: Any, part: SessionPart, **fields: Any) -> SessionPart:
     if unknown:
         raise ValidationError({"fields": f"unknown: {', '.join(sorted(unknown))}"})
     part = SessionPart.objects.select_for_update().get(pk=part.pk)
+    before = schedule_of(session=session)
     for name, value in fields.items():
         setattr(part, name, value)
     _validate_part(part)
     part.save()
     _bump_sequence(session)
     _schedule_completion(session)
+    _rescheduled(session, before=before, actor=actor)
     _publish_changed(session)
     return part
 
@@ -756,9 +875,11 @@ def part_update(*, actor: Any, part: SessionPart, **fields: Any) -> SessionPart:
 @transaction.atomic
 def part_remove(*, actor: Any, part: SessionPart) -> None:
     session = _editable(actor, part.session)
+    before = schedule_of(session=session)
     part.delete()
     _bump_sequence(session)
     _schedule_completion(session)
+    _rescheduled(session, before=before, actor=actor)
     _publish_changed(session)
 
 
@@ -1110,6 +1231,34 @@ def _bump_sequence(session: Session) -> None:
     session.sequence += 1
 
 
+def _rescheduled(session: Session, *, before: list, actor: Any, sync: bool = True) -> None:
+    """After a change of a session or its parts: if a date or a place moved, every
+    confirmed attendee gets an in-app notice saying what changed, and calendars/ (which
+    listens) e-mails the updated invitation (REQUEST, higher SEQUENCE). Its bookings
+    follow first (unless the caller just wrote them: ``sync=False``): a move into a
+    conflict is refused (nothing changes)."""
+    if sync:
+        _sync_bookings(session)
+    after = schedule_of(session=session)
+    changes = schedule_changes(before=before, after=after, time_zone=session.time_zone)
+    if not changes:
+        return
+    attendees = list(
+        session.registrations.filter(status=RegistrationStatus.CONFIRMED).select_related("user")
+    )
+    if attendees:
+        notify(
+            recipients=[r.user for r in attendees],
+            kind="session_changed",
+            verb=_("Schedule changed: %(title)s") % {"title": session.title},
+            actor=actor,
+            target=session,
+            description="\n".join(changes),
+            url=session_url(session),
+        )
+    events.emit("sessions.rescheduled", session_id=session.pk, changes=changes)
+
+
 def _publish_changed(session: Session) -> None:
     realtime.publish(
         session.topic,
@@ -1319,3 +1468,371 @@ def _notify_approvers(*, session: Session, registration: Registration) -> None:
 
 def session_url(session: Session) -> str:
     return f"/sessions/{session.pk}/"
+
+
+# -- rooms, assets, bookings --------------------------------------------------------------------
+class BookingConflict(ValidationError):
+    """A resource is taken at that time (REST: 409 ``conflict``; pages: an error message
+    with the override field)."""
+
+
+def _require_scheduler(actor: Any, space: Any) -> None:
+    if not can_schedule_in(user=actor, space=space):
+        raise PermissionDenied(_("Only a coordinator of this space can manage its rooms."))
+
+
+@transaction.atomic
+def room_create(
+    *,
+    actor: Any,
+    space: Any,
+    name: str,
+    capacity: int,
+    site: str = "",
+    address: str = "",
+    equipment: str = "",
+) -> Room:
+    """A room of the space (coordinators)."""
+    _require_scheduler(actor, space)
+    if not name.strip():
+        raise ValidationError({"name": _("Name the room.")})
+    if capacity is None or capacity < 1:
+        raise ValidationError({"capacity": _("A room seats at least one person.")})
+    if Room.objects.filter(space=space, site=site.strip(), name=name.strip()).exists():
+        raise ValidationError({"name": _("This site already has a room of that name.")})
+    return Room.objects.create(
+        space=space,
+        name=name.strip(),
+        capacity=capacity,
+        site=site.strip(),
+        address=address.strip(),
+        equipment=equipment.strip(),
+    )
+
+
+@transaction.atomic
+def asset_create(*, actor: Any, space: Any, name: str, description: str = "") -> Asset:
+    """A bookable asset of the space (coordinators)."""
+    _require_scheduler(actor, space)
+    if not name.strip():
+        raise ValidationError({"name": _("Name the asset.")})
+    return Asset.objects.create(space=space, name=name.strip(), description=description.strip())
+
+
+def _occurrence(session: Session, part: SessionPart | None) -> tuple[datetime, datetime]:
+    return (part.starts_at, part.ends_at) if part else (session.starts_at, session.ends_at)
+
+
+def _refuse_or_accept(conflicts: list[Booking], override_reason: str) -> set[str]:
+    """The resources in conflict; refused (``conflict``) unless a reason is given."""
+    if conflicts and not override_reason.strip():
+        raise BookingConflict({"conflicts": [conflict_message(b) for b in conflicts]})
+    return {b.resource for b in conflicts}
+
+
+def _insert_bookings(rows: list[Booking]) -> None:
+    """Insert; PostgreSQL's exclusion constraint refuses a clean booking that overlaps one
+    committed meanwhile by someone else (both checks saw a free room): a clear conflict."""
+    try:
+        with transaction.atomic():
+            Booking.objects.bulk_create(rows)
+    except IntegrityError:
+        raise BookingConflict(
+            {"conflicts": [_("Someone booked the same resource at the same time: try again.")]}
+        ) from None
+
+
+@transaction.atomic
+def occurrence_book(
+    *,
+    actor: Any,
+    session: Session,
+    part: SessionPart | None = None,
+    room: Room | None = None,
+    assets: Iterable[Asset] = (),
+    override_reason: str = "",
+) -> list[Booking]:
+    """Hold a room, assets and the session's trainers for one dated occurrence (the
+    session's own dates, or ``part``), replacing what it held.
+
+    A resource already held at an overlapping time (or a trainer's time off) is refused
+    with a ``conflict`` listing them, unless ``override_reason`` says why it is accepted
+    anyway (recorded with who accepted it, and shown on the conflicts page). The room's
+    capacity bounds the session's seats; its place becomes the occurrence's location, so
+    attendees get the updated invitation.
+    """
+    session = _editable(actor, session)
+    if part is not None and part.session_id != session.pk:
+        raise ValidationError({"part": _("This part belongs to another session.")})
+    assets = list(assets)
+    errors: dict[str, str] = {}
+    if room is not None and (room.space_id != session.space_id or not room.active):
+        errors["room"] = _("Choose a bookable room of this space.")
+    if any(a.space_id != session.space_id or not a.active for a in assets):
+        errors["assets"] = _("Choose bookable assets of this space.")
+    if room is not None and room.capacity < session.capacity:
+        errors["room"] = _("%(room)s seats %(n)s: lower the session's capacity first.") % {
+            "room": room.name,
+            "n": room.capacity,
+        }
+    starts_at, ends_at = _occurrence(session, part)
+    if ends_at - starts_at > MAX_BOOKING:
+        errors["ends_at"] = _("A booking lasts 31 days at most.")
+    if errors:
+        raise ValidationError(errors)
+    before = schedule_of(session=session)
+    Booking.objects.filter(session=session, part=part).delete()
+    keys = [room_key(room.pk)] if room else []
+    keys += [asset_key(a.pk) for a in assets]
+    trainer_ids = list(session.trainers.values_list("pk", flat=True))
+    keys += [trainer_key(pk) for pk in trainer_ids]
+    conflicts = list(overlapping_bookings(keys=keys, starts_at=starts_at, ends_at=ends_at))
+    contested = _refuse_or_accept(conflicts, override_reason)
+    reason = override_reason.strip()[:255]
+    rows = [
+        Booking(
+            space_id=session.space_id,
+            kind=BookingKind.SESSION,
+            resource=key,
+            session=session,
+            part=part,
+            room=room if key.startswith("room:") else None,
+            asset=next((a for a in assets if asset_key(a.pk) == key), None),
+            trainer_id=int(key.split(":")[1]) if key.startswith("trainer:") else None,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            override_reason=reason if key in contested else "",
+            overridden_by=actor if key in contested else None,
+        )
+        for key in keys
+    ]
+    _insert_bookings(rows)
+    if room is not None:
+        target = part or session
+        if target.location != room.place:
+            target.location = room.place
+            target.save(update_fields=["location"])
+            _bump_sequence(session)
+            _rescheduled(session, before=before, actor=actor, sync=False)
+            _publish_changed(session)
+    _publish_conflicts(session.space_id)
+    return rows
+
+
+def _sync_bookings(session: Session) -> None:
+    """After a session or a part moved (or its trainers changed): its bookings follow, and
+    a move into a conflict is refused unless the booking was accepted over one."""
+    booked = occurrence_bookings(session=session)
+    if not booked:
+        return
+    parts = {p.pk: p for p in session.parts.all()}
+    trainer_keys = {trainer_key(pk) for pk in session.trainers.values_list("pk", flat=True)}
+    rows: list[Booking] = []
+    conflicts: list[Booking] = []
+    for part_id, bookings in booked.items():
+        part = parts.get(part_id) if part_id else None
+        starts_at, ends_at = _occurrence(session, part)
+        kept = [b for b in bookings if not b.resource.startswith("trainer:")]
+        reasons = {b.resource: (b.override_reason, b.overridden_by_id) for b in bookings}
+        keys = [b.resource for b in kept] + sorted(trainer_keys)
+        mine = Q(session=session)
+        found = overlapping_bookings(keys=keys, starts_at=starts_at, ends_at=ends_at, exclude=mine)
+        for other in found:
+            if not reasons.get(other.resource, ("", None))[0]:
+                conflicts.append(other)
+        for key in keys:
+            old = next((b for b in kept if b.resource == key), None)
+            reason, by = reasons.get(key, ("", None))
+            rows.append(
+                Booking(
+                    space_id=session.space_id,
+                    kind=BookingKind.SESSION,
+                    resource=key,
+                    session=session,
+                    part_id=part_id,
+                    room_id=old.room_id if old else None,
+                    asset_id=old.asset_id if old else None,
+                    trainer_id=int(key.split(":")[1]) if key.startswith("trainer:") else None,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    override_reason=reason,
+                    overridden_by_id=by,
+                )
+            )
+    _refuse_or_accept(conflicts, "")
+    session.bookings.all().delete()
+    _insert_bookings(rows)
+    _publish_conflicts(session.space_id)
+
+
+@transaction.atomic
+def time_off_add(
+    *,
+    actor: Any,
+    trainer: Any,
+    space: Any,
+    starts_at: datetime,
+    ends_at: datetime,
+    note: str = "",
+    override_reason: str = "",
+) -> Booking:
+    """A trainer's time off (themself, or a coordinator of the space): their sessions then
+    conflict with it; time off over a session they teach is refused unless a reason is
+    given."""
+    if actor.pk != trainer.pk:
+        _require_scheduler(actor, space)
+    elif not is_space_member(user=actor, space=space):
+        raise PermissionDenied(_("You are not a member of this space."))
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": _("The end must be after the start.")})
+    if ends_at - starts_at > MAX_BOOKING:
+        raise ValidationError({"ends_at": _("A booking lasts 31 days at most.")})
+    key = trainer_key(trainer.pk)
+    conflicts = list(overlapping_bookings(keys=[key], starts_at=starts_at, ends_at=ends_at))
+    contested = _refuse_or_accept(conflicts, override_reason)
+    row = Booking(
+        space=space,
+        kind=BookingKind.TIME_OFF,
+        resource=key,
+        trainer=trainer,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        note=note.strip()[:255],
+        override_reason=override_reason.strip()[:255] if contested else "",
+        overridden_by=actor if contested else None,
+    )
+    _insert_bookings([row])
+    _publish_conflicts(space.pk)
+    return row
+
+
+def _publish_conflicts(space_id: int) -> None:
+    """The coordinators' conflicts page refetches (ephemeral: the list is the state)."""
+    realtime.publish(f"sessions.conflicts.{space_id}", "conflicts.changed", {"space": space_id})
+
+
+# -- feedback surveys ---------------------------------------------------------------------------
+MAX_QUESTIONS = 20
+
+
+def _clean_questions(questions: Any) -> list[dict[str, str]]:
+    if not isinstance(questions, list) or not 1 <= len(questions) <= MAX_QUESTIONS:
+        raise ValidationError(
+            {"questions": _("A survey has 1 to %(n)s questions.") % {"n": MAX_QUESTIONS}}
+        )
+    cleaned = []
+    for index, question in enumerate(questions, start=1):
+        kind = question.get("kind") if isinstance(question, dict) else None
+        label = str(question.get("label", "")).strip()[:300] if isinstance(question, dict) else ""
+        if kind not in ("rating", "text") or not label:
+            raise ValidationError(
+                {"questions": _("Each question is a rating or a text, with a label.")}
+            )
+        cleaned.append({"id": f"q{index}", "kind": kind, "label": label})
+    return cleaned
+
+
+@transaction.atomic
+def survey_template_create(
+    *,
+    actor: Any,
+    space: Any,
+    title: str,
+    questions: list[dict[str, str]],
+    anonymous: bool = False,
+    is_default: bool = False,
+) -> SurveyTemplate:
+    """A feedback survey of the space (coordinators); the default goes to every session of
+    the space that names no other."""
+    _require_scheduler(actor, space)
+    if not title.strip():
+        raise ValidationError({"title": _("Name the survey.")})
+    cleaned = _clean_questions(questions)
+    if is_default:
+        SurveyTemplate.objects.filter(space=space, is_default=True).update(is_default=False)
+    return SurveyTemplate.objects.create(
+        space=space,
+        title=title.strip()[:200],
+        questions=cleaned,
+        anonymous=anonymous,
+        is_default=is_default,
+        created_by=actor,
+    )
+
+
+@transaction.atomic
+def session_set_survey(*, actor: Any, session: Session, template: SurveyTemplate | None) -> None:
+    session = _editable(actor, session)
+    if template is not None and template.space_id != session.space_id:
+        raise ValidationError({"template": _("Choose a survey of this space.")})
+    session.survey_template = template
+    session.save(update_fields=["survey_template"])
+
+
+def _send_survey(session: Session) -> None:
+    """At the end (``session_complete``): ask each confirmed attendee for feedback."""
+    if survey_of(session=session) is None:
+        return
+    attendees = [
+        r.user
+        for r in session.registrations.filter(status=RegistrationStatus.CONFIRMED).select_related(
+            "user"
+        )
+    ]
+    if attendees:
+        notify(
+            recipients=attendees,
+            kind="session_feedback",
+            verb=_("How was it? Tell us about “%(title)s”") % {"title": session.title},
+            actor=session.space,
+            target=session,
+            url=session_url(session) + "feedback/",
+        )
+
+
+@transaction.atomic
+def survey_answer(*, actor: Any, session: Session, answers: dict[str, Any]) -> SurveyResponse:
+    """A confirmed attendee answers the survey of a completed session, once. Ratings are
+    1-5, texts up to 2,000 characters; an anonymous survey stores no name with the answers."""
+    session = _locked(session)
+    template = survey_of(session=session)
+    if template is None:
+        raise ValidationError(_("This session has no survey."))
+    if session.status != SessionStatus.COMPLETED:
+        raise ValidationError(_("The survey opens when the session is over."))
+    if not session.registrations.filter(
+        user_id=actor.pk, status=RegistrationStatus.CONFIRMED
+    ).exists():
+        raise PermissionDenied(_("Only the session's attendees answer its survey."))
+    if not isinstance(answers, dict):
+        raise ValidationError({"answers": _("Answer the questions.")})
+    cleaned: dict[str, Any] = {}
+    for question in template.questions:
+        value = answers.get(question["id"])
+        if question["kind"] == "rating":
+            if value in (None, ""):
+                continue
+            try:
+                rating = int(value)
+            except (TypeError, ValueError):
+                rating = 0
+            if not 1 <= rating <= 5:
+                raise ValidationError({question["id"]: _("Rate from 1 to 5.")})
+            cleaned[question["id"]] = rating
+        elif value:
+            cleaned[question["id"]] = sanitize.plain(str(value))[:2000]
+    if not cleaned:
+        raise ValidationError({"answers": _("Answer at least one question.")})
+    try:
+        with transaction.atomic():
+            SurveyRespondent.objects.create(session=session, user=actor)
+    except IntegrityError:
+        raise ValidationError(_("You already answered this survey.")) from None
+    response = SurveyResponse.objects.create(
+        session=session,
+        template=template,
+        user=None if template.anonymous else actor,
+        answers=cleaned,
+    )
+    realtime.publish(session.topic, "feedback.received", {"responses": session.respondents.count()})
+    return response

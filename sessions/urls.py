@@ -14,7 +14,30 @@ urlpatterns = [
         views.session_offer,
         name="session-offer",
     ),
+    path(
+        "sessions/<int:pk>/respond/<str:answer>/",
+        views.session_respond,
+        name="session-respond",
+    ),
     path("sessions/manage/", views.dashboard, name="sessions-dashboard"),
+    path("sessions/manage/rooms/", views.rooms_page, name="sessions-rooms"),
+    path("sessions/manage/conflicts/", views.conflicts_page, name="sessions-conflicts"),
+    path("sessions/<int:pk>/book/", views.session_book, name="session-book"),
+    path("sessions/<int:pk>/checkin/", views.session_checkin, name="session-checkin"),
+    path("sessions/<int:pk>/feedback/", views.session_feedback, name="session-feedback"),
+    path(
+        "sessions/<int:pk>/feedback/results/",
+        views.feedback_results,
+        name="session-feedback-results",
+    ),
+    path("sessions/<int:pk>/feedback.csv", views.feedback_csv, name="session-feedback-csv"),
+    path(
+        "sessions/feedback/trainer/<int:user_id>/",
+        views.trainer_feedback,
+        name="session-trainer-feedback",
+    ),
+    path("sessions/<int:pk>/checkin/show/", views.checkin_show, name="session-checkin-show"),
+    path("sessions/<int:pk>/checkin/qr.svg", views.checkin_qr, name="session-checkin-qr"),
     path("sessions/new/", views.session_new, name="session-new"),
     path("sessions/<int:pk>/edit/", views.session_edit, name="session-edit"),
     path(
@@ -46,6 +69,34 @@ urlpatterns = [
     ),
 ]
 api_urlpatterns = [
+    path("sessions/rooms/", api.RoomListView.as_view(), name="api-session-rooms"),
+    path("sessions/assets/", api.AssetListView.as_view(), name="api-session-assets"),
+    path("sessions/time-off/", api.TimeOffView.as_view(), name="api-session-time-off"),
+    path("sessions/conflicts/", api.ConflictListView.as_view(), name="api-session-conflicts"),
+    path("sessions/<int:pk>/book/", api.BookView.as_view(), name="api-session-book"),
+    path(
+        "sessions/survey-templates/",
+        api.SurveyTemplateListView.as_view(),
+        name="api-session-survey-templates",
+    ),
+    path("sessions/<int:pk>/survey/", api.SessionSurveyView.as_view(), name="api-session-survey"),
+    path("sessions/<int:pk>/feedback/", api.FeedbackView.as_view(), name="api-session-feedback"),
+    path(
+        "sessions/<int:pk>/feedback/results/",
+        api.FeedbackResultsView.as_view(),
+        name="api-session-feedback-results",
+    ),
+    path(
+        "sessions/feedback/trainer/<int:user_id>/",
+        api.TrainerFeedbackView.as_view(),
+        name="api-session-trainer-feedback",
+    ),
+    path("sessions/<int:pk>/checkin/", api.CheckInView.as_view(), name="api-session-checkin"),
+    path(
+        "sessions/<int:pk>/checkin/codes/",
+        api.CheckInCodesView.as_view(),
+        name="api-session-checkin-codes",
+    ),
     path("sessions/", api.SessionListView.as_view(), name="api-session-list"),
     path("sessions/<int:pk>/", api.SessionDetailView.as_view(), name="api-session-detail"),
     path(
@@ -55,6 +106,7 @@ api_urlpatterns = [
     ),
     path("sessions/<int:pk>/register/", api.RegisterView.as_view(), name="api-session-register"),
     path("sessions/<int:pk>/cancel/", api.CancelView.as_view(), name="api-session-cancel"),
+    path("sessions/<int:pk>/respond/", api.RespondView.as_view(), name="api-session-respond"),
     path(
         "sessions/<int:pk>/registrations/",
         api.RegistrationListView.as_view(),

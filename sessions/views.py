@@ -24,8 +24,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from hub.accounts.selectors import spaces_of
+from hub.params import parse_id
 from sessions import reports, selectors, services
-from sessions.api import MoveSerializer, RegisterSerializer
+from sessions.api import (
+    AssetSerializer,
+    BookSerializer,
+    CheckInSerializer,
+    MoveSerializer,
+    RegisterSerializer,
+    RoomSerializer,
+    SurveyTemplateSerializer,
+    checkin_url,
+)
 from sessions.forms import AttendanceForm, PartForm, SessionForm, tz_of
 from sessions.models import Registration, RegistrationStatus, Session, SessionStatus
 
@@ -115,10 +125,28 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and (manages or not session.has_started),
     }
     if manages:
+        booked = selectors.occurrence_bookings(session=session)
         context |= _registrations_context(request, session) | {
             "part_form": PartForm(),
             "attendance_open": services.attendance_is_open(session=session),
+            "rooms": selectors.rooms_of(space=session.space).filter(active=True),
+            "assets": selectors.assets_of(space=session.space).filter(active=True),
+            "occurrences": [
+                {
+                    "part": part,
+                    "starts_at": part.starts_at if part else session.starts_at,
+                    "bookings": booked.get(part.pk if part else None, []),
+                }
+                for part in [None, *context["parts"]]
+            ],
         }
+    mine = payload["my_registration"]
+    if mine and mine.get("status") == RegistrationStatus.CONFIRMED:
+        # A warning, not a refusal: two seats at once is the learner's (or manager's) call.
+        context["booked_twice"] = selectors.overlapping_seats(user=request.user, session=session)
+        context["my_response"] = (
+            Registration.objects.filter(pk=mine["id"]).values_list("response", flat=True).first()
+        )
     context["others_to_register"] = selectors.registrable_others(
         user=request.user, session=session, manages=manages
     )
@@ -225,6 +253,41 @@ def session_offer(request: HttpRequest, pk: int, answer: str) -> HttpResponse:
             _("You declined the seat."),
         )
     return redirect("session-detail", pk=pk)
+
+
+RESPONSE_ANSWERS = {"accept": "accepted", "decline": "declined"}
+
+
+@login_required
+def session_respond(request: HttpRequest, pk: int, answer: str) -> HttpResponse:
+    """The accept / decline link of an e-mailed invitation: a GET shows what the answer
+    does and asks to confirm it (no change on GET: mail scanners follow links); the POST
+    answers."""
+    if answer not in RESPONSE_ANSWERS:
+        raise Http404
+    session = _session(request, pk)
+    reg = selectors.active_registration(session=session, user=request.user)
+    if request.method == "POST":
+        if reg is None:
+            messages.error(request, _("You have no seat at this session."))
+            return redirect("session-detail", pk=pk)
+        _attempt(
+            request,
+            lambda: services.registration_respond(
+                actor=request.user, registration=reg, answer=RESPONSE_ANSWERS[answer]
+            ),
+            _("Thank you: you will be there.")
+            if answer == "accept"
+            else _("You declined: your seat is given up."),
+        )
+        return redirect("session-detail", pk=pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405)
+    return render(
+        request,
+        "sessions/respond.html",
+        {"session": session, "mine": reg, "answer": answer},
+    )
 
 
 # -- coordinators -----------------------------------------------------------------------------
@@ -487,4 +550,314 @@ def attendance_csv(request: HttpRequest, pk: int) -> HttpResponse:
     response["Content-Disposition"] = (
         f'attachment; filename="{reports.csv_filename(session, no_shows)}"'
     )
+    return response
+
+
+# -- rooms, assets, bookings, conflicts -----------------------------------------------------------
+def _scheduled_spaces(request: HttpRequest) -> list[Any]:
+    return [
+        s
+        for s in spaces_of(user=request.user)
+        if selectors.can_schedule_in(user=request.user, space=s)
+    ]
+
+
+def _form_errors(serializer: Any) -> str:
+    return " ".join(f"{name}: {' '.join(map(str, e))}" for name, e in serializer.errors.items())
+
+
+@login_required
+def rooms_page(request: HttpRequest) -> HttpResponse:
+    """Rooms and assets of the spaces one coordinates: list and add (POST)."""
+    spaces = _scheduled_spaces(request)
+    if not spaces:
+        raise PermissionDenied
+    if request.method == "POST":
+        space = next((s for s in spaces if str(s.pk) == request.POST.get("space")), None)
+        if space is None:
+            return HttpResponseBadRequest(_("Choose one of your spaces."))
+        if request.POST.get("what") == "survey":
+            _survey_from_form(request, space)
+            return redirect("sessions-rooms")
+        if request.POST.get("what") == "asset":
+            serializer: Any = AssetSerializer(data=request.POST)
+            create: Callable[..., Any] = services.asset_create
+        else:
+            serializer = RoomSerializer(data=request.POST)
+            create = services.room_create
+        if not serializer.is_valid():
+            messages.error(request, _form_errors(serializer))
+        else:
+            _attempt(
+                request,
+                lambda: create(actor=request.user, space=space, **serializer.validated_data),
+                _("Added."),
+            )
+        return redirect("sessions-rooms")
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405)
+    return render(
+        request,
+        "sessions/rooms.html",
+        {
+            "spaces": [
+                {
+                    "space": s,
+                    "rooms": selectors.rooms_of(space=s),
+                    "assets": selectors.assets_of(space=s),
+                    "surveys": s.survey_templates.order_by("title", "id"),
+                }
+                for s in spaces
+            ]
+        },
+    )
+
+
+def _survey_from_form(request: HttpRequest, space: Any) -> None:
+    """The rooms page's survey form: one question a line, ``rating:`` or ``text:`` first."""
+    questions = []
+    for line in request.POST.get("questions", "").splitlines()[:50]:
+        kind, _sep, label = line.partition(":")
+        if line.strip():
+            questions.append({"kind": kind.strip().lower(), "label": label.strip()})
+    serializer = SurveyTemplateSerializer(
+        data={
+            "title": request.POST.get("title", ""),
+            "questions": questions,
+            "anonymous": request.POST.get("anonymous") == "on",
+            "is_default": request.POST.get("is_default") == "on",
+        }
+    )
+    if not serializer.is_valid():
+        messages.error(request, _form_errors(serializer))
+        return
+    _attempt(
+        request,
+        lambda: services.survey_template_create(
+            actor=request.user, space=space, **serializer.validated_data
+        ),
+        _("Survey added."),
+    )
+
+
+@login_required
+@require_GET
+def conflicts_page(request: HttpRequest) -> HttpResponse:
+    """Upcoming conflicts of the spaces one coordinates, kept up to date live."""
+    spaces = _scheduled_spaces(request)
+    if not spaces:
+        raise PermissionDenied
+    return render(
+        request,
+        "sessions/conflicts.html",
+        {
+            "spaces": [
+                {"space": s, "conflicts": selectors.space_conflicts(space_ids=[s.pk])}
+                for s in spaces
+            ],
+        },
+    )
+
+
+@login_required
+@require_POST
+def session_book(request: HttpRequest, pk: int) -> HttpResponse:
+    """The session page's "room and equipment" form (the same service as REST)."""
+    session = _managed(request, pk)
+    data = {
+        "part": request.POST.get("part") or None,
+        "room": request.POST.get("room") or None,
+        "assets": request.POST.getlist("assets"),
+        "override_reason": request.POST.get("override_reason", ""),
+    }
+    serializer = BookSerializer(data=data)
+    if not serializer.is_valid():
+        messages.error(request, _form_errors(serializer))
+        return redirect("session-detail", pk=pk)
+    cleaned = serializer.validated_data
+    part = session.parts.filter(pk=cleaned["part"]).first() if cleaned.get("part") else None
+    room = (
+        selectors.rooms_of(space=session.space).filter(pk=cleaned["room"]).first()
+        if cleaned.get("room")
+        else None
+    )
+    assets = list(selectors.assets_of(space=session.space).filter(pk__in=cleaned["assets"]))
+    if (cleaned.get("part") and part is None) or (cleaned.get("room") and room is None):
+        raise Http404
+    _attempt(
+        request,
+        lambda: services.occurrence_book(
+            actor=request.user,
+            session=session,
+            part=part,
+            room=room,
+            assets=assets,
+            override_reason=cleaned["override_reason"],
+        ),
+        _("Booked."),
+    )
+    return redirect("session-detail", pk=pk)
+
+
+# -- self check-in --------------------------------------------------------------------------------
+@login_required
+def session_checkin(request: HttpRequest, pk: int) -> HttpResponse:
+    """A learner's check-in from their phone: the QR code opens this page with the code
+    filled in; the POST checks in (a GET changes nothing)."""
+    session = _session(request, pk)
+    if request.method == "POST":
+        serializer = CheckInSerializer(data=request.POST)
+        if not serializer.is_valid():
+            messages.error(request, _form_errors(serializer))
+        else:
+            _attempt(
+                request,
+                lambda: services.checkin(
+                    actor=request.user, session=session, code=serializer.validated_data["code"]
+                ),
+                _("You are checked in."),
+            )
+        return redirect("session-checkin", pk=pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405)
+    mine = selectors.active_registration(session=session, user=request.user)
+    return render(
+        request,
+        "sessions/checkin.html",
+        {
+            "session": session,
+            "mine": mine,
+            "code": (request.GET.get("code") or "")[:16],
+            "checked_in": mine.check_ins.exists() if mine else False,
+        },
+    )
+
+
+@login_required
+@require_GET
+def checkin_show(request: HttpRequest, pk: int) -> HttpResponse:
+    """What the trainer shows the room: each date's code and QR code, and the sheet link."""
+    session = _managed(request, pk)
+    return render(
+        request,
+        "sessions/checkin_show.html",
+        {
+            "session": session,
+            "occurrences": [
+                {"part": part, "starts_at": starts_at, "ends_at": ends_at, "code": code}
+                for part, starts_at, ends_at, code in selectors.checkin_occurrences(session=session)
+            ],
+        },
+    )
+
+
+@login_required
+@require_GET
+def checkin_qr(request: HttpRequest, pk: int) -> HttpResponse:
+    """The QR code (SVG) of one date's check-in page, for the session's managers."""
+    import io
+
+    import segno
+
+    session = _managed(request, pk)
+    part_id = request.GET.get("part")
+    part = None
+    if part_id:
+        part = session.parts.filter(pk=parse_id(part_id) or 0).first()
+        if part is None:
+            raise Http404
+    code = selectors.checkin_code(session=session, part=part)
+    out = io.BytesIO()
+    segno.make(checkin_url(session, code), error="m").save(out, kind="svg", scale=8, border=2)
+    response = HttpResponse(out.getvalue(), content_type="image/svg+xml")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# -- feedback surveys ------------------------------------------------------------------------------
+@login_required
+def session_feedback(request: HttpRequest, pk: int) -> HttpResponse:
+    """The survey form of a completed session for its attendees (POST answers)."""
+    session = _session(request, pk)
+    template = selectors.survey_of(session=session)
+    if template is None:
+        raise Http404
+    if request.method == "POST":
+        answers = {q["id"]: request.POST.get(q["id"], "") for q in template.questions}
+        if _attempt(
+            request,
+            lambda: services.survey_answer(actor=request.user, session=session, answers=answers),
+            _("Thank you for your feedback."),
+        ):
+            return redirect("session-detail", pk=pk)
+        return redirect("session-feedback", pk=pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405)
+    return render(
+        request,
+        "sessions/feedback.html",
+        {
+            "session": session,
+            "template": template,
+            "may_answer": selectors.may_answer_survey(user=request.user, session=session),
+            "ratings": range(1, 6),
+        },
+    )
+
+
+@login_required
+@require_GET
+def feedback_results(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _managed(request, pk)
+    return render(
+        request,
+        "sessions/feedback_results.html",
+        {
+            "heading": session.title,
+            "session": session,
+            "results": selectors.survey_results(sessions=[session]),
+        },
+    )
+
+
+@login_required
+@require_GET
+def trainer_feedback(request: HttpRequest, user_id: int) -> HttpResponse:
+    from hub.accounts.models import User
+
+    trainer = User.objects.filter(pk=user_id).first()
+    if trainer is None or not selectors.can_see_trainer_feedback(
+        user=request.user, trainer=trainer
+    ):
+        raise Http404
+    return render(
+        request,
+        "sessions/feedback_results.html",
+        {
+            "heading": trainer.name,
+            "results": selectors.survey_results(sessions=Session.objects.filter(trainers=trainer)),
+        },
+    )
+
+
+@login_required
+@require_GET
+def feedback_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every response, one line each (no name when the survey is anonymous)."""
+    import csv
+
+    session = _managed(request, pk)
+    template = selectors.survey_of(session=session)
+    questions = template.questions if template else []
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="feedback-{session.pk}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([_("Respondent"), _("Date")] + [q["label"] for q in questions])
+    for row in session.survey_responses.select_related("user"):
+        name = row.user.name if row.user_id else _("Anonymous")
+        cells = [str(row.answers.get(q["id"], "")) for q in questions]
+        # A cell that a spreadsheet would run as a formula is quoted as text.
+        cells = ["'" + c if c[:1] in ("=", "+", "-", "@") else c for c in cells]
+        writer.writerow([name, row.submitted_on.isoformat(), *cells])
     return response

@@ -57,3 +57,16 @@ def event_by_uid(body: bytes, uid: str) -> Event:
     found = [e for e in events(body) if str(e["UID"]) == uid]
     assert len(found) == 1, [str(e["UID"]) for e in events(body)]
     return found[0]
+
+
+def calendar_parts(message: Any) -> list[tuple[str, bytes, Any]]:
+    """(METHOD parameter, calendar text, MIME part) of each ``text/calendar`` part of an
+    e-mail, read from the message as sent (its real headers, not Django's attachment list)."""
+    import email
+
+    parsed = email.message_from_bytes(message.message().as_bytes())
+    found = []
+    for part in parsed.walk():
+        if part.get_content_type() == "text/calendar":
+            found.append((part.get_param("method"), part.get_payload(decode=True), part))
+    return found

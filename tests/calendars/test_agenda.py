@@ -167,6 +167,7 @@ def test_api_agenda_lists_occurrences_in_the_range(api_client_for, learner, week
         "parts": 1,
         "url": f"/sessions/{mine.pk}/",
         "ics_url": f"/calendars/session/{mine.pk}.ics",
+        "live_class": False,
     }
 
 

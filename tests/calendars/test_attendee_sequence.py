@@ -20,7 +20,7 @@ from sessions.services import (
     session_cancel,
     session_update,
 )
-from tests.calendars.conftest import event_by_uid, make_session
+from tests.calendars.conftest import calendar_parts, event_by_uid, make_session
 
 pytestmark = pytest.mark.django_db
 
@@ -44,8 +44,8 @@ def invitations(mailoutbox: list, email: str) -> list[tuple[str, int]]:
     """(STATUS, SEQUENCE) of each calendar invitation e-mailed to ``email``."""
     found = []
     for message in mailoutbox:
-        if email in message.to and message.attachments:
-            [event] = Calendar.from_ical(message.attachments[0][1]).walk("VEVENT")
+        for _method, text, _part in calendar_parts(message) if email in message.to else []:
+            [event] = Calendar.from_ical(text).walk("VEVENT")
             found.append((str(event["STATUS"]), int(event["SEQUENCE"])))
     return found
 

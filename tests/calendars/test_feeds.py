@@ -43,7 +43,7 @@ def test_feed_holds_what_the_user_is_registered_for(client, learner, learner2, c
 
     response = client.get(feed_path(learner))  # no login: calendar apps do not log in
     assert response.status_code == 200
-    assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    assert response["Content-Type"] == "text/calendar; charset=utf-8; method=PUBLISH"
     assert response["Content-Disposition"].startswith("inline;")
     assert "private" in response["Cache-Control"]
     assert statuses(response.content) == {
@@ -255,7 +255,7 @@ def test_published_course_feed_lists_its_sessions_without_private_details(
     response = client.get(course_feed_path(learner, course))
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-cache"
-    assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    assert response["Content-Type"] == "text/calendar; charset=utf-8; method=PUBLISH"
     assert statuses(response.content) == {
         session_uid(virtual.pk): "CONFIRMED",
         session_uid(cancelled.pk): "CANCELLED",

@@ -1,4 +1,5 @@
-"""A confirmed seat brings its calendar invitation by e-mail (a promotion too), once."""
+"""A confirmed seat brings its calendar invitation by e-mail (a promotion too), once;
+the seat given up cancels it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 from icalendar import Calendar
 
 from sessions import services
+from tests.calendars.conftest import calendar_parts
 from tests.sessions.conftest import make_session
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +30,8 @@ def test_confirmed_and_promoted_learners_get_the_ics_once(
     run_tasks()
     [invite] = _invitations(mailoutbox, "ada@example.org")
     assert not _invitations(mailoutbox, "bob@example.org")
-    name, content, mimetype = invite.attachments[0]
-    assert name.endswith(".ics") and mimetype.startswith("text/calendar")
+    [(method, content, part)] = calendar_parts(invite)
+    assert method == "REQUEST" and part.get_filename().endswith(".ics")
     [event] = Calendar.from_ical(content).walk("VEVENT")
     assert str(event["UID"]).startswith(f"session-{session.pk}@")
     assert str(event["STATUS"]) == "CONFIRMED"
@@ -41,7 +43,9 @@ def test_confirmed_and_promoted_learners_get_the_ics_once(
     run_tasks()
     run_tasks()  # one more run sends nothing more
     assert len(_invitations(mailoutbox, "bob@example.org")) == 1
-    assert len(_invitations(mailoutbox, "ada@example.org")) == 1
+    # Ada gave her seat up: her invitation is cancelled (once), nothing else.
+    methods = [calendar_parts(m)[0][0] for m in _invitations(mailoutbox, "ada@example.org")]
+    assert methods == ["REQUEST", "CANCEL"]
 
 
 def test_no_invitation_when_the_seat_is_gone_by_the_time_the_job_runs(

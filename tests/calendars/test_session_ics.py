@@ -29,7 +29,7 @@ def download(client, user, session: Session, **headers):
 def test_download_is_a_calendar_file(client, learner, training):
     response = download(client, learner, training)
     assert response.status_code == 200
-    assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    assert response["Content-Type"] == "text/calendar; charset=utf-8; method=PUBLISH"
     assert response["Content-Disposition"].startswith("attachment; filename=")
     assert response["Content-Disposition"].endswith(f'-{training.pk}.ics"')
     assert response["ETag"]

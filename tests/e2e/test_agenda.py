@@ -34,7 +34,7 @@ def test_learner_sees_a_registered_session_and_subscribes(login) -> None:
     ics_href = item.locator("[data-testid=session-ics]").get_attribute("href")
     download = page.request.get(ics_href)
     assert download.status == 200
-    assert download.headers["content-type"] == "text/calendar; charset=utf-8"
+    assert download.headers["content-type"] == "text/calendar; charset=utf-8; method=PUBLISH"
     assert "SUMMARY:First aid workshop" in download.text()
 
     feed_url = page.locator("[data-testid=feed-url]").input_value()

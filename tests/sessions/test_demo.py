@@ -37,4 +37,8 @@ def test_seed_is_complete_and_idempotent(space, coordinator, trainer, learner, l
         "present",
         "absent",
     }
-    assert Session.objects.get(title="First aid workshop").parts.count() == 1
+    first_aid = Session.objects.get(title="First aid workshop")
+    assert first_aid.parts.count() == 1
+    assert first_aid.location.startswith("Room 2, Lyon office")
+    assert {b.resource.split(":")[0] for b in first_aid.bookings.all()} >= {"room", "asset"}
+    assert space.survey_templates.filter(is_default=True).count() == 1
