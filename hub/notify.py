@@ -97,12 +97,17 @@ def notify(
     target: Model | None = None,
     description: str = "",
     url: str = "",
+    topic: str = "",
 ) -> list[Notification]:
-    """Notify each recipient once: store, push on ``hub.user.<id>``, e-mail per preference.
+    """Notify each recipient once: store, push on ``hub.user.<id>``, e-mail per preference,
+    and Web Push to their devices per their push preference (``hub.webpush``).
 
-    ``description`` is plain text (it goes to e-mails and previews as it is).
+    ``description`` is plain text (it goes to e-mails and previews as it is). ``topic`` is
+    the realtime topic of the thing the notice is about, if it has one: whoever has a
+    socket on it when the push job runs is looking at it and is not pushed.
     """
-    from hub.tasks import send_notification_emails
+    from hub import webpush
+    from hub.tasks import send_notification_emails, send_push_notifications
 
     people = {r.pk: r for r in recipients}
     deliveries = deliveries_for(user_ids=people, kind=kind)
@@ -125,7 +130,8 @@ def notify(
                 target_content_type=target_type,
                 target_object_id=str(target.pk) if target is not None else None,
                 timestamp=now,
-                data={"kind": kind, "url": url, "actor_name": actor_name},
+                data={"kind": kind, "url": url, "actor_name": actor_name}
+                | ({"topic": topic} if topic else {}),
             )
             for uid in wanted
         ]
@@ -144,6 +150,12 @@ def notify(
     ]
     if to_email:
         transaction.on_commit(lambda: send_notification_emails.enqueue(to_email))
+    # -- Web Push (issue 21) --
+    pushed = set(webpush.pushed_user_ids(user_ids=wanted, kind=kind))
+    to_push = [n.id for n in created if n.recipient_id in pushed]
+    if to_push:
+        transaction.on_commit(lambda: send_push_notifications.enqueue(to_push))
+    # -- end Web Push --
     return created
 
 
