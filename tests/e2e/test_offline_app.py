@@ -131,3 +131,98 @@ def test_manifest_and_icons_in_the_space_brand(app_page):
     assert f"/brand/{color}/icon-512.png" == sizes["512x512"]
     icon = page.request.get(sizes["192x192"])
     assert icon.headers["content-type"] == "image/png" and icon.body()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_course_offline_lesson_quiz_app_closed_and_synced(app_page):
+    """A course made available offline: a lesson read and a quiz taken without a network,
+    the app closed and reopened offline with nothing lost, all sent once back online."""
+    from playwright.sync_api import expect
+
+    page = app_page("learner")
+    context = page.context
+    page.goto("/courses/")
+    page.get_by_role("link", name="Workplace safety").first.click()
+    course_url = page.url
+    pack = page.locator("[data-testid=offline-pack]")
+    pack.get_by_role("button", name="Make available offline").click()
+    expect(pack).to_have_attribute("data-state", "saved")
+    expect(pack).to_contain_text("Available offline")
+    outline = page.locator("[data-testid=outline]")
+    lesson = outline.get_by_role("link", name="First aid in five minutes").get_attribute("href")
+    quiz = outline.get_by_role("link", name="Safety quiz").get_attribute("href")
+    quiz_id = int(re.search(r"(\d+)/?$", quiz).group(1))
+    before = len(page.request.get(f"/api/v1/activities/{quiz_id}/attempts/").json())
+
+    context.set_offline(True)
+    page.goto(lesson)
+    expect(page.locator("main h1")).to_have_text("First aid in five minutes")
+    expect(page.locator(".lesson")).to_contain_text("112")
+    page.goto(quiz)
+    offline_quiz = page.locator("[data-testid=offline-quiz]")
+    offline_quiz.get_by_test_id("offline-quiz-start").click()
+    form = page.locator("[data-testid=offline-quiz-form]")
+    first = form.locator("fieldset").first.locator("input").first
+    first.check()
+    # Wait until the answer is in IndexedDB, then close the app while offline.
+    page.wait_for_function(
+        """(id) => new Promise((resolve) => {
+             const open = indexedDB.open("lyceum-offline");
+             open.onsuccess = () => {
+               const get = open.result.transaction("kv").objectStore("kv").get("quiz-run:" + id);
+               get.onsuccess = () => resolve(
+                 Boolean(get.result && Object.keys(get.result.answers).length));
+             };
+           })""",
+        arg=quiz_id,
+    )
+    page.close()
+
+    page = context.new_page()
+    page.goto(quiz)
+    form = page.locator("[data-testid=offline-quiz-form]")
+    expect(form.locator("fieldset").first.locator("input").first).to_be_checked()
+    form.get_by_test_id("offline-quiz-submit").click()
+    expect(page.locator("[data-testid=offline-quiz-result]")).to_contain_text("sent when")
+    page.close()
+
+    page = context.new_page()
+    page.goto(course_url)  # reopened offline, from the course's saved copy
+    status = page.locator("[data-testid=net-status]")
+    expect(status).to_contain_text("offline")
+    expect(status).to_have_attribute("data-waiting", re.compile(r"^[1-9]"))  # quiz (+ lesson)
+    context.set_offline(False)
+    expect(status).to_be_hidden()
+    attempts = page.request.get(f"/api/v1/activities/{quiz_id}/attempts/").json()
+    assert len(attempts) == before + 1  # sent once, not doubled
+    page.goto(quiz)
+    expect(page.locator("[data-testid=offline-quiz-result]")).to_contain_text("counted")
+
+
+def test_saved_media_answers_range_requests_offline(app_page):
+    """A video seeks offline: the worker answers a range request from the whole saved file."""
+    page = app_page("learner")
+    page.evaluate(
+        """async () => {
+             const cache = await caches.open("lyceum-course-test");
+             const body = new Uint8Array(100).map((_, i) => i);
+             await cache.put("/media/classrooms/media/test.mp4",
+               new Response(body, {headers: {"Content-Type": "video/mp4"}}));
+           }"""
+    )
+    page.context.set_offline(True)
+    result = page.evaluate(
+        """async () => {
+             const url = "/media/classrooms/media/test.mp4";
+             const r = await fetch(url, {headers: {Range: "bytes=10-19"}});
+             const tail = await fetch(url, {headers: {Range: "bytes=-5"}});
+             const bad = await fetch(url, {headers: {Range: "bytes=500-"}});
+             return {status: r.status, range: r.headers.get("content-range"),
+                     bytes: Array.from(new Uint8Array(await r.arrayBuffer())),
+                     tail: Array.from(new Uint8Array(await tail.arrayBuffer())), bad: bad.status};
+           }"""
+    )
+    assert result["status"] == 206 and result["range"] == "bytes 10-19/100"
+    assert result["bytes"] == list(range(10, 20))
+    assert result["tail"] == list(range(95, 100))
+    assert result["bad"] == 416
+    page.evaluate("caches.delete('lyceum-course-test')")

@@ -111,6 +111,8 @@
           try { data = await response.json(); } catch (err) { data = null; }
           // Answered (accepted, or refused for good with a reason): the server decided.
           await tx("outbox", "readwrite", (s) => s.delete(entry.client_id));
+          // Kept for the page that asked (it may be closed now, or be another page).
+          await kv.set("result:" + entry.client_id, {status: response.status, data: data}).catch(() => {});
           for (const fn of listeners) {
             try { fn({entry: entry, status: response.status, data: data}); } catch (e) { console.error(e); }
           }
