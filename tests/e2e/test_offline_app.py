@@ -226,3 +226,39 @@ def test_saved_media_answers_range_requests_offline(app_page):
     assert result["tail"] == list(range(95, 100))
     assert result["bad"] == 416
     page.evaluate("caches.delete('lyceum-course-test')")
+
+
+def test_sign_in_sheet_marked_offline_and_synced(app_page):
+    """A trainer in a room with no network: marks wait on the device (the page can be
+    closed), then reach the server once, when the network is back."""
+    from playwright.sync_api import expect
+
+    page = app_page("trainer")
+    context = page.context
+    sessions = page.request.get("/api/v1/sessions/").json()
+    session = next(s for s in sessions if s["title"] == "Fire warden briefing")
+    sheet_url = f"/sessions/{session['id']}/attendance/"
+    page.goto(sheet_url)  # opened once online: the worker keeps the page
+    row = page.locator("[data-testid=sheet] li").first
+    registration = row.get_attribute("data-registration")
+    target = "late" if row.get_attribute("data-mark") != "late" else "excused"
+
+    context.set_offline(True)
+    row.locator(f"button[value={target}]").click()
+    expect(row).to_have_attribute("data-mark", target)
+    expect(row).to_have_attribute("data-pending", "1")
+    expect(page.locator("[data-testid=net-status]")).to_contain_text("wait")
+    page.close()
+
+    page = context.new_page()
+    page.goto(sheet_url)  # reopened offline: the saved sheet and the marks still waiting
+    row = page.locator(f"[data-testid=sheet] li[data-registration='{registration}']")
+    expect(row).to_have_attribute("data-mark", target)
+    expect(row).to_have_attribute("data-pending", "1")
+    context.set_offline(False)
+    expect(row).not_to_have_attribute("data-pending", "1")
+    expect(page.locator("[data-testid=net-status]")).to_be_hidden()
+    page.reload()
+    expect(page.locator(f"li[data-registration='{registration}']")).to_have_attribute(
+        "data-mark", target
+    )
