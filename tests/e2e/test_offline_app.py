@@ -147,6 +147,23 @@ def test_course_offline_lesson_quiz_app_closed_and_synced(app_page):
     pack.get_by_role("button", name="Make available offline").click()
     expect(pack).to_have_attribute("data-state", "saved")
     expect(pack).to_contain_text("Available offline")
+    saved = page.evaluate(
+        """(id) => new Promise((resolve) => {
+             const open = indexedDB.open("lyceum-offline");
+             open.onsuccess = () => {
+               const get = open.result.transaction("kv").objectStore("kv").get("course:" + id);
+               get.onsuccess = () => resolve(get.result);
+             };
+           })""",
+        pack.get_attribute("data-course"),
+    )
+    assert saved["bytes"] > 0 and saved["files"] > 3
+    # The measure in docs/OFFLINE.md (shown with pytest -s).
+    print(
+        f"\noffline bundle of the demo course: {saved['bytes']} bytes, "
+        f"{saved['files']} files, {saved['ms']} ms",
+        flush=True,
+    )
     outline = page.locator("[data-testid=outline]")
     lesson = outline.get_by_role("link", name="First aid in five minutes").get_attribute("href")
     quiz = outline.get_by_role("link", name="Safety quiz").get_attribute("href")
