@@ -48,9 +48,25 @@ def app_page(browser, pwa_server) -> Iterator[Callable[[str], object]]:
         page.click("[data-testid=login-form] button[type=submit]")
         expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
         # The worker installed and controls the page (it claims clients on activation).
-        page.wait_for_function(
-            "() => navigator.serviceWorker && navigator.serviceWorker.controller !== null"
-        )
+        # A page whose navigation began while the worker was still installing (the login
+        # redirect) is not claimed if the claim ran before its document existed; the next
+        # load is controlled, as for a person.
+        page.wait_for_function("async () => Boolean(await navigator.serviceWorker.ready)")
+        if not page.evaluate("() => navigator.serviceWorker.controller !== null"):
+            page.reload()
+        try:
+            page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        except Exception:
+            state = page.evaluate(
+                """async () => {
+                     const r = await navigator.serviceWorker.getRegistration();
+                     return {r: Boolean(r), installing: r && Boolean(r.installing),
+                             waiting: r && Boolean(r.waiting),
+                             active: r && r.active && r.active.state,
+                             url: location.href, keys: await caches.keys()};
+                   }"""
+            )
+            raise AssertionError(f"no service worker in control: {state}") from None
         return page
 
     yield open_page
