@@ -333,6 +333,12 @@ def send(notification_ids: list[int]) -> Outcome:
     notifications = list(Notification.objects.filter(id__in=notification_ids).order_by("id"))
     if not notifications:
         return outcome
+    # Each recipient's devices, in one query (a deactivated account is pushed nothing).
+    devices: dict[int, list[PushSubscription]] = {}
+    for subscription in PushSubscription.objects.filter(
+        user_id__in={n.recipient_id for n in notifications}, user__is_active=True
+    ).order_by("pk"):
+        devices.setdefault(subscription.user_id, []).append(subscription)
     # Who is looking at each thing, asked once per topic when the job runs.
     presence_by_topic: dict[str, set[int]] = {}
     work: list[tuple[PushSubscription, bytes]] = []
@@ -349,7 +355,7 @@ def send(notification_ids: list[int]) -> Outcome:
                 outcome.skipped += 1
                 continue
         body = json.dumps(payload_of(notification), separators=(",", ":")).encode()
-        for subscription in PushSubscription.objects.filter(user_id=notification.recipient_id):
+        for subscription in devices.get(notification.recipient_id, []):
             work.append((subscription, body))
     if not work:
         return outcome

@@ -295,3 +295,59 @@ def test_sign_in_sheet_marked_offline_and_synced(app_page):
     expect(page.locator(f"li[data-registration='{registration}']")).to_have_attribute(
         "data-mark", target
     )
+
+
+def test_push_message_shows_the_notice_with_its_page(app_page, pwa_server):
+    """The worker's push handler: a push (delivered by Chromium's DevTools, as a push
+    service would) shows the notice, tagged per thing, remembering the page to open."""
+    server, _release = pwa_server
+    page = app_page("learner")
+    page.context.grant_permissions(["notifications"], origin=server.url)
+    cdp = page.context.new_cdp_session(page)
+    registrations: list[dict] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.extend(event["registrations"]),
+    )
+    cdp.send("ServiceWorker.enable")
+    page.wait_for_timeout(0)  # let the registration event arrive
+    page.wait_for_function("async () => Boolean(await navigator.serviceWorker.ready)")
+    deadline = 50
+    while not registrations and deadline:
+        page.wait_for_timeout(100)
+        deadline -= 1
+    registration = next(r for r in registrations if r["scopeURL"].startswith(server.url))
+    payload = {
+        "id": 1,
+        "kind": "session_promoted",
+        "title": "A seat is yours: First aid workshop",
+        "body": "Confirm before 18:00.",
+        "url": "/sessions/1/",
+        "tag": "session_promoted:7:1",
+    }
+    import json
+
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": server.url + "/",
+            "registrationId": registration["registrationId"],
+            "data": json.dumps(payload),
+        },
+    )
+    page.wait_for_function(
+        """async () =>
+             (await (await navigator.serviceWorker.ready).getNotifications()).length > 0"""
+    )
+    shown = page.evaluate(
+        """async () => (await (await navigator.serviceWorker.ready).getNotifications())
+             .map((n) => ({title: n.title, body: n.body, tag: n.tag, url: n.data.url}))"""
+    )
+    assert shown == [
+        {
+            "title": payload["title"],
+            "body": payload["body"],
+            "tag": payload["tag"],
+            "url": "/sessions/1/",
+        }
+    ]

@@ -299,3 +299,24 @@ def test_keys_are_made_once(db):
     call_command("webpush_keys", stdout=open(os.devnull, "w"))  # noqa: SIM115
     assert webpush.public_key() == first
     assert len(b64url_decode(first)) == 65  # an uncompressed P-256 point
+
+
+def test_settings_page_sets_push_per_kind(learner, client):
+    client.force_login(learner)
+    page = client.get("/notifications/settings/")
+    assert b'name="push-announcement"' in page.content and b"data-push-on" in page.content
+    form = {f"kind-{kind}": "in_app" for kind in notify.KINDS}
+    form["push-forums.reply"] = "on"  # every other box left unticked
+    assert client.post("/notifications/settings/", form).status_code == 302
+    choices = webpush.push_choices_for(user=learner)
+    assert choices["forums.reply"] and not choices["announcement"]
+
+
+def test_deactivated_people_are_not_pushed(
+    learner, trainer, push_service, api_client_for, run_tasks
+):
+    subscribe(api_client_for, learner, Device(f"{push_service.origin}/inactive"))
+    notify.notify(recipients=[learner], kind="announcement", verb="Hi", actor=trainer)
+    type(learner).objects.filter(pk=learner.pk).update(is_active=False)
+    run_tasks()
+    assert push_service.received == []
