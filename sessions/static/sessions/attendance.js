@@ -44,7 +44,12 @@
       if (entry.url !== markUrl) return;
       pending(entry.body.registration, false);
       // What the sheet holds now: this mark, or a newer one made by someone else.
-      if (status === 200 && data) show(data.registration, data.attendance);
+      if (status === 200 && data) {
+        show(data.registration, data.attendance);
+      } else {
+        const message = (data && data.error && data.error.message) || gettext("Could not save.");
+        if (window.Lyceum.toast) window.Lyceum.toast(message);
+      }
     });
   }
 
