@@ -1,12 +1,13 @@
 """A load-generator process: N WebSocket clients subscribed to one topic.
 
 Started by ``bench.fanout`` and ``bench.storm`` (one or two per phase, so the clients use
-both cores). It prints ``READY <subscribed> <refused> <failed>`` once every client has
-tried (subscribed: answered ``ok``; refused: an ``error`` frame; failed: no connection or
-no answer), then records, for each
-``event`` frame, its ``seq`` and latency (receive time - ``data["sent"]``). On the stdin
-line ``STOP <first> <last>`` it prints one JSON line: the latencies (ms) of the events with
-``first <= seq <= last`` and how many of those each client missed.
+both cores). It prints ``READY <subscribed> <refused> <failed> <retried>`` once every
+client has tried (subscribed: answered ``ok``; refused: an ``error`` frame; failed: no
+connection or no answer; retried: told at least once to come back later, ``overloaded``
+with ``retry_after``, which it honours as the browser client does). Then it records, for
+each ``event`` frame, its ``seq`` and latency (receive time - ``data["sent"]``). On the
+stdin line ``STOP <first> <last>`` it prints one JSON line: the latencies (ms) of the
+events with ``first <= seq <= last`` and how many of those each client missed.
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import resource
 import sys
 import time
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
+
+# Error codes after which a client tries its `sub` again, and how many times in all.
+RETRIED_CODES = {"overloaded", "unavailable", "rate_limited"}
+MAX_TRIES = 6
 
 
 def raise_fd_limit() -> None:
@@ -40,6 +46,7 @@ class Client:
         self.seqs: list[int] = []
         self.latencies: list[float] = []
         self.status = "failed"  # "subscribed" | "refused" | "failed"
+        self.retried = False
         self.closed_early = False
         self.task: asyncio.Task[None] | None = None
 
@@ -53,16 +60,24 @@ class Client:
             ping_interval=None,
             max_queue=None,
         )
-        await self.ws.send(json.dumps({"op": "sub", "ref": "1", "topic": self.topic}))
-        while True:
+        for attempt in range(MAX_TRIES):
+            ref = str(attempt + 1)
+            await self.ws.send(json.dumps({"op": "sub", "ref": ref, "topic": self.topic}))
             frame = json.loads(await self.ws.recv())
-            if frame.get("op") == "ok" and frame.get("ref") == "1":
+            while frame.get("ref") != ref:
+                frame = json.loads(await self.ws.recv())
+            if frame.get("op") == "ok":
                 self.status = "subscribed"
                 break
-            if frame.get("op") == "error":
-                print(f"subscription refused: {frame}", file=sys.stderr)
-                self.status = "refused"
-                return
+            if frame.get("code") in RETRIED_CODES and attempt + 1 < MAX_TRIES:
+                # As frontend/static/js/realtime.js does: the hint, doubled per try, jittered.
+                self.retried = True
+                delay = min(30.0, frame.get("retry_after", 1.0) * 2**attempt)
+                await asyncio.sleep(delay + random.random() * delay)
+                continue
+            print(f"subscription refused: {frame}", file=sys.stderr)
+            self.status = "refused"
+            return
         self.task = asyncio.get_running_loop().create_task(self.listen())
 
     async def listen(self) -> None:
@@ -114,7 +129,7 @@ async def run(url: str, token: str | None, count: int, topic: str, concurrency: 
     statuses = [c.status for c in clients]
     print(
         f"READY {statuses.count('subscribed')} {statuses.count('refused')} "
-        f"{statuses.count('failed')}",
+        f"{statuses.count('failed')} {sum(c.retried for c in clients)}",
         flush=True,
     )
 

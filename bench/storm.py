@@ -56,6 +56,7 @@ class Step:
     subscribed: int
     refused: int
     failed: int
+    retried: int  # told `overloaded` at least once, then came back (subscribed or not)
     connect_s: float  # from the first handshake to every client having an answer
     missed: int
     loss: float
@@ -73,7 +74,7 @@ async def step(mode: str, target: Target, clients: int, conf: Settings) -> Step:
     procs: list[asyncio.subprocess.Process] = []
     cpu_before = cpu_seconds([target.pid]) if target.pid else 0.0
     started = time.monotonic()
-    subscribed = refused = failed = 0
+    subscribed = refused = failed = retried = 0
     log = (conf.log_dir / f"{mode}-storm-clients.log").open("ab")
     try:
         for count in counts:
@@ -86,6 +87,7 @@ async def step(mode: str, target: Target, clients: int, conf: Settings) -> Step:
             subscribed += int(words[1])
             refused += int(words[2])
             failed += int(words[3])
+            retried += int(words[4])
         connect_s = time.monotonic() - started
 
         warm = round(conf.warmup * conf.rate)
@@ -110,6 +112,7 @@ async def step(mode: str, target: Target, clients: int, conf: Settings) -> Step:
         subscribed=subscribed,
         refused=refused,
         failed=failed,
+        retried=retried,
         connect_s=round(connect_s, 2),
         missed=missed,
         loss=missed / (events * clients),
@@ -169,7 +172,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         print(
                             f"  {mode:9} {clients:5} {target.name:8} "
                             f"ok {result.subscribed}/{clients} (refused {result.refused}, "
-                            f"failed {result.failed}) in {result.connect_s:5.1f} s  "
+                            f"failed {result.failed}, retried {result.retried}) "
+                            f"in {result.connect_s:5.1f} s  "
                             f"lost {result.missed}  p50 {result.p50_ms:6.1f} "
                             f"p95 {result.p95_ms:6.1f} p99 {result.p99_ms:6.1f} ms  "
                             f"cpu {result.server_cpu_s:5.2f} s  load {result.load_before:.1f}",

@@ -340,6 +340,16 @@ class QuestionListView(APIView):
 
 
 class QuestionDetailView(APIView):
+    @extend_schema(request=QuestionCreateSerializer, responses={200: AnyObject})
+    def put(self, request: Request, pk: int) -> Response:
+        """Replace the question (kind, text, answers...), validated as a new one is."""
+        question = get_object_or_404(Question.objects.select_related("course"), pk=pk)
+        _course(request, question.course_id)
+        data = validated(QuestionCreateSerializer, request.data)
+        question = services.question_update(user=request.user, question=question, **data)
+        question = Question.objects.prefetch_related("choices").get(pk=question.pk)
+        return Response(selectors.question_payload(question, with_answers=True))
+
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
         question = get_object_or_404(Question.objects.select_related("course"), pk=pk)

@@ -581,6 +581,49 @@ def activity_view(*, user: User, activity: Activity) -> Completion | None:
 # -- quizzes ---------------------------------------------------------------------------------
 
 
+def _clean_question(
+    *,
+    kind: str,
+    text: str,
+    choices: list[dict[str, Any]] | None,
+    numeric_answer: float | None,
+    tolerance: float,
+) -> tuple[str, list[dict[str, Any]]]:
+    """A question's text and answers as stored, or a ``ValidationError`` naming the field.
+    A numeric question keeps no answers; a choice question keeps no number."""
+    if kind not in QuestionKind.values:
+        raise ValidationError({"kind": _("Unknown kind of question.")})
+    text = sanitize.plain(text).strip()
+    if not text:
+        raise ValidationError({"text": _("The question needs a text.")})
+    choices = list(choices or [])
+    if kind == QuestionKind.TRUE_FALSE and not choices:
+        raise ValidationError({"choices": _("Say which of true and false is correct.")})
+    if kind == QuestionKind.NUMERIC:
+        if numeric_answer is None or not math.isfinite(numeric_answer):
+            raise ValidationError({"numeric_answer": _("Give the expected number.")})
+        if tolerance < 0 or not math.isfinite(tolerance):
+            raise ValidationError({"tolerance": _("The tolerance cannot be negative.")})
+        return text, []
+    correct = sum(1 for c in choices if c.get("is_correct"))
+    if len(choices) < 2:
+        raise ValidationError({"choices": _("Give at least two answers.")})
+    if kind in (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE) and correct != 1:
+        raise ValidationError({"choices": _("Exactly one answer must be correct.")})
+    if kind == QuestionKind.MULTIPLE and correct < 1:
+        raise ValidationError({"choices": _("At least one answer must be correct.")})
+    if kind == QuestionKind.TRUE_FALSE and len(choices) != 2:
+        raise ValidationError({"choices": _("True/false has exactly two answers.")})
+    return text, [
+        {
+            "text": sanitize.plain(c.get("text", "")).strip()[:500] or "—",
+            "is_correct": bool(c.get("is_correct")),
+            "feedback": sanitize.plain(c.get("feedback", "")).strip()[:500],
+        }
+        for c in choices
+    ]
+
+
 @transaction.atomic
 def question_create(
     *,
@@ -595,30 +638,9 @@ def question_create(
 ) -> Question:
     """Add a question to the course's bank. ``choices``: ``[{text, is_correct, feedback}]``."""
     _require_editor(user, course)
-    if kind not in QuestionKind.values:
-        raise ValidationError({"kind": _("Unknown kind of question.")})
-    text = sanitize.plain(text).strip()
-    if not text:
-        raise ValidationError({"text": _("The question needs a text.")})
-    choices = list(choices or [])
-    if kind == QuestionKind.TRUE_FALSE and not choices:
-        raise ValidationError({"choices": _("Say which of true and false is correct.")})
-    if kind == QuestionKind.NUMERIC:
-        if numeric_answer is None or not math.isfinite(numeric_answer):
-            raise ValidationError({"numeric_answer": _("Give the expected number.")})
-        if tolerance < 0 or not math.isfinite(tolerance):
-            raise ValidationError({"tolerance": _("The tolerance cannot be negative.")})
-        choices = []
-    else:
-        correct = sum(1 for c in choices if c.get("is_correct"))
-        if len(choices) < 2:
-            raise ValidationError({"choices": _("Give at least two answers.")})
-        if kind in (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE) and correct != 1:
-            raise ValidationError({"choices": _("Exactly one answer must be correct.")})
-        if kind == QuestionKind.MULTIPLE and correct < 1:
-            raise ValidationError({"choices": _("At least one answer must be correct.")})
-        if kind == QuestionKind.TRUE_FALSE and len(choices) != 2:
-            raise ValidationError({"choices": _("True/false has exactly two answers.")})
+    text, choices = _clean_question(
+        kind=kind, text=text, choices=choices, numeric_answer=numeric_answer, tolerance=tolerance
+    )
     question = Question.objects.create(
         course=course,
         kind=kind,
@@ -628,17 +650,51 @@ def question_create(
         tolerance=tolerance if kind == QuestionKind.NUMERIC else 0,
     )
     Choice.objects.bulk_create(
-        [
-            Choice(
-                question=question,
-                text=sanitize.plain(c.get("text", "")).strip()[:500] or "—",
-                is_correct=bool(c.get("is_correct")),
-                feedback=sanitize.plain(c.get("feedback", "")).strip()[:500],
-                position=i,
-            )
-            for i, c in enumerate(choices)
-        ]
+        [Choice(question=question, position=i, **c) for i, c in enumerate(choices)]
     )
+    return question
+
+
+@transaction.atomic
+def question_update(
+    *,
+    user: User,
+    question: Question,
+    kind: str,
+    text: str,
+    choices: list[dict[str, Any]] | None = None,
+    numeric_answer: float | None = None,
+    tolerance: float = 0,
+    explanation: str = "",
+) -> Question:
+    """Change a question of the bank, validated as a new one is.
+
+    Answers are changed in place, position by position, so that attempts already taken keep
+    pointing at the same answer ids (their scores are stored and do not change); answers
+    past the new count are removed.
+    """
+    question = Question.objects.select_for_update().select_related("course").get(pk=question.pk)
+    _require_editor(user, question.course)
+    text, choices = _clean_question(
+        kind=kind, text=text, choices=choices, numeric_answer=numeric_answer, tolerance=tolerance
+    )
+    question.kind = kind
+    question.text = text
+    question.explanation = sanitize.plain(explanation).strip()
+    question.numeric_answer = numeric_answer if kind == QuestionKind.NUMERIC else None
+    question.tolerance = tolerance if kind == QuestionKind.NUMERIC else 0
+    question.save()
+    existing = list(question.choices.order_by("position", "id"))
+    for position, data in enumerate(choices):
+        if position < len(existing):
+            choice = existing[position]
+            for field, value in data.items():
+                setattr(choice, field, value)
+            choice.position = position
+            choice.save()
+        else:
+            Choice.objects.create(question=question, position=position, **data)
+    Choice.objects.filter(pk__in=[c.pk for c in existing[len(choices) :]]).delete()
     return question
 
 

@@ -112,6 +112,22 @@ class QuestionForm(forms.Form):
     tolerance = forms.FloatField(required=False, min_value=0, initial=0)
     explanation = forms.CharField(required=False, max_length=2000)
 
+    @staticmethod
+    def initial_for(question: Question) -> dict[str, Any]:
+        """The form's fields for an existing question (its answers written back as lines)."""
+        lines = [
+            ("*" if c.is_correct else "") + c.text + (f" | {c.feedback}" if c.feedback else "")
+            for c in question.choices.all()
+        ]
+        return {
+            "kind": question.kind,
+            "text": question.text,
+            "choices": "\n".join(lines),
+            "numeric_answer": question.numeric_answer,
+            "tolerance": question.tolerance,
+            "explanation": question.explanation,
+        }
+
     def parsed_choices(self) -> list[dict[str, Any]]:
         out = []
         for line in (self.cleaned_data.get("choices") or "").splitlines():
@@ -417,35 +433,47 @@ def markdown_preview(request: HttpRequest) -> JsonResponse:
 
 @login_required
 def question_bank(request: HttpRequest, pk: int) -> HttpResponse:
+    """The course's question bank: add, edit (``?edit=<id>``, then a POST naming the
+    question) and delete questions. Editors only."""
     course = _editable_course(request, pk)
-    form = QuestionForm(request.POST or None)
+    editing: Question | None = None
+    edit_id = parse_id(request.POST.get("question") or request.GET.get("edit") or "")
+    if edit_id is not None:
+        editing = get_object_or_404(course.questions.prefetch_related("choices"), pk=edit_id)
     if request.method == "POST":
+        form = QuestionForm(request.POST)
         if request.POST.get("delete"):
-            question = get_object_or_404(Question, pk=request.POST["delete"], course=course)
+            question = get_object_or_404(
+                Question, pk=parse_id(request.POST["delete"]) or 0, course=course
+            )
             services.question_delete(user=request.user, question=question)
             return redirect("question-bank", course.pk)
         if form.is_valid():
+            fields = {
+                "kind": form.cleaned_data["kind"],
+                "text": form.cleaned_data["text"],
+                "choices": form.parsed_choices(),
+                "numeric_answer": form.cleaned_data["numeric_answer"],
+                "tolerance": form.cleaned_data["tolerance"] or 0,
+                "explanation": form.cleaned_data["explanation"],
+            }
             try:
-                services.question_create(
-                    user=request.user,
-                    course=course,
-                    kind=form.cleaned_data["kind"],
-                    text=form.cleaned_data["text"],
-                    choices=form.parsed_choices(),
-                    numeric_answer=form.cleaned_data["numeric_answer"],
-                    tolerance=form.cleaned_data["tolerance"] or 0,
-                    explanation=form.cleaned_data["explanation"],
-                )
+                if editing is not None:
+                    services.question_update(user=request.user, question=editing, **fields)
+                else:
+                    services.question_create(user=request.user, course=course, **fields)
             except ValidationError as exc:
                 _errors(form, exc)
             else:
-                messages.success(request, _("Question added."))
+                messages.success(request, _("Question saved.") if editing else _("Question added."))
                 return redirect("question-bank", course.pk)
+    else:
+        form = QuestionForm(initial=QuestionForm.initial_for(editing) if editing else None)
     questions = course.questions.prefetch_related("choices")
     return render(
         request,
         "classrooms/question_bank.html",
-        {"course": course, "form": form, "questions": questions},
+        {"course": course, "form": form, "questions": questions, "editing": editing},
     )
 
 

@@ -22,8 +22,9 @@ from forums.selectors import (
     comment_payload,
     flag_payload,
     forum_payload,
-    forum_threads,
+    forum_threads_for_reader,
     forums_for,
+    forums_with_unread,
     is_forum_moderator,
     item_comments,
     library_item_payload,
@@ -112,6 +113,11 @@ class FollowSerializer(serializers.Serializer):
     on = serializers.BooleanField()
 
 
+class ReadMarkSerializer(serializers.Serializer):
+    # The last post the reader was shown (a post id: 64-bit).
+    post_id = serializers.IntegerField(min_value=0, max_value=2**63 - 1)
+
+
 class SuspensionSerializer(serializers.Serializer):
     user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
     days = serializers.FloatField(min_value=0.01, max_value=3650)
@@ -160,6 +166,9 @@ class ForumSerializer(serializers.Serializer):
     last_activity_at = serializers.DateTimeField(allow_null=True)
     topic = serializers.CharField()
     url = serializers.CharField()
+    # For the reader, in lists: recent threads never opened, and opened ones with new posts.
+    new_threads = serializers.IntegerField(required=False)
+    unread_threads = serializers.IntegerField(required=False)
 
 
 class ThreadSerializer(serializers.Serializer):
@@ -177,6 +186,9 @@ class ThreadSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     topic = serializers.CharField()
     url = serializers.CharField()
+    # For the reader, in a forum's list: posts after their read mark; never opened (recent).
+    unread = serializers.IntegerField(required=False)
+    is_new = serializers.BooleanField(required=False)
 
 
 class AttachmentSerializer(serializers.Serializer):
@@ -279,10 +291,16 @@ Parsers = [JSONParser, MultiPartParser, FormParser]
 
 
 # -- forums ----------------------------------------------------------------------------------
+def _with_unread(payload: dict[str, Any], forum: Any) -> dict[str, Any]:
+    """A forum's payload with what the reader has not read (``forums_with_unread``)."""
+    return {**payload, "new_threads": forum.new_threads, "unread_threads": forum.unread_threads}
+
+
 class ForumListView(APIView):
     @extend_schema(responses=ForumSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response([forum_payload(f) for f in forums_for(user=request.user)])
+        forums = forums_with_unread(forums=forums_for(user=request.user), user=request.user)
+        return Response([_with_unread(forum_payload(f), f) for f in forums])
 
     @extend_schema(request=ForumCreateSerializer, responses={201: ForumSerializer})
     def post(self, request: Request) -> Response:
@@ -304,8 +322,11 @@ class ForumThreadsView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         forum = _forum(request.user, pk)
         paginator = Pagination()
-        page = paginator.paginate_queryset(forum_threads(forum=forum), request, view=self)
-        return paginator.get_paginated_response([thread_payload(t) for t in page])
+        threads = forum_threads_for_reader(forum=forum, user=request.user)
+        page = paginator.paginate_queryset(threads, request, view=self)
+        return paginator.get_paginated_response(
+            [{**thread_payload(t), "unread": t.unread, "is_new": t.is_new} for t in page]
+        )
 
     @extend_schema(request=ThreadCreateSerializer, responses={201: ThreadSerializer})
     def post(self, request: Request, pk: int) -> Response:
@@ -337,6 +358,18 @@ class ForumSuspensionsView(APIView):
 
 
 # -- threads ---------------------------------------------------------------------------------
+class ThreadReadView(APIView):
+    """``POST {"post_id": n}``: the reader was shown the thread up to post ``n``."""
+
+    @extend_schema(request=ReadMarkSerializer, responses=ReadMarkSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        data = validated(ReadMarkSerializer, request.data)
+        mark = services.thread_mark_read(
+            user=request.user, thread=_thread(request.user, pk), post_id=data["post_id"]
+        )
+        return Response({"post_id": mark})
+
+
 class ThreadDetailView(APIView):
     @extend_schema(responses=ThreadSerializer)
     def get(self, request: Request, pk: int) -> Response:

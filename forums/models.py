@@ -409,3 +409,22 @@ class ThreadEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"
+
+
+class ThreadRead(models.Model):
+    """How far a person has read a thread: the last post they were shown.
+
+    A thread with no row for someone is *new* to them (if recent); one whose posts go past
+    ``last_read_post_id`` has *unread* posts. Only ever moves forward.
+    """
+
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="forum_reads")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="reads")
+    last_read_post_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "thread"], name="one_read_mark")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.thread_id} to {self.last_read_post_id}"

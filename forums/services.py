@@ -39,6 +39,7 @@ from forums.models import (
     Suspension,
     Thread,
     ThreadEvent,
+    ThreadRead,
 )
 from forums.selectors import (
     active_suspension,
@@ -454,6 +455,7 @@ def _thread_create(
         author=author, thread=thread, body=body, body_html=body_html, reply_to=None, files=files
     )
     _thread_event(thread, "post.created", post)
+    _advance_read_mark(user=author, thread=thread, post_id=post.pk)
     realtime.publish(forum.topic, "thread.created", thread_payload(thread), id=thread.pk)
     _notify_post(post, new_thread=True)
     return thread
@@ -502,9 +504,39 @@ def _post_create(
         files=files,
     )
     _thread_event(thread, "post.created", post)
+    _advance_read_mark(user=author, thread=thread, post_id=post.pk)
     _forum_activity(thread, post)
     _notify_post(post, new_thread=False)
     return post
+
+
+@transaction.atomic
+def thread_mark_read(*, user: User, thread: Thread, post_id: int) -> int:
+    """``user`` was shown ``thread`` up to the post ``post_id``: its posts up to there are
+    read. Marks only move forward (an older tab reporting late changes nothing); a post id
+    past the thread's last post counts as its last post. Returns the mark."""
+    if not can_view_thread(user=user, thread=thread):
+        raise PermissionDenied(_("You cannot see this thread."))
+    shown = (
+        Post.objects.filter(thread=thread, id__lte=post_id)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return _advance_read_mark(user=user, thread=thread, post_id=shown or 0)
+
+
+def _advance_read_mark(*, user: User, thread: Thread, post_id: int) -> int:
+    mark, created = ThreadRead.objects.get_or_create(
+        user=user, thread=thread, defaults={"last_read_post_id": post_id}
+    )
+    if not created and mark.last_read_post_id < post_id:
+        # Conditional: of two tabs reporting at once, the further one wins.
+        ThreadRead.objects.filter(pk=mark.pk, last_read_post_id__lt=post_id).update(
+            last_read_post_id=post_id, updated_at=timezone.now()
+        )
+        return post_id
+    return max(mark.last_read_post_id, post_id)
 
 
 def can_edit_post(*, user: User, post: Post) -> bool:

@@ -25,6 +25,7 @@ api_urlpatterns = [
         name="api-forum-suspensions",
     ),
     path("forums/threads/<int:pk>/", api.ThreadDetailView.as_view(), name="api-forum-thread"),
+    path("forums/threads/<int:pk>/read/", api.ThreadReadView.as_view(), name="api-thread-read"),
     path("forums/threads/<int:pk>/posts/", api.ThreadPostsView.as_view(), name="api-thread-posts"),
     path(
         "forums/threads/<int:pk>/moderation/",

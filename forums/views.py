@@ -22,8 +22,9 @@ from forums.selectors import (
     can_review_library,
     can_view_forum,
     can_view_thread,
-    forum_threads,
+    forum_threads_for_reader,
     forums_for,
+    forums_with_unread,
     is_forum_moderator,
     is_moderator_anywhere,
     is_subscribed,
@@ -100,6 +101,7 @@ def forum_list(request: HttpRequest) -> HttpResponse:
     forums = forums_for(user=request.user)
     if space is not None:
         forums = forums.filter(space=space)
+    forums = forums_with_unread(forums=forums, user=request.user)
     return render(
         request,
         "forums/list.html",
@@ -130,7 +132,8 @@ def forum_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             return redirect(thread)
     since = last_thread_id(forum=forum)
-    page = Paginator(forum_threads(forum=forum), 30).get_page(request.GET.get("page"))
+    threads = forum_threads_for_reader(forum=forum, user=request.user)
+    page = Paginator(threads, 30).get_page(request.GET.get("page"))
     return render(
         request,
         "forums/forum.html",

@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
 
 from hub.client_address import client_address
-from hub.outages import ServiceUnavailable, is_outage, warn_once
+from hub.outages import ServiceUnavailable, is_outage, is_overload, warn_once
 from hub.params import validate_datetime_in_range
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -104,7 +104,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     # it loads, so importing it at the top would be circular.
     from rest_framework.views import exception_handler as drf_exception_handler
 
-    if is_outage(exc):
+    retry_after = "10"
+    if is_overload(exc):
+        # The database or Redis pool stayed full for its whole timeout: busy, not broken.
+        warn_once("pool", "a connection pool is exhausted: the API answers 503 (%s)", exc)
+        exc, retry_after = ServiceUnavailable(_("The server is busy, try again shortly.")), "2"
+    elif is_outage(exc):
         # Redis (throttles, cache, ranks) is down: a clear 503, not a 500 page. Writes are
         # refused while their rate limit cannot be counted (docs/OPERATIONS.md).
         warn_once("redis", "Redis is unreachable: the API answers 503 where it needs it (%s)", exc)
@@ -134,7 +139,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body["message"] = str(detail)
     response.data = {"error": body}
     if isinstance(exc, ServiceUnavailable):
-        response["Retry-After"] = "10"
+        response["Retry-After"] = retry_after
     return response
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
+from psycopg_pool import PoolTimeout
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import status
@@ -28,16 +30,35 @@ _warned: dict[str, float] = {}
 _lock = threading.Lock()
 
 
-def is_outage(exc: BaseException) -> bool:
-    """Is ``exc`` (or what caused it) a dependency that cannot be reached?"""
+def _caused_by(exc: BaseException, matches: Callable[[BaseException], bool]) -> bool:
+    """Does ``exc``, or an exception it was raised from, match?"""
     seen = 0
     current: BaseException | None = exc
     while current is not None and seen < 10:
-        if isinstance(current, OUTAGE_ERRORS):
+        if matches(current):
             return True
         current = current.__cause__ or current.__context__
         seen += 1
     return False
+
+
+def _is_full_pool(exc: BaseException) -> bool:
+    if isinstance(exc, PoolTimeout):
+        return True
+    # redis-py's BlockingConnectionPool, after waiting its timeout for a free connection.
+    return isinstance(exc, RedisConnectionError) and str(exc) == "No connection available."
+
+
+def is_overload(exc: BaseException) -> bool:
+    """Is ``exc`` a connection pool that stayed full (busy, not broken)? The database pool
+    or the Redis pool had nothing to lend within its timeout: the answer is "try again
+    shortly" (``overloaded`` on the gateway, 503 with ``Retry-After`` on REST)."""
+    return _caused_by(exc, _is_full_pool)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Is ``exc`` (or what caused it) a dependency that cannot be reached?"""
+    return _caused_by(exc, lambda current: isinstance(current, OUTAGE_ERRORS))
 
 
 def warn_once(what: str, message: str, *args: object) -> None:

@@ -423,6 +423,12 @@ LYCEUM_REALTIME = {
     "MAX_PENDING_FRAMES": int(os.environ.get("LYCEUM_WS_MAX_PENDING", 1000)),
     "MAX_PENDING_BYTES": int(os.environ.get("LYCEUM_WS_MAX_PENDING_BYTES", 8 * 1024 * 1024)),
     "BACKLOG_LIMIT": 500,
+    # The process's gate in front of the gateway's database work (hub/realtime/admission.py):
+    # past this many `sub`/`act` waiting for a thread, or once one waited this many seconds
+    # (under the browser client's 15 s request timeout), the answer is `overloaded` with
+    # `retry_after`, not a reply that comes after the client has given up.
+    "MAX_QUEUED": int(os.environ.get("LYCEUM_WS_MAX_QUEUED", 2000)),
+    "MAX_QUEUE_WAIT": float(os.environ.get("LYCEUM_WS_MAX_QUEUE_WAIT", 10)),
     "PRESENCE_TTL": 90,
     # Each process checks its channel layer (Redis) with a heartbeat every so many seconds
     # (0: never; the in-memory layer cannot fail); one that fails or is not back within

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from channels.auth import AuthMiddlewareStack
+from channels.auth import get_user as channels_get_user
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import WebsocketDenier
+from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from django.utils.http import is_same_domain
@@ -153,6 +154,25 @@ class BrowserOriginValidator:
         return await self.application(scope, receive, send)
 
 
+class SessionUserMiddleware(BaseMiddleware):
+    """``scope["user"]`` from the session cookie, unless a token already set it.
+
+    Channels' ``AuthMiddleware`` does the same on the process's one sync thread, for every
+    handshake (a token's too): when a crowd of browsers reconnects at once (a deploy, a lost
+    process), their session and user look-ups queued there one after the other, behind
+    every other sync call. Here they run on the database thread pool, like the token's.
+    """
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if "user" not in scope:
+            if "session" not in scope:
+                raise ValueError("SessionUserMiddleware needs channels' SessionMiddleware above")
+            scope = dict(scope, user=await on_database_thread(channels_get_user.func)(scope))
+        return await super().__call__(scope, receive, send)
+
+
 def gateway_stack(app: Any) -> Any:
-    """Origin check, then session auth, then token auth (a token wins over a cookie)."""
-    return BrowserOriginValidator(AuthMiddlewareStack(TokenAuthMiddleware(app)))
+    """Origin check, then token auth, then session auth (a token wins over a cookie)."""
+    return BrowserOriginValidator(
+        CookieMiddleware(SessionMiddleware(TokenAuthMiddleware(SessionUserMiddleware(app))))
+    )

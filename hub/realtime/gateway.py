@@ -28,8 +28,9 @@ from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from hub import shutdown
-from hub.outages import is_outage, warn_once
+from hub.outages import is_outage, is_overload, warn_once
 from hub.realtime import presence
+from hub.realtime.admission import Overloaded, Ticket, admission
 from hub.realtime.errors import GatewayError
 from hub.realtime.fanout import get_fanout
 from hub.realtime.publishing import apublish, encode
@@ -76,6 +77,11 @@ class TokenBucket:
             self.tokens -= cost
             return True
         return False
+
+    def seconds_until(self, cost: float) -> float:
+        """How long until ``cost`` tokens are there (0 if they are now)."""
+        missing = cost - self.level()
+        return max(0.0, missing / self.rate) if self.rate > 0 else float("inf")
 
     def charge(self, cost: float) -> None:
         """Spend ``cost`` tokens after the fact (what a replay sent), going into debt."""
@@ -145,10 +151,14 @@ class Subscription:
     revoked: bool = False
 
 
-def error_frame(ref: Any, code: str, message: str, details: Any = None) -> str:
+def error_frame(
+    ref: Any, code: str, message: str, details: Any = None, retry_after: float | None = None
+) -> str:
     frame: dict[str, Any] = {"op": "error", "ref": ref, "code": code, "message": message}
     if details is not None:
         frame["details"] = details
+    if retry_after is not None:
+        frame["retry_after"] = round(retry_after, 1)
     return encode(frame)
 
 
@@ -257,18 +267,31 @@ class Connection:
                 raise GatewayError("bad_frame", "op must be one of sub, unsub, act, ping")
             if not self.bucket.take(OP_COSTS[op]):
                 raise GatewayError(
-                    "rate_limited", "too many requests on this connection, slow down"
+                    "rate_limited",
+                    "too many requests on this connection, slow down",
+                    retry_after=max(0.1, self.bucket.seconds_until(OP_COSTS[op])),
                 )
             if out_of_range:
                 raise GatewayError("invalid", out_of_range)
             await handler(self, ref, frame)
         except GatewayError as exc:
-            self.write(error_frame(ref, exc.code, exc.message, exc.details))
+            self.write(error_frame(ref, exc.code, exc.message, exc.details, exc.retry_after))
         except Exception as exc:
+            if is_overload(exc):
+                # The database pool had no connection to lend within its timeout: busy, not
+                # broken. The client comes back when the queue has drained.
+                warn_once("database pool", "the database pool is exhausted: %s", exc)
+                busy = Overloaded(admission().retry_after())
+                self.write(error_frame(ref, busy.code, busy.message, None, busy.retry_after))
+                return
             if is_outage(exc):
                 # Redis is down: one warning per outage, and a code the client retries on.
                 warn_once("channel layer", "the channel layer (Redis) is unreachable: %s", exc)
-                self.write(error_frame(ref, "unavailable", "live updates are unavailable, retry"))
+                self.write(
+                    error_frame(
+                        ref, "unavailable", "live updates are unavailable, retry", retry_after=2
+                    )
+                )
                 return
             logger.exception("gateway failed on a frame")
             self.write(error_frame(ref, "internal", "the server failed on this frame"))
@@ -309,7 +332,7 @@ class Connection:
         # On the database thread pool (PostgreSQL), as actions are: on the process's one
         # sync thread the subscriptions of a reconnecting crowd queued behind each other
         # (1,000 sockets moved by a rolling restart waited a median 11 s for their `ok`).
-        if not await on_database_thread(topic.authorize)(self.user, name.key):
+        if not await on_database_thread(topic.authorize, refusable=True)(self.user, name.key):
             raise GatewayError("forbidden", "you may not subscribe to this topic")
         sub = Subscription(topic=topic, name=name)
         self.subscriptions[name.text] = sub
@@ -378,7 +401,9 @@ class Connection:
             validated = await database_sync_to_async(self._validate)(spec, data)
             result = await self._guard_async(spec.method(topic, self.user, name.key, validated))
         else:
-            result = await on_database_thread(self._run_action)(topic, name, spec, data, subscribed)
+            result = await on_database_thread(self._run_action, refusable=True)(
+                topic, name, spec, data, subscribed
+            )
         self.reply(ref, result if isinstance(result, dict) else {"result": result})
 
     OPS = {"ping": op_ping, "sub": op_sub, "unsub": op_unsub, "act": op_act}
@@ -523,7 +548,7 @@ class Connection:
             logger.exception("presence leave failed for %s", topic)
 
 
-def on_database_thread(function: Any) -> Any:
+def on_database_thread(function: Any, *, refusable: bool = False) -> Any:
     """``function`` as a coroutine run on a worker thread, for sync code of the gateway.
 
     On PostgreSQL, not thread-sensitive: by default every sync call of the process shares a
@@ -532,10 +557,28 @@ def on_database_thread(function: Any) -> Any:
     Actions share no thread state (hub/sanitize.py keeps its parsers per thread); each pool
     thread has its own connection. SQLite writes one at a time anyway (its in-memory test
     database locks across threads).
+
+    Every call passes the process's admission gate (hub/realtime/admission.py); a
+    ``refusable`` one (a client's ``sub`` or ``act``, which it can send again) is refused
+    with ``overloaded`` when the queue is full or it waited too long to start. The rest
+    (presence leaving, token look-ups) is counted but always runs.
     """
-    return database_sync_to_async(
-        function, thread_sensitive=connections["default"].vendor == "sqlite"
-    )
+
+    def gated(ticket: Ticket, *args: Any, **kwargs: Any) -> Any:
+        admission().start(ticket, refusable=refusable)
+        return function(*args, **kwargs)
+
+    run = database_sync_to_async(gated, thread_sensitive=connections["default"].vendor == "sqlite")
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        gate = admission()
+        ticket = gate.enter(refusable=refusable)
+        try:
+            return await run(ticket, *args, **kwargs)
+        finally:
+            gate.abandon(ticket)  # a no-op once started; frees the place if cancelled before
+
+    return call
 
 
 class Gateway:

@@ -7,7 +7,7 @@ import pytest
 from classrooms import services
 from classrooms.models import Activity, Completion, Course, Enrolment, Question
 from hub.accounts.models import Role
-from tests.factories import UserFactory
+from tests.factories import SpaceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -208,6 +208,89 @@ def test_question_bank_page(client, trainer, learner, c):
     assert bad.status_code == 200 and not Question.objects.filter(text="Bad").exists()
     client.force_login(learner)
     assert client.get(f"/courses/{c.course.pk}/questions/").status_code == 403
+
+
+def test_a_question_is_edited_in_place_from_the_bank(client, trainer, learner, c):
+    client.force_login(trainer)
+    url = f"/courses/{c.course.pk}/questions/"
+    client.post(url, {"kind": "single", "text": "Pick", "choices": "*Yes | good\nNo"})
+    q = Question.objects.get(text="Pick")
+    ids = list(q.choices.values_list("id", flat=True))
+    page = client.get(f"{url}?edit={q.pk}").content.decode()
+    assert "Edit the question" in page and "*Yes | good" in page
+    assert f'name="question" value="{q.pk}"' in page
+
+    r = client.post(
+        url,
+        {"question": q.pk, "kind": "multiple", "text": "Pick all", "choices": "*Yes\n*No\nMaybe"},
+    )
+    assert r.status_code == 302
+    q.refresh_from_db()
+    assert (q.kind, q.text) == ("multiple", "Pick all")
+    choices = list(q.choices.all())
+    assert [ch.id for ch in choices[:2]] == ids  # answers changed in place: attempts keep ids
+    assert [(ch.text, ch.is_correct) for ch in choices] == [
+        ("Yes", True),
+        ("No", True),
+        ("Maybe", False),
+    ]
+    # Turned numeric: the answers go, the number comes.
+    client.post(
+        url,
+        {
+            "question": q.pk,
+            "kind": "numeric",
+            "text": "How many?",
+            "numeric_answer": "3",
+            "tolerance": "0.5",
+        },
+    )
+    q.refresh_from_db()
+    assert (q.numeric_answer, q.tolerance, q.choices.count()) == (3, 0.5, 0)
+    # Invalid: nothing changes.
+    bad = client.post(url, {"question": q.pk, "kind": "numeric", "text": "How many?"})
+    assert bad.status_code == 200
+    q.refresh_from_db()
+    assert q.numeric_answer == 3
+    # Someone else's course's question: not found, untouched.
+    other = Course.objects.create(space=SpaceFactory(), title="Another space's course")
+    foreign = Question.objects.create(course=other, kind="numeric", text="Theirs", numeric_answer=1)
+    assert client.get(f"{url}?edit={foreign.pk}").status_code == 404
+    r = client.post(
+        url, {"question": foreign.pk, "kind": "numeric", "text": "Mine now", "numeric_answer": "2"}
+    )
+    assert r.status_code == 404
+    assert Question.objects.get(pk=foreign.pk).text == "Theirs"
+    client.force_login(learner)
+    assert (
+        client.post(
+            url, {"question": q.pk, "kind": "numeric", "text": "x", "numeric_answer": "1"}
+        ).status_code
+        == 403
+    )
+
+
+def test_rest_replaces_a_question(api_client_for, trainer, learner, c):
+    q = services.question_create(
+        user=trainer,
+        course=c.course,
+        kind="single",
+        text="Pick",
+        choices=[{"text": "A", "is_correct": True}, {"text": "B"}],
+    )
+    body = {
+        "kind": "true_false",
+        "text": "True?",
+        "choices": [{"text": "True", "is_correct": True}, {"text": "False", "is_correct": False}],
+    }
+    r = api_client_for(trainer).put(f"/api/v1/questions/{q.pk}/", body, format="json")
+    assert r.status_code == 200 and r.json()["kind"] == "true_false"
+    bad = {**body, "choices": [{"text": "True", "is_correct": True}]}
+    r = api_client_for(trainer).put(f"/api/v1/questions/{q.pk}/", bad, format="json")
+    assert r.status_code == 400
+    r = api_client_for(learner).put(f"/api/v1/questions/{q.pk}/", body, format="json")
+    assert r.status_code in (403, 404)
+    assert Question.objects.get(pk=q.pk).text == "True?"
 
 
 def test_grid_report_and_csv(

@@ -85,3 +85,35 @@ def test_xss_corpus_runs_nothing_live_in_preview_or_after_reload(login) -> None:
         hrefs = page.locator("#posts a[href]").evaluate_all("els => els.map(e => e.href)")
         assert not [h for h in hrefs if re.match(r"\s*(javascript|data|vbscript):", h, re.I)]
     assert fired == []
+
+
+def test_a_thread_read_in_the_browser_leaves_the_unread_counts(login) -> None:
+    """A new thread shows "New" to another reader until they open it (the thread page's
+    script marks it read, by POST); a reply after that shows as unread."""
+    author = login("learner")
+    reader = login("learner2")
+    title = f"Read marks {uuid.uuid4().hex[:6]}"
+    author.goto("/forums/")
+    author.get_by_role("link", name="Community lounge").click()
+    author.get_by_test_id("start-thread").click()
+    author.fill("input[name=title]", title)
+    author.fill("textarea[name=body]", "Has anyone read this?")
+    author.get_by_test_id("thread-form").locator("button[type=submit]").click()
+    expect(author.locator("[data-testid=thread-title]")).to_have_text(title)
+
+    reader.goto("/forums/")
+    reader.get_by_role("link", name="Community lounge").click()
+    row = reader.locator(".thread-row", has_text=title)
+    expect(row.get_by_test_id("thread-new")).to_be_visible()
+    with reader.expect_response(re.compile(r"/read/$")) as marked:
+        row.get_by_role("link", name=title).click()
+    assert marked.value.ok
+    reader.go_back()
+    reader.reload()
+    expect(row.get_by_test_id("thread-new")).to_have_count(0)
+
+    author.fill("#reply-form textarea[name=body]", "A reply after you read it")
+    author.click("[data-testid=reply-submit]")
+    expect(author.locator(POSTS, has_text="A reply after you read it")).to_have_count(1)
+    reader.reload()
+    expect(row.get_by_test_id("thread-unread")).to_have_text("1 unread")

@@ -56,3 +56,64 @@ def test_unread_badge_moves_live_in_the_navigation(login) -> None:
     leo.press("#composer-body", "Enter")
     expect(badge).to_have_text(str(before + 1))
     expect(badge).to_be_visible()
+
+
+def test_message_actions_mentions_attachments_and_browsing(login) -> None:
+    """Actions in a menu (button, keyboard, Escape), a mention highlighted for the person
+    mentioned, a file dropped on the conversation sent as an attachment, and the list
+    filtered by name and kind."""
+    leo = login("learner")
+    lina = login("learner2")
+    open_conversation(leo, "Lina Learner")
+    open_conversation(lina, "Leo Learner")
+
+    text = f"@learner look {uuid.uuid4().hex[:6]}"
+    lina.fill("#composer-body", text)
+    lina.keyboard.press("Enter")
+    received = leo.locator("[data-testid=message]", has_text=text)
+    expect(received).to_have_class(re.compile(r"\bmentions-me\b"))
+    expect(received.locator(".mention")).to_have_text("@learner")
+
+    # The actions are not all shown at once: a menu opens from the message's button.
+    menu = received.locator("[role=menu]")
+    expect(menu).to_be_hidden()
+    received.hover()
+    received.get_by_test_id("message-menu").click()
+    expect(menu).to_be_visible()
+    expect(menu.get_by_role("menuitem").first).to_be_focused()
+    leo.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+    expect(received.get_by_test_id("message-menu")).to_be_focused()
+    leo.keyboard.press("Enter")
+    menu.get_by_role("menuitem", name="Reply").click()
+    expect(leo.locator("#replying")).to_contain_text("Lina Learner")
+
+    # A file dropped on the conversation is attached and sent with the message.
+    leo.evaluate(
+        """() => {
+            const transfer = new DataTransfer();
+            const file = new File(["notes"], "notes.txt", {type: "text/plain"});
+            transfer.items.add(file);
+            const pane = document.querySelector(".chat-pane");
+            for (const type of ["dragover", "drop"]) {
+                const init = {dataTransfer: transfer, bubbles: true, cancelable: true};
+                pane.dispatchEvent(new DragEvent(type, init));
+            }
+        }"""
+    )
+    expect(leo.get_by_test_id("composer-attachment")).to_contain_text("notes.txt")
+    leo.fill("#composer-body", "with my notes")
+    leo.keyboard.press("Enter")
+    sent = lina.locator("[data-testid=message]", has_text="with my notes")
+    expect(sent.locator("a.attachment")).to_contain_text("notes.txt")
+    expect(leo.get_by_test_id("composer-attachment")).to_be_hidden()
+
+    # Browsing: by name, and by kind.
+    leo.get_by_test_id("conversation-filter").fill("lina")
+    expect(leo.locator("#conversation-list li[data-kind]:visible")).to_have_count(1)
+    leo.get_by_test_id("conversation-filter").fill("")
+    leo.get_by_role("button", name="People", exact=True).click()
+    kinds = leo.locator("#conversation-list li[data-kind]:visible").evaluate_all(
+        "items => items.map(li => li.dataset.kind)"
+    )
+    assert kinds and set(kinds) == {"direct"}, kinds

@@ -34,7 +34,7 @@ def test_thread_titles_are_text_escaped_on_the_page(client, forum, writer):
     client.force_login(writer)
     html = client.get(forum.get_absolute_url()).content.decode()
     listing = html[
-        html.index('<ul class="thread-list"') : html.index('<section class="card composer"')
+        html.index('<ul class="thread-list"') : html.index('<details class="card composer"')
     ]
     assert_inert(listing, user_links=False)
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from unittest.mock import ANY
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from rest_framework.authtoken.models import Token
 
 from hub.accounts.models import Role
 from hub.announcements.services import announcement_post
@@ -65,6 +69,48 @@ async def test_session_cookie_authenticates(client, learner):
     reply = await communicator.receive_json_from()
     assert reply["op"] == "ok"
     await communicator.disconnect()
+
+
+async def test_a_token_wins_over_the_session_cookie(client, learner, learner2):
+    await database_sync_to_async(client.force_login)(learner)
+    token, _ = await database_sync_to_async(Token.objects.get_or_create)(user=learner2)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    communicator = WebsocketCommunicator(
+        application,
+        "/ws/",
+        headers=[
+            (b"cookie", cookie),
+            (b"origin", b"http://localhost"),
+            (b"authorization", f"Token {token.key}".encode()),
+        ],
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_json_to({"op": "sub", "ref": "1", "topic": f"hub.user.{learner2.pk}"})
+    assert (await communicator.receive_json_from())["op"] == "ok"
+    await communicator.disconnect()
+
+
+@pytest.mark.skipif(not settings.SERVICES_MODE, reason="PostgreSQL: the database thread pool")
+async def test_a_session_handshake_does_not_wait_for_the_single_sync_thread(client, learner):
+    """A crowd of browsers reconnecting: their session look-ups run on the database thread
+    pool, not queued on the process's one sync thread behind everything else."""
+    await database_sync_to_async(client.force_login)(learner)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    release = threading.Event()
+    held = asyncio.ensure_future(sync_to_async(release.wait, thread_sensitive=True)(20))
+    try:
+        communicator = WebsocketCommunicator(
+            application, "/ws/", headers=[(b"cookie", cookie), (b"origin", b"http://localhost")]
+        )
+        connected, _ = await communicator.connect(timeout=10)
+        assert connected
+        await communicator.send_json_to({"op": "ping", "ref": "1"})
+        assert (await communicator.receive_json_from(timeout=10))["op"] == "ok"
+        await communicator.disconnect()
+    finally:
+        release.set()
+        await held
 
 
 async def test_foreign_origin_is_refused(learner):

@@ -66,3 +66,24 @@ class LobbyTopic(RoomTopic):
     def presence_left(self, user: Any, key: str) -> None:
         self.left.append((user.pk, key))
         self.heard.set()
+
+
+@realtime.topic("testing.gate")
+class GateTopic(RoomTopic):
+    """``testing.gate.<n>``: ``authorize`` holds its thread until ``opened`` is set, so that
+    a test can fill the process's queue of database work (hub/realtime/admission.py)."""
+
+    opened = threading.Event()
+    holding = threading.Semaphore(0)  # released once per authorize that is holding
+
+    def authorize(self, user: Any, key: str) -> bool:
+        self.holding.release()
+        if not self.opened.wait(timeout=30):
+            raise RuntimeError("the test never opened the gate")
+        return True
+
+    @realtime.action("pool_timeout")
+    def pool_timeout(self, user: Any, key: str, data: dict[str, Any]) -> None:
+        from psycopg_pool import PoolTimeout
+
+        raise PoolTimeout("couldn't get a connection after 30.00 sec")

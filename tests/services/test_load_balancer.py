@@ -148,6 +148,7 @@ class ResumingClient:
     backends: list[str] = field(default_factory=list)
     close_codes: list[int | None] = field(default_factory=list)
     reconnects: int = 0
+    overloaded: int = 0  # subscriptions answered `overloaded` (then sent again)
     # Times from a lost socket to a resumed subscription (seconds).
     gaps: list[float] = field(default_factory=list)
     _lost_at: float | None = None
@@ -187,7 +188,23 @@ class ResumingClient:
                         frame = json.loads(await ws.recv())
                 except TimeoutError:
                     continue
-                if frame.get("ref") == "s":
+                if frame.get("ref") == "s" and frame.get("code") == "overloaded":
+                    # A crowd arriving at once may be told to come back: as realtime.js,
+                    # after the hint, with jitter.
+                    self.overloaded += 1
+                    hint = frame["retry_after"]
+                    await asyncio.sleep(random.uniform(hint, 2 * hint))
+                    await ws.send(
+                        json.dumps(
+                            {
+                                "op": "sub",
+                                "ref": "s",
+                                "topic": self.topic,
+                                "since": self.seen[-1] if self.seen else last,
+                            }
+                        )
+                    )
+                elif frame.get("ref") == "s":
                     assert frame["op"] == "ok", frame
                     self.connected.set()
                     if self._lost_at is not None:
@@ -353,3 +370,24 @@ async def test_a_killed_process_loses_no_message_for_its_clients(balanced: Balan
     assert moved and all(c.reconnects >= 1 for c in moved)
     # The victim's clients resumed on the two others; nobody went back to the dead one.
     assert all(victim[0] not in c.backends[1:] for c in run.clients)
+
+
+async def test_the_sockets_of_one_live_class_share_a_process(balanced: Balancer) -> None:
+    """The built-in media relay keeps a class's media in one process (classrooms/media.py):
+    the live-class page asks for ``/ws/?affinity=liveclass-<id>``, and HAProxy hashes on it.
+    Every other socket is balanced by connection count."""
+    token = await asyncio.to_thread(api_token, balanced.url, "learner")
+    base = f"ws://127.0.0.1:{balanced.port}/ws/"
+
+    async def backend_of(url: str) -> str:
+        async with connect(url, additional_headers={"Authorization": f"Token {token}"}) as ws:
+            await ws.send(json.dumps({"op": "ping", "ref": "p"}))
+            assert json.loads(await ws.recv())["op"] == "ok"
+            return ws.response.headers.get("X-Lyceum-Backend", "?")
+
+    for room in (7, 8, 9):
+        landed = {await backend_of(f"{base}?affinity=liveclass-{room}") for _ in range(5)}
+        assert len(landed) == 1, (room, landed)
+    rooms = {await backend_of(f"{base}?affinity=liveclass-{room}") for room in range(40)}
+    assert len(rooms) >= 2, rooms  # the classes themselves are spread over the processes
+    assert await backend_of(base) in balanced.backends  # no affinity: the usual balance

@@ -120,5 +120,18 @@
     Lyceum.realtime.subscribe(topic, {since: parseInt(list.dataset.since || "0", 10)});
   }
 
+  // "Start a thread" in the toolbar opens the composer (a <details>) and focuses its title.
+  document.querySelectorAll("a.start-thread").forEach((link) => {
+    link.addEventListener("click", (event) => {
+      const composer = document.querySelector("details.composer");
+      if (!composer) return;
+      event.preventDefault();
+      composer.open = true;
+      composer.scrollIntoView({block: "start"});
+      const title = composer.querySelector("input[name=title]");
+      if (title) title.focus();
+    });
+  });
+
   window.LyceumForums = {api: api, toast: toast, csrf: csrf};
 })();

@@ -295,7 +295,26 @@
   if (pin) pin.addEventListener("click", () => F.api("/api/v1/forums/threads/" + state.thread.id + "/moderation/",
     "POST", {pinned: !state.thread.is_pinned}).catch((e) => F.toast(e.message)));
 
+  // Read marks: the last post shown while the page is in view is read (a POST; the
+  // page's GET marks nothing). Posts arriving live are read when seen, a second later.
+  let reported = 0;
+  let readTimer = null;
+  function markRead() {
+    clearTimeout(readTimer);
+    readTimer = setTimeout(() => {
+      if (document.visibilityState !== "visible") return;
+      const last = Math.max(0, ...posts.keys());
+      if (last <= reported) return;
+      F.api("/api/v1/forums/threads/" + state.thread.id + "/read/", "POST", {post_id: last})
+        .then((data) => { reported = Math.max(reported, data.post_id); })
+        .catch(() => {});   // a read mark is worth no error message
+    }, 1000);
+  }
+  rt.on(topic, "post.created", markRead);
+  document.addEventListener("visibilitychange", markRead);
+
   // Server markup is the no-script fallback; from here on the client renders.
   for (const p of posts.values()) upsert(p);
   rt.subscribe(topic, {since: state.since});
+  markRead();
 })();

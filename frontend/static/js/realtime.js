@@ -24,12 +24,36 @@
       super(frame.message || frame.code);
       this.code = frame.code;
       this.details = frame.details;
+      // Seconds after which trying again makes sense (rate_limited, overloaded, unavailable).
+      this.retryAfter = typeof frame.retry_after === "number" ? frame.retry_after : null;
     }
+  }
+
+  // A `sub` answered with one of these is sent again later (see retryDelay).
+  const RETRIED_CODES = new Set(["rate_limited", "overloaded", "unavailable", "timeout"]);
+
+  // When to try again after the n-th failed try: the server's `retry_after` hint if it gave
+  // one, else exponential back-off from 1 s; either way doubled per further try, at most
+  // 30 s, with jitter over [delay, 2 x delay) so that a crowd refused together does not come
+  // back together.
+  function retryDelay(error, n) {
+    const base = error.retryAfter !== null ? error.retryAfter * 1000 : 1000;
+    const delay = Math.min(30000, base * Math.pow(2, n));
+    return delay + Math.random() * delay;
+  }
+
+  // The page's socket address. A page whose live parts must meet other people's in one
+  // server process (a live class on the built-in media relay) names that in
+  // <meta name="lyceum-ws-affinity">; the load balancer hashes on it (deploy/haproxy.cfg).
+  function defaultUrl() {
+    const base = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/";
+    const meta = document.querySelector('meta[name="lyceum-ws-affinity"]');
+    return meta && meta.content ? base + "?affinity=" + encodeURIComponent(meta.content) : base;
   }
 
   class Realtime {
     constructor(url) {
-      this.url = url || (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/";
+      this.url = url || defaultUrl();
       this.socket = null;
       this.nextRef = 1;
       this.pending = new Map();      // ref -> {resolve, reject, timer}
@@ -152,16 +176,15 @@
         this._emit("resumed", topic, data);
         return data;
       }, (error) => {
-        // Over the socket's budget, or the server's live layer is down for a moment: try
-        // again later (with jitter), on this socket, if the topic is still wanted.
-        if (error.code === "rate_limited" || error.code === "unavailable") {
+        // Over the socket's budget, the server busy or its live layer down for a moment, or
+        // no answer in time: try again later, on this socket, if the topic is still wanted.
+        if (RETRIED_CODES.has(error.code)) {
           const n = attempt || 0;
-          const delay = Math.random() * Math.min(30000, 1000 * Math.pow(2, n));
           setTimeout(() => {
             if (this.socket === socket && this.connected && this.topics.has(topic)) {
               this._sub(topic, n + 1).catch(() => {});
             }
-          }, delay);
+          }, retryDelay(error, n));
         }
         throw error;
       });
@@ -213,6 +236,7 @@
   const Lyceum = (window.Lyceum = window.Lyceum || {});
   Lyceum.Realtime = Realtime;
   Lyceum.RealtimeError = RealtimeError;
+  Lyceum.retryDelay = retryDelay;
   let shared = null;
   Object.defineProperty(Lyceum, "realtime", {
     get() {

@@ -51,6 +51,30 @@
       .catch((e) => Lyceum.toast((e.error && e.error.message) || gettext("Could not start the conversation.")));
   });
 
+  // -- browsing the conversation list --------------------------------------------------
+  const filterInput = document.getElementById("conversation-filter");
+  const kindButtons = Array.from(document.querySelectorAll(".kind-filter button"));
+  let kinds = [];
+  function applyFilter() {
+    const words = filterInput.value.trim().toLowerCase();
+    let shown = 0;
+    document.querySelectorAll("#conversation-list li[data-kind]").forEach((li) => {
+      const name = (li.querySelector(".name") || li).textContent.toLowerCase();
+      const visible = (!words || name.includes(words)) && (!kinds.length || kinds.includes(li.dataset.kind));
+      li.hidden = !visible;
+      if (visible) shown += 1;
+    });
+    document.getElementById("conversation-none").hidden = shown > 0;
+  }
+  if (filterInput) {
+    filterInput.addEventListener("input", applyFilter);
+    kindButtons.forEach((button) => button.addEventListener("click", () => {
+      kinds = button.dataset.kind ? button.dataset.kind.split(" ") : [];
+      kindButtons.forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
+      applyFilter();
+    }));
+  }
+
   const current = state.current;
   if (!current) return;
 
@@ -73,6 +97,73 @@
     try { return new Date(iso).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}); } catch (e) { return ""; }
   }
 
+  // -- message menus, mentions ---------------------------------------------------------
+  let openActions = null;
+  function openMenu(button, menu) {
+    closeMenu();
+    menu.hidden = false;
+    button.setAttribute("aria-expanded", "true");
+    openActions = {button: button, menu: menu};
+    const first = menu.querySelector("[role=menuitem]");
+    if (first) first.focus();
+  }
+  function closeMenu(refocus) {
+    if (!openActions) return;
+    openActions.menu.hidden = true;
+    openActions.button.setAttribute("aria-expanded", "false");
+    if (refocus) openActions.button.focus();
+    openActions = null;
+  }
+  document.addEventListener("click", (event) => {
+    if (openActions && !openActions.menu.contains(event.target) && event.target.closest(".menu-button") !== openActions.button) closeMenu();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (!openActions) return;
+    if (event.key === "Escape") { event.preventDefault(); closeMenu(true); return; }
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    const items = Array.from(openActions.menu.querySelectorAll("[role=menuitem]"));
+    const at = items.indexOf(document.activeElement);
+    const next = (at + (event.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+    event.preventDefault();
+    items[next].focus();
+  });
+  // A touch held still for half a second opens the menu (as a long press does in apps).
+  function bindLongPress(target, open) {
+    let timer = null;
+    const cancel = () => { clearTimeout(timer); timer = null; };
+    target.addEventListener("pointerdown", (event) => {
+      if (event.pointerType !== "touch" || event.target.closest("a, button")) return;
+      timer = setTimeout(() => { timer = null; open(); }, 500);
+    });
+    for (const type of ["pointerup", "pointercancel", "pointermove", "pointerleave"]) target.addEventListener(type, cancel);
+    target.addEventListener("contextmenu", (event) => {
+      if (event.target.closest("a")) return;  // a link keeps the browser's own menu
+      event.preventDefault();
+      cancel();
+      open();
+    });
+  }
+  // "@name" in a message's text (not in code or links) is shown as a mention.
+  const MENTION = /(^|[^\w@])(@[\w.+-]+)/g;
+  function highlightMentions(root) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
+      acceptNode: (node) => (node.parentElement.closest("code, pre, a") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
+    });
+    const texts = [];
+    while (walker.nextNode()) if (walker.currentNode.nodeValue.includes("@")) texts.push(walker.currentNode);
+    for (const node of texts) {
+      const parts = node.nodeValue.split(MENTION);
+      if (parts.length === 1) continue;
+      const fragment = document.createDocumentFragment();
+      parts.forEach((part, i) => {
+        if (!part) return;
+        if (i % 3 === 2) fragment.appendChild(el("span", "mention", part));
+        else fragment.appendChild(document.createTextNode(part));
+      });
+      node.replaceWith(fragment);
+    }
+  }
+
   function render(m) {
     const li = el("li", "message" + (m.deleted ? " deleted" : ""));
     li.id = "m" + m.id;
@@ -91,8 +182,14 @@
     }
     const body = el("div", "body");
     if (m.deleted) body.textContent = gettext("This message was deleted.");
-    else body.innerHTML = m.body_html;  // sanitised by hub/sanitize.py on the server
+    else {
+      body.innerHTML = m.body_html;  // sanitised by hub/sanitize.py on the server
+      highlightMentions(body);
+    }
     li.appendChild(body);
+    if (!m.deleted && m.mentions && m.mentions.includes(me) && m.sender.id !== me) {
+      li.classList.add("mentions-me");
+    }
     if (!m.deleted) {
       for (const a of m.attachments) {
         const link = el("a", "attachment", "📎 " + a.name);
@@ -110,10 +207,30 @@
         reactions.appendChild(b);
       }
       li.appendChild(reactions);
+      // The message's actions live in a menu, opened by its button (shown on hover or
+      // keyboard focus), by a long press on touch screens, or by the context-menu key.
+      const menuButton = el("button", "menu-button");
+      menuButton.type = "button";
+      menuButton.setAttribute("aria-haspopup", "menu");
+      menuButton.setAttribute("aria-expanded", "false");
+      menuButton.setAttribute("data-testid", "message-menu");
+      menuButton.append(el("span", "", "⋯"));
+      menuButton.lastChild.setAttribute("aria-hidden", "true");
+      menuButton.append(el("span", "sr-only", interpolate(gettext("Actions on the message of %s"), [m.sender.name])));
       const actions = el("div", "actions");
-      const add = (label, fn) => { const b = el("button", "", label); b.type = "button"; b.addEventListener("click", fn); actions.appendChild(b); };
+      actions.setAttribute("role", "menu");
+      actions.hidden = true;
+      const add = (label, fn) => {
+        const b = el("button", "", label);
+        b.type = "button";
+        b.setAttribute("role", "menuitem");
+        b.addEventListener("click", () => { closeMenu(); fn(); });
+        actions.appendChild(b);
+      };
+      menuButton.addEventListener("click", () => (actions.hidden ? openMenu(menuButton, actions) : closeMenu()));
+      bindLongPress(li, () => openMenu(menuButton, actions));
       add(gettext("Reply"), () => setReply(m));
-      add("👍", () => act("react", {message: m.id, emoji: "👍", add: true}));
+      add("👍 " + gettext("Like"), () => act("react", {message: m.id, emoji: "👍", add: true}));
       if (m.sender.id === me) {
         const age = (Date.now() - new Date(m.created_at).getTime()) / 1000;
         if (age < state.edit_window) add(gettext("Edit"), () => {
@@ -128,6 +245,7 @@
             {method: "POST", json: {reason: reason}}).then(() => Lyceum.toast(gettext("Reported to the moderators.")));
         });
       }
+      li.appendChild(menuButton);
       li.appendChild(actions);
     }
     const receipt = el("div", "receipt");
@@ -284,6 +402,42 @@
     }
   });
 
+  // Attachments: the file input, or a file dropped on the conversation or pasted into the
+  // composer; the chosen file is shown with a way to take it back.
+  const fileChip = document.getElementById("composer-attachment");
+  function showFile() {
+    const file = fileInput.files[0];
+    fileChip.hidden = !file;
+    if (file) fileChip.querySelector(".name").textContent = file.name;
+  }
+  function takeFile(files) {
+    if (!files || !files.length) return false;
+    const transfer = new DataTransfer();
+    transfer.items.add(files[0]);
+    fileInput.files = transfer.files;
+    showFile();
+    return true;
+  }
+  fileInput.addEventListener("change", showFile);
+  fileChip.querySelector("button").addEventListener("click", () => { fileInput.value = ""; showFile(); composerBody.focus(); });
+  composerBody.addEventListener("paste", (event) => {
+    if (event.clipboardData && takeFile(event.clipboardData.files)) event.preventDefault();
+  });
+  const pane = document.querySelector(".chat-pane");
+  pane.addEventListener("dragover", (event) => {
+    if (!event.dataTransfer || !Array.from(event.dataTransfer.types).includes("Files")) return;
+    event.preventDefault();
+    pane.classList.add("dropping");
+  });
+  pane.addEventListener("dragleave", (event) => { if (!pane.contains(event.relatedTarget)) pane.classList.remove("dropping"); });
+  pane.addEventListener("drop", (event) => {
+    pane.classList.remove("dropping");
+    if (!event.dataTransfer || !event.dataTransfer.files.length) return;
+    event.preventDefault();
+    takeFile(event.dataTransfer.files);
+    composerBody.focus();
+  });
+
   // Send with a client_id; a retry (after a lost connection) reuses it: never two messages.
   function deliver(item, attempt) {
     rt.act(topic, "send", item.data).then((m) => { upsert(m); markRead(); }).catch((e) => {
@@ -314,6 +468,7 @@
         return;
       }
       fileInput.value = "";
+      showFile();
     }
     const li = el("li", "message pending");
     li.appendChild(el("div", "body", body));
