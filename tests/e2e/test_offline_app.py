@@ -51,7 +51,7 @@ def app_page(browser, pwa_server) -> Iterator[Callable[[str], object]]:
         # A page whose navigation began while the worker was still installing (the login
         # redirect) is not claimed if the claim ran before its document existed; the next
         # load is controlled, as for a person.
-        page.wait_for_function("async () => Boolean(await navigator.serviceWorker.ready)")
+        eventually(page, "async () => Boolean(await navigator.serviceWorker.ready)")
         if not page.evaluate("() => navigator.serviceWorker.controller !== null"):
             page.reload()
         try:
@@ -73,6 +73,21 @@ def app_page(browser, pwa_server) -> Iterator[Callable[[str], object]]:
     for context in contexts:
         context.set_offline(False)
         close_context(context)
+
+
+def eventually(page, script: str, arg=None, timeout_s: float = EXPECT_TIMEOUT_MS / 1000):
+    """Poll ``page.evaluate(script, arg)`` until it is truthy (``wait_for_function`` takes
+    a promise for a truthy value, so it cannot wait on IndexedDB, caches or the worker)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = page.evaluate(script, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never true: {script[:120]}")
+        page.wait_for_timeout(100)
 
 
 WORKER_VERSION = """() => new Promise((resolve) => {
@@ -124,13 +139,14 @@ def test_shell_cached_pages_offline_and_update_offered(app_page, pwa_server):
     assert page.evaluate(WORKER_VERSION) == first  # nothing changes before the person agrees
     with page.expect_navigation():
         banner.get_by_role("button").click()
-    page.wait_for_function(
+    eventually(
+        page,
         """(v) => navigator.serviceWorker.controller && new Promise((resolve) => {
              const c = new MessageChannel();
              c.port1.onmessage = (e) => resolve(e.data.version === v);
              navigator.serviceWorker.controller.postMessage({type: "version"}, [c.port2]);
            })""",
-        arg=second,
+        second,
     )
     caches = page.evaluate("caches.keys()")
     assert f"lyceum-shell-{second}" in caches and f"lyceum-shell-{first}" not in caches
@@ -197,7 +213,8 @@ def test_course_offline_lesson_quiz_app_closed_and_synced(app_page):
     first = form.locator("fieldset").first.locator("input").first
     first.check()
     # Wait until the answer is in IndexedDB, then close the app while offline.
-    page.wait_for_function(
+    eventually(
+        page,
         """(id) => new Promise((resolve) => {
              const open = indexedDB.open("lyceum-offline");
              open.onsuccess = () => {
@@ -206,7 +223,7 @@ def test_course_offline_lesson_quiz_app_closed_and_synced(app_page):
                  Boolean(get.result && Object.keys(get.result.answers).length));
              };
            })""",
-        arg=quiz_id,
+        quiz_id,
     )
     page.close()
 
@@ -311,7 +328,7 @@ def test_push_message_shows_the_notice_with_its_page(app_page, pwa_server):
     )
     cdp.send("ServiceWorker.enable")
     page.wait_for_timeout(0)  # let the registration event arrive
-    page.wait_for_function("async () => Boolean(await navigator.serviceWorker.ready)")
+    eventually(page, "async () => Boolean(await navigator.serviceWorker.ready)")
     deadline = 50
     while not registrations and deadline:
         page.wait_for_timeout(100)
@@ -335,9 +352,10 @@ def test_push_message_shows_the_notice_with_its_page(app_page, pwa_server):
             "data": json.dumps(payload),
         },
     )
-    page.wait_for_function(
+    eventually(
+        page,
         """async () =>
-             (await (await navigator.serviceWorker.ready).getNotifications()).length > 0"""
+             (await (await navigator.serviceWorker.ready).getNotifications()).length > 0""",
     )
     shown = page.evaluate(
         """async () => (await (await navigator.serviceWorker.ready).getNotifications())
