@@ -206,6 +206,10 @@ def test_course_offline_lesson_quiz_app_closed_and_synced(app_page):
     page.goto(lesson)
     expect(page.locator("main h1")).to_have_text("First aid in five minutes")
     expect(page.locator(".lesson")).to_contain_text("112")
+    # Not done before (other tests may have done it on this database): done here, offline.
+    to_complete = page.locator("[data-complete-url]").count()
+    if to_complete:
+        expect(page.locator("[data-testid=activity-done]")).to_be_visible()
     page.goto(quiz)
     offline_quiz = page.locator("[data-testid=offline-quiz]")
     offline_quiz.get_by_test_id("offline-quiz-start").click()
@@ -240,6 +244,8 @@ def test_course_offline_lesson_quiz_app_closed_and_synced(app_page):
     status = page.locator("[data-testid=net-status]")
     expect(status).to_contain_text("offline")
     expect(status).to_have_attribute("data-waiting", re.compile(r"^[1-9]"))  # quiz (+ lesson)
+    # Progress from the local state: the lesson read offline shows as done, pending.
+    expect(page.locator("[data-testid=outline] li[data-pending='1']")).to_have_count(to_complete)
     context.set_offline(False)
     expect(status).to_be_hidden()
     attempts = page.request.get(f"/api/v1/activities/{quiz_id}/attempts/").json()

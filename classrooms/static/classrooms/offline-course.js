@@ -112,7 +112,37 @@
     await show();
   }
 
+  /** Progress from the local state: activities done on this device whose completion
+   * still waits in the outbox show as done (pending); the server's figure takes over when
+   * they are sent (the page's live progress, or the next load). */
+  async function localProgress() {
+    if (!Lyceum.outbox) return;
+    const entries = await Lyceum.outbox.all().catch(() => []);
+    let added = 0;
+    for (const entry of entries) {
+      const match = /^\/api\/v1\/activities\/(\d+)\/complete\/$/.exec(entry.url || "");
+      const item = match && document.querySelector(`li[data-activity="${match[1]}"]`);
+      if (!item || item.classList.contains("done")) continue;
+      item.classList.add("done");
+      item.dataset.pending = "1";
+      const check = item.querySelector(".check");
+      if (check) check.textContent = "✔";
+      added += 1;
+    }
+    const bar = document.getElementById("my-progress-bar");
+    const value = document.getElementById("my-progress-value");
+    const required = document.querySelectorAll("[data-testid=outline] li[data-activity]").length;
+    if (added && bar && value && required) {
+      const done = document.querySelectorAll("[data-testid=outline] li[data-activity].done").length;
+      const local = Math.max(Number(bar.value), Math.round((100 * done) / required));
+      bar.value = local;
+      value.textContent = String(local);
+      bar.dataset.local = "1";
+    }
+  }
+
   save.addEventListener("click", makeOffline);
+  localProgress();
   remove.addEventListener("click", removeOffline);
   window.addEventListener("online", show);
   window.addEventListener("offline", show);
