@@ -346,11 +346,19 @@ class Attempt(models.Model):
     score = models.PositiveSmallIntegerField(null=True, blank=True)  # percent
     passed = models.BooleanField(default=False)
     late = models.BooleanField(default=False)
+    # An attempt taken offline (issue 21): the device's id for it, so a replayed submission
+    # finds the attempt it already made instead of making another.
+    client_id = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "activity", "number"], name="unique_attempt")
+            models.UniqueConstraint(fields=["user", "activity", "number"], name="unique_attempt"),
+            models.UniqueConstraint(
+                fields=["user", "client_id"],
+                condition=models.Q(client_id__isnull=False),
+                name="one_attempt_per_offline_client_id",
+            ),
         ]
 
     def __str__(self) -> str:

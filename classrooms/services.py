@@ -790,9 +790,14 @@ def _score(question: Question, answer: Any) -> tuple[bool, list[str]]:
 
 
 @transaction.atomic
-def attempt_submit(*, user: User, attempt: Attempt, answers: Any) -> Attempt:
+def attempt_submit(
+    *, user: User, attempt: Attempt, answers: Any, finished_at: datetime | None = None
+) -> Attempt:
     """Score an attempt on the server. Submitting twice is a conflict; bad answers change
-    nothing; after the deadline (plus a few seconds of grace) the attempt scores zero."""
+    nothing; after the deadline (plus a few seconds of grace) the attempt scores zero.
+
+    ``finished_at``: when an attempt taken offline was finished (``classrooms.offline``
+    has checked it against the server's clock); now otherwise."""
     attempt = (
         Attempt.objects.select_for_update(of=("self",))
         .select_related("activity__course")
@@ -808,7 +813,7 @@ def attempt_submit(*, user: User, attempt: Attempt, answers: Any) -> Attempt:
     order = {qid: i for i, qid in enumerate(attempt.question_ids)}
     questions.sort(key=lambda q: order[q.pk])
     clean = _validate_answers(questions, answers)
-    now = timezone.now()
+    now = finished_at or timezone.now()
     late = attempt.deadline is not None and now > attempt.deadline + timedelta(
         seconds=TIMER_GRACE_SECONDS
     )

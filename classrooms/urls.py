@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from classrooms import api, views
+from classrooms import api, offline_api, views
 
 api_urlpatterns = [
     path("courses/", api.CourseListView.as_view(), name="api-course-list"),
@@ -48,6 +48,18 @@ api_urlpatterns = [
     path("attempts/<int:pk>/submit/", api.AttemptSubmitView.as_view(), name="api-attempt-submit"),
     path("enrolments/", api.MyEnrolmentsView.as_view(), name="api-my-enrolments"),
     path("enrolments/<int:pk>/", api.EnrolmentDetailView.as_view(), name="api-enrolment-detail"),
+    # -- offline learning (issue 21) --
+    path(
+        "courses/<int:pk>/offline/",
+        offline_api.CourseOfflinePackView.as_view(),
+        name="api-course-offline",
+    ),
+    path(
+        "activities/<int:pk>/offline-attempts/",
+        offline_api.OfflineAttemptView.as_view(),
+        name="api-offline-attempt",
+    ),
+    # -- end offline learning --
 ]
 
 # Live classes.

@@ -12,4 +12,13 @@ urlpatterns = [
     path("style-guide/", views.style_guide, name="style-guide"),
     path("manifest.webmanifest", views.manifest, name="manifest"),
     re_path(r"^brand/(?P<color>[0-9a-f]{6})\.css$", views.brand_css, name="brand-css"),
+    # -- offline and push (issue 21) --
+    path("sw.js", views.service_worker, name="service-worker"),
+    path("offline/", views.offline, name="offline"),
+    re_path(
+        r"^brand/(?P<color>[0-9a-f]{6})/icon-(?P<size>192|512)\.png$",
+        views.app_icon,
+        name="app-icon",
+    ),
+    # -- end offline and push --
 ]

@@ -100,19 +100,149 @@ def notification_mark_read(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def manifest(request: HttpRequest) -> JsonResponse:
-    """The PWA manifest."""
+    """The PWA manifest, in the current space's name and brand (its icons too)."""
+    space = getattr(request, "space", None)
+    color = brand_color(getattr(space, "brand_color", "") or "")
+    name = getattr(space, "name", "") or "Lyceum"
+
+    def icon(size: int) -> dict[str, str]:
+        return {
+            "src": reverse("app-icon", kwargs={"color": color[1:], "size": size}),
+            "sizes": f"{size}x{size}",
+            "type": "image/png",
+            "purpose": "any maskable",
+        }
+
     return JsonResponse(
         {
-            "name": "Lyceum",
-            "short_name": "Lyceum",
+            "name": name,
+            "short_name": name[:12],
+            "id": "/",
             "start_url": "/",
+            "scope": "/",
             "display": "standalone",
             "background_color": "#ffffff",
-            "theme_color": "#1f5f8b",
-            "icons": [{"src": static("img/lyceum.svg"), "sizes": "any", "type": "image/svg+xml"}],
+            "theme_color": color,
+            "icons": [
+                {"src": static("img/lyceum.svg"), "sizes": "any", "type": "image/svg+xml"},
+                icon(192),
+                icon(512),
+            ],
         },
         content_type="application/manifest+json",
     )
+
+
+# -- offline and push (issue 21; docs/OFFLINE.md) --------------------------------------------
+# The app shell: cached by the service worker at install, its digest is the worker's version.
+SHELL_ASSETS = (
+    "css/lyceum.css",
+    "css/offline.css",
+    "js/early.js",
+    "js/realtime.js",
+    "js/forms.js",
+    "js/shell.js",
+    "js/offline.js",
+    "img/lyceum.svg",
+)
+
+
+def _static_bytes(name: str) -> bytes:
+    from django.contrib.staticfiles import finders
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    found = finders.find(name)
+    if found:
+        with open(found, "rb") as handle:
+            return handle.read()
+    with staticfiles_storage.open(name) as handle:
+        return handle.read()
+
+
+def app_version() -> str:
+    """The service worker's version: a digest of its code, the shell's files and the
+    release marker (``LYCEUM_RELEASE``, or the file ``LYCEUM_RELEASE_FILE``). Any change
+    makes browsers install the new worker and offer a reload."""
+    import hashlib
+
+    from django.conf import settings
+
+    digest = hashlib.sha256(_static_bytes("js/sw.js"))
+    for name in SHELL_ASSETS:
+        digest.update(static(name).encode())
+        digest.update(_static_bytes(name))
+    digest.update(settings.LYCEUM_RELEASE.encode())
+    marker = settings.LYCEUM_RELEASE_FILE
+    if marker:
+        try:
+            with open(marker, "rb") as handle:
+                digest.update(handle.read(200))
+        except OSError:
+            pass
+    return digest.hexdigest()[:16]
+
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """``/sw.js``: served from the root so its scope is the whole site; never cached by
+    HTTP (browsers compare it byte for byte to find a new version)."""
+    import json
+
+    shell = [static(name) for name in SHELL_ASSETS] + [reverse("offline")]
+    code = (
+        _static_bytes("js/sw.js")
+        .decode("utf-8")
+        .replace("__LYCEUM_VERSION__", app_version())
+        .replace('"__LYCEUM_SHELL__"', json.dumps(json.dumps(shell)))
+        .replace("__LYCEUM_OFFLINE_URL__", reverse("offline"))
+    )
+    response = HttpResponse(code, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache, max-age=0"
+    response["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@require_GET
+def offline(request: HttpRequest) -> HttpResponse:
+    """What a page not saved for offline shows without a network (cached by the worker;
+    the same for everyone: nothing personal in it)."""
+    response = render(request, "frontend/offline.html")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@require_GET
+@cache_control(public=True, max_age=365 * 24 * 3600, immutable=True)
+def app_icon(request: HttpRequest, color: str, size: str) -> HttpResponse:
+    """The installed app's icon in a space's brand (``/brand/1f5f8b/icon-192.png``): the
+    Lyceum columns on the brand colour, in whichever of black or white reads on it."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    px = int(size)
+    if px not in (192, 512):
+        raise Http404
+    background = brand_color("#" + color)
+    ink = on_brand(background)
+    image = Image.new("RGB", (px, px), background)
+    draw = ImageDraw.Draw(image)
+    # The logo's 64-unit drawing (img/lyceum.svg) in the middle 80%: a maskable icon's
+    # safe zone (the launcher cuts its own shape out of the full square).
+    inset, unit = 0.1 * px, 0.8 * px / 64
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return inset + x * unit, inset + y * unit
+
+    draw.polygon([at(12, 26), at(32, 14), at(52, 26)], fill=ink)
+    for x, y, w, h in ((16, 30, 6, 18), (29, 30, 6, 18), (42, 30, 6, 18), (10, 50, 44, 4)):
+        draw.rectangle([at(x, y), at(x + w, y + h)], fill=ink)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return HttpResponse(out.getvalue(), content_type="image/png")
+
+
+# -- end offline and push --
 
 
 @require_GET

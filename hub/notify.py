@@ -98,12 +98,17 @@ def notify(
     target: Model | None = None,
     description: str = "",
     url: str = "",
+    topic: str = "",
 ) -> list[Notification]:
-    """Notify each recipient once: store, push on ``hub.user.<id>``, e-mail per preference.
+    """Notify each recipient once: store, push on ``hub.user.<id>``, e-mail per preference,
+    and Web Push to their devices per their push preference (``hub.webpush``).
 
-    ``description`` is plain text (it goes to e-mails and previews as it is).
+    ``description`` is plain text (it goes to e-mails and previews as it is). ``topic`` is
+    the realtime topic of the thing the notice is about, if it has one: whoever has a
+    socket on it when the push job runs is looking at it and is not pushed.
     """
-    from hub.tasks import send_notification_emails
+    from hub import webpush
+    from hub.tasks import send_notification_emails, send_push_notifications
 
     people = {r.pk: r for r in recipients}
     deliveries = deliveries_for(user_ids=people, kind=kind)
@@ -134,7 +139,8 @@ def notify(
                     "kind": kind,
                     "url": url,
                     "actor_name": "" if uid == actor_user_id else actor_name,
-                },
+                }
+                | ({"topic": topic} if topic else {}),
             )
             for uid in wanted
         ]
@@ -153,6 +159,12 @@ def notify(
     ]
     if to_email:
         transaction.on_commit(lambda: send_notification_emails.enqueue(to_email))
+    # -- Web Push (issue 21) --
+    pushed = set(webpush.pushed_user_ids(user_ids=wanted, kind=kind))
+    to_push = [n.id for n in created if n.recipient_id in pushed]
+    if to_push:
+        transaction.on_commit(lambda: send_push_notifications.enqueue(to_push))
+    # -- end Web Push --
     return created
 
 

@@ -502,3 +502,18 @@ LOGGING = {
         "aioice": {"level": "WARNING"},
     },
 }
+
+# -- offline and push (issue 21; docs/OFFLINE.md) -------------------------------------------
+# Push services a subscription may point at (host suffixes; "http://host" only for a test's
+# local endpoint): the server posts to them, so nowhere else.
+LYCEUM_WEBPUSH_HOSTS = env_list(
+    "LYCEUM_WEBPUSH_HOSTS",
+    "fcm.googleapis.com,push.services.mozilla.com,notify.windows.com,push.apple.com",
+)
+LYCEUM_WEBPUSH_CONTACT = os.environ.get("LYCEUM_WEBPUSH_CONTACT", "")  # mailto: or https:
+LYCEUM_WEBPUSH_TIMEOUT = float(os.environ.get("LYCEUM_WEBPUSH_TIMEOUT", 5))  # s per device
+LYCEUM_WEBPUSH_CONCURRENCY = int(os.environ.get("LYCEUM_WEBPUSH_CONCURRENCY", 8))
+# The service worker's version also changes with this (a deploy sets it, or writes the file).
+LYCEUM_RELEASE = os.environ.get("LYCEUM_RELEASE", "")
+LYCEUM_RELEASE_FILE = os.environ.get("LYCEUM_RELEASE_FILE", str(VAR_DIR / "release"))
+# -- end offline and push --

@@ -41,3 +41,17 @@ def send_notification_emails(notification_ids: list[int]) -> int:
             raise
         sent += 1
     return sent
+
+
+@task()
+def send_push_notifications(notification_ids: list[int]) -> dict[str, int]:
+    """Push notifications to their recipients' devices (hub/webpush.py): encrypted per
+    device, bounded per device by a timeout; gone devices (404/410) are forgotten.
+
+    A push is not claimed like an e-mail: a job run twice may show a notice twice, which the
+    device folds into one (same tag); a push lost to a crash is worse than a repeat."""
+    from dataclasses import asdict
+
+    from hub import webpush
+
+    return asdict(webpush.send(notification_ids))

@@ -10,7 +10,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from hub import files
+from hub import files, push_api  # push_api: offline and push (issue 21)
 from hub import views as hub_views
 from hub.accounts import api as accounts_api
 from hub.accounts import views as accounts_views
@@ -31,6 +31,11 @@ api_v1 = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
     path("me/", accounts_api.MeView.as_view(), name="api-me"),
     *router.urls,
+    # -- offline and push (issue 21) --
+    path("push/", push_api.PushView.as_view(), name="api-push"),
+    path("push/subscriptions/", push_api.SubscriptionView.as_view(), name="api-push-subscription"),
+    path("push/subscriptions/renew/", push_api.RenewView.as_view(), name="api-push-renew"),
+    # -- end offline and push --
     *(path("", include(m.api_urlpatterns)) for m in _feature_urls),
 ]
 

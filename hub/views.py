@@ -17,7 +17,7 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from hub import notify
+from hub import notify, webpush
 from hub.api import error_json
 
 
@@ -78,13 +78,21 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
             delivery = request.POST.get(f"kind-{kind}")
             if delivery:
                 notify.preference_set(user=request.user, kind=kind, delivery=delivery)
+                # Web Push (issue 21): the form lists a checkbox per kind beside the select.
+                webpush.push_preference_set(
+                    user=request.user, kind=kind, enabled=request.POST.get(f"push-{kind}") == "on"
+                )
         return redirect("notification-settings")
     from hub.models import Delivery
 
+    preferences = notify.preferences_for(user=request.user)
+    pushed = webpush.push_choices_for(user=request.user)
+    for pref in preferences:
+        pref["push"] = pushed[pref["kind"]]
     return render(
         request,
         "hub/notification_settings.html",
-        {"preferences": notify.preferences_for(user=request.user), "deliveries": Delivery.choices},
+        {"preferences": preferences, "deliveries": Delivery.choices},
     )
 
 

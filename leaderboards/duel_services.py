@@ -145,6 +145,8 @@ def duel_challenge(
         actor=challenger,
         target=duel,
         url=sel.lobby_url(course.pk),
+        # On the duels page the challenge shows live: no push then.
+        topic=f"leaderboards.lobby.{opponent.pk}",
     )
     return duel
 

@@ -907,5 +907,7 @@ def notify_new_messages(*, conversation_id: int) -> int:
             target=conversation,
             description=sanitize.plain(message.body_html)[:300],
             url=f"/chat/{conversation.pk}/#m{message.pk}",
+            # Web Push asks again when it sends: someone may have opened it meanwhile.
+            topic=conversation.topic,
         )
     return considered

@@ -123,6 +123,8 @@ class ShiftSerializer(serializers.Serializer):
 class AttendanceMarkSerializer(serializers.Serializer):
     registration = serializers.IntegerField()
     attendance = serializers.ChoiceField(choices=Attendance.choices)
+    # A mark made offline and synced later (issue 21): when it was made.
+    marked_at = DateTimeInRangeField(required=False)
 
 
 class AttendanceSheetSerializer(serializers.Serializer):
@@ -430,7 +432,10 @@ class AttendanceView(APIView):
         data = validated(AttendanceMarkSerializer, request.data)
         registration = _registration(session, data["registration"])
         registration = services.attendance_mark(
-            actor=request.user, registration=registration, attendance=data["attendance"]
+            actor=request.user,
+            registration=registration,
+            attendance=data["attendance"],
+            marked_at=data.get("marked_at"),
         )
         return Response(selectors.attendance_row(registration))
 

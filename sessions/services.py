@@ -719,11 +719,22 @@ def attendance_is_open(*, session: Session, now: datetime | None = None) -> bool
 
 
 @transaction.atomic
-def attendance_mark(*, actor: Any, registration: Registration, attendance: str) -> Registration:
+def attendance_mark(
+    *,
+    actor: Any,
+    registration: Registration,
+    attendance: str,
+    marked_at: datetime | None = None,
+) -> Registration:
     """Mark a confirmed attendee present / absent / late / excused (trainers, coordinators).
 
     Present or late completes the session's course activity (classrooms) and emits
     ``sessions.attended``, once, when the attendee first counts as attended.
+
+    ``marked_at``: when a mark made offline was made (the sign-in sheet in a room with no
+    network, synced later; issue 21). The latest mark wins: one older than the mark the
+    row has (a replay of itself, or overtaken by another trainer's) changes nothing; a time
+    in the future is taken as now; one before the sheet opened is refused.
     """
     session = _locked(registration.session)
     if not can_manage_session(user=actor, session=session):
@@ -732,7 +743,10 @@ def attendance_mark(*, actor: Any, registration: Registration, attendance: str) 
         raise ValidationError({"attendance": _("Choose present, absent, late or excused.")})
     if session.status == SessionStatus.CANCELLED:
         raise ValidationError(_("This session is cancelled."))
-    if not attendance_is_open(session=session):
+    now = timezone.now()
+    if marked_at is not None:
+        marked_at = min(marked_at, now)
+    if not attendance_is_open(session=session, now=marked_at or now):
         raise ValidationError(_("The sign-in sheet opens 15 minutes before the start."))
     registration = (
         Registration.objects.select_for_update(of=("self",))
@@ -741,17 +755,26 @@ def attendance_mark(*, actor: Any, registration: Registration, attendance: str) 
     )
     if registration.status != RegistrationStatus.CONFIRMED:
         raise ValidationError(_("Only confirmed attendees are on the sign-in sheet."))
-    return _record_attendance(session, registration, attendance, by=actor)
+    return _record_attendance(session, registration, attendance, by=actor, marked_at=marked_at)
 
 
 def _record_attendance(
-    session: Session, registration: Registration, attendance: str, *, by: Any
+    session: Session,
+    registration: Registration,
+    attendance: str,
+    *,
+    by: Any,
+    marked_at: datetime | None = None,
 ) -> Registration:
     """Write a sign-in sheet mark (the registration row locked by the caller), complete the
-    course activity once, and update every open sign-in sheet live."""
+    course activity once, and update every open sign-in sheet live. A mark made offline
+    (``marked_at``) older than the one kept changes nothing: the latest mark wins."""
+    last = registration.attendance_marked_at
+    if marked_at is not None and last is not None and marked_at <= last:
+        return registration  # a newer mark (or this very one, replayed) is kept
     attended_before = registration.attendance in ATTENDED
     registration.attendance = attendance
-    registration.attendance_marked_at = timezone.now()
+    registration.attendance_marked_at = marked_at or timezone.now()
     registration.attendance_marked_by = by
     registration.save(update_fields=["attendance", "attendance_marked_at", "attendance_marked_by"])
     if attendance in ATTENDED and not attended_before:

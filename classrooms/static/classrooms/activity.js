@@ -36,7 +36,16 @@
     })
       .then((response) => (response.ok ? response.json() : Promise.reject(response)))
       .then((data) => { if (data.completed) showDone(); })
-      .catch(() => { sent = false; });  // a later visit (or becoming visible) tries again
+      .catch((error) => {
+        // Offline (a course kept on the device): done here now, told to the server when
+        // the network is back (the outbox; completing twice changes nothing there).
+        if (!(error instanceof Response) && Lyceum.outbox) {
+          Lyceum.outbox.add({url: marker.dataset.completeUrl, body: {}, kind: "viewed", label: document.title})
+            .then(showDone).catch(() => { sent = false; });
+          return;
+        }
+        sent = false;  // a later visit (or becoming visible) tries again
+      });
   }
 
   // Shown now, or when a tab opened in the background is brought to the front.

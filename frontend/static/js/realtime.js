@@ -120,6 +120,16 @@
     }
 
     // -- connection ---------------------------------------------------------------------
+    /** The network is back (the browser says so): retry now rather than after a backoff
+     * that grew while offline; every topic resumes with ``since`` on open. */
+    reconnectNow() {
+      if (this.stopped || !this.retry) return;
+      clearTimeout(this.retry);
+      this.retry = null;
+      this.attempt = 0;
+      this.connect();
+    }
+
     connect() {
       if (this.stopped) return;
       const socket = new WebSocket(this.url);
@@ -152,7 +162,7 @@
         // once, spread over a second so the whole process's tabs do not arrive together.
         if (event.code === CLOSE_RESTARTING) { delay = Math.random() * 1000; this.attempt = 0; }
         if (event.code === CLOSE_UNAVAILABLE) this._emit("unavailable", event);
-        setTimeout(() => this.connect(), delay);
+        this.retry = setTimeout(() => { this.retry = null; this.connect(); }, delay);
       };
     }
 
@@ -230,7 +240,10 @@
   let shared = null;
   Object.defineProperty(Lyceum, "realtime", {
     get() {
-      if (!shared) shared = new Realtime();
+      if (!shared) {
+        shared = new Realtime();
+        window.addEventListener("online", () => shared.reconnectNow());
+      }
       return shared;
     },
   });
