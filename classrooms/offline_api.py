@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -26,6 +27,7 @@ class OfflineAttemptSerializer(serializers.Serializer):
 class CourseOfflinePackView(APIView):
     """``GET``: what to save on this device to follow the course offline."""
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, pk: int) -> Response:
         course = get_object_or_404(Course, pk=pk)
         return Response(offline.course_offline_pack(user=request.user, course=course))
@@ -36,7 +38,10 @@ class OfflineAttemptView(APIView):
     same ``client_id``: the attempt it made, nothing doubled); 409 with ``details.reason``
     (``quiz_changed``, ``no_attempts_left``) when it was not counted."""
 
-    @extend_schema(request=OfflineAttemptSerializer)
+    @extend_schema(
+        request=OfflineAttemptSerializer,
+        responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+    )
     def post(self, request: Request, pk: int) -> Response:
         activity = _activity(request, pk)
         data = validated(OfflineAttemptSerializer, request.data)

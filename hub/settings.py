@@ -402,6 +402,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PointReasonEnum": "leaderboards.models.Reason",
         "FlagReasonEnum": "forums.models.Flag.Reason",
+        # A session survey's question kinds (sessions.api.SurveyQuestionSerializer).
+        "SurveyQuestionKindEnum": ["rating", "text"],
+        # Notification kinds (registered by the apps; read when the schema is built).
+        "NotificationKindEnum": "hub.notify.KINDS",
     },
 }
 
