@@ -342,6 +342,22 @@
     if (holder) { holder.pc.close(); subscriptions.delete(userId); }
   }
 
+  // A subscription refused for a while (a publication still connecting on the media server
+  // that just took the class over, say) is tried again by a reconcile, backing off per
+  // publisher (2, 4, 8, 16 then 32 s), not left to the 15 s safety net.
+  const failures = new Map();
+  let retryTimer = null;
+  function retrySubscriptions(userId, error) {
+    if (!live || (error && error.code === "forbidden")) return;
+    const count = (failures.get(userId) || 0) + 1;
+    failures.set(userId, count);
+    if (retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      reconcile().catch(() => {});
+    }, RETRY_MS * 2 ** Math.min(count - 1, 4));
+  }
+
   async function subscribeTo(publication_) {
     const userId = publication_.user_id;
     if (userId === me || !live) return;
@@ -381,7 +397,7 @@
     try {
       answer = await act("media.subscribe", {publisher: userId, sdp: pc.localDescription.sdp, type: "offer"}, holder.topic);
     } catch (error) {
-      if (subscriptions.get(userId) === holder) closeSubscription(userId);
+      if (subscriptions.get(userId) === holder) { closeSubscription(userId); retrySubscriptions(userId, error); }
       return;
     }
     if (subscriptions.get(userId) !== holder) { pc.close(); return; }
@@ -398,7 +414,7 @@
       try {
         await act("media.answer", {connection: answer.connection, sdp: pc.localDescription.sdp, type: "answer"}, holder.topic);
       } catch (error) {
-        if (subscriptions.get(userId) === holder) closeSubscription(userId);
+        if (subscriptions.get(userId) === holder) { closeSubscription(userId); retrySubscriptions(userId, error); }
         return;
       }
       if (subscriptions.get(userId) !== holder) { pc.close(); return; }
@@ -406,6 +422,7 @@
       await pc.setRemoteDescription({type: "answer", sdp: answer.sdp});
     }
     holder.connection = answer.connection;
+    failures.delete(userId);
     flushIce(holder);
     tile(String(userId), userId, "camera");
     renderTiles();
