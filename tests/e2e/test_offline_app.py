@@ -5,8 +5,10 @@ reload (docs/OFFLINE.md). Its own server, so the test can publish a new release.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -320,16 +322,33 @@ def test_sign_in_sheet_marked_offline_and_synced(app_page):
     )
 
 
-@pytest.mark.skip(
-    reason="flaky: the worker's registration reaches DevTools late under load (failed once in "
-    "four CI passes); to be rewritten to wait on the registration event, not a polling loop"
-)
+def wait_for_registration(page: Any, cdp: Any, registrations: list[dict], origin: str) -> dict:
+    """The worker's registration as DevTools reports it: its events are read while the
+    page's loop turns, until one for this origin has come (enabling the domain again
+    makes DevTools list them again, should the first list have been empty)."""
+    deadline = time.monotonic() + EXPECT_TIMEOUT_MS / 1000
+    asked = time.monotonic()
+    while time.monotonic() < deadline:
+        found = [r for r in registrations if r["scopeURL"].startswith(origin)]
+        if found:
+            return found[-1]
+        if time.monotonic() - asked > 2:
+            cdp.send("ServiceWorker.disable")
+            cdp.send("ServiceWorker.enable")
+            asked = time.monotonic()
+        page.wait_for_timeout(50)  # turns the loop that delivers DevTools events
+    raise AssertionError(f"DevTools reported no registration for {origin}: {registrations}")
+
+
 def test_push_message_shows_the_notice_with_its_page(app_page, pwa_server):
     """The worker's push handler: a push (delivered by Chromium's DevTools, as a push
     service would) shows the notice, tagged per thing, remembering the page to open."""
     server, _release = pwa_server
     page = app_page("learner")
     page.context.grant_permissions(["notifications"], origin=server.url)
+    # The worker is active first; DevTools then lists the registrations it knows as soon as
+    # the ServiceWorker domain is enabled (and again on each change).
+    eventually(page, "async () => Boolean((await navigator.serviceWorker.ready).active)")
     cdp = page.context.new_cdp_session(page)
     registrations: list[dict] = []
     cdp.on(
@@ -337,13 +356,7 @@ def test_push_message_shows_the_notice_with_its_page(app_page, pwa_server):
         lambda event: registrations.extend(event["registrations"]),
     )
     cdp.send("ServiceWorker.enable")
-    page.wait_for_timeout(0)  # let the registration event arrive
-    eventually(page, "async () => Boolean(await navigator.serviceWorker.ready)")
-    deadline = 50
-    while not registrations and deadline:
-        page.wait_for_timeout(100)
-        deadline -= 1
-    registration = next(r for r in registrations if r["scopeURL"].startswith(server.url))
+    registration = wait_for_registration(page, cdp, registrations, server.url)
     payload = {
         "id": 1,
         "kind": "session_promoted",
