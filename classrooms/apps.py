@@ -18,3 +18,4 @@ class ClassroomsConfig(AppConfig):
         from hub.notify import register_kind
 
         register_kind("course_completed", _("Course completed"), Delivery.IN_APP_AND_EMAIL)
+        register_kind("liveclass_started", _("Live class starting"), Delivery.IN_APP)

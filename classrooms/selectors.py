@@ -609,6 +609,23 @@ def liveclass_role(user: Any, live_class: LiveClass) -> str | None:
     return None
 
 
+def liveclass_expected_user_ids(live_class: LiveClass) -> set[int]:
+    """Who the class is for, to be told it starts: its trainers, invitees and, for a
+    course's class, the course's learners (as ``liveclass_role`` lets them in), less those
+    a trainer removed. An open class of a whole space tells nobody: it is announced, not
+    expected."""
+    ids = set(live_class.trainers.values_list("pk", flat=True))
+    ids |= set(live_class.invitees.values_list("pk", flat=True))
+    if live_class.course_id is not None and not live_class.session_key:
+        ids |= set(
+            Enrolment.objects.filter(course_id=live_class.course_id).values_list(
+                "user_id", flat=True
+            )
+        )
+    barred = LiveClassParticipant.objects.filter(live_class=live_class, removed=True)
+    return ids - set(barred.values_list("user_id", flat=True))
+
+
 def is_liveclass_trainer(user: Any, live_class: LiveClass) -> bool:
     return liveclass_role(user, live_class) == ParticipantRole.TRAINER
 

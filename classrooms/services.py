@@ -53,6 +53,7 @@ from classrooms.selectors import (
     hand_queue,
     is_enrolled,
     is_trainer_of,
+    liveclass_expected_user_ids,
     liveclass_payload,
     liveclass_role,
     open_intervals,
@@ -1084,7 +1085,27 @@ def liveclass_start(*, actor: User, live_class: LiveClass) -> LiveClass:
         for participant in live_class.participants.filter(user_id__in=here, removed=False):
             _open_interval(participant, now)
         _publish_status(live_class)
+        _notify_started(live_class, actor=actor, present=here)
     return live_class
+
+
+def _notify_started(live_class: LiveClass, *, actor: User, present: set[int]) -> None:
+    """Those the class is for and who are not in its lobby hear it starts (in the app, and
+    pushed to their phone by default: docs/OFFLINE.md). Whoever opens the room before the
+    push job runs is looking at it and is not pushed."""
+    waiting_for = liveclass_expected_user_ids(live_class) - present - {actor.pk}
+    if not waiting_for:
+        return
+    notify(
+        recipients=User.objects.filter(pk__in=waiting_for, is_active=True),
+        kind="liveclass_started",
+        verb=_("%(name)s started the live class %(title)s")
+        % {"name": actor.name, "title": live_class.title},
+        actor=actor,
+        target=live_class,
+        url=live_class.get_absolute_url(),
+        topic=live_class.topic,
+    )
 
 
 def _close_intervals(live_class: LiveClass, *, user_id: int | None, at: Any) -> None:

@@ -65,6 +65,7 @@ PUSH_BY_DEFAULT = frozenset(
         "forums.mention",
         "session_promoted",
         "session_reminder",
+        "liveclass_started",
         "leaderboards.duel",
         "announcement",
     }

@@ -320,3 +320,55 @@ def test_deactivated_people_are_not_pushed(
     type(learner).objects.filter(pk=learner.pk).update(is_active=False)
     run_tasks()
     assert push_service.received == []
+
+
+def test_a_live_class_starting_reaches_the_phones_of_those_it_is_for(
+    space, learner, learner2, trainer, push_service, api_client_for, run_tasks
+):
+    """The trainer starts the class: its learners who are not in the lobby get the notice,
+    pushed by default and opening the room; one waiting in the lobby, one removed by the
+    trainer, one who opened the room before the job ran, and people it is not for get
+    nothing."""
+    from classrooms import services as classrooms_services
+    from classrooms.models import LiveClassParticipant
+    from hub.notify import Notification
+    from tests.factories import UserFactory, build_live_class
+
+    lobby, removed, opened = (UserFactory(spaces=[space]) for _ in range(3))
+    outsider = UserFactory(spaces=[space])  # a member, not enrolled
+    built = build_live_class(
+        trainer=trainer, space=space, learners=[learner, lobby, removed, opened], start=False
+    )
+    room = built.live_class
+    devices = {}
+    for user in (learner, learner2, lobby, removed, opened, outsider):
+        devices[user.pk] = Device(f"{push_service.origin}/lc/{user.pk}")
+        subscribe(api_client_for, user, devices[user.pk])
+    LiveClassParticipant.objects.create(live_class=room, user=removed, removed=True)
+    store = presence.store()
+    async_to_sync(store.join)(room.topic, lobby.pk, "lobby-socket", {"id": lobby.pk})
+    try:
+        classrooms_services.liveclass_start(actor=trainer, live_class=room)
+        # Opened the room after the start, before the push job: looking at it.
+        async_to_sync(store.join)(room.topic, opened.pk, "late-socket", {"id": opened.pk})
+        run_tasks()
+    finally:
+        async_to_sync(store.leave)(room.topic, lobby.pk, "lobby-socket")
+        async_to_sync(store.leave)(room.topic, opened.pk, "late-socket")
+
+    told = set(
+        Notification.objects.filter(verb__contains="started the live class").values_list(
+            "recipient_id", flat=True
+        )
+    )
+    assert told == {learner.pk, opened.pk}  # in the app: the lobby was there already
+    pushed = {int(r["path"].rsplit("/", 1)[1]) for r in push_service.received}
+    assert pushed == {learner.pk}
+    (request,) = push_service.to(f"/lc/{learner.pk}")
+    payload = devices[learner.pk].decrypt(request["body"])
+    assert payload["kind"] == "liveclass_started"
+    assert payload["url"] == room.get_absolute_url()
+    assert "Conversation class" in payload["title"]
+    # Starting again (already live) tells nobody twice.
+    classrooms_services.liveclass_start(actor=trainer, live_class=room)
+    assert Notification.objects.filter(verb__contains="started the live class").count() == 2
