@@ -28,6 +28,7 @@ import datetime as dt
 import json
 import os
 import platform
+import random
 import shutil
 import statistics
 import sys
@@ -76,13 +77,41 @@ print(json.dumps({{
 
 
 # -- client processes (``python -m bench.chat --listen ...``) ------------------------------
-async def listen(url: str, tokens: list[str], topic: str) -> None:
-    """Open one socket per token, subscribe, record latencies; answer STOP like bench.clients."""
+async def listen(url: str, tokens: list[str], topic: str, storm: bool = False) -> None:
+    """Open one socket per token, subscribe, record latencies; answer STOP like bench.clients.
+
+    ``storm``: every socket connects at the same moment (no limit on handshakes in flight),
+    and the subscriptions' answers are counted instead of stopping the run at the first
+    refusal: READY <sockets> <ok> <refused> <failed> <retried>, as ``bench.clients`` says.
+    """
     seqs: list[list[int]] = [[] for _ in tokens]
     lats: list[list[float]] = [[] for _ in tokens]
     closed = [False] * len(tokens)
     sockets = []
-    gate = asyncio.Semaphore(50)
+    gate = asyncio.Semaphore(len(tokens) if storm else 50)
+    counts = {"ok": 0, "refused": 0, "failed": 0, "retried": 0}
+
+    async def subscribe(ws: Any) -> str:
+        """``ok``, ``refused`` (an error other than overloaded), after the server's
+        ``retry_after`` hints (doubled per try, jittered) as the browser client does."""
+        told_to_wait = False
+        for attempt in range(8):
+            await ws.send(json.dumps({"op": "sub", "ref": "s", "topic": topic}))
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame.get("ref") == "s":
+                    break
+            if frame.get("op") == "ok":
+                counts["retried"] += told_to_wait
+                return "ok"
+            error = frame.get("error") or {}
+            if error.get("code") not in {"overloaded", "rate_limited"}:
+                return "refused"
+            told_to_wait = True
+            hint = float(error.get("retry_after") or 1) * 2**attempt
+            await asyncio.sleep(hint * (1 + random.random()))
+        counts["retried"] += 1
+        return "refused"
 
     async def one(i: int, token: str) -> None:
         async with gate:
@@ -97,15 +126,23 @@ async def listen(url: str, tokens: list[str], topic: str) -> None:
                 except (OSError, InvalidHandshake):
                     # A loaded server may drop a handshake (accept backlog full): retry.
                     if attempt == 4:
+                        if storm:
+                            counts["failed"] += 1
+                            return
                         raise
                     await asyncio.sleep(0.5 * (attempt + 1))
-            await ws.send(json.dumps({"op": "sub", "ref": "s", "topic": topic}))
-            while True:
-                frame = json.loads(await ws.recv())
-                if frame.get("ref") == "s":
-                    if frame.get("op") != "ok":
-                        raise RuntimeError(frame)
-                    break
+            try:
+                answer = await subscribe(ws)
+            except Exception:
+                if not storm:
+                    raise
+                answer = "failed"
+            counts[answer] += 1
+            if answer != "ok":
+                if not storm:
+                    raise RuntimeError(f"sub answered {answer}")
+                await ws.close()
+                return
             sockets.append(ws)
 
         async def read() -> None:
@@ -133,7 +170,11 @@ async def listen(url: str, tokens: list[str], topic: str) -> None:
         asyncio.get_running_loop().create_task(read())
 
     await asyncio.gather(*(one(i, t) for i, t in enumerate(tokens)))
-    print(f"READY {len(tokens)}", flush=True)
+    print(
+        f"READY {len(tokens)} {counts['ok']} {counts['refused']} {counts['failed']} "
+        f"{counts['retried']}",
+        flush=True,
+    )
     line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     _, first, last = line.split()
     first, last = int(first), int(last)
@@ -207,12 +248,17 @@ async def phase(
     topic: str,
     conf: argparse.Namespace,
     log_dir: Path,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
     half = len(listeners) // 2
     groups = [listeners[:half], listeners[half:]]
     procs = []
     log = (log_dir / "chat-clients.log").open("ab")
+    storm = ["storm"] if conf.chat_storm else []
+    answers = {"ok": 0, "refused": 0, "failed": 0, "retried": 0}
+    cpu_before = cpu_seconds([server_pid]) if server_pid else 0.0
+    started = time.monotonic()
     try:
         for group in groups:
             tokens_file = log_dir / f"tokens-{uuid.uuid4().hex}.json"
@@ -220,19 +266,24 @@ async def phase(
             procs.append(
                 await asyncio.create_subprocess_exec(
                     sys.executable, "-m", "bench.chat", "--listen", url, str(tokens_file), topic,
-                    cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                    stderr=log, limit=64 * 1024 * 1024,
+                    *storm, cwd=ROOT, stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE, stderr=log, limit=64 * 1024 * 1024,
                 )
             )  # fmt: skip
         for proc in procs:
             line = await fanout.read_line(proc, 300)
             if not line.startswith("READY"):
                 raise RuntimeError(f"client process said {line!r}")
+            words = line.split()[2:]
+            for key, word in zip(("ok", "refused", "failed", "retried"), words, strict=True):
+                answers[key] += int(word)
+        connect_s = time.monotonic() - started
         await asyncio.sleep(2)
         warm = round(conf.warmup * conf.chat_rate)
         total = warm + round(conf.seconds * conf.chat_rate)
         errors = await drive(url, senders, topic, conf.chat_rate, total)
         await asyncio.sleep(2)
+        server_cpu = cpu_seconds([server_pid]) - cpu_before if server_pid else float("nan")
         latencies: list[float] = []
         missed = closed = 0
         for proc in procs:
@@ -259,6 +310,12 @@ async def phase(
         "expected": events * len(listeners),
         "closed_early": closed,
         "act_errors": errors,
+        "subscribed": answers["ok"],
+        "refused": answers["refused"],
+        "failed": answers["failed"],
+        "retried": answers["retried"],
+        "connect_s": round(connect_s, 2),
+        "server_cpu_s": round(server_cpu, 2),
         "p50_ms": percentile(latencies, 50),
         "p95_ms": percentile(latencies, 95),
         "p99_ms": percentile(latencies, 99),
@@ -520,7 +577,7 @@ def run_mode(mode: str, conf: argparse.Namespace, log_dir: Path) -> dict[str, An
                     "shell",
                     "-c",
                     SETUP.format(
-                        members=conf.chat_clients,
+                        members=max([conf.chat_clients, *conf.chat_sweep]),
                         senders=max(SENDERS, conf.senders),
                         groups=conf.groups,
                     ),
@@ -532,7 +589,8 @@ def run_mode(mode: str, conf: argparse.Namespace, log_dir: Path) -> dict[str, An
         )
         tokens = setup["tokens"]
         topic = f"messaging.conversation.{setup['conversation']}"
-        listeners, senders = tokens[: conf.chat_clients], tokens[conf.chat_clients :]
+        members = max([conf.chat_clients, *conf.chat_sweep])
+        listeners, senders = tokens[:members], tokens[members:]
         base_port = free_port()
         base = procs.start(
             [sys.executable, "-m", "bench.baseline_server", "--port", str(base_port)],
@@ -541,24 +599,31 @@ def run_mode(mode: str, conf: argparse.Namespace, log_dir: Path) -> dict[str, An
         )
         wait_for_port(base_port, base)
         servers = ["daphne"] + (["uvicorn"] if conf.uvicorn else [])
-        ports = {s: start_lyceum(s, env, procs, log_dir, mode) for s in servers}
+        ports: dict[str, int] = {}
+        pids = {"baseline": base.pid}
+        for server in servers:
+            ports[server] = start_lyceum(server, env, procs, log_dir, mode)
+            pids[server] = procs.procs[-1].pid  # the server just started
         targets = [("baseline", f"ws://127.0.0.1:{base_port}/")] + [
             (s, f"ws://127.0.0.1:{p}/ws/") for s, p in ports.items()
         ]
+        # A sweep (--chat-sweep): one repetition per size, the first N members listening.
+        sizes = conf.chat_sweep or [len(listeners)]
         for rep in range(1, conf.chat_repeats + 1):
-            order = targets if rep % 2 else list(reversed(targets))
-            for name, url in order:
-                lis = [""] * len(listeners) if name == "baseline" else listeners
-                snd = [""] * SENDERS if name == "baseline" else senders[:SENDERS]
-                row = asyncio.run(phase(name, url, lis, snd, topic, conf, log_dir)) | {
-                    "mode": mode,
-                    "rep": rep,
-                }
-                rows.append(row)
-                print(
-                    f"  chat {mode:9} rep {rep} {name:8} p50 {row['p50_ms']:7.1f}  p95 {row['p95_ms']:7.1f}  p99 {row['p99_ms']:7.1f} ms  loss {row['missed']}/{row['expected']}  act errors {row['act_errors']}  load {row['load_before']:.1f}->{row['load_after']:.1f}",  # noqa: E501
-                    flush=True,
-                )
+            for n, size in enumerate(sizes):
+                flip = (rep + n) % 2 == 0
+                order = list(reversed(targets)) if flip else targets
+                for name, url in order:
+                    lis = [""] * size if name == "baseline" else listeners[:size]
+                    snd = [""] * SENDERS if name == "baseline" else senders[:SENDERS]
+                    row = asyncio.run(
+                        phase(name, url, lis, snd, topic, conf, log_dir, pids.get(name))
+                    ) | {"mode": mode, "rep": rep}
+                    rows.append(row)
+                    print(
+                        f"  chat {mode:9} rep {rep} {name:8} clients {size:5} ok {row['subscribed']} (refused {row['refused']}, failed {row['failed']}, retried {row['retried']}) in {row['connect_s']:.1f} s  p50 {row['p50_ms']:7.1f}  p95 {row['p95_ms']:7.1f}  p99 {row['p99_ms']:7.1f} ms  loss {row['missed']}/{row['expected']}  act errors {row['act_errors']}  cpu {row['server_cpu_s']:.2f} s  load {row['load_before']:.1f}->{row['load_after']:.1f}",  # noqa: E501
+                        flush=True,
+                    )
         if mode == "services" and conf.burst_seconds > 0:
             procs.stop_all()  # the latency phases' servers: the machine to the next phase
             out["throughput"] = throughput(env, setup, senders[: conf.senders], conf, log_dir)
@@ -599,6 +664,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--burst-seconds", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=16, help="ASGI_THREADS of the server")
     parser.add_argument("--no-uvicorn", dest="uvicorn", action="store_false")
+    parser.add_argument(
+        "--chat-storm",
+        action="store_true",
+        help="members connect all at once; subscriptions refused are counted, not fatal",
+    )
+    parser.add_argument(
+        "--chat-sweep",
+        type=lambda text: [int(n) for n in text.split(",") if n.strip()],
+        default=[],
+        help="member counts, e.g. 250,500,1000,1500,2000 (one latency phase each)",
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -657,6 +733,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--listen":
+    if len(sys.argv) in {5, 6} and sys.argv[1] == "--listen":
         raise_fd_limit()
-        asyncio.run(listen(sys.argv[2], json.loads(Path(sys.argv[3]).read_text()), sys.argv[4]))
+        tokens_ = json.loads(Path(sys.argv[3]).read_text())
+        asyncio.run(listen(sys.argv[2], tokens_, sys.argv[4], storm=sys.argv[5:] == ["storm"]))
