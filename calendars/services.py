@@ -38,7 +38,7 @@ from calendars.ics import (
 )
 from calendars.models import ItipMessage
 from sessions.models import Registration, RegistrationStatus, Response, SessionStatus
-from sessions.selectors import schedule_changes
+from sessions.selectors import is_coaching_slot, schedule_changes
 from sessions.services import session_url
 
 
@@ -112,12 +112,17 @@ def _claim(registration: Registration, method: str, sequence: int, events: list[
 
 
 def _mail(
-    *, registration: Registration, subject: str, body: str, calendars: list[tuple[str, str, bytes]]
+    *,
+    registration: Registration,
+    subject: str,
+    body: str,
+    calendars: list[tuple[str, str, bytes]],
+    to: str | None = None,
 ) -> None:
     """One e-mail with one ``text/calendar`` part per calendar: a single ``charset`` and the
     ``method`` parameter that matches the file's METHOD (RFC 6047 section 2.4)."""
     session = registration.session
-    message = EmailMessage(subject=subject, body=body, to=[registration.user.email])
+    message = EmailMessage(subject=subject, body=body, to=[to or registration.user.email])
     stem = slugify(session.title)[:60] or "session"
     for index, (_uid, method, text) in enumerate(calendars, start=1):
         part = MIMEText(text.decode(), "calendar", "utf-8")
@@ -193,7 +198,36 @@ def _request(registration_id: int, *, changes: list[str] | None) -> bool:
                     intro += "\n\n" + _("What changed:") + "\n" + "\n".join(f"- {x}" for x in lines)
             body = "\n\n".join([intro, _answer_links(registration), url])
             _mail(registration=registration, subject=subject, body=body, calendars=calendars)
+            _copy_to_coach(registration, calendars, cancelled=False)
     return True
+
+
+def _copy_to_coach(
+    registration: Registration, calendars: list[tuple[str, str, bytes]], *, cancelled: bool
+) -> None:
+    """A one-to-one coaching slot: the coach gets the same calendar (they are its
+    ORGANIZER, the learner its ATTENDEE), so both calendars hold one entry that the next
+    message updates or cancels. Sent by the same claimed job: once."""
+    session = registration.session
+    if not is_coaching_slot(session_id=session.pk):
+        return
+    for coach in session.trainers.exclude(email=""):
+        with translation.override(coach.language or settings.LANGUAGE_CODE):
+            values = {"name": registration.user.name, "title": session.title}
+            if cancelled:
+                subject = _("Coaching cancelled: %(name)s, %(title)s") % values
+                intro = _("The coaching with %(name)s is cancelled; the slot is free again.")
+            else:
+                subject = _("Coaching booked: %(name)s, %(title)s") % values
+                intro = _("%(name)s booked your coaching slot. The attached invitation adds it.")
+            body = "\n\n".join([intro % values, settings.SITE_URL + session_url(session)])
+            _mail(
+                registration=registration,
+                subject=subject,
+                body=body,
+                calendars=calendars,
+                to=coach.email,
+            )
 
 
 def invitation_send(*, registration_id: int) -> bool:
@@ -264,4 +298,5 @@ def cancellation_send(*, registration_id: int) -> bool:
             intro += " " + _("The attached cancellation removes it from your calendar.")
             body = "\n\n".join([intro, settings.SITE_URL + session_url(session)])
             _mail(registration=registration, subject=subject, body=body, calendars=calendars)
+            _copy_to_coach(registration, calendars, cancelled=True)
     return True

@@ -17,7 +17,16 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from sessions.models import NoticeSent, Registration, Session, SessionPart, SessionSeries
+from sessions.models import (
+    Availability,
+    CoachingSlot,
+    NoticeSent,
+    Registration,
+    SeatReservation,
+    Session,
+    SessionPart,
+    SessionSeries,
+)
 
 
 def _coordinator_pages_note(session: Session | None) -> SafeString:
@@ -114,3 +123,27 @@ class NoticeSentAdmin(admin.ModelAdmin):
     list_display = ("registration", "kind", "sent_at")
     list_filter = ("kind",)
     raw_id_fields = ("registration",)
+
+
+@admin.register(SeatReservation)
+class SeatReservationAdmin(ReadOnlyAdmin):
+    list_display = ("session", "manager", "seats", "held", "deadline", "released_at")
+    list_select_related = ("session", "manager")
+
+    def session_of(self, obj: Any) -> Session | None:
+        return obj.session
+
+
+@admin.register(CoachingSlot)
+class CoachingSlotAdmin(ReadOnlyAdmin):
+    list_display = ("session", "coach", "audience", "created_at")
+    list_select_related = ("session", "coach")
+
+    def session_of(self, obj: Any) -> Session | None:
+        return obj.session
+
+
+@admin.register(Availability)
+class AvailabilityAdmin(admin.ModelAdmin):
+    list_display = ("trainer", "weekday", "starts", "ends", "time_zone")
+    raw_id_fields = ("trainer",)

@@ -769,3 +769,193 @@ class TrainerFeedbackView(APIView):
         ):
             raise Http404
         return Response(selectors.survey_results(sessions=Session.objects.filter(trainers=trainer)))
+
+
+# -- manager seat reservations ------------------------------------------------------------------
+def seat_conflict_response(exc: services.SeatConflict) -> Response:
+    """409: not enough free seats (or the slot was taken): nothing changed."""
+    return Response(
+        {
+            "error": {
+                "code": "conflict",
+                "message": " ".join(exc.messages),
+                "details": exc.message_dict,
+            }
+        },
+        status=409,
+    )
+
+
+class ReserveSerializer(serializers.Serializer):
+    seats = serializers.IntegerField(min_value=1, max_value=services.MAX_RESERVATION)
+    deadline = DateTimeInRangeField(help_text="Name people by then; at the latest the start.")
+
+
+class NameSerializer(serializers.Serializer):
+    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+
+
+def _reservation(request: Request, rid: int) -> Any:
+    """The reservation, for its manager and those who manage its session (404 else)."""
+    from sessions.models import SeatReservation
+
+    reservation = (
+        SeatReservation.objects.select_related("session", "manager").filter(pk=rid).first()
+    )
+    if reservation is None or not (
+        reservation.manager_id == request.user.pk
+        or selectors.can_manage_session(user=request.user, session=reservation.session)
+    ):
+        raise Http404
+    return reservation
+
+
+class ReservationListView(APIView):
+    @extend_schema(responses={200: SessionObject(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        """The session's reservations: all for those who manage it, one's own for a manager."""
+        session = _session(request, pk)
+        rows = selectors.reservations_payload(session=session)
+        if not selectors.can_manage_session(user=request.user, session=session):
+            rows = [r for r in rows if r["manager"]["id"] == request.user.pk]
+        return Response(rows)
+
+    @extend_schema(request=ReserveSerializer, responses={201: SessionObject, 409: None})
+    def post(self, request: Request, pk: int) -> Response:
+        """Reserve seats for one's team (managers); 409 ``conflict`` when fewer are free."""
+        session = _session(request, pk)
+        data = validated(ReserveSerializer, request.data)
+        try:
+            reservation = services.reservation_reserve(
+                actor=request.user, session=session, seats=data["seats"], deadline=data["deadline"]
+            )
+        except services.SeatConflict as exc:
+            return seat_conflict_response(exc)
+        return Response(selectors.reservation_payload(reservation), status=201)
+
+
+class ReservationNameView(APIView):
+    @extend_schema(request=NameSerializer, responses={201: RegistrationResultSerializer})
+    def post(self, request: Request, rid: int) -> Response:
+        """Name a report to one of the reserved seats: a confirmed registration."""
+        reservation = _reservation(request, rid)
+        data = validated(NameSerializer, request.data)
+        registration = services.reservation_name(
+            actor=request.user, reservation=reservation, user=data["user"]
+        )
+        return Response(selectors.registration_result(registration), status=201)
+
+
+class ReservationReleaseView(APIView):
+    @extend_schema(request=None, responses={200: SessionObject})
+    def post(self, request: Request, rid: int) -> Response:
+        """Give the seats not named back now (they promote the waiting list)."""
+        reservation = services.reservation_release(
+            actor=request.user, reservation=_reservation(request, rid)
+        )
+        return Response(selectors.reservation_payload(reservation))
+
+
+# -- one-to-one coaching slots ------------------------------------------------------------------
+class SlotPublishSerializer(serializers.Serializer):
+    space = serializers.IntegerField(min_value=1)
+    starts_at = DateTimeInRangeField()
+    ends_at = DateTimeInRangeField()
+    slot_minutes = serializers.IntegerField(min_value=15, max_value=240)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    location = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class CoachingSlotListView(APIView):
+    @extend_schema(responses={200: SessionObject(many=True)})
+    def get(self, request: Request) -> Response:
+        """Upcoming slots one may book (``taken``, ``mine``); ``?mine=1``: the slots one
+        coaches, with who booked each."""
+        if request.query_params.get("mine") == "1":
+            return Response(selectors.slots_published_by(user=request.user))
+        return Response(selectors.coaching_slots(user=request.user))
+
+    @extend_schema(request=SlotPublishSerializer, responses={201: SessionObject(many=True)})
+    def post(self, request: Request) -> Response:
+        """Publish back-to-back slots (trainers, managers); 409 over the coach's bookings."""
+        data = validated(SlotPublishSerializer, request.data)
+        space = Space.objects.filter(pk=data.pop("space")).first()
+        if space is None:
+            raise Http404
+        try:
+            created = services.coaching_slots_publish(actor=request.user, space=space, **data)
+        except services.BookingConflict as exc:
+            return conflict_response(exc)
+        return Response(selectors.session_payloads(created, user=request.user), status=201)
+
+
+class CoachingBookView(APIView):
+    @extend_schema(request=None, responses={201: RegistrationResultSerializer, 409: None})
+    def post(self, request: Request, pk: int) -> Response:
+        """Book a coaching slot; 409 ``conflict`` if someone booked it first."""
+        session = _session(request, pk)
+        try:
+            registration = services.coaching_book(actor=request.user, session=session)
+        except services.SeatConflict as exc:
+            return seat_conflict_response(exc)
+        return Response(selectors.registration_result(registration), status=201)
+
+
+class CoachingCancelView(APIView):
+    @extend_schema(request=None, responses={200: RegistrationResultSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        """Cancel a booked slot (the learner, the coach): it is free again."""
+        session = _session(request, pk)
+        registration = services.coaching_cancel(actor=request.user, session=session)
+        return Response(selectors.registration_result(registration))
+
+
+# -- facilitators' weekly availability -----------------------------------------------------------
+class AvailabilityWindowSerializer(serializers.Serializer):
+    weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 = Monday")
+    starts = serializers.TimeField()
+    ends = serializers.TimeField()
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    time_zone = serializers.CharField(max_length=64)
+    windows = AvailabilityWindowSerializer(many=True, max_length=services.MAX_WINDOWS)
+
+
+def _trainer(request: Request) -> Any:
+    trainer_id = query_id(request, "trainer")
+    if trainer_id is None or trainer_id == request.user.pk:
+        return request.user
+    trainer = User.objects.filter(pk=trainer_id).first()
+    if trainer is None or not selectors.can_see_trainer_feedback(
+        user=request.user, trainer=trainer
+    ):
+        raise Http404
+    return trainer
+
+
+class AvailabilityView(APIView):
+    @extend_schema(responses={200: SessionObject})
+    def get(self, request: Request) -> Response:
+        """A trainer's working week (``?trainer=<id>``; default oneself)."""
+        trainer = _trainer(request)
+        windows = [
+            selectors.availability_payload(w) for w in selectors.availability_of(trainer=trainer)
+        ]
+        return Response({"trainer": trainer.pk, "windows": windows})
+
+    @extend_schema(request=AvailabilitySerializer, responses={200: SessionObject})
+    def put(self, request: Request) -> Response:
+        """Replace the working week (oneself; coordinators of a shared space for a trainer);
+        an empty list: no hours given, any time is fine."""
+        trainer = _trainer(request)
+        data = validated(AvailabilitySerializer, request.data)
+        rows = services.availability_set(
+            actor=request.user,
+            trainer=trainer,
+            windows=data["windows"],
+            time_zone=data["time_zone"],
+        )
+        return Response(
+            {"trainer": trainer.pk, "windows": [selectors.availability_payload(w) for w in rows]}
+        )

@@ -2,7 +2,7 @@
 virtual class with a waiting list, a coaching slot needing manager approval, a workshop
 whose freed seats are offered for 12 hours, a weekly coaching series) and a past
 workshop with its sign-in sheet filled in; two rooms, a projector, the space's feedback
-survey.
+survey; three one-to-one coaching slots.
 Idempotent: skipped if the space already has sessions."""
 
 from __future__ import annotations
@@ -99,6 +99,17 @@ def seed(*, users: dict[str, User], space: Space) -> None:
         services.registration_register(actor=learners[0], session=first_aid)
         services.registration_register(actor=learners[-1], session=forklift)
     _past_workshop(common=common, coordinator=coordinator, learners=learners, trainer=trainer)
+    if trainer is not None:
+        # Three one-to-one coaching slots the trainer published (the coaching page).
+        slots_at = day + timedelta(days=2, hours=5)
+        services.coaching_slots_publish(
+            actor=trainer,
+            space=space,
+            starts_at=slots_at,
+            ends_at=slots_at + timedelta(minutes=90),
+            slot_minutes=30,
+            title="Career coaching",
+        )
 
 
 def _rooms_and_survey(*, coordinator: User, space: Space, first_aid: Session) -> None:

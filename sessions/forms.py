@@ -150,3 +150,72 @@ def tz_of(data: Any, default: str = "UTC") -> ZoneInfo:
         return ZoneInfo((data or {}).get("time_zone") or default)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(default)
+
+
+class ReserveForm(forms.Form):
+    """A manager reserves seats for their team (times in the viewer's zone)."""
+
+    seats = forms.IntegerField(min_value=1, max_value=500, label=_("Seats"))
+    deadline = _when(_("Name people by"))
+
+
+class SlotPublishForm(forms.Form):
+    """A trainer or a manager publishes back-to-back coaching slots."""
+
+    space = forms.ModelChoiceField(queryset=None, label=_("Space"))
+    starts_at = _when(_("From"))
+    ends_at = _when(_("Until"))
+    slot_minutes = forms.IntegerField(
+        min_value=15, max_value=240, initial=30, label=_("Each slot lasts (minutes)")
+    )
+    title = forms.CharField(max_length=200, required=False, label=_("Title"))
+    location = forms.CharField(max_length=255, required=False, label=_("Place or meeting link"))
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        spaces = spaces_of(user=user)
+        self.fields["space"].queryset = spaces
+        if len(spaces) == 1:
+            self.fields["space"].initial = spaces[0].pk
+
+
+WEEKDAYS = [
+    _("Monday"),
+    _("Tuesday"),
+    _("Wednesday"),
+    _("Thursday"),
+    _("Friday"),
+    _("Saturday"),
+    _("Sunday"),
+]
+
+
+class AvailabilityForm(forms.Form):
+    """A trainer's working week: one window per weekday (REST takes several)."""
+
+    time_zone = forms.CharField(max_length=64, label=_("Time zone"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for day, name in enumerate(WEEKDAYS):
+            time = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+            self.fields[f"from_{day}"] = forms.TimeField(
+                required=False, label=_("%(day)s from") % {"day": name}, widget=time
+            )
+            self.fields[f"until_{day}"] = forms.TimeField(
+                required=False, label=_("%(day)s until") % {"day": name}, widget=time
+            )
+
+    def days(self) -> list[tuple[Any, Any, Any]]:
+        return [
+            (name, self[f"from_{day}"], self[f"until_{day}"]) for day, name in enumerate(WEEKDAYS)
+        ]
+
+    def windows(self) -> list[dict[str, Any]]:
+        out = []
+        for day in range(7):
+            starts = self.cleaned_data.get(f"from_{day}")
+            ends = self.cleaned_data.get(f"until_{day}")
+            if starts is not None or ends is not None:
+                out.append({"weekday": day, "starts": starts, "ends": ends})
+        return out

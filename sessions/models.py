@@ -96,6 +96,9 @@ class Session(models.Model):
     )
     # iCal SEQUENCE: every service that changes the session or its parts increments it.
     sequence = models.PositiveIntegerField(default=0, editable=False)
+    # Seats managers reserved for their teams and have not named anyone to yet: taken for
+    # the seat count (kept equal to the sum of the reservations' ``held`` under the row lock).
+    reserved_seats = models.PositiveIntegerField(default=0, editable=False)
     # Hours before the start when registered people are reminded; 0 = no reminder.
     reminder_hours = models.PositiveIntegerField(_("reminder (hours before)"), default=24)
     # A freed seat is offered to the head of the waiting list for this many hours;
@@ -237,6 +240,14 @@ class Registration(models.Model):
         _("invitation answer"), max_length=10, choices=Response.choices, blank=True, default=""
     )
     responded_at = models.DateTimeField(null=True, blank=True)
+    # The manager's reservation this seat was named from (null: registered the usual way).
+    reservation = models.ForeignKey(
+        "SeatReservation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="registrations",
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -497,3 +508,97 @@ class SurveyResponse(models.Model):
 
     def __str__(self) -> str:
         return f"feedback #{self.pk} on {self.session_id}"
+
+
+# -- manager seat reservations ------------------------------------------------------------------
+class SeatReservation(models.Model):
+    """Seats a manager holds at a session for their team, naming people later.
+
+    ``seats`` were reserved in all; ``held`` of them are not named yet and count as taken
+    (``Session.reserved_seats``). Each person named becomes a confirmed registration and
+    ``held`` drops by one. At ``deadline`` the seats still held go back to the pool (and the
+    waiting list moves up); ``released_at`` says when.
+    """
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="reservations")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="seat_reservations"
+    )
+    seats = models.PositiveIntegerField(_("seats reserved"))
+    held = models.PositiveIntegerField(_("seats not named yet"))
+    deadline = models.DateTimeField(_("name people by"))
+    created_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("seat reservation")
+        verbose_name_plural = _("seat reservations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "manager"], name="one_reservation_per_manager"
+            ),
+            models.CheckConstraint(
+                condition=Q(held__lte=models.F("seats")), name="held_within_seats"
+            ),
+        ]
+        indexes = [models.Index(fields=["released_at", "deadline"], name="reservation_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.manager} — {self.session} ({self.held}/{self.seats})"
+
+
+# -- one-to-one coaching slots ------------------------------------------------------------------
+class SlotAudience(models.TextChoices):
+    SPACE = "space", _("Anyone of the space")
+    TEAM = "team", _("My team")
+
+
+class CoachingSlot(models.Model):
+    """A one-to-one coaching slot a trainer or a manager published: a coaching session of
+    one seat (its own dates, invitations and feeds), booked by one learner."""
+
+    session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="slot")
+    coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="coaching_slots"
+    )
+    # Who may book it: anyone of the space (a trainer's slots) or the coach's reports.
+    audience = models.CharField(max_length=10, choices=SlotAudience.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["session__starts_at", "id"]
+        verbose_name = _("coaching slot")
+        verbose_name_plural = _("coaching slots")
+
+    def __str__(self) -> str:
+        return f"{self.coach} — {self.session.starts_at:%Y-%m-%d %H:%M}"
+
+
+# -- facilitators' weekly availability -----------------------------------------------------------
+class Availability(models.Model):
+    """One window of a trainer's working week (their own time zone). A trainer with no
+    windows is taken as always available; with some, booking them outside is a conflict
+    (accepted only with a reason, as over time off)."""
+
+    trainer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="availability"
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"))  # 0 = Monday
+    starts = models.TimeField(_("from"))
+    ends = models.TimeField(_("until"))
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+
+    class Meta:
+        ordering = ["trainer_id", "weekday", "starts", "id"]
+        verbose_name = _("working hours")
+        verbose_name_plural = _("working hours")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends__gt=models.F("starts")), name="availability_ends_after_start"
+            ),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="availability_weekday"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trainer_id} {self.weekday} {self.starts}-{self.ends}"

@@ -131,3 +131,35 @@ class ConflictsTopic(realtime.Topic):
 
     def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
         return []
+
+
+@realtime.topic("sessions.reservations")
+class ReservationsTopic(realtime.Topic):
+    """``sessions.reservations.<session id>``: ``reservations.changed`` (ephemeral, with
+    the whole list: managers, seats held, people named, deadlines) whenever a manager
+    reserves, names or releases, or a deadline passes. For those who manage the session."""
+
+    def authorize(self, user: Any, key: str) -> bool:
+        session_id = parse_id(key)
+        if session_id is None:
+            return False
+        session = Session.objects.filter(pk=session_id).first()
+        return session is not None and can_manage_session(user=user, session=session)
+
+    def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
+        return []
+
+
+@realtime.topic("sessions.coaching")
+class CoachingTopic(realtime.Topic):
+    """``sessions.coaching.<space id>``: ``slots.changed`` ``{"slot", "taken"}`` (ephemeral)
+    when a coaching slot of the space is published, booked or freed; members only."""
+
+    def authorize(self, user: Any, key: str) -> bool:
+        from hub.accounts.selectors import is_space_member
+
+        space_id = parse_id(key)
+        return space_id is not None and is_space_member(user=user, space=space_id)
+
+    def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
+        return []

@@ -22,14 +22,18 @@ from sessions.models import (
     SEAT_STATUSES,
     Asset,
     Attendance,
+    Availability,
     Booking,
+    CoachingSlot,
     Registration,
     RegistrationStatus,
     Room,
+    SeatReservation,
     Session,
     SessionEvent,
     SessionPart,
     SessionStatus,
+    SlotAudience,
     SurveyResponse,
     SurveyTemplate,
 )
@@ -178,11 +182,13 @@ def seats_state(*, session: Session) -> dict[str, int]:
         offered=Count("pk", filter=Q(status=RegistrationStatus.OFFERED)),
         waiting=Count("pk", filter=Q(status=RegistrationStatus.WAITLISTED)),
     )
-    taken = counts["confirmed"] + counts["offered"]
+    # Seats managers reserved and have not named anyone to yet are taken too.
+    taken = counts["confirmed"] + counts["offered"] + session.reserved_seats
     return {
         "capacity": session.capacity,
         "confirmed": counts["confirmed"],
         "offered": counts["offered"],
+        "reserved": session.reserved_seats,
         "seats_left": max(session.capacity - taken, 0),
         "waitlist_length": counts["waiting"],
     }
@@ -207,7 +213,10 @@ def seats_states(*, sessions: list[Session]) -> dict[int, dict[str, int]]:
             "capacity": session.capacity,
             "confirmed": r["confirmed"],
             "offered": r["offered"],
-            "seats_left": max(session.capacity - r["confirmed"] - r["offered"], 0),
+            "reserved": session.reserved_seats,
+            "seats_left": max(
+                session.capacity - r["confirmed"] - r["offered"] - session.reserved_seats, 0
+            ),
             "waitlist_length": r["waiting"],
         }
     return out
@@ -527,12 +536,22 @@ def space_conflicts(*, space_ids: list[int], now: datetime | None = None) -> lis
             ends_at=booking.ends_at,
             exclude=Q(pk=booking.pk),
         )
+        outside = bool(
+            booking.trainer_id
+            and outside_availability(
+                trainer_ids=[booking.trainer_id],
+                starts_at=booking.starts_at,
+                ends_at=booking.ends_at,
+            )
+        )
         found.append(
             {
                 "type": "resource",
                 "booking": booking_payload(booking),
                 "by": booking.overridden_by.name if booking.overridden_by_id else "",
                 "with": [booking_payload(o) for o in others],
+                # A trainer booked outside their working hours (over no other booking).
+                "outside_hours": outside,
             }
         )
     found += learners_booked_twice(space_ids=space_ids, now=now)
@@ -732,3 +751,233 @@ def can_see_trainer_feedback(*, user: Any, trainer: Any) -> bool:
         spaces_of(user=trainer).values_list("pk", flat=True)
     )
     return bool(shared)
+
+
+# -- manager seat reservations ------------------------------------------------------------------
+def may_reserve_for_team(*, user: Any, session: Session) -> bool:
+    """A manager with at least one report in the session's space."""
+    if not user.is_authenticated or not user.has_role(Role.MANAGER, Role.ADMIN):
+        return False
+    return reports_of(manager=user).filter(spaces=session.space_id).exists()
+
+
+def reservations_of(*, session: Session) -> QuerySet[SeatReservation]:
+    return session.reservations.select_related("manager").order_by("created_at", "id")
+
+
+def reservation_payload(reservation: SeatReservation, *, named: list[Any] | None = None) -> dict:
+    """A reservation as REST, the reservations topic and the session page show it."""
+    if named is None:
+        named = [
+            r.user
+            for r in reservation.registrations.exclude(
+                status=RegistrationStatus.CANCELLED
+            ).select_related("user")
+        ]
+    return {
+        "id": reservation.pk,
+        "session": reservation.session_id,
+        "manager": {"id": reservation.manager_id, "name": reservation.manager.name},
+        "seats": reservation.seats,
+        "held": reservation.held,
+        "named": [{"id": u.pk, "name": u.name} for u in named],
+        "deadline": reservation.deadline.isoformat(),
+        "released_at": _iso(reservation.released_at),
+    }
+
+
+def reservations_payload(*, session: Session) -> list[dict[str, Any]]:
+    """Every reservation of a session with the people named (two queries)."""
+    rows = list(reservations_of(session=session))
+    named: dict[int, list[Any]] = {r.pk: [] for r in rows}
+    for registration in (
+        Registration.objects.filter(reservation__in=rows)
+        .exclude(status=RegistrationStatus.CANCELLED)
+        .select_related("user")
+        .order_by("created_at", "id")
+    ):
+        named[registration.reservation_id].append(registration.user)
+    return [reservation_payload(r, named=named[r.pk]) for r in rows]
+
+
+def nameable_reports(*, reservation: SeatReservation) -> list[Any]:
+    """The manager's reports of the session's space who hold no live registration there."""
+    session = reservation.session
+    taken = session.registrations.exclude(status=RegistrationStatus.CANCELLED).filter(
+        status__in=SEAT_STATUSES
+    )
+    return list(
+        reports_of(manager=reservation.manager)
+        .filter(spaces=session.space_id, is_active=True)
+        .exclude(pk__in=taken.values("user_id"))
+        .distinct()
+        .order_by("display_name", "username")[:REGISTRABLE_LIMIT]
+    )
+
+
+# -- one-to-one coaching slots ------------------------------------------------------------------
+def slot_of(*, session: Session) -> CoachingSlot | None:
+    return CoachingSlot.objects.filter(session_id=session.pk).select_related("coach").first()
+
+
+def is_coaching_slot(*, session_id: int) -> bool:
+    return CoachingSlot.objects.filter(session_id=session_id).exists()
+
+
+def may_publish_slots(*, user: Any) -> bool:
+    return user.is_authenticated and user.has_role(Role.TRAINER, Role.MANAGER, Role.ADMIN)
+
+
+def may_book_slot(*, user: Any, slot: CoachingSlot) -> bool:
+    """Anyone of the space (a trainer's slots) or the coach's reports (a manager's), not
+    the coach."""
+    if user.pk == slot.coach_id or not is_space_member(user=user, space=slot.session.space_id):
+        return False
+    if slot.audience == SlotAudience.TEAM:
+        return is_manager_of(manager=slot.coach, user=user)
+    return True
+
+
+def coaching_slots(
+    *, user: Any, now: datetime | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Upcoming slots ``user`` may book, with whether each is taken (and by them)."""
+    now = now or timezone.now()
+    slots = list(
+        CoachingSlot.objects.filter(
+            session__space__in=spaces_of(user=user),
+            session__status=SessionStatus.SCHEDULED,
+            session__starts_at__gt=now,
+        )
+        .exclude(coach=user)
+        .select_related("session", "coach")
+        .order_by("session__starts_at", "id")[: limit * 2]
+    )
+    team = {s.coach_id for s in slots if s.audience == SlotAudience.TEAM}
+    my_managers = (
+        set(
+            User.objects.filter(pk__in=team, managed_teams__members=user).values_list(
+                "pk", flat=True
+            )
+        )
+        if team
+        else set()
+    )
+    holders = dict(
+        Registration.objects.filter(
+            session__in=[s.session_id for s in slots], status__in=SEAT_STATUSES
+        ).values_list("session_id", "user_id")
+    )
+    out = []
+    for slot in slots:
+        if slot.audience == SlotAudience.TEAM and slot.coach_id not in my_managers:
+            continue
+        holder = holders.get(slot.session_id)
+        out.append(slot_payload(slot, taken=holder is not None, mine=holder == user.pk))
+    return out[:limit]
+
+
+def slot_payload(slot: CoachingSlot, *, taken: bool, mine: bool = False) -> dict[str, Any]:
+    session = slot.session
+    return {
+        "id": session.pk,
+        "coach": {"id": slot.coach_id, "name": slot.coach.name},
+        "title": session.title,
+        "starts_at": session.starts_at.isoformat(),
+        "ends_at": session.ends_at.isoformat(),
+        "time_zone": session.time_zone,
+        "location": session.location,
+        "audience": slot.audience,
+        "taken": taken,
+        "mine": mine,
+    }
+
+
+def slots_published_by(*, user: Any, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The coach's upcoming slots with who booked each (for the coach only)."""
+    now = now or timezone.now()
+    slots = list(
+        CoachingSlot.objects.filter(
+            coach=user, session__status=SessionStatus.SCHEDULED, session__ends_at__gt=now
+        )
+        .select_related("session", "coach")
+        .order_by("session__starts_at", "id")[:200]
+    )
+    holders = {
+        r.session_id: r.user
+        for r in Registration.objects.filter(
+            session__in=[s.session_id for s in slots], status__in=SEAT_STATUSES
+        ).select_related("user")
+    }
+    out = []
+    for slot in slots:
+        holder = holders.get(slot.session_id)
+        data = slot_payload(slot, taken=holder is not None)
+        data["booked_by"] = {"id": holder.pk, "name": holder.name} if holder else None
+        out.append(data)
+    return out
+
+
+# -- facilitators' weekly availability -----------------------------------------------------------
+def availability_of(*, trainer: Any) -> QuerySet[Availability]:
+    return Availability.objects.filter(trainer=trainer).order_by("weekday", "starts", "id")
+
+
+def availability_payload(window: Availability) -> dict[str, Any]:
+    return {
+        "weekday": window.weekday,
+        "starts": window.starts.strftime("%H:%M"),
+        "ends": window.ends.strftime("%H:%M"),
+        "time_zone": window.time_zone,
+    }
+
+
+def within_availability(
+    windows: list[Availability], starts_at: datetime, ends_at: datetime
+) -> bool:
+    """Does [starts_at, ends_at) fit inside one window (on its own local day)? No windows:
+    the trainer's hours are not given, so any time is fine."""
+    if not windows:
+        return True
+    for window in windows:
+        try:
+            zone = ZoneInfo(window.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+        if start.weekday() != window.weekday:
+            continue
+        same_day = end.date() == start.date() or (
+            end.time() == datetime.min.time() and (end - start) <= timedelta(days=1)
+        )
+        end_time = end.time() if end.date() == start.date() else datetime.max.time()
+        if same_day and window.starts <= start.time() and end_time <= window.ends:
+            return True
+    return False
+
+
+def outside_availability(
+    *, trainer_ids: Iterable[int], starts_at: datetime, ends_at: datetime
+) -> list[Any]:
+    """The trainers (of ``trainer_ids``) whose working hours do not cover the time."""
+    ids = list(trainer_ids)
+    if not ids:
+        return []
+    windows: dict[int, list[Availability]] = {}
+    for window in Availability.objects.filter(trainer_id__in=ids):
+        windows.setdefault(window.trainer_id, []).append(window)
+    outside = [
+        pk for pk, rows in windows.items() if not within_availability(rows, starts_at, ends_at)
+    ]
+    return list(User.objects.filter(pk__in=outside).order_by("pk")) if outside else []
+
+
+def availability_message(trainer: Any) -> str:
+    return _("%(name)s does not work at that time (outside their working hours)") % {
+        "name": trainer.name
+    }
+
+
+def conflicts_count(*, space_ids: list[int]) -> int:
+    """How many conflicts the coordinator's dashboard card shows."""
+    return len(space_conflicts(space_ids=space_ids))

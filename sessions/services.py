@@ -33,30 +33,36 @@ from classrooms.services import (
     liveclass_for_session,
 )
 from hub import events, realtime, sanitize
+from hub.accounts.models import Role
 from hub.accounts.selectors import is_space_member, managers_of
 from hub.dates import format_for
 from hub.notify import notify
 from sessions.models import (
     ACTIVE_STATUSES,
     ATTENDED,
+    SEAT_STATUSES,
     Approval,
     Asset,
     Attendance,
+    Availability,
     Booking,
     BookingKind,
     CheckIn,
+    CoachingSlot,
     NoticeKind,
     NoticeSent,
     Registration,
     RegistrationStatus,
     Response,
     Room,
+    SeatReservation,
     Session,
     SessionEvent,
     SessionKind,
     SessionPart,
     SessionSeries,
     SessionStatus,
+    SlotAudience,
     SurveyRespondent,
     SurveyResponse,
     SurveyTemplate,
@@ -67,20 +73,30 @@ from sessions.selectors import (
     active_registration,
     asset_key,
     attendance_summary,
+    availability_message,
     can_manage_session,
     can_register_for,
     can_schedule_in,
+    can_see_trainer_feedback,
     checkin_occurrence,
     conflict_message,
+    is_coaching_slot,
     last_end,
+    may_book_slot,
+    may_publish_slots,
+    may_reserve_for_team,
     occurrence_bookings,
+    outside_availability,
     overlapping_bookings,
     part_payload,
     registration_payload,
+    reservations_payload,
     room_key,
     schedule_changes,
     schedule_of,
+    seat_holders,
     seats_state,
+    slot_of,
     survey_of,
     trainer_key,
     waitlist,
@@ -326,6 +342,14 @@ def session_cancel(*, actor: Any, session: Session) -> Session:
     session.status = SessionStatus.CANCELLED
     session.save(update_fields=["status"])
     _bump_sequence(session)
+    # Reserved seats go with it.
+    if session.reserved_seats or session.reservations.filter(released_at__isnull=True).exists():
+        session.reservations.filter(released_at__isnull=True).update(
+            held=0, released_at=timezone.now()
+        )
+        session.reserved_seats = 0
+        Session.objects.filter(pk=session.pk).update(reserved_seats=0)
+        _reservations_changed(session)
     # Its rooms, assets and trainers are free again.
     if session.bookings.exists():
         session.bookings.all().delete()
@@ -414,6 +438,8 @@ def registration_register(*, actor: Any, session: Session, user: Any | None = No
     _refuse_if_over(session)
     if session.status != SessionStatus.SCHEDULED:
         raise ValidationError(_("This session is not open for registration."))
+    if session.kind == SessionKind.COACHING and is_coaching_slot(session_id=session.pk):
+        raise ValidationError(_("Book a coaching slot on the coaching page."))
     now = timezone.now()
     if now >= session.starts_at:
         raise ValidationError(_("This session has already started."))
@@ -1179,6 +1205,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
         "offer_reminders": offer_reminders_sweep(now=now),
         "reminders": reminders_sweep(now=now),
         "completed": completions_sweep(now=now),
+        "reservations_released": reservations_sweep(now=now),
     }
 
 
@@ -1471,7 +1498,7 @@ def _notify_approvers(*, session: Session, registration: Registration) -> None:
     else:
         approvers = []
     if not approvers:
-        from hub.accounts.models import Role, User
+        from hub.accounts.models import User
 
         approvers = list(
             User.objects.filter(
@@ -1546,11 +1573,19 @@ def _occurrence(session: Session, part: SessionPart | None) -> tuple[datetime, d
     return (part.starts_at, part.ends_at) if part else (session.starts_at, session.ends_at)
 
 
-def _refuse_or_accept(conflicts: list[Booking], override_reason: str) -> set[str]:
-    """The resources in conflict; refused (``conflict``) unless a reason is given."""
-    if conflicts and not override_reason.strip():
-        raise BookingConflict({"conflicts": [conflict_message(b) for b in conflicts]})
-    return {b.resource for b in conflicts}
+def _refuse_or_accept(
+    conflicts: list[Booking], override_reason: str, unavailable: list[Any] = ()
+) -> set[str]:
+    """The resources in conflict (bookings that overlap, and trainers booked outside their
+    working hours); refused (``conflict``) unless a reason is given."""
+    if (conflicts or unavailable) and not override_reason.strip():
+        raise BookingConflict(
+            {
+                "conflicts": [conflict_message(b) for b in conflicts]
+                + [availability_message(t) for t in unavailable]
+            }
+        )
+    return {b.resource for b in conflicts} | {trainer_key(t.pk) for t in unavailable}
 
 
 def _insert_bookings(rows: list[Booking]) -> None:
@@ -1610,7 +1645,10 @@ def occurrence_book(
     trainer_ids = list(session.trainers.values_list("pk", flat=True))
     keys += [trainer_key(pk) for pk in trainer_ids]
     conflicts = list(overlapping_bookings(keys=keys, starts_at=starts_at, ends_at=ends_at))
-    contested = _refuse_or_accept(conflicts, override_reason)
+    unavailable = outside_availability(
+        trainer_ids=trainer_ids, starts_at=starts_at, ends_at=ends_at
+    )
+    contested = _refuse_or_accept(conflicts, override_reason, unavailable)
     reason = override_reason.strip()[:255]
     rows = [
         Booking(
@@ -1859,3 +1897,400 @@ def survey_answer(*, actor: Any, session: Session, answers: dict[str, Any]) -> S
     )
     realtime.publish(session.topic, "feedback.received", {"responses": session.respondents.count()})
     return response
+
+
+# -- manager seat reservations ------------------------------------------------------------------
+class SeatConflict(ValidationError):
+    """Not enough free seats (REST: 409 ``conflict``; pages: an error message)."""
+
+
+MAX_RESERVATION = 500
+
+
+def _reservations_changed(session: Session) -> None:
+    """Coordinators' session page follows ``sessions.reservations.<id>`` (ephemeral: the
+    list is the state); the seat counters follow on the session's topic."""
+    realtime.publish(
+        f"sessions.reservations.{session.pk}",
+        "reservations.changed",
+        {"session": session.pk, "reservations": reservations_payload(session=session)},
+    )
+
+
+@transaction.atomic
+def reservation_reserve(
+    *, actor: Any, session: Session, seats: int, deadline: datetime
+) -> SeatReservation:
+    """A manager holds ``seats`` seats of the session for their team, to name people by
+    ``deadline`` (at the latest the start). Reserving again adds seats (and sets the new
+    deadline). Fewer free seats than asked: a ``conflict``, nothing held.
+
+    Under the session's row lock, as every seat change: two managers asking for the last
+    seats at once queue, and the second finds them taken."""
+    session = _locked(session)
+    if not may_reserve_for_team(user=actor, session=session):
+        raise PermissionDenied(_("Only a manager of people of this space can reserve seats."))
+    _refuse_if_over(session)
+    if session.status != SessionStatus.SCHEDULED or session.has_started:
+        raise ValidationError(_("This session is not open for registration."))
+    if is_coaching_slot(session_id=session.pk):
+        raise ValidationError(_("A coaching slot is booked by the learner, not reserved."))
+    now = timezone.now()
+    errors: dict[str, str] = {}
+    if seats is None or not 1 <= seats <= MAX_RESERVATION:
+        errors["seats"] = _("Reserve 1 to %(n)s seats.") % {"n": MAX_RESERVATION}
+    if deadline is None or not now < deadline <= session.starts_at:
+        errors["deadline"] = _("Name people by a time between now and the session's start.")
+    if errors:
+        raise ValidationError(errors)
+    free = seats_state(session=session)["seats_left"]
+    if free < seats:
+        raise SeatConflict({"seats": _("Only %(n)s seats are free: reserve fewer.") % {"n": free}})
+    reservation = (
+        SeatReservation.objects.select_for_update().filter(session=session, manager=actor).first()
+    )
+    if reservation is None:
+        reservation = SeatReservation(session=session, manager=actor, seats=0, held=0)
+    reservation.seats += seats
+    reservation.held += seats
+    reservation.deadline = deadline
+    reservation.released_at = None
+    reservation.save()
+    session.reserved_seats += seats
+    Session.objects.filter(pk=session.pk).update(reserved_seats=session.reserved_seats)
+    _schedule_release(reservation)
+    _reservations_changed(session)
+    _publish_state(session)
+    return reservation
+
+
+@transaction.atomic
+def reservation_name(*, actor: Any, reservation: SeatReservation, user: Any) -> Registration:
+    """Give one of the reservation's seats to a report of its manager: a confirmed
+    registration (the notice and the calendar invitation follow). The manager (or a
+    coordinator of the session) names, until the deadline and the start."""
+    session = _locked(reservation.session)
+    reservation = SeatReservation.objects.select_for_update().get(pk=reservation.pk)
+    if actor.pk != reservation.manager_id and not can_manage_session(user=actor, session=session):
+        raise PermissionDenied(_("This reservation is someone else's."))
+    if not _is_manager(reservation.manager, user) or not is_space_member(
+        user=user, space=session.space_id
+    ):
+        raise PermissionDenied(_("Name people of the manager's team in this space."))
+    _refuse_if_over(session)
+    now = timezone.now()
+    if session.status != SessionStatus.SCHEDULED or now >= session.starts_at:
+        raise ValidationError(_("This session is not open for registration."))
+    if reservation.released_at is not None or now >= reservation.deadline:
+        raise ValidationError(_("The deadline has passed: the seats went back to everyone."))
+    if reservation.held <= 0:
+        raise ValidationError(_("Every reserved seat is named: reserve more first."))
+    registration = (
+        Registration.objects.select_for_update()
+        .filter(session=session, user=user)
+        .exclude(status=RegistrationStatus.CANCELLED)
+        .first()
+    )
+    realtime.hold_topic_order(session.topic)
+    was_waiting = False
+    if registration is not None:
+        if registration.status in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED):
+            raise ValidationError(_("%(name)s already has a seat.") % {"name": user.name})
+        # Waiting or awaiting approval: the reserved seat is theirs now.
+        was_waiting = registration.status == RegistrationStatus.WAITLISTED
+        registration.revision += 1
+    else:
+        registration = Registration(
+            session=session,
+            user=user,
+            revision=_next_revision(session=session, user=user),
+        )
+    registration.status = RegistrationStatus.CONFIRMED
+    registration.position = None
+    registration.registered_by = actor
+    registration.reservation = reservation
+    registration.save()
+    reservation.held -= 1
+    reservation.save(update_fields=["held"])
+    session.reserved_seats -= 1
+    Session.objects.filter(pk=session.pk).update(reserved_seats=session.reserved_seats)
+    _log(session, "registration.created", registration_payload(registration))
+    _push_position(registration)
+    if was_waiting:
+        _renumber(session)
+    _enqueue_notices([registration.pk], NoticeKind.CONFIRMED)
+    _reservations_changed(session)
+    _publish_state(session)
+    return registration
+
+
+@transaction.atomic
+def reservation_release(*, actor: Any, reservation: SeatReservation) -> SeatReservation:
+    """The manager (or a coordinator) gives the seats not named back now."""
+    session = _locked(reservation.session)
+    if actor.pk != reservation.manager_id and not can_manage_session(user=actor, session=session):
+        raise PermissionDenied(_("This reservation is someone else's."))
+    reservation = SeatReservation.objects.select_for_update().get(pk=reservation.pk)
+    if reservation.released_at is not None:
+        raise ValidationError(_("These seats already went back."))
+    _release(session, reservation, actor=actor)
+    return reservation
+
+
+@transaction.atomic
+def reservation_expire(*, reservation_id: int, now: datetime | None = None) -> bool:
+    """At the deadline the seats not named go back to the pool and the waiting list moves
+    up. Idempotent: False when nothing was due (released, moved later, all named)."""
+    now = now or timezone.now()
+    reservation = SeatReservation.objects.filter(pk=reservation_id).first()
+    if reservation is None:
+        return False
+    session = _locked(reservation.session)
+    reservation = SeatReservation.objects.select_for_update().get(pk=reservation_id)
+    if reservation.released_at is not None or now < reservation.deadline:
+        return False
+    _release(session, reservation, actor=None, now=now)
+    return True
+
+
+def _release(
+    session: Session, reservation: SeatReservation, *, actor: Any, now: datetime | None = None
+) -> None:
+    """Free the held seats (both rows locked by the caller), then fill them from the list."""
+    freed = reservation.held
+    reservation.held = 0
+    reservation.released_at = now or timezone.now()
+    reservation.save(update_fields=["held", "released_at"])
+    session.reserved_seats = max(session.reserved_seats - freed, 0)
+    Session.objects.filter(pk=session.pk).update(reserved_seats=session.reserved_seats)
+    if freed:
+        _fill_seats(session, actor=actor)
+    _reservations_changed(session)
+    _publish_state(session)
+
+
+def reservations_sweep(*, now: datetime | None = None) -> int:
+    """Release every reservation past its deadline that no job released."""
+    now = now or timezone.now()
+    due = SeatReservation.objects.filter(released_at__isnull=True, deadline__lte=now)
+    return sum(
+        reservation_expire(reservation_id=pk, now=now)
+        for pk in list(due.values_list("pk", flat=True))
+    )
+
+
+def _schedule_release(reservation: SeatReservation) -> None:
+    from sessions.tasks import release_reservation
+
+    reservation_id, at = reservation.pk, reservation.deadline
+    transaction.on_commit(lambda: release_reservation.using(run_after=at).enqueue(reservation_id))
+
+
+# -- one-to-one coaching slots ------------------------------------------------------------------
+MAX_SLOTS = 20
+SLOT_MINUTES = (15, 240)
+
+
+def _slots_changed(session: Session, *, booked: bool) -> None:
+    """The coaching page of the space's members hides a slot once taken, shows it again
+    when freed (ephemeral)."""
+    realtime.publish(
+        f"sessions.coaching.{session.space_id}",
+        "slots.changed",
+        {"slot": session.pk, "taken": booked},
+    )
+
+
+@transaction.atomic
+def coaching_slots_publish(
+    *,
+    actor: Any,
+    space: Any,
+    starts_at: datetime,
+    ends_at: datetime,
+    slot_minutes: int,
+    title: str = "",
+    location: str = "",
+) -> list[Session]:
+    """A trainer or a manager publishes one-to-one slots, back to back from ``starts_at``
+    to ``ends_at``: each a coaching session of one seat that they coach. A trainer's slots
+    are for anyone of the space, a manager's for their reports. The coach's own bookings
+    (sessions, time off, other slots) may not overlap: a ``conflict``."""
+    if not may_publish_slots(user=actor) or not is_space_member(user=actor, space=space):
+        raise PermissionDenied(_("Trainers and managers of this space publish coaching slots."))
+    now = timezone.now()
+    errors: dict[str, str] = {}
+    if slot_minutes is None or not SLOT_MINUTES[0] <= slot_minutes <= SLOT_MINUTES[1]:
+        errors["slot_minutes"] = _("A slot lasts 15 to 240 minutes.")
+    if ends_at <= starts_at:
+        errors["ends_at"] = _("The end must be after the start.")
+    if starts_at <= now:
+        errors["starts_at"] = _("Publish slots in the future.")
+    if errors:
+        raise ValidationError(errors)
+    length = timedelta(minutes=slot_minutes)
+    count = int((ends_at - starts_at) / length)
+    if not 1 <= count <= MAX_SLOTS:
+        raise ValidationError(
+            {"ends_at": _("Publish 1 to %(n)s slots at a time.") % {"n": MAX_SLOTS}}
+        )
+    key = trainer_key(actor.pk)
+    end = starts_at + count * length
+    conflicts = list(overlapping_bookings(keys=[key], starts_at=starts_at, ends_at=end))
+    _refuse_or_accept(conflicts, "")
+    audience = SlotAudience.SPACE if actor.has_role(Role.TRAINER) else SlotAudience.TEAM
+    title = (title or "").strip()[:200] or _("Coaching with %(name)s") % {"name": actor.name}
+    zone = actor.time_zone or "UTC"
+    created: list[Session] = []
+    rows: list[Booking] = []
+    for index in range(count):
+        start = starts_at + index * length
+        session = Session.objects.create(
+            space=space,
+            kind=SessionKind.COACHING,
+            title=title,
+            starts_at=start,
+            ends_at=start + length,
+            time_zone=zone,
+            location=(location or "").strip()[:255],
+            capacity=1,
+            created_by=actor,
+        )
+        session.trainers.set([actor])
+        CoachingSlot.objects.create(session=session, coach=actor, audience=audience)
+        rows.append(
+            Booking(
+                space_id=space.pk,
+                kind=BookingKind.SESSION,
+                resource=key,
+                session=session,
+                trainer=actor,
+                starts_at=start,
+                ends_at=start + length,
+            )
+        )
+        _schedule_reminders(session)
+        _schedule_completion(session)
+        created.append(session)
+    _insert_bookings(rows)
+    _publish_conflicts(space.pk)
+    for session in created:
+        _slots_changed(session, booked=False)
+    return created
+
+
+@transaction.atomic
+def coaching_book(*, actor: Any, session: Session) -> Registration:
+    """A learner books a free slot: a confirmed seat, so they get the invitation (REQUEST)
+    and the coach a copy. Two learners on one slot at once: the row lock queues them and
+    the second gets a ``conflict``."""
+    session = _locked(session)
+    slot = slot_of(session=session)
+    if slot is None:
+        raise ValidationError(_("This is not a coaching slot."))
+    if not may_book_slot(user=actor, slot=slot):
+        raise PermissionDenied(_("This slot is not open to you."))
+    if session.status != SessionStatus.SCHEDULED or timezone.now() >= session.starts_at:
+        raise ValidationError(_("This slot is no longer open."))
+    if seat_holders(session=session).exists():
+        raise SeatConflict({"slot": _("Someone booked this slot just now: choose another.")})
+    # Above every earlier booking of the slot, so the coach's copy (and the CANCEL they
+    # got of an earlier booking) keeps a rising SEQUENCE.
+    last = session.registrations.aggregate(last=Max("revision"))["last"]
+    realtime.hold_topic_order(session.topic)
+    registration = Registration.objects.create(
+        session=session,
+        user=actor,
+        registered_by=actor,
+        status=RegistrationStatus.CONFIRMED,
+        revision=0 if last is None else last + 1,
+    )
+    _bump_sequence(session)
+    _log(session, "registration.created", registration_payload(registration))
+    _enqueue_notices([registration.pk], NoticeKind.CONFIRMED)
+    notify(
+        recipients=[slot.coach],
+        kind="session_registration",
+        verb=_("%(name)s booked your coaching slot: %(title)s")
+        % {"name": actor.name, "title": session.title},
+        actor=actor,
+        target=session,
+        url=session_url(session),
+    )
+    _slots_changed(session, booked=True)
+    _publish_state(session)
+    return registration
+
+
+@transaction.atomic
+def coaching_cancel(*, actor: Any, session: Session) -> Registration:
+    """Cancel a booked slot (the learner, the coach or a coordinator), before it starts:
+    the slot is free again and both get the CANCEL."""
+    session = _locked(session)
+    slot = slot_of(session=session)
+    if slot is None:
+        raise ValidationError(_("This is not a coaching slot."))
+    registration = (
+        Registration.objects.select_for_update()
+        .filter(session=session, status__in=SEAT_STATUSES)
+        .select_related("user")
+        .first()
+    )
+    if registration is None:
+        raise ValidationError(_("Nobody has booked this slot."))
+    if actor.pk not in (registration.user_id, slot.coach_id) and not can_manage_session(
+        user=actor, session=session
+    ):
+        raise PermissionDenied(_("You cannot cancel this booking."))
+    if timezone.now() >= session.starts_at:
+        raise ValidationError(_("The slot has started."))
+    _drop(session, registration, actor=actor)
+    _bump_sequence(session)
+    other = slot.coach if actor.pk == registration.user_id else registration.user
+    notify(
+        recipients=[other],
+        kind="session_cancelled",
+        verb=_("Coaching cancelled by %(name)s: %(title)s")
+        % {"name": actor.name, "title": session.title},
+        actor=actor,
+        target=session,
+        url=session_url(session),
+    )
+    _slots_changed(session, booked=False)
+    _publish_state(session)
+    return registration
+
+
+# -- facilitators' weekly availability -----------------------------------------------------------
+MAX_WINDOWS = 21
+
+
+@transaction.atomic
+def availability_set(
+    *, actor: Any, trainer: Any, windows: list[dict[str, Any]], time_zone: str
+) -> list[Availability]:
+    """Replace a trainer's working week (themself, or a coordinator of a space they share):
+    ``windows`` of ``{"weekday": 0-6, "starts": time, "ends": time}`` in ``time_zone``.
+    None: no hours given (always available)."""
+    if actor.pk != trainer.pk and not can_see_trainer_feedback(user=actor, trainer=trainer):
+        raise PermissionDenied(_("You cannot change this person's working hours."))
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError({"time_zone": _("Unknown time zone.")}) from None
+    if len(windows) > MAX_WINDOWS:
+        raise ValidationError({"windows": _("At most %(n)s windows.") % {"n": MAX_WINDOWS}})
+    rows = []
+    for window in windows:
+        weekday, starts, ends = window.get("weekday"), window.get("starts"), window.get("ends")
+        if not isinstance(weekday, int) or not 0 <= weekday <= 6:
+            raise ValidationError({"windows": _("A weekday is 0 (Monday) to 6 (Sunday).")})
+        if starts is None or ends is None or ends <= starts:
+            raise ValidationError({"windows": _("Each window ends after it starts.")})
+        rows.append(
+            Availability(
+                trainer=trainer, weekday=weekday, starts=starts, ends=ends, time_zone=time_zone
+            )
+        )
+    Availability.objects.filter(trainer=trainer).delete()
+    return Availability.objects.bulk_create(rows)

@@ -40,3 +40,9 @@ def sweep() -> dict[str, int]:
     """Expired offers, due 'offer expiring' notices, reminders and completions that no job
     handled."""
     return services.sweep()
+
+
+@task()
+def release_reservation(reservation_id: int) -> bool:
+    """Give a reservation's seats not named back to the pool (scheduled for its deadline)."""
+    return services.reservation_expire(reservation_id=reservation_id)

@@ -20,6 +20,15 @@ urlpatterns = [
         name="session-respond",
     ),
     path("sessions/manage/", views.dashboard, name="sessions-dashboard"),
+    path("sessions/manage/surveys/", views.surveys_page, name="sessions-surveys"),
+    path("sessions/coaching/", views.coaching_page, name="sessions-coaching"),
+    path(
+        "sessions/coaching/<int:pk>/<str:action>/",
+        views.coaching_action,
+        name="sessions-coaching-action",
+    ),
+    path("sessions/availability/", views.availability_page, name="sessions-availability"),
+    path("sessions/<int:pk>/reservations/", views.reservation_action, name="session-reservations"),
     path("sessions/manage/rooms/", views.rooms_page, name="sessions-rooms"),
     path("sessions/manage/conflicts/", views.conflicts_page, name="sessions-conflicts"),
     path("sessions/<int:pk>/book/", views.session_book, name="session-book"),
@@ -69,6 +78,37 @@ urlpatterns = [
     ),
 ]
 api_urlpatterns = [
+    path(
+        "sessions/<int:pk>/reservations/",
+        api.ReservationListView.as_view(),
+        name="api-session-reservations",
+    ),
+    path(
+        "sessions/reservations/<int:rid>/name/",
+        api.ReservationNameView.as_view(),
+        name="api-session-reservation-name",
+    ),
+    path(
+        "sessions/reservations/<int:rid>/release/",
+        api.ReservationReleaseView.as_view(),
+        name="api-session-reservation-release",
+    ),
+    path(
+        "sessions/coaching/slots/",
+        api.CoachingSlotListView.as_view(),
+        name="api-session-coaching-slots",
+    ),
+    path(
+        "sessions/<int:pk>/coaching/book/",
+        api.CoachingBookView.as_view(),
+        name="api-session-coaching-book",
+    ),
+    path(
+        "sessions/<int:pk>/coaching/cancel/",
+        api.CoachingCancelView.as_view(),
+        name="api-session-coaching-cancel",
+    ),
+    path("sessions/availability/", api.AvailabilityView.as_view(), name="api-session-availability"),
     path("sessions/rooms/", api.RoomListView.as_view(), name="api-session-rooms"),
     path("sessions/assets/", api.AssetListView.as_view(), name="api-session-assets"),
     path("sessions/time-off/", api.TimeOffView.as_view(), name="api-session-time-off"),

@@ -10,7 +10,7 @@ static/sessions/*.js):
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -36,8 +36,22 @@ from sessions.api import (
     SurveyTemplateSerializer,
     checkin_url,
 )
-from sessions.forms import AttendanceForm, PartForm, SessionForm, tz_of
-from sessions.models import Registration, RegistrationStatus, Session, SessionStatus
+from sessions.forms import (
+    AttendanceForm,
+    AvailabilityForm,
+    PartForm,
+    ReserveForm,
+    SessionForm,
+    SlotPublishForm,
+    tz_of,
+)
+from sessions.models import (
+    Registration,
+    RegistrationStatus,
+    SeatReservation,
+    Session,
+    SessionStatus,
+)
 
 # The dashboard follows this many sessions live (one subscription each).
 DASHBOARD_LIMIT = 150
@@ -87,13 +101,15 @@ def _registration(
     return registration
 
 
-# -- learners ---------------------------------------------------------------------------------
+# -- learners ---------------------------------
 @login_required
 def session_list(request: HttpRequest) -> HttpResponse:
     sessions = list(
         selectors.sessions_for(user=request.user)
         .filter(ends_at__gte=timezone.now() - timedelta(days=1))
-        .exclude(status=SessionStatus.CANCELLED)[:200]
+        .exclude(status=SessionStatus.CANCELLED)
+        # Coaching slots are on the coaching page.
+        .exclude(slot__isnull=False)[:200]
     )
     states = selectors.seats_states(sessions=sessions)
     mine = dict(
@@ -140,6 +156,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for part in [None, *context["parts"]]
             ],
         }
+    context |= _reservations_context(request, session, manages=manages)
     mine = payload["my_registration"]
     if mine and mine.get("status") == RegistrationStatus.CONFIRMED:
         # A warning, not a refusal: two seats at once is the learner's (or manager's) call.
@@ -290,7 +307,7 @@ def session_respond(request: HttpRequest, pk: int, answer: str) -> HttpResponse:
     )
 
 
-# -- coordinators -----------------------------------------------------------------------------
+# -- coordinators ---------------------------------
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The coordinator's sessions (every session of their spaces): seats and lists live."""
@@ -553,7 +570,7 @@ def attendance_csv(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-# -- rooms, assets, bookings, conflicts -----------------------------------------------------------
+# -- rooms, assets, bookings, conflicts ---------------------------------
 def _scheduled_spaces(request: HttpRequest) -> list[Any]:
     return [
         s
@@ -775,7 +792,7 @@ def checkin_qr(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-# -- feedback surveys ------------------------------------------------------------------------------
+# -- feedback surveys ---------------------------------
 @login_required
 def session_feedback(request: HttpRequest, pk: int) -> HttpResponse:
     """The survey form of a completed session for its attendees (POST answers)."""
@@ -861,3 +878,250 @@ def feedback_csv(request: HttpRequest, pk: int) -> HttpResponse:
         cells = ["'" + c if c[:1] in ("=", "+", "-", "@") else c for c in cells]
         writer.writerow([name, row.submitted_on.isoformat(), *cells])
     return response
+
+
+# -- manager seat reservations ---------------------------------
+def _reservations_context(request: HttpRequest, session: Session, *, manages: bool) -> dict:
+    """The session page's reservations: the whole list (live) for those who manage it, the
+    manager's own reservation and forms for a manager of people of the space."""
+    context: dict[str, Any] = {}
+    if manages:
+        context["reservations"] = [
+            r | {"deadline_at": datetime.fromisoformat(r["deadline"])}
+            for r in selectors.reservations_payload(session=session)
+        ]
+    if session.status == SessionStatus.SCHEDULED and selectors.may_reserve_for_team(
+        user=request.user, session=session
+    ):
+        own = session.reservations.filter(manager=request.user).first()
+        context["can_reserve"] = not selectors.is_coaching_slot(session_id=session.pk)
+        context["reserve_form"] = ReserveForm(
+            initial={"deadline": session.registration_closes_at or session.starts_at}
+        )
+        if own is not None:
+            context["my_reservation"] = selectors.reservation_payload(own)
+            context["my_reservation_obj"] = own
+            context["nameable"] = selectors.nameable_reports(reservation=own)
+    return context
+
+
+@login_required
+@require_POST
+def reservation_action(request: HttpRequest, pk: int) -> HttpResponse:
+    """The session page's reservation forms: ``action`` reserve, name or release."""
+    session = _session(request, pk)
+    action = request.POST.get("action")
+    if action == "reserve":
+        form = ReserveForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+            return redirect("session-detail", pk=pk)
+        _attempt(
+            request,
+            lambda: services.reservation_reserve(
+                actor=request.user,
+                session=session,
+                seats=form.cleaned_data["seats"],
+                deadline=form.cleaned_data["deadline"],
+            ),
+            _("Seats reserved for your team: name people before the deadline."),
+        )
+        return redirect("session-detail", pk=pk)
+    rid = parse_id(request.POST.get("reservation", ""))
+    reservation = SeatReservation.objects.filter(pk=rid, session=session).first() if rid else None
+    if reservation is None or action not in ("name", "release"):
+        raise Http404
+    if action == "release":
+        _attempt(
+            request,
+            lambda: services.reservation_release(actor=request.user, reservation=reservation),
+            _("The seats not named went back to everyone."),
+        )
+        return redirect("session-detail", pk=pk)
+    form = RegisterSerializer(data={"user": request.POST.get("user") or None})
+    person = form.validated_data.get("user") if form.is_valid() else None
+    if person is None:
+        messages.error(request, _("Choose whom to name."))
+        return redirect("session-detail", pk=pk)
+    _attempt(
+        request,
+        lambda: services.reservation_name(actor=request.user, reservation=reservation, user=person),
+        _("%(name)s has a seat.") % {"name": person.name},
+    )
+    return redirect("session-detail", pk=pk)
+
+
+# -- one-to-one coaching ---------------------------------------------------------------------------
+@login_required
+def coaching_page(request: HttpRequest) -> HttpResponse:
+    """Book a coaching slot (everyone), publish slots and see who booked them (trainers,
+    managers). The open slots follow ``sessions.coaching.<space>`` live."""
+    user = request.user
+    publisher = selectors.may_publish_slots(user=user)
+    form = SlotPublishForm(request.POST or None, user=user) if publisher else None
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            space = data.pop("space")
+            done = _attempt(
+                request,
+                lambda: services.coaching_slots_publish(actor=user, space=space, **data),
+                _("Slots published."),
+            )
+            if done is not None:
+                return redirect("sessions-coaching")
+    elif request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405)
+    slots = [_with_times(s) for s in selectors.coaching_slots(user=user)]
+    published = (
+        [_with_times(s) for s in selectors.slots_published_by(user=user)] if publisher else []
+    )
+    return render(
+        request,
+        "sessions/coaching.html",
+        {
+            "slots": [s for s in slots if not s["mine"]],
+            "mine": [s for s in slots if s["mine"]],
+            "published": published,
+            "all_taken": all(s["taken"] for s in slots if not s["mine"]),
+            "form": form,
+            "topics": [f"sessions.coaching.{s.pk}" for s in spaces_of(user=user)],
+        },
+    )
+
+
+def _with_times(slot: dict[str, Any]) -> dict[str, Any]:
+    """The slot's times as datetimes for the ``when`` filter."""
+    return slot | {
+        "starts_at_dt": datetime.fromisoformat(slot["starts_at"]),
+        "ends_at_dt": datetime.fromisoformat(slot["ends_at"]),
+    }
+
+
+@login_required
+@require_POST
+def coaching_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Book, cancel (the learner or the coach) or withdraw (the coach) a slot."""
+    session = _session(request, pk)
+    if action == "book":
+        _attempt(
+            request,
+            lambda: services.coaching_book(actor=request.user, session=session),
+            _("Booked: the invitation is on its way."),
+        )
+    elif action == "cancel":
+        _attempt(
+            request,
+            lambda: services.coaching_cancel(actor=request.user, session=session),
+            _("Cancelled: the slot is free again."),
+        )
+    elif action == "withdraw":
+        _attempt(
+            request,
+            lambda: services.session_cancel(actor=request.user, session=session),
+            _("Slot withdrawn."),
+        )
+    else:
+        raise Http404
+    return redirect("sessions-coaching")
+
+
+# -- facilitators' weekly availability ---------------------------------
+@login_required
+def availability_page(request: HttpRequest) -> HttpResponse:
+    """A trainer's own working week: one window per weekday."""
+    user = request.user
+    if not selectors.may_publish_slots(user=user):
+        raise PermissionDenied
+    windows = list(selectors.availability_of(trainer=user))
+    if request.method == "POST":
+        form = AvailabilityForm(request.POST)
+        if form.is_valid():
+            done = _attempt(
+                request,
+                lambda: services.availability_set(
+                    actor=user,
+                    trainer=user,
+                    windows=form.windows(),
+                    time_zone=form.cleaned_data["time_zone"],
+                ),
+                _("Working hours saved."),
+            )
+            if done is not None:
+                return redirect("sessions-availability")
+    elif request.method in ("GET", "HEAD"):
+        initial: dict[str, Any] = {
+            "time_zone": windows[0].time_zone if windows else (user.time_zone or "UTC")
+        }
+        for window in windows:
+            initial.setdefault(f"from_{window.weekday}", window.starts)
+            initial.setdefault(f"until_{window.weekday}", window.ends)
+        form = AvailabilityForm(initial=initial)
+    else:
+        return HttpResponse(status=405)
+    return render(request, "sessions/availability.html", {"form": form, "windows": windows})
+
+
+# -- survey templates ---------------------------------
+SURVEY_ROWS = 10
+
+
+@login_required
+def surveys_page(request: HttpRequest) -> HttpResponse:
+    """Coordinators write the feedback surveys of their spaces: a title, up to ten
+    questions (a rating 1-5 or an open text), anonymous or not, the space's default."""
+    spaces = _scheduled_spaces(request)
+    if not spaces:
+        raise PermissionDenied
+    posted: dict[str, Any] = {}
+    if request.method == "POST":
+        space = next((s for s in spaces if str(s.pk) == request.POST.get("space")), None)
+        if space is None:
+            return HttpResponseBadRequest(_("Choose one of your spaces."))
+        questions = []
+        for index in range(1, SURVEY_ROWS + 1):
+            label = request.POST.get(f"label_{index}", "").strip()
+            if label:
+                questions.append({"kind": request.POST.get(f"kind_{index}", ""), "label": label})
+        serializer = SurveyTemplateSerializer(
+            data={
+                "title": request.POST.get("title", ""),
+                "questions": questions,
+                "anonymous": request.POST.get("anonymous") == "on",
+                "is_default": request.POST.get("is_default") == "on",
+            }
+        )
+        if not serializer.is_valid():
+            messages.error(request, _form_errors(serializer))
+        elif _attempt(
+            request,
+            lambda: services.survey_template_create(
+                actor=request.user, space=space, **serializer.validated_data
+            ),
+            _("Survey saved."),
+        ):
+            return redirect("sessions-surveys")
+        posted = request.POST
+    elif request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405)
+    rows = [
+        {
+            "n": i,
+            "kind": posted.get(f"kind_{i}", "rating" if i < 3 else "text"),
+            "label": posted.get(f"label_{i}", ""),
+        }
+        for i in range(1, SURVEY_ROWS + 1)
+    ]
+    return render(
+        request,
+        "sessions/surveys.html",
+        {
+            "spaces": [
+                {"space": s, "surveys": s.survey_templates.order_by("title", "id")} for s in spaces
+            ],
+            "rows": rows,
+            "posted": posted,
+        },
+    )

@@ -42,6 +42,7 @@ def test_first_seats_are_confirmed_then_the_waiting_list_fills_in_order(training
         "capacity": 2,
         "confirmed": 2,
         "offered": 0,
+        "reserved": 0,
         "seats_left": 0,
         "waitlist_length": 2,
     }

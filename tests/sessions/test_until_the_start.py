@@ -101,6 +101,7 @@ def test_removing_a_confirmed_attendee_after_the_start_promotes_nobody(
         "capacity": 1,
         "confirmed": 0,
         "offered": 0,
+        "reserved": 0,
         "seats_left": 1,
         "waitlist_length": 2,
     }

@@ -30,6 +30,7 @@
           else item.append(gettext("time off") + (other.title ? ` (${other.title})` : ""));
           item.append(" " + other.starts_at);
         }
+        if (c.outside_hours) item.append(document.createElement("br"), gettext("outside their working hours"));
         const why = document.createElement("span");
         why.className = "muted";
         why.textContent = `${gettext("Accepted by")} ${c.by}: “${c.booking.override_reason}”`;
