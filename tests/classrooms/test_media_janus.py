@@ -184,25 +184,37 @@ async def test_two_first_publishers_at_once_land_in_the_same_room(janus) -> None
         await second.close()
 
 
-async def test_recording_the_trainer_on_janus_writes_a_webm_file(janus, tmp_path) -> None:
-    """Janus records the RTP it receives; janus-pp-rec and a remux make one WebM file, which
-    goes on in the same file when the trainer publishes again."""
+async def test_recording_on_janus_composes_the_speakers_and_the_screen(janus, tmp_path) -> None:
+    """Janus records every publication of the room (a trainer with camera and shared
+    screen, a learner who joins later, the trainer publishing again); janus-pp-rec and
+    ffmpeg compose one WebM: one 1280x720 picture, one mixed audio track, as long as the
+    class, with its start time beside it."""
+    import json
     import shutil
+    import subprocess
+    import time
 
-    import av
-
+    from classrooms.composer import read_start
     from tests.conftest import skip_or_fail
 
-    if shutil.which("janus-pp-rec") is None:
-        skip_or_fail("janus-pp-rec is missing: install Debian's janus-tools package")
+    for tool in ("janus-pp-rec", "ffmpeg", "ffprobe"):
+        if shutil.which(tool) is None:
+            skip_or_fail(f"{tool} is missing: install Debian's janus-tools and ffmpeg")
     path = tmp_path / "rec" / "class.webm"
+    before = time.time()
     await janus.start_recording(room="61", participant=1, path=path)  # before publishing
     trainer = Peer(direct(janus, 1, "61"))
     learner = Peer(direct(janus, 2, "61"))
+    watcher = Peer(direct(janus, 3, "61"))
     try:
-        await trainer.publish(ToneAudioTrack(), CounterVideoTrack(320, 240, 15))
-        received = await learner.subscribe(1)
-        await wait_until(lambda: received.video_frames >= 20, timeout=15, what="frames")
+        await trainer.publish(
+            ToneAudioTrack(), CounterVideoTrack(320, 240, 15), CounterVideoTrack(640, 360, 5)
+        )
+        received = await watcher.subscribe(1)
+        await wait_until(lambda: received.video_frames >= 15, timeout=15, what="frames")
+        await learner.publish(ToneAudioTrack(660), CounterVideoTrack(320, 240, 15))
+        from_learner = await watcher.subscribe(2)
+        await wait_until(lambda: from_learner.video_frames >= 15, timeout=15, what="frames")
         await trainer.close()
         trainer = Peer(direct(janus, 1, "61"))
         await trainer.publish(ToneAudioTrack(), CounterVideoTrack(320, 240, 15))
@@ -211,12 +223,33 @@ async def test_recording_the_trainer_on_janus_writes_a_webm_file(janus, tmp_path
     finally:
         await trainer.close()
         await learner.close()
-    with av.open(str(path)) as container:
-        kinds = sorted(s.type for s in container.streams)
-        frames = sum(1 for _ in container.decode(video=0))
-    assert kinds == ["audio", "video"]
-    assert frames >= 20
-    assert list(path.parent.glob("*.mjr")) == []  # Janus's raw files are gone
+        await watcher.close()
+    probed = await asyncio.to_thread(
+        subprocess.run,
+        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
+        check=True,
+        capture_output=True,
+    )
+    probe = json.loads(probed.stdout)
+    streams = {s["codec_type"]: s for s in probe["streams"]}
+    assert sorted(s["codec_type"] for s in probe["streams"]) == ["audio", "video"]
+    assert (streams["video"]["codec_name"], streams["audio"]["codec_name"]) == ("vp8", "opus")
+    assert (streams["video"]["width"], streams["video"]["height"]) == (1280, 720)
+    assert float(probe["format"]["duration"]) >= 2.0
+    started = read_start(path)
+    assert started is not None and before - 1 <= started <= time.time()
+    assert list(path.parent.rglob("*.mjr")) == []  # Janus's raw files are gone
+
+
+def test_the_layout_puts_a_shared_screen_beside_the_cameras() -> None:
+    from classrooms.composer import HEIGHT, WIDTH, layout
+
+    grid = layout([(1, "video"), (2, "video"), (3, "video")])
+    assert grid[1, "video"] == (0, 0, WIDTH // 2, HEIGHT // 2)
+    assert grid[3, "video"] == (0, HEIGHT // 2, WIDTH // 2, HEIGHT // 2)
+    shared = layout([(1, "video"), (1, "screen"), (2, "video")])
+    assert shared[1, "screen"] == (0, 0, WIDTH - 320, HEIGHT)
+    assert shared[2, "video"][0] == WIDTH - 320
 
 
 async def test_janus_says_who_is_talking(janus) -> None:
