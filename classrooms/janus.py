@@ -989,8 +989,8 @@ def compose_recording(folder: Path, path: Path) -> Path | None:
         user, start, kind, mline = match.groups()
         found.append((int(start), int(user), kind, int(mline), source))
     tracks: list[Track] = []
-    videos_seen: dict[tuple[int, int], int] = {}
-    for start, user, kind, _mline, source in sorted(found):
+    cameras: dict[int, int] = {}  # user -> start of their last camera (microseconds)
+    for start, user, kind, _mline, source in sorted(found, key=lambda f: (f[0], f[3])):
         target = source.with_suffix(".webm" if kind == "video" else ".opus")
         try:
             subprocess.run(
@@ -1006,10 +1006,12 @@ def compose_recording(folder: Path, path: Path) -> Path | None:
             target.unlink(missing_ok=True)
             continue
         if kind == "video":
-            # A publication's first video is its camera, the second its shared screen.
-            order = videos_seen.get((user, start), 0)
-            videos_seen[user, start] = order + 1
-            kind = "video" if order == 0 else "screen"
+            # One publication's tracks start within microseconds of each other: its first
+            # video is the camera, a second one the shared screen.
+            if start - cameras.get(user, -(10**12)) < 1_000_000:
+                kind = "screen"
+            else:
+                cameras[user] = start
         tracks.append(Track(file=target, kind=kind, owner=user, start=start / 1_000_000))
     try:
         return compose(tracks, path)
