@@ -35,6 +35,9 @@ import contextlib
 import itertools
 import json
 import logging
+import re
+import subprocess
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -266,24 +269,12 @@ class _Handle:
 
 
 @dataclass(eq=False)
-class _Recording:
-    """The room's recording: Janus writes the participant's publication (one segment per
-    publication of theirs) next to ``path``; stopping turns the segments into ``path``."""
-
-    participant: int
-    path: Path
-    segments: list[str] = field(default_factory=list)  # Janus's file name bases
-    handle: str | None = None  # the connection (publication) being recorded now
-
-
-@dataclass(eq=False)
 class _Room:
     key: str
     server: str
     number: int
     published: dict[int, Publication] = field(default_factory=dict)
     sources: dict[int, dict[str, str]] = field(default_factory=dict)  # feed -> {mid: source}
-    recording: _Recording | None = None
     speakers: list[int] = field(default_factory=list)  # who talked last, most recent first
 
 
@@ -413,10 +404,14 @@ class JanusBackend:
         state = _Room(key=room, server=server, number=janus_room_number(room))
         session = await self._session(server)
         limits = media_limits()
+        # A class recording while its Janus died goes on recording on the next one.
+        recording = await cache.aget(_recording_key(room))
+        extra = {"rec_dir": recording["dir"], "record": True} if recording else {}
         try:
             await session.message(
                 await self._control(session),
                 {
+                    **extra,
                     "request": "create",
                     "room": state.number,
                     "description": f"lyceum {room}",
@@ -539,8 +534,6 @@ class JanusBackend:
             video="video" in sources_by_mid.values(),
         )
         state.sources[participant] = sources_by_mid
-        if state.recording is not None and state.recording.participant == participant:
-            await self._record(state)  # a new publication of the recorded trainer: go on
         await self._apply_last_n(room)
         return Answer(connection=entry.id, sdp=answer, tracks=sources_by_mid)
 
@@ -913,65 +906,50 @@ class JanusBackend:
         return path
 
     async def start_recording(self, *, room: str, participant: int, path: Path) -> None:
-        """Record ``participant``'s publication (now, or once they publish) into ``path``.
+        """Record the room (every publisher: cameras, microphones, shared screens, now and
+        whoever publishes later, through any server process) for ``path``.
 
-        Janus writes the RTP it receives (``.mjr``, no decoding) into ``path``'s folder,
-        which must be the same folder on the Janus host (one host, or shared storage)."""
+        Janus writes the RTP it receives (``.mjr``, no decoding, one file per track with its
+        start time in the name) into a folder next to ``path``, which must be the same
+        folder on the Janus host (one host, or shared storage). ``participant`` (the trainer
+        who started it) is not needed: the whole room is recorded."""
+        key = _recording_key(room)
+        if await cache.aget(key):
+            return  # already recording: turning it on twice changes nothing
+        folder = path.parent / f"{path.stem}-tracks"
+        folder.mkdir(parents=True, exist_ok=True)
+        await cache.aset(
+            key, {"path": str(path), "dir": str(folder), "since": time.time()}, timeout=None
+        )
+        await self._room_recording(room, folder, on=True)
+
+    async def _room_recording(self, room: str, folder: Path | None, *, on: bool) -> None:
         try:
             state = await self._room(room)
-        except (JanusUnavailable, JanusError):
-            logger.warning("room %s: no Janus to record on", room)
-            return
-        if state.recording is not None:
-            return  # already recording: turning it on twice changes nothing
-        path.parent.mkdir(parents=True, exist_ok=True)
-        state.recording = _Recording(participant=participant, path=path)
-        await self._record(state)
-
-    async def _record(self, state: _Room) -> None:
-        recording = state.recording
-        if recording is None:
-            return
-        entry = next(
-            (
-                h
-                for h in self.handles.values()
-                if h.room == state.key
-                and h.participant == recording.participant
-                and h.publisher is None
-            ),
-            None,
-        )
-        if entry is None or recording.handle == entry.id:
-            return
-        base = str(recording.path.with_suffix("")) + f"-part{len(recording.segments) + 1}"
-        session = self.sessions.get(entry.server)
-        if session is None:
-            return
-        try:
+            session = await self._session(state.server)
+            control = await self._control(session)
+            if folder is not None:
+                await session.message(
+                    control, {"request": "edit", "room": state.number, "new_rec_dir": str(folder)}
+                )
             await session.message(
-                entry.handle, {"request": "configure", "record": True, "filename": base}
+                control, {"request": "enable_recording", "room": state.number, "record": on}
             )
-        except (JanusError, JanusUnavailable):
-            logger.warning("room %s: Janus would not record", state.key, exc_info=True)
-            return
-        recording.segments.append(base)
-        recording.handle = entry.id
+        except (JanusUnavailable, JanusError):
+            logger.warning("room %s: Janus would not %s recording", room, "start" if on else "stop")
 
     async def stop_recording(self, *, room: str) -> Path | None:
         """Stop recording; the composed file (VP8 and Opus in WebM), or None."""
-        state = self.rooms.get(room)
-        if state is None or state.recording is None:
+        key = _recording_key(room)
+        recording = await cache.aget(key)
+        if not recording:
             return None
-        recording, state.recording = state.recording, None
-        entry = self.handles.get(recording.handle or "")
-        session = self.sessions.get(entry.server) if entry else None
-        if entry is not None and session is not None and session.alive:
-            with contextlib.suppress(JanusError, JanusUnavailable):
-                await session.message(entry.handle, {"request": "configure", "record": False})
-        if not recording.segments:
-            return None
-        return await asyncio.to_thread(compose_recording, recording.segments, recording.path)
+        await cache.adelete(key)
+        if room in self.rooms:
+            await self._room_recording(room, None, on=False)
+        return await asyncio.to_thread(
+            compose_recording, Path(recording["dir"]), Path(recording["path"])
+        )
 
     def publications(self, *, room: str) -> list[Publication]:
         state = self.rooms.get(room)
@@ -985,68 +963,63 @@ class JanusBackend:
         self.sessions.clear()
 
 
-def compose_recording(segments: list[str], path: Path) -> Path | None:
-    """Janus's recordings (``<base>-audio-<mid>.mjr``, ``<base>-video-<mid>.mjr`` per
-    segment) -> one WebM at ``path``: each track post-processed by ``janus-pp-rec``
-    (Debian's janus-tools), then the segments muxed one after the other (no re-encoding).
-    None if nothing usable was recorded."""
-    import glob
-    import subprocess
+def _recording_key(room: str) -> str:
+    return f"lyceum:janus:recording:{room}"
 
-    import av
 
-    tracks: list[tuple[str, str]] = []  # (kind, converted file) in segment order
-    for base in segments:
-        for kind, extension in (("video", "webm"), ("audio", "opus")):
-            for source in sorted(glob.glob(glob.escape(base) + f"-{kind}-*.mjr")):
-                target = f"{source[:-4]}.{extension}"
-                try:
-                    subprocess.run(
-                        ["janus-pp-rec", "-d", "2", source, target],
-                        check=True,
-                        capture_output=True,
-                        timeout=300,
-                    )
-                except (OSError, subprocess.SubprocessError):
-                    logger.warning("could not post-process %s", source, exc_info=True)
-                    continue
-                if Path(target).exists() and Path(target).stat().st_size > 0:
-                    tracks.append((kind, target))
-                Path(source).unlink(missing_ok=True)
-    if not tracks:
-        return None
-    output = av.open(str(path), "w", format="webm")
-    streams: dict[str, Any] = {}
-    offsets: dict[str, float] = {"video": 0.0, "audio": 0.0}  # seconds, per kind
+# ``videoroom-<room>-user-<id>-<start, microseconds>-<audio|video|data>-<m-line>.mjr``
+_TRACK_NAME = re.compile(r"videoroom-\d+-user-(\d+)-(\d+)-(audio|video)-(\d+)\.mjr$")
+
+
+def compose_recording(folder: Path, path: Path) -> Path | None:
+    """Janus's recordings of a room (one ``.mjr`` per track and publication, in ``folder``)
+    -> one WebM at ``path``: every track post-processed by ``janus-pp-rec`` (Debian's
+    janus-tools), then composed by ffmpeg (``classrooms.composer``): the cameras and shared
+    screens side by side, the microphones mixed, each at the time it was published. Writes
+    ``<path>.json`` with the recording's start (Unix time of its first track). None if
+    nothing usable was recorded; the raw files are deleted either way."""
+    from classrooms.composer import Track, compose
+
+    found = []
+    for source in sorted(folder.glob("*.mjr")):
+        match = _TRACK_NAME.search(source.name)
+        if match is None:
+            source.unlink(missing_ok=True)
+            continue
+        user, start, kind, mline = match.groups()
+        found.append((int(start), int(user), kind, int(mline), source))
+    tracks: list[Track] = []
+    cameras: dict[int, int] = {}  # user -> start of their last camera (microseconds)
+    for start, user, kind, _mline, source in sorted(found, key=lambda f: (f[0], f[3])):
+        target = source.with_suffix(".webm" if kind == "video" else ".opus")
+        try:
+            subprocess.run(
+                ["janus-pp-rec", "-d", "2", str(source), str(target)],
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
+        except (OSError, subprocess.SubprocessError):
+            logger.warning("could not post-process %s", source, exc_info=True)
+        source.unlink(missing_ok=True)
+        if not target.exists() or target.stat().st_size == 0:
+            target.unlink(missing_ok=True)
+            continue
+        if kind == "video":
+            # One publication's tracks start within microseconds of each other: its first
+            # video is the camera, a second one the shared screen.
+            if start - cameras.get(user, -(10**12)) < 1_000_000:
+                kind = "screen"
+            else:
+                cameras[user] = start
+        tracks.append(Track(file=target, kind=kind, owner=user, start=start / 1_000_000))
     try:
-        # Every stream before the first packet: the header is written then.
-        for kind in ("video", "audio"):
-            first = next((file for k, file in tracks if k == kind), None)
-            if first is not None:
-                with av.open(first) as source:
-                    streams[kind] = output.add_stream_from_template(source.streams[0])
-        for kind in ("video", "audio"):
-            for _kind, file in (t for t in tracks if t[0] == kind):
-                with av.open(file) as source:
-                    stream = source.streams[0]
-                    end = offsets[kind]
-                    for packet in source.demux(stream):
-                        if packet.dts is None or packet.pts is None:
-                            continue
-                        shift = int(offsets[kind] / packet.time_base)
-                        packet.pts += shift
-                        packet.dts += shift
-                        end = max(
-                            end, float((packet.pts + (packet.duration or 0)) * packet.time_base)
-                        )
-                        packet.stream = streams[kind]
-                        output.mux(packet)
-                    offsets[kind] = end
+        return compose(tracks, path)
     finally:
-        output.close()
-    for _kind, file in tracks:
-        Path(file).unlink(missing_ok=True)
-    return path if path.exists() and path.stat().st_size > 0 else None
+        for track in tracks:
+            track.file.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 class ImproperlyConfiguredJanus(Exception):

@@ -77,6 +77,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from classrooms.composer import read_start, write_start
 from classrooms.recorder import ClassRecorder
 from hub import events
 from hub.params import parse_id
@@ -292,6 +293,7 @@ class _Recording:
     path: Path
     recorder: ClassRecorder | None = None
     started: float = 0.0
+    started_at: float = 0.0  # Unix time of the file's time 0 (the playback page's clock)
     fed_by: _Published | None = None  # the publication the recorder takes its tracks from
 
 
@@ -570,6 +572,7 @@ class AiortcRelay:
         if not state.peers:
             self._forget(state)
         if recording.path.exists() and recording.path.stat().st_size > 0:
+            write_start(recording.path, recording.started_at)
             return recording.path
         return None
 
@@ -607,6 +610,7 @@ class AiortcRelay:
         )
         recording.recorder = recorder
         recording.started = time.monotonic()
+        recording.started_at = time.time()
         await recorder.start()
 
     async def _stop_recorder(self, recording: _Recording) -> None:
@@ -993,7 +997,7 @@ def _attach(room: str, path: Path) -> None:
     from classrooms.services import liveclass_attach_recording
 
     live_class = LiveClass.objects.get(pk=int(room))
-    liveclass_attach_recording(live_class=live_class, path=path)
+    liveclass_attach_recording(live_class=live_class, path=path, started_at=read_start(path))
 
 
 def run_on_media_loop(coroutine: Any) -> bool:

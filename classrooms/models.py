@@ -452,6 +452,10 @@ class LiveClass(models.Model):
     recording = models.FileField(
         upload_to=RandomName("liveclass-recordings"), null=True, blank=True, db_index=True
     )
+    # When the recording's time 0 was (the playback page puts chat and chapters from it) and
+    # when it was saved (retention: deleted LYCEUM_RECORDING_RETENTION_DAYS after).
+    recording_started_at = models.DateTimeField(null=True, blank=True)
+    recording_saved_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # "sessions.session.<id>" when created for a scheduled session (one class per session).
     session_key = models.CharField(max_length=100, blank=True, db_index=True)
     spotlight = models.ForeignKey(

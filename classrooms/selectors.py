@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from classrooms.models import (
     Activity,
@@ -136,6 +137,43 @@ def recording_file_name(user: Any, name: str) -> str | None:
     if is_barred(user, live_class):
         return None
     return files.download_name(live_class.title, name)
+
+
+def can_watch_recording(user: Any, live_class: LiveClass) -> bool:
+    """The class's people (trainers, invitees, the course's learners), not someone a
+    trainer removed, and only when there is a recording."""
+    return (
+        bool(live_class.recording)
+        and liveclass_role(user, live_class) is not None
+        and not is_barred(user, live_class)
+    )
+
+
+def recording_chapters(live_class: LiveClass) -> list[dict[str, Any]]:
+    """The playback page's chapters: the start, each poll, breakout rooms opening and
+    closing, each at its second in the recording (``at``); what happened before the
+    recording started is left out. (The chat replayed beside the video is the class's
+    messaging conversation: the page reads it through the chat's API, as its members.)"""
+    start = live_class.recording_started_at
+    chapters: list[dict[str, Any]] = [{"at": 0.0, "title": _("Start")}]
+    if start is None:
+        return chapters
+    events = LiveClassEvent.objects.filter(
+        live_class=live_class,
+        room=0,
+        created_at__gte=start,
+        type__in=["poll.opened", "breakout.opened", "breakout.closed"],
+    ).order_by("id")
+    for event in events:
+        at = round((event.created_at - start).total_seconds(), 2)
+        if event.type == "poll.opened":
+            question = (event.data or {}).get("question", "")
+            chapters.append({"at": at, "title": _("Poll: %(question)s") % {"question": question}})
+        elif event.type == "breakout.opened":
+            chapters.append({"at": at, "title": _("Breakout rooms")})
+        else:
+            chapters.append({"at": at, "title": _("Back from breakout rooms")})
+    return chapters
 
 
 def manages_enrolled(*, user: Any, course: Course | int) -> bool:
@@ -660,7 +698,7 @@ def is_in_liveclass(user: Any, live_class: LiveClass) -> bool:
 def breakout_key(key: str) -> tuple[int, int] | None:
     """``"<class id>-<room>"`` (a breakout room's topic key and media room) -> (class id,
     room), or None when ``key`` is not one."""
-    head, _, tail = key.partition("-")
+    head, _sep, tail = key.partition("-")
     class_id, room = parse_id(head), parse_id(tail)
     if class_id is None or room is None or room < 1:
         return None

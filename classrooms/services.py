@@ -8,9 +8,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import APIException
@@ -1722,21 +1724,79 @@ def breakout_say(*, user: User, live_class: LiveClass, room: int, body: str) -> 
 
 
 @transaction.atomic
-def liveclass_attach_recording(*, live_class: LiveClass, path: Any) -> LiveClass:
+def liveclass_attach_recording(
+    *, live_class: LiveClass, path: Any, started_at: float | None = None
+) -> LiveClass:
     """Attach a finished recording (a file the media server wrote) to the class.
 
     Called by the media side, not by a person, so it checks no permission. The file is
     moved into the class's storage; a later recording of the same class replaces the
-    field's file (the earlier one stays in storage). The room hears ``recording.saved``.
+    earlier one (whose file is deleted). ``started_at`` (Unix time of the file's time 0)
+    places the class's chat and chapters on the playback page. The room hears
+    ``recording.saved``.
     """
+    from datetime import UTC
     from pathlib import Path
 
     from django.core.files import File
 
     source = Path(path)
     live_class = _locked_class(live_class)
+    earlier = live_class.recording.name if live_class.recording else ""
+    now = timezone.now()
     with source.open("rb") as handle:
-        live_class.recording.save(f"liveclass-{live_class.pk}-{source.name}", File(handle))
+        live_class.recording.save(
+            f"liveclass-{live_class.pk}-{source.name}", File(handle), save=False
+        )
+    live_class.recording_started_at = (
+        datetime.fromtimestamp(started_at, tz=UTC) if started_at is not None else now
+    )
+    live_class.recording_saved_at = now
+    live_class.save(update_fields=["recording", "recording_started_at", "recording_saved_at"])
     source.unlink(missing_ok=True)
-    realtime.publish(live_class.topic, "recording.saved", {"url": live_class.recording.url})
+    if earlier and earlier != live_class.recording.name:
+        storage = live_class.recording.storage
+        transaction.on_commit(lambda: storage.delete(earlier))
+    realtime.publish(
+        live_class.topic,
+        "recording.saved",
+        {
+            "url": live_class.recording.url,
+            "page": reverse("liveclass-recording", args=[live_class.pk]),
+        },
+    )
     return live_class
+
+
+def recordings_expire(*, now: Any = None) -> int:
+    """Delete the recordings saved more than ``LYCEUM_RECORDING_RETENTION_DAYS`` ago (0:
+    keep them); the number deleted. Idempotent: a class without a file is left alone."""
+    days = settings.LYCEUM_RECORDING_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    deleted = 0
+    for pk in (
+        LiveClass.objects.filter(recording_saved_at__lt=cutoff)
+        .exclude(recording="")
+        .exclude(recording__isnull=True)
+        .values_list("pk", flat=True)
+    ):
+        deleted += _recording_delete(pk, cutoff)
+    return deleted
+
+
+@transaction.atomic
+def _recording_delete(pk: int, cutoff: Any) -> int:
+    live_class = LiveClass.objects.select_for_update().filter(pk=pk).first()
+    if live_class is None or not live_class.recording:
+        return 0
+    if live_class.recording_saved_at is None or live_class.recording_saved_at >= cutoff:
+        return 0  # a new recording replaced it meanwhile
+    name, storage = live_class.recording.name, live_class.recording.storage
+    live_class.recording = None
+    live_class.recording_started_at = None
+    live_class.recording_saved_at = None
+    live_class.save(update_fields=["recording", "recording_started_at", "recording_saved_at"])
+    transaction.on_commit(lambda: storage.delete(name))
+    return 1

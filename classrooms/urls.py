@@ -132,6 +132,7 @@ urlpatterns = [
     # Live classes: the room's URL is stable (sessions and calendars link to it).
     path("liveclass/<int:pk>/", views.liveclass_room, name="liveclass"),
     path("liveclass/<int:pk>/attendance/", views.liveclass_attendance, name="liveclass-attendance"),
+    path("liveclass/<int:pk>/recording/", views.liveclass_recording, name="liveclass-recording"),
     path(
         "liveclass/<int:pk>/attendance.csv",
         views.liveclass_attendance_csv,

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -792,6 +793,24 @@ def liveclass_room(request: HttpRequest, pk: int) -> HttpResponse:
             "state": selectors.liveclass_state(live_class, viewer=request.user),
             "is_trainer": selectors.is_liveclass_trainer(request.user, live_class),
             "reactions": services.REACTIONS,
+        },
+    )
+
+
+@login_required
+def liveclass_recording(request: HttpRequest, pk: int) -> HttpResponse:
+    """The class's recording with its chat replayed beside it and its chapters: only the
+    class's people (404 for anyone else, as for a class they cannot see)."""
+    live_class = get_object_or_404(LiveClass.objects.select_related("course"), pk=pk)
+    if not selectors.can_watch_recording(request.user, live_class):
+        raise Http404
+    return render(
+        request,
+        "classrooms/liveclass_recording.html",
+        {
+            "live_class": live_class,
+            "chapters": selectors.recording_chapters(live_class),
+            "started_at": (live_class.recording_started_at or timezone.now()).isoformat(),
         },
     )
 

@@ -447,6 +447,9 @@ LYCEUM_REALTIME = {
 # Participants per room: what one server process relayed with every camera on (bench/liveclass,
 # docs/PERFORMANCE.md: 6 in NxN rooms, 32 when only the trainer publishes).
 LYCEUM_LIVECLASS_CAPACITY = int(os.environ.get("LYCEUM_LIVECLASS_CAPACITY", 6))
+# Class recordings are deleted this many days after they were saved (0: kept), by the job
+# ``manage.py recordings_expire`` queues (cron daily; docs/LIVECLASS.md).
+LYCEUM_RECORDING_RETENTION_DAYS = int(os.environ.get("LYCEUM_RECORDING_RETENTION_DAYS", 0))
 
 # --- Live-class media (classrooms/media.py) -------------------------------------------------
 # BACKEND: the media server behind the live class (dotted path): the built-in aiortc relay,

@@ -9,6 +9,7 @@ mid-class are here too.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -184,25 +185,37 @@ async def test_two_first_publishers_at_once_land_in_the_same_room(janus) -> None
         await second.close()
 
 
-async def test_recording_the_trainer_on_janus_writes_a_webm_file(janus, tmp_path) -> None:
-    """Janus records the RTP it receives; janus-pp-rec and a remux make one WebM file, which
-    goes on in the same file when the trainer publishes again."""
+async def test_recording_on_janus_composes_the_room(janus, tmp_path) -> None:
+    """Janus records every publication of the room (a trainer, a learner who joins later,
+    the trainer publishing again); janus-pp-rec and ffmpeg compose one WebM: one 1280x720
+    picture with both cameras, one mixed audio track, as long as the class, with its
+    start time beside it."""
+    import json
     import shutil
+    import subprocess
+    import time
 
     import av
 
+    from classrooms.composer import read_start
     from tests.conftest import skip_or_fail
 
-    if shutil.which("janus-pp-rec") is None:
-        skip_or_fail("janus-pp-rec is missing: install Debian's janus-tools package")
+    for tool in ("janus-pp-rec", "ffmpeg", "ffprobe"):
+        if shutil.which(tool) is None:
+            skip_or_fail(f"{tool} is missing: install Debian's janus-tools and ffmpeg")
     path = tmp_path / "rec" / "class.webm"
+    before = time.time()
     await janus.start_recording(room="61", participant=1, path=path)  # before publishing
     trainer = Peer(direct(janus, 1, "61"))
     learner = Peer(direct(janus, 2, "61"))
+    watcher = Peer(direct(janus, 3, "61"))
     try:
         await trainer.publish(ToneAudioTrack(), CounterVideoTrack(320, 240, 15))
-        received = await learner.subscribe(1)
-        await wait_until(lambda: received.video_frames >= 20, timeout=15, what="frames")
+        received = await watcher.subscribe(1)
+        await wait_until(lambda: received.video_frames >= 15, timeout=15, what="frames")
+        await learner.publish(ToneAudioTrack(660), CounterVideoTrack(320, 240, 15))
+        from_learner = await watcher.subscribe(2)
+        await wait_until(lambda: from_learner.video_frames >= 15, timeout=15, what="frames")
         await trainer.close()
         trainer = Peer(direct(janus, 1, "61"))
         await trainer.publish(ToneAudioTrack(), CounterVideoTrack(320, 240, 15))
@@ -211,12 +224,95 @@ async def test_recording_the_trainer_on_janus_writes_a_webm_file(janus, tmp_path
     finally:
         await trainer.close()
         await learner.close()
+        await watcher.close()
+    probed = await asyncio.to_thread(
+        subprocess.run,
+        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
+        check=True,
+        capture_output=True,
+    )
+    probe = json.loads(probed.stdout)
+    streams = {s["codec_type"]: s for s in probe["streams"]}
+    assert sorted(s["codec_type"] for s in probe["streams"]) == ["audio", "video"]
+    assert (streams["video"]["codec_name"], streams["audio"]["codec_name"]) == ("vp8", "opus")
+    assert (streams["video"]["width"], streams["video"]["height"]) == (1280, 720)
+    assert float(probe["format"]["duration"]) >= 2.0
+    started = read_start(path)
+    assert started is not None and before - 1 <= started <= time.time()
+    # The picture: the two cameras side by side (their frames are flat grey, luma 40-220;
+    # an empty tile is black, luma 16), the learner's from when they joined.
+    seen = {"trainer": 0, "learner": 0}
     with av.open(str(path)) as container:
-        kinds = sorted(s.type for s in container.streams)
-        frames = sum(1 for _ in container.decode(video=0))
-    assert kinds == ["audio", "video"]
-    assert frames >= 20
-    assert list(path.parent.glob("*.mjr")) == []  # Janus's raw files are gone
+        for frame in container.decode(video=0):
+            luma, stride = bytes(frame.planes[0]), frame.planes[0].line_size
+            seen["trainer"] += luma[360 * stride + 320] > 30
+            seen["learner"] += luma[360 * stride + 960] > 30
+    assert 0 < seen["learner"] < seen["trainer"], seen
+    assert list(path.parent.rglob("*.mjr")) == []  # Janus's raw files are gone
+
+
+def test_composing_puts_the_shared_screen_beside_the_camera_and_mixes_audio(tmp_path) -> None:
+    """The composer alone, on files like janus-pp-rec's: a camera and a microphone from
+    0 s, a shared screen from 1 s; the screen fills the left, the camera the column."""
+    import json
+    import shutil
+    import subprocess
+
+    import av
+
+    from classrooms.composer import Track, compose
+    from tests.conftest import skip_or_fail
+
+    if shutil.which("ffmpeg") is None:
+        skip_or_fail("ffmpeg is missing: install Debian's ffmpeg")
+
+    def make(name: str, source: str, codec: str) -> Path:
+        target = tmp_path / name
+        command = ["ffmpeg", "-nostdin", "-y", "-loglevel", "error", "-f", "lavfi", "-i"]
+        subprocess.run(
+            [*command, source, "-c", codec, str(target)],
+            check=True,
+            capture_output=True,
+        )
+        return target
+
+    camera = make("camera.webm", "color=c=white:s=320x240:r=15:d=3", "libvpx")
+    screen = make("screen.webm", "color=c=gray:s=640x360:r=5:d=2", "libvpx")
+    voice = make("voice.opus", "sine=frequency=440:duration=3", "libopus")
+    path = compose(
+        [
+            Track(file=camera, kind="video", owner=1, start=100.0),
+            Track(file=voice, kind="audio", owner=1, start=100.0),
+            Track(file=screen, kind="screen", owner=1, start=101.0),
+        ],
+        tmp_path / "out.webm",
+    )
+    assert path is not None
+    assert json.loads(Path(f"{path}.json").read_text()) == {"started_at": 100.0}
+    at: dict[str, list[tuple[float, int, int]]] = {"frames": []}
+    with av.open(str(path)) as container:
+        assert sorted(s.type for s in container.streams) == ["audio", "video"]
+        for frame in container.decode(video=0):
+            luma, stride = bytes(frame.planes[0]), frame.planes[0].line_size
+            at["frames"].append(
+                (float(frame.time), luma[360 * stride + 480], luma[100 * stride + 1120])
+            )
+    early = [f for f in at["frames"] if f[0] < 0.8]
+    late = [f for f in at["frames"] if 1.3 < f[0] < 2.8]
+    assert early and late
+    assert all(s < 30 and c > 200 for _t, s, c in early)  # no screen yet, the camera white
+    assert all(90 < s < 160 and c > 200 for _t, s, c in late)  # the grey screen, the camera
+
+
+def test_the_layout_puts_a_shared_screen_beside_the_cameras() -> None:
+    from classrooms.composer import HEIGHT, WIDTH, layout
+
+    grid = layout([(1, "video"), (2, "video"), (3, "video")])
+    assert grid[1, "video"] == (0, 0, WIDTH // 2, HEIGHT // 2)
+    assert grid[3, "video"] == (0, HEIGHT // 2, WIDTH // 2, HEIGHT // 2)
+    shared = layout([(1, "video"), (1, "screen"), (2, "video")])
+    assert shared[1, "screen"] == (0, 0, WIDTH - 320, HEIGHT)
+    assert shared[2, "video"][0] == WIDTH - 320
 
 
 async def test_janus_says_who_is_talking(janus) -> None:

@@ -76,6 +76,13 @@ def open_room(media_browser: Any, server: LiveServer, username: str, class_id: i
     page.click("[data-testid=login-form] button[type=submit]")
     expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
     page.goto(f"/liveclass/{class_id}/")
+    # The camera and microphone check before joining: join with both on.
+    expect(page.locator("[data-testid=media-preview]")).to_be_visible()
+    page.wait_for_function(
+        "() => document.getElementById('lc-preview').videoWidth > 0", timeout=EXPECT_TIMEOUT_MS
+    )
+    page.click("[data-testid=media-join]")
+    expect(page.locator("[data-testid=media-prejoin]")).to_be_hidden()
     return page
 
 
@@ -91,6 +98,43 @@ TILES = """() => ({
 })"""
 
 
+# What a failure reports of a page's connections (``getStats()``): per subscription, the
+# received video (frames received and decoded, keyframes, packets lost, the PLI/FIR/NACK it
+# sent); for its publication, what the sender was asked (PLI/FIR/NACK) and sent.
+STATS = """async () => {
+  const media = window.Lyceum && Lyceum.liveclassMedia;
+  if (!media) return null;
+  const keep = ['kind', 'framesReceived', 'framesDecoded', 'keyFramesDecoded', 'framesDropped',
+    'packetsReceived', 'packetsLost', 'pliCount', 'firCount', 'nackCount', 'framesSent',
+    'keyFramesEncoded', 'packetsSent', 'frameWidth', 'qualityLimitationReason'];
+  async function of(pc) {
+    const out = {state: pc.connectionState, ice: pc.iceConnectionState, rtp: []};
+    (await pc.getStats()).forEach((r) => {
+      if (r.type !== 'inbound-rtp' && r.type !== 'outbound-rtp') return;
+      const row = {type: r.type};
+      keep.forEach((k) => { if (r[k] !== undefined) row[k] = r[k]; });
+      out.rtp.push(row);
+    });
+    return out;
+  }
+  const result = {subscriptions: {}, publication: null};
+  for (const [user, holder] of media.subscriptions) {
+    result.subscriptions[user] = await of(holder.pc);
+  }
+  const own = media.publication();
+  if (own && own.pc) result.publication = await of(own.pc);
+  return result;
+}"""
+
+
+def page_report(page: Any) -> dict[str, Any]:
+    """A page's tiles and its connections' statistics, for a failure's message."""
+    try:
+        return {"tiles": page.evaluate(TILES), "stats": page.evaluate(STATS)}
+    except Exception as exc:  # a page that went away still lets the others report
+        return {"error": repr(exc)}
+
+
 def wait_playing(page: Any, user: int, *others: Any) -> None:
     """``user``'s video plays on ``page``: frames, a size, and time that moves on. A failure
     reports ``page`` and the ``others`` (the publisher's page, say)."""
@@ -100,7 +144,7 @@ def wait_playing(page: Any, user: int, *others: Any) -> None:
         started = page.evaluate(CURRENT_TIME, user)
         page.wait_for_function(PLAYING, arg=[user, started + 0.5], timeout=EXPECT_TIMEOUT_MS)
     except Exception as exc:
-        states = [p.evaluate(TILES) for p in (page, *others)]
+        states = [page_report(p) for p in (page, *others)]
         raise AssertionError(f"video of {user} not playing; pages: {states}") from exc
 
 
@@ -151,6 +195,10 @@ def test_learners_in_a_breakout_room_see_each_other_then_come_back(
         coach.click("#lc-breakout-close")
         wait_playing(first, live_class["trainer"], coach)
         wait_playing(coach, live_class["learner2"], second)
+        # The statistics a failure reports are read: the returning learner's video decoded.
+        stats = coach.evaluate(STATS)["subscriptions"][str(live_class["learner2"])]
+        video = [r for r in stats["rtp"] if r.get("kind") == "video"]
+        assert video and video[0]["framesDecoded"] > 0, stats
     finally:
         for page in (coach, first, second):
             close_context(page.context)

@@ -100,7 +100,7 @@
     stage.append(box);
     entry = {box, video, audio, label, userId, source};
     tiles.set(key, entry);
-    renderTile(entry);
+    renderTiles();
     return entry;
   }
 
@@ -123,13 +123,19 @@
   }
 
   function renderTiles() {
-    for (const entry of tiles.values()) renderTile(entry);
+    const big = layout === "speaker" ? featured() : null;
+    for (const entry of tiles.values()) {
+      renderTile(entry);
+      entry.box.classList.toggle("featured", big !== null && entry.userId === big && entry.source === "camera");
+    }
+    renderWaiting();
   }
 
   function dropTiles(userId) {
     for (const [key, entry] of tiles) {
       if (entry.userId === userId) { entry.box.remove(); tiles.delete(key); }
     }
+    renderTiles();
   }
 
   function play(element, stream) {
@@ -143,22 +149,97 @@
     }
   }
 
-  // -- controls ---------------------------------------------------------------------------------
-  const bar = el("div", {className: "media-controls", dataset: {testid: "media-controls"},
-    style: {display: "flex", gap: ".4rem", flexWrap: "wrap", margin: ".4rem 0"}});
-  const micButton = el("button", {type: "button", dataset: {testid: "media-mic"}});
-  const camButton = el("button", {type: "button", dataset: {testid: "media-camera"}});
-  const screenButton = el("button", {type: "button", dataset: {testid: "media-screen"}, hidden: !isTrainer});
-  bar.append(micButton, camButton, screenButton);
+  // -- controls: a toolbar of labelled icon buttons, in groups --------------------------------------
+  const SPRITE = stage.dataset.sprite || "";
+  function icon(name) {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("class", "icon");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    const use = document.createElementNS(ns, "use");
+    use.setAttribute("href", SPRITE + "#" + name);
+    svg.append(use);
+    return svg;
+  }
+  function labelled(button, iconName, text) {
+    button.replaceChildren(icon(iconName), el("span", {className: "media-button-label"}, text));
+  }
+  function button(testid, extra) {
+    return el("button", Object.assign({type: "button", className: "btn btn-secondary btn-sm", dataset: {testid: testid}}, extra || {}));
+  }
+  function group(label, ...buttons) {
+    const box = el("div", {className: "media-group", role: "group", "aria-label": label});
+    box.append(...buttons);
+    return box;
+  }
+  const bar = el("div", {className: "media-controls media-toolbar", role: "toolbar",
+    "aria-label": gettext("Camera, microphone and layout"), dataset: {testid: "media-controls"}});
+  const micButton = button("media-mic");
+  const camButton = button("media-camera");
+  const screenButton = button("media-screen", {hidden: !isTrainer});
+  const galleryButton = button("media-layout-gallery");
+  const speakerButton = button("media-layout-speaker");
+  labelled(galleryButton, "layout-grid", gettext("Gallery"));
+  labelled(speakerButton, "square-user", gettext("Speaker"));
+  bar.append(
+    group(gettext("Your camera and microphone"), micButton, camButton, screenButton),
+    group(gettext("Layout"), galleryButton, speakerButton),
+  );
   stage.after(bar);
 
+  // Gallery: everyone the same size. Speaker: the spotlit person, or whoever talked last, or
+  // the trainer, large; the others in a row below. Remembered on this device.
+  let layout = "gallery";
+  try { layout = localStorage.getItem("lyceum.liveclass.layout") === "speaker" ? "speaker" : "gallery"; } catch (error) { /* private mode */ }
+  let lastSpeaker = null;
+  function setLayout(next) {
+    layout = next;
+    try { localStorage.setItem("lyceum.liveclass.layout", next); } catch (error) { /* private mode */ }
+    renderControls();
+    renderTiles();
+  }
+  galleryButton.addEventListener("click", () => setLayout("gallery"));
+  speakerButton.addEventListener("click", () => setLayout("speaker"));
+  function featured() {
+    if (spotlight !== null && tiles.has(String(spotlight))) return spotlight;
+    if (lastSpeaker !== null && tiles.has(String(lastSpeaker))) return lastSpeaker;
+    const room = Lyceum.liveclass && Lyceum.liveclass.state ? Lyceum.liveclass.state() : null;
+    const trainers = room && room.live_class ? room.live_class.trainers || [] : [];
+    const trainer = trainers.find((id) => id !== me && tiles.has(String(id)));
+    if (trainer !== undefined) return trainer;
+    const other = [...tiles.values()].find((t) => t.userId !== me && t.source === "camera");
+    return other ? other.userId : null;
+  }
+
+  // Nobody to watch yet: say what we wait for, instead of an empty black box.
+  const waiting = document.getElementById("media-waiting");
+  const waitingText = document.getElementById("media-waiting-text");
+  function renderWaiting() {
+    if (!waiting) return;
+    const others = [...tiles.values()].some((t) => t.userId !== me);
+    const room = Lyceum.liveclass && Lyceum.liveclass.state ? Lyceum.liveclass.state() : null;
+    const trainers = room && room.live_class ? room.live_class.trainers || [] : [];
+    const trainerHere = [...tiles.values()].some((t) => t.userId !== me && trainers.includes(t.userId));
+    let text = "";
+    if (!live) text = gettext("Waiting for the trainer to start the class.");
+    else if (!isTrainer && !trainerHere) text = gettext("Waiting for the trainer: their video appears here when they join.");
+    else if (!others) text = gettext("Nobody else is sending video yet.");
+    waitingText.textContent = text;
+    waiting.hidden = !text;
+    stage.classList.toggle("empty", tiles.size === 0);
+  }
+
   function renderControls() {
-    micButton.textContent = mine.audio ? gettext("Mute microphone") : gettext("Unmute microphone");
+    labelled(micButton, mine.audio ? "mic" : "mic-off", mine.audio ? gettext("Mute microphone") : gettext("Unmute microphone"));
     micButton.setAttribute("aria-pressed", String(!mine.audio));
-    camButton.textContent = mine.video ? gettext("Stop camera") : gettext("Start camera");
+    labelled(camButton, mine.video ? "video" : "video-off", mine.video ? gettext("Stop camera") : gettext("Start camera"));
     camButton.setAttribute("aria-pressed", String(!mine.video));
-    screenButton.textContent = mine.screen ? gettext("Stop sharing") : gettext("Share screen");
+    labelled(screenButton, "monitor-up", mine.screen ? gettext("Stop sharing") : gettext("Share screen"));
     screenButton.setAttribute("aria-pressed", String(mine.screen));
+    galleryButton.setAttribute("aria-pressed", String(layout === "gallery"));
+    speakerButton.setAttribute("aria-pressed", String(layout === "speaker"));
+    stage.dataset.layout = layout;
     const hasAudio = local && local.getAudioTracks().length;
     const hasVideo = local && local.getVideoTracks().length;
     micButton.disabled = !live || !hasAudio;
@@ -227,6 +308,73 @@
     for (const data of queued) act("media.ice", Object.assign({connection: holder.connection}, data), holder.topic).catch(() => {});
   }
 
+  // -- before joining: a camera and microphone check ---------------------------------------------
+  // The page shows a preview and the devices to pick, and joins (publishes, receives) once
+  // the person chooses to, with their microphone and camera on or off.
+  const prejoin = document.getElementById("lc-prejoin");
+  let ready = !prejoin;
+  const chosen = {camera: "", microphone: ""};
+  const preview = document.getElementById("lc-preview");
+  const cameraPick = document.getElementById("lc-camera-pick");
+  const micPick = document.getElementById("lc-mic-pick");
+
+  async function fillDevices() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return;
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    const current = {
+      videoinput: local && local.getVideoTracks()[0] ? local.getVideoTracks()[0].getSettings().deviceId : "",
+      audioinput: local && local.getAudioTracks()[0] ? local.getAudioTracks()[0].getSettings().deviceId : "",
+    };
+    for (const [select, kind, none] of [
+      [cameraPick, "videoinput", gettext("No camera")], [micPick, "audioinput", gettext("No microphone")],
+    ]) {
+      const found = devices.filter((d) => d.kind === kind);
+      select.replaceChildren(...found.map((d, i) => el("option", {value: d.deviceId, selected: d.deviceId === current[kind]},
+        d.label || (kind === "videoinput" ? gettext("Camera") : gettext("Microphone")) + " " + (i + 1))));
+      if (!found.length) select.append(el("option", {value: ""}, none));
+      select.disabled = !found.length;
+    }
+  }
+
+  async function showPreview() {
+    const status = document.getElementById("lc-preview-status");
+    const stream = await openDevices();
+    preview.srcObject = stream && stream.getVideoTracks().length ? new MediaStream(stream.getVideoTracks()) : null;
+    if (preview.srcObject) preview.play().catch(() => {});
+    status.textContent = !stream ? gettext("No camera or microphone: you can watch and listen.")
+      : !stream.getVideoTracks().length ? gettext("No camera: the others will hear you.")
+        : !stream.getAudioTracks().length ? gettext("No microphone: the others will see you.") : "";
+    document.getElementById("lc-join-mic").disabled = !(stream && stream.getAudioTracks().length);
+    document.getElementById("lc-join-camera").disabled = !(stream && stream.getVideoTracks().length);
+    await fillDevices().catch(() => {});
+  }
+
+  async function pickDevice() {
+    chosen.camera = cameraPick.value;
+    chosen.microphone = micPick.value;
+    if (local) { local.getTracks().forEach((t) => t.stop()); local = null; }
+    mine.audio = true;
+    mine.video = true;
+    await showPreview();
+  }
+
+  if (prejoin) {
+    cameraPick.addEventListener("change", () => pickDevice().catch(() => {}));
+    micPick.addEventListener("change", () => pickDevice().catch(() => {}));
+    document.getElementById("lc-join-media").addEventListener("click", () => {
+      const stream = local;
+      mine.audio = Boolean(stream && stream.getAudioTracks().length) && document.getElementById("lc-join-mic").checked;
+      mine.video = Boolean(stream && stream.getVideoTracks().length) && document.getElementById("lc-join-camera").checked;
+      preview.srcObject = null;
+      prejoin.hidden = true;
+      ready = true;
+      root.dataset.mediaJoined = "true";
+      renderControls();
+      startIfReady();
+    });
+    showPreview().catch(() => {});
+  }
+
   // -- publishing --------------------------------------------------------------------------------
   async function openDevices() {
     if (local) return local;
@@ -236,6 +384,8 @@
       frameRate: {ideal: 15, max: limits.fps},
     };
     const audio = {echoCancellation: true, noiseSuppression: true};
+    if (chosen.camera) video.deviceId = {exact: chosen.camera};
+    if (chosen.microphone) audio.deviceId = {exact: chosen.microphone};
     for (const wanted of [{audio, video}, {audio}, {video}]) {
       try {
         local = await navigator.mediaDevices.getUserMedia(wanted);
@@ -454,7 +604,7 @@
   }
 
   async function reconcile() {
-    if (!live) return;
+    if (!live || !ready) return;
     if (!configured) await configure();
     const listed = await act("media.list", {});
     const publishers = new Map(listed.publishers.map((p) => [p.user_id, p]));
@@ -511,6 +661,10 @@
       if (!entry) return;
       entry.box.dataset.speaking = String(Boolean(data.talking));
       entry.box.style.outline = data.talking ? "3px solid #2e9d5b" : "";
+      if (data.talking && data.user_id !== me && lastSpeaker !== data.user_id) {
+        lastSpeaker = data.user_id;
+        if (layout === "speaker") renderTiles();
+      }
     });
     rt.on(room, "media.toggled", (data) => {
       if (room !== topic || data.user_id === me) return;
@@ -553,7 +707,7 @@
   }
 
   function startIfReady() {
-    if (!live || !subscribed || publication) return;
+    if (!live || !subscribed || publication || !ready) return;
     // A failed start (the server busy, the socket resuming) is tried again, not given up.
     // A webinar's watcher only subscribes (reconcile: everyone who publishes).
     (configured ? Promise.resolve() : configure()).then(() => (mayPublish() ? publish() : reconcile())).catch(() => {
@@ -568,7 +722,7 @@
     const could = mayPublish();
     webinar = Boolean(lc.webinar);
     speakers = lc.speakers || [];
-    if (live && could !== mayPublish()) {
+    if (live && ready && could !== mayPublish()) {
       // Promoted: publish (and subscribe again with it); back to watching: the server ended
       // my publication, I go on receiving.
       if (mayPublish()) publish().catch(() => {});
