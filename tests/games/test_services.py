@@ -200,3 +200,30 @@ def test_host_closes_early_and_state_never_shows_the_answer_while_open(
     state = sel.game_state(game.pk, viewer=learner)
     assert state["status"] == "reveal" and state["reveal"]["correct"]
     assert state["me"]["score"] == 0
+
+
+def test_a_game_inside_a_live_class_is_announced_there_and_open_to_its_people(
+    trainer, space, learner, learner2, outsider, published
+):
+    from classrooms import services as classrooms
+    from classrooms.models import QuestionKind
+    from tests.factories import build_live_class
+
+    live = build_live_class(trainer=trainer, space=space, learners=[learner])
+    classrooms.question_create(
+        user=trainer,
+        course=live.course,
+        kind=QuestionKind.TRUE_FALSE,
+        text="Bonjour means hello.",
+        choices=[{"text": "True", "is_correct": True}, {"text": "False"}],
+    )
+    with pytest.raises(PermissionDenied):
+        services.game_create(host=learner, course=live.course, live_class=live.live_class)
+    game = services.game_create(host=trainer, course=live.course, live_class=live.live_class)
+    launched = published(f"classrooms.liveclass.{live.live_class.pk}")
+    assert [e.type for e in launched][-1] == "game.launched"
+    assert launched[-1].data["code"] == game.code
+    assert sel.can_join(user=learner, game=game)
+    # Not a learner of the class's course: not in the class, not in its game.
+    assert not sel.can_join(user=learner2, game=game)
+    assert not sel.can_join(user=outsider, game=game)
