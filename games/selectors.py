@@ -85,6 +85,27 @@ def player_of(*, user: Any, game: Game | int) -> GamePlayer | None:
     return GamePlayer.objects.filter(game_id=game_id, user_id=user.pk).first()
 
 
+_player_ids: dict[tuple[int, int], int] = {}
+
+
+def player_id_of(*, user: Any, game_id: int) -> int | None:
+    """The player's row id, remembered by the process (a player never leaves a game): the
+    answer path, 500 answers in a second, saves a query each."""
+    key = (game_id, user.pk)
+    found = _player_ids.get(key)
+    if found is None:
+        found = (
+            GamePlayer.objects.filter(game_id=game_id, user_id=user.pk)
+            .values_list("id", flat=True)
+            .first()
+        )
+        if found is not None:
+            if len(_player_ids) > 100_000:
+                _player_ids.clear()
+            _player_ids[key] = found
+    return found
+
+
 def hostable_courses(*, user: Any) -> list[Course]:
     courses = Course.objects.filter(questions__isnull=False).distinct().order_by("title", "id")
     return [c for c in courses if can_host(user=user, course=c)]

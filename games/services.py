@@ -142,6 +142,7 @@ def game_join(*, user: User, game: Game) -> GamePlayer:
         raise Conflict(_("This game is full (%(n)s players).") % {"n": sel.MAX_PLAYERS})
     team = count % game.team_count if game.team_mode else None
     player = GamePlayer.objects.create(game=game, user=user, team=team)
+    sel._player_ids[(game.pk, user.pk)] = player.pk
     realtime.publish(
         game.host_topic,
         "player.joined",
@@ -352,8 +353,8 @@ def game_answer(*, user: User, game: Game, index: int, answer: Any) -> GameAnswe
     conflict; one after the deadline or to a question not open is refused; a malformed one
     changes nothing. The reply says nothing of correctness (the reveal does)."""
     now = clock.now()
-    player = sel.player_of(user=user, game=game)
-    if player is None:
+    player_id = sel.player_id_of(user=user, game_id=game.pk)
+    if player_id is None:
         raise PermissionDenied(_("Join the game first."))
     try:
         with transaction.atomic():
@@ -363,7 +364,7 @@ def game_answer(*, user: User, game: Game, index: int, answer: Any) -> GameAnswe
             ).get(pk=game.pk)
             late = current.deadline is None or now > current.deadline
             if current.status != GameStatus.QUESTION or current.current_index != index or late:
-                if GameAnswer.objects.filter(player=player, index=index).exists():
+                if GameAnswer.objects.filter(player_id=player_id, index=index).exists():
                     raise Conflict(_("You already answered this question."))
                 if late and current.current_index == index:
                     raise ValidationError({"index": _("Time is up for this question.")})
@@ -373,7 +374,7 @@ def game_answer(*, user: User, game: Game, index: int, answer: Any) -> GameAnswe
             correct = classrooms_selectors.answer_is_correct(question=question, answer=clean)
             row = GameAnswer.objects.create(
                 game_id=game.pk,
-                player=player,
+                player_id=player_id,
                 index=index,
                 answer=clean,
                 answered_at=now,

@@ -48,6 +48,8 @@ PAGES: dict[str, list[str]] = {
         "/leaderboards/me/",
         "/leaderboards/duels/",
         "/leaderboards/ -> ^/leaderboards/wall/",
+        "/games/",
+        "/levels/me/",
         "/forums/library/",
         "/notifications/",
         "/notifications/settings/",
@@ -64,6 +66,7 @@ PAGES: dict[str, list[str]] = {
         "/courses/new/",
         "/forums/moderation/",
         "/announcements/new/",
+        "/games/",
     ],
     "coordinator": [
         "/",

@@ -25,8 +25,9 @@ def clock(monkeypatch):
 @pytest.fixture(autouse=True)
 def _game_defaults(settings):
     """No timer threads (tests drive the clock; the distribution flushes at once)."""
-    from games import timers
+    from games import selectors, timers
 
+    selectors._player_ids.clear()  # ids come back after a rolled-back test
     settings.GAME_TIMERS = False
     settings.GAME_SECONDS = 20
     settings.GAME_QUESTIONS = 10

@@ -44,19 +44,35 @@
     multi.disabled = true;
   }
 
+  // A busy server answers "overloaded" (or the reply times out): the answer is sent again
+  // after its retry_after, with jitter, while the question is still open. It is counted
+  // once whatever happens (a repeat is a "conflict", which means it is in).
+  const RETRY = new Set(["overloaded", "unavailable", "rate_limited", "timeout", "offline"]);
+
   async function send(answer) {
     if (!current || answeredIndex === current.index) return;
+    const q = current;
     lock();
-    try {
-      await rt.act(topic, "answer", {index: current.index, answer: answer});
-      answeredIndex = current.index;
-      say(gettext("Answer sent. Wait for the reveal…"));
-    } catch (error) {
-      if (error && error.code === "conflict") {
-        answeredIndex = current.index;
-        say(gettext("Answer sent. Wait for the reveal…"));
-      } else {
-        say((error && error.message) || gettext("Something went wrong."));
+    say(gettext("Sending…"));
+    for (let attempt = 0; attempt < 8; attempt++) {
+      try {
+        await rt.act(topic, "answer", {index: q.index, answer: answer});
+        answeredIndex = q.index;
+        if (current === q) say(gettext("Answer sent. Wait for the reveal…"));
+        return;
+      } catch (error) {
+        if (error && error.code === "conflict") {
+          answeredIndex = q.index;
+          if (current === q) say(gettext("Answer sent. Wait for the reveal…"));
+          return;
+        }
+        if (!error || !RETRY.has(error.code) || current !== q) {
+          if (current === q) say((error && error.message) || gettext("Something went wrong."));
+          return;
+        }
+        const base = (typeof error.retryAfter === "number" ? error.retryAfter : 1) * 1000;
+        await new Promise((resolve) => setTimeout(resolve, base + Math.random() * base));
+        if (current !== q) return;  // closed meanwhile
       }
     }
   }
