@@ -35,6 +35,7 @@ NAV_ICONS = {
     "leaderboards": "trophy",
     "announcements": "megaphone",
     "announcement-new": "plus",
+    "games": "circle-help",
     "notifications": "bell",
     "style-guide": "layout-dashboard",
     "admin": "shield",
@@ -74,6 +75,7 @@ def navigation(request: HttpRequest, roles: dict[str, bool]) -> dict[str, list[N
             reverse("announcements"),
             ("announcements", "announcement-detail"),
         ),
+        ("games", _("Quiz games"), reverse("games"), ()),
     ]
     if roles[Role.TRAINER] or roles[Role.COORDINATOR] or roles[Role.ADMIN]:
         more.append(("announcement-new", _("New announcement"), reverse("announcement-new"), ()))

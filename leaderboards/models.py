@@ -18,6 +18,8 @@ class Reason(models.TextChoices):
     ANSWER_ACCEPTED = "answer_accepted", _("Answer accepted")
     ATTENDANCE = "attendance", _("Attendance")
     DUEL_WON = "duel_won", _("Duel won")
+    GAME_PLAYED = "game_played", _("Played a live quiz game")
+    GAME_PODIUM = "game_podium", _("On a live quiz game's podium")
     MANUAL = "manual", _("Awarded by a trainer")
 
 
@@ -29,6 +31,8 @@ DEFAULT_POINTS: dict[str, int] = {
     Reason.ANSWER_ACCEPTED: 15,
     Reason.ATTENDANCE: 15,
     Reason.DUEL_WON: 25,
+    Reason.GAME_PLAYED: 5,
+    Reason.GAME_PODIUM: 20,
     Reason.MANUAL: 0,
 }
 

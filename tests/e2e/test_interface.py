@@ -48,6 +48,8 @@ PAGES: dict[str, list[str]] = {
         "/leaderboards/me/",
         "/leaderboards/duels/",
         "/leaderboards/ -> ^/leaderboards/wall/",
+        "/games/",
+        "/levels/me/",
         "/forums/library/",
         "/sessions/coaching/",
         "/notifications/",
@@ -67,6 +69,7 @@ PAGES: dict[str, list[str]] = {
         "/announcements/new/",
         "/sessions/coaching/",
         "/sessions/availability/",
+        "/games/",
     ],
     "coordinator": [
         "/",

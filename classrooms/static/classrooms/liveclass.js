@@ -499,6 +499,12 @@
 
   // -- wiring ----------------------------------------------------------------------------------
   function wireTopic() {
+    // A trainer launched a live quiz game in this class (games app): offer to join it.
+    rt.on(topic, "game.launched", (data) => {
+      if (window.Lyceum && window.Lyceum.toast) {
+        window.Lyceum.toast(gettext("A quiz game has started: open it to play"), data.url);
+      }
+    });
     rt.on(topic, "presence.joined", (data) => {
       present.add(data.id);
       if (!state.participants.some((p) => p.id === data.id)) refresh().catch(() => {});

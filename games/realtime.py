@@ -1,0 +1,130 @@
+"""Topics of live quiz games.
+
+``games.game.<id>``: the host and the players. Durable: question.opened (text and server
+deadline, no answer), question.closed (correct answer, distribution, each player's result,
+podium, team standings), game.finished. A reconnecting screen resumes with ``since``.
+Actions: ``state``, ``join``, ``answer``, ``streak``.
+
+``games.host.<id>``: the host only (its editors too). Ephemeral: answers.count (the live
+distribution, coalesced), player.joined. Actions: ``state``, ``next``, ``close``,
+``finish``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+
+from classrooms.services import Conflict
+from games import api, services
+from games import selectors as sel
+from games.models import Game
+from hub import realtime
+from hub.params import parse_id
+
+
+def _game(key: str) -> Game:
+    game_id = parse_id(key)
+    if game_id is None:
+        raise realtime.GatewayError("not_found", "no such game")
+    game = Game.objects.select_related("course", "live_class").filter(pk=game_id).first()
+    if game is None:
+        raise realtime.GatewayError("not_found", "no such game")
+    return game
+
+
+def _conflict_as_gateway_error(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Conflict as exc:
+            raise realtime.GatewayError("conflict", str(exc.detail)) from exc
+
+    return wrapper
+
+
+@realtime.topic("games.game")
+class GameTopic(realtime.Topic):
+    def authorize(self, user: Any, key: str) -> bool:
+        game_id = parse_id(key)
+        if game_id is None:
+            return False
+        game = Game.objects.select_related("course", "live_class").filter(pk=game_id).first()
+        if game is None:
+            return False
+        return sel.is_host(user=user, game=game) or sel.can_join(user=user, game=game)
+
+    def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
+        return [
+            realtime.Event(e.type, e.data, id=e.pk)
+            for e in sel.events_after(game_id=int(key), after_id=since, limit=limit)
+        ]
+
+    @realtime.action("state")
+    def state(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        game = services.game_refresh(game_id=_game(key).pk)
+        return sel.game_state(game.pk, viewer=user)
+
+    @realtime.action("join")
+    @_conflict_as_gateway_error
+    def join(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        game = _game(key)
+        services.game_join(user=user, game=game)
+        return sel.game_state(game.pk, viewer=user)
+
+    @realtime.action("answer", serializer=api.GameAnswerSerializer)
+    @_conflict_as_gateway_error
+    def answer(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        game = _game(key)
+        services.game_answer(user=user, game=game, index=data["index"], answer=data["answer"])
+        return api.answer_ack(data["index"])
+
+    @realtime.action("streak", serializer=api.StreakSerializer)
+    def streak(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        player = services.game_set_streak_bonus(user=user, game=_game(key), enabled=data["enabled"])
+        return sel.player_payload(player)
+
+
+def _hosted(user: Any, key: str) -> Game:
+    game = _game(key)
+    if not sel.is_host(user=user, game=game):
+        raise PermissionDenied(_("Only the game's host runs it."))
+    return game
+
+
+@realtime.topic("games.host")
+class HostTopic(realtime.Topic):
+    def authorize(self, user: Any, key: str) -> bool:
+        game_id = parse_id(key)
+        if game_id is None:
+            return False
+        game = Game.objects.select_related("course").filter(pk=game_id).first()
+        return game is not None and sel.is_host(user=user, game=game)
+
+    @realtime.action("state")
+    def state(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        game = services.game_refresh(game_id=_hosted(user, key).pk)
+        return sel.game_state(game.pk, viewer=user)
+
+    @realtime.action("next")
+    @_conflict_as_gateway_error
+    def next(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        game = services.game_next(user=user, game=_hosted(user, key))
+        return sel.game_state(game.pk, viewer=user)
+
+    @realtime.action("close")
+    @_conflict_as_gateway_error
+    def close(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        game = services.game_close(user=user, game=_hosted(user, key))
+        return sel.game_state(game.pk, viewer=user)
+
+    @realtime.action("finish")
+    @_conflict_as_gateway_error
+    def finish(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        game = services.game_finish(user=user, game=_hosted(user, key))
+        return sel.game_state(game.pk, viewer=user)
