@@ -95,7 +95,16 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # The feature apps, each a room of its own (ARCHITECTURE §1-2): hub/urls.py mounts their
 # urls.py and seed_demo runs their demo.py.
-LYCEUM_FEATURE_APPS = ("classrooms", "sessions", "forums", "messaging", "leaderboards", "calendars", "games", "levels")
+LYCEUM_FEATURE_APPS = (
+    "classrooms",
+    "sessions",
+    "forums",
+    "messaging",
+    "leaderboards",
+    "calendars",
+    "games",
+    "levels",
+)
 
 INSTALLED_APPS = [
     "daphne",
