@@ -175,3 +175,29 @@ def test_a_coach_without_hours_publishes_any_time(trainer, space):
         ends_at=sunday + timedelta(minutes=30),
         slot_minutes=30,
     )
+
+
+def test_the_edit_page_asks_for_a_reason(
+    client,
+    coordinator,
+    space,
+    trainer,
+    office_hours,  # noqa: F811
+):
+    from tests.sessions.test_pages_manage import form_data
+
+    session = booked(coordinator, space, trainer, next_weekday(1, 9))
+    client.force_login(coordinator)
+    page = client.get(f"/sessions/{session.pk}/edit/")
+    assert b'name="override_reason"' in page.content
+    evening = next_weekday(1, 18)
+    data = form_data(space, evening, trainers=[trainer.pk])
+    data.pop("space")
+    page = client.post(f"/sessions/{session.pk}/edit/", data)
+    assert page.status_code == 200 and b"outside their working hours" in page.content
+    assert Session.objects.get(pk=session.pk).starts_at == next_weekday(1, 9)
+    reply = client.post(f"/sessions/{session.pk}/edit/", {**data, "override_reason": "Late shift"})
+    assert reply.status_code == 302
+    assert Booking.objects.get(session=session).override_reason == "Late shift"
+    # Creating a session has no such field.
+    assert b'name="override_reason"' not in client.get("/sessions/new/").content
