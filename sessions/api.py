@@ -65,6 +65,18 @@ class SessionWriteSerializer(serializers.Serializer):
     claim_hours = serializers.IntegerField(required=False, allow_null=True)
 
 
+OVERRIDE_HELP = (
+    "Why a move into a conflict (a resource booked, a trainer outside their working hours) "
+    "is accepted anyway: recorded on the conflicts page. Without it such a move is a 409."
+)
+
+
+class SessionUpdateSerializer(SessionWriteSerializer):
+    override_reason = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, help_text=OVERRIDE_HELP
+    )
+
+
 class SessionCreateSerializer(SessionWriteSerializer):
     space = serializers.PrimaryKeyRelatedField(queryset=Space.objects.all())
     kind = serializers.CharField(max_length=20, help_text=KIND_HELP)
@@ -96,6 +108,9 @@ class PartSerializer(serializers.Serializer):
 class PartUpdateSerializer(PartSerializer):
     starts_at = DateTimeInRangeField(required=False)
     ends_at = DateTimeInRangeField(required=False)
+    override_reason = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, help_text=OVERRIDE_HELP
+    )
 
 
 class OfferSerializer(serializers.Serializer):
@@ -203,11 +218,14 @@ class SessionDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         return Response(selectors.session_payload(_session(request, pk), user=request.user))
 
-    @extend_schema(request=SessionWriteSerializer, responses={200: SessionObject})
+    @extend_schema(request=SessionUpdateSerializer, responses={200: SessionObject})
     def patch(self, request: Request, pk: int) -> Response:
         session = _session(request, pk)
-        data = validated(SessionWriteSerializer, request.data)
-        session = services.session_update(actor=request.user, session=session, **data)
+        data = validated(SessionUpdateSerializer, request.data)
+        try:
+            session = services.session_update(actor=request.user, session=session, **data)
+        except services.BookingConflict as exc:
+            return conflict_response(exc)
         return Response(selectors.session_payload(session, user=request.user))
 
 
@@ -371,7 +389,10 @@ class PartDetailView(APIView):
     def patch(self, request: Request, pk: int, part_id: int) -> Response:
         part = self._part(request, pk, part_id)
         data = validated(PartUpdateSerializer, request.data)
-        part = services.part_update(actor=request.user, part=part, **data)
+        try:
+            part = services.part_update(actor=request.user, part=part, **data)
+        except services.BookingConflict as exc:
+            return conflict_response(exc)
         return Response(selectors.part_payload(part))
 
     @extend_schema(request=None, responses={204: None})

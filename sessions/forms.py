@@ -85,6 +85,17 @@ class SessionForm(forms.Form):
         widget=forms.RadioSelect,
         label=_("Apply to"),
     )
+    # Edit only: a move of a booked session into a conflict (a room, an asset or a trainer
+    # taken, a trainer outside their working hours) is refused unless a reason is given.
+    override_reason = forms.CharField(
+        max_length=255,
+        required=False,
+        label=_("Reason to accept a conflict"),
+        help_text=_(
+            "Only if the new time conflicts with a booking or a trainer's working hours: "
+            "recorded on the conflicts page."
+        ),
+    )
 
     def __init__(self, *args: Any, user: Any, session: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -108,7 +119,7 @@ class SessionForm(forms.Form):
             if session.series_id is None:
                 del self.fields["scope"]
         else:
-            del self.fields["scope"]
+            del self.fields["scope"], self.fields["override_reason"]
 
     def clean_time_zone(self) -> str:
         value = self.cleaned_data["time_zone"].strip()

@@ -768,19 +768,26 @@ def reservations_of(*, session: Session) -> QuerySet[SeatReservation]:
 def reservation_payload(reservation: SeatReservation, *, named: list[Any] | None = None) -> dict:
     """A reservation as REST, the reservations topic and the session page show it."""
     if named is None:
-        named = [
-            r.user
-            for r in reservation.registrations.exclude(
-                status=RegistrationStatus.CANCELLED
-            ).select_related("user")
-        ]
+        named = list(
+            reservation.registrations.exclude(status=RegistrationStatus.CANCELLED)
+            .select_related("user")
+            .order_by("created_at", "id")
+        )
     return {
         "id": reservation.pk,
         "session": reservation.session_id,
         "manager": {"id": reservation.manager_id, "name": reservation.manager.name},
         "seats": reservation.seats,
         "held": reservation.held,
-        "named": [{"id": u.pk, "name": u.name} for u in named],
+        # The people named (registrations); awaiting approval where the session asks for it.
+        "named": [
+            {
+                "id": r.user_id,
+                "name": r.user.name,
+                "awaiting_approval": r.status == RegistrationStatus.PENDING,
+            }
+            for r in named
+        ],
         "deadline": reservation.deadline.isoformat(),
         "released_at": _iso(reservation.released_at),
     }
@@ -796,7 +803,7 @@ def reservations_payload(*, session: Session) -> list[dict[str, Any]]:
         .select_related("user")
         .order_by("created_at", "id")
     ):
-        named[registration.reservation_id].append(registration.user)
+        named[registration.reservation_id].append(registration)
     return [reservation_payload(r, named=named[r.pk]) for r in rows]
 
 

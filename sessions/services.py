@@ -100,6 +100,7 @@ from sessions.selectors import (
     survey_of,
     trainer_key,
     waitlist,
+    within_availability,
 )
 
 # Bounds of the per-session settings (a reminder two weeks ahead at most, an offer a week).
@@ -291,6 +292,8 @@ def _session_update(
     if session.status != SessionStatus.SCHEDULED:
         raise ValidationError(_("This session is no longer scheduled."))
     trainers = fields.pop("trainers", None)
+    # Why a move (or new trainers) into a conflict is accepted anyway, as when booking.
+    override_reason = fields.pop("override_reason", "") or ""
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({"fields": f"unknown: {', '.join(sorted(unknown))}"})
@@ -308,7 +311,7 @@ def _session_update(
     if trainers is not None:
         session.trainers.set(trainers)
         # Trainers changed: their bookings change (a dates change is synced below).
-        _sync_bookings(session)
+        _sync_bookings(session, override_reason=override_reason, actor=actor)
     _bump_sequence(session)
     if session.kind != SessionKind.VIRTUAL:
         _close_live_class(session)
@@ -320,7 +323,7 @@ def _session_update(
         _schedule_completion(session)
     if "capacity" in fields or "claim_hours" in fields:
         _fill_seats(session, actor=actor)
-    _rescheduled(session, before=before, actor=actor)
+    _rescheduled(session, before=before, actor=actor, override_reason=override_reason)
     _publish_state(session)
     _publish_changed(session)
     return session
@@ -481,7 +484,21 @@ def registration_approve(*, actor: Any, registration: Registration) -> Registrat
     if session.has_started or session.status != SessionStatus.SCHEDULED:
         raise ValidationError(_("This session is not open for registration."))
     registration.revision += 1  # pending -> confirmed or waitlisted
-    _place(session, registration)
+    if registration.reservation_id:
+        # Named from a manager's reservation: the seat it held for them is theirs.
+        realtime.hold_topic_order(session.topic)
+        registration.status = RegistrationStatus.CONFIRMED
+        registration.position = None
+        registration.save(update_fields=["status", "position", "revision"])
+        session.reserved_seats = max(session.reserved_seats - 1, 0)
+        Session.objects.filter(pk=session.pk).update(reserved_seats=session.reserved_seats)
+        _log(session, "registration.promoted", registration_payload(registration))
+        _push_position(registration)
+        _enqueue_notices([registration.pk], NoticeKind.CONFIRMED)
+        _learners_changed(session, [registration.user_id])
+        _reservations_changed(session)
+    else:
+        _place(session, registration)
     _publish_state(session)
     return registration
 
@@ -520,6 +537,8 @@ def registration_cancel(*, actor: Any, registration: Registration) -> Registrati
         _renumber(session)
     elif was in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED):
         _fill_seats(session, actor=actor)
+    elif was == RegistrationStatus.PENDING and registration.reservation_id:
+        _reserved_seat_back(session, registration, actor=actor)
     # Told last: every registration row this changes is locked before anyone's
     # notification topic (the module's lock order; the notice job holds a waiting learner's
     # row while it takes their manager's topic).
@@ -558,6 +577,8 @@ def _drop(session: Session, registration: Registration, *, actor: Any | None) ->
     _push_position(registration)
     # A seat lost: calendars/ cancels the invitation it sent, if it sent one.
     events.emit("sessions.registration_cancelled", registration_id=registration.pk)
+    if was == RegistrationStatus.CONFIRMED:
+        _learners_changed(session, [registration.user_id])
     return was
 
 
@@ -583,6 +604,7 @@ def offer_accept(*, actor: Any, registration: Registration) -> Registration:
     _log(session, "registration.promoted", registration_payload(registration))
     _push_position(registration)
     _enqueue_notices([registration.pk], NoticeKind.PROMOTED)
+    _learners_changed(session, [registration.user_id])
     _publish_state(session)
     return registration
 
@@ -904,7 +926,9 @@ def part_add(
 
 @transaction.atomic
 def part_update(*, actor: Any, part: SessionPart, **fields: Any) -> SessionPart:
+    """Move or relocate a part; ``override_reason`` accepts a move into a conflict."""
     session = _editable(actor, part.session)
+    override_reason = fields.pop("override_reason", "") or ""
     unknown = set(fields) - {"starts_at", "ends_at", "location"}
     if unknown:
         raise ValidationError({"fields": f"unknown: {', '.join(sorted(unknown))}"})
@@ -916,7 +940,7 @@ def part_update(*, actor: Any, part: SessionPart, **fields: Any) -> SessionPart:
     part.save()
     _bump_sequence(session)
     _schedule_completion(session)
-    _rescheduled(session, before=before, actor=actor)
+    _rescheduled(session, before=before, actor=actor, override_reason=override_reason)
     _publish_changed(session)
     return part
 
@@ -1281,14 +1305,16 @@ def _bump_sequence(session: Session) -> None:
     session.sequence += 1
 
 
-def _rescheduled(session: Session, *, before: list, actor: Any, sync: bool = True) -> None:
+def _rescheduled(
+    session: Session, *, before: list, actor: Any, sync: bool = True, override_reason: str = ""
+) -> None:
     """After a change of a session or its parts: if a date or a place moved, every
     confirmed attendee gets an in-app notice saying what changed, and calendars/ (which
     listens) e-mails the updated invitation (REQUEST, higher SEQUENCE). Its bookings
     follow first (unless the caller just wrote them: ``sync=False``): a move into a
     conflict is refused (nothing changes)."""
     if sync:
-        _sync_bookings(session)
+        _sync_bookings(session, override_reason=override_reason, actor=actor)
     after = schedule_of(session=session)
     changes = schedule_changes(before=before, after=after, time_zone=session.time_zone)
     if not changes:
@@ -1362,6 +1388,8 @@ def _place(session: Session, registration: Registration) -> None:
         if registration.status == RegistrationStatus.CONFIRMED
         else NoticeKind.WAITLISTED,
     )
+    if registration.status == RegistrationStatus.CONFIRMED:
+        _learners_changed(session, [registration.user_id])
 
 
 def _fill_seats(
@@ -1406,6 +1434,9 @@ def _fill_seats(
         _push_position(registration)
     promoted = [r.pk for r in heads if r.status == RegistrationStatus.CONFIRMED]
     _enqueue_notices(promoted, NoticeKind.PROMOTED)
+    _learners_changed(
+        session, [r.user_id for r in heads if r.status == RegistrationStatus.CONFIRMED]
+    )
     _renumber(session)
     return heads
 
@@ -1680,16 +1711,21 @@ def occurrence_book(
     return rows
 
 
-def _sync_bookings(session: Session) -> None:
+def _sync_bookings(session: Session, *, override_reason: str = "", actor: Any = None) -> None:
     """After a session or a part moved (or its trainers changed): its bookings follow, and
-    a move into a conflict is refused unless the booking was accepted over one."""
+    a move into a conflict (an overlapping booking, or a trainer outside their working
+    hours) is refused unless the booking was accepted over one or ``override_reason`` says
+    why it is accepted now (recorded with ``actor`` on the resources in conflict)."""
     booked = occurrence_bookings(session=session)
     if not booked:
         return
     parts = {p.pk: p for p in session.parts.all()}
-    trainer_keys = {trainer_key(pk) for pk in session.trainers.values_list("pk", flat=True)}
+    trainer_ids = sorted(session.trainers.values_list("pk", flat=True))
+    trainer_keys = {trainer_key(pk) for pk in trainer_ids}
+    reason_now = override_reason.strip()[:255]
     rows: list[Booking] = []
     conflicts: list[Booking] = []
+    unavailable: dict[int, Any] = {}
     for part_id, bookings in booked.items():
         part = parts.get(part_id) if part_id else None
         starts_at, ends_at = _occurrence(session, part)
@@ -1698,12 +1734,22 @@ def _sync_bookings(session: Session) -> None:
         keys = [b.resource for b in kept] + sorted(trainer_keys)
         mine = Q(session=session)
         found = overlapping_bookings(keys=keys, starts_at=starts_at, ends_at=ends_at, exclude=mine)
+        contested = set()
         for other in found:
             if not reasons.get(other.resource, ("", None))[0]:
                 conflicts.append(other)
+                contested.add(other.resource)
+        for trainer in outside_availability(
+            trainer_ids=trainer_ids, starts_at=starts_at, ends_at=ends_at
+        ):
+            if not reasons.get(trainer_key(trainer.pk), ("", None))[0]:
+                unavailable[trainer.pk] = trainer
+                contested.add(trainer_key(trainer.pk))
         for key in keys:
             old = next((b for b in kept if b.resource == key), None)
             reason, by = reasons.get(key, ("", None))
+            if key in contested and reason_now:
+                reason, by = reason_now, getattr(actor, "pk", None)
             rows.append(
                 Booking(
                     space_id=session.space_id,
@@ -1720,7 +1766,7 @@ def _sync_bookings(session: Session) -> None:
                     overridden_by_id=by,
                 )
             )
-    _refuse_or_accept(conflicts, "")
+    _refuse_or_accept(conflicts, override_reason, list(unavailable.values()))
     session.bookings.all().delete()
     _insert_bookings(rows)
     _publish_conflicts(session.space_id)
@@ -1770,6 +1816,32 @@ def time_off_add(
 def _publish_conflicts(space_id: int) -> None:
     """The coordinators' conflicts page refetches (ephemeral: the list is the state)."""
     realtime.publish(f"sessions.conflicts.{space_id}", "conflicts.changed", {"space": space_id})
+
+
+def _learners_changed(session: Session, user_ids: Iterable[int]) -> None:
+    """A seat of ``session`` was confirmed or lost for these learners: where one of them
+    holds another confirmed seat at an overlapping scheduled session, who is booked twice
+    changed, so the conflicts card and page of both sessions' spaces refetch (one query;
+    nothing is published for a learner with no overlapping seat)."""
+    ids = [pk for pk in user_ids if pk]
+    if not ids:
+        return
+    spaces = set(
+        Session.objects.filter(
+            registrations__user_id__in=ids,
+            registrations__status=RegistrationStatus.CONFIRMED,
+            status=SessionStatus.SCHEDULED,
+            starts_at__lt=session.ends_at,
+            ends_at__gt=session.starts_at,
+        )
+        .exclude(pk=session.pk)
+        .values_list("space_id", flat=True)
+        .distinct()
+    )
+    if spaces:
+        spaces.add(session.space_id)
+    for space_id in sorted(spaces):
+        _publish_conflicts(space_id)
 
 
 # -- feedback surveys ---------------------------------------------------------------------------
@@ -1993,11 +2065,21 @@ def reservation_name(*, actor: Any, reservation: SeatReservation, user: Any) -> 
     )
     realtime.hold_topic_order(session.topic)
     was_waiting = False
+    # The session's approval rule stands: whoever names someone they may not approve
+    # (a manager where a coordinator approves) leaves them awaiting approval, holding the
+    # reserved seat. On the waiting list already: approved (or no approval needed) before.
+    waits = _needs_approval(session=session, actor=actor, user=user)
     if registration is not None:
         if registration.status in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED):
             raise ValidationError(_("%(name)s already has a seat.") % {"name": user.name})
+        if registration.status == RegistrationStatus.PENDING and registration.reservation_id:
+            raise ValidationError(
+                _("%(name)s already holds a reserved seat, awaiting approval.")
+                % {"name": user.name}
+            )
         # Waiting or awaiting approval: the reserved seat is theirs now.
         was_waiting = registration.status == RegistrationStatus.WAITLISTED
+        waits = waits and not was_waiting
         registration.revision += 1
     else:
         registration = Registration(
@@ -2005,23 +2087,45 @@ def reservation_name(*, actor: Any, reservation: SeatReservation, user: Any) -> 
             user=user,
             revision=_next_revision(session=session, user=user),
         )
-    registration.status = RegistrationStatus.CONFIRMED
+    registration.status = RegistrationStatus.PENDING if waits else RegistrationStatus.CONFIRMED
     registration.position = None
     registration.registered_by = actor
     registration.reservation = reservation
     registration.save()
     reservation.held -= 1
     reservation.save(update_fields=["held"])
-    session.reserved_seats -= 1
-    Session.objects.filter(pk=session.pk).update(reserved_seats=session.reserved_seats)
+    if not waits:
+        # Awaiting approval, the seat stays counted as reserved (``reserved_seats``) and
+        # is theirs: approved, it becomes their seat; declined, it goes back.
+        session.reserved_seats -= 1
+        Session.objects.filter(pk=session.pk).update(reserved_seats=session.reserved_seats)
     _log(session, "registration.created", registration_payload(registration))
     _push_position(registration)
     if was_waiting:
         _renumber(session)
-    _enqueue_notices([registration.pk], NoticeKind.CONFIRMED)
+    if waits:
+        _notify_approvers(session=session, registration=registration)
+    else:
+        _enqueue_notices([registration.pk], NoticeKind.CONFIRMED)
+        _learners_changed(session, [registration.user_id])
     _reservations_changed(session)
     _publish_state(session)
     return registration
+
+
+def _reserved_seat_back(session: Session, registration: Registration, *, actor: Any) -> None:
+    """A person named from a reservation and awaiting approval was declined (or withdrew):
+    the seat goes back to the reservation while it still holds seats, or to everyone (the
+    waiting list moves up) once it was released."""
+    reservation = SeatReservation.objects.select_for_update().get(pk=registration.reservation_id)
+    if reservation.released_at is None and timezone.now() < reservation.deadline:
+        reservation.held += 1
+        reservation.save(update_fields=["held"])
+    else:
+        session.reserved_seats = max(session.reserved_seats - 1, 0)
+        Session.objects.filter(pk=session.pk).update(reserved_seats=session.reserved_seats)
+        _fill_seats(session, actor=actor)
+    _reservations_changed(session)
 
 
 @transaction.atomic
@@ -2138,6 +2242,27 @@ def coaching_slots_publish(
     end = starts_at + count * length
     conflicts = list(overlapping_bookings(keys=[key], starts_at=starts_at, ends_at=end))
     _refuse_or_accept(conflicts, "")
+    # A coach who set working hours publishes slots inside them (no hours: any time).
+    hours = list(Availability.objects.filter(trainer=actor))
+    outside = [
+        starts_at + index * length
+        for index in range(count)
+        if hours
+        and not within_availability(
+            hours, starts_at + index * length, starts_at + (index + 1) * length
+        )
+    ]
+    if outside:
+        when = format_for(outside[0], zone=hours[0].time_zone)
+        raise ValidationError(
+            {
+                "starts_at": _(
+                    "%(n)s of these slots fall outside your working hours (the first at "
+                    "%(when)s): publish slots within them, or change your working hours."
+                )
+                % {"n": len(outside), "when": when}
+            }
+        )
     audience = SlotAudience.SPACE if actor.has_role(Role.TRAINER) else SlotAudience.TEAM
     title = (title or "").strip()[:200] or _("Coaching with %(name)s") % {"name": actor.name}
     zone = actor.time_zone or "UTC"
@@ -2208,6 +2333,7 @@ def coaching_book(*, actor: Any, session: Session) -> Registration:
     _bump_sequence(session)
     _log(session, "registration.created", registration_payload(registration))
     _enqueue_notices([registration.pk], NoticeKind.CONFIRMED)
+    _learners_changed(session, [registration.user_id])
     notify(
         recipients=[slot.coach],
         kind="session_registration",

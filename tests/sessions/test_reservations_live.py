@@ -38,7 +38,9 @@ async def test_reservations_reach_the_coordinator_live(
         actor=manager, reservation=reservation, user=learner
     )
     event = await ws.next_event(type="reservations.changed")
-    assert event["data"]["reservations"][0]["named"] == [{"id": learner.pk, "name": learner.name}]
+    assert event["data"]["reservations"][0]["named"] == [
+        {"id": learner.pk, "name": learner.name, "awaiting_approval": False}
+    ]
     await ws.close()
 
 

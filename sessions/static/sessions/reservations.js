@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   const gettext = window.gettext || ((s) => s);
+  const interpolate = window.interpolate || ((fmt, args) => fmt.replace("%s", args[0]));
   const rt = window.Lyceum && window.Lyceum.realtime;
   const section = document.querySelector("[data-testid=reservations][data-topic]");
   if (!rt || !section) return;
@@ -28,7 +29,9 @@
       deadline.append(time);
       if (r.released_at) deadline.append(" · " + gettext("released"));
       tr.append(cell(r.manager.name), held, cell(String(r.seats)),
-        cell(r.named.map((p) => p.name).join(", ")), deadline);
+        cell(r.named.map((p) => (p.awaiting_approval
+          ? interpolate(gettext("%s (awaiting approval)"), [p.name]) : p.name)).join(", ")),
+        deadline);
       return tr;
     });
     if (!rows.length) {
