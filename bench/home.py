@@ -46,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home-before", default="main", help="git ref of the 'before' build")
     parser.add_argument("--home-loads", type=int, default=11, help="loads per build and role")
     parser.add_argument("--home-roles", default=",".join(ROLES), help="roles, comma-separated")
+    parser.add_argument("--home-chromium", default="/usr/bin/chromium", help="the browser")
 
 
 def _manage(root: Path, env: dict[str, str], *args: str) -> None:
@@ -206,7 +207,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 (b.name, r): [] for b in builds for r in roles
             }
             with sync_playwright() as pw:
-                browser = pw.chromium.launch()
+                browser = pw.chromium.launch(
+                    executable_path=args.home_chromium, args=["--no-sandbox"], headless=True
+                )
                 probes = {(b.name, r): Probe(browser, b, r) for b in builds for r in roles}
                 for probe in probes.values():
                     probe.load()  # warm the server (templates, first queries): not counted

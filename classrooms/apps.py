@@ -17,4 +17,10 @@ class ClassroomsConfig(AppConfig):
         from hub.models import Delivery
         from hub.notify import register_kind
 
-        register_kind("course_completed", _("Course completed"), Delivery.IN_APP_AND_EMAIL)
+        # The learner and their managers are told (classrooms.services._course_completed).
+        register_kind(
+            "course_completed",
+            _("Course completed"),
+            Delivery.IN_APP_AND_EMAIL,
+            roles=["learner", "manager"],
+        )
