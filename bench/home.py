@@ -9,9 +9,10 @@ HTTP cache through the DevTools protocol (a cold load every time), and loads ``/
 1280 x 800, ``--home-loads`` times per build and role, the builds interleaved so that a
 busy moment of the machine hits both alike. For each load:
 
-* requests: every HTTP request the page made until it was loaded and the network idle
-  (the WebSocket is not counted; lazy charts below the fold are not fetched);
-* transferred: the encoded bytes of those responses (``Network.loadingFinished``);
+* requests: the document and every resource it fetched until it was loaded and the
+  network idle (Resource Timing: the WebSocket is not counted; lazy charts below the fold
+  are not fetched); the service worker is blocked, so nothing comes from its cache;
+* transferred: their ``transferSize`` (headers and encoded bodies);
 * DOMContentLoaded: the navigation entry's ``domContentLoadedEventEnd``, in ms.
 
 Medians are printed as a Markdown table and written to ``bench/results/home-<time>.json``.
@@ -148,8 +149,10 @@ class Probe:
     """A logged-in Chromium page with the cache off, counting what each load transfers."""
 
     def __init__(self, browser: Any, build: Build, role: str) -> None:
+        # The offline app's service worker would answer from its cache: blocked, so
+        # every load goes to the server.
         self.context = browser.new_context(
-            base_url=build.url, viewport={"width": 1280, "height": 800}
+            base_url=build.url, viewport={"width": 1280, "height": 800}, service_workers="block"
         )
         self.page = self.context.new_page()
         self.page.goto("/accounts/login/")
@@ -160,26 +163,26 @@ class Probe:
         self.cdp = self.context.new_cdp_session(self.page)
         self.cdp.send("Network.enable")
         self.cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-        self.requests: set[str] = set()
-        self.bytes = 0
-        self.cdp.on("Network.requestWillBeSent", lambda e: self.requests.add(e["requestId"]))
-        self.cdp.on("Network.loadingFinished", self._finished)
-
-    def _finished(self, event: dict[str, Any]) -> None:
-        if event["requestId"] in self.requests:
-            self.bytes += int(event.get("encodedDataLength", 0))
 
     def load(self) -> dict[str, float]:
-        self.requests.clear()
-        self.bytes = 0
         self.page.goto("/", wait_until="load")
         # A page that keeps polling never idles: count what came within 5 s.
         with contextlib.suppress(Exception):
             self.page.wait_for_load_state("networkidle", timeout=5000)
-        dcl = self.page.evaluate(
-            "() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
+        # Resource Timing: the document and every resource it fetched (scripts, styles, the
+        # sprite, fetch() calls); transferSize = headers + encoded body. No WebSocket.
+        got = self.page.evaluate(
+            """() => {
+              const nav = performance.getEntriesByType("navigation")[0];
+              const res = performance.getEntriesByType("resource");
+              return {
+                requests: 1 + res.length,
+                bytes: nav.transferSize + res.reduce((sum, r) => sum + r.transferSize, 0),
+                dcl_ms: nav.domContentLoadedEventEnd,
+              };
+            }"""
         )
-        return {"requests": len(self.requests), "bytes": self.bytes, "dcl_ms": float(dcl)}
+        return {k: float(v) for k, v in got.items()}
 
     def close(self) -> None:
         self.context.close()
