@@ -22,17 +22,18 @@ pytestmark = pytest.mark.e2e
 TAB_LIMIT = 200
 
 
-def tab_to(page: Page, selector: str) -> None:
-    """Press Tab until the focused element matches ``selector`` (and shows its focus)."""
+def tab_to(page: Page, selector: str, text: str = "") -> None:
+    """Press Tab until the focused element matches ``selector`` (and holds ``text``), and
+    check that it shows its focus."""
     for _ in range(TAB_LIMIT):
         page.keyboard.press("Tab")
         found = page.evaluate(
-            """(s) => {
+            """([s, text]) => {
               const el = document.activeElement;
-              if (!el || !el.matches(s)) return null;
+              if (!el || !el.matches(s) || !el.textContent.includes(text)) return null;
               return el.matches(":focus-visible");
             }""",
-            selector,
+            [selector, text],
         )
         if found is not None:
             assert found, f"{selector} has the focus but does not show it"
@@ -85,7 +86,7 @@ def test_answer_a_quiz_with_the_keyboard(login, lyceum_server) -> None:
 def test_send_a_chat_message_with_the_keyboard(login) -> None:
     leo = login("learner")
     leo.goto("/chat/")
-    tab_to(leo, "[data-testid=conversation-list] a:has-text('Lina Learner')")
+    tab_to(leo, "[data-testid=conversation-list] a", "Lina Learner")
     leo.keyboard.press("Enter")
     expect(leo).to_have_url(re.compile(r"/chat/\d+/$"))
     leo.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
