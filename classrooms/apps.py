@@ -17,5 +17,16 @@ class ClassroomsConfig(AppConfig):
         from hub.models import Delivery
         from hub.notify import register_kind
 
-        register_kind("course_completed", _("Course completed"), Delivery.IN_APP_AND_EMAIL)
-        register_kind("liveclass_started", _("Live class starting"), Delivery.IN_APP)
+        # The learner and their managers are told (classrooms.services._course_completed).
+        register_kind(
+            "course_completed",
+            _("Course completed"),
+            Delivery.IN_APP_AND_EMAIL,
+            roles=["learner", "manager"],
+        )
+        register_kind(
+            "liveclass_started",
+            _("Live class starting"),
+            Delivery.IN_APP,
+            roles=["learner", "trainer"],
+        )

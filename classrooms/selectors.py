@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Avg, Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -1021,3 +1021,139 @@ def present_user_ids(topic: str) -> set[int]:
     from hub.realtime import presence
 
     return {p["id"] for p in async_to_sync(presence.store().present)(topic)}
+
+
+# -- home pages (issue 15, frontend/home.py): read-only ----------------------------------------
+class ContinuePoint(NamedTuple):
+    enrolment: Enrolment
+    activity: Activity | None  # the first activity not done yet, in outline order
+
+
+def continue_points(*, user: Any, limit: int = 4) -> list[ContinuePoint]:
+    """The courses ``user`` is in the middle of, the one they touched last first, each with
+    the next activity to do (outline order)."""
+    enrolments = list(
+        Enrolment.objects.filter(user=user, completed_at__isnull=True, course__published=True)
+        .select_related("course")
+        .annotate(
+            last=Max("course__completions__completed_at", filter=Q(course__completions__user=user))
+        )
+        .order_by(F("last").desc(nulls_last=True), "-enrolled_at")[:limit]
+    )
+    if not enrolments:
+        return []
+    done = set(
+        Completion.objects.filter(
+            user=user, course__in=[e.course_id for e in enrolments]
+        ).values_list("activity_id", flat=True)
+    )
+    activities: dict[int, list[Activity]] = defaultdict(list)
+    for activity in Activity.objects.filter(course__in=[e.course_id for e in enrolments]).order_by(
+        "module__position", "module_id", "position", "id"
+    ):
+        activities[activity.course_id].append(activity)
+    return [
+        ContinuePoint(e, next((a for a in activities[e.course_id] if a.pk not in done), None))
+        for e in enrolments
+    ]
+
+
+def live_classes_ahead(*, user: Any, until: datetime, limit: int = 6) -> list[LiveClass]:
+    """Live classes ``user`` may enter (``liveclass_role``) that are open now or scheduled
+    to start before ``until``: the trainer's, the invitee's, the enrolled learner's."""
+    mine = Q(trainers=user) | Q(invitees=user) | Q(session_key="", course__enrolments__user=user)
+    candidates = (
+        LiveClass.objects.filter(mine)
+        .exclude(status=LiveClassStatus.ENDED)
+        .filter(
+            Q(status__in=(LiveClassStatus.LIVE, LiveClassStatus.LOBBY))
+            | Q(
+                scheduled_start__lt=until, scheduled_start__gte=timezone.now() - timedelta(hours=12)
+            )
+        )
+        .select_related("course")
+        .distinct()
+        .order_by(F("scheduled_start").asc(nulls_first=True), "id")[: limit * 2]
+    )
+    return [lc for lc in candidates if liveclass_role(user, lc)][:limit]
+
+
+def learners_behind(*, trainer: Any, idle_days: int = 14, limit: int = 8) -> list[Enrolment]:
+    """Learners of the courses ``trainer`` trains who are not done and have completed
+    nothing for ``idle_days`` days (nor since they enrolled, if later), least progress first."""
+    since = timezone.now() - timedelta(days=idle_days)
+    recent = Completion.objects.filter(
+        user=OuterRef("user_id"), course=OuterRef("course_id"), completed_at__gte=since
+    )
+    return list(
+        Enrolment.objects.filter(
+            course__trainers=trainer, completed_at__isnull=True, enrolled_at__lt=since
+        )
+        .exclude(Exists(recent))
+        .select_related("user", "course")
+        .order_by("progress", "enrolled_at")[:limit]
+    )
+
+
+def submissions_to_review(
+    *, trainer: Any, days: int = 14, limit: int = 6
+) -> tuple[list[Submission], int]:
+    """Work handed in to the courses ``trainer`` trains over the last ``days`` days, the
+    latest first, with their count."""
+    since = timezone.now() - timedelta(days=days)
+    found = Submission.objects.filter(activity__course__trainers=trainer, submitted_at__gte=since)
+    return (
+        list(found.select_related("user", "activity").order_by("-submitted_at")[:limit]),
+        found.count(),
+    )
+
+
+def team_progress_rows(*, manager: Any, overdue_days: int = 30) -> list[dict[str, Any]]:
+    """One row per person ``manager`` manages: courses, completed, average progress, and
+    how many courses have been in progress for more than ``overdue_days`` days."""
+    late = timezone.now() - timedelta(days=overdue_days)
+    people = (
+        User.objects.filter(teams__manager=manager)
+        .distinct()
+        .annotate(
+            courses=Count("enrolments", distinct=True),
+            completed=Count(
+                "enrolments", filter=Q(enrolments__completed_at__isnull=False), distinct=True
+            ),
+            overdue=Count(
+                "enrolments",
+                filter=Q(enrolments__completed_at__isnull=True, enrolments__enrolled_at__lt=late),
+                distinct=True,
+            ),
+        )
+        .order_by("-overdue", "display_name", "username")
+    )
+    progress = dict(
+        Enrolment.objects.filter(user__teams__manager=manager)
+        .values("user_id")
+        .annotate(avg=Avg("progress"))
+        .values_list("user_id", "avg")
+    )
+    return [
+        {
+            "user": p,
+            "courses": p.courses,
+            "completed": p.completed,
+            "overdue": p.overdue,
+            "progress": round(progress.get(p.pk) or 0),
+        }
+        for p in people
+    ]
+
+
+def overdue_enrolments(*, manager: Any, overdue_days: int = 30, limit: int = 8) -> list[Enrolment]:
+    """The team's courses in progress for more than ``overdue_days`` days, oldest first."""
+    late = timezone.now() - timedelta(days=overdue_days)
+    return list(
+        Enrolment.objects.filter(
+            user__teams__manager=manager, completed_at__isnull=True, enrolled_at__lt=late
+        )
+        .select_related("user", "course")
+        .distinct()
+        .order_by("enrolled_at")[:limit]
+    )

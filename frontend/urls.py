@@ -4,6 +4,12 @@ from frontend import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    re_path(
+        r"^home/(?P<role>learner|trainer|coordinator|manager|admin)/$",
+        views.home_section,
+        name="home-section",
+    ),
+    re_path(r"^home/charts/(?P<name>[a-z-]{1,40})/$", views.home_chart, name="home-chart"),
     path(
         "notifications/<int:pk>/read/",
         views.notification_mark_read,

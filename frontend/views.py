@@ -11,28 +11,60 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
+from frontend import home
 from frontend.templatetags.brand import brand_color, brand_ink, brand_ink_dark, on_brand
 from hub import notify
 from hub.accounts.models import Role
 from hub.announcements.selectors import announcements_for
 
-PANEL_ROLES = (Role.LEARNER, Role.TRAINER, Role.COORDINATOR, Role.MANAGER, Role.ADMIN)
-
 
 @login_required
+@require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """One panel per role the person holds, after the latest announcements."""
+    """The home page: one section per role the person holds (``frontend/home.py``), then
+    the latest announcements."""
     user = request.user
-    panels = [role.value for role in PANEL_ROLES if user.has_role(role)]
+    sections = [(name, home.BUILDERS[name](request)) for name in home.sections_of(user)]
     return render(
         request,
         "frontend/dashboard.html",
-        {"panels": panels, "announcements": announcements_for(user=user)[:5]},
+        {
+            "sections": sections,
+            "announcements": announcements_for(user=user)[:3],
+            "today": timezone.now(),
+        },
     )
+
+
+@login_required
+@require_GET
+def home_section(request: HttpRequest, role: str) -> HttpResponse:
+    """One section of the home page alone: what ``js/home.js`` redraws when its topics
+    change. 404 for a role the person does not hold."""
+    if role not in home.sections_of(request.user):
+        raise Http404
+    return render(
+        request,
+        f"frontend/home/{role}.html",
+        {"section": role, "data": home.BUILDERS[role](request)},
+    )
+
+
+@login_required
+@require_GET
+def home_chart(request: HttpRequest, name: str) -> HttpResponse:
+    """A chart of the home page, fetched when it scrolls into view (the page stays light)."""
+    chart = home.chart(request, name)
+    if chart is None:
+        raise Http404
+    response = HttpResponse(chart, content_type="text/html; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=60"
+    return response
 
 
 @login_required
@@ -41,7 +73,6 @@ def style_guide(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not (user.is_staff or user.has_role(Role.ADMIN)):
         raise PermissionDenied
-    from django.utils import timezone
 
     from frontend.templatetags.ui import AVATAR_COLOURS
     from frontend.vendor_icons import used_icons

@@ -29,13 +29,28 @@ class NotificationKind:
     code: str
     label: Any
     default: str = Delivery.IN_APP
+    # The roles whose holders may receive this kind; empty: anyone.
+    roles: tuple[str, ...] = ()
 
 
 KINDS: dict[str, NotificationKind] = {}
 
 
-def register_kind(code: str, label: Any, default: str = Delivery.IN_APP) -> None:
-    KINDS[code] = NotificationKind(code, label, default)
+def register_kind(
+    code: str, label: Any, default: str = Delivery.IN_APP, *, roles: Iterable[str] = ()
+) -> None:
+    """Declare a kind of notification. ``roles``: only holders of one of these roles can
+    ever receive it (the settings page shows it to them only); empty for anyone."""
+    KINDS[code] = NotificationKind(code, label, default, tuple(str(r) for r in roles))
+
+
+def kinds_for(*, user: Any) -> list[NotificationKind]:
+    """The kinds ``user`` can receive, by their roles (administrators: every kind)."""
+    from hub.accounts.models import Role
+
+    if user.has_role(Role.ADMIN):
+        return list(KINDS.values())
+    return [k for k in KINDS.values() if not k.roles or user.has_role(*k.roles)]
 
 
 register_kind("announcement", _("Announcements"), Delivery.IN_APP_AND_EMAIL)
@@ -53,12 +68,14 @@ def deliveries_for(*, user_ids: Iterable[int], kind: str) -> dict[int, str]:
     return {uid: chosen.get(uid, default) for uid in ids}
 
 
-def preferences_for(*, user: Any) -> list[dict[str, Any]]:
-    """Every kind with the user's delivery for it (their choice or the default)."""
+def preferences_for(*, user: Any, applicable: bool = False) -> list[dict[str, Any]]:
+    """Every kind (``applicable``: those ``kinds_for`` the user) with the user's delivery
+    for it (their choice or the default)."""
     rows = dict(NotificationPreference.objects.filter(user=user).values_list("kind", "delivery"))
+    kinds = kinds_for(user=user) if applicable else KINDS.values()
     return [
         {"kind": k.code, "label": str(k.label), "delivery": rows.get(k.code, k.default)}
-        for k in KINDS.values()
+        for k in kinds
     ]
 
 

@@ -6,6 +6,7 @@ import asyncio
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from hub import notify, webpush
 from hub.api import error_json
+from hub.models import Delivery
 
 
 def _check_database() -> None:
@@ -73,27 +75,33 @@ def notifications_mark_all_read(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def notification_settings(request: HttpRequest) -> HttpResponse:
+    """A grid of the kinds the person can receive (by their roles) x the channels: in the
+    app, by e-mail (which comes with the in-app notice), pushed to their devices."""
+    kinds = [k.code for k in notify.kinds_for(user=request.user)]
     if request.method == "POST":
-        for kind in notify.KINDS:
-            delivery = request.POST.get(f"kind-{kind}")
-            if delivery:
-                notify.preference_set(user=request.user, kind=kind, delivery=delivery)
-                # Web Push (issue 21): the form lists a checkbox per kind beside the select.
-                webpush.push_preference_set(
-                    user=request.user, kind=kind, enabled=request.POST.get(f"push-{kind}") == "on"
-                )
+        for kind in kinds:
+            delivery = request.POST.get(f"kind-{kind}")  # the former select, still accepted
+            if not delivery:
+                if request.POST.get(f"email-{kind}") == "on":
+                    delivery = Delivery.IN_APP_AND_EMAIL
+                elif request.POST.get(f"inapp-{kind}") == "on":
+                    delivery = Delivery.IN_APP
+                else:
+                    delivery = Delivery.OFF
+            notify.preference_set(user=request.user, kind=kind, delivery=delivery)
+            # Web Push (issue 21): the grid's third column.
+            webpush.push_preference_set(
+                user=request.user, kind=kind, enabled=request.POST.get(f"push-{kind}") == "on"
+            )
+        messages.success(request, _("Your notification settings are saved."))
         return redirect("notification-settings")
-    from hub.models import Delivery
-
-    preferences = notify.preferences_for(user=request.user)
+    preferences = notify.preferences_for(user=request.user, applicable=True)
     pushed = webpush.push_choices_for(user=request.user)
     for pref in preferences:
         pref["push"] = pushed[pref["kind"]]
-    return render(
-        request,
-        "hub/notification_settings.html",
-        {"preferences": preferences, "deliveries": Delivery.choices},
-    )
+        pref["in_app"] = pref["delivery"] != Delivery.OFF
+        pref["email"] = pref["delivery"] == Delivery.IN_APP_AND_EMAIL
+    return render(request, "hub/notification_settings.html", {"preferences": preferences})
 
 
 # -- error handlers (hub/urls.py): the API answers in its JSON format, pages as pages ------

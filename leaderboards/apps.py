@@ -16,8 +16,10 @@ class LeaderboardsConfig(AppConfig):
 
         # Badge images are public: an Open Badge's verifier fetches them without a login.
         files.register_public("leaderboards/badges")
-        register_kind("leaderboards.badge", _("Badges I earn"))
-        register_kind("leaderboards.duel", _("Quiz duels: challenges and results"))
+        register_kind("leaderboards.badge", _("Badges I earn"), roles=["learner"])
+        register_kind(
+            "leaderboards.duel", _("Quiz duels: challenges and results"), roles=["learner"]
+        )
         events.subscribe("classrooms.activity_completed", services.on_activity_completed)
         events.subscribe("classrooms.course_completed", services.on_course_completed)
         events.subscribe("forums.answer_accepted", services.on_answer_accepted)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import date, timedelta
 from itertools import groupby
 from typing import Any
 
@@ -12,6 +12,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from classrooms.models import Course
 from hub.accounts.models import Role, Team, User
@@ -576,3 +577,37 @@ def board_name(board: ranks.Board) -> str:
     model: Any = {"space": Space, "course": Course, "team": Team}[board.scope]
     field = "title" if board.scope == "course" else "name"
     return model.objects.filter(pk=board.id).values_list(field, flat=True).first() or ""
+
+
+# -- home pages (issue 15, frontend/home.py): read-only ----------------------------------------
+def current_streak(*, user: Any, space_id: int, today: date | None = None) -> int:
+    """Consecutive days up to today (or yesterday: today is not over) with an award."""
+    today = today or timezone.localdate()
+    days = set(
+        PointAward.objects.filter(
+            user=user, space_id=space_id, created_at__date__gte=today - timedelta(days=400)
+        )
+        .annotate(day=TruncDate("created_at"))
+        .values_list("day", flat=True)
+    )
+    day = today if today in days else today - timedelta(days=1)
+    streak = 0
+    while day in days:
+        streak += 1
+        day -= timedelta(days=1)
+    return streak
+
+
+def standing_of(*, user: Any, space_id: int, window: str = "week") -> dict[str, Any]:
+    """``user``'s rank and points on their space's board for ``window``, and their streak."""
+    key = ranks.board_key("space", space_id, window)
+    hidden = is_hidden(user=user)
+    store = ranks.get_store()
+    return {
+        "key": key,
+        "window": window,
+        "rank": None if hidden else store.rank_of(key, user.pk),
+        "score": user_score_on(user=user, key=key),
+        "streak": current_streak(user=user, space_id=space_id),
+        "hidden": hidden,
+    }

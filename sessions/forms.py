@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from classrooms.models import Activity, Course
-from hub.accounts.models import User
+from hub.accounts.models import Role, User
 from hub.accounts.selectors import spaces_of
 from hub.params import validate_datetime_in_range
 from sessions.api import MAX_CAPACITY
@@ -42,11 +42,11 @@ class SessionForm(forms.Form):
         label=_("Description"),
         help_text=_("Markdown."),
     )
-    time_zone = forms.CharField(
-        max_length=64,
+    time_zone = forms.ChoiceField(
         initial="UTC",
+        error_messages={"invalid_choice": _("Unknown time zone.")},
         label=_("Time zone"),
-        help_text=_("e.g. Europe/Paris: the times below are local to it."),
+        help_text=_("The times below are local to it; the space's own zone to begin with."),
     )
     starts_at = _when(_("Starts at"))
     ends_at = _when(_("Ends at"))
@@ -105,12 +105,26 @@ class SessionForm(forms.Form):
         if space is None and spaces.count() == 1:
             space = spaces.first()
             self.fields["space"].initial = space
-        # Trainers: people of the session's space (of the coordinator's spaces on creation).
-        self.fields["trainers"].queryset = (
-            User.objects.filter(spaces__in=[space] if space else spaces)
-            .distinct()
-            .order_by("display_name", "username")
+        from hub.accounts.timezones import zone_choices
+
+        choices = zone_choices()
+        if session is not None and session.time_zone not in dict(choices):
+            choices = [(session.time_zone, session.time_zone), *choices]  # an older zone name
+        self.fields["time_zone"].choices = choices
+        if session is None:
+            # The space's default zone (with several spaces, the default space's, or the
+            # first's; the page's script follows the space picked).
+            first = space or spaces.filter(is_default=True).first() or spaces.first()
+            self.fields["time_zone"].initial = getattr(first, "time_zone", "") or "UTC"
+        self.space_zones = {str(s.pk): s.time_zone or "UTC" for s in spaces}
+        # Trainers: the people holding the trainer role in the session's space (in the
+        # coordinator's spaces on creation), and those already training it.
+        trainers = User.objects.filter(
+            spaces__in=[space] if space else spaces, role_grants__role=Role.TRAINER
         )
+        if session is not None:
+            trainers = trainers | User.objects.filter(sessions_trained=session)
+        self.fields["trainers"].queryset = trainers.distinct().order_by("display_name", "username")
         courses = Course.objects.filter(space__in=spaces)
         self.fields["course"].queryset = courses
         self.fields["activity"].queryset = Activity.objects.filter(course__in=courses)

@@ -988,3 +988,166 @@ def availability_message(trainer: Any) -> str:
 def conflicts_count(*, space_ids: list[int]) -> int:
     """How many conflicts the coordinator's dashboard card shows."""
     return len(space_conflicts(space_ids=space_ids))
+# -- home pages (issue 15, frontend/home.py): read-only, each in a query or two --------------
+def registrations_ahead(*, user: Any, until: datetime, limit: int = 8) -> list[Registration]:
+    """``user``'s live registrations (seat, offer, waiting list, approval) of sessions not
+    over yet that start before ``until``, soonest first."""
+    now = timezone.now()
+    return list(
+        Registration.objects.filter(
+            user=user,
+            status__in=(
+                RegistrationStatus.CONFIRMED,
+                RegistrationStatus.OFFERED,
+                RegistrationStatus.WAITLISTED,
+                RegistrationStatus.PENDING,
+            ),
+            session__status=SessionStatus.SCHEDULED,
+            session__ends_at__gte=now,
+            session__starts_at__lt=until,
+        )
+        .select_related("session", "session__space")
+        .order_by("session__starts_at", "session_id")[:limit]
+    )
+
+
+def waiting_of(*, user: Any, limit: int = 8) -> list[Registration]:
+    """``user``'s places on waiting lists and seat offers of upcoming sessions: offers
+    first (soonest to lapse), then positions."""
+    now = timezone.now()
+    rows = list(
+        Registration.objects.filter(
+            user=user,
+            status__in=(RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED),
+            session__status=SessionStatus.SCHEDULED,
+            session__ends_at__gte=now,
+        )
+        .select_related("session")
+        .order_by("session__starts_at", "id")[:limit]
+    )
+    rows.sort(key=lambda r: (r.status != RegistrationStatus.OFFERED, r.position or 0))
+    return rows
+
+
+def cancellation_deadlines_of(*, user: Any, until: datetime, limit: int = 5) -> list[Registration]:
+    """Seats ``user`` holds whose free-cancellation deadline falls before ``until``."""
+    now = timezone.now()
+    return list(
+        Registration.objects.filter(
+            user=user,
+            status=RegistrationStatus.CONFIRMED,
+            session__status=SessionStatus.SCHEDULED,
+            session__cancellation_deadline__gt=now,
+            session__cancellation_deadline__lt=until,
+        )
+        .select_related("session")
+        .order_by("session__cancellation_deadline")[:limit]
+    )
+
+
+def sessions_between(
+    *, space_ids: Iterable[int], start: datetime, end: datetime, limit: int = 20
+) -> list[Session]:
+    """Scheduled sessions of these spaces that start in [start, end), soonest first."""
+    return list(
+        Session.objects.filter(
+            space_id__in=list(space_ids),
+            status=SessionStatus.SCHEDULED,
+            starts_at__gte=start,
+            starts_at__lt=end,
+        )
+        .select_related("space")
+        .order_by("starts_at", "id")[:limit]
+    )
+
+
+def sessions_trained_between(
+    *, user: Any, start: datetime, end: datetime, limit: int = 10
+) -> list[Session]:
+    """The sessions ``user`` trains that are on between ``start`` and ``end``."""
+    return list(
+        Session.objects.filter(
+            trainers=user,
+            status=SessionStatus.SCHEDULED,
+            ends_at__gte=start,
+            starts_at__lt=end,
+        )
+        .select_related("space")
+        .order_by("starts_at", "id")[:limit]
+    )
+
+
+def waitlisted_sessions(*, space_ids: Iterable[int], limit: int = 8) -> list[tuple[Session, int]]:
+    """Upcoming sessions of these spaces with people waiting, longest list first."""
+    now = timezone.now()
+    rows = (
+        Session.objects.filter(
+            space_id__in=list(space_ids), status=SessionStatus.SCHEDULED, ends_at__gte=now
+        )
+        .annotate(waiting=Count("registrations", filter=Q(registrations__status="waitlisted")))
+        .filter(waiting__gt=0)
+        .order_by("-waiting", "starts_at")[:limit]
+    )
+    return [(s, s.waiting) for s in rows]
+
+
+def approvals_awaiting(*, user: Any, limit: int = 8) -> tuple[list[Registration], int]:
+    """Pending registrations ``user`` may approve (``services._may_approve``'s rule): those
+    of sessions they manage, and their reports' where a manager approves. With the count."""
+    now = timezone.now()
+    pending = Registration.objects.filter(
+        status=RegistrationStatus.PENDING,
+        session__status=SessionStatus.SCHEDULED,
+        session__starts_at__gt=now,
+    )
+    mine = Q(pk__in=[])
+    if user.has_role(Role.ADMIN):
+        mine = Q()
+    else:
+        if user.has_role(Role.COORDINATOR):
+            mine |= Q(session__space__in=spaces_of(user=user))
+        mine |= Q(session__trainers=user)
+        mine |= Q(session__approval="manager", user__in=reports_of(manager=user))
+    found = pending.filter(mine).distinct()
+    return (
+        list(found.select_related("session", "user").order_by("created_at", "id")[:limit]),
+        found.count(),
+    )
+
+
+def offers_lapsing(
+    *, space_ids: Iterable[int], within: timedelta, limit: int = 8
+) -> list[Registration]:
+    """Seat offers of these spaces that lapse within ``within``, soonest first."""
+    now = timezone.now()
+    return list(
+        Registration.objects.filter(
+            session__space_id__in=list(space_ids),
+            status=RegistrationStatus.OFFERED,
+            offer_expires_at__gt=now,
+            offer_expires_at__lte=now + within,
+        )
+        .select_related("session", "user")
+        .order_by("offer_expires_at", "id")[:limit]
+    )
+
+
+def team_sessions_ahead(*, manager: Any, until: datetime, limit: int = 10) -> list[Registration]:
+    """Live registrations of ``manager``'s reports for sessions starting before ``until``."""
+    now = timezone.now()
+    return list(
+        Registration.objects.filter(
+            user__in=reports_of(manager=manager),
+            status__in=(
+                RegistrationStatus.CONFIRMED,
+                RegistrationStatus.OFFERED,
+                RegistrationStatus.WAITLISTED,
+                RegistrationStatus.PENDING,
+            ),
+            session__status=SessionStatus.SCHEDULED,
+            session__ends_at__gte=now,
+            session__starts_at__lt=until,
+        )
+        .select_related("session", "user")
+        .order_by("session__starts_at", "user__display_name")[:limit]
+    )

@@ -359,7 +359,7 @@ def session_new(request: HttpRequest) -> HttpResponse:
                 if created is not None:
                     return redirect("session-detail", pk=created.pk)
             return render(request, "sessions/form.html", {"form": form, "session": None})
-    form = SessionForm(user=request.user, initial={"time_zone": "UTC", "approval": "none"})
+    form = SessionForm(user=request.user, initial={"approval": "none"})
     return render(request, "sessions/form.html", {"form": form, "session": None})
 
 

@@ -33,7 +33,7 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(Space)
 class SpaceAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "brand_color", "is_default"]
+    list_display = ["name", "slug", "brand_color", "time_zone", "is_default"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 

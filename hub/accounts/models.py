@@ -120,6 +120,14 @@ class Space(models.Model):
         _("logo"), upload_to="spaces/", blank=True, validators=[validate_image]
     )
     is_default = models.BooleanField(_("default space"), default=False)
+    # Where the space's sessions usually happen: the new-session form starts in it.
+    time_zone = models.CharField(
+        _("default time zone"),
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text=_("New sessions of this space start in this zone, e.g. Europe/Paris."),
+    )
     members = models.ManyToManyField(
         User, through="SpaceMembership", related_name="spaces", blank=True
     )

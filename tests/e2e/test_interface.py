@@ -164,6 +164,11 @@ def check_page(page: Any, axe: str, path: str, width: int, errors: list[str]) ->
     assert response is not None
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(axe + "\n;0")
+    if page.locator("[data-lazy-chart]").count():
+        # The home page's charts load when scrolled into view: check them drawn too.
+        page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_function("() => !document.querySelector('.home-chart[aria-busy]')")
+        page.evaluate("() => window.scrollTo(0, 0)")
     problems = page.evaluate(CHECKS, [AXE_TAGS])
     problems += errors
     errors.clear()

@@ -93,7 +93,9 @@ def test_my_rank_and_my_neighbours_beside_the_podium(client, learner, space, com
     html = client.get("/leaderboards/?window=all").content.decode()
     assert "Your rank: 5 (65 points)" in html
     neighbours = section(html, "neighbours")
-    ranks = re.findall(r'<span class="rank">(\d+)</span> ([^<]+?) <span', neighbours)
+    ranks = re.findall(
+        r'<span class="rank">(\d+)</span> <span class="name">([^<]+)</span>', neighbours
+    )
     assert ranks == [("3", "P2"), ("4", "P3"), ("5", learner.name), ("6", "P4"), ("7", "P5")]
     assert 'class="mine" aria-current="true"' in neighbours
     assert "P0" not in neighbours and "P0" in section(html, "podium")

@@ -8,21 +8,77 @@
   if (!root || !Lyceum.realtime) return;
 
   const me = Number(root.dataset.me);
+  const interpolate = window.interpolate || ((f, a) => f.replace("%s", a[0]));
+  // Movement arrows: each row's rank against the rank it had when this board was last
+  // seen in this tab (kept in sessionStorage per board), then against each live update.
+  const memoryKey = "lyceum.board." + root.dataset.key;
+  let seen = {};
+  try { seen = JSON.parse(sessionStorage.getItem(memoryKey) || "{}"); } catch (e) { seen = {}; }
+
+  function showMoves() {
+    const now = {};
+    root.querySelectorAll("[data-testid=board-list] li[data-user], [data-testid=neighbours] li[data-user]").forEach((li) => {
+      const rank = Number(li.dataset.rank);
+      now[li.dataset.user] = rank;
+      const box = li.querySelector(".move");
+      if (!box) return;
+      const before = seen[li.dataset.user];
+      box.replaceChildren();
+      box.className = "move";
+      if (!before || before === rank) return;
+      const up = before > rank;
+      const arrow = document.createElement("span");
+      arrow.setAttribute("aria-hidden", "true");
+      arrow.textContent = (up ? "▲" : "▼") + Math.abs(before - rank);
+      const said = document.createElement("span");
+      said.className = "sr-only";
+      said.textContent = interpolate(
+        up ? gettext("up %s places") : gettext("down %s places"), [Math.abs(before - rank)]);
+      box.classList.add(up ? "up" : "down");
+      box.append(arrow, said);
+    });
+    root.querySelectorAll(".podium li[data-user]").forEach((li) => { now[li.dataset.user] = Number(li.dataset.rank); });
+    try { sessionStorage.setItem(memoryKey, JSON.stringify(now)); } catch (e) { /* private mode */ }
+    return now;
+  }
 
   function item(entry, cls) {
     const li = document.createElement("li");
+    li.dataset.user = entry.user.id;
+    li.dataset.rank = entry.rank;
     if (cls) li.className = cls;
     if (entry.user.id === me) {
       li.classList.add("mine");
       if (!cls) li.setAttribute("aria-current", "true");
     }
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = entry.user.display_name;
+    if (cls) {  // the podium: a medal, the rank said, the points
+      const medal = document.createElement("span");
+      medal.className = "medal";
+      medal.setAttribute("aria-hidden", "true");
+      medal.textContent = entry.rank;
+      const said = document.createElement("span");
+      said.className = "sr-only";
+      said.textContent = interpolate(gettext("Rank %s:"), [entry.rank]) + " ";
+      const points = document.createElement("span");
+      points.className = "score";
+      points.textContent = interpolate(gettext("%s pts"), [entry.score]);
+      li.append(medal, said, name, document.createTextNode(" "), points);
+      return li;
+    }
     const rank = document.createElement("span");
     rank.className = "rank";
-    rank.textContent = entry.rank + " ";
+    rank.textContent = entry.rank;
+    const move = document.createElement("span");
+    move.className = "move";
+    move.dataset.testid = "move";
     const score = document.createElement("span");
     score.className = "score";
     score.textContent = entry.score;
-    li.append(rank, document.createTextNode(entry.user.display_name + " "), score);
+    li.append(rank, document.createTextNode(" "), name, document.createTextNode(" "), move,
+      document.createTextNode(" "), score);
     return li;
   }
 
@@ -35,8 +91,9 @@
     root.querySelector("[data-testid=board-list]").replaceChildren(...board.top.map((e) => item(e)));
     root.querySelector("[data-testid=neighbours]").replaceChildren(
       ...board.neighbours.map((e) => item(e)));
+    seen = showMoves.last || {};  // arrows: against the ranks shown until now
+    showMoves.last = showMoves();
     const mine = root.querySelector(".me");
-    const interpolate = window.interpolate || ((f) => f);
     if (board.me.hidden) {
       mine.textContent = gettext("You are hidden from public rankings.") + " " +
         interpolate(gettext("Your points: %s"), [board.me.score]);
@@ -47,6 +104,7 @@
     }
   }
 
+  showMoves.last = showMoves();
   let pending = false;
   Lyceum.realtime.subscribe(root.dataset.topic);
   Lyceum.realtime.on(root.dataset.topic, "board.changed", () => {

@@ -13,8 +13,9 @@
     const li = document.createElement("li");
     li.dataset.user = entry.user.id;
     li.dataset.score = entry.score;
+    li.dataset.rank = entry.rank;
     li.className = "rank-" + entry.rank;
-    for (const [cls, text] of [["rank", entry.rank], ["name", entry.user.display_name], ["score", entry.score]]) {
+    for (const [cls, text] of [["rank", entry.rank], ["name", entry.user.display_name], ["move", ""], ["score", entry.score]]) {
       const span = document.createElement("span");
       span.className = cls;
       span.textContent = text;
@@ -30,7 +31,8 @@
     // First: where each row is now, and its score.
     const before = new Map();
     list.querySelectorAll("li[data-user]").forEach((li) => {
-      before.set(li.dataset.user, {top: li.getBoundingClientRect().top, score: li.dataset.score});
+      before.set(li.dataset.user, {
+        top: li.getBoundingClientRect().top, score: li.dataset.score, rank: Number(li.dataset.rank)});
     });
     const rows = board.top.map(row);
     if (!rows.length) {
@@ -46,6 +48,20 @@
       const old = before.get(li.dataset.user);
       if (!old) return;
       if (old.score !== li.dataset.score) li.classList.add("bumped");
+      const places = old.rank - Number(li.dataset.rank);
+      if (places) {  // the movement arrow, said for screen readers too
+        const box = li.querySelector(".move");
+        box.classList.add(places > 0 ? "up" : "down");
+        const arrow = document.createElement("span");
+        arrow.setAttribute("aria-hidden", "true");
+        arrow.textContent = (places > 0 ? "▲" : "▼") + Math.abs(places);
+        const said = document.createElement("span");
+        said.className = "sr-only";
+        const interpolate = window.interpolate || ((f, a) => f.replace("%s", a[0]));
+        said.textContent = interpolate(
+          places > 0 ? gettext("up %s places") : gettext("down %s places"), [Math.abs(places)]);
+        box.append(arrow, said);
+      }
       const dy = old.top - li.getBoundingClientRect().top;
       if (!dy || reduce) return;
       if (dy > 0) li.classList.add("moved-up");
