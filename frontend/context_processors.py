@@ -38,6 +38,7 @@ NAV_ICONS = {
     "notifications": "bell",
     "style-guide": "layout-dashboard",
     "admin": "shield",
+    "grading": "circle-check",
 }
 
 
@@ -77,6 +78,7 @@ def navigation(request: HttpRequest, roles: dict[str, bool]) -> dict[str, list[N
     ]
     if roles[Role.TRAINER] or roles[Role.COORDINATOR] or roles[Role.ADMIN]:
         more.append(("announcement-new", _("New announcement"), reverse("announcement-new"), ()))
+        more.append(("grading", _("To grade"), reverse("grading-queue"), ()))
     more.append(("notifications", _("Notifications"), reverse("notifications"), ("notifications",)))
     if user.is_staff or roles[Role.ADMIN]:
         more.append(("style-guide", _("Style guide"), reverse("style-guide"), ("style-guide",)))

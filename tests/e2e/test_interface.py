@@ -64,6 +64,10 @@ PAGES: dict[str, list[str]] = {
         "/courses/new/",
         "/forums/moderation/",
         "/announcements/new/",
+        "/grading/",
+        "/grading/ -> ^/grading/courses/\\d+/$",
+        "/grading/ -> ^/grading/submissions/\\d+/$",
+        "/grading/ -> ^/grading/courses/\\d+/$ -> ^/grading/activities/\\d+/rubric/$",
     ],
     "coordinator": [
         "/",
