@@ -55,6 +55,7 @@ PAGES: dict[str, list[str]] = {
         "/accounts/profile/",
         "/accounts/profile/ -> ^/people/\\d+/$",
         "/accounts/password/",
+        "/paths/",
         "/no-such-page/",
     ],
     "trainer": [
@@ -76,7 +77,7 @@ PAGES: dict[str, list[str]] = {
         "/sessions/ -> ^/sessions/\\d+/$",
         "/sessions/ -> ^/sessions/\\d+/$ -> ^/sessions/\\d+/attendance/$",
     ],
-    "manager": ["/", "/team/progress/"],
+    "manager": ["/", "/team/progress/", "/paths/team/", "/paths/all/"],
     "admin": ["/", "/style-guide/"],
     "anonymous": ["/accounts/login/", "/no-such-page/"],
 }
