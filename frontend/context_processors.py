@@ -42,6 +42,8 @@ NAV_ICONS = {
     "paths": "book-open",
     "paths-team": "users",
     "paths-list": "book-open",
+    "certifications": "key-round",
+    "compliance": "chart-column",
 }
 
 
@@ -87,6 +89,16 @@ def navigation(request: HttpRequest, roles: dict[str, bool]) -> dict[str, list[N
         more.append(("paths-team", _("My team's paths"), reverse("paths-team"), ("paths-team",)))
     if roles[Role.TRAINER] or roles[Role.COORDINATOR] or roles[Role.ADMIN] or roles[Role.MANAGER]:
         more.append(("paths-list", _("Learning paths"), reverse("paths-list"), ("paths-list",)))
+    more.append(
+        (
+            "certifications",
+            _("Certifications"),
+            reverse("certifications-mine"),
+            ("certifications-mine",),
+        )
+    )
+    if roles[Role.MANAGER] or roles[Role.COORDINATOR] or roles[Role.ADMIN]:
+        more.append(("compliance", _("Compliance"), reverse("certifications-compliance"), ()))
     more.append(("notifications", _("Notifications"), reverse("notifications"), ("notifications",)))
     if user.is_staff or roles[Role.ADMIN]:
         more.append(("style-guide", _("Style guide"), reverse("style-guide"), ("style-guide",)))

@@ -96,7 +96,7 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # The feature apps, each a room of its own (ARCHITECTURE §1-2): hub/urls.py mounts their
 # urls.py and seed_demo runs their demo.py.
 LYCEUM_FEATURE_APPS = ("classrooms", "sessions", "forums", "messaging", "leaderboards", "calendars")
-LYCEUM_FEATURE_APPS += ("grading", "paths")  # issue 19
+LYCEUM_FEATURE_APPS += ("grading", "paths", "certifications")  # issue 19
 
 INSTALLED_APPS = [
     "daphne",
@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "frontend.apps.FrontendConfig",
     "grading.apps.GradingConfig",
     "paths.apps.PathsConfig",
+    "certifications.apps.CertificationsConfig",
 ]
 
 MIDDLEWARE = [

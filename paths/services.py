@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from classrooms import services as classrooms_services
 from classrooms.models import Activity, Course
-from hub import realtime, sanitize
+from hub import events, realtime, sanitize
 from hub.accounts.models import Role, Space, Team, User
 from hub.accounts.selectors import is_manager_of, managers_of, space_member_ids
 from hub.notify import notify
@@ -268,9 +268,12 @@ def _recompute(assignment: PathAssignment, *, items: list[PathItem] | None = Non
     else:
         completed_at = None
     changed = progress != assignment.progress or completed_at != assignment.completed_at
+    newly_completed = completed_at is not None and assignment.completed_at is None
     assignment.progress = progress
     assignment.completed_at = completed_at
     assignment.save(update_fields=["progress", "completed_at"])
+    if newly_completed:
+        events.emit("paths.completed", user=assignment.user, path=assignment.path)
     if not changed:
         return
     payload = selectors.assignment_payload(assignment)
@@ -357,3 +360,33 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
                     realtime.publish(selectors.team_topic(team_id), "path.overdue", payload)
                 overdue += 1
     return {"reminded": reminded, "overdue": overdue}
+
+
+@transaction.atomic
+def path_assign_for_recertification(
+    *, path: Path, user: User, due_at: datetime | None
+) -> PathAssignment:
+    """Assign ``path`` on the system's behalf (the certifications app, when a recertification
+    window opens): no permission check, enrolled in its courses by their own trainers. An
+    existing assignment keeps its progress and gets the new due date."""
+    now = timezone.now()
+    assignment, created = PathAssignment.objects.get_or_create(
+        path=path,
+        user=user,
+        defaults={"audience": Audience.PERSON, "assigned_at": now, "due_at": due_at},
+    )
+    if not created:
+        assignment.due_at = due_at
+        assignment.reminded_at = assignment.overdue_notified_at = None
+        assignment.save(update_fields=["due_at", "reminded_at", "overdue_notified_at"])
+    items = selectors.items_of(path)
+    for course in {
+        c.pk: c
+        for c in [i.course for i in items if i.course_id]
+        + [i.activity.course for i in items if i.activity_id]
+    }.values():
+        trainer = course.trainers.first()
+        if trainer is not None:
+            classrooms_services.enrolment_create(actor=trainer, user=user, course=course)
+    _recompute(assignment, items=items)
+    return assignment

@@ -56,6 +56,7 @@ PAGES: dict[str, list[str]] = {
         "/accounts/profile/ -> ^/people/\\d+/$",
         "/accounts/password/",
         "/paths/",
+        "/certifications/",
         "/no-such-page/",
     ],
     "trainer": [
@@ -74,10 +75,19 @@ PAGES: dict[str, list[str]] = {
         "/",
         "/sessions/manage/",
         "/sessions/new/",
+        "/certifications/",
+        "/certifications/ -> ^/certifications/\\d+/$",
+        "/certifications/compliance/",
         "/sessions/ -> ^/sessions/\\d+/$",
         "/sessions/ -> ^/sessions/\\d+/$ -> ^/sessions/\\d+/attendance/$",
     ],
-    "manager": ["/", "/team/progress/", "/paths/team/", "/paths/all/"],
+    "manager": [
+        "/",
+        "/team/progress/",
+        "/paths/team/",
+        "/paths/all/",
+        "/certifications/compliance/",
+    ],
     "admin": ["/", "/style-guide/"],
     "anonymous": ["/accounts/login/", "/no-such-page/"],
 }
