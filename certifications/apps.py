@@ -7,8 +7,10 @@ class CertificationsConfig(AppConfig):
     verbose_name = _("Certifications")
 
     def ready(self) -> None:
-        from certifications import services
-        from hub import events
+        from certifications import certificates, services
+        from hub import events, files
+
+        files.register("certifications/pdf", certificates.file_name)
         from hub.models import Delivery
         from hub.notify import register_kind
 

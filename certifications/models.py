@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from hub.accounts.models import Space
+from hub.files import RandomName
 
 
 class Certification(models.Model):
@@ -117,3 +118,37 @@ class AwardEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.award_id}"
+
+
+DEFAULT_TEMPLATE = (
+    "<h1>Certificate</h1><p>This certifies that</p><h2>{name}</h2>"
+    "<p>holds <strong>{certification}</strong></p>"
+    "<p>Issued {issued} · valid until {expires}</p><p>No. {number}</p>"
+)
+
+
+class CertificateTemplate(models.Model):
+    """A space's certificate: sanitised HTML with the placeholders {name}, {certification},
+    {number}, {issued}, {expires}; the space's brand colour and name frame it."""
+
+    space = models.OneToOneField(
+        Space, on_delete=models.CASCADE, related_name="certificate_template"
+    )
+    body_html = models.TextField(default=DEFAULT_TEMPLATE)  # hub/sanitize.py
+    signed_by = models.CharField(_("signed by"), max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"certificate template of {self.space_id}"
+
+
+class Certificate(models.Model):
+    """The PDF of an award as issued (a renewal makes a new one: a new number)."""
+
+    award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="certificates")
+    number = models.CharField(max_length=40, unique=True)
+    expires_at = models.DateTimeField()
+    pdf = models.FileField(upload_to=RandomName("certifications/pdf"), blank=True)
+    made_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.number

@@ -45,7 +45,12 @@ def award_payload(award: Award) -> dict[str, Any]:
 
 
 def awards_of(*, user: Any) -> QuerySet[Award]:
-    return Award.objects.filter(user=user).select_related("certification").order_by("expires_at")
+    return (
+        Award.objects.filter(user=user)
+        .select_related("certification")
+        .prefetch_related("certificates")
+        .order_by("expires_at")
+    )
 
 
 def state_counts(*, certification: Certification) -> dict[str, int]:

@@ -78,6 +78,17 @@ def _log(award: Award, kind: str, at: datetime, actor: User | None = None, note:
     )
 
 
+def _make_pdfs(award_ids: list[int]) -> None:
+    """The certificates' PDFs, made by the background worker once this commits."""
+    if not award_ids:
+        return
+    from certifications.tasks import make_certificates
+
+    for start in range(0, len(award_ids), 500):
+        chunk = award_ids[start : start + 500]
+        transaction.on_commit(lambda chunk=chunk: make_certificates.enqueue(chunk))
+
+
 def _publish(award: Award) -> None:
     payload = selectors.award_payload(award)
     realtime.publish(f"hub.user.{award.user_id}", "certification.changed", payload)
@@ -110,6 +121,7 @@ def _certify(
         award.save()
         _log(award, EventKind.RENEWED, at, actor, note)
     _publish(award)
+    _make_pdfs([award.pk])
     return award
 
 
@@ -374,6 +386,7 @@ def _bulk_issue(cert: Certification, users: list[Any], now: datetime, actor: Use
         ["state", "issued_at", "expires_at", "revoked_at", "recert_assigned_at", "number"],
         batch_size=1000,
     )
+    _make_pdfs([a.pk for a in created] + [a.pk for a in renewed])
     if any(a.pk is None for a in created):  # backends that return no ids (none here)
         created = list(Award.objects.filter(certification=cert, user__in=[a.user for a in created]))
     AwardEvent.objects.bulk_create(
@@ -387,3 +400,4 @@ def _bulk_issue(cert: Certification, users: list[Any], now: datetime, actor: Use
         ],
         batch_size=1000,
     )
+    _make_pdfs([a.pk for a in created] + [a.pk for a in renewed])

@@ -5,6 +5,7 @@ from django.urls import path
 from certifications import api, views
 
 urlpatterns = [
+    path("verify/<str:number>/", views.verify, name="certifications-verify"),
     path("certifications/", views.mine, name="certifications-mine"),
     path("certifications/<int:pk>/", views.detail, name="certifications-detail"),
     path("certifications/compliance/", views.compliance, name="certifications-compliance"),
@@ -16,6 +17,7 @@ urlpatterns = [
 ]
 
 api_urlpatterns = [
+    path("verify/<str:number>/", views.verify, name="certifications-verify"),
     path(
         "certifications/mine/", api.MyCertificationsView.as_view(), name="api-certifications-mine"
     ),

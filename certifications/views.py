@@ -116,3 +116,18 @@ def compliance_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="compliance.csv"'
     return response
+
+
+def verify(request: HttpRequest, number: str) -> HttpResponse:
+    """Public: what a QR code on a certificate leads to. The state, nothing more (no name,
+    no dates); an unknown or altered number is a 404 that says so."""
+    from certifications.certificates import verification
+
+    state = verification(number)
+    labels = {"valid": _("Valid"), "expired": _("Expired"), "revoked": _("Revoked")}
+    return render(
+        request,
+        "certifications/verify.html",
+        {"state": state, "label": labels.get(state or "", "")},
+        status=200 if state else 404,
+    )

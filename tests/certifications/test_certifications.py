@@ -17,9 +17,7 @@ from notifications.models import Notification
 from certifications import selectors, services
 from certifications.models import Award, AwardEvent, State
 from classrooms import services as classrooms_services
-from classrooms.models import ActivityKind
 from hub.accounts.models import Role
-from paths import services as paths_services
 from paths.models import PathAssignment
 from tests.factories import UserFactory
 
@@ -34,39 +32,6 @@ def clock(monkeypatch):
     state = SimpleNamespace(now=datetime(2026, 1, 31, 9, 0, tzinfo=UTC))
     monkeypatch.setattr(timezone, "now", lambda: state.now)
     return state
-
-
-def one_lesson_course(trainer, space, title):
-    course = classrooms_services.course_create(
-        author=trainer, space=space, title=title, published=True
-    )
-    module = classrooms_services.module_create(user=trainer, course=course, title="M")
-    lesson = classrooms_services.activity_create(
-        user=trainer, module=module, title=f"{title} lesson", kind=ActivityKind.LESSON
-    )
-    return course, lesson
-
-
-@pytest.fixture
-def f(trainer, coordinator, space, learner, learner2):
-    course, lesson = one_lesson_course(trainer, space, "Forklift")
-    refresher, refresher_lesson = one_lesson_course(trainer, space, "Forklift refresher")
-    recert = paths_services.path_create(user=trainer, space=space, title="Forklift recert")
-    paths_services.path_item_add(user=trainer, path=recert, course=refresher)
-    cert = services.certification_create(
-        user=coordinator,
-        space=space,
-        title="Forklift licence <b>",
-        course=course,
-        validity_months=24,
-        window_days=60,
-        recert_path=recert,
-    )
-    for person in (learner, learner2):
-        classrooms_services.enrolment_create(actor=trainer, user=person, course=course)
-    return SimpleNamespace(
-        cert=cert, course=course, lesson=lesson, recert=recert, refresher_lesson=refresher_lesson
-    )
 
 
 def kinds(award):
