@@ -164,6 +164,8 @@ class CompletionRule(models.TextChoices):
     QUIZ_PASSED = "quiz_passed", _("Quiz passed")
     ATTENDED = "attended", _("Attended")
     SUBMITTED = "submitted", _("Submitted")
+    # An assignment whose grade passes (grading/): the grading app completes it.
+    GRADED = "graded", _("Passed when graded")
 
 
 DEFAULT_RULE = {
@@ -383,10 +385,15 @@ class Submission(models.Model):
         ],
     )
     submitted_at = models.DateTimeField(auto_now_add=True)
+    # 1 for the first submission, 2 for a resubmission after a grade (grading/), ...
+    number = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
+        ordering = ["number"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "activity"], name="unique_submission")
+            models.UniqueConstraint(
+                fields=["user", "activity", "number"], name="unique_submission_number"
+            )
         ]
 
     def __str__(self) -> str:

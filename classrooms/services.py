@@ -863,17 +863,19 @@ def attempt_submit(
 
 # -- assignments -----------------------------------------------------------------------------
 def submission_create(
-    *, user: User, activity: Activity, text: str = "", file: Any = None
+    *, user: User, activity: Activity, text: str = "", file: Any = None, number: int = 1
 ) -> Submission:
+    """Hand in an assignment. ``number`` > 1 is a resubmission: the grading app
+    (grading/services.py) decides when one is allowed and passes the next number."""
     text_html = sanitize.markdown(text or "", max_chars=SUBMISSION_MAX_CHARS, field="text")
     return _submission_create(
-        user=user, activity=activity, text=text or "", text_html=text_html, file=file
+        user=user, activity=activity, text=text or "", text_html=text_html, file=file, number=number
     )
 
 
 @transaction.atomic
 def _submission_create(
-    *, user: User, activity: Activity, text: str, text_html: str, file: Any
+    *, user: User, activity: Activity, text: str, text_html: str, file: Any, number: int = 1
 ) -> Submission:
     if activity.kind != ActivityKind.ASSIGNMENT:
         raise ValidationError(_("This activity takes no submission."))
@@ -881,9 +883,14 @@ def _submission_create(
         raise PermissionDenied(_("Enrol in the course to submit work."))
     if not (text or "").strip() and not file:
         raise ValidationError({"text": _("Write something or attach a file.")})
-    if Submission.objects.filter(user=user, activity=activity).exists():
+    numbers = set(
+        Submission.objects.filter(user=user, activity=activity).values_list("number", flat=True)
+    )
+    if number in numbers or (number > 1 and number - 1 not in numbers):
         raise Conflict(_("You already submitted this assignment."))
-    submission = Submission(user=user, activity=activity, text=text, text_html=text_html)
+    submission = Submission(
+        user=user, activity=activity, text=text, text_html=text_html, number=number
+    )
     if file:
         if sniff_upload(file) in RASTER_IMAGE_TYPES:
             check_image(file, field="file")
@@ -892,6 +899,7 @@ def _submission_create(
     submission.save()
     if activity.completion_rule == CompletionRule.SUBMITTED:
         activity_complete(user=user, activity=activity, source="submitted")
+    events.emit("classrooms.submitted", submission=submission)
     return submission
 
 

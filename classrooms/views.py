@@ -505,7 +505,9 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             max(activity.attempt_limit - len(attempts), 0) if activity.attempt_limit else None
         )
     if activity.kind == ActivityKind.ASSIGNMENT:
-        context["submission"] = Submission.objects.filter(user=user, activity=activity).first()
+        context["submission"] = (
+            Submission.objects.filter(user=user, activity=activity).order_by("-number").first()
+        )
     return render(request, "classrooms/activity_detail.html", context)
 
 

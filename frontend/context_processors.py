@@ -39,6 +39,12 @@ NAV_ICONS = {
     "notifications": "bell",
     "style-guide": "layout-dashboard",
     "admin": "shield",
+    "grading": "circle-check",
+    "paths": "book-open",
+    "paths-team": "users",
+    "paths-list": "book-open",
+    "certifications": "key-round",
+    "compliance": "chart-column",
 }
 
 
@@ -79,6 +85,22 @@ def navigation(request: HttpRequest, roles: dict[str, bool]) -> dict[str, list[N
     ]
     if roles[Role.TRAINER] or roles[Role.COORDINATOR] or roles[Role.ADMIN]:
         more.append(("announcement-new", _("New announcement"), reverse("announcement-new"), ()))
+        more.append(("grading", _("To grade"), reverse("grading-queue"), ()))
+    more.append(("paths", _("My learning paths"), reverse("paths-mine"), ("paths-mine",)))
+    if roles[Role.MANAGER] or roles[Role.ADMIN]:
+        more.append(("paths-team", _("My team's paths"), reverse("paths-team"), ("paths-team",)))
+    if roles[Role.TRAINER] or roles[Role.COORDINATOR] or roles[Role.ADMIN] or roles[Role.MANAGER]:
+        more.append(("paths-list", _("Learning paths"), reverse("paths-list"), ("paths-list",)))
+    more.append(
+        (
+            "certifications",
+            _("Certifications"),
+            reverse("certifications-mine"),
+            ("certifications-mine",),
+        )
+    )
+    if roles[Role.MANAGER] or roles[Role.COORDINATOR] or roles[Role.ADMIN]:
+        more.append(("compliance", _("Compliance"), reverse("certifications-compliance"), ()))
     more.append(("notifications", _("Notifications"), reverse("notifications"), ("notifications",)))
     if user.is_staff or roles[Role.ADMIN]:
         more.append(("style-guide", _("Style guide"), reverse("style-guide"), ("style-guide",)))

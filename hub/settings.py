@@ -104,6 +104,9 @@ LYCEUM_FEATURE_APPS = (
     "calendars",
     "games",
     "levels",
+    "grading",
+    "paths",
+    "certifications",
 )
 
 INSTALLED_APPS = [
@@ -135,6 +138,9 @@ INSTALLED_APPS = [
     "frontend.apps.FrontendConfig",
     "games.apps.GamesConfig",
     "levels.apps.LevelsConfig",
+    "grading.apps.GradingConfig",
+    "paths.apps.PathsConfig",
+    "certifications.apps.CertificationsConfig",
 ]
 
 MIDDLEWARE = [

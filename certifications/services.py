@@ -1,0 +1,403 @@
+"""Every write of certifications: define, issue (on completion or in bulk), the nightly pass
+(expiring -> recertification assigned, expired), renewal, revocation; the history of each."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from certifications import selectors
+from certifications.models import Award, AwardEvent, Certification, EventKind, State, new_number
+from hub import realtime, sanitize
+from hub.accounts.models import Space, User
+from hub.accounts.selectors import managers_of, space_member_ids
+from hub.notify import notify
+from paths import services as paths_services
+
+MAX_BULK = 20_000
+
+
+def add_months(at: datetime, months: int) -> datetime:
+    """``at`` plus whole months; the 31st becomes the month's last day where it is shorter."""
+    index = at.month - 1 + months
+    year, month = at.year + index // 12, index % 12 + 1
+    return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
+
+
+def _expiry(cert: Certification, at: datetime) -> datetime:
+    return add_months(at, cert.validity_months)
+
+
+def certification_create(
+    *,
+    user: User,
+    space: Space,
+    title: str,
+    course: Any = None,
+    path: Any = None,
+    validity_months: int = 24,
+    window_days: int = 60,
+    recert_path: Any = None,
+) -> Certification:
+    if not selectors.can_manage(user=user, space_id=space.pk):
+        raise PermissionDenied(_("Only the space's coordinators and admins define certifications."))
+    title = sanitize.plain(title or "").strip()[:200]
+    if not title:
+        raise ValidationError({"title": _("The certification needs a title.")})
+    if (course is None) == (path is None):
+        raise ValidationError(_("A certification is earned by a course or a path: one of them."))
+    for thing in (course, path, recert_path):
+        if thing is not None and thing.space_id != space.pk:
+            raise ValidationError(_("Everything a certification uses belongs to its space."))
+    if not 1 <= int(validity_months) <= 240:
+        raise ValidationError({"validity_months": _("From 1 to 240 months.")})
+    if not 0 <= int(window_days) <= 3650:
+        raise ValidationError({"window_days": _("From 0 to 3650 days.")})
+    return Certification.objects.create(
+        space=space,
+        title=title,
+        course=course,
+        path=path,
+        validity_months=validity_months,
+        window_days=window_days,
+        recert_path=recert_path,
+    )
+
+
+def _log(award: Award, kind: str, at: datetime, actor: User | None = None, note: str = "") -> None:
+    AwardEvent.objects.create(
+        award=award, kind=kind, at=at, actor=actor, expires_at=award.expires_at, note=note[:300]
+    )
+
+
+def _make_pdfs(award_ids: list[int]) -> None:
+    """The certificates' PDFs, made by the background worker once this commits."""
+    if not award_ids:
+        return
+    from certifications.tasks import make_certificates
+
+    for start in range(0, len(award_ids), 500):
+        chunk = award_ids[start : start + 500]
+        transaction.on_commit(lambda chunk=chunk: make_certificates.enqueue(chunk))
+
+
+def _publish(award: Award) -> None:
+    payload = selectors.award_payload(award)
+    realtime.publish(f"hub.user.{award.user_id}", "certification.changed", payload)
+    realtime.publish(
+        selectors.space_topic(award.certification.space_id), "certification.changed", payload
+    )
+
+
+def _certify(
+    cert: Certification, user: Any, at: datetime, actor: User | None, note: str = ""
+) -> Award:
+    """Issue, or renew an award that exists (a new expiry counted from ``at``)."""
+    award = Award.objects.select_for_update().filter(certification=cert, user=user).first()
+    if award is None:
+        award = Award.objects.create(
+            certification=cert,
+            user=user,
+            state=State.CERTIFIED,
+            issued_at=at,
+            expires_at=_expiry(cert, at),
+        )
+        _log(award, EventKind.ISSUED, at, actor, note)
+    else:
+        award.state = State.CERTIFIED
+        award.issued_at = at
+        award.expires_at = _expiry(cert, at)
+        award.recert_assigned_at = None
+        award.revoked_at = None
+        award.number = new_number()
+        award.save()
+        _log(award, EventKind.RENEWED, at, actor, note)
+    _publish(award)
+    _make_pdfs([award.pk])
+    return award
+
+
+def _earned(user: Any, certs: Any) -> None:
+    now = timezone.now()
+    for cert in certs:
+        award = Award.objects.filter(certification=cert, user=user).first()
+        # Completion certifies the first time, and renews once the window has opened (or
+        # after expiry); a revoked award is not renewed by a completion.
+        if award is None or award.state in (State.EXPIRING, State.RECERTIFYING, State.EXPIRED):
+            with transaction.atomic():
+                award = _certify(cert, user, now, None, note="completion")
+            notify(
+                recipients=[user, *managers_of(user=user)],
+                kind="certification",
+                verb=_("%(name)s is certified: %(title)s")
+                % {"name": user.name, "title": cert.title},
+                actor=user,
+                target=cert,
+                url=reverse("certifications-mine"),
+            )
+
+
+def on_course_completed(*, user: Any, course: Any, **_: Any) -> None:
+    _earned(user, Certification.objects.filter(course=course))
+
+
+def on_path_completed(*, user: Any, path: Any, **_: Any) -> None:
+    """The earning path, or the recertification path of an award in its window."""
+    from django.db.models import Q
+
+    certs = Certification.objects.filter(Q(path=path) | Q(recert_path=path))
+    _earned(user, certs)
+
+
+# -- the nightly pass ------------------------------------------------------------------------
+def sweep(*, now: datetime | None = None, batch: int = 1000) -> dict[str, int]:
+    """Awards whose window opened become *recertifying* (the recertification path assigned,
+    a reminder sent) or *expiring* (no path); those past expiry become *expired*. Idempotent;
+    each award changes in its own short transaction."""
+    now = now or timezone.now()
+    counts = {"expiring": 0, "expired": 0}
+    expired_ids = list(
+        Award.objects.filter(
+            state__in=[State.CERTIFIED, State.EXPIRING, State.RECERTIFYING], expires_at__lte=now
+        ).values_list("id", flat=True)
+    )
+    for start in range(0, len(expired_ids), batch):
+        ids = expired_ids[start : start + batch]
+        with transaction.atomic():
+            awards = list(
+                Award.objects.select_for_update()
+                .filter(pk__in=ids, expires_at__lte=now)
+                .exclude(state__in=[State.EXPIRED, State.REVOKED])
+                .select_related("certification", "user")
+            )
+            Award.objects.filter(pk__in=[a.pk for a in awards]).update(state=State.EXPIRED)
+            AwardEvent.objects.bulk_create(
+                AwardEvent(award=a, kind=EventKind.EXPIRED, at=now, expires_at=a.expires_at)
+                for a in awards
+            )
+            for a in awards:
+                a.state = State.EXPIRED
+                _publish(a)
+                notify(
+                    recipients=[a.user, *managers_of(user=a.user)],
+                    kind="certification",
+                    verb=_("%(name)s: %(title)s has expired")
+                    % {"name": a.user.name, "title": a.certification.title},
+                    actor=a.certification,
+                    target=a.certification,
+                    url=reverse("certifications-mine"),
+                )
+            counts["expired"] += len(awards)
+    opening = (
+        Award.objects.filter(state=State.CERTIFIED, expires_at__gt=now)
+        .select_related("certification", "user")
+        .only("id", "expires_at", "certification__window_days")
+    )
+    # The window is per certification: compare in SQL per certification.
+    for cert in Certification.objects.filter(awards__state=State.CERTIFIED).distinct():
+        edge = now + timedelta(days=cert.window_days)
+        due = list(
+            opening.filter(certification=cert, expires_at__lte=edge).values_list("id", flat=True)
+        )
+        for start in range(0, len(due), batch):
+            counts["expiring"] += _open_window(cert, due[start : start + batch], now)
+    return counts
+
+
+def _open_window(cert: Certification, ids: list[int], now: datetime) -> int:
+    with transaction.atomic():
+        awards = list(
+            Award.objects.select_for_update()
+            .filter(pk__in=ids, state=State.CERTIFIED)
+            .select_related("user", "certification")
+        )
+        state = State.RECERTIFYING if cert.recert_path_id else State.EXPIRING
+        for a in awards:
+            a.state = state
+            a.recert_assigned_at = now if cert.recert_path_id else None
+            a.save(update_fields=["state", "recert_assigned_at"])
+            _log(a, EventKind.EXPIRING, now)
+            if cert.recert_path_id:
+                paths_services.path_assign_for_recertification(
+                    path=cert.recert_path, user=a.user, due_at=a.expires_at
+                )
+            _publish(a)
+            notify(
+                recipients=[a.user],
+                kind="certification",
+                verb=_("%(title)s expires on %(date)s: time to recertify")
+                % {"title": cert.title, "date": a.expires_at.date().isoformat()},
+                actor=cert,
+                target=cert,
+                url=reverse("certifications-mine"),
+            )
+        return len(awards)
+
+
+# -- bulk ------------------------------------------------------------------------------------
+ACTIONS = ("assign", "issue", "revoke")
+
+
+@dataclass
+class BulkPlan:
+    action: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return [r for r in self.rows if r["error"]]
+
+
+def bulk_preview(
+    *, actor: User, certification: Certification, action: str, usernames: list[str]
+) -> BulkPlan:
+    """What ``action`` would do to each person, one row each, changing nothing. A row with
+    an error (unknown person, outside the space, nothing to revoke) blocks the whole apply."""
+    if not selectors.can_manage(user=actor, space_id=certification.space_id):
+        raise PermissionDenied(_("Only the space's coordinators and admins do this."))
+    if action not in ACTIONS:
+        raise ValidationError({"action": _("Unknown action.")})
+    names = [n.strip() for n in usernames if n.strip()]
+    if not names:
+        raise ValidationError({"usernames": _("Name at least one person.")})
+    if len(names) > MAX_BULK:
+        raise ValidationError({"usernames": _("At most %(n)s people at once.") % {"n": MAX_BULK}})
+    users = {u.username: u for u in User.objects.filter(username__in=names, is_active=True)}
+    members = set(space_member_ids(space=certification.space))
+    awards = {
+        a.user_id: a
+        for a in Award.objects.filter(certification=certification, user__in=users.values())
+    }
+    plan = BulkPlan(action=action)
+    seen: set[str] = set()
+    for line, name in enumerate(names, start=1):
+        user = users.get(name)
+        award = awards.get(user.pk) if user else None
+        error = ""
+        if name in seen:
+            error = _("Named twice.")
+        elif user is None:
+            error = _("No such person.")
+        elif user.pk not in members:
+            error = _("Not a member of the space.")
+        elif action == "revoke" and (award is None or award.state == State.REVOKED):
+            error = _("Nothing to revoke.")
+        seen.add(name)
+        plan.rows.append(
+            {
+                "line": line,
+                "username": name,
+                "user": user,
+                "current": award.state if award else "",
+                "error": error,
+            }
+        )
+    return plan
+
+
+def bulk_apply(
+    *, actor: User, certification: Certification, action: str, usernames: list[str]
+) -> int:
+    """Apply a bulk action: all rows or none (one bad row refuses the whole batch)."""
+    plan = bulk_preview(
+        actor=actor, certification=certification, action=action, usernames=usernames
+    )
+    if plan.errors:
+        raise ValidationError(
+            _("Nothing was changed: %(n)s rows have errors (first: line %(line)s, %(msg)s).")
+            % {
+                "n": len(plan.errors),
+                "line": plan.errors[0]["line"],
+                "msg": plan.errors[0]["error"],
+            }
+        )
+    users = [r["user"] for r in plan.rows]
+    now = timezone.now()
+    with transaction.atomic():
+        if action == "issue":
+            _bulk_issue(certification, users, now, actor)
+        elif action == "revoke":
+            awards = list(
+                Award.objects.select_for_update().filter(
+                    certification=certification, user__in=users
+                )
+            )
+            Award.objects.filter(pk__in=[a.pk for a in awards]).update(
+                state=State.REVOKED, revoked_at=now
+            )
+            AwardEvent.objects.bulk_create(
+                AwardEvent(
+                    award=a, kind=EventKind.REVOKED, at=now, actor=actor, expires_at=a.expires_at
+                )
+                for a in awards
+            )
+        else:  # assign: what earns it
+            if certification.path_id:
+                paths_services.path_assign(actor=actor, path=certification.path, users=users)
+            else:
+                from classrooms import services as classrooms_services
+
+                for u in users:
+                    classrooms_services.enrolment_create(
+                        actor=actor, user=u, course=certification.course
+                    )
+        realtime.publish(
+            selectors.space_topic(certification.space_id),
+            "certifications.bulk",
+            {"certification": certification.pk, "action": action, "count": len(users)},
+        )
+    return len(users)
+
+
+def _bulk_issue(cert: Certification, users: list[Any], now: datetime, actor: User) -> None:
+    """Issue or renew many at once: a few queries per thousand people."""
+    existing = {
+        a.user_id: a
+        for a in Award.objects.select_for_update().filter(certification=cert, user__in=users)
+    }
+    expires = _expiry(cert, now)
+    fresh = [
+        Award(
+            certification=cert,
+            user=u,
+            state=State.CERTIFIED,
+            issued_at=now,
+            expires_at=expires,
+        )
+        for u in users
+        if u.pk not in existing
+    ]
+    created = Award.objects.bulk_create(fresh, batch_size=1000)
+    renewed = list(existing.values())
+    for a in renewed:
+        a.state, a.issued_at, a.expires_at = State.CERTIFIED, now, expires
+        a.revoked_at = a.recert_assigned_at = None
+        a.number = new_number()
+    Award.objects.bulk_update(
+        renewed,
+        ["state", "issued_at", "expires_at", "revoked_at", "recert_assigned_at", "number"],
+        batch_size=1000,
+    )
+    _make_pdfs([a.pk for a in created] + [a.pk for a in renewed])
+    if any(a.pk is None for a in created):  # backends that return no ids (none here)
+        created = list(Award.objects.filter(certification=cert, user__in=[a.user for a in created]))
+    AwardEvent.objects.bulk_create(
+        [
+            AwardEvent(award=a, kind=EventKind.ISSUED, at=now, actor=actor, expires_at=expires)
+            for a in created
+        ]
+        + [
+            AwardEvent(award=a, kind=EventKind.RENEWED, at=now, actor=actor, expires_at=expires)
+            for a in renewed
+        ],
+        batch_size=1000,
+    )
+    _make_pdfs([a.pk for a in created] + [a.pk for a in renewed])

@@ -1,0 +1,25 @@
+"""Pages (``urlpatterns``) and REST endpoints under /api/v1/ (``api_urlpatterns``)."""
+
+from django.urls import path
+
+from certifications import api, views
+
+urlpatterns = [
+    path("verify/<str:number>/", views.verify, name="certifications-verify"),
+    path("certifications/", views.mine, name="certifications-mine"),
+    path("certifications/<int:pk>/", views.detail, name="certifications-detail"),
+    path("certifications/compliance/", views.compliance, name="certifications-compliance"),
+    path(
+        "certifications/compliance.csv",
+        views.compliance_csv,
+        name="certifications-compliance-csv",
+    ),
+]
+
+api_urlpatterns = [
+    path("verify/<str:number>/", views.verify, name="certifications-verify"),
+    path(
+        "certifications/mine/", api.MyCertificationsView.as_view(), name="api-certifications-mine"
+    ),
+    path("certifications/<int:pk>/bulk/", api.BulkView.as_view(), name="api-certifications-bulk"),
+]

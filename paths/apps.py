@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PathsConfig(AppConfig):
+    name = "paths"
+    verbose_name = _("Learning paths")
+
+    def ready(self) -> None:
+        from hub import events
+        from hub.models import Delivery
+        from hub.notify import register_kind
+        from paths import realtime, services  # noqa: F401
+
+        register_kind("path_assigned", _("Learning path assigned"), Delivery.IN_APP_AND_EMAIL)
+        register_kind("path_due", _("Learning path due soon or overdue"), Delivery.IN_APP_AND_EMAIL)
+        events.subscribe("classrooms.activity_completed", services.on_activity_completed)
+        events.subscribe("classrooms.course_completed", services.on_course_completed)
