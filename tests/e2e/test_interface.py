@@ -71,9 +71,10 @@ PAGES: dict[str, list[str]] = {
         "/sessions/new/",
         "/sessions/ -> ^/sessions/\\d+/$",
         "/sessions/ -> ^/sessions/\\d+/$ -> ^/sessions/\\d+/attendance/$",
+        "/integrations/",
     ],
     "manager": ["/", "/team/progress/"],
-    "admin": ["/", "/style-guide/"],
+    "admin": ["/", "/style-guide/", "/integrations/"],
     "anonymous": ["/accounts/login/", "/no-such-page/"],
 }
 
