@@ -9,8 +9,8 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from hub import events
         from hub.notify import register_kind
-        from integrations import payloads, services
+        from integrations import payloads, services, xapi
 
         register_kind("integrations.webhook_disabled", _("Webhook subscriptions I own disabled"))
-        for name in payloads.LISTENED:
+        for name in sorted({*payloads.EVENT_TYPES, *xapi.LEARNING_EVENTS}):
             events.subscribe(name, services.listener(name))

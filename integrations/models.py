@@ -102,3 +102,97 @@ class WebhookAttempt(models.Model):
     def __str__(self) -> str:
         return f"{self.delivery_id} @ {self.at:%Y-%m-%d %H:%M:%S}: {self.status_code or self.error}"
 
+
+# -- xAPI ------------------------------------------------------------------------------------
+class LearningRecordStore(models.Model):
+    """A learning record store the statements of a space (or of every space) are sent to."""
+
+    space = models.ForeignKey(
+        Space,
+        on_delete=models.CASCADE,
+        related_name="record_stores",
+        null=True,
+        blank=True,
+        help_text=_("Empty: the statements of every space."),
+    )
+    name = models.CharField(_("name"), max_length=120)
+    # The xAPI base, e.g. https://lrs.example.org/xAPI/ ("statements" is appended).
+    endpoint = models.URLField(_("xAPI endpoint"), max_length=500)
+    username = models.CharField(_("user name (Basic)"), max_length=200, blank=True)
+    password = models.CharField(_("password (Basic)"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    failure_streak = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    # one sender at a time (a lease, renewed per batch), and no try before the back-off ends
+    sending_until = models.DateTimeField(null=True, blank=True)
+    next_try_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("learning record store")
+        verbose_name_plural = _("learning record stores")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StatementSource(models.TextChoices):
+    LYCEUM = "lyceum", _("Lyceum")
+    CONTENT = "content", _("Content (cmi5)")
+
+
+class Statement(models.Model):
+    """An xAPI statement: what Lyceum said, or what cmi5 content sent to its endpoint."""
+
+    id = models.UUIDField(primary_key=True)
+    space = models.ForeignKey(
+        Space, on_delete=models.CASCADE, related_name="xapi_statements", null=True
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="xapi_statements",
+    )
+    verb = models.CharField(max_length=200)
+    object_id = models.CharField(max_length=500)
+    data = models.JSONField()
+    source = models.CharField(
+        max_length=10, choices=StatementSource.choices, default=StatementSource.LYCEUM
+    )
+    timestamp = models.DateTimeField(db_index=True)
+    stored = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["stored"]
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.object_id}"
+
+
+class ForwardStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+
+
+class StatementForward(models.Model):
+    """A statement waiting for (or sent to) one record store: the outbox."""
+
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="forwards")
+    store = models.ForeignKey(
+        LearningRecordStore, on_delete=models.CASCADE, related_name="forwards"
+    )
+    status = models.CharField(
+        max_length=10, choices=ForwardStatus.choices, default=ForwardStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["store", "status", "id"], name="xapi_forward_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.statement_id} -> {self.store_id} ({self.status})"

@@ -37,6 +37,10 @@ REF_MODELS: dict[str, str] = {
     "award": "leaderboards.BadgeAward",
     "message": "messaging.Message",
     "report": "messaging.Report",
+    "attempt": "classrooms.Attempt",
+    "duel": "leaderboards.Duel",
+    "post": "forums.Post",
+    "forum": "forums.Forum",
 }
 
 
@@ -47,7 +51,7 @@ def refs_of(payload: dict[str, Any]) -> dict[str, int]:
 
 def space_id_of(payload: dict[str, Any]) -> int | None:
     """The space an event belongs to, read from rows the emitter already loaded."""
-    for key in ("course", "session", "badge"):
+    for key in ("course", "session", "badge", "forum"):
         obj = payload.get(key)
         if obj is not None:
             return obj.space_id
@@ -128,7 +132,3 @@ def data_of(objects: dict[str, Model], space: Any) -> dict[str, Any]:
     if "report" in objects:
         data["report"] = {"id": objects["report"].pk, "reason": objects["report"].reason}
     return data
-
-
-# every domain event the app listens to (the xAPI statements add learning events of their own)
-LISTENED: list[str] = list(EVENT_TYPES)

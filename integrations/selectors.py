@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
 from hub.accounts.models import Role, Space
 from hub.accounts.selectors import is_space_member
-from integrations.models import WebhookDelivery, WebhookEndpoint
+from integrations.models import LearningRecordStore, WebhookDelivery, WebhookEndpoint
 
 
 def can_manage_integrations(*, user: Any, space_id: int) -> bool:
@@ -31,7 +31,11 @@ def managed_spaces(*, user: Any) -> QuerySet[Space]:
 
 def space_listens(*, space_id: int) -> bool:
     """Does anything outside Lyceum want this space's events? One indexed EXISTS."""
-    return WebhookEndpoint.objects.filter(space_id=space_id, is_active=True).exists()
+    hooks = WebhookEndpoint.objects.filter(space_id=OuterRef("pk"), is_active=True)
+    stores = LearningRecordStore.objects.filter(is_active=True).filter(
+        Q(space_id=OuterRef("pk")) | Q(space__isnull=True)
+    )
+    return Space.objects.filter(pk=space_id).filter(Exists(hooks) | Exists(stores)).exists()
 
 
 def endpoints_of(*, space_id: int) -> QuerySet[WebhookEndpoint]:

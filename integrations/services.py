@@ -28,7 +28,7 @@ from standardwebhooks.webhooks import Webhook
 
 from hub.accounts.models import Space
 from hub.notify import notify
-from integrations import payloads, selectors
+from integrations import payloads, selectors, xapi
 from integrations.models import (
     DeliveryStatus,
     WebhookAttempt,
@@ -96,12 +96,15 @@ def event_fanout(*, name: str, refs: dict[str, int], space_id: int, occurred_at:
                 "data": payloads.data_of(dict(objects), space),
             }
             created = len(_deliveries_create(endpoints=endpoints, event_type=event_type, body=body))
-    _xapi_hook(name=name, objects=objects, space=space, occurred_at=occurred_at)
+    statements = xapi.statements_for(
+        name=name, objects=objects, space=space, occurred_at=occurred_at
+    )
+    if statements and xapi.stores_for(space.pk):
+        user = objects.get("user")
+        xapi.statements_store(
+            statements=statements, space_id=space.pk, user_id=getattr(user, "pk", None)
+        )
     return created
-
-
-def _xapi_hook(**kwargs: Any) -> None:
-    """Replaced by the xAPI statements builder once it is there."""
 
 
 @transaction.atomic

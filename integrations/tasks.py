@@ -18,3 +18,10 @@ def webhook_deliver_job(delivery_id: int) -> str:
 
     return webhook_deliver(delivery_id=delivery_id)
 
+
+@task()
+def xapi_send_job(store_id: int) -> int:
+    """Send the statements waiting for one learning record store."""
+    from integrations.xapi import xapi_send
+
+    return xapi_send(store_id=store_id)
