@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from integrations import views
+from integrations import api, views
 
 urlpatterns = [
     path("integrations/", views.index, name="integrations"),
@@ -21,4 +21,6 @@ urlpatterns = [
     ),
 ]
 
-api_urlpatterns: list = []
+api_urlpatterns = [
+    path("xapi/statements", api.StatementsView.as_view(), name="api-xapi-statements"),
+]
