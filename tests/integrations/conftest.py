@@ -3,6 +3,7 @@ library (not our code), and a course with an enrolled learner."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -98,6 +99,15 @@ def json_body():
     return lambda response: json.loads(response.content)
 
 
+def _die_with_parent() -> None:
+    """Ralph ends with the test run even when it is killed (Linux: PR_SET_PDEATHSIG)."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
 class Ralph:
     """Ralph (ralph-malph, a learning record store none of us wrote) on 127.0.0.1, with its
     file backend, started and stopped by the tests."""
@@ -129,6 +139,7 @@ class Ralph:
             [str(RALPH.parent / "python"), str(Path(__file__).with_name("ralph_serve.py")),
              "127.0.0.1", str(self.port)],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )  # fmt: skip
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
