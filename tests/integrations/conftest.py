@@ -52,10 +52,10 @@ class Receiver:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with receiver.lock:
                     answer = receiver.plan.pop(0) if receiver.plan else 204
+                    receiver.hits += 1
                 if answer == "hang":
                     time.sleep(receiver.hang_seconds)
                     answer = 204
-                receiver.hits += 1
                 if isinstance(answer, int) and answer >= 500 and receiver.secret is None:
                     self.send_response(answer)  # not a webhook receiver: a failing LRS
                     self.end_headers()

@@ -6,7 +6,8 @@ import pytest
 
 from integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
-pytestmark = pytest.mark.django_db
+# The first test of a run creates the database: slow on a loaded machine.
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(600)]
 
 
 def test_only_admins_and_coordinators_reach_it(client, space, learner, trainer, coordinator):

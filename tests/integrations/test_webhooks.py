@@ -20,7 +20,8 @@ from leaderboards.services import badge_award_manual, badge_definition_create
 from sessions.services import registration_cancel, registration_register
 from tests.sessions.conftest import make_session
 
-pytestmark = pytest.mark.django_db
+# The first test of a run creates the database: slow on a loaded machine.
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(600)]
 
 
 def subscribe(actor, space, receiver, types):

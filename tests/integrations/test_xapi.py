@@ -121,17 +121,18 @@ def test_ralph_stopped_mid_stream_loses_nothing(
 
 def test_a_failing_or_hanging_store_is_retried_later(space, learner, receiver, run_tasks, settings):
     settings.INTEGRATIONS_HTTP_TIMEOUT = 0.5
-    settings.INTEGRATIONS_XAPI_RETRIES = [0, 0]
+    settings.INTEGRATIONS_XAPI_RETRIES = [0, 3600]  # the third try is an hour away
     receiver.hang_seconds = 2
     store = LearningRecordStore.objects.create(space=space, name="flaky", endpoint=receiver.url)
     receiver.plan = [503, "hang"]
     _synthetic(5, space, learner)
     run_tasks()
     store.refresh_from_db()
-    # 503, then a timeout, then the receiver (no LRS) answers 400: still pending, retried
-    assert receiver.hits >= 2
+    # 503, then a timeout: still pending, the next try scheduled after the back-off
+    assert receiver.hits == 2
     assert StatementForward.objects.filter(status=ForwardStatus.PENDING).count() == 5
-    assert store.failure_streak >= 2
+    assert store.failure_streak == 2 and "Timeout" in store.last_error
+    assert store.next_try_at > timezone.now() + timedelta(minutes=59)
 
 
 def test_replay_a_period(space, learner, lrs, ralph, run_tasks):
