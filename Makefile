@@ -83,3 +83,16 @@ reset:
 	  exit 1; \
 	fi
 	rm -rf $(VAR_DIR)
+
+# -- interoperability (issue 18): Ralph, a real learning record store for the xAPI tests, in
+# a venv of its own (its pins clash with ours). tests/integrations start it; .ci/run builds it.
+RALPH_VENV := .venv-ralph
+$(RALPH_VENV)/.installed:
+	@test -x $(RALPH_VENV)/bin/python || $(PYTHON) -m venv $(RALPH_VENV)
+	$(RALPH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(RALPH_VENV)/bin/python -m pip install --quiet 'ralph-malph[cli,lrs]>=5.1,<6' requests  # ralph's OIDC module imports requests without declaring it
+	@touch $@
+
+ralph: $(RALPH_VENV)/.installed
+.PHONY: ralph
+# -- end interoperability

@@ -856,6 +856,7 @@ def attempt_submit(
     }
     for topic in (activity.course.progress_topic, *team_topics_of(user=user)):
         realtime.publish(topic, "quiz.scored", scored)
+    events.emit("classrooms.quiz_submitted", user=user, activity=activity, attempt=attempt)
     if attempt.passed and activity.completion_rule == CompletionRule.QUIZ_PASSED:
         activity_complete(user=user, activity=activity, source="quiz_passed")
     return attempt

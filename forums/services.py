@@ -509,6 +509,7 @@ def _post_create(
     _advance_read_mark(user=author, thread=thread, post_id=post.pk)
     _forum_activity(thread, post)
     _notify_post(post, new_thread=False)
+    events.emit("forums.posted", user=author, post=post, forum=thread.forum)
     return post
 
 

@@ -107,6 +107,7 @@ LYCEUM_FEATURE_APPS = (
     "grading",
     "paths",
     "certifications",
+    "integrations",
 )
 
 INSTALLED_APPS = [
@@ -135,6 +136,7 @@ INSTALLED_APPS = [
     "messaging.apps.MessagingConfig",
     "leaderboards.apps.LeaderboardsConfig",
     "calendars.apps.CalendarsConfig",
+    "integrations.apps.IntegrationsConfig",
     "frontend.apps.FrontendConfig",
     "games.apps.GamesConfig",
     "levels.apps.LevelsConfig",

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from classrooms import selectors as classrooms_selectors
 from classrooms.models import Course, Question, QuestionKind
 from classrooms.services import Conflict
+from hub import events as hub_events
 from hub import realtime
 from hub.accounts.models import User
 from hub.notify import notify
@@ -575,6 +576,12 @@ def _finish(duel: Duel, now: dt.datetime, lapsed: dict[int, bool] | None = None)
             reason=Reason.DUEL_WON,
             source=duel,
             space=duel.course.space,
+            course=duel.course,
+        )
+        hub_events.emit(
+            "leaderboards.duel_won",
+            user=User.objects.get(pk=duel.winner_id),
+            duel=duel,
             course=duel.course,
         )
     _emit(

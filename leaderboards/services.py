@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
+from hub import events as hub_events
 from hub.accounts.models import Space, User
 from hub.accounts.selectors import is_space_member
 from hub.notify import notify
@@ -133,6 +134,7 @@ def _badge_give(
     except IntegrityError:
         return BadgeAward.objects.get(user=user, badge=badge), False
     if created:
+        hub_events.emit("leaderboards.badge_earned", user=user, badge=badge, award=award)
         notify(
             recipients=[user],
             kind="leaderboards.badge",

@@ -21,7 +21,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hub import files, realtime, sanitize
+from hub import events, files, realtime, sanitize
 from hub.accounts.models import Role, User
 from hub.accounts.selectors import spaces_of
 from hub.api import RateLimited
@@ -745,6 +745,7 @@ def message_report(*, reporter: User, message: Message, reason: str = "") -> Rep
     )
     if created:
         conversation = message.conversation
+        events.emit("messaging.message_reported", user=reporter, message=message, report=report)
         moderator_ids = set(
             conversation.memberships.filter(role=Membership.Role.ADMIN).values_list(
                 "user_id", flat=True

@@ -1382,6 +1382,12 @@ def _place(session: Session, registration: Registration) -> None:
     _log(session, "registration.created", registration_payload(registration))
     if registration.position:
         _push_position(registration)
+    events.emit(
+        "sessions.waitlisted" if registration.position else "sessions.registered",
+        user=registration.user,
+        session=session,
+        registration=registration,
+    )
     _enqueue_notices(
         [registration.pk],
         NoticeKind.CONFIRMED
@@ -1431,6 +1437,12 @@ def _fill_seats(
             registration.promoted_at = now
             registration.save(update_fields=["status", "position", "promoted_at", "revision"])
             _log(session, "registration.promoted", registration_payload(registration))
+            events.emit(
+                "sessions.promoted",
+                user=registration.user,
+                session=session,
+                registration=registration,
+            )
         _push_position(registration)
     promoted = [r.pk for r in heads if r.status == RegistrationStatus.CONFIRMED]
     _enqueue_notices(promoted, NoticeKind.PROMOTED)

@@ -88,6 +88,7 @@ PAGES: dict[str, list[str]] = {
         "/certifications/compliance/",
         "/sessions/ -> ^/sessions/\\d+/$",
         "/sessions/ -> ^/sessions/\\d+/$ -> ^/sessions/\\d+/attendance/$",
+        "/integrations/",
     ],
     "manager": [
         "/",
@@ -98,7 +99,7 @@ PAGES: dict[str, list[str]] = {
         "/paths/all/",
         "/certifications/compliance/",
     ],
-    "admin": ["/", "/style-guide/"],
+    "admin": ["/", "/style-guide/", "/integrations/"],
     "anonymous": ["/accounts/login/", "/no-such-page/"],
 }
 

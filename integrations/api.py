@@ -1,0 +1,96 @@
+"""Lyceum's own xAPI statements resource, for content (cmi5 AUs) that reports to it: it
+stores what it receives and forwards it to the space's record stores like the rest.
+
+``POST /api/v1/xapi/statements?space=<id>`` with ``X-Experience-API-Version: 1.0.x``, a
+statement or a list (at most 100), authenticated by the learner's token. Each actor must be
+the caller (the account ``{"homePage": SITE_URL, "name": "<their id>"}``): nobody reports
+for someone else. Answers the list of statement ids, as an LRS does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+from drf_spectacular.plumbing import build_array_type, build_basic_type
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hub.accounts.selectors import is_space_member
+from hub.api import error_json
+from hub.params import query_id
+from integrations.models import StatementSource
+from integrations.xapi import statements_store
+
+MAX_STATEMENTS = 100
+
+
+class StatementSerializer(serializers.Serializer):
+    id = serializers.UUIDField(required=False)
+    actor = serializers.DictField()
+    verb = serializers.DictField()
+    object = serializers.DictField()
+    result = serializers.DictField(required=False)
+    context = serializers.DictField(required=False)
+    timestamp = serializers.DateTimeField(required=False)
+
+
+def _problem(index: int, message: str) -> str:
+    return f"statement {index}: {message}"
+
+
+def clean_statements(data: Any, user: Any) -> list[dict[str, Any]]:
+    """Check the shape of each statement and that its actor is ``user``; give ids."""
+    from rest_framework.exceptions import ValidationError
+
+    items = data if isinstance(data, list) else [data]
+    if not items or len(items) > MAX_STATEMENTS:
+        raise ValidationError(_("Send 1 to %(n)d statements.") % {"n": MAX_STATEMENTS})
+    out = []
+    me = {"homePage": settings.SITE_URL, "name": str(user.pk)}
+    for i, item in enumerate(items):
+        serializer = StatementSerializer(data=item)
+        if not isinstance(item, dict) or not serializer.is_valid():
+            raise ValidationError(_problem(i, _("not an xAPI statement")))
+        verb_id = item["verb"].get("id")
+        object_id = item["object"].get("id")
+        if not isinstance(verb_id, str) or not verb_id.startswith(("http://", "https://")):
+            raise ValidationError(_problem(i, _("verb.id must be an IRI")))
+        if not isinstance(object_id, str) or not object_id:
+            raise ValidationError(_problem(i, _("object.id is missing")))
+        if item["actor"].get("account") != me:
+            raise PermissionDenied(_problem(i, _("the actor must be you")))
+        statement = dict(item)
+        statement["id"] = str(item.get("id") or uuid.uuid4())
+        out.append(statement)
+    return out
+
+
+class StatementsView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("space", int, required=True)],
+        request=StatementSerializer(many=True),
+        responses={200: build_array_type(build_basic_type(OpenApiTypes.UUID))},
+    )
+    def post(self, request: Request) -> Response:
+        version = request.headers.get("X-Experience-API-Version", "")
+        if not version.startswith("1.0"):
+            return error_json(400, _("Send the X-Experience-API-Version header (1.0.x)."))
+        space_id = query_id(request, "space", required=True)
+        if not is_space_member(user=request.user, space=space_id):
+            raise PermissionDenied(_("You are not a member of this space."))
+        statements = clean_statements(request.data, request.user)
+        statements_store(
+            statements=statements,
+            space_id=space_id,
+            user_id=request.user.pk,
+            source=StatementSource.CONTENT,
+        )
+        return Response([s["id"] for s in statements])
