@@ -13,6 +13,10 @@
     Lyceum.realtime.on(topic, "recording.failed", () => {
       document.getElementById("rec-failed").hidden = false;
     });
+    // Marked once the server has answered the subscription (the tests wait for it).
+    Lyceum.realtime.onStatus("resumed", (name) => {
+      if (name === topic) preparing.dataset.subscribed = "true";
+    });
     Lyceum.realtime.subscribe(topic);
   }
 })();
