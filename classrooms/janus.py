@@ -940,6 +940,15 @@ class JanusBackend:
 
     async def stop_recording(self, *, room: str) -> Path | None:
         """Stop recording; the composed file (VP8 and Opus in WebM), or None."""
+        tracks = await self.stop_recording_tracks(room=room)
+        if tracks is None:
+            return None
+        return await asyncio.to_thread(compose_recording, *tracks)
+
+    async def stop_recording_tracks(self, *, room: str) -> tuple[Path, Path] | None:
+        """Stop recording without composing: ``(folder of Janus's tracks, target path)``
+        for ``compose_recording`` (the background job ``classrooms.tasks.compose_recording``
+        does it), or None when the room was not recording."""
         key = _recording_key(room)
         recording = await cache.aget(key)
         if not recording:
@@ -947,9 +956,7 @@ class JanusBackend:
         await cache.adelete(key)
         if room in self.rooms:
             await self._room_recording(room, None, on=False)
-        return await asyncio.to_thread(
-            compose_recording, Path(recording["dir"]), Path(recording["path"])
-        )
+        return Path(recording["dir"]), Path(recording["path"])
 
     def publications(self, *, room: str) -> list[Publication]:
         state = self.rooms.get(room)

@@ -983,6 +983,15 @@ async def start_room_recording(room: str, *, trainer_ids: list[int]) -> bool:
 async def finish_room_recording(room: str, *, close: bool = False) -> Path | None:
     """Stop the room's recording (and close the room) and attach the file to the class."""
     backend = media_backend()
+    later = getattr(backend, "stop_recording_tracks", None)
+    if later is not None:
+        # Janus: composing takes about as long as the class; a background job does it.
+        tracks = await later(room=room)
+        if close:
+            await backend.close_room(room=room)
+        if tracks is not None:
+            await database_sync_to_async(_queue_composition)(room, *tracks)
+        return None
     if close:
         path = await backend.close_room(room=room)
     else:
@@ -990,6 +999,14 @@ async def finish_room_recording(room: str, *, close: bool = False) -> Path | Non
     if path is not None:
         await database_sync_to_async(_attach)(room, path)
     return path
+
+
+def _queue_composition(room: str, folder: Path, path: Path) -> None:
+    from classrooms.models import LiveClass
+    from classrooms.services import liveclass_queue_composition
+
+    live_class = LiveClass.objects.get(pk=int(room))
+    liveclass_queue_composition(live_class=live_class, folder=folder, path=path)
 
 
 def _attach(room: str, path: Path) -> None:

@@ -463,6 +463,9 @@ class LiveClass(models.Model):
     # when it was saved (retention: deleted LYCEUM_RECORDING_RETENTION_DAYS after).
     recording_started_at = models.DateTimeField(null=True, blank=True)
     recording_saved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set while a background job composes the recording (Janus); the page says "being
+    # prepared" until the file is attached.
+    recording_preparing_since = models.DateTimeField(null=True, blank=True)
     # "sessions.session.<id>" when created for a scheduled session (one class per session).
     session_key = models.CharField(max_length=100, blank=True, db_index=True)
     spotlight = models.ForeignKey(

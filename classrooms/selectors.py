@@ -143,7 +143,7 @@ def can_watch_recording(user: Any, live_class: LiveClass) -> bool:
     """The class's people (trainers, invitees, the course's learners), not someone a
     trainer removed, and only when there is a recording."""
     return (
-        bool(live_class.recording)
+        bool(live_class.recording or live_class.recording_preparing_since)
         and liveclass_role(user, live_class) is not None
         and not is_barred(user, live_class)
     )

@@ -1761,7 +1761,15 @@ def liveclass_attach_recording(
         datetime.fromtimestamp(started_at, tz=UTC) if started_at is not None else now
     )
     live_class.recording_saved_at = now
-    live_class.save(update_fields=["recording", "recording_started_at", "recording_saved_at"])
+    live_class.recording_preparing_since = None
+    live_class.save(
+        update_fields=[
+            "recording",
+            "recording_started_at",
+            "recording_saved_at",
+            "recording_preparing_since",
+        ]
+    )
     source.unlink(missing_ok=True)
     if earlier and earlier != live_class.recording.name:
         storage = live_class.recording.storage
@@ -1774,6 +1782,36 @@ def liveclass_attach_recording(
             "page": reverse("liveclass-recording", args=[live_class.pk]),
         },
     )
+    return live_class
+
+
+@transaction.atomic
+def liveclass_queue_composition(*, live_class: LiveClass, folder: Any, path: Any) -> LiveClass:
+    """A recording stopped on Janus: queue the job that composes Janus's tracks (in
+    ``folder``) into ``path`` and attaches it (on commit). Until then the playback page
+    says the recording is being prepared; the room hears ``recording.preparing``."""
+    from classrooms import tasks
+
+    live_class = _locked_class(live_class)
+    live_class.recording_preparing_since = timezone.now()
+    live_class.save(update_fields=["recording_preparing_since"])
+    class_id, folder, path = live_class.pk, str(folder), str(path)
+    transaction.on_commit(lambda: tasks.compose_recording.enqueue(class_id, folder, path))
+    realtime.publish(
+        live_class.topic,
+        "recording.preparing",
+        {"page": reverse("liveclass-recording", args=[live_class.pk])},
+    )
+    return live_class
+
+
+@transaction.atomic
+def liveclass_composition_failed(*, live_class: LiveClass) -> LiveClass:
+    """Nothing usable was recorded: the page stops saying "being prepared"."""
+    live_class = _locked_class(live_class)
+    live_class.recording_preparing_since = None
+    live_class.save(update_fields=["recording_preparing_since"])
+    realtime.publish(live_class.topic, "recording.failed", {})
     return live_class
 
 

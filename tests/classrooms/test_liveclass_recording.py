@@ -174,3 +174,92 @@ def test_retention_deletes_recordings_older_than_the_setting(
     assert not storage.exists(name)
     fresh.refresh_from_db()
     assert fresh.recording and storage.exists(fresh.recording.name)
+
+
+# -- composition by a background job (Janus) ------------------------------------------------
+def test_while_the_job_composes_the_page_says_it_is_being_prepared(
+    space, trainer, learner, learner2
+) -> None:
+    built = build_live_class(trainer=trainer, space=space, learners=[learner])
+    LiveClass.objects.filter(pk=built.live_class.pk).update(
+        recording_preparing_since=timezone.now()
+    )
+    page = f"/liveclass/{built.live_class.pk}/recording/"
+    response = client_for(learner).get(page)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-testid="rec-preparing"' in body and "rec-video" not in body
+    assert f'data-topic="{built.live_class.topic}"' in body
+    assert client_for(learner2).get(page).status_code == 404
+
+
+def test_the_job_composes_janus_tracks_attaches_the_file_and_tells_the_page(
+    janus_server, space, trainer, learner, tmp_path, run_tasks, published
+) -> None:
+    """A room recorded by a real Janus, stopped without composing; the queued job runs
+    janus-pp-rec and ffmpeg, attaches the WebM, and the class's topic hears
+    ``recording.preparing`` then ``recording.saved`` (the page reloads on it)."""
+    import asyncio
+
+    from bench.liveclass_peers import CounterVideoTrack, Peer, ToneAudioTrack, wait_until
+    from classrooms.janus import JanusBackend
+    from tests.classrooms.test_media_janus import direct
+
+    for tool in ("janus-pp-rec", "ffmpeg"):
+        if shutil.which(tool) is None:
+            skip_or_fail(f"{tool} is missing: install Debian's janus-tools and ffmpeg")
+    built = build_live_class(trainer=trainer, space=space, learners=[learner])
+    live_class = built.live_class
+    target = tmp_path / "rec" / "class.webm"
+
+    async def record() -> tuple[Path, Path] | None:
+        janus = JanusBackend([janus_server.url])
+        room = "63"
+        trainer_peer = Peer(direct(janus, 1, room))
+        watcher = Peer(direct(janus, 2, room))
+        try:
+            await janus.start_recording(room=room, participant=1, path=target)
+            await trainer_peer.publish(ToneAudioTrack(), CounterVideoTrack(320, 240, 15))
+            received = await watcher.subscribe(1)
+            await wait_until(lambda: received.video_frames >= 20, timeout=15, what="frames")
+            return await janus.stop_recording_tracks(room=room)
+        finally:
+            await trainer_peer.close()
+            await watcher.close()
+            await janus.close_room(room=room)
+            await janus.close()
+
+    tracks = asyncio.run(record())
+    assert tracks is not None and not target.exists()  # nothing composed yet
+    classrooms.liveclass_queue_composition(live_class=live_class, folder=tracks[0], path=tracks[1])
+    live_class.refresh_from_db()
+    assert live_class.recording_preparing_since is not None and not live_class.recording
+    assert run_tasks() == 1
+    live_class.refresh_from_db()
+    assert live_class.recording and live_class.recording_preparing_since is None
+    assert live_class.recording_started_at is not None
+    assert live_class.recording.size > 0 and not target.exists()
+    assert [e.type for e in published(live_class.topic) if e.type.startswith("recording.")] == [
+        "recording.preparing",
+        "recording.saved",
+    ]
+    body = client_for(learner).get(f"/liveclass/{live_class.pk}/recording/").content.decode()
+    assert "rec-preparing" not in body and live_class.recording.url in body
+
+
+def test_a_job_with_nothing_recorded_ends_the_preparing_state(
+    space, trainer, learner, tmp_path, run_tasks, published
+) -> None:
+    built = build_live_class(trainer=trainer, space=space, learners=[learner])
+    folder = tmp_path / "class-tracks"
+    folder.mkdir()
+    classrooms.liveclass_queue_composition(
+        live_class=built.live_class, folder=folder, path=tmp_path / "class.webm"
+    )
+    assert run_tasks() == 1
+    built.live_class.refresh_from_db()
+    assert built.live_class.recording_preparing_since is None and not built.live_class.recording
+    assert published(built.live_class.topic)[-1].type == "recording.failed"
+    assert client_for(learner).get(f"/liveclass/{built.live_class.pk}/recording/").status_code == (
+        404
+    )

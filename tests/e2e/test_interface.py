@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +104,60 @@ PAGES: dict[str, list[str]] = {
     "admin": ["/", "/style-guide/", "/integrations/"],
     "anonymous": ["/accounts/login/", "/no-such-page/"],
 }
+
+# Pages of a recorded live class (its ids are not fixed): walked by these roles, the class
+# made by ``recorded_classes``: "{recorded}" is its playback page, "{preparing}" that of a
+# class whose recording a job is still composing.
+RECORDING_PAGES: dict[str, list[str]] = {
+    "learner-more": ["/liveclass/{recorded}/recording/", "/liveclass/{preparing}/recording/"],
+    "trainer": ["/liveclass/{recorded}/recording/"],
+}
+
+RECORDED_CLASSES = """
+import datetime as dt
+from django.utils import timezone
+from classrooms import services
+from classrooms.models import LiveClass
+from hub.accounts.models import User
+trainer, leo = User.objects.get(username="trainer"), User.objects.get(username="learner")
+space = trainer.space_memberships.first().space
+pks = []
+for title in ("Recorded class", "Class being prepared"):
+    room = services.liveclass_create(actor=trainer, space=space, title=title)
+    room.invitees.add(leo)
+    services.liveclass_join(user=trainer, live_class=room)
+    services.liveclass_join(user=leo, live_class=room)
+    pks.append(room.pk)
+start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+recorded = LiveClass.objects.get(pk=pks[0])
+services.liveclass_attach_recording(live_class=recorded, path=PATH, started_at=start.timestamp())
+LiveClass.objects.filter(pk=pks[1]).update(recording_preparing_since=timezone.now())
+print(pks[0], pks[1])
+"""
+
+
+@pytest.fixture(scope="module")
+def recorded_classes(live_env: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Two live classes the demo trainer and learner were in: one with a small recording
+    (2 s of ffmpeg's lavfi test picture and tone, VP8 + Opus), one being prepared."""
+    if shutil.which("ffmpeg") is None:
+        skip_or_fail("ffmpeg is missing: install Debian's ffmpeg")
+    video = tmp_path_factory.mktemp("recording") / "class.webm"
+    sources = ["testsrc=size=320x180:rate=10:duration=2", "sine=frequency=440:duration=2"]
+    subprocess.run(
+        [
+            *("ffmpeg", "-nostdin", "-y", "-loglevel", "error"),
+            *("-f", "lavfi", "-i", sources[0], "-f", "lavfi", "-i", sources[1]),
+            *("-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-c:a", "libopus"),
+            *("-f", "webm", str(video)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    code = RECORDED_CLASSES.replace("PATH", repr(str(video)))
+    recorded, preparing = live_env.manage("shell", "-c", code).strip().splitlines()[-1].split()
+    return {"recorded": recorded, "preparing": preparing}
+
 
 CHECKS = """async ([tags]) => {
   const problems = [];
@@ -195,11 +251,15 @@ def check_page(page: Any, axe: str, path: str, width: int, errors: list[str]) ->
 
 @pytest.mark.parametrize("walk", list(PAGES))
 def test_every_page_of_the_role_meets_the_interface_rules(
-    browser, lyceum_server, axe_source, walk: str
+    browser, lyceum_server, axe_source, walk: str, request
 ) -> None:
+    extra = RECORDING_PAGES.get(walk, [])
+    if extra:
+        ids = request.getfixturevalue("recorded_classes")
+        extra = [path.format(**ids) for path in extra]
     context, page, errors = open_role(browser, lyceum_server, walk.removesuffix("-more"))
     try:
-        paths = [resolve(page, spec) for spec in PAGES[walk]]
+        paths = [resolve(page, spec) for spec in PAGES[walk]] + extra
         problems: list[str] = []
         for width in WIDTHS:
             for path in paths:

@@ -91,3 +91,61 @@ def test_the_recording_plays_with_the_chat_at_its_times(login, live_env, tmp_pat
     src = player.evaluate("v => v.currentSrc")
     assert lina.request.get(src).status == 404
     assert leo.request.get(src, headers={"Range": "bytes=0-99"}).status == 206
+
+
+PREPARING_CLASS = """
+from django.utils import timezone
+from classrooms import services
+from classrooms.models import LiveClass
+from hub.accounts.models import User
+trainer, leo = User.objects.get(username="trainer"), User.objects.get(username="learner")
+space = trainer.space_memberships.first().space
+room = services.liveclass_create(actor=trainer, space=space, title="Class being composed")
+room.invitees.add(leo)
+services.liveclass_join(user=trainer, live_class=room)
+services.liveclass_join(user=leo, live_class=room)
+LiveClass.objects.filter(pk=room.pk).update(recording_preparing_since=timezone.now())
+print(room.pk)
+"""
+
+ATTACH = """
+from classrooms import services
+from classrooms.models import LiveClass
+services.liveclass_attach_recording(live_class=LiveClass.objects.get(pk=PK), path=PATH)
+"""
+
+
+def test_the_page_being_prepared_shows_the_video_when_the_job_attaches_it(
+    login, live_env, tmp_path
+) -> None:
+    """The playback page says "being prepared" while the job composes; when the file is
+    attached the class's topic says ``recording.saved`` and the page shows the video
+    without anyone reloading it. Services mode only: the file is attached from another
+    process (as the job worker does there); embedded mode's channel layer is in the one
+    server process, whose in-process worker a test cannot drive from outside."""
+    if not live_env.services:
+        pytest.skip("services mode only: the event comes from another process")
+    if shutil.which("ffmpeg") is None:
+        skip_or_fail("ffmpeg is missing: install Debian's ffmpeg")
+    video = tmp_path / "composed.webm"
+    subprocess.run(
+        [
+            *("ffmpeg", "-nostdin", "-y", "-loglevel", "error"),
+            *("-f", "lavfi", "-i", "testsrc=size=320x180:rate=10:duration=2"),
+            *("-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8"),
+            *("-f", "webm", str(video)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    pk = live_env.manage("shell", "-c", PREPARING_CLASS).strip().splitlines()[-1]
+    leo = login("learner")
+    leo.goto(f"/liveclass/{pk}/recording/")
+    expect(leo.locator("[data-testid=rec-preparing]")).to_be_visible()
+    expect(leo.locator("[data-testid=rec-video]")).to_have_count(0)
+    # Subscribed before the file arrives (the page marks it once the server answered).
+    expect(leo.locator("[data-testid=rec-preparing]")).to_have_attribute("data-subscribed", "true")
+    code = ATTACH.replace("PK", pk).replace("PATH", repr(str(video)))
+    live_env.manage("shell", "-c", code)
+    expect(leo.locator("[data-testid=rec-video]")).to_be_visible(timeout=20_000)
+    expect(leo.locator("[data-testid=rec-preparing]")).to_have_count(0)

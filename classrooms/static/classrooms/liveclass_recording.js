@@ -4,6 +4,24 @@
 // hides the later ones again. Chapters seek the video.
 (function () {
   "use strict";
+  // Being prepared (a background job composes it): reload when the class's topic says the
+  // file is there.
+  const preparing = document.getElementById("rec-preparing");
+  if (preparing && window.Lyceum && Lyceum.realtime) {
+    const topic = preparing.dataset.topic;
+    Lyceum.realtime.on(topic, "recording.saved", () => window.location.reload());
+    Lyceum.realtime.on(topic, "recording.failed", () => {
+      document.getElementById("rec-failed").hidden = false;
+    });
+    // Marked once the server has answered the subscription (the tests wait for it).
+    Lyceum.realtime.onStatus("resumed", (name) => {
+      if (name === topic) preparing.dataset.subscribed = "true";
+    });
+    Lyceum.realtime.subscribe(topic);
+  }
+})();
+(function () {
+  "use strict";
   const root = document.getElementById("recording");
   const video = document.getElementById("rec-video");
   if (!root || !video) return;
