@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('classrooms', '0007_liveclass_recording_times'),
+        ("classrooms", "0008_merge_recording_times_and_graded_submissions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='liveclass',
-            name='recording_preparing_since',
+            model_name="liveclass",
+            name="recording_preparing_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
