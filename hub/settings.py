@@ -95,7 +95,15 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # The feature apps, each a room of its own (ARCHITECTURE §1-2): hub/urls.py mounts their
 # urls.py and seed_demo runs their demo.py.
-LYCEUM_FEATURE_APPS = ("classrooms", "sessions", "forums", "messaging", "leaderboards", "calendars")
+LYCEUM_FEATURE_APPS = (
+    "classrooms",
+    "sessions",
+    "forums",
+    "messaging",
+    "leaderboards",
+    "calendars",
+    "identity",  # SSO and provisioning (issue 16)
+)
 
 INSTALLED_APPS = [
     "daphne",
@@ -123,6 +131,7 @@ INSTALLED_APPS = [
     "messaging.apps.MessagingConfig",
     "leaderboards.apps.LeaderboardsConfig",
     "calendars.apps.CalendarsConfig",
+    "identity.apps.IdentityConfig",
     "frontend.apps.FrontendConfig",
 ]
 

@@ -1,0 +1,1 @@
+"""``identity.import.<job id>``: the live progress of a CSV import (ephemeral events)."""

@@ -1,0 +1,3 @@
+"""Pages of identity: SSO sign-in and logout, the CSV import."""
+
+urlpatterns: list = []
