@@ -263,7 +263,8 @@ AUTH_PASSWORD_VALIDATORS = [
 if TESTING:
     # Hashing a password costs ~0.3 s by design; tests create many users.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-AUTHENTICATION_BACKENDS = ["hub.accounts.lockout.LockoutModelBackend"]
+# identity (issue 16): the lockout backend, refusing passwords to the people of an "SSO only" space
+AUTHENTICATION_BACKENDS = ["identity.backends.PasswordOrSSOBackend"]
 # Sign-in lockout (hub/accounts/lockout.py), on the login page, the admin and the token API:
 # ACCOUNT_FAILURES wrong passwords for one username (or ADDRESS_FAILURES from one client
 # address, whatever the usernames) within WINDOW seconds lock it out for LOCKOUT seconds.
