@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from identity import scim, views
+from identity import import_views, scim, views
 
 _scim = [
     path("scim/v2/ServiceProviderConfig", scim.spc_view, name="scim-spc"),
@@ -23,6 +23,7 @@ _scim = [
 urlpatterns = [
     *_scim,
     *views.urlpatterns,
+    *import_views.urlpatterns,
 ]
 
 api_urlpatterns: list = []
