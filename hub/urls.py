@@ -43,6 +43,7 @@ urlpatterns = [
     path("", include("frontend.urls")),
     *(path("", include(m.urlpatterns)) for m in _feature_urls),
     path("healthz", hub_views.healthz, name="healthz"),
+    path("", include("hub.audit.urls")),  # identity and access (issue 16)
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
