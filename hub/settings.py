@@ -142,6 +142,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "hub.accounts.middleware.CurrentSpaceMiddleware",
+    # -- identity and access (issue 16): staff whose space requires a second factor
+    "hub.accounts.middleware.SecondFactorMiddleware",
     # -- design system (docs/INTERFACE.md): dates in the viewer's own time zone
     "hub.accounts.middleware.TimeZoneMiddleware",
 ]
