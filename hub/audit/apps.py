@@ -9,4 +9,6 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from hub.audit import signals  # noqa: F401  (logins, logouts, failures)
+        from hub.audit import signals  # logins, logouts, failures; back-office changes
+
+        signals.connect_admin_log()

@@ -34,3 +34,32 @@ def _login_failed(sender: Any, credentials: dict, request: Any = None, **kwargs:
     if isinstance(why, LockedOut):
         details["locked_out"] = True
     audit.record(action="accounts.login_failed", target=username, request=request, details=details)
+
+
+def _admin_change(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    """Every change made in the back-office (Django admin: roles, teams, spaces, people)."""
+    if not created:
+        return
+    from hub import audit
+
+    verb = {1: "added", 2: "changed", 3: "deleted"}.get(instance.action_flag, "changed")
+    model = instance.content_type.model if instance.content_type_id else "object"
+    audit.record(
+        action=f"admin.{model}_{verb}"[:64],
+        actor=instance.user,
+        target=instance.object_repr,
+        details={
+            "model": instance.content_type.app_label + "." + model
+            if instance.content_type_id
+            else "",
+            "id": instance.object_id,
+            "change": instance.get_change_message()[:500],
+        },
+    )
+
+
+def connect_admin_log() -> None:
+    from django.contrib.admin.models import LogEntry
+    from django.db.models.signals import post_save
+
+    post_save.connect(_admin_change, sender=LogEntry, dispatch_uid="audit_admin_log")

@@ -115,3 +115,19 @@ def test_admin_removes_a_lost_factor(learner, space):
     mfa.second_factor_remove(actor=admin, user=learner)
     assert not TOTPDevice.objects.filter(user=learner).exists()
     assert Entry.objects.filter(action="mfa.removed", actor=admin).exists()
+
+
+def test_token_api_asks_for_the_code(client, learner):
+    from rest_framework.test import APIClient
+
+    device, _codes = set_up_totp(client, learner)
+    api = APIClient()
+    url = "/api/v1/auth/token/"
+    response = api.post(url, {"username": "learner1", "password": PASSWORD}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "second_factor_required"
+    fresh = mfa.totp_code(device.secret, device.last_step + 1)
+    response = api.post(
+        url, {"username": "learner1", "password": PASSWORD, "code": fresh}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["token"]
