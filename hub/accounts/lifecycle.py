@@ -313,7 +313,12 @@ def invitation_accept(
         EmailAddressState.objects.create(user=user, email=user.email, verified_at=timezone.now())
         created = True
     else:
-        roles_set(user=user, roles=set(user.role_codes) | set(invitation.roles))
+        roles_set(
+            user=user,
+            roles=set(user.role_codes) | set(invitation.roles),
+            actor=user,
+            request=request,
+        )
         space_add_member(space=invitation.space, user=user)
         created = False
     Invitation.objects.filter(pk=invitation.pk).update(accepted_by=user)
