@@ -124,6 +124,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "hub.apps.HubConfig",
     "hub.accounts.apps.AccountsConfig",
+    # -- identity and access (issue 16): the audit log
+    "hub.audit.apps.AuditConfig",
     "hub.announcements.apps.AnnouncementsConfig",
     "classrooms.apps.ClassroomsConfig",
     "sessions.apps.TrainingSessionsConfig",
@@ -149,6 +151,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "hub.accounts.middleware.CurrentSpaceMiddleware",
+    # -- identity and access (issue 16): staff whose space requires a second factor
+    "hub.accounts.middleware.SecondFactorMiddleware",
     # -- design system (docs/INTERFACE.md): dates in the viewer's own time zone
     "hub.accounts.middleware.TimeZoneMiddleware",
 ]
@@ -275,6 +279,10 @@ LYCEUM_LOGIN_LOCKOUT = {
     "LOCKOUT": int(os.environ.get("LYCEUM_LOGIN_LOCKOUT", 15 * 60)),
 }
 LOGIN_URL = "login"
+# -- identity and access (issue 16) --
+# Audit entries older than this are deleted by `manage.py audit_prune` (0 keeps everything).
+LYCEUM_AUDIT_RETENTION_DAYS = int(os.environ.get("LYCEUM_AUDIT_RETENTION_DAYS", 365))
+# -- end identity and access --
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 

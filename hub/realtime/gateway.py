@@ -33,7 +33,7 @@ from hub.realtime import presence
 from hub.realtime.admission import Overloaded, Ticket, admission
 from hub.realtime.errors import GatewayError
 from hub.realtime.fanout import get_fanout
-from hub.realtime.publishing import apublish, encode
+from hub.realtime.publishing import apublish, encode, sockets_group
 from hub.realtime.registry import (
     ActionSpec,
     Event,
@@ -185,6 +185,7 @@ class Connection:
         self.writer: SocketWriter | None = None
         self.fanout = get_fanout()
         self._tasks: set[asyncio.Task] = set()
+        self._sockets_group: str | None = None  # hub.sockets.<user id>: disconnect_user
         # A graceful stop closes a socket only between two frames (hub/shutdown.py).
         self._busy = False
         self._restart_requested = False
@@ -205,6 +206,7 @@ class Connection:
             if not shutdown.socket_opened(self):  # the process is stopping: go elsewhere
                 await self.writer.close(CLOSE_RESTARTING)
                 return
+            await self._join_sockets_group()
             while True:
                 message = await receive()
                 kind = message["type"]
@@ -233,10 +235,29 @@ class Connection:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def _join_sockets_group(self) -> None:
+        """Listen for ``disconnect_user`` (deactivation ends this socket on every process).
+        A layer that is down now does not stop the socket: its subscriptions would fail
+        alike, and a deactivated person's next ``sub`` is refused by ``authorize``."""
+        self._sockets_group = sockets_group(self.user.pk)
+        try:
+            await self.fanout.add(self._sockets_group, self)
+        except Exception as exc:
+            self._sockets_group = None
+            if not (is_outage(exc) or isinstance(exc, GatewayError)):
+                logger.exception("could not join the user's sockets group")
+
     async def cleanup(self) -> None:
         shutdown.socket_closed(self)
         if self.writer is not None:
             self.writer.stop()
+        group = self._sockets_group
+        if group is not None:
+            self._sockets_group = None
+            try:
+                await self.fanout.discard(group, self)
+            except Exception:
+                logger.exception("could not leave the user's sockets group")
         for name in list(self.subscriptions):
             await self._drop(name)
 
@@ -479,6 +500,18 @@ class Connection:
     def revoke(self, topic: str, user_id: int) -> None:
         """The user lost their right to ``topic``: stop now, tell the client, tidy up."""
         if self.user is None or self.user.pk != user_id:
+            return
+        if topic == self._sockets_group:
+            # disconnect_user: the person was deactivated or signed out everywhere.
+            if self.writer is not None and not self.writer.closed:
+                for sub in self.subscriptions.values():
+                    sub.ready = False
+                    sub.pending.clear()
+                task = asyncio.get_running_loop().create_task(
+                    self.writer.close(CLOSE_UNAUTHENTICATED)
+                )
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
             return
         sub = self.subscriptions.get(topic)
         if sub is None or self.writer is None:

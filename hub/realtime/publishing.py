@@ -331,3 +331,16 @@ def revoke(topic: str, *, user_id: int) -> None:
                 logger.exception("could not revoke %s for user %s", topic, user_id)
 
     transaction.on_commit(send, robust=True)
+
+
+# -- identity and access (issue 16) ---------------------------------------------------------
+def sockets_group(user_id: int) -> str:
+    """The layer group every open socket of ``user_id`` is in, whatever it subscribes to."""
+    return f"hub.sockets.{user_id}"
+
+
+def disconnect_user(*, user_id: int) -> None:
+    """Close every open socket of ``user_id`` on every process, after commit (deactivation,
+    erasure, "sign out everywhere"). Each socket is closed with ``CLOSE_UNAUTHENTICATED``:
+    the browser client asks for a new login instead of reconnecting."""
+    revoke(sockets_group(user_id), user_id=user_id)

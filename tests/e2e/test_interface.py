@@ -55,6 +55,7 @@ PAGES: dict[str, list[str]] = {
         "/accounts/profile/",
         "/accounts/profile/ -> ^/people/\\d+/$",
         "/accounts/password/",
+        "/accounts/security/",
         "/no-such-page/",
     ],
     "trainer": [
@@ -73,8 +74,15 @@ PAGES: dict[str, list[str]] = {
         "/sessions/ -> ^/sessions/\\d+/$ -> ^/sessions/\\d+/attendance/$",
     ],
     "manager": ["/", "/team/progress/"],
-    "admin": ["/", "/style-guide/"],
-    "anonymous": ["/accounts/login/", "/no-such-page/"],
+    "admin": [
+        "/",
+        "/style-guide/",
+        "/audit/",
+        "/spaces/demo/invitations/",
+        "/spaces/demo/access/",
+        "/accounts/erasure-requests/",
+    ],
+    "anonymous": ["/accounts/login/", "/accounts/password/reset/", "/no-such-page/"],
 }
 
 CHECKS = """async ([tags]) => {
