@@ -81,6 +81,7 @@ PAGES: dict[str, list[str]] = {
         "/spaces/demo/invitations/",
         "/spaces/demo/access/",
         "/accounts/erasure-requests/",
+        "/identity/import/",
     ],
     "anonymous": ["/accounts/login/", "/accounts/password/reset/", "/no-such-page/"],
 }
