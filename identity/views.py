@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from hub.accounts.services import space_switch
@@ -99,6 +100,49 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
     return finish(request, provider, user, next_url)
 
 
+@csrf_exempt  # the IdP posts here; the response's signature and InResponseTo guard it
+@require_POST
+def saml_acs(request: HttpRequest, pk: int) -> HttpResponse:
+    from identity import saml
+
+    provider = get_object_or_404(
+        IdentityProvider, pk=pk, enabled=True, kind=IdentityProvider.Kind.SAML
+    )
+    try:
+        subject, attributes, session_index, next_url = saml.complete(
+            request=request,
+            provider=provider,
+            saml_response=request.POST.get("SAMLResponse", ""),
+        )
+        user = sso.sign_in(
+            provider=provider,
+            subject=subject,
+            attributes=attributes,
+            request=request,
+            session_index=session_index,
+        )
+    except sso.SSOError as exc:
+        return refused(request, str(exc))
+    return finish(request, provider, user, next_url)
+
+
+@require_GET
+def saml_metadata(request: HttpRequest, pk: int) -> HttpResponse:
+    from identity import saml
+
+    provider = get_object_or_404(
+        IdentityProvider, pk=pk, enabled=True, kind=IdentityProvider.Kind.SAML
+    )
+    return HttpResponse(saml.metadata_xml(request, provider), content_type="application/xml")
+
+
+@require_GET
+def saml_sls(request: HttpRequest, pk: int) -> HttpResponse:
+    """Where the IdP sends the browser back after single logout: the local session is
+    already over."""
+    return HttpResponseRedirect(reverse("login"))
+
+
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
     """Ends the local session; after a SAML sign-in at an IdP that offers single logout,
@@ -122,4 +166,7 @@ urlpatterns = [
     path("accounts/logout/", logout, name="logout"),
     path("sso/<slug:space_slug>/<slug:provider_slug>/start/", sso_start, name="sso-start"),
     path("sso/oidc/callback/", oidc_callback, name="sso-oidc-callback"),
+    path("sso/saml/<int:pk>/acs/", saml_acs, name="sso-saml-acs"),
+    path("sso/saml/<int:pk>/metadata/", saml_metadata, name="sso-saml-metadata"),
+    path("sso/saml/<int:pk>/sls/", saml_sls, name="sso-saml-sls"),
 ]
