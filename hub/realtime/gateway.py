@@ -529,6 +529,9 @@ class Connection:
         with ``CLOSE_UNAVAILABLE``; the client reconnects and resumes with ``since``."""
         if self.writer is None or self.writer.closed:
             return
+        if not self.subscriptions:
+            # Only in its person's sockets group (disconnect_user): nothing to resume.
+            return
         for sub in self.subscriptions.values():
             sub.ready = False  # nothing more is written for them
             sub.pending.clear()

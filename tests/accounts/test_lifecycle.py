@@ -248,3 +248,19 @@ def test_login_still_works_with_password(client, learner):
     response = client.post(reverse("login"), {"username": "learner1", "password": PASSWORD})
     assert response.status_code == 302
     assert client.get(reverse("dashboard")).status_code == 200
+
+
+def test_back_office_action_deactivates(client, learner, space):
+    boss = UserFactory(username="root", roles=[Role.ADMIN], spaces=[space])
+    boss.is_staff = boss.is_superuser = True
+    boss.save()
+    Token.objects.create(user=learner)
+    client.force_login(boss)
+    response = client.post(
+        "/admin/accounts/user/",
+        {"action": "deactivate", "_selected_action": [learner.pk]},
+    )
+    assert response.status_code == 302
+    learner.refresh_from_db()
+    assert not learner.is_active and not Token.objects.filter(user=learner).exists()
+    assert Entry.objects.filter(action="accounts.deactivated", actor=boss).exists()

@@ -8,6 +8,8 @@ embedded mode's default) in a folder of this module's own, read here as they arr
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from email import message_from_bytes
@@ -16,7 +18,13 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import EXPECT_TIMEOUT_MS, close_context
-from tests.live_server import DEMO_PASSWORD, LiveServer, live_environment, running_server
+from tests.live_server import (
+    DEMO_PASSWORD,
+    ROOT,
+    LiveServer,
+    live_environment,
+    running_server,
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +37,23 @@ def identity_server(tmp_path_factory, mail_dir) -> Iterator[LiveServer]:
     with live_environment(tmp_path_factory.mktemp("live-identity"), label="identity") as live:
         live.env["EMAIL_BACKEND"] = "django.core.mail.backends.filebased.EmailBackend"
         live.env["EMAIL_FILE_PATH"] = str(mail_dir)
-        with running_server(live, name="identity") as server:
-            yield server
+        worker = None
+        if live.services:  # `serve` runs jobs itself only in embedded mode
+            worker = subprocess.Popen(
+                [sys.executable, "manage.py", "db_worker", "--interval", "0.5"],
+                cwd=ROOT,
+                env=live.env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+            )
+        try:
+            with running_server(live, name="identity") as server:
+                yield server
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=30)
 
 
 def wait_for_mail(mail_dir: Path, to: str, path: str, seen: set[str]) -> str:
@@ -110,6 +133,13 @@ def test_invitation_verification_reset_and_second_factor(browser, identity_serve
         expect(learner.locator("[data-testid=account-message]")).to_contain_text("confirmed")
         learner.goto("/accounts/security/")
         expect(learner.locator("[data-testid=email-verified]")).to_be_visible()
+        # Their data export is built by the job worker; the page shows it become ready live
+        # (export.progress over /ws/), without a reload.
+        learner.click("[data-testid=export-request]")
+        item = learner.locator("[data-testid=export]").first
+        expect(item.locator(".export-download")).to_be_visible()
+        download = learner.request.get(item.locator(".export-download").get_attribute("href"))
+        assert download.ok and download.body()[:2] == b"PK"
 
         # The new trainer forgets their password and resets it by e-mail.
         stranger = new_page()
