@@ -51,7 +51,13 @@ def key_and_cert(folder: Path, name: str = "idp") -> tuple[str, str]:
 
 
 class SamlIdP:
-    def __init__(self, folder: Path, sp_metadata: str, name: str = "idp") -> None:
+    def __init__(
+        self,
+        folder: Path,
+        sp_metadata: str,
+        name: str = "idp",
+        base: str = "https://idp.example.test",
+    ) -> None:
         xmlsec = shutil.which("xmlsec1")
         if xmlsec is None:
             skip_or_fail("xmlsec1 is missing: apt-get install xmlsec1")
@@ -66,12 +72,8 @@ class SamlIdP:
                 "service": {
                     "idp": {
                         "endpoints": {
-                            "single_sign_on_service": [
-                                ("https://idp.example.test/sso", BINDING_HTTP_REDIRECT)
-                            ],
-                            "single_logout_service": [
-                                ("https://idp.example.test/slo", BINDING_HTTP_REDIRECT)
-                            ],
+                            "single_sign_on_service": [(f"{base}/sso", BINDING_HTTP_REDIRECT)],
+                            "single_logout_service": [(f"{base}/slo", BINDING_HTTP_REDIRECT)],
                         },
                         "policy": {"default": {"lifetime": {"minutes": 15}}},
                         "name_id_format": [NAMEID_FORMAT_PERSISTENT],
