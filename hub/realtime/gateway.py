@@ -241,7 +241,7 @@ class Connection:
         alike, and a deactivated person's next ``sub`` is refused by ``authorize``."""
         self._sockets_group = sockets_group(self.user.pk)
         try:
-            await self.fanout.add(self._sockets_group, self)
+            await self.fanout.add_socket(self)
         except Exception as exc:
             self._sockets_group = None
             if not (is_outage(exc) or isinstance(exc, GatewayError)):
@@ -254,10 +254,7 @@ class Connection:
         group = self._sockets_group
         if group is not None:
             self._sockets_group = None
-            try:
-                await self.fanout.discard(group, self)
-            except Exception:
-                logger.exception("could not leave the user's sockets group")
+            self.fanout.discard_socket(self)
         for name in list(self.subscriptions):
             await self._drop(name)
 
