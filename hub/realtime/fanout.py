@@ -88,9 +88,8 @@ class Fanout:
             local = self.subscribers.setdefault(topic, set())
         local.add(subscriber)
 
-    async def add_socket(self, subscriber: Subscriber) -> None:
+    def list_socket(self, subscriber: Subscriber) -> None:
         """List a socket for ``disconnect_user`` (the process joined its group at start)."""
-        await self.start()
         self.subscribers.setdefault(SOCKETS_GROUP, set()).add(subscriber)
 
     def discard_socket(self, subscriber: Subscriber) -> None:
