@@ -206,7 +206,6 @@ class Connection:
             if not shutdown.socket_opened(self):  # the process is stopping: go elsewhere
                 await self.writer.close(CLOSE_RESTARTING)
                 return
-            await self._join_sockets_group()
             while True:
                 message = await receive()
                 kind = message["type"]
@@ -235,17 +234,13 @@ class Connection:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _join_sockets_group(self) -> None:
-        """Listen for ``disconnect_user`` (deactivation ends this socket on every process).
-        A layer that is down now does not stop the socket: its subscriptions would fail
-        alike, and a deactivated person's next ``sub`` is refused by ``authorize``."""
-        self._sockets_group = sockets_group(self.user.pk)
-        try:
-            await self.fanout.add(self._sockets_group, self)
-        except Exception as exc:
-            self._sockets_group = None
-            if not (is_outage(exc) or isinstance(exc, GatewayError)):
-                logger.exception("could not join the user's sockets group")
+    def _join_sockets_group(self) -> None:
+        """Listen for ``disconnect_user`` once the socket subscribes to anything (the
+        fan-out is started then; joining costs no layer call, so a connection storm is not
+        slowed). A socket with no subscription receives nothing to be cut off from."""
+        if self._sockets_group is None:
+            self._sockets_group = sockets_group(self.user.pk)
+            self.fanout.list_socket(self)
 
     async def cleanup(self) -> None:
         shutdown.socket_closed(self)
@@ -254,10 +249,7 @@ class Connection:
         group = self._sockets_group
         if group is not None:
             self._sockets_group = None
-            try:
-                await self.fanout.discard(group, self)
-            except Exception:
-                logger.exception("could not leave the user's sockets group")
+            self.fanout.discard_socket(self)
         for name in list(self.subscriptions):
             await self._drop(name)
 
@@ -360,6 +352,7 @@ class Connection:
         # Listen before reading the backlog, so nothing falls between the two.
         try:
             await self.fanout.add(name.text, self)
+            self._join_sockets_group()
         except BaseException:
             self.subscriptions.pop(name.text, None)  # the layer refused it: not subscribed
             raise

@@ -334,13 +334,18 @@ def revoke(topic: str, *, user_id: int) -> None:
 
 
 # -- identity and access (issue 16) ---------------------------------------------------------
+SOCKETS_GROUP = "hub.sockets"
+
+
 def sockets_group(user_id: int) -> str:
-    """The layer group every open socket of ``user_id`` is in, whatever it subscribes to."""
-    return f"hub.sockets.{user_id}"
+    """The layer group every process's fan-out joins once: ``disconnect_user`` messages."""
+    return SOCKETS_GROUP
 
 
 def disconnect_user(*, user_id: int) -> None:
     """Close every open socket of ``user_id`` on every process, after commit (deactivation,
     erasure, "sign out everywhere"). Each socket is closed with ``CLOSE_UNAUTHENTICATED``:
-    the browser client asks for a new login instead of reconnecting."""
-    revoke(sockets_group(user_id), user_id=user_id)
+    the browser client asks for a new login instead of reconnecting. The message goes to one
+    group that every process is in (no group membership per socket or per person: a storm of
+    connections costs the layer nothing more); rare, so each process checks its own sockets."""
+    revoke(SOCKETS_GROUP, user_id=user_id)

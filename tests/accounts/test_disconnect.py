@@ -32,7 +32,8 @@ async def test_deactivation_closes_every_socket_of_the_person(
     first = await communicator_for(learner)
     second = await communicator_for(learner)
     other = await communicator_for(learner2)
-    await first.call("sub", topic=f"hub.user.{learner.pk}")
+    for ws in (first, second):
+        await ws.call("sub", topic=f"hub.user.{learner.pk}")
     assert (await other.call("ping"))["op"] == "ok"
 
     await database_sync_to_async(lifecycle.user_deactivate)(actor=admin, user=learner)
@@ -44,6 +45,6 @@ async def test_deactivation_closes_every_socket_of_the_person(
 
 async def test_sign_out_everywhere_closes_sockets(communicator_for, learner):
     ws = await communicator_for(learner)
-    assert (await ws.call("ping"))["op"] == "ok"
+    assert (await ws.call("sub", topic=f"hub.user.{learner.pk}"))["op"] == "ok"
     await database_sync_to_async(lifecycle.sign_out_everywhere)(user=learner)
     assert await close_code(ws) == CLOSE_UNAUTHENTICATED

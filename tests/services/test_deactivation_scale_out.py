@@ -69,8 +69,10 @@ async def test_deactivation_closes_sockets_on_every_process(env, servers) -> Non
     manager_b, on_b = await open_socket(b, token)
     manager_c, other = await open_socket(b, other_token)
     try:
-        for socket in (on_a, on_b, other):
-            assert (await socket.call("ping"))["op"] == "ok"
+        _, me = await asyncio.to_thread(api, a.url, "GET", "/api/v1/me/", token=token)
+        for socket in (on_a, on_b):
+            assert (await socket.call("sub", topic=f"hub.user.{me['id']}"))["op"] == "ok"
+        assert (await other.call("ping"))["op"] == "ok"
         await asyncio.to_thread(env.manage, "shell", "-c", DEACTIVATE)
         assert await closed_with(on_a) == 4401
         assert await closed_with(on_b) == 4401
