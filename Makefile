@@ -13,7 +13,7 @@ VAR_DIR := $(if $(LYCEUM_VAR_DIR),$(LYCEUM_VAR_DIR),var)
 # Test workers (pytest-xdist): one per core by default; TEST_WORKERS=0 runs in this process.
 TEST_WORKERS ?= auto
 
-.PHONY: run test bench lint format migrate demo messages static clean reset install vendor
+.PHONY: run test bench lint format migrate demo messages static clean reset install vendor peers
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) vendor
+install: $(STAMP) vendor peers
 
 # -- front-end vendor files (design system): the Lucide icons copied into
 # frontend/static/icons, and axe-core for the accessibility tests. npm ci runs again only
@@ -34,6 +34,16 @@ $(FRONTEND_VENDOR)/node_modules/.package-lock.json: $(FRONTEND_VENDOR)/package.j
 vendor: $(FRONTEND_VENDOR)/node_modules/.package-lock.json
 	$(PYTHON) $(FRONTEND_VENDOR)/copy_icons.py
 # -- end front-end vendor files
+
+# -- identity (issue 16): the OpenID Connect provider the SSO tests sign in through (the npm
+# oidc-provider, run with node by tests/identity). npm ci runs again when the lock changes.
+OIDC_PEER := tests/peers/oidc
+$(OIDC_PEER)/node_modules/.package-lock.json: $(OIDC_PEER)/package.json $(OIDC_PEER)/package-lock.json
+	cd $(OIDC_PEER) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+peers: $(OIDC_PEER)/node_modules/.package-lock.json
+# -- end identity
 
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput

@@ -399,6 +399,15 @@ def enrolment_create(*, actor: User, user: User, course: Course) -> Enrolment:
     if existing:
         return existing
     enrolment = Enrolment.objects.create(user=user, course=course, source=source, enrolled_by=actor)
+    if actor.pk != user.pk:  # the audit log (issue 16): enrolments made for someone else
+        from hub import audit
+
+        audit.record(
+            action="classrooms.enrolled_for",
+            actor=actor,
+            target=user,
+            details={"course": course.pk},
+        )
     # Completions outlive an unenrolment: someone enrolled again may have done it all.
     enrolment.progress, all_done = _progress_percent(user, course)
     if all_done:
@@ -424,6 +433,15 @@ def enrolment_delete(*, actor: User, enrolment: Enrolment) -> None:
     if not allowed:
         raise PermissionDenied(_("You may not unenrol this person."))
     enrolment.delete()
+    if actor.pk != user.pk:  # the audit log (issue 16)
+        from hub import audit
+
+        audit.record(
+            action="classrooms.unenrolled_for",
+            actor=actor,
+            target=user,
+            details={"course": course.pk},
+        )
     for topic in (course.progress_topic, *team_topics_of(user=user)):
         realtime.publish(topic, "enrolment.deleted", {"user": {"id": user.pk}, "course": course.pk})
     events.emit("classrooms.unenrolled", user=user, course=course)

@@ -252,6 +252,20 @@ def _log(
         target_user=target_user,
         reason=reason[:500],
     )
+    # The audit log (issue 16) keeps moderation beside the other staff actions.
+    from hub import audit
+
+    audit.record(
+        action=f"forums.{action}",
+        actor=actor,
+        target=post or thread or target_user or forum,
+        space=getattr(forum, "space", None),
+        details={
+            "forum": forum.pk,
+            "user": getattr(target_user, "pk", None),
+            "reason": reason[:200],
+        },
+    )
 
 
 def _clean_tags(tags: Iterable[str]) -> list[str]:

@@ -108,6 +108,7 @@ LYCEUM_FEATURE_APPS = (
     "paths",
     "certifications",
     "integrations",
+    "identity",  # SSO and provisioning (issue 16)
 )
 
 INSTALLED_APPS = [
@@ -129,6 +130,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "hub.apps.HubConfig",
     "hub.accounts.apps.AccountsConfig",
+    # -- identity and access (issue 16): the audit log
+    "hub.audit.apps.AuditConfig",
     "hub.announcements.apps.AnnouncementsConfig",
     "classrooms.apps.ClassroomsConfig",
     "sessions.apps.TrainingSessionsConfig",
@@ -137,6 +140,7 @@ INSTALLED_APPS = [
     "leaderboards.apps.LeaderboardsConfig",
     "calendars.apps.CalendarsConfig",
     "integrations.apps.IntegrationsConfig",
+    "identity.apps.IdentityConfig",
     "frontend.apps.FrontendConfig",
     "games.apps.GamesConfig",
     "levels.apps.LevelsConfig",
@@ -159,6 +163,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "hub.accounts.middleware.CurrentSpaceMiddleware",
+    # -- identity and access (issue 16): staff whose space requires a second factor
+    "hub.accounts.middleware.SecondFactorMiddleware",
     # -- design system (docs/INTERFACE.md): dates in the viewer's own time zone
     "hub.accounts.middleware.TimeZoneMiddleware",
 ]
@@ -273,7 +279,8 @@ AUTH_PASSWORD_VALIDATORS = [
 if TESTING:
     # Hashing a password costs ~0.3 s by design; tests create many users.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-AUTHENTICATION_BACKENDS = ["hub.accounts.lockout.LockoutModelBackend"]
+# identity (issue 16): the lockout backend, refusing passwords to the people of an "SSO only" space
+AUTHENTICATION_BACKENDS = ["identity.backends.PasswordOrSSOBackend"]
 # Sign-in lockout (hub/accounts/lockout.py), on the login page, the admin and the token API:
 # ACCOUNT_FAILURES wrong passwords for one username (or ADDRESS_FAILURES from one client
 # address, whatever the usernames) within WINDOW seconds lock it out for LOCKOUT seconds.
@@ -284,6 +291,10 @@ LYCEUM_LOGIN_LOCKOUT = {
     "LOCKOUT": int(os.environ.get("LYCEUM_LOGIN_LOCKOUT", 15 * 60)),
 }
 LOGIN_URL = "login"
+# -- identity and access (issue 16) --
+# Audit entries older than this are deleted by `manage.py audit_prune` (0 keeps everything).
+LYCEUM_AUDIT_RETENTION_DAYS = int(os.environ.get("LYCEUM_AUDIT_RETENTION_DAYS", 365))
+# -- end identity and access --
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 

@@ -14,7 +14,6 @@ from hub import files, push_api  # push_api: offline and push (issue 21)
 from hub import views as hub_views
 from hub.accounts import api as accounts_api
 from hub.accounts import views as accounts_views
-from hub.accounts.forms import LoginForm
 from hub.announcements import api as announcements_api
 from hub.announcements import views as announcements_views
 from hub.notifications_api import NotificationViewSet
@@ -43,19 +42,13 @@ urlpatterns = [
     path("", include("frontend.urls")),
     *(path("", include(m.urlpatterns)) for m in _feature_urls),
     path("healthz", hub_views.healthz, name="healthz"),
+    path("", include("hub.audit.urls")),  # identity and access (issue 16)
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     # Accounts
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            template_name="accounts/login.html",
-            authentication_form=LoginForm,
-            redirect_authenticated_user=True,
-        ),
-        name="login",
-    ),
+    # Identity and access (issue 16): login with a second factor, reset, invitations, ...
+    path("", include("hub.accounts.urls")),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",

@@ -467,6 +467,15 @@ def registration_register(*, actor: Any, session: Session, user: Any | None = No
     else:
         _place(session, registration)
     _publish_state(session)
+    if actor.pk != user.pk:  # the audit log (issue 16): registrations made for someone else
+        from hub import audit
+
+        audit.record(
+            action="sessions.registered_for",
+            actor=actor,
+            target=user,
+            details={"session": session.pk, "status": registration.status},
+        )
     return registration
 
 
@@ -657,6 +666,14 @@ def offers_sweep(*, now: datetime | None = None) -> int:
 def registration_remove(*, actor: Any, registration: Registration) -> Registration:
     if not can_manage_session(user=actor, session=registration.session):
         raise PermissionDenied(_("Only a coordinator can remove a registration."))
+    from hub import audit
+
+    audit.record(
+        action="sessions.registration_removed",
+        actor=actor,
+        target=registration.user,
+        details={"session": registration.session_id},
+    )
     return registration_cancel(actor=actor, registration=registration)
 
 

@@ -20,6 +20,9 @@ from hub.outages import ServiceUnavailable
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, trim_whitespace=False)
+    # Issue 16: asked of people who have a second factor (a code from their app or a
+    # recovery code); without it a password alone gets no token.
+    code = serializers.CharField(max_length=20, required=False, allow_blank=True)
 
 
 class AuthRateThrottle(AddressRateThrottle):
@@ -64,6 +67,22 @@ class TokenView(APIView):
                 },
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        from hub.accounts import mfa
+
+        if mfa.has_second_factor(user=user):
+            code = data.get("code") or ""
+            if not code or not mfa.second_factor_verify(user=user, code=code, request=request):
+                if code:
+                    lockout.record_failure(request, user.username)
+                return Response(
+                    {
+                        "error": {
+                            "code": "second_factor_required",
+                            "message": "Send the code from your authenticator app as `code`.",
+                        }
+                    },
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

@@ -69,3 +69,52 @@ class TimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+# -- identity and access (issue 16) ---------------------------------------------------------
+SECOND_FACTOR_FREE_PATHS = (
+    "/accounts/security/",
+    "/accounts/logout/",
+    "/accounts/login/",
+    "/static/",
+    "/jsi18n/",
+    "/i18n/",
+    "/healthz",
+    "/brand/",
+    "/sw.js",
+    "/manifest",
+)
+
+
+class SecondFactorMiddleware:
+    """A staff person whose space requires a second factor, signed in without one, reaches
+    only the "Security and data" page (to set one up) until they have. The rule is read at
+    sign-in into the session (``lyceum_mfa_ok``), so this costs no query per request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        if (
+            session is not None
+            and session.get("lyceum_mfa_ok") is False
+            and request.user.is_authenticated
+            and not request.path.startswith(SECOND_FACTOR_FREE_PATHS)
+        ):
+            from django.http import JsonResponse
+            from django.shortcuts import redirect
+            from django.urls import reverse
+
+            if request.method == "GET" and not request.path.startswith("/api/"):
+                return redirect(reverse("security") + "?required=1#second-factor")
+            return JsonResponse(
+                {
+                    "error": {
+                        "code": "second_factor_required",
+                        "message": "Set up a second factor first (Security and data).",
+                    }
+                },
+                status=403,
+            )
+        return self.get_response(request)

@@ -182,3 +182,174 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# -- identity and access (issue 16) ---------------------------------------------------------
+class SpaceAccessPolicy(models.Model):
+    """A space's sign-up and second-factor rules (one row per space, made on first use)."""
+
+    space = models.OneToOneField(Space, on_delete=models.CASCADE, related_name="access_policy")
+    signup_open = models.BooleanField(
+        _("anyone may sign up"),
+        default=False,
+        help_text=_("Off: people join by invitation only."),
+    )
+    signup_domains = models.TextField(
+        _("e-mail domains allowed to sign up"),
+        blank=True,
+        help_text=_("One per line (example.org). Empty: any domain."),
+    )
+    require_mfa_for_staff = models.BooleanField(
+        _("staff must use a second factor"),
+        default=False,
+        help_text=_("Trainers, coordinators, managers and administrators."),
+    )
+
+    class Meta:
+        verbose_name = _("access policy")
+        verbose_name_plural = _("access policies")
+
+    def __str__(self) -> str:
+        return f"{self.space} access"
+
+    @property
+    def domains(self) -> list[str]:
+        return [d.strip().lower().lstrip("@") for d in self.signup_domains.split() if d.strip()]
+
+
+class EmailAddressState(models.Model):
+    """Whether a person's current e-mail address was proven (a link followed)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="email_state")
+    email = models.EmailField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+    # A self sign-up waiting for its address to be proven (the account is inactive until).
+    signup_pending = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("e-mail verification")
+        verbose_name_plural = _("e-mail verifications")
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class TOTPDevice(models.Model):
+    """An authenticator app (RFC 6238). Confirmed once a first code was right."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp_device")
+    secret = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The last time step accepted: a code is never accepted twice (replay).
+    last_step = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("authenticator app")
+        verbose_name_plural = _("authenticator apps")
+
+    def __str__(self) -> str:
+        return f"authenticator of {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code for when the authenticator is lost (stored hashed)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=128)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user_id}"
+
+
+class Invitation(models.Model):
+    """An invitation to join a space with roles; the link carries a secret shown once."""
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail"))
+    roles = models.JSONField(default=list)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="invitations_sent"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.space}"
+
+
+class DataExport(models.Model):
+    """A person's data export (a zip), built by a background job."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Being prepared")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="data_exports")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    file = models.FileField(upload_to=RandomName("exports"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("data export")
+        verbose_name_plural = _("data exports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} of {self.user_id}"
+
+
+class ErasureRequest(models.Model):
+    """A person asks to be erased; an administrator approves (then it is done) or refuses."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        DONE = "done", _("Erased")
+        REFUSED = "refused", _("Refused")
+
+    user = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="erasure_requests"
+    )
+    username = models.CharField(max_length=150)
+    reason = models.TextField(blank=True, max_length=1000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("erasure request")
+        verbose_name_plural = _("erasure requests")
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(status="pending"),
+                name="one_pending_erasure_per_user",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"erasure of {self.username}"

@@ -32,12 +32,25 @@ def user_create(
 
 
 @transaction.atomic
-def roles_set(*, user: User, roles: Iterable[str]) -> None:
+def roles_set(
+    *, user: User, roles: Iterable[str], actor: User | None = None, request: Any = None
+) -> None:
     wanted = {Role(r) for r in roles}
-    user.role_grants.exclude(role__in=wanted).delete()
     have = set(user.role_grants.values_list("role", flat=True))
+    user.role_grants.exclude(role__in=wanted).delete()
     RoleGrant.objects.bulk_create([RoleGrant(user=user, role=r) for r in wanted - have])
     user.__dict__.pop("role_codes", None)
+    if user.pk and have and have != wanted:
+        # Audit log (issue 16): a change of roles, not the first grant of a new account.
+        from hub import audit
+
+        audit.record(
+            action="accounts.roles_changed",
+            actor=actor,
+            target=user,
+            request=request,
+            details={"before": sorted(have), "after": sorted(wanted)},
+        )
 
 
 @transaction.atomic
@@ -50,6 +63,14 @@ def space_add_member(*, space: Space, user: User) -> SpaceMembership:
 def team_create(*, name: str, space: Space, manager: User, members: Iterable[User] = ()) -> Team:
     team = Team.objects.create(name=name, space=space, manager=manager)
     team.members.set(list(members))
+    from hub import audit
+
+    audit.record(
+        action="accounts.team_created",
+        target=team,
+        space=space,
+        details={"manager": manager.pk, "members": [m.pk for m in team.members.all()]},
+    )
     return team
 
 

@@ -111,5 +111,7 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
             "person": someone,
             "email_shown": can_see_email(viewer=request.user, person=someone),
             "is_me": someone.pk == request.user.pk,
+            # Identity and access (issue 16): administrators deactivate, revoke tokens.
+            "can_deactivate": request.user.has_role("admin"),
         },
     )

@@ -2,12 +2,13 @@
 
 Apps use: ``publish`` (from services, on commit), ``topic`` / ``action`` / ``Topic`` /
 ``Event`` (in their ``realtime.py``), ``hold_topic_order`` (before creating a durable event's
-row), ``revoke`` (someone lost the right to a topic) and ``presence``.
+row), ``revoke`` (someone lost the right to a topic), ``disconnect_user`` (close every socket of
+someone, on every process: deactivation) and ``presence``.
 """
 
 from hub.realtime.errors import GatewayError
 from hub.realtime.ordering import hold_topic_order, topic_lock_key
-from hub.realtime.publishing import apublish, publish, revoke
+from hub.realtime.publishing import apublish, disconnect_user, publish, revoke
 from hub.realtime.registry import Event, Topic, action, topic
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "Topic",
     "action",
     "apublish",
+    "disconnect_user",
     "hold_topic_order",
     "publish",
     "revoke",

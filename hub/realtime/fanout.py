@@ -22,7 +22,12 @@ from django.conf import settings
 
 from hub.outages import is_outage, recovered, warn_once
 from hub.realtime.errors import GatewayError
-from hub.realtime.publishing import FANOUT_MESSAGE_TYPE, REVOKE_MESSAGE_TYPE, set_home_loop
+from hub.realtime.publishing import (
+    FANOUT_MESSAGE_TYPE,
+    REVOKE_MESSAGE_TYPE,
+    SOCKETS_GROUP,
+    set_home_loop,
+)
 from hub.realtime.writers import OutgoingFrame
 
 logger = logging.getLogger(__name__)
@@ -62,6 +67,8 @@ class Fanout:
                 raise GatewayError("unavailable", "live updates are unavailable, retry")
             try:
                 self.channel = await self.layer.new_channel("fanout.")
+                # disconnect_user (issue 16): one group for every process, joined once.
+                await self.layer.group_add(SOCKETS_GROUP, self.channel)
             except Exception:
                 self._failed_at = time.monotonic()
                 raise
@@ -80,6 +87,15 @@ class Fanout:
             await self.layer.group_add(topic, self.channel)
             local = self.subscribers.setdefault(topic, set())
         local.add(subscriber)
+
+    def list_socket(self, subscriber: Subscriber) -> None:
+        """List a socket for ``disconnect_user`` (the process joined its group at start)."""
+        self.subscribers.setdefault(SOCKETS_GROUP, set()).add(subscriber)
+
+    def discard_socket(self, subscriber: Subscriber) -> None:
+        local = self.subscribers.get(SOCKETS_GROUP)
+        if local is not None:
+            local.discard(subscriber)
 
     async def discard(self, topic: str, subscriber: Subscriber) -> None:
         local = self.subscribers.get(topic)

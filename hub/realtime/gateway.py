@@ -33,7 +33,7 @@ from hub.realtime import presence
 from hub.realtime.admission import Overloaded, Ticket, admission
 from hub.realtime.errors import GatewayError
 from hub.realtime.fanout import get_fanout
-from hub.realtime.publishing import apublish, encode
+from hub.realtime.publishing import apublish, encode, sockets_group
 from hub.realtime.registry import (
     ActionSpec,
     Event,
@@ -185,6 +185,7 @@ class Connection:
         self.writer: SocketWriter | None = None
         self.fanout = get_fanout()
         self._tasks: set[asyncio.Task] = set()
+        self._sockets_group: str | None = None  # hub.sockets.<user id>: disconnect_user
         # A graceful stop closes a socket only between two frames (hub/shutdown.py).
         self._busy = False
         self._restart_requested = False
@@ -233,10 +234,22 @@ class Connection:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _join_sockets_group(self) -> None:
+        """Listen for ``disconnect_user`` once the socket subscribes to anything (the
+        fan-out is started then; joining costs no layer call, so a connection storm is not
+        slowed). A socket with no subscription receives nothing to be cut off from."""
+        if self._sockets_group is None:
+            self._sockets_group = sockets_group(self.user.pk)
+            self.fanout.list_socket(self)
+
     async def cleanup(self) -> None:
         shutdown.socket_closed(self)
         if self.writer is not None:
             self.writer.stop()
+        group = self._sockets_group
+        if group is not None:
+            self._sockets_group = None
+            self.fanout.discard_socket(self)
         for name in list(self.subscriptions):
             await self._drop(name)
 
@@ -339,6 +352,7 @@ class Connection:
         # Listen before reading the backlog, so nothing falls between the two.
         try:
             await self.fanout.add(name.text, self)
+            self._join_sockets_group()
         except BaseException:
             self.subscriptions.pop(name.text, None)  # the layer refused it: not subscribed
             raise
@@ -480,6 +494,18 @@ class Connection:
         """The user lost their right to ``topic``: stop now, tell the client, tidy up."""
         if self.user is None or self.user.pk != user_id:
             return
+        if topic == self._sockets_group:
+            # disconnect_user: the person was deactivated or signed out everywhere.
+            if self.writer is not None and not self.writer.closed:
+                for sub in self.subscriptions.values():
+                    sub.ready = False
+                    sub.pending.clear()
+                task = asyncio.get_running_loop().create_task(
+                    self.writer.close(CLOSE_UNAUTHENTICATED)
+                )
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            return
         sub = self.subscriptions.get(topic)
         if sub is None or self.writer is None:
             return
@@ -495,6 +521,9 @@ class Connection:
         """The channel layer failed: live events may have been missed. Close the socket
         with ``CLOSE_UNAVAILABLE``; the client reconnects and resumes with ``since``."""
         if self.writer is None or self.writer.closed:
+            return
+        if not self.subscriptions:
+            # Only in its person's sockets group (disconnect_user): nothing to resume.
             return
         for sub in self.subscriptions.values():
             sub.ready = False  # nothing more is written for them

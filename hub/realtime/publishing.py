@@ -331,3 +331,21 @@ def revoke(topic: str, *, user_id: int) -> None:
                 logger.exception("could not revoke %s for user %s", topic, user_id)
 
     transaction.on_commit(send, robust=True)
+
+
+# -- identity and access (issue 16) ---------------------------------------------------------
+SOCKETS_GROUP = "hub.sockets"
+
+
+def sockets_group(user_id: int) -> str:
+    """The layer group every process's fan-out joins once: ``disconnect_user`` messages."""
+    return SOCKETS_GROUP
+
+
+def disconnect_user(*, user_id: int) -> None:
+    """Close every open socket of ``user_id`` on every process, after commit (deactivation,
+    erasure, "sign out everywhere"). Each socket is closed with ``CLOSE_UNAUTHENTICATED``:
+    the browser client asks for a new login instead of reconnecting. The message goes to one
+    group that every process is in (no group membership per socket or per person: a storm of
+    connections costs the layer nothing more); rare, so each process checks its own sockets."""
+    revoke(SOCKETS_GROUP, user_id=user_id)

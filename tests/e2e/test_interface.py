@@ -62,6 +62,7 @@ PAGES: dict[str, list[str]] = {
         "/accounts/password/",
         "/paths/",
         "/certifications/",
+        "/accounts/security/",
         "/no-such-page/",
     ],
     "trainer": [
@@ -101,8 +102,17 @@ PAGES: dict[str, list[str]] = {
         "/paths/all/",
         "/certifications/compliance/",
     ],
-    "admin": ["/", "/style-guide/", "/integrations/"],
-    "anonymous": ["/accounts/login/", "/no-such-page/"],
+    "admin": [
+        "/",
+        "/style-guide/",
+        "/integrations/",
+        "/audit/",
+        "/spaces/demo/invitations/",
+        "/spaces/demo/access/",
+        "/accounts/erasure-requests/",
+        "/identity/import/",
+    ],
+    "anonymous": ["/accounts/login/", "/accounts/password/reset/", "/no-such-page/"],
 }
 
 # Pages of a recorded live class (its ids are not fixed): walked by these roles, the class

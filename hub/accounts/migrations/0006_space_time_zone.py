@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_profile_picture_time_zone_bio'),
+        ('accounts', '0005_identity_mfa_invitations_privacy'),
     ]
 
     operations = [
