@@ -163,7 +163,6 @@ def coordinator(request: Any) -> dict[str, Any]:
         "approvals": approvals,
         "approval_count": approval_count,
         "lapsing": sessions.offers_lapsing(space_ids=space_ids, within=OFFER_LAPSE_WINDOW),
-        "conflict_count": len(sessions.space_conflicts(space_ids=space_ids)),
         "topics": (
             [f"sessions.session.{s.pk}" for s in week][: MAX_TOPICS - len(space_ids[:4])]
             + [f"sessions.conflicts.{pk}" for pk in space_ids[:4]]

@@ -3,18 +3,17 @@ current streak of active days (days with points), and what a viewer may see of t
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Sum
-from django.db.models.functions import TruncDate
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from leaderboards.models import PointAward
-from leaderboards.selectors import can_manage_gamification
+
+# One streak for the whole product: the home page and the levels read the same days.
+from leaderboards.selectors import can_manage_gamification, current_streak
 from levels.models import Level, ProgressDisplay
 
 # A space without levels of its own uses these (points needed, name).
@@ -73,21 +72,6 @@ def level_payload(*, points: int, levels: list[LevelRow]) -> dict[str, Any]:
         ),
         "progress": progress,
     }
-
-
-def current_streak(*, user: Any, space_id: int | None = None, today: dt.date | None = None) -> int:
-    """Days in a row with points, ending today (or yesterday: today is not over yet)."""
-    today = today or timezone.localdate()
-    qs = PointAward.objects.filter(user=user, created_at__date__gte=today - dt.timedelta(days=400))
-    if space_id is not None:
-        qs = qs.filter(space_id=space_id)
-    days = set(qs.annotate(day=TruncDate("created_at")).values_list("day", flat=True))
-    day = today if today in days else today - dt.timedelta(days=1)
-    streak = 0
-    while day in days:
-        streak += 1
-        day -= dt.timedelta(days=1)
-    return streak
 
 
 def display_of(*, user: Any) -> ProgressDisplay:

@@ -988,6 +988,8 @@ def availability_message(trainer: Any) -> str:
 def conflicts_count(*, space_ids: list[int]) -> int:
     """How many conflicts the coordinator's dashboard card shows."""
     return len(space_conflicts(space_ids=space_ids))
+
+
 # -- home pages (issue 15, frontend/home.py): read-only, each in a query or two --------------
 def registrations_ahead(*, user: Any, until: datetime, limit: int = 8) -> list[Registration]:
     """``user``'s live registrations (seat, offer, waiting list, approval) of sessions not

@@ -98,7 +98,7 @@ def test_coordinator_sees_the_weeks_fill_bars_approvals_lapsing_offers_and_confl
     assert (bar["attrs"]["value"], bar["attrs"]["max"]) == ("1", "2")
     approvals = find(html, data_testid="coordinator-approvals")
     assert "Gated" in approvals["text"]
-    assert "conflict" in find(html, data_testid="coordinator-conflicts")["text"]
+    assert "conflict" in find(html, data_testid="coordinator-conflicts")["text"].lower()
     assert find(html, data_testid="coordinator-sessions")
 
 
