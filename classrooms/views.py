@@ -498,6 +498,11 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             enrolment is not None and not done and activity.completion_rule == CompletionRule.VIEWED
         ),
     }
+    # Lessons are no dead ends: the previous and next activity in the course's reading order.
+    in_order = selectors.ordered_activities(course=activity.course)
+    here = next(i for i, a in enumerate(in_order) if a.pk == activity.pk)
+    context["previous_activity"] = in_order[here - 1] if here > 0 else None
+    context["next_activity"] = in_order[here + 1] if here + 1 < len(in_order) else None
     if activity.kind == ActivityKind.QUIZ:
         attempts = list(Attempt.objects.filter(user=user, activity=activity))
         context["attempts"] = attempts

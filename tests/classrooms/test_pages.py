@@ -431,3 +431,19 @@ def test_course_page_links_only_where_the_reader_may_go(
     links = _links_of_course_page(client, lc.course)
     assert room_url in links and join_url in links
     assert client.get(join_url, follow=True).status_code == 200
+
+
+def test_an_activity_page_links_the_previous_and_next_in_reading_order(client, learner, c):
+    """Lessons are no dead ends: module order, then activity order, across modules."""
+    client.force_login(learner)
+
+    def pager(activity):
+        page = client.get(f"/activities/{activity.pk}/").content.decode()
+        links = dict(re.findall(r'rel="(prev|next)" href="/activities/(\d+)/"', page))
+        return links.get("prev"), links.get("next")
+
+    extra = Activity.objects.get(course=c.course, title="Extra")
+    assert pager(c.lesson) == (None, str(c.media.pk))
+    assert pager(c.media) == (str(c.lesson.pk), str(extra.pk))
+    assert pager(extra) == (str(c.media.pk), str(c.quiz.pk))  # into the next module
+    assert pager(c.quiz) == (str(extra.pk), None)

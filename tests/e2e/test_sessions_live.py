@@ -160,3 +160,34 @@ def test_coordinator_tables_follow_registrations_live(login, lyceum_server) -> N
     expect(registrations.locator("tbody tr", has_text="Lina Learner")).to_contain_text("Confirmed")
     expect(registrations).not_to_contain_text("Maya Manager")
     assert coordinator.evaluate("() => window.__sameDocument === true")
+
+
+def test_the_register_button_says_waiting_list_once_the_session_is_full(
+    login, lyceum_server
+) -> None:
+    """A full session's button reads "Join the waiting list", and it turns so live when the
+    last seat goes while the page is open."""
+    url = lyceum_server.url
+    session_id = create_session(url, capacity=1)
+    learner2 = login("learner2")
+    live(learner2, f"/sessions/{session_id}/")
+    button = learner2.locator("[data-testid=register]")
+    expect(button).to_have_text("Register", use_inner_text=True)
+    register = f"/api/v1/sessions/{session_id}/register/"
+    assert api(url, "POST", register, token=api_token(url, "manager"))[1]["status"] == "confirmed"
+    expect(learner2.locator("[data-testid=seats-left]")).to_have_text("0")
+    expect(button).to_have_text("Join the waiting list", use_inner_text=True)
+    button.click()
+    expect(learner2.locator("[data-testid=my-position]")).to_have_text("1")
+    # Opened afresh, a full session's page says it at once.
+    learner2.goto(f"/sessions/{create_full_session(url)}/")
+    expect(learner2.locator("[data-testid=register]")).to_have_text(
+        "Join the waiting list", use_inner_text=True
+    )
+
+
+def create_full_session(url: str) -> int:
+    session_id = create_session(url, capacity=1)
+    register = f"/api/v1/sessions/{session_id}/register/"
+    assert api(url, "POST", register, token=api_token(url, "manager"))[1]["status"] == "confirmed"
+    return session_id

@@ -19,9 +19,15 @@
     if (name === topic && root) root.dataset.live = "true";
   });
   rt.subscribe(topic, {since: initial.last_event});
+  // The register button: "Register" while seats are left, "Join the waiting list" once full.
+  const register = document.querySelector("[data-testid=register]");
   rt.on(topic, "session.seats", (data) => {
     if (seats) seats.textContent = data.seats_left;
     if (waiting) waiting.textContent = data.waitlist_length;
+    if (register) {
+      register.querySelector("[data-when-open]").hidden = data.seats_left === 0;
+      register.querySelector("[data-when-full]").hidden = data.seats_left !== 0;
+    }
   });
   // The tables (managers only): fetched again from the server, which renders them as on
   // the page (names, statuses, actions). One request at a time; changes that arrive
