@@ -12,14 +12,11 @@ distribution, coalesced), player.joined. Actions: ``state``, ``next``, ``close``
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
-from classrooms.services import Conflict
 from games import api, services
 from games import selectors as sel
 from games.models import Game
@@ -35,17 +32,6 @@ def _game(key: str) -> Game:
     if game is None:
         raise realtime.GatewayError("not_found", "no such game")
     return game
-
-
-def _conflict_as_gateway_error(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except Conflict as exc:
-            raise realtime.GatewayError("conflict", str(exc.detail)) from exc
-
-    return wrapper
 
 
 @realtime.topic("games.game")
@@ -71,14 +57,12 @@ class GameTopic(realtime.Topic):
         return sel.game_state(game.pk, viewer=user)
 
     @realtime.action("join")
-    @_conflict_as_gateway_error
     def join(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         game = _game(key)
         services.game_join(user=user, game=game)
         return sel.game_state(game.pk, viewer=user)
 
     @realtime.action("answer", serializer=api.GameAnswerSerializer)
-    @_conflict_as_gateway_error
     def answer(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         game = _game(key)
         services.game_answer(user=user, game=game, index=data["index"], answer=data["answer"])
@@ -112,19 +96,16 @@ class HostTopic(realtime.Topic):
         return sel.game_state(game.pk, viewer=user)
 
     @realtime.action("next")
-    @_conflict_as_gateway_error
     def next(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         game = services.game_next(user=user, game=_hosted(user, key))
         return sel.game_state(game.pk, viewer=user)
 
     @realtime.action("close")
-    @_conflict_as_gateway_error
     def close(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         game = services.game_close(user=user, game=_hosted(user, key))
         return sel.game_state(game.pk, viewer=user)
 
     @realtime.action("finish")
-    @_conflict_as_gateway_error
     def finish(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         game = services.game_finish(user=user, game=_hosted(user, key))
         return sel.game_state(game.pk, viewer=user)

@@ -4,15 +4,12 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from classrooms.services import Conflict
 from hub import realtime
 from hub.params import parse_id
 from leaderboards import duel_api, duel_services
@@ -39,19 +36,6 @@ def _player_duel(user: Any, key: str) -> Duel:
     if not duels.is_player(user=user, duel=duel):
         raise PermissionDenied(_("This is not your duel."))
     return duel
-
-
-def _conflict_as_gateway_error(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A service's ``Conflict`` (409 in REST) is ``conflict`` on the socket too."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except Conflict as exc:
-            raise realtime.GatewayError("conflict", str(exc.detail)) from exc
-
-    return wrapper
 
 
 @realtime.topic("leaderboards.duel")
@@ -84,13 +68,11 @@ class DuelTopic(realtime.Topic):
         return duels.duel_state(duel_services.duel_refresh(duel_id=duel.pk).pk, viewer=user)
 
     @realtime.action("ready")
-    @_conflict_as_gateway_error
     def ready(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         duel = duel_services.duel_ready(user=user, duel=_player_duel(user, key))
         return duels.duel_state(duel.pk, viewer=user)
 
     @realtime.action("answer", serializer=duel_api.AnswerSerializer)
-    @_conflict_as_gateway_error
     def answer(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         duel = _player_duel(user, key)
         turn = duel_services.duel_answer(
@@ -99,19 +81,16 @@ class DuelTopic(realtime.Topic):
         return duels.answer_payload(turn, duel)
 
     @realtime.action("accept")
-    @_conflict_as_gateway_error
     def accept(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         duel = duel_services.duel_accept(user=user, duel=_player_duel(user, key))
         return duels.duel_state(duel.pk, viewer=user)
 
     @realtime.action("decline")
-    @_conflict_as_gateway_error
     def decline(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         duel = duel_services.duel_decline(user=user, duel=_player_duel(user, key))
         return duels.duel_state(duel.pk, viewer=user)
 
     @realtime.action("rematch")
-    @_conflict_as_gateway_error
     def rematch(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
         duel = duel_services.duel_rematch(user=user, duel=_player_duel(user, key))
         return duels.duel_summary(duel)

@@ -473,6 +473,9 @@ class Connection:
             return GatewayError("invalid", "a value is out of range")
         if isinstance(exc, Throttled):
             return GatewayError("rate_limited", str(exc.detail))
+        if isinstance(exc, APIException) and exc.status_code == 409:
+            # A service's conflict (409 on REST, e.g. classrooms.services.Conflict).
+            return GatewayError("conflict", str(exc.detail))
         if isinstance(exc, APIException):
             return GatewayError("invalid", str(exc.detail))
         return exc
