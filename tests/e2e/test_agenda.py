@@ -64,3 +64,18 @@ def test_waitlisted_learner_sees_the_session_marked(login) -> None:
     expect(item).to_have_count(1)
     expect(item).to_have_class(re.compile(r"is-tentative"))
     expect(page.locator("[data-testid=agenda-item]", has_text=WORKSHOP)).to_have_count(0)
+
+
+def test_on_a_phone_the_agenda_opens_as_a_list(login) -> None:
+    """A month grid is wider than a phone: there the agenda opens in its list view, and a
+    view chosen on purpose stays."""
+    page = login("learner")
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto("/calendars/")
+    expect(page).to_have_url(re.compile(r"/calendars/\?view=list$"))
+    expect(page.locator("[data-testid=agenda]")).to_have_attribute("data-view", "list")
+    page.goto(agenda_url("month"))
+    expect(page.locator("[data-testid=agenda]")).to_have_attribute("data-view", "month")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto("/calendars/")
+    expect(page.locator("[data-testid=agenda]")).to_have_attribute("data-view", "month")
