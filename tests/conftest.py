@@ -319,3 +319,29 @@ def start_janus_server(tmp_path_factory: pytest.TempPathFactory):
 
 
 # --- end of Janus ----------------------------------------------------------------------------
+
+
+# Tests whose fixtures start real servers (a live environment: migrations and demo data, a
+# `manage.py serve`, Janus, Ralph, an identity provider, a browser) build them in the set-up
+# of the first test that needs them, once per worker. On a loaded machine that set-up alone
+# can take longer than the suite's 120 s per phase, so these get 300 s; a hung test still
+# fails, later.
+SERVER_TEST_DIRS = frozenset({"e2e", "live", "services"})
+SERVER_TEST_FILES = frozenset(
+    {
+        "test_media_relay.py",
+        "test_media_janus.py",
+        "test_liveclass_recording.py",
+        "test_http_rush.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.parts
+        in_dir = "tests" in parts and parts[parts.index("tests") + 1] in SERVER_TEST_DIRS
+        if (in_dir or item.path.name in SERVER_TEST_FILES) and not item.get_closest_marker(
+            "timeout"
+        ):
+            item.add_marker(pytest.mark.timeout(300))
