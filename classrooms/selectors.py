@@ -1095,19 +1095,6 @@ def learners_behind(*, trainer: Any, idle_days: int = 14, limit: int = 8) -> lis
     )
 
 
-def submissions_to_review(
-    *, trainer: Any, days: int = 14, limit: int = 6
-) -> tuple[list[Submission], int]:
-    """Work handed in to the courses ``trainer`` trains over the last ``days`` days, the
-    latest first, with their count."""
-    since = timezone.now() - timedelta(days=days)
-    found = Submission.objects.filter(activity__course__trainers=trainer, submitted_at__gte=since)
-    return (
-        list(found.select_related("user", "activity").order_by("-submitted_at")[:limit]),
-        found.count(),
-    )
-
-
 def team_progress_rows(*, manager: Any, overdue_days: int = 30) -> list[dict[str, Any]]:
     """One row per person ``manager`` manages: courses, completed, average progress, and
     how many courses have been in progress for more than ``overdue_days`` days."""

@@ -95,6 +95,7 @@ def learner(request: Any) -> dict[str, Any]:
 def trainer(request: Any) -> dict[str, Any]:
     from classrooms import selectors as classrooms
     from forums import selectors as forums
+    from grading import selectors as grading
     from sessions import selectors as sessions
 
     user = request.user
@@ -105,10 +106,14 @@ def trainer(request: Any) -> dict[str, Any]:
         for lc in classrooms.live_classes_ahead(user=user, until=end)
         if classrooms.is_liveclass_trainer(user, lc)
     ]
-    submissions, submission_count = classrooms.submissions_to_review(trainer=user)
+    # The grading queue (grading/): work handed in and not graded yet, the oldest first.
+    to_grade = grading.queue_for(user=user)
     courses = list(classrooms.courses_trained_by(user=user).order_by("title")[:6])
     flags = forums.open_flags_for(user=user)
-    topics = [f"classrooms.course.{c.pk}.progress" for c in courses][:MAX_TOPICS]
+    topics = (
+        [f"classrooms.course.{c.pk}.progress" for c in courses]
+        + [grading.course_topic(c.pk) for c in courses]
+    )[:MAX_TOPICS]
     return {
         "today": sorted(
             [{"kind": "session", "at": s.starts_at, "session": s} for s in today_sessions]
@@ -119,8 +124,8 @@ def trainer(request: Any) -> dict[str, Any]:
             key=lambda item: item["at"],
         ),
         "behind": classrooms.learners_behind(trainer=user),
-        "submissions": submissions,
-        "submission_count": submission_count,
+        "submissions": list(to_grade[:6]),
+        "submission_count": to_grade.count(),
         "courses": courses,
         "community": _community(user),
         "flag_count": flags.count(),

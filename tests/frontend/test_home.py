@@ -115,6 +115,18 @@ def test_trainer_sees_learners_behind_and_quick_actions(client, trainer, space, 
     # Charts are not in the page: they load when scrolled into view.
     assert '<svg class="chart"' not in html
     assert find_all(html, data_lazy_chart=reverse("home-chart", args=["trainer-scores"]))
+    # Work handed in waits in the grading queue: the card lists it with its grading page.
+    from classrooms import services as classrooms_services
+    from classrooms.models import ActivityKind
+
+    module = c.course.modules.first()
+    essay = classrooms_services.activity_create(
+        user=trainer, module=module, title="Essay", kind=ActivityKind.ASSIGNMENT
+    )
+    submission = classrooms_services.submission_create(user=learner, activity=essay, text="Mine")
+    card = find(home(client, trainer), data_testid="trainer-submissions")
+    assert "Essay" in card["text"] and learner.name in card["text"]
+    assert reverse("grading-submission", args=[submission.pk]) in home(client, trainer)
 
 
 def test_manager_sees_team_progress_overdue_and_the_board(client, manager, trainer, space, learner):
