@@ -179,6 +179,7 @@ def manager(request: Any) -> dict[str, Any]:
     from classrooms import selectors as classrooms
     from hub.accounts.selectors import teams_managed_by
     from leaderboards import selectors as leaderboards
+    from paths import selectors as paths
     from sessions import selectors as sessions
 
     user = request.user
@@ -193,6 +194,8 @@ def manager(request: Any) -> dict[str, Any]:
     return {
         "teams": teams,
         "rows": classrooms.team_progress_rows(manager=user),
+        # Past a learning path's due date (paths/), then courses in progress for long.
+        "overdue_paths": list(paths.team_assignments(manager=user, overdue_only=True)[:6]),
         "overdue": classrooms.overdue_enrolments(manager=user),
         "upcoming": sessions.team_sessions_ahead(
             manager=user, until=timezone.now() + timedelta(days=14)
@@ -200,7 +203,10 @@ def manager(request: Any) -> dict[str, Any]:
         "approvals": approvals,
         "approval_count": approval_count,
         "boards": boards,
-        "topics": classrooms.team_progress_topics(manager=user)[:MAX_TOPICS],
+        "topics": (
+            classrooms.team_progress_topics(manager=user)
+            + [paths.team_topic(team.pk) for team in teams]
+        )[:MAX_TOPICS],
     }
 
 
