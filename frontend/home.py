@@ -51,6 +51,7 @@ def learner(request: Any) -> dict[str, Any]:
     from classrooms import selectors as classrooms
     from leaderboards import selectors as leaderboards
     from messaging import selectors as messaging
+    from paths import selectors as paths
     from sessions import selectors as sessions
 
     user = request.user
@@ -68,6 +69,13 @@ def learner(request: Any) -> dict[str, Any]:
     )
     waiting = sessions.waiting_of(user=user)
     deadlines = sessions.cancellation_deadlines_of(user=user, until=now + timedelta(days=7))
+    # Learning paths due within two weeks, or already late (paths/).
+    paths_due = [
+        {"assignment": a, "overdue": paths.is_overdue(a, now)}
+        for a in paths.assignments_of(user=user).filter(
+            completed_at__isnull=True, due_at__isnull=False, due_at__lte=now + timedelta(days=14)
+        )[:5]
+    ]
     space = getattr(request, "space", None)  # lazy: test it by truth
     standing = leaderboards.standing_of(user=user, space_id=space.pk) if space else None
     unread = [
@@ -86,6 +94,7 @@ def learner(request: Any) -> dict[str, Any]:
         "continue": classrooms.continue_points(user=user),
         "waiting": waiting,
         "deadlines": deadlines,
+        "paths_due": paths_due,
         "standing": standing,
         "unread": unread,
         "topics": topics,

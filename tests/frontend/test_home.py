@@ -55,6 +55,17 @@ def test_learner_sees_tomorrows_session_with_a_join_button_and_the_next_activity
     assert cont["attrs"]["href"] == c.lesson.get_absolute_url()
     assert "Safety first" in find(html, data_testid="continue")["text"]
     assert find(html, data_testid="my-points-link")
+    # A learning path due in three days is among the deadlines; one due next month is not.
+    from paths import services as paths_services
+
+    for title, days in (("Soon path", 3), ("Later path", 40)):
+        path = paths_services.path_create(user=trainer, space=space, title=title)
+        paths_services.path_item_add(user=trainer, path=path, course=c.course)
+        paths_services.path_assign(
+            actor=trainer, path=path, users=[learner], due_at=timezone.now() + timedelta(days=days)
+        )
+    due = find_all(home(client, learner), data_testid="path-due")
+    assert [("Soon path" in d["text"], "Later path" in d["text"]) for d in due] == [(True, False)]
 
 
 def test_waiting_list_position_and_a_seat_offer_with_its_countdown(
