@@ -324,6 +324,15 @@ def logout_request_complete(
         raise SSOError(_("The identity provider's request could not be verified."))
     if message.name_id is None or not message.name_id.text:
         raise SSOError(_("The identity provider's request could not be verified."))
+    # Fresh (pysaml2 alone allows a day): issued in the last 10 minutes, 1 minute of clock
+    # skew; its id is kept an hour, so a replay is refused for as long as it is fresh.
+    try:
+        issued = datetime.datetime.strptime(message.issue_instant[:19], "%Y-%m-%dT%H:%M:%S")
+    except (TypeError, ValueError) as exc:
+        raise SSOError(_("The identity provider's request could not be verified.")) from exc
+    age = (timezone.now() - issued.replace(tzinfo=datetime.UTC)).total_seconds()
+    if not -60 <= age <= REQUEST_TTL:
+        raise SSOError(_("This logout request is too old."))
     SamlAssertionSeen.objects.filter(expires_at__lt=timezone.now()).delete()
     _seen, created = SamlAssertionSeen.objects.get_or_create(
         assertion_id=f"logout:{message.id}"[:255],
@@ -348,16 +357,20 @@ def logout_answer(
     status = None
     if not success:
         status = Status(status_code=StatusCode(value=STATUS_UNKNOWN_PRINCIPAL))
-    response = saml_client.create_logout_response(
-        message, bindings=[BINDING_HTTP_REDIRECT], status=status, sign=False
-    )
-    info = saml_client.apply_binding(
-        binding,
-        str(response),
-        destination,
-        relay_state="",
-        response=True,
-        sign=True,
-        sigalg=SIG_RSA_SHA256,
-    )
+    try:
+        response = saml_client.create_logout_response(
+            message, bindings=[BINDING_HTTP_REDIRECT], status=status, sign=False
+        )
+        info = saml_client.apply_binding(
+            binding,
+            str(response),
+            destination,
+            relay_state="",
+            response=True,
+            sign=True,
+            sigalg=SIG_RSA_SHA256,
+        )
+    except Exception:
+        logger.warning("SAML logout response for provider %s failed", provider.pk, exc_info=True)
+        return None
     return dict(info["headers"])["Location"]

@@ -7,6 +7,7 @@ LogoutResponse."""
 from __future__ import annotations
 
 import base64
+import datetime
 import re
 
 import pytest
@@ -122,7 +123,6 @@ def test_a_logout_response_for_a_request_we_never_sent_is_refused(client, space,
 
 def idp_request_for(idp, provider) -> str:
     """A LogoutRequest as if the SP had sent it (issuer = our SP) to the IdP, for POST."""
-    import datetime
     import uuid
 
     from saml2.saml import NAMEID_FORMAT_PERSISTENT, Issuer, NameID
@@ -139,7 +139,9 @@ def idp_request_for(idp, provider) -> str:
     return base64.b64encode(str(req).encode()).decode()
 
 
-def test_idp_initiated_logout_ends_the_sessions_of_that_name_id(client, space, setup, learner):
+def test_idp_initiated_logout_ends_the_sessions_of_that_name_id(
+    client, space, setup, learner, monkeypatch
+):
     provider, idp = setup
     sam, index = sign_in(client, space, idp)
     # A second browser of Sam's (same IdP session), and someone else signed in.
@@ -163,6 +165,13 @@ def test_idp_initiated_logout_ends_the_sessions_of_that_name_id(client, space, s
         sls.replace("http://testserver", ""),
         {"SAMLRequest": base64.b64encode(stripped.encode()).decode()},
     )
+    assert r.status_code == 400
+    assert "_auth_user_id" in client.session
+    # The same request 11 minutes later (stale) is refused.
+    real_now = saml.timezone.now
+    with monkeypatch.context() as later:
+        later.setattr(saml.timezone, "now", lambda: real_now() + datetime.timedelta(minutes=11))
+        r = Client().post(sls.replace("http://testserver", ""), {"SAMLRequest": message})
     assert r.status_code == 400
     assert "_auth_user_id" in client.session
     # The IdP's signed request (sent by the browser, cross-site: no Lyceum cookie needed).
