@@ -68,6 +68,10 @@ class IdentityProvider(models.Model):
     )
     # SAML 2.0: the IdP's metadata (XML), which carries its entity id, endpoints and certificate.
     idp_metadata = models.TextField(_("IdP metadata (XML)"), blank=True)
+    # Our own signing key and certificate for this IdP (single logout messages are signed),
+    # made on first use; the certificate is in our metadata.
+    sp_private_key = models.TextField(_("SP signing key (PEM)"), blank=True, editable=False)
+    sp_certificate = models.TextField(_("SP certificate (PEM)"), blank=True, editable=False)
     # Just-in-time accounts and attribute mapping.
     create_accounts = models.BooleanField(_("create accounts on first sign-in"), default=True)
     mapping = models.JSONField(_("attribute mapping"), default=default_mapping, blank=True)

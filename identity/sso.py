@@ -207,7 +207,32 @@ def oidc_complete(*, request: Any, state: str, code: str) -> tuple[IdentityProvi
             info = {}
         if isinstance(info, dict) and info.get("sub") == claims["sub"]:
             claims = {**info, **claims}
+    claims["_id_token"] = tokens["id_token"]  # kept in the session for logout (id_token_hint)
     return provider, claims, entry["next"]
+
+
+def oidc_logout_url(*, request: Any, provider: IdentityProvider, id_token: str) -> str | None:
+    """RP-initiated logout: the provider's ``end_session_endpoint`` with the ID token of the
+    sign-in (id_token_hint) and our post-logout page (to register at the provider), when its
+    discovery document has one."""
+    try:
+        meta = oidc_metadata(provider)
+    except SSOError:
+        return None
+    endpoint = meta.get("end_session_endpoint")
+    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+        return None
+    params = {
+        "client_id": provider.client_id,
+        "post_logout_redirect_uri": post_logout_url(request),
+    }
+    if id_token:
+        params["id_token_hint"] = id_token
+    return endpoint + ("&" if "?" in endpoint else "?") + urlencode(params)
+
+
+def post_logout_url(request: Any) -> str:
+    return request.build_absolute_uri("/accounts/login/")
 
 
 # -- just-in-time accounts ----------------------------------------------------------------

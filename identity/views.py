@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
@@ -18,11 +19,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from hub.accounts.services import space_switch
-from identity import sso
+from identity import hooks, sso
 from identity.backends import BACKEND
-from identity.models import IdentityProvider
+from identity.models import ExternalIdentity, IdentityProvider
 
 SESSION_PROVIDER = "identity_provider"
+SESSION_ID_TOKEN = "identity_id_token"
+SESSION_SAML_INDEX = "identity_saml_index"
 
 
 def safe_next(request: HttpRequest, value: Any) -> str:
@@ -63,9 +66,22 @@ def sso_start(request: HttpRequest, space_slug: str, provider_slug: str) -> Http
     return response
 
 
-def finish(request: HttpRequest, provider: IdentityProvider, user: Any, next_url: str) -> Any:
+def finish(
+    request: HttpRequest,
+    provider: IdentityProvider,
+    user: Any,
+    next_url: str,
+    *,
+    id_token: str = "",
+    session_index: str = "",
+) -> Any:
     auth_login(request, user, backend=BACKEND)
     request.session[SESSION_PROVIDER] = provider.pk
+    # What logout needs: the ID token (id_token_hint) or the SAML session index.
+    if id_token:
+        request.session[SESSION_ID_TOKEN] = id_token
+    if session_index:
+        request.session[SESSION_SAML_INDEX] = session_index
     space_switch(request=request, space=provider.space)
     return HttpResponseRedirect(safe_next(request, next_url))
 
@@ -89,6 +105,7 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
         provider, claims, next_url = sso.oidc_complete(
             request=request, state=state, code=request.GET.get("code", "")
         )
+        id_token = claims.pop("_id_token", "")
         user = sso.sign_in(
             provider=provider,
             subject=str(claims.get("sub", "")),
@@ -97,7 +114,7 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
         )
     except sso.SSOError as exc:
         return refused(request, str(exc))
-    return finish(request, provider, user, next_url)
+    return finish(request, provider, user, next_url, id_token=id_token)
 
 
 @csrf_exempt  # the IdP posts here; the response's signature and InResponseTo guard it
@@ -123,7 +140,7 @@ def saml_acs(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except sso.SSOError as exc:
         return refused(request, str(exc))
-    return finish(request, provider, user, next_url)
+    return finish(request, provider, user, next_url, session_index=session_index)
 
 
 @require_GET
@@ -136,30 +153,141 @@ def saml_metadata(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(saml.metadata_xml(request, provider), content_type="application/xml")
 
 
-@require_GET
+@csrf_exempt  # the IdP posts here; the message's signature and InResponseTo guard it
+@require_POST
 def saml_sls(request: HttpRequest, pk: int) -> HttpResponse:
-    """Where the IdP sends the browser back after single logout: the local session is
-    already over."""
-    return HttpResponseRedirect(reverse("login"))
+    """Single logout, HTTP-POST binding. A ``SAMLResponse`` answers the LogoutRequest our
+    logout sent (the local session is already over); a ``SAMLRequest`` is the IdP ending
+    the person's session (IdP-initiated): their Lyceum sessions signed in through this IdP
+    with that NameID (and session index) end, and the IdP gets a signed LogoutResponse."""
+    from identity import saml
+
+    provider = get_object_or_404(
+        IdentityProvider.objects.select_related("space"),
+        pk=pk,
+        enabled=True,
+        kind=IdentityProvider.Kind.SAML,
+    )
+    if "SAMLResponse" in request.POST:
+        try:
+            done = saml.logout_response_complete(
+                request=request, provider=provider, saml_response=request.POST["SAMLResponse"]
+            )
+        except sso.SSOError as exc:
+            return refused(request, str(exc))
+        hooks.audit(
+            action="sso.logout_confirmed",
+            target=get_user_model().objects.filter(pk=done["user"]).first(),
+            space=provider.space,
+            request=request,
+            details={"provider": provider.slug, "status": done["status"].rsplit(":", 1)[-1]},
+        )
+        return HttpResponseRedirect(reverse("login"))
+    try:
+        message, _idp = saml.logout_request_complete(
+            request=request, provider=provider, saml_request=request.POST.get("SAMLRequest", "")
+        )
+    except sso.SSOError as exc:
+        return refused(request, str(exc))
+    indexes = {si.text for si in (message.session_index or []) if si.text}
+    link = (
+        ExternalIdentity.objects.select_related("user")
+        .filter(provider=provider, subject=message.name_id.text)
+        .first()
+    )
+    ended = 0
+    if link is not None and (not indexes or link.session_index in indexes):
+        ended = sessions_end_for(user=link.user, provider=provider, indexes=indexes)
+        hooks.audit(
+            action="sso.logout_by_idp",
+            target=link.user,
+            space=provider.space,
+            request=request,
+            details={"provider": provider.slug, "sessions_ended": ended},
+        )
+    url = saml.logout_answer(
+        request=request, provider=provider, message=message, success=link is not None
+    )
+    if url is None:
+        return HttpResponse(status=204)
+    return HttpResponseRedirect(url)
+
+
+def sessions_end_for(*, user: Any, provider: IdentityProvider, indexes: set[str]) -> int:
+    """End the person's browser sessions that were signed in through this provider (with
+    one of these SAML session indexes when the IdP names some)."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    ended = 0
+    uid = str(user.pk)
+    for s in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=1000):
+        try:
+            data = s.get_decoded()
+        except Exception:
+            continue
+        if str(data.get("_auth_user_id")) != uid or data.get(SESSION_PROVIDER) != provider.pk:
+            continue
+        if indexes and data.get(SESSION_SAML_INDEX) not in indexes:
+            continue
+        s.delete()
+        ended += 1
+    if ended:
+        from hub.realtime import disconnect_user
+
+        disconnect_user(user_id=user.pk)
+    return ended
+
+
+def leave(request: HttpRequest, url: str, provider: IdentityProvider) -> HttpResponse:
+    """Our page that moves on to the provider's logout (a redirect answering the logout
+    form would be held to the page's CSP form-action)."""
+    response = render(
+        request,
+        "identity/sso_redirect.html",
+        {"url": url, "provider": provider, "leaving": True},
+    )
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
-    """Ends the local session; after a SAML sign-in at an IdP that offers single logout,
-    goes on to the IdP's logout."""
+    """Ends the local session; then, after a SAML sign-in at an IdP that offers single
+    logout, sends our signed LogoutRequest to the IdP, and after an OpenID Connect sign-in
+    at a provider with an ``end_session_endpoint``, goes there (RP-initiated logout)."""
     provider_id = request.session.get(SESSION_PROVIDER)
+    id_token = request.session.get(SESSION_ID_TOKEN, "")
+    provider = None
     if provider_id and request.user.is_authenticated:
-        provider = IdentityProvider.objects.filter(
-            pk=provider_id, kind=IdentityProvider.Kind.SAML
-        ).first()
-        if provider is not None:
-            from identity import saml
+        provider = (
+            IdentityProvider.objects.select_related("space")
+            .filter(pk=provider_id, enabled=True)
+            .first()
+        )
+    if provider is None:  # the audit log records the logout (hub.audit.signals)
+        return auth_views.LogoutView.as_view()(request)
+    user = request.user
+    url = None
+    if provider.kind == IdentityProvider.Kind.SAML:
+        from identity import saml
 
-            url = saml.logout_url(request=request, provider=provider, user=request.user)
-            if url:
-                auth_logout(request)
-                return HttpResponseRedirect(url)
-    return auth_views.LogoutView.as_view()(request)
+        url = saml.logout_begin(request=request, provider=provider, user=user)
+    else:
+        url = sso.oidc_logout_url(request=request, provider=provider, id_token=id_token)
+    hooks.audit(
+        action="sso.logout",
+        actor=user,
+        target=user,
+        space=provider.space,
+        request=request,
+        details={"provider": provider.slug, "at_provider": bool(url)},
+    )
+    if not url:
+        return auth_views.LogoutView.as_view()(request)
+    auth_logout(request)
+    return leave(request, url, provider)
 
 
 urlpatterns = [

@@ -52,6 +52,7 @@ def test_oidc_sign_in_creates_the_account_and_sso_only_hides_passwords(
         "client_id": "lyceum",
         "client_secret": "s3cret",
         "redirect_uris": [f"{lyceum_server.url}/sso/oidc/callback/"],
+        "post_logout_redirect_uris": [f"{lyceum_server.url}/accounts/login/"],
         "response_types": ["code"],
         "grant_types": ["authorization_code"],
     }
@@ -84,6 +85,20 @@ def test_oidc_sign_in_creates_the_account_and_sso_only_hides_passwords(
             expect(page).to_have_url(re.compile(re.escape(lyceum_server.url)))
             # Going back through the same callback (a replay) is refused.
             page.go_back()
+            # Logout ends the Lyceum session and the provider's (RP-initiated logout):
+            # the provider asks to confirm, then sends the browser to our login page.
+            page.goto("/")
+            page.click("[data-testid=user-menu] summary")
+            page.click("[data-testid=logout]")
+            expect(page).to_have_url(re.compile(re.escape(issuer) + "/session/end"))
+            page.get_by_role("button", name="Yes, sign me out").click()
+            expect(page).to_have_url(re.compile(re.escape(lyceum_server.url) + "/accounts/login/"))
+            page.goto("/")
+            expect(page).to_have_url(re.compile("/accounts/login/"))
+            # Signing in again needs the provider's password again: its session is over.
+            page.goto("/accounts/login/?space=acme")
+            page.get_by_test_id("sso-acme-id").click()
+            expect(page.locator("input[name=password]")).to_be_visible()
         finally:
             close_context(context)
         facts = json.loads(live_env.manage("shell", "-c", CHECK).strip().splitlines()[-1])

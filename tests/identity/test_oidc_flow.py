@@ -35,6 +35,7 @@ def issuer():
         "client_id": "lyceum",
         "client_secret": "s3cret",
         "redirect_uris": [REDIRECT],
+        "post_logout_redirect_uris": ["http://testserver/accounts/login/"],
         "response_types": ["code"],
         "grant_types": ["authorization_code"],
     }
@@ -132,3 +133,35 @@ def test_sso_only_refuses_passwords_but_not_to_superusers(client, space, learner
     root.save()
     response = client.post("/accounts/login/", {"username": "root", "password": "pw-123456!"})
     assert response.status_code == 302
+
+
+def test_logout_ends_the_session_and_goes_to_the_providers_end_session(client, space, provider):
+    """RP-initiated logout: our logout ends the local session and sends the browser to the
+    provider's end_session_endpoint with id_token_hint and the registered
+    post_logout_redirect_uri; the provider accepts both."""
+    from urllib.parse import parse_qs, urlparse
+
+    from hub.audit.models import Entry
+
+    callback = idp_sign_in(start(client, space))
+    assert client.get(callback.replace("http://testserver", "")).status_code == 302
+    page = client.post("/accounts/logout/")
+    assert page.status_code == 200
+    assert "_auth_user_id" not in client.session
+    url = (
+        re.search(r'href="([^"]+)" data-testid="sso-continue"', page.content.decode())
+        .group(1)
+        .replace("&amp;", "&")
+    )
+    assert url.startswith(provider.issuer + "/session/end?")
+    query = parse_qs(urlparse(url).query)
+    assert query["post_logout_redirect_uri"] == ["http://testserver/accounts/login/"]
+    assert query["id_token_hint"][0].count(".") == 2
+    # The provider accepts the hint and the URI (a wrong one is a 400 there) and goes on
+    # to end its session.
+    r = requests.get(url, timeout=10)
+    assert r.status_code == 200 and "/session/end/confirm" in r.text, r.text[:300]
+    wrong = url.replace("accounts%2Flogin", "elsewhere")
+    assert requests.get(wrong, timeout=10).status_code == 400
+    entry = Entry.objects.filter(action="sso.logout").latest("pk")
+    assert entry.details == {"provider": "acme-id", "at_provider": True}

@@ -9,6 +9,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 
+from identity import saml
 from identity.models import IdentityProvider
 from tests.peers.saml_idp import SamlIdP
 
@@ -44,7 +45,7 @@ def setup(client, space, admin, tmp_path):
         role_groups={"lyceum-coordinators": "coordinator"},
     )
     # Our SP metadata for the IdP, the IdP's for us.
-    sp_meta = client_metadata(client, provider)
+    sp_meta = saml.metadata_xml(TestRequest(), provider)
     idp = SamlIdP(tmp_path, sp_meta)
     provider.idp_metadata = idp.metadata
     provider.save()
@@ -54,35 +55,6 @@ def setup(client, space, admin, tmp_path):
 class TestRequest:
     def build_absolute_uri(self, path: str) -> str:
         return "http://testserver" + path
-
-
-def client_metadata(client, provider) -> str:
-    """Our SP's metadata (before the provider has the IdP's, which the view needs)."""
-    import shutil
-
-    from saml2.config import SPConfig
-    from saml2.metadata import create_metadata_string
-
-    from identity import saml
-
-    urls = saml.sp_urls(TestRequest(), provider)
-    config = SPConfig()
-    config.load(
-        {
-            "entityid": urls["entity"],
-            "xmlsec_binary": shutil.which("xmlsec1"),
-            "service": {
-                "sp": {
-                    "endpoints": {
-                        "assertion_consumer_service": [
-                            (urls["acs"], "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST")
-                        ]
-                    }
-                }
-            },
-        }
-    )
-    return create_metadata_string(None, config, 4, None, None, None, None, None).decode()
 
 
 def start(client, space) -> str:
@@ -116,7 +88,7 @@ def test_tampered_and_foreign_responses_are_refused(client, space, setup, tmp_pa
     assert r.status_code == 400
     # Signed by another IdP key (same entity id): refused.
     (tmp_path / "other").mkdir()
-    other = SamlIdP(tmp_path / "other", client_metadata(client, provider), name="other")
+    other = SamlIdP(tmp_path / "other", saml.metadata_xml(TestRequest(), provider), name="other")
     acs, foreign = other.respond(start(client, space), subject="sam-1", identity=IDENTITY)
     r = client.post(acs.replace("http://testserver", ""), {"SAMLResponse": foreign})
     assert r.status_code == 400

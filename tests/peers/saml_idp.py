@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -104,6 +105,62 @@ class SamlIdP:
             sign_response=True,
         )
         return acs, base64.b64encode(str(response).encode()).decode()
+
+    def session_index(self, saml_response: str) -> str:
+        """The session index the IdP gave in a response it made."""
+        from saml2.samlp import response_from_string
+
+        response = response_from_string(base64.b64decode(saml_response).decode())
+        return response.assertion[0].authn_statement[0].session_index
+
+    def receive_logout(self, redirect_url: str, sp_entity: str):
+        """Our SP's LogoutRequest (HTTP-Redirect) at the IdP's SLO URL; its query string
+        signature is verified with the certificate of the SP's metadata."""
+        from saml2.sigver import verify_redirect_signature
+
+        query = {k: v[0] for k, v in parse_qs(urlparse(redirect_url).query).items()}
+        certs = self.server.metadata.certs(sp_entity, "spsso", "signing")
+        if not certs or not verify_redirect_signature(
+            query, self.server.sec.sec_backend, certs[0][1]
+        ):
+            raise AssertionError("the LogoutRequest's signature does not verify")
+        return self.server.parse_logout_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT)
+
+    def logout_response(self, logout_request, *, sign: bool = True) -> tuple[str, str]:
+        """(SP's SLS URL, SAMLResponse): the IdP's LogoutResponse by HTTP-POST."""
+        response = self.server.create_logout_response(
+            logout_request.message, bindings=[BINDING_HTTP_POST], sign=sign
+        )
+        xml = str(response)  # signed: already the XML text
+        destination = re.search(r'Destination="([^"]+)"', xml).group(1)
+        return destination, base64.b64encode(xml.encode()).decode()
+
+    def logout_request(
+        self, destination: str, sp_entity: str, *, subject: str, session_index: str = ""
+    ) -> str:
+        """An IdP-initiated LogoutRequest (signed, for HTTP-POST): SAMLRequest."""
+        _id, request = self.server.create_logout_request(
+            destination,
+            sp_entity,
+            name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=subject),
+            session_indexes=[session_index] if session_index else None,
+            sign=True,
+        )
+        return base64.b64encode(str(request).encode()).decode()
+
+    def parse_logout_answer(self, redirect_url: str):
+        """Our SP's LogoutResponse (HTTP-Redirect), its signature verified."""
+        from saml2.sigver import verify_redirect_signature
+
+        query = {k: v[0] for k, v in parse_qs(urlparse(redirect_url).query).items()}
+        response = self.server.parse_logout_request_response(
+            query["SAMLResponse"], BINDING_HTTP_REDIRECT
+        )
+        sp_entity = response.response.issuer.text
+        certs = self.server.metadata.certs(sp_entity, "spsso", "signing")
+        if not verify_redirect_signature(query, self.server.sec.sec_backend, certs[0][1]):
+            raise AssertionError("the LogoutResponse's signature does not verify")
+        return response.response
 
 
 __all__ = ["BINDING_HTTP_POST", "SamlIdP"]

@@ -24,7 +24,12 @@ const provider = new Provider(issuer, {
   },
   conformIdTokenClaims: false,
   cookies: { keys: ["lyceum-test-oidc-peer"] },
-  features: { devInteractions: { enabled: true } },
+  features: {
+    devInteractions: { enabled: true },
+    // RP-initiated logout: end_session_endpoint in discovery; clients register
+    // post_logout_redirect_uris.
+    rpInitiatedLogout: { enabled: true },
+  },
   async findAccount(ctx, sub) {
     const claims = accounts[sub] || { email: `${sub}@example.test` };
     return {
