@@ -149,7 +149,14 @@ def login_second_factor(request: HttpRequest) -> HttpResponse:
             status = 400
         else:
             status = 400
-    return render(request, "accounts/second_factor.html", {"form": form}, status=status)
+    from hub.passkeys.services import has_passkey
+
+    return render(
+        request,
+        "accounts/second_factor.html",
+        {"form": form, "totp": mfa.has_totp(user=user), "passkeys": has_passkey(user=user)},
+        status=status,
+    )
 
 
 # -- password reset --------------------------------------------------------------------------
@@ -463,6 +470,7 @@ def access_policy(request: HttpRequest, slug: str) -> HttpResponse:
 def security(request: HttpRequest) -> HttpResponse:
     user = request.user
     from hub.accounts.models import TOTPDevice
+    from hub.passkeys.services import passkeys_of
 
     device = TOTPDevice.objects.filter(user=user).first()
     setup = None
@@ -483,6 +491,7 @@ def security(request: HttpRequest) -> HttpResponse:
             "email_verified": lifecycle.email_is_verified(user=user),
             "exports": privacy.exports_of(user=user)[:5],
             "erasure": privacy.erasure_pending(user=user),
+            "passkeys": passkeys_of(user=user),
         },
     )
 
