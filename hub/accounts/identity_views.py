@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
@@ -349,7 +350,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 user = lifecycle.invitation_accept(
                     token=token, request=request, **form.cleaned_data
                 )
-                login(request, user, backend="hub.accounts.lockout.LockoutModelBackend")
+                login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
                 mark_second_factor(request, user)
             else:
                 user = None

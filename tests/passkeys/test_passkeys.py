@@ -365,3 +365,14 @@ def test_passkey_endpoints_need_a_pending_login_and_json(client, learner):
     assert client.get(reverse("passkey-register-options")).status_code == 405
     assert not Passkey.objects.exists()
     assert base64url_to_bytes("AA") == b"\x00"
+
+
+def test_the_same_authenticator_twice_is_refused(client, learner, learner2):
+    key = SoftKey()
+    assert register(client, learner, key).status_code == 201
+    for person in (learner, learner2):
+        response = register(client, person, key)
+        assert response.status_code == 400
+        assert "already registered" in response.json()["error"]["message"]
+    assert Passkey.objects.count() == 1
+    assert Entry.objects.filter(action="mfa.passkey_added").count() == 1
