@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "hub.accounts.apps.AccountsConfig",
     # -- identity and access (issue 16): the audit log
     "hub.audit.apps.AuditConfig",
+    "hub.passkeys.apps.PasskeysConfig",
     "hub.announcements.apps.AnnouncementsConfig",
     "classrooms.apps.ClassroomsConfig",
     "sessions.apps.TrainingSessionsConfig",

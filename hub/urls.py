@@ -49,6 +49,7 @@ urlpatterns = [
     # Accounts
     # Identity and access (issue 16): login with a second factor, reset, invitations, ...
     path("", include("hub.accounts.urls")),
+    path("", include("hub.passkeys.urls")),  # passkeys as a second factor (issue 16)
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",

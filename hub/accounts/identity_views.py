@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
@@ -149,7 +150,14 @@ def login_second_factor(request: HttpRequest) -> HttpResponse:
             status = 400
         else:
             status = 400
-    return render(request, "accounts/second_factor.html", {"form": form}, status=status)
+    from hub.passkeys.services import has_passkey
+
+    return render(
+        request,
+        "accounts/second_factor.html",
+        {"form": form, "totp": mfa.has_totp(user=user), "passkeys": has_passkey(user=user)},
+        status=status,
+    )
 
 
 # -- password reset --------------------------------------------------------------------------
@@ -342,7 +350,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 user = lifecycle.invitation_accept(
                     token=token, request=request, **form.cleaned_data
                 )
-                login(request, user, backend="hub.accounts.lockout.LockoutModelBackend")
+                login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
                 mark_second_factor(request, user)
             else:
                 user = None
@@ -463,6 +471,7 @@ def access_policy(request: HttpRequest, slug: str) -> HttpResponse:
 def security(request: HttpRequest) -> HttpResponse:
     user = request.user
     from hub.accounts.models import TOTPDevice
+    from hub.passkeys.services import passkeys_of
 
     device = TOTPDevice.objects.filter(user=user).first()
     setup = None
@@ -483,6 +492,7 @@ def security(request: HttpRequest) -> HttpResponse:
             "email_verified": lifecycle.email_is_verified(user=user),
             "exports": privacy.exports_of(user=user)[:5],
             "erasure": privacy.erasure_pending(user=user),
+            "passkeys": passkeys_of(user=user),
         },
     )
 

@@ -71,8 +71,15 @@ def _normalise(code: str) -> str:
 
 
 # -- reads -----------------------------------------------------------------------------------
-def has_second_factor(*, user: User) -> bool:
+def has_totp(*, user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
+
+
+def has_second_factor(*, user: User) -> bool:
+    """An authenticator app or a passkey (hub.passkeys)."""
+    from hub.passkeys.models import Passkey
+
+    return has_totp(user=user) or Passkey.objects.filter(user=user).exists()
 
 
 def is_staff_person(user: User) -> bool:
@@ -148,7 +155,7 @@ def _recovery_codes_make(user: User) -> list[str]:
 
 @transaction.atomic
 def recovery_codes_regenerate(*, user: User, request: Any = None) -> list[str]:
-    if not has_second_factor(user=user):
+    if not has_totp(user=user):
         raise ValidationError(_("Set up an authenticator app first."))
     codes = _recovery_codes_make(user)
     audit.record(action="mfa.recovery_codes_renewed", actor=user, target=user, request=request)
@@ -194,7 +201,13 @@ def second_factor_remove(*, actor: User, user: User, request: Any = None) -> Non
     and no recovery codes). Refused to the person while their space requires one."""
     if actor.pk != user.pk and not actor.has_role(Role.ADMIN):
         raise PermissionDenied(_("Only the person or an administrator may do this."))
-    if actor.pk == user.pk and second_factor_required(user=user):
+    from hub.passkeys.models import Passkey
+
+    if (
+        actor.pk == user.pk
+        and second_factor_required(user=user)
+        and not Passkey.objects.filter(user=user).exists()
+    ):
         raise ValidationError(_("Your space requires a second factor for your role."))
     TOTPDevice.objects.filter(user=user).delete()
     user.recovery_codes.all().delete()

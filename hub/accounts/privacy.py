@@ -44,6 +44,7 @@ SECRET_FIELDS = {"password", "feed_token", "secret", "code_hash", "key", "token_
 SKIPPED_MODELS = {
     "accounts.totpdevice",
     "accounts.recoverycode",
+    "passkeys.passkey",
     "accounts.dataexport",
     "authtoken.token",
     "authtoken.tokenproxy",
@@ -252,6 +253,7 @@ def user_erase(*, actor: User, user: User, request: Any = None) -> None:
     Token.objects.filter(user=user).delete()
     TOTPDevice.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()
+    user.passkeys.all().delete()
     EmailAddressState.objects.filter(user=user).delete()
     DataExport.objects.filter(user=user).delete()
     ErasureRequest.objects.filter(user=user).update(username=user.username)
