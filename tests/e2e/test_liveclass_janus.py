@@ -250,10 +250,22 @@ def test_through_janus_the_trainers_shared_screen_plays_on_the_learners_page(
 
 
 # The simulcast layer a page's subscription to user %d last asked Janus for.
-ASKED_LAYER = """(user) => {
+ASKED_LAYER = """([user, layer]) => {
   const holder = Lyceum.liveclassMedia.subscriptions.get(user);
-  return holder ? holder.layer : null;
+  return Boolean(holder) && holder.layer === layer;
 }"""
+# What a failure reports: each subscription's layer, connection and state.
+LAYERS = """() => Object.fromEntries([...Lyceum.liveclassMedia.subscriptions].map(
+  ([user, h]) => [user, {layer: h.layer, connection: h.connection,
+                         state: h.pc.connectionState}]))"""
+
+
+def wait_layer(page: Any, user: int, layer: int) -> None:
+    """``page``'s subscription to ``user`` has asked Janus for simulcast ``layer``."""
+    try:
+        page.wait_for_function(ASKED_LAYER, arg=[user, layer])
+    except Exception as exc:
+        raise AssertionError(f"layer {layer} of {user} not asked: {page.evaluate(LAYERS)}") from exc
 
 
 def test_through_janus_a_spotlit_learner_is_spotlit_everywhere_on_the_full_layer(
@@ -274,7 +286,7 @@ def test_through_janus_a_spotlit_learner_is_spotlit_everywhere_on_the_full_layer
         wait_playing(second, ids["trainer"], coach)
         # Two others each: neither spotlit, both on the middle layer.
         for page, user in ((coach, ids["learner"]), (second, ids["learner"])):
-            page.wait_for_function(f"() => ({ASKED_LAYER})({user}) === 1")
+            wait_layer(page, user, 1)
         person = coach.locator(f'#lc-people li[data-user="{ids["learner"]}"]')
         person.get_by_role("button", name="Spotlight").click()
         for page in pages:
@@ -284,9 +296,9 @@ def test_through_janus_a_spotlit_learner_is_spotlit_everywhere_on_the_full_layer
             )
         # With simulcast the spotlit learner is asked for in full, the others stay halved.
         for page in (coach, second):
-            page.wait_for_function(f"() => ({ASKED_LAYER})({ids['learner']}) === 2")
-        coach.wait_for_function(f"() => ({ASKED_LAYER})({ids['learner2']}) === 1")
-        second.wait_for_function(f"() => ({ASKED_LAYER})({ids['trainer']}) === 1")
+            wait_layer(page, ids["learner"], 2)
+        wait_layer(coach, ids["learner2"], 1)
+        wait_layer(second, ids["trainer"], 1)
         wait_playing(second, ids["learner"], first)
         wait_playing(coach, ids["learner"], first)
 
@@ -295,7 +307,7 @@ def test_through_janus_a_spotlit_learner_is_spotlit_everywhere_on_the_full_layer
         for page in pages:
             expect(page.locator(spotlit)).not_to_have_class(re.compile(r"\bspotlight\b"))
         for page in (coach, second):
-            page.wait_for_function(f"() => ({ASKED_LAYER})({ids['learner']}) === 1")
+            wait_layer(page, ids["learner"], 1)
     finally:
         for page in pages:
             close_context(page.context)
