@@ -208,6 +208,17 @@ SCREEN_TIME = """(user) => document.querySelector(
   `#media-stage [data-user="${user}"][data-source=screen] video`).currentTime"""
 
 
+def wait_screen(page: Any, user: int, *others: Any) -> None:
+    """``user``'s shared screen plays on ``page``; a failure reports the connections."""
+    try:
+        page.wait_for_function(SCREEN_PLAYING, arg=[user, 0], timeout=2 * EXPECT_TIMEOUT_MS)
+        started = page.evaluate(SCREEN_TIME, user)
+        page.wait_for_function(SCREEN_PLAYING, arg=[user, started + 0.5])
+    except Exception as exc:
+        stats = [p.evaluate(STATS) for p in (page, *others)]
+        raise AssertionError(f"screen of {user} not playing; connections: {stats}") from exc
+
+
 def test_through_janus_the_trainers_shared_screen_plays_on_the_learners_page(
     media_browser: Any, janus_room: tuple[LiveServer, dict[str, int]]
 ) -> None:
@@ -219,6 +230,7 @@ def test_through_janus_the_trainers_shared_screen_plays_on_the_learners_page(
     server, ids = janus_room
     coach = open_room(media_browser, server, "trainer", ids["id"])
     learner = open_room(media_browser, server, "learner", ids["id"])
+    late = learner  # until the late joiner's page opens
     screen = f'#media-stage [data-user="{ids["trainer"]}"][data-source=screen]'
     try:
         wait_playing(learner, ids["trainer"], coach)
@@ -227,25 +239,22 @@ def test_through_janus_the_trainers_shared_screen_plays_on_the_learners_page(
         expect(coach.locator("[data-testid=media-screen]")).to_have_attribute(
             "aria-pressed", "true"
         )
-        try:
-            learner.wait_for_function(SCREEN_PLAYING, arg=[ids["trainer"], 0])
-            started = learner.evaluate(SCREEN_TIME, ids["trainer"])
-            learner.wait_for_function(SCREEN_PLAYING, arg=[ids["trainer"], started + 0.5])
-        except Exception as exc:
-            stats = [p.evaluate(STATS) for p in (learner, coach)]
-            raise AssertionError(f"screen not playing; connections: {stats}") from exc
+        wait_screen(learner, ids["trainer"], coach)
         # The shared screen is the full capture, not the camera's size.
         width = learner.evaluate(f"() => document.querySelector('{screen} video').videoWidth")
         assert width > 640, width
         # The camera goes on beside it.
         wait_playing(learner, ids["trainer"], coach)
+        # Someone who joins while the screen is shared sees it at once.
+        late = open_room(media_browser, server, "learner2", ids["id"])
+        wait_screen(late, ids["trainer"], coach)
 
         coach.click("[data-testid=media-screen]")
-        expect(learner.locator(screen)).to_be_hidden()
-        expect(coach.locator(screen)).to_be_hidden()
+        for page in (learner, late, coach):
+            expect(page.locator(screen)).to_be_hidden()
         wait_playing(learner, ids["trainer"], coach)
     finally:
-        for page in (coach, learner):
+        for page in dict.fromkeys((coach, learner, late)):  # the late page once
             close_context(page.context)
 
 
