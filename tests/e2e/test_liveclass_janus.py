@@ -9,6 +9,7 @@ raises a hand is let speak and sent back to watching.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -174,6 +175,150 @@ def test_through_janus_a_webinar_learner_is_let_speak_and_goes_back_to_watching(
         if coach.locator('[data-testid=lc-webinar][aria-pressed="true"]').count():
             coach.click("[data-testid=lc-webinar]")
         for page in (coach, learner):
+            close_context(page.context)
+
+
+def test_through_janus_three_in_the_room_each_see_the_two_others(
+    media_browser: Any, janus_room: tuple[LiveServer, dict[str, int]]
+) -> None:
+    server, ids = janus_room
+    coach = open_room(media_browser, server, "trainer", ids["id"])
+    first = open_room(media_browser, server, "learner", ids["id"])
+    second = open_room(media_browser, server, "learner2", ids["id"])
+    pages = {ids["trainer"]: coach, ids["learner"]: first, ids["learner2"]: second}
+    try:
+        for viewer, page in pages.items():
+            for user, publisher in pages.items():
+                if user != viewer:
+                    wait_playing(page, user, publisher)
+    finally:
+        for page in pages.values():
+            close_context(page.context)
+
+
+# The screen tile of user %d on a page: shown, with frames, a size and a clock that moves.
+SCREEN_PLAYING = """([user, after]) => {
+  const tile = document.querySelector(
+    `#media-stage [data-testid=media-tile][data-user="${user}"][data-source=screen]`);
+  const video = tile && tile.querySelector("video");
+  return Boolean(video) && !tile.hidden && video.readyState >= 2 && video.videoWidth > 0
+    && video.currentTime > after;
+}"""
+SCREEN_TIME = """(user) => document.querySelector(
+  `#media-stage [data-user="${user}"][data-source=screen] video`).currentTime"""
+
+
+def wait_screen(page: Any, user: int, *others: Any) -> None:
+    """``user``'s shared screen plays on ``page``; a failure reports the connections."""
+    try:
+        page.wait_for_function(SCREEN_PLAYING, arg=[user, 0], timeout=2 * EXPECT_TIMEOUT_MS)
+        started = page.evaluate(SCREEN_TIME, user)
+        page.wait_for_function(SCREEN_PLAYING, arg=[user, started + 0.5])
+    except Exception as exc:
+        stats = [p.evaluate(STATS) for p in (page, *others)]
+        raise AssertionError(f"screen of {user} not playing; connections: {stats}") from exc
+
+
+def test_through_janus_the_trainers_shared_screen_plays_on_the_learners_page(
+    media_browser: Any, janus_room: tuple[LiveServer, dict[str, int]]
+) -> None:
+    """Chromium's fake display capture (the fake-UI flag picks the screen): the trainer's
+    screen goes out on its own slot of the publication, Janus forwards it as a stream of
+    its own, and the learner's page shows it in a screen tile until sharing stops."""
+    from playwright.sync_api import expect
+
+    server, ids = janus_room
+    coach = open_room(media_browser, server, "trainer", ids["id"])
+    learner = open_room(media_browser, server, "learner", ids["id"])
+    late = learner  # until the late joiner's page opens
+    screen = f'#media-stage [data-user="{ids["trainer"]}"][data-source=screen]'
+    try:
+        wait_playing(learner, ids["trainer"], coach)
+        expect(learner.locator(f"{screen}:visible")).to_have_count(0)
+        coach.click("[data-testid=media-screen]")
+        expect(coach.locator("[data-testid=media-screen]")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        wait_screen(learner, ids["trainer"], coach)
+        # The shared screen is the full capture, not the camera's size.
+        width = learner.evaluate(f"() => document.querySelector('{screen} video').videoWidth")
+        assert width > 640, width
+        # The camera goes on beside it.
+        wait_playing(learner, ids["trainer"], coach)
+        # Someone who joins while the screen is shared sees it at once.
+        late = open_room(media_browser, server, "learner2", ids["id"])
+        wait_screen(late, ids["trainer"], coach)
+
+        coach.click("[data-testid=media-screen]")
+        for page in (learner, late, coach):
+            expect(page.locator(screen)).to_be_hidden()
+        wait_playing(learner, ids["trainer"], coach)
+    finally:
+        for page in dict.fromkeys((coach, learner, late)):  # the late page once
+            close_context(page.context)
+
+
+# The simulcast layer a page's subscription to user %d last asked Janus for.
+ASKED_LAYER = """([user, layer]) => {
+  const holder = Lyceum.liveclassMedia.subscriptions.get(user);
+  return Boolean(holder) && holder.layer === layer;
+}"""
+# What a failure reports: each subscription's layer, connection and state.
+LAYERS = """() => Object.fromEntries([...Lyceum.liveclassMedia.subscriptions].map(
+  ([user, h]) => [user, {layer: h.layer, connection: h.connection,
+                         state: h.pc.connectionState}]))"""
+
+
+def wait_layer(page: Any, user: int, layer: int) -> None:
+    """``page``'s subscription to ``user`` has asked Janus for simulcast ``layer``."""
+    try:
+        page.wait_for_function(ASKED_LAYER, arg=[user, layer])
+    except Exception as exc:
+        raise AssertionError(f"layer {layer} of {user} not asked: {page.evaluate(LAYERS)}") from exc
+
+
+def test_through_janus_a_spotlit_learner_is_spotlit_everywhere_on_the_full_layer(
+    media_browser: Any, janus_room: tuple[LiveServer, dict[str, int]]
+) -> None:
+    from playwright.sync_api import expect
+
+    server, ids = janus_room
+    coach = open_room(media_browser, server, "trainer", ids["id"])
+    first = open_room(media_browser, server, "learner", ids["id"])
+    second = open_room(media_browser, server, "learner2", ids["id"])
+    pages = (coach, first, second)
+    spotlit = camera_tile(ids["learner"])
+    try:
+        wait_playing(coach, ids["learner"], first)
+        wait_playing(second, ids["learner"], first)
+        wait_playing(coach, ids["learner2"], second)
+        wait_playing(second, ids["trainer"], coach)
+        # Two others each: neither spotlit, both on the middle layer.
+        for page, user in ((coach, ids["learner"]), (second, ids["learner"])):
+            wait_layer(page, user, 1)
+        person = coach.locator(f'#lc-people li[data-user="{ids["learner"]}"]')
+        person.get_by_role("button", name="Spotlight").click()
+        for page in pages:
+            expect(page.locator(spotlit)).to_have_class(re.compile(r"\bspotlight\b"))
+            expect(page.locator(camera_tile(ids["learner2"]))).not_to_have_class(
+                re.compile(r"\bspotlight\b")
+            )
+        # With simulcast the spotlit learner is asked for in full, the others stay halved.
+        for page in (coach, second):
+            wait_layer(page, ids["learner"], 2)
+        wait_layer(coach, ids["learner2"], 1)
+        wait_layer(second, ids["trainer"], 1)
+        wait_playing(second, ids["learner"], first)
+        wait_playing(coach, ids["learner"], first)
+
+        # Spotlight off: nobody spotlit, the learner back on the middle layer.
+        person.get_by_role("button", name="Spotlight").click()
+        for page in pages:
+            expect(page.locator(spotlit)).not_to_have_class(re.compile(r"\bspotlight\b"))
+        for page in (coach, second):
+            wait_layer(page, ids["learner"], 1)
+    finally:
+        for page in pages:
             close_context(page.context)
 
 

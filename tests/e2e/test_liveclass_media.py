@@ -78,8 +78,10 @@ def open_room(media_browser: Any, server: LiveServer, username: str, class_id: i
     page.goto(f"/liveclass/{class_id}/")
     # The camera and microphone check before joining: join with both on.
     expect(page.locator("[data-testid=media-preview]")).to_be_visible()
+    # Capturing the fake camera: longer on a loaded machine (2 cores, several browsers).
     page.wait_for_function(
-        "() => document.getElementById('lc-preview').videoWidth > 0", timeout=EXPECT_TIMEOUT_MS
+        "() => document.getElementById('lc-preview').videoWidth > 0",
+        timeout=2 * EXPECT_TIMEOUT_MS,
     )
     page.click("[data-testid=media-join]")
     expect(page.locator("[data-testid=media-prejoin]")).to_be_hidden()

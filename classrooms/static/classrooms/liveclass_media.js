@@ -591,7 +591,13 @@
       const wanted = layerFor(userId);
       if (!holder.connection || holder.layer === wanted) continue;
       holder.layer = wanted;
-      act("media.layer", {connection: holder.connection, substream: wanted}, holder.topic).catch(() => { holder.layer = null; });
+      act("media.layer", {connection: holder.connection, substream: wanted}, holder.topic).catch(() => {
+        // Refused or lost (a busy server, the socket resuming): asked again shortly, or the
+        // subscription would stay on Janus's default layer until the room changes.
+        holder.layer = null;
+        holder.layerTries = (holder.layerTries || 0) + 1;
+        if (holder.layerTries <= 5) setTimeout(() => { if (subscriptions.get(userId) === holder) chooseLayers(); }, RETRY_MS);
+      });
     }
   }
 
