@@ -32,15 +32,18 @@ print("CLASS", live.pk, trainer.pk, learner.pk, learner2.pk)
 """
 
 # A tile of user %d whose video has frames, a size, and a clock that moves.
-PLAYING = """([user, after]) => {
+PLAYING_ON = """(user) => {
   const video = document.querySelector(
     `#media-stage [data-testid=media-tile][data-user="${user}"][data-source=camera] video`);
-  return Boolean(video) && video.readyState >= 2 && video.videoWidth > 0
-    && video.currentTime > after;
+  if (!video || video.readyState < 2 || !video.videoWidth) return false;
+  window.__playing = window.__playing || new Map();
+  const seen = window.__playing.get(String(user));
+  if (!seen || seen.video !== video) {
+    window.__playing.set(String(user), {video: video, time: video.currentTime});
+    return false;
+  }
+  return video.currentTime > seen.time + 0.5;
 }"""
-CURRENT_TIME = """(user) => document.querySelector(
-  `#media-stage [data-testid=media-tile][data-user="${user}"][data-source=camera] video`
-).currentTime"""
 
 
 @pytest.fixture(scope="module")
@@ -141,10 +144,11 @@ def wait_playing(page: Any, user: int, *others: Any) -> None:
     """``user``'s video plays on ``page``: frames, a size, and time that moves on. A failure
     reports ``page`` and the ``others`` (the publisher's page, say)."""
     try:
-        # Joining, capturing and two offer/answer rounds: longer on a loaded machine.
-        page.wait_for_function(PLAYING, arg=[user, 0], timeout=2 * EXPECT_TIMEOUT_MS)
-        started = page.evaluate(CURRENT_TIME, user)
-        page.wait_for_function(PLAYING, arg=[user, started + 0.5], timeout=EXPECT_TIMEOUT_MS)
+        # Joining, capturing and two offer/answer rounds: longer on a loaded machine. The
+        # time must move on in the same video element: one replaced meanwhile (a tile
+        # dropped and made again, as after a media server's fail-over) starts the count over.
+        page.evaluate("(user) => window.__playing && window.__playing.delete(String(user))", user)
+        page.wait_for_function(PLAYING_ON, arg=user, timeout=3 * EXPECT_TIMEOUT_MS)
     except Exception as exc:
         states = [page_report(p) for p in (page, *others)]
         raise AssertionError(f"video of {user} not playing; pages: {states}") from exc
