@@ -49,10 +49,15 @@ def create_session(
 
 
 def live(page: Page, path: str | None = None) -> None:
-    """Open ``path`` (or stay) until the page's topics are subscribed, then mark the document."""
+    """Open ``path`` (or stay) until the page's topics are subscribed, then mark the document.
+
+    The session page (``#session-live``) or the dashboard; other live parts of the page (the
+    seat reservations a coordinator sees) mark themselves too."""
     if path:
         page.goto(path)
-    expect(page.locator("[data-live=true]")).to_have_count(1)
+    main = page.locator("#session-live, [data-testid=dashboard]")
+    expect(main).to_have_count(1)
+    expect(main).to_have_attribute("data-live", "true")
     page.evaluate("() => { window.__sameDocument = true; }")
 
 
