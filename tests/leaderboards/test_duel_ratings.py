@@ -59,7 +59,11 @@ def test_rest_hides_them_from_others_and_shows_them_their_own(
     seen = other.get(f"{RATINGS}?course={rated.pk}")
     assert seen.status_code == 200
     assert _top_ids(seen.json()) == [learner.pk]
-    assert str(learner2.pk) not in str(seen.json()["top"])
+    # Nowhere in the rows: neither as a player nor by name (a substring test on the text
+    # matched the id 125 inside a rating of 1250).
+    top = seen.json()["top"]
+    assert learner2.pk not in {row["user"]["id"] for row in top}
+    assert learner2.name not in str(top)
     mine = hider.get(f"{RATINGS}?course={rated.pk}").json()
     assert mine["me"]["rating"] == 1300 and mine["me"]["hidden"] is True
     assert _top_ids(mine) == [learner.pk]
