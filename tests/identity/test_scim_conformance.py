@@ -4,14 +4,28 @@ check passes for what the server announces in its ServiceProviderConfig."""
 from __future__ import annotations
 
 import pytest
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from scim2_client.engines.wsgi import WSGISCIMClient
 from scim2_tester import Status, check_server
 
 pytestmark = pytest.mark.django_db
 
 
-def test_scim2_tester_passes_every_check(scim_token, settings):
+@pytest.fixture
+def connection_kept_between_requests():
+    """The WSGI handler closes the database connection at each request's end, as a server
+    must; inside the test's transaction that would end it (PostgreSQL), so the requests
+    keep it, as Django's own test client arranges."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+def test_scim2_tester_passes_every_check(scim_token, settings, connection_kept_between_requests):
     settings.ALLOWED_HOSTS = ["*"]
     client = WSGISCIMClient(
         WSGIHandler(),
