@@ -216,22 +216,14 @@ def saml_sls(request: HttpRequest, pk: int) -> HttpResponse:
 def sessions_end_for(*, user: Any, provider: IdentityProvider, indexes: set[str]) -> int:
     """End the person's browser sessions that were signed in through this provider (with
     one of these SAML session indexes when the IdP names some)."""
-    from django.contrib.sessions.models import Session
-    from django.utils import timezone
+    from hub.accounts.lifecycle import sessions_end
 
-    ended = 0
-    uid = str(user.pk)
-    for s in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=1000):
-        try:
-            data = s.get_decoded()
-        except Exception:
-            continue
-        if str(data.get("_auth_user_id")) != uid or data.get(SESSION_PROVIDER) != provider.pk:
-            continue
-        if indexes and data.get(SESSION_SAML_INDEX) not in indexes:
-            continue
-        s.delete()
-        ended += 1
+    def through_provider(data: dict[str, Any]) -> bool:
+        if data.get(SESSION_PROVIDER) != provider.pk:
+            return False
+        return not indexes or data.get(SESSION_SAML_INDEX) in indexes
+
+    ended = sessions_end(user=user, match=through_provider)
     if ended:
         from hub.realtime import disconnect_user
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -43,8 +43,14 @@ def _site() -> str:
 
 
 # -- sessions, tokens, sockets ---------------------------------------------------------------
-def sessions_end(*, user: User, keep: str | None = None) -> int:
-    """Delete the person's browser sessions (all but ``keep``, a session key)."""
+def sessions_end(
+    *,
+    user: User,
+    keep: str | None = None,
+    match: Callable[[dict[str, Any]], bool] | None = None,
+) -> int:
+    """Delete the person's browser sessions (all but ``keep``, a session key; only those
+    whose data ``match`` accepts, when given: the SSO app ends one provider's sessions)."""
     ended = 0
     uid = str(user.pk)
     for s in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=1000):
@@ -54,7 +60,7 @@ def sessions_end(*, user: User, keep: str | None = None) -> int:
             data = s.get_decoded()
         except Exception:
             continue
-        if str(data.get("_auth_user_id")) == uid:
+        if str(data.get("_auth_user_id")) == uid and (match is None or match(data)):
             s.delete()
             ended += 1
     return ended
