@@ -835,10 +835,7 @@ class JanusBackend:
         publication = state.published.get(participant) if state else None
         if publication is None:
             return None
-        for name, value in (("audio", audio), ("video", video), ("screen", screen)):
-            if value is not None:
-                setattr(publication, name, value)
-        return publication
+        return publication.toggle(audio=audio, video=video, screen=screen)
 
     async def leave(self, *, room: str, participant: int) -> bool:
         """Close the participant's handles; True if they were publishing."""

@@ -119,6 +119,15 @@ class Publication:
     video: bool = True
     screen: bool = False
 
+    def toggle(
+        self, *, audio: bool | None = None, video: bool | None = None, screen: bool | None = None
+    ) -> Publication:
+        """Switch what is given on or off (``None``: unchanged); both backends' ``set_state``."""
+        for name, value in (("audio", audio), ("video", video), ("screen", screen)):
+            if value is not None:
+                setattr(self, name, value)
+        return self
+
     def payload(self) -> dict[str, Any]:
         return {
             "user_id": self.participant,
@@ -509,11 +518,7 @@ class AiortcRelay:
         published = state.published.get(participant) if state else None
         if published is None:
             return None
-        publication = published.publication
-        for name, value in (("audio", audio), ("video", video), ("screen", screen)):
-            if value is not None:
-                setattr(publication, name, value)
-        return publication
+        return published.publication.toggle(audio=audio, video=video, screen=screen)
 
     async def leave(self, *, room: str, participant: int) -> bool:
         """Close every connection of ``participant``; True if they were publishing."""
