@@ -47,7 +47,10 @@ def flooded(key: str, *, limit: int, window: int) -> bool:
 
 
 def _too_many(request: HttpRequest, what: str) -> HttpResponse:
-    audit.record(action="accounts.throttled", request=request, details={"what": what})
+    # One audit row per kind and address every few minutes: a flood must not write a row
+    # per request into the log it is recorded in.
+    if cache.add(f"audit:throttled:{what}:{client_address(request)}", 1, timeout=300):
+        audit.record(action="accounts.throttled", request=request, details={"what": what})
     return render(
         request,
         "accounts/message.html",
