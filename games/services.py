@@ -31,7 +31,7 @@ from games.models import Game, GameAnswer, GameEvent, GamePlayer, GameStatus
 from hub import realtime
 from hub.accounts.models import User
 from leaderboards import clock
-from leaderboards.duel_services import _clean_answer as clean_answer
+from leaderboards.duel_services import clean_answer
 from leaderboards.models import Reason
 
 __all__ = [

@@ -364,7 +364,7 @@ def _release_question(duel: Duel, now: dt.datetime) -> None:
     _emit(duel, "question.opened", sel.opened_payload(duel, turn))
 
 
-def _clean_answer(question: Question, answer: Any) -> Any:
+def clean_answer(question: Question, answer: Any) -> Any:
     """The answer in the bank's own shape (choice ids, or a number); raise if malformed."""
     if question.kind == QuestionKind.NUMERIC:
         if isinstance(answer, bool) or not isinstance(answer, int | float | str):
@@ -412,7 +412,7 @@ def duel_answer(*, user: User, duel: Duel, index: int, answer: Any) -> DuelTurn:
         raise ValidationError({"index": _("Time is up for this question.")})
     if now < turn.opened_at:
         raise ValidationError({"index": _("This question is not open yet.")})
-    clean = _clean_answer(turn.question, answer)
+    clean = clean_answer(turn.question, answer)
     turn.answer = clean
     turn.answered_at = now
     turn.correct = classrooms_selectors.answer_is_correct(question=turn.question, answer=clean)
