@@ -20,10 +20,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from classrooms import selectors as classrooms_selectors
-from classrooms.models import Course, LiveClass
+from classrooms import services as classrooms_services
+from classrooms.models import Activity, ActivityKind, Course, LiveClass
 from classrooms.services import Conflict
 from games import selectors as sel
 from games import timers
@@ -83,13 +85,19 @@ def game_create(
     team_mode: bool = False,
     team_count: int = 4,
     live_class: LiveClass | None = None,
+    quiz: Activity | None = None,
 ) -> Game:
     """A trainer launches a game from the course's question bank, on its own (players come
-    with the join code) or inside one of the course's live classes (its people are told)."""
+    with the join code) or inside one of the course's live classes (its people are told).
+    With ``quiz`` (one of the course's quizzes), the game plays that quiz's questions and
+    completes it for every enrolled player who reaches its pass mark."""
     if not sel.can_host(user=host, course=course):
         raise PermissionDenied(_("Only the course's trainers launch a game from its questions."))
     conf = sel.game_config()
-    ids = list(sel.bank_of(course).values_list("id", flat=True))
+    if quiz is not None and (quiz.course_id != course.pk or quiz.kind != ActivityKind.QUIZ):
+        raise ValidationError({"quiz": _("This is not a quiz of this course.")})
+    bank = quiz.questions.all() if quiz is not None else sel.bank_of(course)
+    ids = list(bank.values_list("id", flat=True))
     if not ids:
         raise ValidationError({"course": _("This course has no questions to play.")})
     count = questions or conf.questions
@@ -111,6 +119,7 @@ def game_create(
         course=course,
         host=host,
         live_class=live_class,
+        quiz=quiz,
         code=_new_code(),
         question_ids=random.sample(ids, min(count, len(ids))),
         seconds=seconds,
@@ -338,6 +347,32 @@ def _finish(game: Game, now: dt.datetime) -> None:
     ]
     if events:
         points.points_award_many(events=events)
+    if game.quiz_id is not None:
+        from games.tasks import game_complete_quiz_job
+
+        transaction.on_commit(lambda: game_complete_quiz_job.enqueue(game.pk), robust=True)
+
+
+def game_complete_quiz(*, game_id: int) -> int:
+    """After a quiz's game: complete the quiz for each player whose share of right answers
+    reaches its pass mark (enrolled learners only; the course's progress and the trainers'
+    live grid move as for any completion). Idempotent. Returns how many passed."""
+    game = Game.objects.select_related("quiz").get(pk=game_id)
+    quiz = game.quiz
+    if quiz is None or game.status != GameStatus.FINISHED or not game.question_ids:
+        return 0
+    played = len(game.question_ids)
+    passed = 0
+    rows = (
+        GamePlayer.objects.filter(game=game)
+        .annotate(right=Count("answers", filter=Q(answers__correct=True)))
+        .select_related("user")
+    )
+    for player in rows:
+        if player.right * 100 >= quiz.pass_mark * played:
+            passed += 1
+            classrooms_services.activity_complete(user=player.user, activity=quiz, source="game")
+    return passed
 
 
 # -- answering -------------------------------------------------------------------------------

@@ -253,3 +253,75 @@ def test_an_answer_is_one_read_and_one_insert(course_setup, trainer, learner, le
     assert statements[1].startswith("INSERT") and "games_gameanswer" in statements[1]
     with pytest.raises(PermissionDenied):  # a game that does not exist: nobody plays it
         services.game_answer(user=learner, game_id=game.pk + 999, index=0, answer=right(q))
+
+
+def test_a_quiz_played_as_a_game_is_completed_by_the_players_who_pass_it(
+    course_setup, trainer, learner, learner2, commit, run_tasks
+):
+    """The game's results feed the course's progress: the quiz's pass mark (75 %) decides."""
+    from classrooms.models import Completion
+
+    quiz = course_setup.quiz
+    quiz.questions.set(course_setup.questions[:2])
+    game = services.game_create(host=trainer, course=course_setup.course, quiz=quiz, questions=9)
+    assert sorted(game.question_ids) == sorted(q.pk for q in course_setup.questions[:2])
+    for user in (learner, learner2):
+        services.game_join(user=user, game=game)
+    for index in range(2):
+        services.game_next(user=trainer, game=game)
+        q = current_question(game)
+        services.game_answer(user=learner, game_id=game.pk, index=index, answer=right(q))
+        second = right(q) if index == 0 else wrong(q)  # 1 of 2: below the pass mark
+        services.game_answer(user=learner2, game_id=game.pk, index=index, answer=second)
+        commit()  # every player answered: the question closes
+    services.game_next(user=trainer, game=game)  # the final podium
+    assert run_tasks() >= 1
+    done = set(Completion.objects.filter(activity=quiz).values_list("user_id", flat=True))
+    assert done == {learner.pk}
+    assert services.game_complete_quiz(game_id=game.pk) == 1  # again: nothing more
+    assert Completion.objects.filter(activity=quiz).count() == 1
+
+
+def test_a_game_plays_only_a_quiz_of_its_own_course(course_setup, trainer, space):
+    from tests.classrooms.conftest import build_course
+
+    other = build_course(trainer=trainer, space=space, title="Other")
+    with pytest.raises(ValidationError):
+        services.game_create(host=trainer, course=course_setup.course, quiz=other.quiz)
+    with pytest.raises(ValidationError):  # an activity that is not a quiz
+        services.game_create(host=trainer, course=course_setup.course, quiz=course_setup.lesson)
+    assert not Game.objects.exists()
+
+
+def test_the_launch_form_offers_the_courses_quizzes_and_live_classes(
+    trainer, space, learner, client
+):
+    from classrooms import services as classrooms
+    from classrooms.models import QuestionKind
+    from tests.factories import build_live_class
+
+    live = build_live_class(trainer=trainer, space=space, learners=[learner], start=False)
+    question = classrooms.question_create(
+        user=trainer,
+        course=live.course,
+        kind=QuestionKind.TRUE_FALSE,
+        text="Bonjour means hello.",
+        choices=[{"text": "True", "is_correct": True}, {"text": "False"}],
+    )
+    quiz = classrooms.activity_create(
+        user=trainer, module=live.activity.module, title="Greetings", kind="quiz"
+    )
+    quiz.questions.add(question)
+    client.force_login(trainer)
+    page = client.get("/games/").content.decode()
+    assert f'value="{quiz.pk}"' in page and f'value="{live.live_class.pk}"' in page
+    form = {"course": live.course.pk, "questions": 1, "seconds": 20, "team_count": 4}
+    # Someone else's (or no such) live class: refused by the form, no game.
+    refused = client.post("/games/new/", {**form, "live_class": live.live_class.pk + 99})
+    assert refused.status_code == 200 and not Game.objects.exists()
+    made = client.post("/games/new/", {**form, "quiz": quiz.pk, "live_class": live.live_class.pk})
+    game = Game.objects.get()
+    assert made.status_code == 302 and made["Location"] == f"/games/{game.pk}/host/"
+    assert game.quiz == quiz and game.live_class == live.live_class
+    client.force_login(learner)  # a learner hosts nothing: no launch form at all
+    assert 'name="quiz"' not in client.get("/games/").content.decode()
