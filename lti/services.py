@@ -315,6 +315,9 @@ def launch_accept(*, platform: Platform, claims: dict[str, Any]) -> tuple[Any, s
     )
     context = None
     context_claim = claims.get(CLAIM + "context") or {}
+    if kind == TargetKind.LIVE_CLASS and course is None:
+        # A class outside any course lets in its invitees (a session's registrants too).
+        (obj.trainers if trainer else obj.invitees).add(user)
     if course is not None:
         course_place(platform=platform, user=user, course=course, trainer=trainer)
         if isinstance(context_claim, dict) and context_claim.get("id"):
@@ -447,8 +450,7 @@ def score_send(*, score_id: int) -> str:
         )
         ags.put_grade(grade)
     except LtiServiceException as exc:
-        response = exc.args[0] if exc.args else None
-        error = f"HTTP {getattr(response, 'status_code', '?')}"
+        error = f"HTTP {exc.response.status_code}"
     except (LtiException, requests.RequestException, ValueError, KeyError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:300]
     return _score_result(row.pk, error)
@@ -490,8 +492,7 @@ def roster_sync(*, context_id: int) -> dict[str, int]:
         )
         members = nrps.get_members()
     except LtiServiceException as exc:
-        response = exc.args[0] if exc.args else None
-        message = f"HTTP {getattr(response, 'status_code', '?')}"
+        message = f"HTTP {exc.response.status_code}"
         _roster_result(context, message)
         raise ValidationError(_("The platform refused the roster: %s") % message) from exc
     except (LtiException, requests.RequestException, ValueError) as exc:

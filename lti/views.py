@@ -59,12 +59,9 @@ def jwks(request: HttpRequest, slug: str) -> JsonResponse:
 def login(request: HttpRequest, slug: str) -> HttpResponse:
     """OIDC third-party login initiation: back to the platform with state and nonce."""
     conf = SpaceToolConf(_space(slug))
-    target = request.GET.get("target_link_uri") or request.POST.get("target_link_uri") or ""
-    launch_url = request.build_absolute_uri(reverse("lti-launch", args=[slug]))
-    # The platform may ask for a deep-linked URL of ours (with ?target=); anything else on
-    # another host is not followed.
-    if not target or urlsplit(target).netloc != urlsplit(launch_url).netloc:
-        target = launch_url
+    # Always our one registered redirect URI: platforms compare it exactly. A deep-linked
+    # URL's ``target`` comes back in the id token's target_link_uri claim.
+    target = request.build_absolute_uri(reverse("lti-launch", args=[slug]))
     try:
         return ToolLogin(request, conf).redirect(target)
     except LaunchRefused as exc:
@@ -79,8 +76,8 @@ def launch(request: HttpRequest, slug: str) -> HttpResponse:
     """A checked launch logs the person in and opens the target, or shows the picker."""
     space = _space(slug)
     conf = SpaceToolConf(space)
-    message = ToolLaunch(request, conf)
     try:
+        message = ToolLaunch(request, conf)
         claims = message.get_launch_data()
         platform = message.platform()
         if message.is_deep_link_launch():

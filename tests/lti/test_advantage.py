@@ -190,12 +190,16 @@ def test_roster_becomes_enrolments(peer, peer_platform, course, space):
     assert LtiIdentity.objects.count() == 3
 
 
-def test_roster_refused_by_the_platform_changes_nothing(peer, peer_platform, course, space):
+def test_roster_refused_by_the_platform_changes_nothing(
+    peer, peer_platform, course, space, jwks_server
+):
     from django.core.exceptions import ValidationError
 
-    # A platform that does not know us (another client id) refuses the token.
-    peer_platform.client_id = "not-registered-there"
-    peer_platform.save()
+    from lti.tool import key_create
+
+    # The platform holds an old copy of our JWKS: it cannot verify our new key's assertion
+    # and refuses the token.
+    key_create(space=space)
     context = ContextLink.objects.create(
         platform=peer_platform,
         context_id="ctx-1",

@@ -68,7 +68,10 @@ def test_same_issuer_and_client_twice_is_400(api_client_for, admin, space):
 def test_default_course_of_another_space_is_400(api_client_for, admin, space, trainer):
     from tests.classrooms.conftest import build_course
 
-    foreign = build_course(trainer=trainer, space=SpaceFactory())
+    elsewhere = SpaceFactory()
+    foreign = build_course(
+        trainer=UserFactory(roles=["trainer"], spaces=[elsewhere]), space=elsewhere
+    )
     response = api_client_for(admin).post(
         "/api/v1/lti/platforms/",
         {**BODY, "space": space.pk, "default_course": foreign.course.pk},

@@ -173,7 +173,10 @@ def test_platform_of_another_space_is_refused(launcher, course, client, platform
 def test_target_in_another_space_is_refused(launcher, course, trainer):
     from tests.classrooms.conftest import build_course
 
-    foreign = build_course(trainer=trainer, space=SpaceFactory(), title="Elsewhere")
+    elsewhere = SpaceFactory()
+    foreign = build_course(
+        trainer=UserFactory(roles=["trainer"], spaces=[elsewhere]), space=elsewhere
+    )
     before = _counts()
     response = launcher.launch(
         **{CLAIM + "custom": {"lyceum_target": f"course:{foreign.course.pk}"}}
