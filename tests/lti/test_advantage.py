@@ -277,3 +277,16 @@ def test_dynamic_registration_with_a_bad_token_or_config_stores_nothing(
     client.force_login(learner)
     assert client.post(url, {"openid_configuration": config}).status_code == 403
     assert Platform.objects.count() == 0
+
+
+def test_roster_command_pulls_every_context_of_a_space(peer, peer_platform, course, space):
+    from django.core.management import call_command
+
+    ContextLink.objects.create(
+        platform=peer_platform,
+        context_id="ctx-1",
+        course=course.course,
+        memberships_url=f"{peer}/memberships/ctx-1",
+    )
+    call_command("lti_roster", "--space", space.slug)
+    assert LtiIdentity.objects.count() == 3

@@ -218,3 +218,18 @@ def test_jwks_publishes_the_space_key_and_rotation_keeps_the_old_one(client, spa
     keys = client.get(reverse("lti-jwks", args=[space.slug])).json()["keys"]
     assert {k["kid"] for k in keys} == {first[0]["kid"], new.kid}
     assert signing_key(space).kid == new.kid
+
+
+def test_rotate_key_command_publishes_both_then_retires_the_old(client, space):
+    from django.core.management import call_command
+
+    from lti.tool import signing_key
+
+    old = signing_key(space).kid
+    call_command("lti_rotate_key", space.slug)
+    new = signing_key(space).kid
+    assert new != old
+    jwks = reverse("lti-jwks", args=[space.slug])
+    assert {k["kid"] for k in client.get(jwks).json()["keys"]} == {old, new}
+    call_command("lti_rotate_key", space.slug, "--retire-old")
+    assert [k["kid"] for k in client.get(jwks).json()["keys"]] == [new]
