@@ -3,11 +3,18 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from classrooms.models import Course
 from hub.accounts.models import Space
 from lti.models import Platform
+
+
+def _formfield(field: Any, **kwargs: Any) -> Any:
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"  # platforms are reached over https
+    return field.formfield(**kwargs)
 
 
 class PlatformForm(forms.ModelForm):
@@ -21,6 +28,7 @@ class PlatformForm(forms.ModelForm):
 
     class Meta:
         model = Platform
+        formfield_callback = _formfield
         fields = [
             "name",
             "issuer",

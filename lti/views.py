@@ -139,6 +139,8 @@ def deep_link(request: HttpRequest, slug: str) -> HttpResponse:
         settings_claim = message.get_launch_data().get(
             "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings", {}
         )
+        if "ltiResourceLink" not in (settings_claim.get("accept_types") or []):
+            raise LaunchRefused(_("The platform does not accept LTI links here."))
         items = services.pickable(space=space)
         if request.method == "GET":
             return render(
