@@ -290,3 +290,29 @@ def test_roster_command_pulls_every_context_of_a_space(peer, peer_platform, cour
     )
     call_command("lti_roster", "--space", space.slug)
     assert LtiIdentity.objects.count() == 3
+
+
+def test_a_completion_costs_the_request_one_exists_and_one_enqueue(
+    peer_platform, course, learner, commit
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def cost(user, activity) -> list[str]:
+        classrooms.activity_complete(user=user, activity=activity, source="test")
+        with CaptureQueriesContext(connection) as ctx:
+            commit()
+        return [q["sql"] for q in ctx.captured_queries if '"lti_' in q["sql"]]
+
+    Enrolment.objects.create(user=learner, course=course.course, source="admin")
+    commit()
+    assert len(cost(learner, course.lesson)) == 1  # EXISTS: not an LTI person, no job
+    launched = person_link(platform=peer_platform, subject="s-9")
+    Enrolment.objects.create(user=launched, course=course.course, source="admin")
+    commit()
+    ours = cost(launched, course.lesson)
+    assert len([q for q in ours if "lti_ltiidentity" in q]) == 1
+    from django_tasks_db.models import DBTaskResult
+
+    assert DBTaskResult.objects.filter(task_path="lti.tasks.lti_outcome_job").count() == 1
+    assert not any("lti_resourcelink" in q or "lti_scoresend" in q for q in ours)
