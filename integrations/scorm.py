@@ -548,12 +548,6 @@ def attempt_commit(*, user: Any, attempt_id: int, data: Any) -> PackageAttempt:
     return attempt
 
 
-def session_started(attempt: PackageAttempt) -> None:
-    """A launch: the time of the sessions before this one becomes the attempt's base."""
-    attempt.launch_data = {**(attempt.launch_data or {}), "earlier_seconds": attempt.total_seconds}
-    attempt.save(update_fields=["launch_data"])
-
-
 def _store_interactions(attempt: PackageAttempt, kind: str, cmi: dict[str, str]) -> None:
     rows = _interactions(kind, cmi)
     existing = {i.index: i for i in attempt.interactions.all()}
@@ -711,8 +705,16 @@ def launch_payload(request: Any, attempt: PackageAttempt, *, resumed: bool) -> d
     """What the player needs to start the runtime and frame the unit (a POST's answer)."""
     from django.urls import reverse
 
-    session_started(attempt)
     unit = attempt.unit
+    cmi = launch_cmi(attempt, resumed=resumed, user=request.user)
+    # The earlier sessions' time, and the CMI the launch document's bridge answers from
+    # before the player's first answer arrives (integrations/views.py puts it there).
+    attempt.launch_data = {
+        **(attempt.launch_data or {}),
+        "earlier_seconds": attempt.total_seconds,
+        "seed": cmi,
+    }
+    attempt.save(update_fields=["launch_data"])
     content = reverse("package-content", args=[content_token(attempt), unit.href])
     if unit.parameters:
         content += "?" + unit.parameters
@@ -721,7 +723,7 @@ def launch_payload(request: Any, attempt: PackageAttempt, *, resumed: bool) -> d
         "number": attempt.number,
         "resumed": resumed,
         "kind": unit.package.kind,
-        "cmi": launch_cmi(attempt, resumed=resumed, user=request.user),
+        "cmi": cmi,
         "content_url": content,
         "commit_url": reverse("api-package-attempt", args=[attempt.pk]),
     }

@@ -3,6 +3,7 @@ subscriptions, their secrets, the delivery log with replay. Form posts call the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -209,16 +211,16 @@ def _package_headers(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _inject_bridge(html: bytes, *, kind: str, origin: str) -> bytes:
+def _inject_bridge(html: bytes, *, kind: str, origin: str, base: str, seed: Any) -> bytes:
     """Put the runtime bridge first in the launch document: its API object must exist
     before the content's own scripts look for it."""
     import re
     from html import escape
 
     tags = (
-        f'<script src="{RUNTIME_PREFIX}cross-frame-api.min.js"></script>'
-        f'<script src="{RUNTIME_PREFIX}bridge.js" data-kind="{escape(kind)}"'
-        f' data-origin="{escape(origin)}"></script>'
+        f'<script src="{escape(base)}{RUNTIME_PREFIX}cross-frame-api.min.js"></script>'
+        f'<script src="{escape(base)}{RUNTIME_PREFIX}bridge.js" data-kind="{escape(kind)}"'
+        f' data-origin="{escape(origin)}" data-seed="{escape(json.dumps(seed))}"></script>'
     ).encode()
     match = re.search(rb"<head[^>]*>", html, re.IGNORECASE)
     if match:
@@ -260,7 +262,14 @@ def package_content(request: HttpRequest, token: str, path: str = "") -> HttpRes
     content_type = PACKAGE_TYPES.get(extension, "application/octet-stream")
     if path == attempt.unit.href and content_type.startswith("text/html"):
         origin = f"{request.scheme}://{request.get_host()}"
-        body = _inject_bridge(file.read_bytes(), kind=attempt.unit.package.kind, origin=origin)
+        base = reverse("package-content-root", args=[token])  # the launch file may be deep
+        body = _inject_bridge(
+            file.read_bytes(),
+            kind=attempt.unit.package.kind,
+            origin=origin,
+            base=base,
+            seed=(attempt.launch_data or {}).get("seed", {}),
+        )
         response = HttpResponse(body, content_type=content_type)
     else:
         response = FileResponse(open(file, "rb"), content_type=content_type)  # noqa: SIM115

@@ -42,6 +42,7 @@ def upload(trainer: Page, course: int, title: str, data: bytes) -> str:
     """The trainer adds the package on the course's edit page; the activity's URL."""
     trainer.goto(f"/courses/{course}/edit/")
     form = trainer.locator("[data-testid=activity-add]")
+    form.locator("select[name=module]").select_option(label="E-learning")
     form.locator("select[name=kind]").select_option("package")
     form.locator("input[name=title]").fill(title)
     form.locator("input[name=package]").set_input_files(
@@ -53,6 +54,9 @@ def upload(trainer: Page, course: int, title: str, data: bytes) -> str:
 
 
 def open_player(learner: Page, activity_url: str) -> None:
+    if not getattr(learner, "_logs", None):  # the frames' console, shown when a test fails
+        learner._logs = True
+        learner.on("console", lambda message: print("console:", message.text))
     learner.goto(activity_url)
     learner.locator("[data-testid=package-open]").click()
     expect(learner.locator("[data-testid=package-player]")).to_be_visible()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -114,6 +115,9 @@ def test_launch_serves_the_package_sandboxed_with_the_bridge(learner, scorm12):
     script = anonymous.get(base + "/shared/scormdriver.js")
     assert script.status_code == 200 and script["Content-Type"].startswith("text/javascript")
     assert "__lyceum__" not in b"".join(script.streaming_content).decode()
+    for src in re.findall(r'<script src="([^"]*__lyceum__[^"]*)"', body):
+        assert src.startswith("/packages/content/")  # absolute: the launch file may be deep
+        assert anonymous.get(src).status_code == 200
     assert anonymous.get(base + "/__lyceum__/bridge.js").status_code == 200
     assert anonymous.get(base + "/__lyceum__/cross-frame-api.min.js").status_code == 200
 

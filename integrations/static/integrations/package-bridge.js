@@ -2,9 +2,9 @@
  * sandboxed frame: the package's origin is opaque, so it cannot reach the player page's API
  * object by window.parent. scorm-again's CrossFrameAPI stands in for it: window.API (SCORM
  * 1.2) or window.API_1484_11 (2004), answering from a cache and passing every call to the
- * player by postMessage, to the player's origin only. The player puts the attempt's CMI
- * data in the frame's name so the first GetValue after Initialize (location, suspend data)
- * already answers what the learner left: a resume works for content that reads at once. */
+ * player by postMessage, to the player's origin only. Lyceum writes the launch's CMI data
+ * in data-seed so the first GetValue after Initialize (location, suspend data) already
+ * answers what the learner left: a resume works for content that reads it at once. */
 (function () {
   "use strict";
   var me = document.currentScript;
@@ -12,8 +12,7 @@
   var api = new window.CrossFrameAPI(me.dataset.origin, window.parent);
   var seed = {};
   try {
-    var named = JSON.parse(window.name || "{}");
-    if (named && named.lyceum === 1 && named.cmi && typeof named.cmi === "object") seed = named.cmi;
+    seed = JSON.parse(me.dataset.seed || "{}") || {};
   } catch (error) {
     seed = {};
   }
