@@ -16,6 +16,9 @@
   let api = null;
   let launch = null;
   let ended = false;
+  // SCORM 2004: what the SCO asked for before Terminate (continue/previous: the next or
+  // previous SCO in the manifest's order, the flow its sequencing allows).
+  let navRequest = "";
 
   function csrfToken() {
     if (Lyceum.shell && Lyceum.shell.csrfToken) return Lyceum.shell.csrfToken();
@@ -47,8 +50,7 @@
     ended = true;
     say(root.dataset.finishedLabel);
     root.dataset.state = "finished";
-    let request = "";
-    try { request = launch.kind === "scorm2004" ? api.GetValue("adl.nav.request") : ""; } catch (e) { request = ""; }
+    const request = navRequest;
     const links = {continue: root.dataset.nextUrl, previous: root.dataset.previousUrl};
     if (links[request]) window.setTimeout(function () { window.location.assign(links[request]); }, 300);
   }
@@ -88,6 +90,9 @@
     api.loadFromFlattenedJSON(data.cmi, "");
     const end = data.kind === "scorm12" ? "LMSFinish" : "Terminate";
     api.on(end, function () { window.setTimeout(finished, 0); });
+    if (data.kind === "scorm2004") {
+      api.on("SetValue.adl.nav.request", function (element, value) { navRequest = String(value); });
+    }
     new window.CrossFrameLMS(api, "*");
     frame.src = data.content_url;
     root.dataset.attempt = String(data.attempt);
