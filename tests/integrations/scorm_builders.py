@@ -151,7 +151,8 @@ try { localStorage.setItem("x", "1"); $("storage").textContent = "storage: open"
 catch (e) { $("storage").textContent = "blocked: " + e.name; }
 fetch("/api/v1/packages/probe-target/",
   {credentials: "include"})
-  .then(function (r) { return r.text().then(function (t) { $("api").textContent = "read " + r.status + ": " + t.slice(0, 80); }); })
+  .then(function (r) { return r.text().then(function (t) {
+    $("api").textContent = "read " + r.status + ": " + t.slice(0, 80); }); })
   .catch(function (e) { $("api").textContent = "blocked: " + e.name; });
 </script></body></html>"""
 
