@@ -499,8 +499,12 @@ def attempt_commit(*, user: Any, attempt_id: int, data: Any) -> PackageAttempt:
     kind = attempt.unit.package.kind
     if kind not in TABLES:
         raise ValidationError(_("A cmi5 attempt reports through xAPI statements."))
-    if is_finished(attempt) and attempt.finished_at is not None:
-        raise ValidationError(_("This attempt is finished; launch the package again."))
+    # A finished attempt still takes the commits of its session (Commit then Terminate);
+    # once a newer attempt exists it is closed.
+    if PackageAttempt.objects.filter(
+        user=attempt.user_id, unit=attempt.unit_id, number__gt=attempt.number
+    ).exists():
+        raise ValidationError(_("This attempt is closed; a newer one exists."))
     cmi = {**attempt.cmi, **clean_cmi(kind, data)}
     attempt.cmi = cmi
     if kind == PackageKind.SCORM12:

@@ -233,11 +233,16 @@ def test_every_sco_passed_completes_the_activity_live(learner, scorm12, publishe
     assert events[0].data["activity"] == scorm12.pk
     attempt = PackageAttempt.objects.get(pk=first["attempt"])
     assert attempt.score_raw == 85 and attempt.score_scaled == pytest.approx(0.85)
-    # A finished attempt is kept; the next launch is attempt 2, from the beginning.
+    # Its session may still commit (Terminate after Commit) ...
+    terminate = {"cmi.core.lesson_status": "passed", "cmi.core.session_time": "00:00:10"}
+    assert _commit(learner, first["attempt"], terminate).status_code == 200
+    # ... a finished attempt is kept; the next launch is attempt 2, from the beginning.
     third = _launch(learner, units[0])
     assert third["number"] == 2 and third["resumed"] is False
     assert third["cmi"]["cmi.core.entry"] == "ab-initio"
     assert "cmi.core.lesson_status" not in third["cmi"]
+    # Attempt 1 is closed now.
+    assert _commit(learner, first["attempt"], terminate).status_code == 400
 
 
 def test_scorm2004_interactions_feed_the_report_and_csv(learner, learner2, trainer, built):
