@@ -33,6 +33,7 @@ $(FRONTEND_VENDOR)/node_modules/.package-lock.json: $(FRONTEND_VENDOR)/package.j
 
 vendor: $(FRONTEND_VENDOR)/node_modules/.package-lock.json
 	$(PYTHON) $(FRONTEND_VENDOR)/copy_icons.py
+	$(PYTHON) $(FRONTEND_VENDOR)/copy_scorm_again.py
 # -- end front-end vendor files
 
 # -- identity (issue 16): the OpenID Connect provider the SSO tests sign in through (the npm

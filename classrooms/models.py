@@ -150,6 +150,8 @@ class ActivityKind(models.TextChoices):
     LIVE_CLASS = "live_class", _("Live class")
     SESSION = "session", _("Session")
     ASSIGNMENT = "assignment", _("Assignment")
+    # A SCORM 1.2 / 2004 or cmi5 package (integrations/packages.py, docs/INTEGRATIONS.md).
+    PACKAGE = "package", _("SCORM or cmi5 package")
 
 
 class MediaKind(models.TextChoices):
@@ -166,6 +168,8 @@ class CompletionRule(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")
     # An assignment whose grade passes (grading/): the grading app completes it.
     GRADED = "graded", _("Passed when graded")
+    # Every SCO/AU of the package done as the package reports it (integrations/scorm.py).
+    PACKAGE = "package", _("Completed in the package")
 
 
 DEFAULT_RULE = {
@@ -175,6 +179,7 @@ DEFAULT_RULE = {
     ActivityKind.LIVE_CLASS: CompletionRule.ATTENDED,
     ActivityKind.SESSION: CompletionRule.ATTENDED,
     ActivityKind.ASSIGNMENT: CompletionRule.SUBMITTED,
+    ActivityKind.PACKAGE: CompletionRule.PACKAGE,
 }
 
 

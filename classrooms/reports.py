@@ -18,7 +18,7 @@ from classrooms.selectors import progress_grid
 CSV_HEADER = ["learner", "username", "course", "status", "progress", "enrolled_at", "completed_at"]
 
 
-def _cell(value: Any) -> str:
+def spreadsheet_cell(value: Any) -> str:
     """Spreadsheet-safe text: a leading = + - @ would run as a formula (CSV injection)."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
@@ -36,7 +36,7 @@ def course_csv(*, course: Course, user_ids: Iterable[int] | None = None) -> str:
         if allowed is not None and u.pk not in allowed:
             continue
         writer.writerow(
-            [_cell(v) for v in (u.name, u.username, course.title, e.status, e.progress)]
+            [spreadsheet_cell(v) for v in (u.name, u.username, course.title, e.status, e.progress)]
             + [e.enrolled_at.isoformat(), e.completed_at.isoformat() if e.completed_at else ""]
             + [grid["scores"].get((u.pk, q.pk), "") for q in quizzes]
         )
@@ -62,9 +62,9 @@ def enrolments_csv(*, enrolments: Iterable[Enrolment]) -> str:
     for e in rows:
         writer.writerow(
             [
-                _cell(e.user.name),
-                _cell(e.user.username),
-                _cell(e.course.title),
+                spreadsheet_cell(e.user.name),
+                spreadsheet_cell(e.user.username),
+                spreadsheet_cell(e.course.title),
                 e.status,
                 e.progress,
                 e.enrolled_at.isoformat(),

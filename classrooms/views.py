@@ -92,6 +92,11 @@ class NewActivityForm(forms.Form):
         label=gettext_lazy("Link (media)"),
         assume_scheme="https",
     )
+    package = forms.FileField(
+        required=False,
+        label=gettext_lazy("Package (SCORM 1.2, SCORM 2004 or cmi5 zip)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
 
     def __init__(self, *args: Any, course: Course, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -313,7 +318,7 @@ def module_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def activity_add(request: HttpRequest, pk: int) -> HttpResponse:
     course = _editable_course(request, pk)
-    form = NewActivityForm(request.POST, course=course)
+    form = NewActivityForm(request.POST, request.FILES, course=course)
     if not form.is_valid():
         messages.error(request, _("Choose a module, a kind and a title."))
         return redirect("course-edit", course.pk)
@@ -321,6 +326,8 @@ def activity_add(request: HttpRequest, pk: int) -> HttpResponse:
     extra: dict[str, Any] = {}
     if data["kind"] == ActivityKind.MEDIA:
         extra = {"media_url": data["media_url"], "media_kind": MediaKind.VIDEO}
+    if data["kind"] == ActivityKind.PACKAGE:
+        return _package_activity_add(request, course, data)
     try:
         activity = services.activity_create(
             user=request.user,
@@ -333,6 +340,32 @@ def activity_add(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         return redirect("course-edit", course.pk)
     return redirect("activity-edit", activity.pk)
+
+
+def _package_activity_add(
+    request: HttpRequest, course: Course, data: dict[str, Any]
+) -> HttpResponse:
+    """A package activity: the zip is checked (integrations/packages.py) and unpacked with
+    the activity in one transaction; a refused zip leaves no activity behind."""
+    from django.db import transaction
+
+    from integrations.scorm import package_add
+
+    upload = data.get("package")
+    if not upload:
+        messages.error(request, _("Choose the package's zip file."))
+        return redirect("course-edit", course.pk)
+    try:
+        with transaction.atomic():
+            activity = services.activity_create(
+                user=request.user, module=data["module"], title=data["title"], kind=data["kind"]
+            )
+            package_add(user=request.user, activity=activity, upload=upload, size=upload.size)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("course-edit", course.pk)
+    messages.success(request, _("Package added."))
+    return redirect("activity-detail", activity.pk)
 
 
 @login_required
@@ -902,7 +935,13 @@ def _attendance_csv(live_class: LiveClass) -> str:
             joined_text = joined.isoformat() if joined else ""
             left_text = left.isoformat() if left else ""
             writer.writerow(
-                [reports._cell(row["name"]), row["display_role"], joined_text, left_text, *totals]
+                [
+                    reports.spreadsheet_cell(row["name"]),
+                    row["display_role"],
+                    joined_text,
+                    left_text,
+                    *totals,
+                ]
             )
     return out.getvalue()
 

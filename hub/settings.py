@@ -314,6 +314,11 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Unpacked SCORM/cmi5 packages (integrations/scorm.py): beside MEDIA_ROOT, never under it,
+# so /media/ can never serve them; they go out only through the sandboxed package view.
+INTEGRATIONS_PACKAGE_ROOT = Path(
+    os.environ.get("INTEGRATIONS_PACKAGE_ROOT", MEDIA_ROOT.parent / "packages")
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -94,3 +94,86 @@ class StatementsView(APIView):
             source=StatementSource.CONTENT,
         )
         return Response([s["id"] for s in statements])
+
+
+# -- packages (SCORM 1.2, SCORM 2004, cmi5): the player page's REST API ---------------------
+class PackageLaunchSerializer(serializers.Serializer):
+    attempt = serializers.IntegerField()
+    number = serializers.IntegerField()
+    resumed = serializers.BooleanField()
+    kind = serializers.CharField()
+    cmi = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    content_url = serializers.CharField()
+    commit_url = serializers.CharField()
+
+
+class PackageAttemptSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.IntegerField()
+    unit = serializers.IntegerField(source="unit_id")
+    location = serializers.CharField()
+    suspend_data = serializers.CharField()
+    completion_status = serializers.CharField()
+    success_status = serializers.CharField()
+    lesson_status = serializers.CharField()
+    score_raw = serializers.FloatField(allow_null=True)
+    score_scaled = serializers.FloatField(allow_null=True)
+    total_seconds = serializers.FloatField()
+    commits = serializers.IntegerField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class PackageCommitSerializer(serializers.Serializer):
+    cmi = serializers.DictField(
+        help_text="Flattened CMI elements (``cmi.core.lesson_status`` -> text), "
+        "as scorm-again commits them."
+    )
+
+
+class PackageLaunchView(APIView):
+    """Start or resume the caller's attempt at a SCO/AU (see integrations/scorm.py)."""
+
+    @extend_schema(request=None, responses={200: PackageLaunchSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        from django.shortcuts import get_object_or_404
+
+        from integrations import scorm
+        from integrations.models import PackageUnit
+
+        unit = get_object_or_404(
+            PackageUnit.objects.select_related("package__activity__course"), pk=pk
+        )
+        attempt, resumed = scorm.attempt_launch(user=request.user, unit=unit)
+        return Response(scorm.launch_payload(request, attempt, resumed=resumed))
+
+
+class PackageAttemptView(APIView):
+    """The caller's attempt: what was stored (GET), or a commit of the runtime (POST/PUT).
+
+    A commit with an unknown element, a value of the wrong type, too long or out of range
+    is refused whole (400) and nothing is stored; someone else's attempt is 404."""
+
+    @extend_schema(responses={200: PackageAttemptSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        from integrations import scorm
+
+        return Response(PackageAttemptSerializer(scorm.attempt_of(user=request.user, pk=pk)).data)
+
+    @extend_schema(request=PackageCommitSerializer, responses={200: PackageAttemptSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        from integrations import scorm
+
+        data = request.data if isinstance(request.data, dict) else {}
+        if "cmi" not in data:
+            raise DjangoValidationError(_('Send the CMI data as {"cmi": {...}}.'))
+        attempt = scorm.attempt_commit(user=request.user, attempt_id=pk, data=data["cmi"])
+        body = dict(PackageAttemptSerializer(attempt).data)
+        # What scorm-again reads from a commit's answer.
+        body.update({"result": True, "errorCode": 0})
+        return Response(body)
+
+    @extend_schema(request=PackageCommitSerializer, responses={200: PackageAttemptSerializer})
+    def put(self, request: Request, pk: int) -> Response:
+        return self.post(request, pk)

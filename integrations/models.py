@@ -196,3 +196,139 @@ class StatementForward(models.Model):
 
     def __str__(self) -> str:
         return f"{self.statement_id} -> {self.store_id} ({self.status})"
+
+
+# -- SCORM 1.2, SCORM 2004 and cmi5 packages as course activities -----------------------------
+class PackageKind(models.TextChoices):
+    SCORM12 = "scorm12", "SCORM 1.2"
+    SCORM2004 = "scorm2004", "SCORM 2004"
+    CMI5 = "cmi5", "cmi5"
+
+
+class Package(models.Model):
+    """One uploaded version of a package activity's zip, unpacked under
+    ``INTEGRATIONS_PACKAGE_ROOT/<folder>/``. A new upload is a new version; launches use
+    the latest, attempts keep the version they were made on."""
+
+    activity = models.ForeignKey(
+        "classrooms.Activity", on_delete=models.CASCADE, related_name="packages"
+    )
+    version = models.PositiveIntegerField(default=1)
+    kind = models.CharField(max_length=10, choices=PackageKind.choices)
+    edition = models.CharField(max_length=40, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    sequencing = models.BooleanField(default=False)
+    # cmi5: the course structure's course id (the AUs' activity ids are in PackageUnit).
+    course_iri = models.CharField(max_length=500, blank=True)
+    folder = models.CharField(max_length=64, unique=True)  # random, never user-given
+    size = models.PositiveBigIntegerField(default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("package")
+        verbose_name_plural = _("packages")
+        ordering = ["activity", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "version"], name="package_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title or self.kind} v{self.version}"
+
+
+class PackageUnit(models.Model):
+    """An entry point of a package: a SCO (SCORM) or an AU (cmi5), in manifest order."""
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="units")
+    position = models.PositiveIntegerField(default=0)
+    identifier = models.CharField(max_length=500)  # item identifier (SCORM) or AU id (cmi5)
+    title = models.CharField(max_length=200, blank=True)
+    href = models.CharField(max_length=2000)  # a path in the package, or an https URL (cmi5)
+    parameters = models.CharField(max_length=1000, blank=True)  # the manifest's query part
+    # cmi5 only: moveOn and the mastery score from cmi5.xml.
+    move_on = models.CharField(max_length=30, blank=True)
+    mastery_score = models.FloatField(null=True, blank=True)
+    launch_parameters = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["package", "position"]
+
+    def __str__(self) -> str:
+        return self.title or self.identifier
+
+
+class PackageAttempt(models.Model):
+    """A learner's attempt at one unit: the CMI data as the runtime committed it.
+
+    ``cmi`` keeps every element the content wrote (flattened, ``cmi.x.y`` -> text) so a
+    resumed attempt is loaded back as it was left; the columns beside it are the same
+    values typed, for reports and completion."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="package_attempts"
+    )
+    unit = models.ForeignKey(PackageUnit, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField(default=1)
+    cmi = models.JSONField(default=dict)
+    location = models.CharField(max_length=1000, blank=True)
+    suspend_data = models.TextField(blank=True)
+    completion_status = models.CharField(max_length=20, blank=True)  # 2004 or from 1.2 status
+    success_status = models.CharField(max_length=20, blank=True)
+    lesson_status = models.CharField(max_length=20, blank=True)  # SCORM 1.2 as written
+    score_raw = models.FloatField(null=True, blank=True)
+    score_min = models.FloatField(null=True, blank=True)
+    score_max = models.FloatField(null=True, blank=True)
+    score_scaled = models.FloatField(null=True, blank=True)
+    session_time = models.CharField(max_length=40, blank=True)
+    total_seconds = models.FloatField(default=0)
+    exit = models.CharField(max_length=20, blank=True)
+    commits = models.PositiveIntegerField(default=0)
+    # cmi5: the registration, and the launch's one-time fetch secret / xAPI token (hashes).
+    registration = models.UUIDField(null=True, blank=True)
+    fetch_secret = models.CharField(max_length=64, blank=True)
+    fetch_used = models.BooleanField(default=False)
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    token_expires = models.DateTimeField(null=True, blank=True)
+    launch_data = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["unit", "user", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "unit", "number"], name="package_attempt")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.unit_id} #{self.number}"
+
+
+class PackageInteraction(models.Model):
+    """One ``cmi.interactions.n`` of an attempt, for the trainer's per-question report."""
+
+    attempt = models.ForeignKey(
+        PackageAttempt, on_delete=models.CASCADE, related_name="interactions"
+    )
+    index = models.PositiveIntegerField()
+    identifier = models.CharField(max_length=4000)
+    type = models.CharField(max_length=30, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    learner_response = models.TextField(blank=True)
+    correct_responses = models.JSONField(default=list, blank=True)
+    result = models.CharField(max_length=30, blank=True)
+    weighting = models.FloatField(null=True, blank=True)
+    latency = models.CharField(max_length=40, blank=True)
+    timestamp = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["attempt", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["attempt", "index"], name="package_interaction")
+        ]
+
+    def __str__(self) -> str:
+        return self.identifier

@@ -2,8 +2,8 @@
 is kept: size, entry names (no traversal, no absolute path, no link), the zip bomb ratio,
 and a manifest whose launch files are in the package.
 
-This is the first step of packages as activities; the activity kind, serving from an
-isolated origin and the runtime are not built yet (docs/INTEGRATIONS.md).
+``unpack`` writes a checked package under ``INTEGRATIONS_PACKAGE_ROOT``; the activity, its
+serving and the runtime are in ``integrations/scorm.py`` (docs/INTEGRATIONS.md).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import posixpath
 import stat
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 from xml.etree import ElementTree as ET
 
@@ -31,6 +32,10 @@ class Sco:
     identifier: str
     title: str
     href: str
+    parameters: str = ""  # SCORM: the item's ``parameters`` / the href's query
+    move_on: str = ""  # cmi5 only
+    mastery_score: float | None = None
+    launch_parameters: str = ""
 
 
 @dataclass
@@ -40,6 +45,7 @@ class PackageInfo:
     edition: str = ""
     scos: list[Sco] = field(default_factory=list)
     sequencing: bool = False
+    course_id: str = ""  # cmi5
 
 
 def _limit(name: str, default: int) -> int:
@@ -50,7 +56,7 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _safe_name(name: str) -> bool:
+def safe_name(name: str) -> bool:
     if not name or "\x00" in name or "\\" in name or name.startswith("/"):
         return False
     if len(name) > 1 and name[1] == ":":  # C:...
@@ -66,7 +72,7 @@ def _check_entries(archive: zipfile.ZipFile) -> set[str]:
     total = 0
     names = set()
     for info in infos:
-        if not _safe_name(info.filename):
+        if not safe_name(info.filename):
             raise ValidationError(
                 _("The package has a file outside its folder: %(name)s")
                 % {"name": info.filename[:100]}
@@ -106,7 +112,7 @@ def _read_manifest(archive: zipfile.ZipFile, name: str) -> ET.Element:
 def _href_in(names: set[str], base: str, href: str) -> str:
     path = href.split("?", 1)[0].split("#", 1)[0]
     full = posixpath.normpath(posixpath.join(base, path)) if base else posixpath.normpath(path)
-    if not _safe_name(full) or full not in names:
+    if not safe_name(full) or full not in names:
         raise ValidationError(
             _("The manifest launches a file the package lacks: %(f)s") % {"f": href[:100]}
         )
@@ -148,17 +154,37 @@ def _scorm(root: ET.Element, names: set[str]) -> PackageInfo:
                 continue
             item_title = next((c.text or "" for c in el if _local(c.tag) == "title"), "")
             full = _href_in(names, base, href)
-            scos.append(Sco(el.get("identifier") or "", item_title.strip(), full))
+            query = href.split("?", 1)[1] if "?" in href else ""
+            parameters = (el.get("parameters") or "").lstrip("?")
+            scos.append(
+                Sco(
+                    el.get("identifier") or "",
+                    item_title.strip(),
+                    full,
+                    "&".join(p for p in (query, parameters) if p),
+                )
+            )
     if not scos:
         raise ValidationError(_("The manifest lists no SCO to launch."))
     return PackageInfo(kind, title.strip(), edition, scos, sequencing)
 
 
+CMI5_MOVE_ON = (
+    "Passed",
+    "Completed",
+    "CompletedAndPassed",
+    "CompletedOrPassed",
+    "NotApplicable",
+)
+
+
 def _cmi5(root: ET.Element, names: set[str]) -> PackageInfo:
-    title = ""
+    title = course_id = ""
     scos = []
     for el in root.iter():
         name = _local(el.tag)
+        if name == "course" and not course_id:
+            course_id = el.get("id") or ""
         if name == "course" and not title:
             title = "".join(
                 (s.text or "") for t in el if _local(t.tag) == "title" for s in t
@@ -168,13 +194,24 @@ def _cmi5(root: ET.Element, names: set[str]) -> PackageInfo:
             au_title = "".join(
                 (s.text or "") for t in el if _local(t.tag) == "title" for s in t
             ).strip()
-            if "://" in url:
-                scos.append(Sco(el.get("id") or "", au_title, url))  # content hosted elsewhere
-            else:
-                scos.append(Sco(el.get("id") or "", au_title, _href_in(names, "", url)))
+            launch = next(
+                (c.text or "" for c in el if _local(c.tag) == "launchParameters"), ""
+            ).strip()
+            try:
+                mastery = float(el.get("masteryScore")) if el.get("masteryScore") else None
+            except ValueError as exc:
+                raise ValidationError(_("The masteryScore of an AU is not a number.")) from exc
+            move_on = el.get("moveOn") or "NotApplicable"
+            if move_on not in CMI5_MOVE_ON:
+                raise ValidationError(_("Unknown moveOn: %(v)s") % {"v": move_on[:40]})
+            if "://" not in url:  # a local file; an absolute URL is content hosted elsewhere
+                url = _href_in(names, "", url)
+            elif not url.startswith("https://"):
+                raise ValidationError(_("An AU's URL must be https."))
+            scos.append(Sco(el.get("id") or "", au_title, url, "", move_on, mastery, launch[:1000]))
     if not scos:
         raise ValidationError(_("The course structure lists no assignable unit."))
-    return PackageInfo("cmi5", title, "", scos)
+    return PackageInfo("cmi5", title, "", scos, course_id=course_id)
 
 
 def inspect_package(upload: IO[bytes], *, size: int | None = None) -> PackageInfo:
@@ -192,3 +229,40 @@ def inspect_package(upload: IO[bytes], *, size: int | None = None) -> PackageInf
         if "cmi5.xml" in names:
             return _cmi5(_read_manifest(archive, "cmi5.xml"), names)
     raise ValidationError(_("No imsmanifest.xml (SCORM) or cmi5.xml (cmi5) at the top."))
+
+
+def package_root() -> Path:
+    """Where unpacked packages live: outside MEDIA_ROOT, never served by /media/."""
+    configured = getattr(settings, "INTEGRATIONS_PACKAGE_ROOT", None)
+    return Path(configured) if configured else Path(settings.MEDIA_ROOT).parent / "packages"
+
+
+def unpack(upload: IO[bytes], folder: str) -> int:
+    """Write the package (already checked by ``inspect_package``) into ``folder`` under
+    the package root; the bytes written. Each entry is read with a cap of its declared
+    size, so a zip that lies about sizes cannot write more than it was checked for."""
+    target = package_root() / folder
+    target.mkdir(parents=True, exist_ok=False)
+    written = 0
+    upload.seek(0)
+    with zipfile.ZipFile(upload) as archive:
+        names = _check_entries(archive)
+        for info in archive.infolist():
+            if info.is_dir() or info.filename not in names:
+                continue
+            path = target.joinpath(*info.filename.split("/"))
+            if target not in path.parents:  # _safe_name refused this; belt and braces
+                raise ValidationError(_("The package has a file outside its folder."))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(info) as source, open(path, "wb") as out:
+                left = info.file_size
+                while True:
+                    chunk = source.read(min(65536, left + 1))
+                    if not chunk:
+                        break
+                    left -= len(chunk)
+                    if left < 0:
+                        raise ValidationError(_("The package looks like a zip bomb."))
+                    out.write(chunk)
+                    written += len(chunk)
+    return written

@@ -24,3 +24,30 @@ urlpatterns = [
 api_urlpatterns = [
     path("xapi/statements", api.StatementsView.as_view(), name="api-xapi-statements"),
 ]
+
+api_urlpatterns += [
+    path(
+        "packages/units/<int:pk>/launch/",
+        api.PackageLaunchView.as_view(),
+        name="api-package-launch",
+    ),
+    path(
+        "packages/attempts/<int:pk>/", api.PackageAttemptView.as_view(), name="api-package-attempt"
+    ),
+]
+
+urlpatterns += [
+    path("packages/activities/<int:pk>/", views.package_player, name="package-player"),
+    path("packages/activities/<int:pk>/report/", views.package_report, name="package-report"),
+    path(
+        "packages/activities/<int:pk>/report.csv",
+        views.package_report_csv,
+        name="package-report-csv",
+    ),
+    path("packages/content/<str:token>/", views.package_content, name="package-content-root"),
+    path(
+        "packages/content/<str:token>/<path:path>",
+        views.package_content,
+        name="package-content",
+    ),
+]
