@@ -37,7 +37,9 @@ def test_a_reply_goes_in_the_roots_thread_not_in_the_conversation(group, learner
     page = selectors.messages_page(conversation=group)
     assert [m.pk for m in page] == [root.pk]
     assert [m.pk for m in selectors.thread_replies(root=root)] == [reply.pk, again.pk]
-    payload = selectors.message_payload(selectors.get_message(conversation=group, message_id=root.pk))
+    payload = selectors.message_payload(
+        selectors.get_message(conversation=group, message_id=root.pk)
+    )
     assert payload["in_thread"] is False
     assert payload["thread"]["reply_count"] == 2 and payload["thread"]["root"] == root.pk
     reply_payload = selectors.message_payload(again)
@@ -176,11 +178,13 @@ def test_followers_are_notified_muted_and_present_are_not(
     assert sorted(thread_notices.values_list("recipient_id", flat=True)) == sorted(
         [trainer.pk, trainer.pk, learner.pk]
     )
-    assert "?thread=%d" % root.pk in thread_notices.first().data["url"]
+    assert f"?thread={root.pk}" in thread_notices.first().data["url"]
     # Thread replies do not notify every member of the group as messages do.
-    assert not Notification.objects.filter(data__kind="chat_message").exclude(
-        recipient__in=[learner, learner2]
-    ).exists()
+    assert (
+        not Notification.objects.filter(data__kind="chat_message")
+        .exclude(recipient__in=[learner, learner2])
+        .exists()
+    )
     assert not Notification.objects.filter(
         data__kind="chat_message", description__in=["r1", "r2"]
     ).exists()
