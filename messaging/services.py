@@ -626,7 +626,7 @@ def _thread_reply_counted(conversation: Conversation, thread: int) -> Message:
     )
     if not updated:
         raise ValidationError({"thread": _("This message was deleted.")})
-    return Message.objects.select_related("sender").get(pk=root_id)
+    return Message.objects.get(pk=root_id)
 
 
 def _thread_follow_on_reply(root: Message, message: Message) -> None:
