@@ -400,9 +400,16 @@ def thread_list_payload(follow: ThreadFollow) -> dict[str, Any]:
     """One line of a person's Threads list."""
     root = follow.root
     conversation = root.conversation
+    title = conversation.title
+    if not title:  # a direct conversation is named after the other person
+        from hub.accounts.models import User
+
+        partner = direct_partner_id(conversation=conversation, user_id=follow.user_id)
+        other = User.objects.filter(pk=partner).first() if partner else None
+        title = other.name if other else root.sender.name
     return {
         **thread_state_payload(root=root, follow=follow, user_id=follow.user_id),
-        "conversation_title": conversation.title or root.sender.name,
+        "conversation_title": title,
         "root_sender": root.sender.name,
         "excerpt": "" if root.deleted_at else _excerpt(root.body),
     }

@@ -103,7 +103,8 @@
       badge.hidden = !t.unread;
       const where = document.createElement("span");
       where.className = "where";
-      where.textContent = interpolate(gettext("%s replies"), [t.reply_count]) + (t.conversation_title ? " · " + t.conversation_title : "");
+      where.textContent = interpolate(ngettext("%s reply", "%s replies", t.reply_count), [t.reply_count]) +
+        (t.conversation_title ? " · " + t.conversation_title : "");
       a.append(excerpt, badge, where);
       a.addEventListener("click", (event) => {
         if (Lyceum.chat && Lyceum.chat.conversation === t.conversation) {
@@ -601,6 +602,10 @@
   }
   // A reply (created, edited, deleted, reacted) reached the conversation's topic.
   function threadEvent(m) {
+    const listed = threads.get(m.thread.root);
+    if (listed && m.thread.reply_count > (listed.reply_count || 0)) {
+      threadState({root: m.thread.root, reply_count: m.thread.reply_count, last_reply_at: m.thread.last_reply_at});
+    }
     const root = byId.get(m.thread.root);
     if (root) {
       const known = root.thread ? root.thread.reply_count : 0;
@@ -686,7 +691,7 @@
   Lyceum.chat = {
     conversation: current.id,
     openThread: openThread,
-    onThreadState(d) { if (d.root === openRoot) showFollow(d.state); },
+    onThreadState(d) { if (d.root === openRoot && d.state) showFollow(d.state); },
   };
   document.addEventListener("visibilitychange", markThreadRead);
 
