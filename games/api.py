@@ -171,7 +171,7 @@ class GameAnswerView(APIView):
         game = game_for(request.user, pk)
         data = validated(GameAnswerSerializer, request.data)
         services.game_answer(
-            user=request.user, game=game, index=data["index"], answer=data["answer"]
+            user=request.user, game_id=game.pk, index=data["index"], answer=data["answer"]
         )
         return Response(answer_ack(data["index"]))
 

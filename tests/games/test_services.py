@@ -90,10 +90,10 @@ def test_a_question_is_timed_on_the_server_and_scored_for_speed_and_streak(
         assert "correct" not in opened.data
         assert "is_correct" not in str(opened.data["question"])
         clock.advance(5)  # a quarter of the time: 1000 x (1 - 0.25 / 2) = 875
-        services.game_answer(user=learner, game=game, index=index, answer=right(q))
-        services.game_answer(user=learner2, game=game, index=index, answer=right(q))
+        services.game_answer(user=learner, game_id=game.pk, index=index, answer=right(q))
+        services.game_answer(user=learner2, game_id=game.pk, index=index, answer=right(q))
         with pytest.raises(Conflict):
-            services.game_answer(user=learner, game=game, index=index, answer=wrong(q))
+            services.game_answer(user=learner, game_id=game.pk, index=index, answer=wrong(q))
         # Both answered: the flush (on commit, at once here) closes the question.
         published()
         game.refresh_from_db()
@@ -114,10 +114,10 @@ def test_a_question_is_timed_on_the_server_and_scored_for_speed_and_streak(
     # Third question: one answers wrong, the other not at all; the deadline closes it.
     services.game_next(user=trainer, game=game)
     q = current_question(game)
-    services.game_answer(user=learner, game=game, index=2, answer=wrong(q))
+    services.game_answer(user=learner, game_id=game.pk, index=2, answer=wrong(q))
     clock.advance(21)
     with pytest.raises(ValidationError):
-        services.game_answer(user=learner2, game=game, index=2, answer=right(q))
+        services.game_answer(user=learner2, game_id=game.pk, index=2, answer=right(q))
     services.game_refresh(game_id=game.pk)
     game.refresh_from_db()
     assert game.status == GameStatus.REVEAL
@@ -125,7 +125,7 @@ def test_a_question_is_timed_on_the_server_and_scored_for_speed_and_streak(
     assert (me.score, me.streak, me.correct_count) == (totals[learner.pk], 0, 2)
     # An answer to a closed question is refused and changes nothing.
     with pytest.raises(ValidationError):
-        services.game_answer(user=learner2, game=game, index=2, answer=right(q))
+        services.game_answer(user=learner2, game_id=game.pk, index=2, answer=right(q))
     assert GameAnswer.objects.filter(game=game, index=2).count() == 1
 
 
@@ -137,9 +137,9 @@ def test_malformed_answers_change_nothing(course_setup, trainer, learner, clock)
     bad = ["x", True, [10**9]] if q.kind != "numeric" else ["x", True, "nan"]
     for answer in bad:
         with pytest.raises(ValidationError):
-            services.game_answer(user=learner, game=game, index=0, answer=answer)
+            services.game_answer(user=learner, game_id=game.pk, index=0, answer=answer)
     with pytest.raises(ValidationError):
-        services.game_answer(user=learner, game=game, index=1, answer=right(q))
+        services.game_answer(user=learner, game_id=game.pk, index=1, answer=right(q))
     assert not GameAnswer.objects.exists()
 
 
@@ -148,7 +148,7 @@ def test_a_non_player_cannot_answer(course_setup, trainer, learner, learner2, cl
     services.game_join(user=learner, game=game)
     services.game_next(user=trainer, game=game)
     with pytest.raises(PermissionDenied):
-        services.game_answer(user=learner2, game=game, index=0, answer=1)
+        services.game_answer(user=learner2, game_id=game.pk, index=0, answer=1)
 
 
 def test_the_end_pays_points_once_and_the_podium(
@@ -159,8 +159,8 @@ def test_the_end_pays_points_once_and_the_podium(
         services.game_join(user=user, game=game)
     services.game_next(user=trainer, game=game)
     q = current_question(game)
-    services.game_answer(user=learner, game=game, index=0, answer=right(q))
-    services.game_answer(user=learner2, game=game, index=0, answer=wrong(q))
+    services.game_answer(user=learner, game_id=game.pk, index=0, answer=right(q))
+    services.game_answer(user=learner2, game_id=game.pk, index=0, answer=wrong(q))
     published()  # both answered: closed
     services.game_next(user=trainer, game=game)  # after the last: the final podium
     game.refresh_from_db()
@@ -227,3 +227,29 @@ def test_a_game_inside_a_live_class_is_announced_there_and_open_to_its_people(
     # Not a learner of the class's course: not in the class, not in its game.
     assert not sel.can_join(user=learner2, game=game)
     assert not sel.can_join(user=outsider, game=game)
+
+
+def test_an_answer_is_one_read_and_one_insert(course_setup, trainer, learner, learner2):
+    """The hot path of a game (500 answers in a second): once the process knows the
+    player, an answer reads the game (with its share lock on PostgreSQL) and inserts."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    game = services.game_create(host=trainer, course=course_setup.course, questions=2)
+    for user in (learner, learner2):
+        services.game_join(user=user, game=game)
+    services.game_next(user=trainer, game=game)
+    q = current_question(game)
+    sel.player_id_of(user=learner, game_id=game.pk)  # remembered from the join or a first answer
+    sel.question(q.pk)  # the process caches the question too
+    answer = right(q)
+    with CaptureQueriesContext(connection) as queries:
+        services.game_answer(user=learner, game_id=game.pk, index=0, answer=answer)
+    statements = [query["sql"] for query in queries if "SAVEPOINT" not in query["sql"].upper()]
+    assert len(statements) == 2, statements
+    assert statements[0].startswith("SELECT") and "games_game" in statements[0]
+    if connection.vendor == "postgresql":
+        assert statements[0].endswith("FOR SHARE")
+    assert statements[1].startswith("INSERT") and "games_gameanswer" in statements[1]
+    with pytest.raises(PermissionDenied):  # a game that does not exist: nobody plays it
+        services.game_answer(user=learner, game_id=game.pk + 999, index=0, answer=right(q))
