@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -580,14 +582,29 @@ def board_name(board: ranks.Board) -> str:
 
 
 # -- home pages (issue 15, frontend/home.py): read-only ----------------------------------------
+def person_zone(*, user: Any, space_id: int | None = None) -> ZoneInfo:
+    """The time zone ``user``'s days are counted in: their profile's, else their space's
+    default, else the server's (a streak's "today" is the person's, not the server's)."""
+    from hub.accounts.models import Space
+    from hub.accounts.timezones import is_known_zone
+
+    zone = getattr(user, "time_zone", "") or ""
+    if not is_known_zone(zone) and space_id is not None:
+        zone = Space.objects.filter(pk=space_id).values_list("time_zone", flat=True).first() or ""
+    if not is_known_zone(zone):
+        zone = settings.TIME_ZONE
+    return ZoneInfo(zone)
+
+
 def current_streak(*, user: Any, space_id: int, today: date | None = None) -> int:
-    """Consecutive days up to today (or yesterday: today is not over) with an award."""
-    today = today or timezone.localdate()
+    """Consecutive days up to today (or yesterday: today is not over) with an award, the
+    days being the person's own (``person_zone``), whoever looks and wherever the server is."""
+    zone = person_zone(user=user, space_id=space_id)
+    today = today or timezone.now().astimezone(zone).date()
+    start = datetime.combine(today - timedelta(days=400), time.min, tzinfo=zone)
     days = set(
-        PointAward.objects.filter(
-            user=user, space_id=space_id, created_at__date__gte=today - timedelta(days=400)
-        )
-        .annotate(day=TruncDate("created_at"))
+        PointAward.objects.filter(user=user, space_id=space_id, created_at__gte=start)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
         .values_list("day", flat=True)
     )
     day = today if today in days else today - timedelta(days=1)

@@ -48,6 +48,23 @@ def _apply_to_boards(award: PointAward) -> None:
         _publish_board_changes(award, keys)
 
 
+def _emit_awarded(awards: list[PointAward]) -> None:
+    """``leaderboards.points_awarded``: who got new awards in which space (points and how
+    many rows), once per call, so listeners (levels, streaks pushed live) work per batch."""
+    totals: dict[tuple[int, int], list[int]] = {}
+    for award in awards:
+        entry = totals.setdefault((award.user_id, award.space_id), [0, 0])
+        entry[0] += award.amount
+        entry[1] += 1
+    hub_events.emit(
+        "leaderboards.points_awarded",
+        awards=[
+            {"user": uid, "space": sid, "amount": amount, "count": count}
+            for (uid, sid), (amount, count) in sorted(totals.items())
+        ],
+    )
+
+
 @transaction.atomic
 def points_award(
     *,
@@ -82,6 +99,7 @@ def points_award(
         return PointAward.objects.get(**key)
     transaction.on_commit(lambda: _apply_to_boards(award))
     badges_evaluate(user=user, space=space)
+    _emit_awarded([award])
     return award
 
 
@@ -370,6 +388,7 @@ def points_award_many(*, events: Iterable[Mapping[str, Any]]) -> list[PointAward
         push.boards_changed(moved)
 
     transaction.on_commit(apply_to_boards)
+    _emit_awarded(created)
     with_badges = set(
         BadgeDefinition.objects.filter(space_id__in={a.space_id for a in created})
         .exclude(criterion=BadgeCriterion.MANUAL)

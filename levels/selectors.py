@@ -101,6 +101,17 @@ def progress_payload(*, viewer: Any, person: Any, space_id: int) -> dict[str, An
     return data
 
 
+def public_progress_payload(*, person: Any, space_id: int) -> dict[str, Any]:
+    """What anyone but ``person`` may see of their level and streak."""
+    return progress_payload(viewer=_Someone(), person=person, space_id=space_id)
+
+
+class _Someone:
+    """A viewer who is not the person (``pk`` matches nobody)."""
+
+    pk = None
+
+
 def can_edit_levels(*, user: Any, space_id: int) -> bool:
     return can_manage_gamification(user=user, space_id=space_id)
 

@@ -17,7 +17,7 @@ from hub.accounts.models import User
 from hub.api import validated
 from hub.params import query_id
 from messaging import selectors, services
-from messaging.models import ChatSettings, Conversation, Message
+from messaging.models import ChatSettings, Conversation, Message, ThreadFollow
 
 MAX_LENGTH = selectors.limits()["MAX_LENGTH"]
 # Message ids are BIGINT: a larger number names no message (and SQLite cannot bind it).
@@ -36,6 +36,72 @@ class MessageSendSerializer(serializers.Serializer):
         default=list,
         max_length=20,
     )
+    thread = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="reply in the thread of this message (a thread's reply: its root's thread)",
+    )
+
+
+class ChatThreadReplySerializer(MessageSendSerializer):
+    """A reply sent to a thread's own endpoint: the thread is the URL's."""
+
+    thread = None
+
+
+class ThreadRefSerializer(serializers.Serializer):
+    thread = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+
+
+class ChatThreadReadSerializer(serializers.Serializer):
+    last_read_id = serializers.IntegerField(min_value=0, max_value=MAX_ID)
+
+
+class ThreadReadActionSerializer(ThreadRefSerializer, ChatThreadReadSerializer):
+    pass
+
+
+class ChatThreadFollowSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=ThreadFollow.State.choices,
+        help_text="following: notified and listed; muted: never notified; none: unfollowed",
+    )
+
+
+class ThreadFollowActionSerializer(ThreadRefSerializer, ChatThreadFollowSerializer):
+    pass
+
+
+class ChatThreadStateSerializer(serializers.Serializer):
+    """Where the person stands in a thread (``selectors.thread_state_payload``)."""
+
+    conversation = serializers.IntegerField()
+    root = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=ThreadFollow.State.choices)
+    last_read_id = serializers.IntegerField()
+    unread = serializers.IntegerField()
+    reply_count = serializers.IntegerField()
+    last_reply_at = serializers.DateTimeField(allow_null=True)
+
+
+class ChatThreadListItemSerializer(ChatThreadStateSerializer):
+    conversation_title = serializers.CharField()
+    root_sender = serializers.CharField()
+    excerpt = serializers.CharField()
+
+
+class ChatThreadListSerializer(serializers.Serializer):
+    results = ChatThreadListItemSerializer(many=True)
+
+
+class ChatThreadSerializer(serializers.Serializer):
+    root = serializers.DictField(help_text="the root message (same shape as a message)")
+    follow = ChatThreadStateSerializer()
+    results = serializers.ListField(child=serializers.DictField(), help_text="replies")
+    has_more = serializers.BooleanField()
 
 
 class MessageRefSerializer(serializers.Serializer):
@@ -374,3 +440,98 @@ class SettingsView(APIView):
         data = validated(SettingsSerializer, request.data)
         row = services.chat_settings_update(user=request.user, **data)
         return Response({"read_receipts": row.read_receipts, "email_digest": row.email_digest})
+
+
+# -- threads -------------------------------------------------------------------------------
+def readable_root(request: Request, pk: int, message_id: int) -> Message:
+    """The root of the thread of message ``message_id`` of a conversation the person reads."""
+    conversation = readable_conversation(request, pk)
+    return selectors.thread_root_of(_message(conversation, message_id))
+
+
+def thread_state(user: Any, root: Message) -> dict[str, Any]:
+    follow = selectors.thread_follow_of(user=user, root=root)
+    return selectors.thread_state_payload(root=root, follow=follow, user_id=user.pk)
+
+
+class ThreadView(APIView):
+    """A message's thread: ``GET`` its root, replies (``?after=<id>`` / ``?before=<id>``)
+    and where I stand in it; ``POST`` replies in it."""
+
+    serializer_class = ChatThreadSerializer
+
+    @extend_schema(operation_id="conversation_thread_retrieve", responses=ChatThreadSerializer)
+    def get(self, request: Request, pk: int, message_id: int) -> Response:
+        root = readable_root(request, pk, message_id)
+        limit = min(_int_param(request, "limit") or selectors.limits()["PAGE_SIZE"], 200)
+        replies = selectors.thread_replies(
+            root=root,
+            before=_int_param(request, "before"),
+            after=_int_param(request, "after"),
+            limit=limit,
+        )
+        root_full = selectors.get_message(conversation=root.conversation, message_id=root.id)
+        return Response(
+            {
+                "root": selectors.message_payload(root_full),
+                "follow": thread_state(request.user, root),
+                "results": [selectors.message_payload(m) for m in replies],
+                "has_more": len(replies) >= limit,
+            }
+        )
+
+    @extend_schema(
+        operation_id="conversation_thread_reply",
+        request=ChatThreadReplySerializer,
+        responses={201: ChatMessageSerializer},
+    )
+    def post(self, request: Request, pk: int, message_id: int) -> Response:
+        conversation = get_object_or_404(Conversation, pk=pk)
+        data = validated(ChatThreadReplySerializer, request.data)
+        message = services.message_send(
+            sender=request.user, conversation=conversation, thread=message_id, **data
+        )
+        return Response(selectors.message_payload(message), status=status.HTTP_201_CREATED)
+
+
+class ThreadFollowView(APIView):
+    serializer_class = ChatThreadStateSerializer
+
+    @extend_schema(
+        operation_id="conversation_thread_follow",
+        request=ChatThreadFollowSerializer,
+        responses=ChatThreadStateSerializer,
+        summary="Follow, mute or stop following a thread",
+    )
+    def post(self, request: Request, pk: int, message_id: int) -> Response:
+        root = readable_root(request, pk, message_id)
+        data = validated(ChatThreadFollowSerializer, request.data)
+        services.thread_follow_set(user=request.user, root=root, state=data["state"])
+        return Response(thread_state(request.user, root))
+
+
+class ThreadReadView(APIView):
+    serializer_class = ChatThreadStateSerializer
+
+    @extend_schema(
+        operation_id="conversation_thread_read",
+        request=ChatThreadReadSerializer,
+        responses=ChatThreadStateSerializer,
+        summary="Move my read marker in a thread",
+    )
+    def post(self, request: Request, pk: int, message_id: int) -> Response:
+        root = readable_root(request, pk, message_id)
+        data = validated(ChatThreadReadSerializer, request.data)
+        services.thread_mark_read(user=request.user, root=root, last_read_id=data["last_read_id"])
+        return Response(thread_state(request.user, root))
+
+
+class ThreadListView(APIView):
+    """The threads I follow, with their unread replies, the latest reply first."""
+
+    serializer_class = ChatThreadListSerializer
+
+    @extend_schema(operation_id="chat_threads_list", responses=ChatThreadListSerializer)
+    def get(self, request: Request) -> Response:
+        follows = selectors.threads_for(user=request.user)
+        return Response({"results": [selectors.thread_list_payload(f) for f in follows]})

@@ -20,6 +20,7 @@ class MessagingConfig(AppConfig):
         files.register("chat", selectors.attachment_file_name)
         register_kind("chat_message", _("Chat messages"))
         register_kind("chat_report", _("Reported chat messages"))
+        register_kind("chat_thread", _("Replies in chat threads I follow"))
         events.subscribe("classrooms.enrolled", on_enrolled)
         events.subscribe("classrooms.unenrolled", on_unenrolled)
         events.subscribe("classrooms.liveclass_joined", on_liveclass_joined)

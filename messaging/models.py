@@ -143,9 +143,25 @@ class Message(models.Model):
     client_id = models.UUIDField(null=True, blank=True)
     body = models.TextField(blank=True)  # markdown source, kept for editing
     body_html = models.TextField(blank=True)  # sanitised by hub/sanitize.py
+    # A quote-reply (``reply_to``) stays in the conversation; a thread reply lives under its
+    # root (``thread_root``) and is shown in the root's thread, not in the conversation.
     reply_to = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
     )
+    # Always a root (a message outside any thread): replying to a thread reply answers its
+    # root's thread. Indexed by the partial index below (main-line messages write nothing).
+    thread_root = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="thread_replies",
+        db_index=False,
+    )
+    # On a root: its thread's size and last reply, for the conversation's "3 replies" line.
+    # ``db_default``: the send path's raw INSERT (services._insert_message) leaves them out.
+    reply_count = models.PositiveIntegerField(default=0, db_default=0)
+    last_reply_at = models.DateTimeField(null=True, blank=True)
     mention_ids = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
@@ -166,6 +182,12 @@ class Message(models.Model):
             models.Index(fields=["conversation", "id"]),
             # The sender's rate limit counts their messages of the last seconds.
             models.Index(fields=["sender", "created_at"], name="message_sender_recent"),
+            # A thread's replies in order; partial, so a main-line message costs no entry.
+            models.Index(
+                fields=["thread_root", "id"],
+                name="message_thread_replies",
+                condition=Q(thread_root__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -195,6 +217,34 @@ class ConversationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"
+
+
+class ThreadFollow(models.Model):
+    """A person's relation to a thread: following (notified, listed with its unread count),
+    muted (never notified, not listed), or none (unfollowed; a post or a mention follows
+    again). ``last_read_id``: the last reply they read in it."""
+
+    class State(models.TextChoices):
+        FOLLOWING = "following", _("Following")
+        MUTED = "muted", _("Muted")
+        NONE = "none", _("Not following")
+
+    root = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="thread_follows")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_thread_follows"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.FOLLOWING)
+    last_read_id = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("thread follow")
+        verbose_name_plural = _("thread follows")
+        constraints = [models.UniqueConstraint(fields=["root", "user"], name="one_thread_follow")]
+        indexes = [models.Index(fields=["user", "state"], name="thread_follow_user_state")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.state} thread #{self.root_id}"
 
 
 class Reaction(models.Model):

@@ -1,8 +1,10 @@
 """Topics of chat.
 
 ``messaging.conversation.<id>``: messages of a conversation (durable events, id = the
-conversation's event sequence), typing, read receipts, presence; its actions send, edit,
-delete, react, read, typing and status.
+conversation's event sequence), its threads' replies among them (``in_thread``), typing,
+read receipts, presence; its actions send (``thread`` to reply in one), edit, delete,
+react, read, thread_read, thread_follow, typing and status. Threads share the
+conversation's topic, so they resume with its ``since`` and end with its membership.
 ``messaging.conversation.<id>.unread``: a light feed (which message arrived) for the
 navigation's unread badge; subscribing to it does not count as looking at the conversation.
 """
@@ -24,6 +26,8 @@ from messaging.api import (
     ReactSerializer,
     ReadSerializer,
     StatusSerializer,
+    ThreadFollowActionSerializer,
+    ThreadReadActionSerializer,
     TypingSerializer,
 )
 from messaging.models import Conversation, Message
@@ -87,6 +91,20 @@ class ConversationTopic(realtime.Topic):
             user=user, conversation=_conversation(key), last_read_id=data["last_read_id"]
         )
         return {"last_read_id": marker}
+
+    @realtime.action("thread_read", serializer=ThreadReadActionSerializer)
+    def thread_read(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        marker = services.thread_mark_read(
+            user=user, root=_message(key, data["thread"]), last_read_id=data["last_read_id"]
+        )
+        return {"last_read_id": marker}
+
+    @realtime.action("thread_follow", serializer=ThreadFollowActionSerializer)
+    def thread_follow(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        follow = services.thread_follow_set(
+            user=user, root=_message(key, data["thread"]), state=data["state"]
+        )
+        return {"root": follow.root_id, "state": follow.state}
 
     @realtime.action("typing", serializer=TypingSerializer)
     async def typing(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:

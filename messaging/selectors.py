@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from messaging.models import (
     Attachment,
@@ -16,6 +16,7 @@ from messaging.models import (
     ConversationEvent,
     Membership,
     Message,
+    ThreadFollow,
 )
 
 # Read receipts are shown in direct conversations and groups up to this size (Zulip-like:
@@ -142,7 +143,9 @@ def conversations_for(*, user: Any) -> QuerySet[Membership]:
                 "conversation__messages",
                 filter=Q(conversation__messages__id__gt=F("last_read_id"))
                 & ~Q(conversation__messages__sender_id=user.pk)
-                & Q(conversation__messages__deleted_at__isnull=True),
+                & Q(conversation__messages__deleted_at__isnull=True)
+                # Thread replies count in their thread, for its followers.
+                & Q(conversation__messages__thread_root__isnull=True),
             )
         )
         .order_by(F("conversation__last_message_at").desc(nulls_last=True), "-conversation_id")
@@ -159,7 +162,7 @@ def unread_counts(*, user: Any) -> dict[int, int]:
 
 def _messages() -> QuerySet[Message]:
     return Message.objects.select_related(
-        "sender", "reply_to", "reply_to__sender"
+        "sender", "reply_to", "reply_to__sender", "thread_root"
     ).prefetch_related("reactions", "attachments")
 
 
@@ -170,8 +173,9 @@ def messages_page(
     after: int | None = None,
     limit: int = 50,
 ) -> list[Message]:
-    """Up to ``limit`` messages, oldest first: the latest, or those before/after an id."""
-    qs = _messages().filter(conversation=conversation)
+    """Up to ``limit`` messages, oldest first: the latest, or those before/after an id.
+    Thread replies are not in the conversation's pages (they are in their thread's)."""
+    qs = _messages().filter(conversation=conversation, thread_root__isnull=True)
     if after is not None:
         return list(qs.filter(id__gt=after).order_by("id")[:limit])
     if before is not None:
@@ -182,7 +186,9 @@ def messages_page(
 def first_unread_id(*, membership: Membership) -> int | None:
     return (
         Message.objects.filter(
-            conversation_id=membership.conversation_id, id__gt=membership.last_read_id
+            conversation_id=membership.conversation_id,
+            id__gt=membership.last_read_id,
+            thread_root__isnull=True,
         )
         .exclude(sender_id=membership.user_id)
         .order_by("id")
@@ -242,6 +248,10 @@ def message_payload(message: Message) -> dict[str, Any]:
     return {
         "id": message.id,
         "conversation": message.conversation_id,
+        # A reply in a thread (shown in its root's thread), and the thread's summary: on a
+        # root with replies its own, on a reply its root's; null otherwise.
+        "in_thread": message.thread_root_id is not None,
+        "thread": thread_summary(message),
         "sender": {"id": message.sender_id, "name": message.sender.name},
         "client_id": str(message.client_id) if message.client_id else None,
         "body": "" if deleted else message.body,
@@ -266,6 +276,142 @@ def message_payload(message: Message) -> dict[str, Any]:
         "created_at": message.created_at,
         "edited_at": message.edited_at,
         "deleted": deleted,
+    }
+
+
+def thread_summary(message: Message) -> dict[str, Any] | None:
+    root = message.thread_root if message.thread_root_id is not None else message
+    if not root.reply_count:
+        return None
+    return {"root": root.id, "reply_count": root.reply_count, "last_reply_at": root.last_reply_at}
+
+
+# -- threads -------------------------------------------------------------------------------
+def thread_root_of(message: Message) -> Message:
+    """The root of the thread ``message`` is in (itself when it is in none)."""
+    if message.thread_root_id is None:
+        return message
+    return Message.objects.select_related("conversation").get(pk=message.thread_root_id)
+
+
+def thread_replies(
+    *, root: Message, before: int | None = None, after: int | None = None, limit: int = 50
+) -> list[Message]:
+    """Up to ``limit`` replies of a thread, oldest first: the first ones, or those
+    before/after an id (a thread is read from its start)."""
+    qs = _messages().filter(thread_root=root)
+    if before is not None:
+        return list(reversed(qs.filter(id__lt=before).order_by("-id")[:limit]))
+    if after is not None:
+        qs = qs.filter(id__gt=after)
+    return list(qs.order_by("id")[:limit])
+
+
+def thread_last_reply_id(*, root: Message) -> int:
+    last = (
+        Message.objects.filter(thread_root=root).order_by("-id").values_list("id", flat=True)
+    ).first()
+    return last or 0
+
+
+def _thread_unread(user_field: str | F) -> Count:
+    """Replies after the follow's read marker from someone else, not deleted."""
+    return Count(
+        "root__thread_replies",
+        filter=Q(root__thread_replies__id__gt=F("last_read_id"))
+        & ~Q(root__thread_replies__sender_id=user_field)
+        & Q(root__thread_replies__deleted_at__isnull=True),
+    )
+
+
+def _readable(follows: QuerySet[ThreadFollow]) -> QuerySet[ThreadFollow]:
+    """Only threads of conversations the follower still reads (a removed member's follows
+    stay, silent, until they are back)."""
+    return follows.filter(
+        Exists(
+            Membership.objects.filter(
+                conversation_id=OuterRef("root__conversation_id"),
+                user_id=OuterRef("user_id"),
+                state__in=READABLE_STATES,
+            )
+        )
+    )
+
+
+def thread_followers(*, root: Message) -> QuerySet[ThreadFollow]:
+    """The thread's followers who still read its conversation, with their ``unread``."""
+    return _readable(
+        ThreadFollow.objects.filter(root=root, state=ThreadFollow.State.FOLLOWING)
+    ).annotate(unread=_thread_unread(F("user_id")))
+
+
+def threads_for(*, user: Any, limit: int = 100) -> QuerySet[ThreadFollow]:
+    """The threads ``user`` follows, with their ``unread``, the latest reply first."""
+    return (
+        _readable(ThreadFollow.objects.filter(user_id=user.pk, state=ThreadFollow.State.FOLLOWING))
+        .select_related("root", "root__sender", "root__conversation")
+        .annotate(unread=_thread_unread(user.pk))
+        .order_by(F("root__last_reply_at").desc(nulls_last=True), "-root_id")[:limit]
+    )
+
+
+def thread_follow_of(*, user: Any, root: Message) -> ThreadFollow | None:
+    return ThreadFollow.objects.filter(root=root, user_id=user.pk).first()
+
+
+def thread_unread(*, user: Any, root: Message, follow: ThreadFollow | None) -> int:
+    return (
+        Message.objects.filter(
+            thread_root=root,
+            id__gt=follow.last_read_id if follow else 0,
+            deleted_at__isnull=True,
+        )
+        .exclude(sender_id=user.pk)
+        .count()
+    )
+
+
+def thread_state_payload(
+    *, root: Message, follow: ThreadFollow | None, user_id: int
+) -> dict[str, Any]:
+    """Where someone stands in a thread: followed, muted or not; read up to; unread."""
+    unread = getattr(follow, "unread", None)
+    if unread is None:
+        unread = thread_unread(user=_Id(user_id), root=root, follow=follow)
+    return {
+        "conversation": root.conversation_id,
+        "root": root.id,
+        "state": follow.state if follow else ThreadFollow.State.NONE.value,
+        "last_read_id": follow.last_read_id if follow else 0,
+        "unread": unread,
+        "reply_count": root.reply_count,
+        "last_reply_at": root.last_reply_at,
+    }
+
+
+class _Id:
+    """Stands for a user where only the id is needed."""
+
+    def __init__(self, pk: int) -> None:
+        self.pk = pk
+
+
+def thread_list_payload(follow: ThreadFollow) -> dict[str, Any]:
+    """One line of a person's Threads list."""
+    root = follow.root
+    conversation = root.conversation
+    title = conversation.title
+    if not title:  # a direct conversation is named after the other person
+        from hub.accounts.models import User
+
+        partner = direct_partner_id(conversation=conversation, user_id=follow.user_id)
+        other = User.objects.filter(pk=partner).first() if partner else None
+        title = other.name if other else root.sender.name
+    return {
+        **thread_state_payload(root=root, follow=follow, user_id=follow.user_id),
+        "conversation_title": title,
+        "root_sender": root.sender.name,
+        "excerpt": "" if root.deleted_at else _excerpt(root.body),
     }
 
 

@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,6 +37,7 @@ from messaging.models import (
     Message,
     Reaction,
     Report,
+    ThreadFollow,
 )
 
 MENTION_RE = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
@@ -317,8 +318,12 @@ def message_send(
     client_id: uuid.UUID | None = None,
     reply_to: int | None = None,
     attachments: Iterable[int] = (),
+    thread: int | None = None,
 ) -> Message:
     """Store a message once per (sender, client_id) and publish it to the conversation.
+
+    ``thread``: a message of the conversation whose thread this is a reply in (a reply of
+    a thread answers its root's thread).
 
     ``conversation`` may be an id (the gateway passes the topic's key): the membership and
     the conversation then come in one query.
@@ -338,6 +343,7 @@ def message_send(
             client_id=client_id,
             reply_to=reply_to,
             attachments=attachments,
+            thread=thread,
         )
     except IntegrityError:
         if client_id is None:
@@ -444,6 +450,7 @@ def _message_store(
     client_id: uuid.UUID | None,
     reply_to: int | None,
     attachments: Iterable[int],
+    thread: int | None = None,
 ) -> Message:
     membership = _poster_membership(sender, conversation)
     conversation = membership.conversation
@@ -463,6 +470,7 @@ def _message_store(
         )
         if parent is None:
             raise ValidationError({"reply_to": _("No such message in this conversation.")})
+    root = None if thread is None else _thread_reply_counted(conversation, thread)
     message = Message(
         conversation=conversation,
         sender=sender,
@@ -470,6 +478,7 @@ def _message_store(
         body=text,
         body_html=html,
         reply_to=parent,
+        thread_root=root,
         mention_ids=_mentions(text, conversation),
         created_at=timezone.now(),
     )
@@ -494,11 +503,15 @@ def _message_store(
     realtime.publish(
         conversation.topic, ConversationEvent.Type.CREATED, message.created_payload, id=message.id
     )
-    realtime.publish(
-        conversation.unread_topic,
-        "message.new",
-        {"conversation": conversation.pk, "id": message.id, "sender": sender.pk},
-    )
+    if root is None:
+        realtime.publish(
+            conversation.unread_topic,
+            "message.new",
+            {"conversation": conversation.pk, "id": message.id, "sender": sender.pk},
+        )
+    else:
+        # A thread's unread counts are its followers' (sent by the notification job).
+        _thread_follow_on_reply(root, message)
     if _may_notify(conversation, message):
         transaction.on_commit(lambda: schedule_notifications(conversation.pk), robust=True)
     return message
@@ -531,6 +544,7 @@ def _insert_message(message: Message) -> None:
                     message.body,
                     message.body_html,
                     message.reply_to_id,
+                    message.thread_root_id,
                     json.dumps(message.mention_ids),
                     message.created_at,
                 ],
@@ -572,9 +586,9 @@ def _insert_message_sql() -> str:
         )
         INSERT INTO {msg.db_table} (
             id, conversation_id, sender_id, client_id, body, body_html, reply_to_id,
-            mention_ids, created_at
+            thread_root_id, mention_ids, created_at
         )
-        SELECT id, %s, %s, %s, %s, %s, %s, %s::jsonb, %s FROM next_id
+        SELECT id, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s FROM next_id
         RETURNING id
     """
 
@@ -586,9 +600,150 @@ _INSERT_MESSAGE_SQL = _insert_message_sql()
 
 def _may_notify(conversation: Conversation, message: Message) -> bool:
     """Whether the notification job could have anyone to tell (see notify_new_message)."""
+    if message.thread_root_id is not None:  # the thread's followers
+        return True
     if conversation.kind in (Conversation.Kind.DIRECT, Conversation.Kind.GROUP):
         return True
     return bool(set(message.mention_ids) - {message.sender_id})
+
+
+# -- threads -------------------------------------------------------------------------------
+def _thread_reply_counted(conversation: Conversation, thread: int) -> Message:
+    """The root of the thread a reply to message ``thread`` goes in, its reply count and last
+    reply time already moved on (in the sender's transaction: a refused send undoes it).
+
+    The root's row is locked until commit, before the topic's order lock, as edits do."""
+    row = (
+        Message.objects.filter(conversation=conversation, id=thread)
+        .values_list("thread_root_id")
+        .first()
+    )
+    if row is None:
+        raise ValidationError({"thread": _("No such message in this conversation.")})
+    root_id = row[0] or thread
+    updated = Message.objects.filter(pk=root_id, deleted_at__isnull=True).update(
+        reply_count=F("reply_count") + 1, last_reply_at=timezone.now()
+    )
+    if not updated:
+        raise ValidationError({"thread": _("This message was deleted.")})
+    return Message.objects.get(pk=root_id)
+
+
+def _thread_follow_on_reply(root: Message, message: Message) -> None:
+    """Who posts in a thread, who is mentioned in it and the root's author follow it, unless
+    they muted it; the poster has read it up to their own reply."""
+    people = {message.sender_id, root.sender_id, *message.mention_ids}
+    known = dict(
+        ThreadFollow.objects.filter(root=root, user_id__in=people).values_list("user_id", "state")
+    )
+    ThreadFollow.objects.bulk_create(
+        [
+            ThreadFollow(
+                root=root,
+                user_id=uid,
+                last_read_id=message.id if uid == message.sender_id else 0,
+            )
+            for uid in people
+            if uid not in known
+        ],
+        ignore_conflicts=True,
+    )
+    again = [uid for uid, state in known.items() if state == ThreadFollow.State.NONE]
+    if again:
+        ThreadFollow.objects.filter(root=root, user_id__in=again).update(
+            state=ThreadFollow.State.FOLLOWING
+        )
+    if message.sender_id in known:
+        ThreadFollow.objects.filter(root=root, user_id=message.sender_id).update(
+            last_read_id=Greatest(F("last_read_id"), message.id)
+        )
+
+
+def _publish_thread_state(user_id: int, root: Message, follow: ThreadFollow | None) -> None:
+    """Tell the person's tabs (their Threads list) where they stand in a thread."""
+    realtime.publish(
+        f"hub.user.{user_id}",
+        "messaging.thread",
+        selectors.thread_state_payload(root=root, follow=follow, user_id=user_id),
+    )
+
+
+@transaction.atomic
+def thread_follow_set(*, user: User, root: Message, state: str) -> ThreadFollow:
+    """Follow, mute or stop following (``none``) the thread of ``root`` (a thread's reply
+    names its root's thread)."""
+    _require_member(user, root.conversation)
+    if state not in ThreadFollow.State.values:
+        raise ValidationError({"state": _("Not a thread state.")})
+    root = selectors.thread_root_of(root)
+    follow, _created = ThreadFollow.objects.get_or_create(
+        root=root, user=user, defaults={"state": state}
+    )
+    if follow.state != state:
+        follow.state = state
+        follow.save(update_fields=["state"])
+    _publish_thread_state(user.pk, root, follow)
+    return follow
+
+
+@transaction.atomic
+def thread_mark_read(*, user: User, root: Message, last_read_id: int) -> int:
+    """Move the person's read marker of a thread forward (never back); returns it. Reading
+    a thread one does not follow keeps the marker without following it."""
+    _require_member(user, root.conversation)
+    root = selectors.thread_root_of(root)
+    last = selectors.thread_last_reply_id(root=root)
+    target = min(max(0, last_read_id), last)
+    follow, _created = ThreadFollow.objects.get_or_create(
+        root=root,
+        user=user,
+        defaults={"state": ThreadFollow.State.NONE, "last_read_id": target},
+    )
+    if target > follow.last_read_id:
+        ThreadFollow.objects.filter(pk=follow.pk).update(
+            last_read_id=Greatest(F("last_read_id"), target)
+        )
+        follow.refresh_from_db(fields=["last_read_id"])
+    _publish_thread_state(user.pk, root, follow)
+    return follow.last_read_id
+
+
+def _notify_thread_replies(
+    conversation: Conversation, root_id: int, replies: list[tuple[int, int]], present: set[int]
+) -> None:
+    """The notification job's part for the replies of one thread: each follower's unread
+    count to their tabs, and a notice of each reply to followers not looking at the
+    conversation (muted and unfollowed people get neither)."""
+    from hub.notify import notify
+
+    root = Message.objects.filter(pk=root_id).first()
+    if root is None:
+        return
+    follows = list(selectors.thread_followers(root=root))
+    for follow in follows:
+        _publish_thread_state(follow.user_id, root, follow)
+    read_up_to = {f.user_id: f.last_read_id for f in follows}
+    for message_id, sender_id in replies:
+        # Not of a reply one has read already (one's own later reply reads the thread).
+        candidates = {uid for uid, read in read_up_to.items() if read < message_id}
+        candidates -= {sender_id} | present
+        if not candidates:
+            continue
+        message = Message.objects.select_related("sender").filter(pk=message_id).first()
+        if message is None or message.deleted_at is not None:
+            continue
+        where = conversation.title or message.sender.name
+        notify(
+            recipients=User.objects.filter(pk__in=candidates, is_active=True),
+            kind="chat_thread",
+            verb=_("%(name)s replied in a thread in %(where)s")
+            % {"name": message.sender.name, "where": where},
+            actor=message.sender,
+            target=conversation,
+            description=sanitize.plain(message.body_html)[:300],
+            url=f"/chat/{conversation.pk}/?thread={root_id}#m{message.pk}",
+            topic=conversation.topic,
+        )
 
 
 def _republish(message: Message, type: str) -> Message:
@@ -669,7 +824,12 @@ def conversation_mark_read(*, user: User, conversation: Conversation, last_read_
         last_read_id=Greatest(F("last_read_id"), target)
     )
     unread = (
-        Message.objects.filter(conversation=conversation, id__gt=target, deleted_at__isnull=True)
+        Message.objects.filter(
+            conversation=conversation,
+            id__gt=target,
+            deleted_at__isnull=True,
+            thread_root__isnull=True,
+        )
         .exclude(sender=user)
         .count()
     )
@@ -868,17 +1028,22 @@ def notify_new_messages(*, conversation_id: int) -> int:
     ).order_by("id")
     everyone = conversation.kind in (Conversation.Kind.DIRECT, Conversation.Kind.GROUP)
     if not everyone:
-        messages = messages.exclude(mention_ids=[])
+        # Thread replies always count: their thread's followers are told.
+        messages = messages.exclude(Q(mention_ids=[]) & Q(thread_root__isnull=True))
     members = set(selectors.member_ids(conversation=conversation)) if everyone else set()
     present: set[int] | None = None  # asked once per run, only if someone could be told
     blockers: dict[int, set[int]] = {}
     considered = 0
     # Most messages of a busy conversation tell nobody (its members are looking at it): the
     # scan reads three columns, and a whole message (with its sender) only for a notice.
-    for message_id, sender_id, mention_ids in messages.values_list(
-        "id", "sender_id", "mention_ids"
+    threads: dict[int, list[tuple[int, int]]] = {}
+    for message_id, sender_id, mention_ids, root_id in messages.values_list(
+        "id", "sender_id", "mention_ids", "thread_root_id"
     ):
         considered += 1
+        if root_id is not None:
+            threads.setdefault(root_id, []).append((message_id, sender_id))
+            continue
         candidates = set(members if everyone else mention_ids)
         candidates.discard(sender_id)
         if not candidates:
@@ -911,4 +1076,8 @@ def notify_new_messages(*, conversation_id: int) -> int:
             # Web Push asks again when it sends: someone may have opened it meanwhile.
             topic=conversation.topic,
         )
+    for root_id, replies in threads.items():
+        if present is None:
+            present = present_user_ids(conversation.topic)
+        _notify_thread_replies(conversation, root_id, replies, present)
     return considered

@@ -28,7 +28,9 @@ def digest_messages(*, user_id: int, since) -> list[Message]:
         unread |= Q(conversation_id=conversation_id, id__gt=last_read)
     if not unread:
         return []
-    messages = Message.objects.filter(unread, deleted_at__isnull=True).exclude(sender_id=user_id)
+    messages = Message.objects.filter(
+        unread, deleted_at__isnull=True, thread_root__isnull=True
+    ).exclude(sender_id=user_id)
     if since is not None:
         messages = messages.filter(created_at__gt=since)
     return list(

@@ -47,6 +47,22 @@ api_urlpatterns = [
         api.AttachmentView.as_view(),
         name="api-conversation-attachments",
     ),
+    path(
+        "conversations/<int:pk>/messages/<int:message_id>/thread/",
+        api.ThreadView.as_view(),
+        name="api-conversation-thread",
+    ),
+    path(
+        "conversations/<int:pk>/messages/<int:message_id>/thread/follow/",
+        api.ThreadFollowView.as_view(),
+        name="api-conversation-thread-follow",
+    ),
+    path(
+        "conversations/<int:pk>/messages/<int:message_id>/thread/read/",
+        api.ThreadReadView.as_view(),
+        name="api-conversation-thread-read",
+    ),
+    path("chat/threads/", api.ThreadListView.as_view(), name="api-chat-threads"),
     path("chat/blocks/", api.BlockView.as_view(), name="api-chat-blocks"),
     path("chat/settings/", api.SettingsView.as_view(), name="api-chat-settings"),
 ]

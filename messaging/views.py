@@ -19,6 +19,7 @@ def chat(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     conversations = [selectors.conversation_payload(m) for m in memberships]
     current = None
     messages: list = []
+    open_thread = None
     if pk is not None:
         conversation = get_object_or_404(Conversation, pk=pk)
         if not selectors.can_read(user=request.user, conversation=conversation):
@@ -33,6 +34,12 @@ def chat(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         else:
             page = selectors.messages_page(conversation=conversation, limit=limit)
         messages = [selectors.message_payload(m) for m in page]
+        # ``?thread=<id>`` (a notice's link) opens that message's thread beside it.
+        wanted = request.GET.get("thread", "")
+        if wanted.isdigit() and len(wanted) < 19:
+            found = conversation.messages.filter(pk=int(wanted)).first()
+            if found is not None:
+                open_thread = selectors.thread_root_of(found).pk
     row = ChatSettings.objects.filter(user=request.user).first()
     my_spaces = spaces_of(user=request.user)
     people = (
@@ -46,6 +53,10 @@ def chat(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "conversations": conversations,
         "current": current,
         "messages": messages,
+        "threads": [
+            selectors.thread_list_payload(f) for f in selectors.threads_for(user=request.user)
+        ],
+        "open_thread": open_thread,
         "settings": {"read_receipts": row.read_receipts if row else True},
         "edit_window": selectors.limits()["EDIT_WINDOW_SECONDS"],
         "max_length": selectors.limits()["MAX_LENGTH"],

@@ -85,7 +85,7 @@ def test_message_actions_mentions_attachments_and_browsing(login) -> None:
     expect(menu).to_be_hidden()
     expect(received.get_by_test_id("message-menu")).to_be_focused()
     leo.keyboard.press("Enter")
-    menu.get_by_role("menuitem", name="Reply").click()
+    menu.get_by_role("menuitem", name="Reply", exact=True).click()
     expect(leo.locator("#replying")).to_contain_text("Lina Learner")
 
     # A file dropped on the conversation is attached and sent with the message.

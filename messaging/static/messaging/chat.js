@@ -5,6 +5,7 @@
   "use strict";
   const gettext = window.gettext || ((s) => s);
   const interpolate = window.interpolate || ((f, a) => f.replace("%s", a[0]));
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
   const Lyceum = window.Lyceum;
   const state = JSON.parse(document.getElementById("chat-state").textContent);
   const me = state.me.id;
@@ -74,6 +75,67 @@
       applyFilter();
     }));
   }
+
+  // -- the Threads list: followed threads and their unread replies, live ----------------
+  const threads = new Map();  // root id -> list item payload
+  (state.threads || []).forEach((t) => threads.set(t.root, t));
+  const threadList = document.getElementById("thread-list");
+  function renderThreads() {
+    if (!threadList) return;
+    threadList.textContent = "";
+    let total = 0;
+    const items = Array.from(threads.values()).filter((t) => t.state === "following");
+    items.sort((a, b) => String(b.last_reply_at || "").localeCompare(String(a.last_reply_at || "")));
+    for (const t of items) {
+      total += t.unread || 0;
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.href = "/chat/" + t.conversation + "/?thread=" + t.root;
+      a.dataset.thread = t.root;
+      a.setAttribute("data-testid", "thread-item");
+      const excerpt = document.createElement("span");
+      excerpt.className = "excerpt";
+      excerpt.textContent = (t.root_sender ? t.root_sender + ": " : "") + (t.excerpt || gettext("deleted message"));
+      const badge = document.createElement("span");
+      badge.className = "unread";
+      badge.setAttribute("data-testid", "thread-unread");
+      badge.textContent = String(t.unread || 0);
+      badge.hidden = !t.unread;
+      const where = document.createElement("span");
+      where.className = "where";
+      where.textContent = interpolate(ngettext("%s reply", "%s replies", t.reply_count), [t.reply_count]) +
+        (t.conversation_title ? " · " + t.conversation_title : "");
+      a.append(excerpt, badge, where);
+      a.addEventListener("click", (event) => {
+        if (Lyceum.chat && Lyceum.chat.conversation === t.conversation) {
+          event.preventDefault();
+          Lyceum.chat.openThread(t.root);
+        }
+      });
+      li.appendChild(a);
+      threadList.appendChild(li);
+    }
+    const none = document.getElementById("thread-none");
+    if (none) none.hidden = items.length > 0;
+    const totalBadge = document.getElementById("threads-unread");
+    if (totalBadge) { totalBadge.textContent = String(total); totalBadge.hidden = total <= 0; }
+  }
+  // Where the person stands in a thread (followed, read, unread), from any tab or the server.
+  function threadState(d) {
+    const known = threads.get(d.root) || {};
+    threads.set(d.root, Object.assign({}, known, d));
+    renderThreads();
+    if (Lyceum.chat && Lyceum.chat.onThreadState) Lyceum.chat.onThreadState(d);
+  }
+  rt.on("hub.user." + me, "messaging.thread", (d) => {
+    if (!threads.has(d.root) && d.state === "following") {
+      // A thread followed in another conversation: its line needs its root's excerpt.
+      api("/api/v1/chat/threads/").then((r) => { r.results.forEach((t) => threads.set(t.root, t)); threadState(d); }).catch(() => threadState(d));
+      return;
+    }
+    threadState(d);
+  });
+  renderThreads();
 
   const current = state.current;
   if (!current) return;
@@ -207,6 +269,15 @@
         reactions.appendChild(b);
       }
       li.appendChild(reactions);
+      if (!m.in_thread && m.thread && m.thread.reply_count) {
+        const summary = el("button", "thread-summary");
+        summary.type = "button";
+        summary.setAttribute("data-testid", "thread-summary");
+        summary.append(el("span", "", interpolate(ngettext("%s reply", "%s replies", m.thread.reply_count), [m.thread.reply_count])));
+        if (m.thread.last_reply_at) summary.append(el("time", "", interpolate(gettext("last %s"), [time(m.thread.last_reply_at)])));
+        summary.addEventListener("click", () => openThread(m.id));
+        li.appendChild(summary);
+      }
       // The message's actions live in a menu, opened by its button (shown on hover or
       // keyboard focus), by a long press on touch screens, or by the context-menu key.
       const menuButton = el("button", "menu-button");
@@ -230,6 +301,7 @@
       menuButton.addEventListener("click", () => (actions.hidden ? openMenu(menuButton, actions) : closeMenu()));
       bindLongPress(li, () => openMenu(menuButton, actions));
       add(gettext("Reply"), () => setReply(m));
+      add(gettext("Reply in thread"), () => openThread(m.in_thread ? m.thread.root : m.id));
       add("👍 " + gettext("Like"), () => act("react", {message: m.id, emoji: "👍", add: true}));
       if (m.sender.id === me) {
         const age = (Date.now() - new Date(m.created_at).getTime()) / 1000;
@@ -324,7 +396,9 @@
   for (const type of ["message.created", "message.edited", "message.deleted", "message.reacted"]) {
     rt.on(topic, type, (m, frame) => {
       if (frame.id > current.last_event_id) current.last_event_id = frame.id;
+      if (m.in_thread) { threadEvent(m); return; }
       upsert(m);
+      if (openRoot === m.id) showThreadRoot(m);
       if (type === "message.created") { typing.delete(m.sender.id); showTyping(); markRead(); }
     });
   }
@@ -482,6 +556,145 @@
     deliver(item, 0);
   });
 
+  // -- the thread pane ---------------------------------------------------------------------
+  const chatBox = document.getElementById("chat");
+  const threadPane = document.getElementById("thread-pane");
+  const threadRootBox = document.getElementById("thread-root");
+  const threadReplies = document.getElementById("thread-replies");
+  const threadCount = document.getElementById("thread-count");
+  const threadBody = document.getElementById("thread-body");
+  const threadComposer = document.getElementById("thread-composer");
+  const threadError = document.getElementById("thread-error");
+  const followButtons = Array.from(threadPane.querySelectorAll("[data-follow]"));
+  const threadById = new Map();
+  let openRoot = null;
+  let threadFollow = "none";
+  let threadReadSent = 0;
+
+  function showFollow(stateName) {
+    threadFollow = stateName;
+    followButtons.forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.follow === stateName)));
+  }
+  function showCount(summary) {
+    const n = summary ? summary.reply_count : 0;
+    threadCount.textContent = n ? interpolate(ngettext("%s reply", "%s replies", n), [n]) : gettext("No replies yet.");
+  }
+  function showThreadRoot(m) {
+    const node = render(m);
+    node.id = "t" + m.id;
+    const summary = node.querySelector(".thread-summary");
+    if (summary) summary.remove();
+    threadRootBox.textContent = "";
+    threadRootBox.appendChild(node);
+    showCount(m.thread);
+  }
+  function upsertThread(m) {
+    threadById.set(m.id, m);
+    const node = render(m);
+    node.id = "t" + m.id;
+    const existing = document.getElementById("t" + m.id);
+    if (existing && existing.parentNode === threadReplies) { existing.replaceWith(node); return; }
+    let after = null;
+    for (const child of threadReplies.querySelectorAll("li.message[data-id]")) {
+      if (Number(child.dataset.id) > m.id) { after = child; break; }
+    }
+    threadReplies.insertBefore(node, after);
+  }
+  // A reply (created, edited, deleted, reacted) reached the conversation's topic.
+  function threadEvent(m) {
+    const listed = threads.get(m.thread.root);
+    if (listed && m.thread.reply_count > (listed.reply_count || 0)) {
+      threadState({root: m.thread.root, reply_count: m.thread.reply_count, last_reply_at: m.thread.last_reply_at});
+    }
+    const root = byId.get(m.thread.root);
+    if (root) {
+      const known = root.thread ? root.thread.reply_count : 0;
+      if (m.thread.reply_count >= known) { root.thread = m.thread; upsert(root); }
+    }
+    if (openRoot === m.thread.root) {
+      upsertThread(m);
+      showCount(m.thread);
+      markThreadRead();
+    }
+  }
+  function markThreadRead() {
+    if (!openRoot || document.visibilityState !== "visible") return;
+    const ids = Array.from(threadById.keys());
+    const top = ids.length ? Math.max(...ids) : 0;
+    if (!top || top <= threadReadSent) return;
+    threadReadSent = top;
+    rt.act(topic, "thread_read", {thread: openRoot, last_read_id: top}).catch(() => {});
+  }
+  function openThread(rootId) {
+    openRoot = rootId;
+    threadById.clear();
+    threadReadSent = 0;
+    threadReplies.textContent = "";
+    threadRootBox.textContent = "";
+    threadError.textContent = "";
+    threadPane.hidden = false;
+    chatBox.classList.add("thread-open");
+    api("/api/v1/conversations/" + current.id + "/messages/" + rootId + "/thread/?limit=200").then((d) => {
+      if (openRoot !== rootId) return;
+      openRoot = d.root.id;
+      showThreadRoot(d.root);
+      d.results.forEach(upsertThread);
+      showFollow(d.follow.state);
+      markThreadRead();
+      threadBody.focus();
+    }).catch(() => { threadError.textContent = gettext("This thread cannot be shown."); });
+  }
+  function closeThread() {
+    openRoot = null;
+    threadPane.hidden = true;
+    chatBox.classList.remove("thread-open");
+  }
+  document.getElementById("thread-close").addEventListener("click", closeThread);
+  threadPane.addEventListener("keydown", (event) => { if (event.key === "Escape" && !openActions) closeThread(); });
+  followButtons.forEach((button) => button.addEventListener("click", () => {
+    if (!openRoot) return;
+    const wanted = button.dataset.follow === threadFollow ?
+      (threadFollow === "muted" ? "following" : "none") : button.dataset.follow;
+    rt.act(topic, "thread_follow", {thread: openRoot, state: wanted})
+      .then((d) => showFollow(d.state)).catch((e) => { threadError.textContent = (e && e.message) || gettext("Something went wrong."); });
+  }));
+  threadBody.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      threadComposer.requestSubmit();
+    }
+  });
+  function deliverThread(data, attempt) {
+    rt.act(topic, "send", data).then((m) => {
+      if (openRoot === m.thread.root) { upsertThread(m); showCount(m.thread); markThreadRead(); }
+      const root = byId.get(m.thread.root);
+      if (root) { root.thread = m.thread; upsert(root); }
+      if (threadFollow !== "muted") showFollow("following");
+    }).catch((e) => {
+      if ((e.code === "offline" || e.code === "timeout") && attempt < 8) {
+        setTimeout(() => deliverThread(data, attempt + 1), Math.min(8000, 500 * Math.pow(2, attempt)));
+      } else {
+        threadError.textContent = e && e.code === "rate_limited" ? gettext("Slow down a little.") :
+          (e && e.message) || gettext("Something went wrong.");
+      }
+    });
+  }
+  threadComposer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    threadError.textContent = "";
+    const body = threadBody.value;
+    if (!body.trim() || !openRoot) return;
+    threadBody.value = "";
+    // The same client_id on every retry: one reply however often it is sent.
+    deliverThread({body: body, client_id: uuid(), thread: openRoot, attachments: []}, 0);
+  });
+  Lyceum.chat = {
+    conversation: current.id,
+    openThread: openThread,
+    onThreadState(d) { if (d.root === openRoot && d.state) showFollow(d.state); },
+  };
+  document.addEventListener("visibilitychange", markThreadRead);
+
   // -- history ----------------------------------------------------------------------------
   document.getElementById("load-older").addEventListener("click", () => {
     const ids = Array.from(byId.keys());
@@ -506,4 +719,5 @@
     if (data.truncated) location.reload();
   });
   rt.subscribe(topic, {since: current.last_event_id}).then(markRead).catch(() => {});
+  if (state.open_thread) openThread(state.open_thread);
 })();
