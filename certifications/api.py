@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from certifications import selectors, services
+from certifications.models import BulkJob
 from hub.api import JSONParser, validated
 
 
@@ -25,6 +26,28 @@ class CertificationObject(serializers.Serializer):
     """Schema placeholder: certifications/selectors.py's payloads define the fields."""
 
     id = serializers.IntegerField()
+
+
+def _job_payload(job: BulkJob) -> dict:
+    return {
+        "id": job.pk,
+        "action": job.action,
+        "status": job.status,
+        "total": job.total,
+        "applied": job.applied,
+        "message": job.message,
+        "topic": job.topic,
+    }
+
+
+class BulkJobObject(serializers.Serializer):
+    id = serializers.IntegerField()
+    action = serializers.CharField()
+    status = serializers.CharField()
+    total = serializers.IntegerField()
+    applied = serializers.IntegerField()
+    message = serializers.CharField()
+    topic = serializers.CharField()
 
 
 class MyCertificationsView(APIView):
@@ -43,7 +66,7 @@ class BulkView(APIView):
 
     parser_classes = [JSONParser]
 
-    @extend_schema(request=BulkSerializer, responses={200: CertificationObject})
+    @extend_schema(request=BulkSerializer, responses={200: CertificationObject, 202: BulkJobObject})
     def post(self, request: Request, pk: int) -> Response:
         cert = get_object_or_404(selectors.certifications_managed_by(user=request.user), pk=pk)
         data = validated(BulkSerializer, request.data)
@@ -64,10 +87,19 @@ class BulkView(APIView):
                     ],
                 }
             )
-        count = services.bulk_apply(
+        job = services.bulk_start(
             actor=request.user,
             certification=cert,
             action=data["action"],
             usernames=data["usernames"],
         )
-        return Response({"action": data["action"], "applied": count})
+        return Response(_job_payload(job), status=202)
+
+
+class BulkJobView(APIView):
+    """A background bulk operation's state (its starter only; 404 to anyone else)."""
+
+    @extend_schema(responses={200: BulkJobObject})
+    def get(self, request: Request, pk: int) -> Response:
+        job = get_object_or_404(BulkJob, pk=pk, created_by=request.user)
+        return Response(_job_payload(job))

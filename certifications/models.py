@@ -152,3 +152,40 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class BulkStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed: nothing was changed")
+
+
+class BulkJob(models.Model):
+    """A bulk assign/issue/revoke run by the background worker (all rows or none), its live
+    progress on ``certifications.bulkjob.<id>`` for the person who started it."""
+
+    certification = models.ForeignKey(
+        Certification, on_delete=models.CASCADE, related_name="bulk_jobs"
+    )
+    action = models.CharField(max_length=10)
+    usernames = models.JSONField(default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=BulkStatus.choices, default=BulkStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    applied = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=500, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} x{self.total} ({self.status})"
+
+    @property
+    def topic(self) -> str:
+        return f"certifications.bulkjob.{self.pk}"

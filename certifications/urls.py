@@ -8,6 +8,7 @@ urlpatterns = [
     path("verify/<str:number>/", views.verify, name="certifications-verify"),
     path("certifications/", views.mine, name="certifications-mine"),
     path("certifications/<int:pk>/", views.detail, name="certifications-detail"),
+    path("certifications/bulk/<int:pk>/", views.bulk_job, name="certifications-bulk-job"),
     path("certifications/compliance/", views.compliance, name="certifications-compliance"),
     path(
         "certifications/compliance.csv",
@@ -22,4 +23,9 @@ api_urlpatterns = [
         "certifications/mine/", api.MyCertificationsView.as_view(), name="api-certifications-mine"
     ),
     path("certifications/<int:pk>/bulk/", api.BulkView.as_view(), name="api-certifications-bulk"),
+    path(
+        "certifications/bulk/<int:pk>/",
+        api.BulkJobView.as_view(),
+        name="api-certifications-bulk-job",
+    ),
 ]

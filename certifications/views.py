@@ -12,9 +12,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from certifications import selectors, services
-from certifications.models import Award, State
+from certifications.models import Award, BulkJob, State
 from hub.accounts.models import Role, Team
 from hub.accounts.selectors import spaces_of, teams_managed_by
 
@@ -41,11 +42,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         names = [n for n in text.replace(",", "\n").splitlines() if n.strip()]
         try:
             if request.POST.get("apply") == "1":
-                count = services.bulk_apply(
+                job = services.bulk_start(
                     actor=request.user, certification=cert, action=action, usernames=names
                 )
-                messages.success(request, _("Done for %(n)s people.") % {"n": count})
-                return redirect("certifications-detail", cert.pk)
+                return redirect("certifications-bulk-job", job.pk)
             plan = services.bulk_preview(
                 actor=request.user, certification=cert, action=action, usernames=names
             )
@@ -71,6 +71,17 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "topic": selectors.space_topic(cert.space_id),
         },
     )
+
+
+@login_required
+@require_GET
+def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """A background bulk operation: its live progress bar, then its outcome. Only the
+    person who started it (404 to anyone else)."""
+    job = get_object_or_404(
+        BulkJob.objects.select_related("certification"), pk=pk, created_by=request.user
+    )
+    return render(request, "certifications/bulk_job.html", {"job": job, "cert": job.certification})
 
 
 def _report_scope(request: HttpRequest):
