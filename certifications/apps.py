@@ -8,6 +8,7 @@ class CertificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from certifications import certificates, services
+        from certifications import realtime as _topics  # noqa: F401  (registers the topics)
         from hub import events, files
 
         files.register("certifications/pdf", certificates.file_name)

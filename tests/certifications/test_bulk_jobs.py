@@ -172,11 +172,12 @@ async def test_progress_reaches_the_starter_over_the_websocket(communicator_for)
 
     job = await database_sync_to_async(start)()
     ws = await communicator_for(coordinator)
-    await ws.call("sub", topic=job.topic)
+    assert (await ws.call("sub", topic=job.topic))["op"] != "error"
     other = await communicator_for(nosy)
     refused = await other.call("sub", topic=job.topic)
     assert refused["op"] == "error" and refused["code"] in ("forbidden", "not_found")
-    await database_sync_to_async(services.bulk_job_run)(job_id=job.pk)
+    ran = await database_sync_to_async(services.bulk_job_run)(job_id=job.pk)
+    assert ran.status == BulkStatus.DONE, ran.message
     last = None
     while last is None or last["data"]["done"] < 1200:
         last = await ws.next_event(type="bulk.progress")
