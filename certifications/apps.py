@@ -12,6 +12,7 @@ class CertificationsConfig(AppConfig):
         from hub import events, files
 
         files.register("certifications/pdf", certificates.file_name)
+        files.register("certifications/signatures", certificates.signature_file_name)
         from hub.models import Delivery
         from hub.notify import register_kind
 

@@ -136,6 +136,13 @@ class CertificateTemplate(models.Model):
     )
     body_html = models.TextField(default=DEFAULT_TEMPLATE)  # hub/sanitize.py
     signed_by = models.CharField(_("signed by"), max_length=200, blank=True)
+    # The signer's signature: a raster image, re-encoded as PNG when it is uploaded
+    # (certificates.template_save), put in the PDF as a data: URI.
+    signature = models.ImageField(
+        _("signature image"), upload_to=RandomName("certifications/signatures"), blank=True
+    )
+    # "#rrggbb", or empty for the space's brand colour.
+    brand_color = models.CharField(_("brand colour"), max_length=7, blank=True)
 
     def __str__(self) -> str:
         return f"certificate template of {self.space_id}"
@@ -149,6 +156,8 @@ class Certificate(models.Model):
     expires_at = models.DateTimeField()
     pdf = models.FileField(upload_to=RandomName("certifications/pdf"), blank=True)
     made_at = models.DateTimeField(null=True, blank=True)
+    # Sent to the holder (the PDF attached) once, when it was made.
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.number

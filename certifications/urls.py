@@ -8,6 +8,8 @@ urlpatterns = [
     path("verify/<str:number>/", views.verify, name="certifications-verify"),
     path("certifications/", views.mine, name="certifications-mine"),
     path("certifications/<int:pk>/", views.detail, name="certifications-detail"),
+    path("certifications/new/", views.certification_new, name="certifications-new"),
+    path("certifications/template/", views.template_edit, name="certifications-template"),
     path("certifications/bulk/<int:pk>/", views.bulk_job, name="certifications-bulk-job"),
     path("certifications/compliance/", views.compliance, name="certifications-compliance"),
     path(
