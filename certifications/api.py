@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from certifications import selectors, services
-from certifications.models import BulkJob
+from certifications import openbadges, selectors, services
+from certifications.models import Award, BulkJob, Certification
+from hub.accounts.models import Space
 from hub.api import JSONParser, validated
 
 
@@ -103,3 +105,58 @@ class BulkJobView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         job = get_object_or_404(BulkJob, pk=pk, created_by=request.user)
         return Response(_job_payload(job))
+
+
+# -- Open Badges 2.0 hosted objects (public for verifiers: the number is unguessable) ------
+def _base_url(request: Request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+class OpenBadgeObject(serializers.Serializer):
+    """Schema placeholder: an Open Badges 2.0 object (certifications/openbadges.py)."""
+
+    type = serializers.CharField()
+    id = serializers.CharField()
+
+
+class CertificationAssertionView(APIView):
+    """The hosted Open Badges Assertion of a certificate number (the award's current one)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(responses={200: OpenBadgeObject})
+    def get(self, request: Request, number: str) -> Response:
+        award = get_object_or_404(
+            Award.objects.select_related("certification", "user"), number=number[:40]
+        )
+        return Response(openbadges.assertion(award, base_url=_base_url(request)))
+
+
+class CertificationBadgeClassView(APIView):
+    """Public once someone holds it (a verifier follows the assertion here)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(responses={200: OpenBadgeObject})
+    def get(self, request: Request, pk: int) -> Response:
+        cert = get_object_or_404(
+            Certification.objects.select_related("course", "path")
+            .filter(awards__isnull=False)
+            .distinct(),
+            pk=pk,
+        )
+        return Response(openbadges.badge_class(cert, base_url=_base_url(request)))
+
+
+class CertificationIssuerView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(responses={200: OpenBadgeObject})
+    def get(self, request: Request, pk: int) -> Response:
+        space = get_object_or_404(
+            Space.objects.filter(certifications__awards__isnull=False).distinct(), pk=pk
+        )
+        return Response(openbadges.issuer(space, base_url=_base_url(request)))

@@ -30,4 +30,19 @@ api_urlpatterns = [
         api.BulkJobView.as_view(),
         name="api-certifications-bulk-job",
     ),
+    path(
+        "certifications/assertions/<str:number>/",
+        api.CertificationAssertionView.as_view(),
+        name="api-certification-assertion",
+    ),
+    path(
+        "certifications/<int:pk>/badge-class/",
+        api.CertificationBadgeClassView.as_view(),
+        name="api-certification-badge-class",
+    ),
+    path(
+        "certifications/spaces/<int:pk>/issuer/",
+        api.CertificationIssuerView.as_view(),
+        name="api-certification-issuer",
+    ),
 ]

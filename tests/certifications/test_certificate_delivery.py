@@ -15,7 +15,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from certifications import certificates, services
-from certifications.models import Certificate, CertificateTemplate, Certification
+from certifications.models import Award, Certificate, CertificateTemplate, Certification
 from hub.accounts.models import Role
 from tests.factories import SpaceFactory, TeamFactory, UserFactory
 
@@ -242,3 +242,48 @@ def test_certificate_issued_reaches_webhook_subscribers(
     assert data["certification"] == {"id": f.cert.pk, "title": f.cert.title}
     assert data["certificate"]["number"] == certificate.number
     assert data["certificate"]["verify_url"].endswith(f"/verify/{certificate.number}/")
+
+
+def test_open_badges_export_carries_the_certification(f, coordinator, learner, client):
+    """A verifier follows assertion -> BadgeClass -> Issuer anonymously; the assertion
+    carries the certification's expiry, its public check as evidence, and revocation."""
+    from urllib.parse import urlsplit
+
+    from rest_framework.test import APIClient
+
+    def fetch(url):
+        parts = urlsplit(url)
+        assert parts.netloc == "testserver", url
+        return APIClient().get(parts.path)
+
+    learner.email = "Leo@example.test"
+    learner.save()
+    issue(coordinator, f.cert, learner)
+    award = Award.objects.get()
+    a = fetch(f"http://testserver/api/v1/certifications/assertions/{award.number}/").json()
+    assert a["@context"] == "https://w3id.org/openbadges/v2" and a["type"] == "Assertion"
+    assert a["expires"] == award.expires_at.isoformat()
+    assert a["recipient"]["hashed"] and "Leo" not in str(a)
+    assert a["evidence"]["id"].endswith(f"/verify/{award.number}/")
+    assert "revoked" not in a
+    badge = fetch(a["badge"]).json()
+    assert badge["type"] == "BadgeClass" and badge["name"] == f.cert.title
+    assert badge["image"].startswith("data:image/svg+xml;base64,")
+    assert "Forklift" in badge["criteria"]["narrative"]
+    issuer = fetch(badge["issuer"]).json()
+    assert issuer["type"] == "Issuer" and issuer["id"] == badge["issuer"]
+    services.bulk_apply(
+        actor=coordinator, certification=f.cert, action="revoke", usernames=[learner.username]
+    )
+    a = fetch(a["id"]).json()
+    assert a["revoked"] is True
+    # Unknown numbers, certifications nobody holds, spaces that certified nobody: 404.
+    assert APIClient().get("/api/v1/certifications/assertions/LY-0000/").status_code == 404
+    nobody = services.certification_create(
+        user=coordinator, space=f.cert.space, title="Unheld", course=f.course
+    )
+    assert APIClient().get(f"/api/v1/certifications/{nobody.pk}/badge-class/").status_code == 404
+    assert (
+        APIClient().get(f"/api/v1/certifications/spaces/{SpaceFactory().pk}/issuer/").status_code
+        == 404
+    )
