@@ -253,6 +253,7 @@ def _expire(ids: list[int], now: datetime) -> int:
                     a.user_id,
                     _("%(name)s: %(title)s has expired") % {"name": a.user.name, "title": title},
                     a.certification,
+                    actor=a.certification,
                 )
             )
             for manager_id in managers.get(a.user_id, ()):

@@ -193,6 +193,8 @@ class Notice:
     verb: str
     target: Model | None = None
     description: str = ""
+    # Who or what it comes from, when not the batch's ``actor``.
+    actor: Model | None = None
 
 
 @transaction.atomic
@@ -215,17 +217,15 @@ def notify_many(
     notices = [n for n in notices if n.recipient_id in wanted]
     if not notices:
         return []
-    actor_type = ContentType.objects.get_for_model(actor)
     now = timezone.now()
-    actor_name = getattr(actor, "name", str(actor))
     # Their ids are durable ids of each person's topic: taken in turn (one statement).
     realtime.hold_topic_order(*(f"hub.user.{uid}" for uid in sorted(wanted)))
     created = Notification.objects.bulk_create(
         [
             Notification(
                 recipient_id=n.recipient_id,
-                actor_content_type=actor_type,
-                actor_object_id=str(actor.pk),
+                actor_content_type=ContentType.objects.get_for_model(source),
+                actor_object_id=str(source.pk),
                 verb=n.verb[:255],
                 description=n.description,
                 target_content_type=(
@@ -233,9 +233,10 @@ def notify_many(
                 ),
                 target_object_id=str(n.target.pk) if n.target is not None else None,
                 timestamp=now,
-                data={"kind": kind, "url": url, "actor_name": actor_name},
+                data={"kind": kind, "url": url, "actor_name": getattr(source, "name", str(source))},
             )
             for n in notices
+            for source in [n.actor or actor]
         ],
         batch_size=1000,
     )
