@@ -494,6 +494,8 @@ def _message_store(
     realtime.publish(
         conversation.topic, ConversationEvent.Type.CREATED, message.created_payload, id=message.id
     )
+    # Search (and any app that follows messages) indexes it: the insert above is raw SQL.
+    events.emit("messaging.message_changed", object_id=message.id)
     realtime.publish(
         conversation.unread_topic,
         "message.new",
@@ -597,6 +599,8 @@ def _republish(message: Message, type: str) -> Message:
     event = _record(conversation, type, message.id)
     message = selectors.get_message(conversation=conversation, message_id=message.id)
     realtime.publish(conversation.topic, type, selectors.message_payload(message), id=event.id)
+    # Edits and deletions are QuerySet updates (no save hooks): say which message changed.
+    events.emit("messaging.message_changed", object_id=message.id)
     return message
 
 
