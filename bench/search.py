@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import random
@@ -49,11 +50,12 @@ def _words(rng: random.Random) -> tuple[list[str], list[float]]:
         words.add("".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))))
     ordered = sorted(words)
     rng.shuffle(ordered)
-    return ordered, [1 / (rank + 1) for rank in range(len(ordered))]
+    # Cumulative weights, computed once (random.choices would redo it on every call).
+    return ordered, list(itertools.accumulate(1 / (rank + 1) for rank in range(len(ordered))))
 
 
 def _text(rng: random.Random, words: list[str], weights: list[float], n: int) -> str:
-    return " ".join(rng.choices(words, weights=weights, k=n))
+    return " ".join(rng.choices(words, cum_weights=weights, k=n))
 
 
 def populate(messages: int, posts: int) -> dict[str, Any]:

@@ -79,11 +79,13 @@ PG_SCHEMA = [
                                      lyceum_search_unaccent(coalesce(NEW.body, ''))), 'B');
         RETURN NEW;
     END $$""",
-    f"DROP TRIGGER IF EXISTS search_document_vector ON {TABLE}",
-    f"""CREATE TRIGGER search_document_vector BEFORE INSERT OR UPDATE OF title, body, config
-    ON {TABLE} FOR EACH ROW EXECUTE FUNCTION search_document_vector()""",
-    f"CREATE INDEX IF NOT EXISTS search_document_fts ON {TABLE} USING gin (search_vector)",
 ]
+# Created only when missing: DDL on the table would fail inside a transaction that wrote
+# to it (PostgreSQL: "pending trigger events"), as a rebuild after writes does.
+PG_TRIGGER = f"""CREATE TRIGGER search_document_vector
+    BEFORE INSERT OR UPDATE OF title, body, config
+    ON {TABLE} FOR EACH ROW EXECUTE FUNCTION search_document_vector()"""
+PG_INDEX = f"CREATE INDEX search_document_fts ON {TABLE} USING gin (search_vector)"
 PG_DROP = [
     "DROP INDEX IF EXISTS search_document_fts",
     f"DROP TRIGGER IF EXISTS search_document_vector ON {TABLE}",
@@ -102,6 +104,16 @@ def install(connection: Any = default_connection) -> None:
             cursor.execute(_pg_unaccent(connection))
             for statement in PG_SCHEMA:
                 cursor.execute(statement)
+            cursor.execute(
+                "SELECT 1 FROM pg_trigger WHERE tgname = 'search_document_vector' "
+                "AND tgrelid = %s::regclass",
+                [TABLE],
+            )
+            if cursor.fetchone() is None:
+                cursor.execute(PG_TRIGGER)
+            cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'search_document_fts'")
+            if cursor.fetchone() is None:
+                cursor.execute(PG_INDEX)
 
 
 def uninstall(connection: Any = default_connection) -> None:

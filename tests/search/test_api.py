@@ -28,7 +28,9 @@ def test_results_are_paged_ranked_and_escaped(api_client_for, learner2, said, gr
     assert body["page"] == 1 and body["has_next"] is False
     (hit,) = body["results"]
     assert hit["source"] == "message" and hit["object_id"] == said.pk
-    assert "<img" not in hit["snippet_html"] and "&lt;img" in hit["snippet_html"]
+    assert "<img" not in hit["snippet_html"]
+    stripped = hit["snippet_html"].replace("<mark>", "").replace("</mark>", "")
+    assert "<" not in stripped and ">" not in stripped
     assert "<mark>pelican</mark>" in hit["snippet_html"]
 
 

@@ -16,6 +16,7 @@ from forums.models import LibraryItem
 from messaging import services as chat
 from messaging.models import Attachment
 from search import selectors
+from search.fulltext import MARK_END, MARK_START
 from search.models import SearchDocument
 from search.query import QueryTooLong
 from tests.forums.conftest import age
@@ -68,11 +69,20 @@ def test_script_in_a_message_is_escaped_and_only_the_marks_are_markup(group, lea
         sender=learner, conversation=group, body='<script>alert("pelican")</script> & pelican'
     )
     (hit,) = find(learner, "pelican")
-    assert "<script>" not in hit.snippet_html
-    assert "&lt;script&gt;" in hit.snippet_html
+    # (PostgreSQL's headline leaves tag-shaped words out of the excerpt; SQLite keeps them,
+    # escaped. Either way no markup but the marks.)
     assert "<mark>pelican</mark>" in hit.snippet_html
     stripped = hit.snippet_html.replace("<mark>", "").replace("</mark>", "")
     assert "<" not in stripped and ">" not in stripped
+    assert "<script" not in hit.snippet_html
+
+
+def test_highlighting_escapes_everything_but_the_marks():
+    text = f'<script>alert("x")</script> & {MARK_START}pelican{MARK_END} {MARK_START}cut'
+    assert selectors.highlighted(text) == (
+        "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; <mark>pelican</mark> "
+        "<mark>cut</mark>"
+    )
 
 
 def test_mark_characters_typed_in_a_message_are_not_markup(group, learner, find):
