@@ -126,9 +126,10 @@ def connect(source: SearchSource) -> None:
     watched = {source.model: lambda row: [row.pk], **source.watch}
     for model, rows_of in watched.items():
         uid = f"search:{source.key}:{model._meta.label}"
-        post_save.connect(
-            partial(_saved, source.key, rows_of), sender=model, weak=False, dispatch_uid=uid
-        )
+        if source.save_hooks or model is not source.model:
+            post_save.connect(
+                partial(_saved, source.key, rows_of), sender=model, weak=False, dispatch_uid=uid
+            )
         post_delete.connect(
             partial(_deleted, source.key, rows_of), sender=model, weak=False, dispatch_uid=uid
         )

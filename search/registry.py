@@ -58,6 +58,9 @@ class SearchSource:
     watch: dict[type[Model], Callable[[Any], Iterable[int]]] = field(default_factory=dict)
     events: tuple[str, ...] = ()
     where_label: str = ""  # the ``where`` choice on the page ("Conversations"); else label
+    # False when ``events`` announce every write of the model itself: no save hook then
+    # (its delete hook stays, for rows removed with their parent).
+    save_hooks: bool = True
 
     def rows(self) -> QuerySet:
         return self.queryset() if self.queryset is not None else self.model._default_manager.all()

@@ -63,6 +63,8 @@ def _message_source() -> SearchSource:
         # Chat writes messages with raw SQL and QuerySet.update (no save hooks): its
         # services announce each created, edited or deleted message.
         events=("messaging.message_changed",),
+        # ... so sending costs no query more: the message is indexed once, after commit.
+        save_hooks=False,
     )
 
 
