@@ -245,3 +245,17 @@ def test_rebuild_recreates_the_index(group, forum, learner, learner2, find):
     assert find(learner2, "pelican") == []
     call_command("search_rebuild", stdout=io.StringIO())
     assert len(find(learner2, "pelican")) == 2  # the message and the topic
+
+
+def test_a_space_may_search_with_its_language(space, forum, learner, settings, find):
+    """PostgreSQL: the space's text search configuration (stemming); SQLite has one
+    tokenizer for every language, so the words match as written there."""
+    from django.db import connection
+
+    settings.LYCEUM_SEARCH = {"SPACE_CONFIGS": {space.slug: "english"}}
+    age(learner)
+    forums.thread_create(author=learner, forum=forum, title="Running shoes", body="x")
+    assert SearchDocument.objects.get(source="forum_topic").config == "english"
+    assert len(find(learner, "running ")) == 1
+    expected = 1 if connection.vendor == "postgresql" else 0
+    assert len(find(learner, "runs ")) == expected  # "runs" and "running" stem to "run"
