@@ -137,11 +137,46 @@ def _pg_unaccent(connection: Any) -> str:
 
 
 # -- queries --------------------------------------------------------------------------------
+# Ranking reads every matching row's index entry: for a word in a third of a million rows
+# that is seconds. Only the most recent matches are ranked (docs/SEARCH.md, *Limits*).
+MAX_CANDIDATES = 2_000
+
+
+def _is_pg(documents: QuerySet) -> bool:
+    return documents.db == "default" and default_connection.vendor == "postgresql"
+
+
 def matching(documents: QuerySet, parsed: ParsedQuery) -> QuerySet:
-    """``documents`` that match ``parsed``, annotated with ``rank`` (higher is better)."""
-    if documents.db == "default" and default_connection.vendor == "postgresql":
-        return _pg_matching(documents, parsed)
+    """``documents`` that match ``parsed`` (a filter, no ranking)."""
+    if _is_pg(documents):
+        return documents.extra(where=[_pg_match_sql()], params=_pg_match_params(parsed))
     return documents.extra(
+        tables=[FTS_TABLE],
+        where=[f"{FTS_TABLE}.rowid = {TABLE}.id", f"{FTS_TABLE} MATCH %s"],
+        params=[to_fts5(parsed)],
+    )
+
+
+def ranked(documents: QuerySet, parsed: ParsedQuery) -> QuerySet:
+    """The most recent ``MAX_CANDIDATES`` of ``documents`` matching ``parsed``, annotated
+    with ``rank`` (higher is better)."""
+    # Read as a list: the engines' SQL names the document table, which Django renames
+    # inside a subquery.
+    candidates = list(
+        matching(documents, parsed)
+        .order_by("-created_at", "-id")
+        .values_list("id", flat=True)[:MAX_CANDIDATES]
+    )
+    recent = documents.model.objects.filter(id__in=candidates)
+    if _is_pg(documents):
+        return recent.extra(
+            select={
+                "rank": f"ts_rank_cd({TABLE}.search_vector, "
+                f"to_tsquery({TABLE}.config::regconfig, lyceum_search_unaccent(%s)), 1)"
+            },
+            select_params=[to_tsquery(parsed)],
+        )
+    return recent.extra(
         tables=[FTS_TABLE],
         where=[f"{FTS_TABLE}.rowid = {TABLE}.id", f"{FTS_TABLE} MATCH %s"],
         params=[to_fts5(parsed)],
@@ -150,26 +185,19 @@ def matching(documents: QuerySet, parsed: ParsedQuery) -> QuerySet:
     )
 
 
-def _pg_matching(documents: QuerySet, parsed: ParsedQuery) -> QuerySet:
-    text = to_tsquery(parsed)
+def _pg_match_sql() -> str:
     # One condition per configuration in use, each on the rows indexed with it: each arm
     # can use the GIN index (a query built from the row's own config could not).
-    arms, params = [], []
-    for config in configs():
-        arms.append(
-            f"({TABLE}.config = %s AND {TABLE}.search_vector @@ "
-            f"to_tsquery(%s::regconfig, lyceum_search_unaccent(%s)))"
-        )
-        params += [config, config, text]
-    return documents.extra(
-        where=["(" + " OR ".join(arms) + ")"],
-        params=params,
-        select={
-            "rank": f"ts_rank_cd({TABLE}.search_vector, "
-            f"to_tsquery({TABLE}.config::regconfig, lyceum_search_unaccent(%s)), 1)"
-        },
-        select_params=[text],
+    arm = (
+        f"({TABLE}.config = %s AND {TABLE}.search_vector @@ "
+        f"to_tsquery(%s::regconfig, lyceum_search_unaccent(%s)))"
     )
+    return "(" + " OR ".join(arm for _ in configs()) + ")"
+
+
+def _pg_match_params(parsed: ParsedQuery) -> list[str]:
+    text = to_tsquery(parsed)
+    return [value for config in configs() for value in (config, config, text)]
 
 
 def snippets(ids: list[int], parsed: ParsedQuery) -> dict[int, tuple[str, str]]:

@@ -105,7 +105,7 @@ def search(
         docs = docs.filter(has_attachment=filters.has_attachment)
     start = (page - 1) * page_size
     rows = list(
-        fulltext.matching(docs, parsed)
+        fulltext.ranked(docs, parsed)
         .order_by("-rank", "-created_at", "-id")
         .values(
             "id",
