@@ -512,9 +512,9 @@ def _message_store(
     else:
         # A thread's unread counts are its followers' (sent by the notification job).
         _thread_follow_on_reply(root, message)
-    # Search (and any app that follows messages) indexes it: the insert above is raw SQL.
-    # After the publishes, so that their on-commit batch is one (hub/realtime/publishing.py).
-    events.emit("messaging.message_changed", object_id=message.id)
+    # Search (and any app that follows new messages) learns of it: the insert above is raw
+    # SQL. After the publishes, so that their on-commit batch is one (realtime.publishing).
+    events.emit("messaging.message_created", object_id=message.id)
     if _may_notify(conversation, message):
         transaction.on_commit(lambda: schedule_notifications(conversation.pk), robust=True)
     return message

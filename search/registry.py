@@ -57,6 +57,10 @@ class SearchSource:
     # Other models whose writes change this source's documents: model -> the row ids.
     watch: dict[type[Model], Callable[[Any], Iterable[int]]] = field(default_factory=dict)
     events: tuple[str, ...] = ()
+    # Events announcing new rows of a busy source (chat): not indexed one by one in the
+    # writer's request but by a background catch-up a moment later, in bulk, for every
+    # recent row without a document (``indexing.catch_up``); rows need ``created_at``.
+    created_events: tuple[str, ...] = ()
     where_label: str = ""  # the ``where`` choice on the page ("Conversations"); else label
     # False when ``events`` announce every write of the model itself: no save hook then
     # (its delete hook stays, for rows removed with their parent).

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -26,7 +26,10 @@ def _message_document(message: Any) -> Document | None:
         created_at=message.created_at,
         body=message.body,
         label=conversation.title or str(conversation.get_kind_display()),
-        has_attachment=message.attachments.exists(),
+        # Annotated by the source's queryset (one query for a whole batch).
+        has_attachment=getattr(message, "has_attachments", None)
+        if hasattr(message, "has_attachments")
+        else message.attachments.exists(),
     )
 
 
@@ -58,13 +61,17 @@ def _message_source() -> SearchSource:
         document=_message_document,
         readable=_message_readable,
         url=_message_url,
-        queryset=lambda: Message.objects.select_related("conversation"),
+        queryset=lambda: Message.objects.select_related("conversation").annotate(
+            has_attachments=Exists(Attachment.objects.filter(message=OuterRef("pk")))
+        ),
         watch={Attachment: lambda a: [a.message_id] if a.message_id else []},
         # Chat writes messages with raw SQL and QuerySet.update (no save hooks): its
         # services announce each created, edited or deleted message.
         events=("messaging.message_changed",),
-        # ... so sending costs no query more: the message is indexed once, after commit.
         save_hooks=False,
+        # A new message costs its sender nothing here (the CPU of a chat message is
+        # measured, docs/PERFORMANCE.md): a catch-up indexes the new ones in bulk.
+        created_events=("messaging.message_created",),
     )
 
 

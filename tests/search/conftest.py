@@ -16,12 +16,23 @@ from tests.factories import SpaceFactory, UserFactory
 from tests.forums.conftest import age
 
 
+@pytest.fixture(autouse=True)
+def _catch_up_at_once(settings):
+    """New chat messages are indexed by a catch-up job queued for a second later: here it is
+    due at once (``find`` runs the jobs), and no process-local wait carries over."""
+    from search import indexing
+
+    settings.LYCEUM_SEARCH = {**getattr(settings, "LYCEUM_SEARCH", {}), "CATCH_UP_SECONDS": 0}
+    indexing._catch_up_gate.clear()
+
+
 @pytest.fixture
-def find(commit) -> Callable[..., list[Any]]:
-    """``find(user, "words", where=...)``: the hits ``user`` gets (after commit hooks ran)."""
+def find(run_tasks) -> Callable[..., list[Any]]:
+    """``find(user, "words", where=...)``: the hits ``user`` gets (after commit hooks and
+    background jobs ran: new chat messages are indexed by a catch-up job)."""
 
     def run(user: Any, query: str, **filters: Any) -> list[Any]:
-        commit()
+        run_tasks()
         return selectors.search(user=user, query=query, filters=selectors.Filters(**filters)).hits
 
     return run

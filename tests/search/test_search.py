@@ -192,10 +192,10 @@ def test_relevance_then_recency(group, learner, find):
     assert ids[-1] == weak.pk
 
 
-def test_pagination(group, learner, commit):
+def test_pagination(group, learner, run_tasks):
     for i in range(5):
         chat.message_send(sender=learner, conversation=group, body=f"pelican {i}")
-    commit()
+    run_tasks()
     first = selectors.search(user=learner, query="pelican", page_size=2)
     third = selectors.search(user=learner, query="pelican", page=3, page_size=2)
     assert first.has_next and len(first.hits) == 2
@@ -259,3 +259,19 @@ def test_a_space_may_search_with_its_language(space, forum, learner, settings, f
     assert len(find(learner, "running ")) == 1
     expected = 1 if connection.vendor == "postgresql" else 0
     assert len(find(learner, "runs ")) == expected  # "runs" and "running" stem to "run"
+
+
+def test_new_messages_are_indexed_in_bulk_by_one_catch_up(group, learner, learner2, run_tasks):
+    """Sending costs the sender no indexing: one queued job indexes every new message."""
+    from django_tasks_db.models import DBTaskResult
+
+    for i in range(3):
+        chat.message_send(sender=learner, conversation=group, body=f"heron {i}")
+    assert not SearchDocument.objects.filter(source="message").exists()
+    run_tasks()
+    assert SearchDocument.objects.filter(source="message").count() == 3
+    jobs = DBTaskResult.objects.filter(task_path__endswith="search_catch_up_job")
+    assert jobs.count() == 1  # the three sends asked once
+    chat.message_send(sender=learner2, conversation=group, body="heron 3")  # after the job
+    run_tasks()
+    assert SearchDocument.objects.filter(source="message").count() == 4
