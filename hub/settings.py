@@ -109,6 +109,7 @@ LYCEUM_FEATURE_APPS = (
     "certifications",
     "integrations",
     "identity",  # SSO and provisioning (issue 16)
+    "skills",
 )
 
 INSTALLED_APPS = [
@@ -148,6 +149,7 @@ INSTALLED_APPS = [
     "grading.apps.GradingConfig",
     "paths.apps.PathsConfig",
     "certifications.apps.CertificationsConfig",
+    "skills.apps.SkillsConfig",
 ]
 
 MIDDLEWARE = [
