@@ -356,7 +356,7 @@ def test_a_learner_never_sees_another_persons_assessments(
     assert api.get(f"/api/v1/skills/people/{learner2.pk}/").status_code == 404
     assert api.get(url).json() == []
     r = api.post(url, {"user": learner2.pk, "assessment_kind": "self", "level": 1}, format="json")
-    assert r.status_code == 403
+    assert r.status_code == 404
     assert Assessment.objects.filter(user=learner2).count() == 1
     assert api.get("/api/v1/skills/matrix/").status_code == 403
     # The manager reads their report's, and assesses them.
