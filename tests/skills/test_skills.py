@@ -368,6 +368,10 @@ def test_a_learner_never_sees_another_persons_assessments(
         format="json",
     )
     assert r.status_code == 201 and r.json()["comment"] == "good"
+    # Nobody writes another person's self assessment, not even their manager.
+    r = boss.post(url, {"user": learner2.pk, "assessment_kind": "self", "level": 3}, format="json")
+    assert r.status_code == 403
+    assert Assessment.objects.filter(user=learner2).count() == 2
 
 
 def test_a_manager_sees_only_their_reports(fw, api_client_for, manager, space, client):
@@ -472,8 +476,12 @@ def test_pages(fw, client, learner, manager, coordinator, commit):
         {"level": "2", "comment": "learning"},
     )
     assert r.status_code == 302 and Assessment.objects.get(user=learner).kind == "self"
+    learner.display_name = "<script>alert(1)</script>Leo"
+    learner.save()
     client.force_login(manager)
     page = client.get("/skills/matrix/").content.decode()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    assert f'<tr data-user="{learner.pk}">' in page and 'class="ev">2</b>' in page
     assert f'data-topics="skills.team.{fw.team.pk}"' in page
     csv_text = client.get("/skills/matrix.csv").content.decode()
     assert "learner1" in csv_text and "Fire safety" in csv_text
