@@ -190,8 +190,15 @@ def matrix(request: HttpRequest) -> HttpResponse:
             "everyone": manages,
             "m": m,
             "body": _matrix_body(m) if m else "",
+            # Per column: the skill, the team's target, the level names (no nested loops
+            # in the template).
+            "columns": [
+                {"skill": sk, "target": targets.get(sk.pk, 0), "levels": m["levels"][sk.pk]}
+                for sk in m["skills"]
+            ]
+            if m
+            else [],
             "topics": " ".join(topics),
-            "team_targets": targets,
             "can_target": team is not None
             and selectors.can_set_team_target(user=request.user, team=team),
             "api_url": reverse("api-skills-matrix")
