@@ -110,6 +110,7 @@ LYCEUM_FEATURE_APPS = (
     "integrations",
     "identity",  # SSO and provisioning (issue 16)
     "skills",
+    "lti",  # Lyceum as an LTI 1.3 tool (issue 18)
 )
 
 INSTALLED_APPS = [
@@ -150,6 +151,7 @@ INSTALLED_APPS = [
     "paths.apps.PathsConfig",
     "certifications.apps.CertificationsConfig",
     "skills.apps.SkillsConfig",
+    "lti.apps.LtiConfig",  # Lyceum as an LTI 1.3 tool (issue 18)
 ]
 
 MIDDLEWARE = [
