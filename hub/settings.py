@@ -109,6 +109,7 @@ LYCEUM_FEATURE_APPS = (
     "certifications",
     "integrations",
     "identity",  # SSO and provisioning (issue 16)
+    "skills",
     "lti",  # Lyceum as an LTI 1.3 tool (issue 18)
     "search",  # search across chat, forums, library and courses (issue 22)
 )
@@ -150,6 +151,7 @@ INSTALLED_APPS = [
     "grading.apps.GradingConfig",
     "paths.apps.PathsConfig",
     "certifications.apps.CertificationsConfig",
+    "skills.apps.SkillsConfig",
     "lti.apps.LtiConfig",  # Lyceum as an LTI 1.3 tool (issue 18)
     "search.apps.SearchConfig",
 ]
