@@ -150,6 +150,8 @@ class ActivityKind(models.TextChoices):
     LIVE_CLASS = "live_class", _("Live class")
     SESSION = "session", _("Session")
     ASSIGNMENT = "assignment", _("Assignment")
+    # An LTI 1.3 tool launched from the course (externaltools/): its scores complete it.
+    EXTERNAL_TOOL = "external_tool", _("External tool")
 
 
 class MediaKind(models.TextChoices):
@@ -168,6 +170,10 @@ class CompletionRule(models.TextChoices):
     GRADED = "graded", _("Passed when graded")
 
 
+# Kinds a trainer creates with the generic activity form and API; an external tool
+# activity is made by externaltools/ (it needs its tool and line item).
+GENERIC_KINDS = [c for c in ActivityKind.choices if c[0] != ActivityKind.EXTERNAL_TOOL]
+
 DEFAULT_RULE = {
     ActivityKind.LESSON: CompletionRule.VIEWED,
     ActivityKind.MEDIA: CompletionRule.VIEWED,
@@ -175,6 +181,7 @@ DEFAULT_RULE = {
     ActivityKind.LIVE_CLASS: CompletionRule.ATTENDED,
     ActivityKind.SESSION: CompletionRule.ATTENDED,
     ActivityKind.ASSIGNMENT: CompletionRule.SUBMITTED,
+    ActivityKind.EXTERNAL_TOOL: CompletionRule.GRADED,
 }
 
 

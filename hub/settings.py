@@ -109,6 +109,7 @@ LYCEUM_FEATURE_APPS = (
     "certifications",
     "integrations",
     "identity",  # SSO and provisioning (issue 16)
+    "externaltools",  # Lyceum as an LTI 1.3 platform (issue 18)
 )
 
 INSTALLED_APPS = [
@@ -148,6 +149,7 @@ INSTALLED_APPS = [
     "grading.apps.GradingConfig",
     "paths.apps.PathsConfig",
     "certifications.apps.CertificationsConfig",
+    "externaltools.apps.ExternalToolsConfig",  # LTI 1.3 platform (issue 18)
 ]
 
 MIDDLEWARE = [
