@@ -9,13 +9,21 @@ class ToolForm(forms.Form):
 
     name = forms.CharField(label=_("Name"), max_length=200)
     description = forms.CharField(label=_("Description"), max_length=500, required=False)
-    login_url = forms.URLField(label=_("Login initiation URL"), max_length=500)
-    launch_url = forms.URLField(label=_("Launch (target link) URL"), max_length=500)
-    deep_linking_url = forms.URLField(label=_("Deep linking URL"), max_length=500, required=False)
+    login_url = forms.URLField(
+        label=_("Login initiation URL"), max_length=500, assume_scheme="https"
+    )
+    launch_url = forms.URLField(
+        label=_("Launch (target link) URL"), max_length=500, assume_scheme="https"
+    )
+    deep_linking_url = forms.URLField(
+        label=_("Deep linking URL"), max_length=500, assume_scheme="https", required=False
+    )
     redirect_uris = forms.CharField(
         label=_("Other redirect URLs (one a line)"), widget=forms.Textarea, required=False
     )
-    jwks_url = forms.URLField(label=_("The tool's JWKS URL"), max_length=500, required=False)
+    jwks_url = forms.URLField(
+        label=_("The tool's JWKS URL"), max_length=500, assume_scheme="https", required=False
+    )
     public_key = forms.CharField(
         label=_("Or its public key (PEM)"), widget=forms.Textarea, required=False
     )
@@ -35,7 +43,10 @@ class ExternalActivityForm(forms.Form):
     tool = forms.TypedChoiceField(label=_("Tool"), coerce=int)
     title = forms.CharField(label=_("Title"), max_length=200)
     url = forms.URLField(
-        label=_("Link in the tool (empty: its launch URL)"), max_length=500, required=False
+        label=_("Link in the tool (empty: its launch URL)"),
+        max_length=500,
+        assume_scheme="https",
+        required=False,
     )
     presentation = forms.ChoiceField(
         label=_("Open"), choices=Presentation.choices, initial=Presentation.IFRAME

@@ -146,10 +146,12 @@ def _fetch_jwks(url: str) -> dict[str, Any]:
     return data
 
 
-def tool_keys(tool: Tool, *, refresh: bool = False) -> KeySet:
+def tool_keys(tool: Tool, *, refresh: bool = False) -> KeySet | RSAKey:
+    """The tool's keys: its JWKS (cached), or the one PEM key it registered (a PEM has no
+    ``kid``, so it is used whatever ``kid`` a token names)."""
     if tool.public_key.strip():
         try:
-            return KeySet([RSAKey.import_key(tool.public_key.strip())])
+            return RSAKey.import_key(tool.public_key.strip())
         except (JoseError, ValueError) as exc:
             raise LTIError("The tool's public key cannot be read.") from exc
     if not tool.jwks_url:

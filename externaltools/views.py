@@ -94,8 +94,11 @@ def tools(request: HttpRequest, space_id: int) -> HttpResponse:
         try:
             tool = services.tool_create(actor=request.user, space=space, **form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in getattr(exc, "error_dict", {None: exc.error_list}).items():
-                form.add_error(field if field in form.fields else None, errors)
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.error_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc)
         else:
             messages.success(
                 request, _("Tool registered: give its administrator the values below.")
