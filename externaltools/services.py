@@ -586,16 +586,18 @@ def score_post(*, tool: Tool, line_item: LineItem, data: dict[str, Any]) -> Scor
     score.comment = sanitize.plain(comment)
     score.timestamp = when
     score.save()
-    realtime.publish(
-        course.progress_topic,
-        "externaltools.score",
-        {
-            "course": course.pk,
-            "activity": line_item.activity.activity_id if line_item.activity else None,
-            "user": user.pk,
-            "percent": score.percent,
-        },
-    )
+    if line_item.activity is not None and score.percent is not None:
+        # The progress grid shows it in the activity's cell (as a quiz's best score).
+        realtime.publish(
+            course.progress_topic,
+            "activity.scored",
+            {
+                "course": course.pk,
+                "activity": line_item.activity.activity_id,
+                "user": {"id": user.pk, "name": user.name},
+                "score": score.percent,
+            },
+        )
     external = line_item.activity
     finished = activity_progress == "Completed" or grading_progress == "FullyGraded"
     if external is not None and finished:

@@ -299,7 +299,7 @@ def test_a_score_completes_the_activity_and_the_course(client, lti, published):
     enrolment = Enrolment.objects.get(user=lti.learner, course=lti.course)
     assert enrolment.status == "completed" and enrolment.progress == 100
     events = [e.type for e in published(lti.course.progress_topic)]
-    assert "progress.updated" in events and "externaltools.score" in events
+    assert "progress.updated" in events and "activity.scored" in events
     # An older score than the one kept is refused (409), nothing changes.
     path = item["id"].removeprefix("http://127.0.0.1:8000") + "/scores"
     old = _score(10, user=lti.learner, when="2026-12-04T10:00:00+00:00")
