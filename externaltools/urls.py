@@ -1,8 +1,8 @@
-"""Pages and LTI 1.3 platform endpoints (``urlpatterns``); no Lyceum REST endpoint yet."""
+"""Pages and LTI 1.3 platform endpoints (``urlpatterns``), REST under /api/v1/."""
 
 from django.urls import path
 
-from externaltools import views
+from externaltools import api, views
 
 urlpatterns = [
     path("externaltools/", views.index, name="externaltools"),
@@ -69,4 +69,15 @@ urlpatterns = [
     ),
 ]
 
-api_urlpatterns: list = []
+api_urlpatterns = [
+    path(
+        "courses/<int:pk>/external-tools/",
+        api.CourseToolsView.as_view(),
+        name="api-course-external-tools",
+    ),
+    path(
+        "courses/<int:pk>/external-activities/",
+        api.ExternalActivitiesView.as_view(),
+        name="api-course-external-activities",
+    ),
+]
