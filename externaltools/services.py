@@ -96,7 +96,6 @@ def _apply_tool_fields(tool: Tool, fields: dict[str, Any]) -> None:
     if not tool.jwks_url and not tool.public_key.strip():
         raise ValidationError({"jwks_url": _("Give the tool's JWKS URL or its public key.")})
     if tool.public_key.strip():
-        tool.jwks_url = tool.jwks_url or ""
         try:
             lti.tool_keys(tool)
         except LTIError as exc:
