@@ -54,7 +54,9 @@ def platform(live_env: LiveEnvironment) -> Iterator[LiveServer]:
         server.stop()
 
 
-def test_ltijs_deep_links_launches_grades_and_reads_the_roster(browser, platform, live_env):
+def test_ltijs_deep_links_launches_grades_and_reads_the_roster(
+    browser, platform, live_env, artifacts
+):
     from playwright.sync_api import expect
 
     ids = json.loads(
@@ -91,6 +93,7 @@ def test_ltijs_deep_links_launches_grades_and_reads_the_roster(browser, platform
             client_id = row.locator("[data-testid=tool-client-id]").text_content().strip()
             issuer = admin.locator("[data-testid=platform-issuer]").text_content().strip()
             assert issuer == platform.url
+            admin.screenshot(path=artifacts / "tools.png", full_page=True)
             # ... and gives ltijs this platform's values.
             tool.register_platform(
                 {
@@ -135,6 +138,7 @@ def test_ltijs_deep_links_launches_grades_and_reads_the_roster(browser, platform
             expect(frame.locator("#context")).to_have_text("LTI lab")
             expect(frame.locator("#resource")).to_have_text("Algebra drill")
             expect(frame.locator("#custom")).to_contain_text('"drill":"algebra"')
+            leo.screenshot(path=artifacts / "launch.png", full_page=True)
 
             # ltijs posts the learner's score (AGS): the activity is done, in the grid too.
             frame.locator("input[name=score]").fill("85")
@@ -142,6 +146,7 @@ def test_ltijs_deep_links_launches_grades_and_reads_the_roster(browser, platform
             expect(frame.locator("#grade-result")).to_contain_text("sent")
             expect(learner_row.locator("td.pct")).to_have_text("50 %")
             expect(learner_row).to_contain_text("✔ 85 %")
+            trainer.screenshot(path=artifacts / "grid.png", full_page=True)
 
             # ltijs reads the roster (NRPS): the trainer and both learners, with roles.
             leo.reload()  # a new launch
