@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import (
     Http404,
@@ -39,6 +40,7 @@ from externaltools.forms import ExternalActivityForm, ToolForm
 from externaltools.lti import LTIError
 from externaltools.models import ExternalActivity, LineItem, Presentation, Score, Tool
 from hub.accounts.models import Space
+from hub.client_address import client_address
 from hub.csp import HEADER as CSP_HEADER
 from hub.csp import build_policy
 
@@ -50,6 +52,19 @@ SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 RESULTS_TYPE = "application/vnd.ims.lis.v2.resultcontainer+json"
 MEMBERS_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 MAX_BODY = 64 * 1024
+# Requests a client address may make a minute to the token endpoint (a tool asks for a
+# token an hour, per scope set: this is generous) and to the deep linking return.
+TOKEN_RATE = 60
+
+
+def _flooded(request: HttpRequest, kind: str, limit: int) -> bool:
+    """A fixed one-minute window per client address (as the trusted proxies report it)."""
+    key = f"externaltools:rate:{kind}:{client_address(request)}"
+    cache.add(key, 0, 60)
+    try:
+        return cache.incr(key) > limit
+    except ValueError:  # expired between add and incr
+        return False
 
 
 def _origin(url: str) -> str:
@@ -190,6 +205,13 @@ def deep_link_start(request: HttpRequest, module_id: int, tool_id: int) -> HttpR
 def deep_link_return(request: HttpRequest) -> HttpResponse:
     """The tool posts its signed LtiDeepLinkingResponse here (a form post from the tool's
     page: no CSRF token can exist, the tool's signature stands in for it)."""
+    if _flooded(request, "deep-link", TOKEN_RATE):
+        return render(
+            request,
+            "externaltools/error.html",
+            {"message": _("Too many requests: try again in a minute.")},
+            status=429,
+        )
     try:
         module, created = services.deep_link_response(
             token=request.POST.get("JWT", ""), user=request.user
@@ -308,6 +330,8 @@ def authorize(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token(request: HttpRequest) -> JsonResponse:
     """OAuth 2 client credentials with a JWT client assertion (RFC 7523), LTI's way."""
+    if _flooded(request, "token", TOKEN_RATE):
+        return JsonResponse({"error": "slow_down"}, status=429)
     if request.POST.get("grant_type") != "client_credentials":
         return JsonResponse({"error": "unsupported_grant_type"}, status=400)
     try:

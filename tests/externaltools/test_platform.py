@@ -404,3 +404,17 @@ def test_trainer_adds_an_activity_by_hand(client, lti, learner2):
     made = ExternalActivity.objects.get(activity__title="Quiz in the tool")
     assert made.presentation == "window" and made.custom == {"k": "v"}
     assert made.activity.completion_rule == "graded"
+
+
+def test_a_flood_of_token_requests_is_slowed_down(client, lti):
+    from externaltools import views
+
+    statuses = [_token(client, lti, SCORE, assertion="x.y.z")[0] for _ in range(3)]
+    assert statuses == [401, 401, 401]
+    original = views.TOKEN_RATE
+    views.TOKEN_RATE = 3
+    try:
+        status, body = _token(client, lti, SCORE)
+        assert status == 429 and body == {"error": "slow_down"}
+    finally:
+        views.TOKEN_RATE = original
