@@ -19,19 +19,21 @@ class ToolForm(forms.Form):
         label=_("Deep linking URL"), max_length=500, assume_scheme="https", required=False
     )
     redirect_uris = forms.CharField(
-        label=_("Other redirect URLs (one a line)"), widget=forms.Textarea, required=False
+        label=_("Other redirect URLs (one a line)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
     )
     jwks_url = forms.URLField(
         label=_("The tool's JWKS URL"), max_length=500, assume_scheme="https", required=False
     )
     public_key = forms.CharField(
-        label=_("Or its public key (PEM)"), widget=forms.Textarea, required=False
+        label=_("Or its public key (PEM)"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
     share_name = forms.BooleanField(label=_("Send the person's name"), required=False, initial=True)
     share_email = forms.BooleanField(label=_("Send the person's e-mail address"), required=False)
     custom = forms.CharField(
         label=_("Custom parameters (name=value, one a line)"),
-        widget=forms.Textarea,
+        widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
     )
 
@@ -56,7 +58,7 @@ class ExternalActivityForm(forms.Form):
     )
     custom = forms.CharField(
         label=_("Custom parameters (name=value, one a line)"),
-        widget=forms.Textarea,
+        widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
     )
 
