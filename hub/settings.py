@@ -112,6 +112,7 @@ LYCEUM_FEATURE_APPS = (
     "skills",
     "lti",  # Lyceum as an LTI 1.3 tool (issue 18)
     "search",  # search across chat, forums, library and courses (issue 22)
+    "externaltools",  # Lyceum as an LTI 1.3 platform (issue 18)
 )
 
 INSTALLED_APPS = [
@@ -154,6 +155,7 @@ INSTALLED_APPS = [
     "skills.apps.SkillsConfig",
     "lti.apps.LtiConfig",  # Lyceum as an LTI 1.3 tool (issue 18)
     "search.apps.SearchConfig",
+    "externaltools.apps.ExternalToolsConfig",  # LTI 1.3 platform (issue 18)
 ]
 
 MIDDLEWARE = [
