@@ -109,6 +109,7 @@ LYCEUM_FEATURE_APPS = (
     "certifications",
     "integrations",
     "identity",  # SSO and provisioning (issue 16)
+    "blogs",  # a person's or a team's blog (issue 22)
 )
 
 INSTALLED_APPS = [
@@ -148,6 +149,7 @@ INSTALLED_APPS = [
     "grading.apps.GradingConfig",
     "paths.apps.PathsConfig",
     "certifications.apps.CertificationsConfig",
+    "blogs.apps.BlogsConfig",
 ]
 
 MIDDLEWARE = [
