@@ -58,26 +58,26 @@ class BlogUpdateSerializer(serializers.Serializer):
     )
 
 
-class PostWriteSerializer(serializers.Serializer):
+class BlogPostWriteSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     body = serializers.CharField(max_length=services.MAX_BODY_CHARS)
     publish = serializers.BooleanField(required=False, default=False)
 
 
-class CommentSerializer(serializers.Serializer):
+class BlogCommentWriteSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=services.MAX_COMMENT_CHARS)
 
 
-class ReactionSerializer(serializers.Serializer):
+class BlogReactionSerializer(serializers.Serializer):
     emoji = serializers.ChoiceField(choices=Emoji.choices)
     on = serializers.BooleanField(default=True)
 
 
-class FollowSerializer(serializers.Serializer):
+class BlogFollowSerializer(serializers.Serializer):
     on = serializers.BooleanField()
 
 
-class ImageSerializer(serializers.Serializer):
+class BlogImageUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
 
 
@@ -214,9 +214,9 @@ class BlogDetailView(APIView):
 
 
 class BlogFollowView(APIView):
-    @extend_schema(request=FollowSerializer, responses=Follow)
+    @extend_schema(request=BlogFollowSerializer, responses=Follow)
     def post(self, request: Request, pk: int) -> Response:
-        data = validated(FollowSerializer, request.data)
+        data = validated(BlogFollowSerializer, request.data)
         on = services.follow_set(user=request.user, blog=_blog(request.user, pk), on=data["on"])
         return Response({"following": on})
 
@@ -227,9 +227,9 @@ class BlogPostsView(APIView):
         blog = _blog(request.user, pk)
         return _page(self, request, blog_posts_for(user=request.user, blog=blog), post_payload)
 
-    @extend_schema(request=PostWriteSerializer, responses={201: BlogPostSerializer})
+    @extend_schema(request=BlogPostWriteSerializer, responses={201: BlogPostSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        data = validated(PostWriteSerializer, request.data)
+        data = validated(BlogPostWriteSerializer, request.data)
         blog = _blog(request.user, pk)
         post = services.post_create(
             author=request.user, blog=blog, title=data["title"], body=data["body"]
@@ -242,9 +242,11 @@ class BlogPostsView(APIView):
 class BlogImagesView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request={"multipart/form-data": ImageSerializer}, responses={201: ImageOut})
+    @extend_schema(
+        request={"multipart/form-data": BlogImageUploadSerializer}, responses={201: ImageOut}
+    )
     def post(self, request: Request, pk: int) -> Response:
-        data = validated(ImageSerializer, request.data)
+        data = validated(BlogImageUploadSerializer, request.data)
         image = services.image_upload(user=request.user, blog=_blog(request.user, pk), **data)
         url = image.file.url
         return Response(
@@ -272,9 +274,9 @@ class PostDetailView(APIView):
         post = _post(request.user, pk)
         return Response(post_payload(post, mine=my_reactions(user=request.user, post=post)))
 
-    @extend_schema(request=PostWriteSerializer, responses=BlogPostSerializer)
+    @extend_schema(request=BlogPostWriteSerializer, responses=BlogPostSerializer)
     def patch(self, request: Request, pk: int) -> Response:
-        data = validated(PostWriteSerializer, request.data)
+        data = validated(BlogPostWriteSerializer, request.data)
         post = services.post_update(
             editor=request.user,
             post=_post(request.user, pk),
@@ -310,9 +312,9 @@ class PostCommentsView(APIView):
         post = _post(request.user, pk)
         return _page(self, request, post_comments(post=post), comment_payload)
 
-    @extend_schema(request=CommentSerializer, responses={201: BlogCommentSerializer})
+    @extend_schema(request=BlogCommentWriteSerializer, responses={201: BlogCommentSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        data = validated(CommentSerializer, request.data)
+        data = validated(BlogCommentWriteSerializer, request.data)
         comment = services.comment_create(author=request.user, post=_post(request.user, pk), **data)
         return Response(comment_payload(comment), status=status.HTTP_201_CREATED)
 
@@ -327,8 +329,8 @@ class CommentDetailView(APIView):
 
 
 class PostReactionsView(APIView):
-    @extend_schema(request=ReactionSerializer, responses=BlogPostSerializer)
+    @extend_schema(request=BlogReactionSerializer, responses=BlogPostSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        data = validated(ReactionSerializer, request.data)
+        data = validated(BlogReactionSerializer, request.data)
         post = services.post_react(user=request.user, post=_post(request.user, pk), **data)
         return Response(post_payload(post, mine=my_reactions(user=request.user, post=post)))

@@ -435,6 +435,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PointReasonEnum": "leaderboards.models.Reason",
         "FlagReasonEnum": "forums.models.Flag.Reason",
+        # The reaction set of forum posts, library items and blog posts.
+        "ForumEmojiEnum": "forums.models.Emoji",
         # A session survey's question kinds (sessions.api.SurveyQuestionSerializer).
         "SurveyQuestionKindEnum": ["rating", "text"],
         # Notification kinds (registered by the apps; read when the schema is built).
