@@ -112,7 +112,7 @@ def blog_create(
 
 @transaction.atomic
 def blog_update(*, actor: User, blog: Blog, title: str, description: str = "") -> Blog:
-    blog = Blog.objects.select_for_update().select_related("team").get(pk=blog.pk)
+    blog = Blog.objects.select_for_update(of=("self",)).select_related("team").get(pk=blog.pk)
     _require_writer(actor, blog)
     blog.title = _text(title, "title", 200)
     blog.description = sanitize.plain(description or "").strip()[:1000]
@@ -172,7 +172,9 @@ def _post_update(
     *, editor: User, post: BlogPost, title: str, body: str, body_html: str
 ) -> BlogPost:
     post = (
-        BlogPost.objects.select_for_update().select_related("blog__team", "author").get(pk=post.pk)
+        BlogPost.objects.select_for_update(of=("self",))
+        .select_related("blog__team", "author")
+        .get(pk=post.pk)
     )
     _require_writer(editor, post.blog)
     _check_rate(editor)
@@ -188,7 +190,9 @@ def post_publish(*, editor: User, post: BlogPost) -> BlogPost:
     """Publish a draft: in the space's feed (live, ``blogs.space.<id>``), and the blog's
     followers are told. Publishing twice changes nothing."""
     post = (
-        BlogPost.objects.select_for_update().select_related("blog__team", "author").get(pk=post.pk)
+        BlogPost.objects.select_for_update(of=("self",))
+        .select_related("blog__team", "author")
+        .get(pk=post.pk)
     )
     _require_writer(editor, post.blog)
     if post.is_published:
@@ -220,7 +224,11 @@ def post_publish(*, editor: User, post: BlogPost) -> BlogPost:
 @transaction.atomic
 def post_unpublish(*, editor: User, post: BlogPost) -> BlogPost:
     """Back to a draft: out of the feed and hidden from readers."""
-    post = BlogPost.objects.select_for_update().select_related("blog__team").get(pk=post.pk)
+    post = (
+        BlogPost.objects.select_for_update(of=("self",))
+        .select_related("blog__team")
+        .get(pk=post.pk)
+    )
     _require_writer(editor, post.blog)
     if post.is_published:
         post.status = BlogPost.Status.DRAFT
@@ -231,7 +239,11 @@ def post_unpublish(*, editor: User, post: BlogPost) -> BlogPost:
 
 @transaction.atomic
 def post_delete(*, actor: User, post: BlogPost) -> None:
-    post = BlogPost.objects.select_for_update().select_related("blog__team").get(pk=post.pk)
+    post = (
+        BlogPost.objects.select_for_update(of=("self",))
+        .select_related("blog__team")
+        .get(pk=post.pk)
+    )
     _require_writer(actor, post.blog)
     if post.is_published:
         realtime.publish(space_topic(post.blog.space_id), "post.withdrawn", {"id": post.pk})
@@ -256,7 +268,9 @@ def comment_create(*, author: User, post: BlogPost, body: str) -> BlogComment:
 @transaction.atomic
 def _comment_create(*, author: User, post: BlogPost, body: str, body_html: str) -> BlogComment:
     post = (
-        BlogPost.objects.select_for_update().select_related("blog__team", "author").get(pk=post.pk)
+        BlogPost.objects.select_for_update(of=("self",))
+        .select_related("blog__team", "author")
+        .get(pk=post.pk)
     )
     _require_reader(author, post)
     _check_rate(author)
@@ -304,7 +318,9 @@ def post_react(*, user: User, post: BlogPost, emoji: str, on: bool = True) -> Bl
     if emoji not in Emoji.values:
         raise ValidationError({"emoji": _("Unknown reaction.")})
     post = (
-        BlogPost.objects.select_for_update().select_related("blog__team", "author").get(pk=post.pk)
+        BlogPost.objects.select_for_update(of=("self",))
+        .select_related("blog__team", "author")
+        .get(pk=post.pk)
     )
     _require_reader(user, post)
     if on:
