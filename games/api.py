@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from classrooms.models import Course, LiveClass
+from classrooms.models import Activity, Course, LiveClass
 from games import selectors as sel
 from games import services
 from games.models import Game
@@ -32,6 +32,13 @@ class GameCreateSerializer(serializers.Serializer):
     team_mode = serializers.BooleanField(required=False, default=False)
     team_count = serializers.IntegerField(min_value=2, max_value=6, required=False, default=4)
     live_class = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    quiz = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        help_text="A quiz activity of the course: the game plays its questions and completes "
+        "it for the players who reach its pass mark.",
+    )
 
 
 class JoinSerializer(serializers.Serializer):
@@ -52,6 +59,7 @@ class GameSummarySerializer(serializers.Serializer):
     code = serializers.CharField()
     course = serializers.DictField()
     live_class = serializers.IntegerField(allow_null=True)
+    quiz = serializers.IntegerField(allow_null=True)
     status = serializers.CharField()
     questions = serializers.IntegerField()
     seconds = serializers.IntegerField()
@@ -125,6 +133,7 @@ class GameListView(APIView):
         live_class = None
         if data.get("live_class"):
             live_class = get_object_or_404(LiveClass, pk=data["live_class"])
+        quiz = get_object_or_404(Activity, pk=data["quiz"]) if data.get("quiz") else None
         game = services.game_create(
             host=request.user,
             course=course,
@@ -133,6 +142,7 @@ class GameListView(APIView):
             team_mode=data["team_mode"],
             team_count=data["team_count"],
             live_class=live_class,
+            quiz=quiz,
         )
         return Response(
             sel.game_state(game.pk, viewer=request.user), status=status.HTTP_201_CREATED
@@ -171,7 +181,7 @@ class GameAnswerView(APIView):
         game = game_for(request.user, pk)
         data = validated(GameAnswerSerializer, request.data)
         services.game_answer(
-            user=request.user, game=game, index=data["index"], answer=data["answer"]
+            user=request.user, game_id=game.pk, index=data["index"], answer=data["answer"]
         )
         return Response(answer_ack(data["index"]))
 

@@ -24,7 +24,40 @@ class CreateForm(forms.Form):
     )
     team_mode = forms.BooleanField(label=_("Team mode"), required=False)
     team_count = forms.IntegerField(label=_("Teams"), min_value=2, max_value=6, initial=4)
+    quiz = forms.TypedChoiceField(
+        label=_("Play one of the course's quizzes"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text=_(
+            "Its questions are played, and players who reach its pass mark complete it. "
+            "Leave empty to draw from the whole question bank."
+        ),
+    )
+    live_class = forms.TypedChoiceField(
+        label=_("In a live class"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text=_("The class's people are told, and may join."),
+    )
 
-    def __init__(self, *args: Any, courses: list[Any], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        courses: list[Any],
+        quizzes: list[Any] = (),
+        live_classes: list[Any] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        # Kept: the view turns the chosen ids back into these objects.
+        self.quizzes, self.live_classes = list(quizzes), list(live_classes)
         self.fields["course"].choices = [(c.pk, c.title) for c in courses]
+        titles = {c.pk: c.title for c in courses}
+        self.fields["quiz"].choices = [("", _("None: the whole bank"))] + [
+            (q.pk, f"{titles[q.course_id]} · {q.title}") for q in quizzes
+        ]
+        self.fields["live_class"].choices = [("", _("None: on its own"))] + [
+            (lc.pk, f"{titles[lc.course_id]} · {lc.title}") for lc in live_classes
+        ]

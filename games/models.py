@@ -32,6 +32,16 @@ class Game(models.Model):
         blank=True,
         related_name="games",
     )
+    # A quiz activity of the course played as a game: its questions are the game's, and a
+    # player who reaches its pass mark in the game has it completed (course progress).
+    quiz = models.ForeignKey(
+        "classrooms.Activity",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="games",
+        verbose_name=_("quiz"),
+    )
     code = models.CharField(_("join code"), max_length=8)
     status = models.CharField(max_length=20, choices=GameStatus.choices, default=GameStatus.LOBBY)
     question_ids = models.JSONField(default=list)

@@ -64,8 +64,11 @@ class GameTopic(realtime.Topic):
 
     @realtime.action("answer", serializer=api.GameAnswerSerializer)
     def answer(self, user: Any, key: str, data: dict[str, Any]) -> dict[str, Any]:
-        game = _game(key)
-        services.game_answer(user=user, game=game, index=data["index"], answer=data["answer"])
+        # No read of the game here: the answer's one statement reads it (the hot path).
+        game_id = parse_id(key)
+        if game_id is None:
+            raise realtime.GatewayError("not_found", "no such game")
+        services.game_answer(user=user, game_id=game_id, index=data["index"], answer=data["answer"])
         return api.answer_ack(data["index"])
 
     @realtime.action("streak", serializer=api.StreakSerializer)

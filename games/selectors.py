@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from classrooms import selectors as classrooms_selectors
-from classrooms.models import Course, Question
+from classrooms.models import Activity, ActivityKind, Course, LiveClass, LiveClassStatus, Question
 from games.models import Game, GameAnswer, GameEvent, GamePlayer, GameStatus
 from hub.accounts.selectors import is_space_member
 from leaderboards import clock
@@ -111,6 +111,25 @@ def hostable_courses(*, user: Any) -> list[Course]:
     return [c for c in courses if can_host(user=user, course=c)]
 
 
+def launch_options(*, user: Any, courses: list[Course]) -> tuple[list[Activity], list[LiveClass]]:
+    """What the launch form offers besides the course: the courses' quizzes that have
+    questions, and their live classes not yet ended that ``user`` trains."""
+    ids = [c.pk for c in courses]
+    quizzes = list(
+        Activity.objects.filter(course_id__in=ids, kind=ActivityKind.QUIZ, questions__isnull=False)
+        .distinct()
+        .order_by("course_id", "position", "id")
+    )
+    live_classes = [
+        lc
+        for lc in LiveClass.objects.filter(course_id__in=ids)
+        .exclude(status=LiveClassStatus.ENDED)
+        .order_by("scheduled_start", "id")
+        if classrooms_selectors.is_liveclass_trainer(user, lc)
+    ]
+    return quizzes, live_classes
+
+
 def games_hosted(*, user: Any, limit: int = 20) -> QuerySet[Game]:
     return Game.objects.filter(host=user).select_related("course")[:limit]
 
@@ -182,6 +201,7 @@ def summary(game: Game) -> dict[str, Any]:
         "code": game.code,
         "course": {"id": game.course_id, "title": game.course.title},
         "live_class": game.live_class_id,
+        "quiz": game.quiz_id,
         "status": game.status,
         "questions": game.question_count,
         "seconds": game.seconds,

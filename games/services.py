@@ -20,10 +20,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from classrooms import selectors as classrooms_selectors
-from classrooms.models import Course, LiveClass
+from classrooms import services as classrooms_services
+from classrooms.models import Activity, ActivityKind, Course, LiveClass
 from classrooms.services import Conflict
 from games import selectors as sel
 from games import timers
@@ -83,13 +85,19 @@ def game_create(
     team_mode: bool = False,
     team_count: int = 4,
     live_class: LiveClass | None = None,
+    quiz: Activity | None = None,
 ) -> Game:
     """A trainer launches a game from the course's question bank, on its own (players come
-    with the join code) or inside one of the course's live classes (its people are told)."""
+    with the join code) or inside one of the course's live classes (its people are told).
+    With ``quiz`` (one of the course's quizzes), the game plays that quiz's questions and
+    completes it for every enrolled player who reaches its pass mark."""
     if not sel.can_host(user=host, course=course):
         raise PermissionDenied(_("Only the course's trainers launch a game from its questions."))
     conf = sel.game_config()
-    ids = list(sel.bank_of(course).values_list("id", flat=True))
+    if quiz is not None and (quiz.course_id != course.pk or quiz.kind != ActivityKind.QUIZ):
+        raise ValidationError({"quiz": _("This is not a quiz of this course.")})
+    bank = quiz.questions.all() if quiz is not None else sel.bank_of(course)
+    ids = list(bank.values_list("id", flat=True))
     if not ids:
         raise ValidationError({"course": _("This course has no questions to play.")})
     count = questions or conf.questions
@@ -111,6 +119,7 @@ def game_create(
         course=course,
         host=host,
         live_class=live_class,
+        quiz=quiz,
         code=_new_code(),
         question_ids=random.sample(ids, min(count, len(ids))),
         seconds=seconds,
@@ -338,30 +347,64 @@ def _finish(game: Game, now: dt.datetime) -> None:
     ]
     if events:
         points.points_award_many(events=events)
+    if game.quiz_id is not None:
+        from games.tasks import game_complete_quiz_job
+
+        transaction.on_commit(lambda: game_complete_quiz_job.enqueue(game.pk), robust=True)
+
+
+def game_complete_quiz(*, game_id: int) -> int:
+    """After a quiz's game: complete the quiz for each player whose share of right answers
+    reaches its pass mark (enrolled learners only; the course's progress and the trainers'
+    live grid move as for any completion). Idempotent. Returns how many passed."""
+    game = Game.objects.select_related("quiz").get(pk=game_id)
+    quiz = game.quiz
+    if quiz is None or game.status != GameStatus.FINISHED or not game.question_ids:
+        return 0
+    played = len(game.question_ids)
+    passed = 0
+    rows = (
+        GamePlayer.objects.filter(game=game)
+        .annotate(right=Count("answers", filter=Q(answers__correct=True)))
+        .select_related("user")
+    )
+    for player in rows:
+        if player.right * 100 >= quiz.pass_mark * played:
+            passed += 1
+            classrooms_services.activity_complete(user=player.user, activity=quiz, source="game")
+    return passed
 
 
 # -- answering -------------------------------------------------------------------------------
-def _share_lock(game_id: int) -> None:
-    """Hold the game row against a concurrent close until this answer commits."""
+def _open_question_shared(game_id: int) -> Game:
+    """The game's question state, with a share lock on its row (PostgreSQL) held until the
+    answer commits, so a concurrent close waits for it: one statement for both."""
+    fields = ("status", "current_index", "opened_at", "deadline", "question_ids")
+    games = Game.objects.only(*fields).filter(pk=game_id)
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT id FROM games_game WHERE id = %s FOR SHARE", [game_id])
+        # Django has select_for_update but no FOR SHARE: answers must not wait on each other.
+        sql, params = games.query.sql_with_params()
+        found = list(Game.objects.raw(f"{sql} FOR SHARE", params))
+        if not found:
+            raise Game.DoesNotExist
+        return found[0]
+    return games.get()  # SQLite: one write transaction at a time already
 
 
-def game_answer(*, user: User, game: Game, index: int, answer: Any) -> GameAnswer:
+def game_answer(*, user: User, game_id: int, index: int, answer: Any) -> GameAnswer:
     """One answer per player and question, timed on the server. A second answer is a
     conflict; one after the deadline or to a question not open is refused; a malformed one
-    changes nothing. The reply says nothing of correctness (the reveal does)."""
+    changes nothing. The reply says nothing of correctness (the reveal does).
+
+    The hot path of a game (500 answers in a second): the player's id is remembered by the
+    process, and the rest is one read with the share lock, one insert and the commit."""
     now = clock.now()
-    player_id = sel.player_id_of(user=user, game_id=game.pk)
+    player_id = sel.player_id_of(user=user, game_id=game_id)
     if player_id is None:
         raise PermissionDenied(_("Join the game first."))
     try:
         with transaction.atomic():
-            _share_lock(game.pk)
-            current = Game.objects.only(
-                "status", "current_index", "opened_at", "deadline", "question_ids"
-            ).get(pk=game.pk)
+            current = _open_question_shared(game_id)
             late = current.deadline is None or now > current.deadline
             if current.status != GameStatus.QUESTION or current.current_index != index or late:
                 if GameAnswer.objects.filter(player_id=player_id, index=index).exists():
@@ -373,7 +416,7 @@ def game_answer(*, user: User, game: Game, index: int, answer: Any) -> GameAnswe
             clean = clean_answer(question, answer)
             correct = classrooms_selectors.answer_is_correct(question=question, answer=clean)
             row = GameAnswer.objects.create(
-                game_id=game.pk,
+                game_id=game_id,
                 player_id=player_id,
                 index=index,
                 answer=clean,
@@ -384,7 +427,7 @@ def game_answer(*, user: User, game: Game, index: int, answer: Any) -> GameAnswe
                     correct=correct, opened_at=current.opened_at, deadline=current.deadline, at=now
                 ),
             )
-            transaction.on_commit(lambda: timers.answers_changed(game.pk))
+            transaction.on_commit(lambda: timers.answers_changed(game_id))
     except IntegrityError:
         raise Conflict(_("You already answered this question.")) from None
     return row

@@ -4,6 +4,8 @@ screen and the player's phone screen. No state change on GET: joining happens by
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,16 +25,23 @@ def _index(
     request: HttpRequest, join: JoinForm | None = None, create: CreateForm | None = None
 ) -> HttpResponse:
     courses = sel.hostable_courses(user=request.user)
+    if create is None and courses:
+        create = _create_form(request, courses)
     return render(
         request,
         "games/index.html",
         {
             "join_form": join or JoinForm(initial={"code": request.GET.get("code", "")[:6]}),
-            "create_form": (create or CreateForm(courses=courses)) if courses else None,
+            "create_form": create if courses else None,
             "hosted": sel.games_hosted(user=request.user),
             "played": sel.games_played(user=request.user),
         },
     )
+
+
+def _create_form(request: HttpRequest, courses: list[Any], data: Any = None) -> CreateForm:
+    quizzes, live_classes = sel.launch_options(user=request.user, courses=courses)
+    return CreateForm(data, courses=courses, quizzes=quizzes, live_classes=live_classes)
 
 
 @login_required
@@ -64,10 +73,13 @@ def create(request: HttpRequest) -> HttpResponse:
     courses = sel.hostable_courses(user=request.user)
     if not courses:
         raise PermissionDenied
-    form = CreateForm(request.POST, courses=courses)
+    form = _create_form(request, courses, data=request.POST)
     if form.is_valid():
         data = form.cleaned_data
         course = next(c for c in courses if c.pk == data["course"])
+        # The choices were the user's own: these are found (the service checks the course).
+        quiz = next((q for q in form.quizzes if q.pk == data["quiz"]), None)
+        live_class = next((lc for lc in form.live_classes if lc.pk == data["live_class"]), None)
         try:
             game = services.game_create(
                 host=request.user,
@@ -76,6 +88,8 @@ def create(request: HttpRequest) -> HttpResponse:
                 seconds=data["seconds"],
                 team_mode=data["team_mode"],
                 team_count=data["team_count"],
+                quiz=quiz,
+                live_class=live_class,
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():

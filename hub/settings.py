@@ -109,6 +109,7 @@ LYCEUM_FEATURE_APPS = (
     "certifications",
     "integrations",
     "identity",  # SSO and provisioning (issue 16)
+    "lti",  # Lyceum as an LTI 1.3 tool (issue 18)
     "blogs",  # a person's or a team's blog (issue 22)
 )
 
@@ -149,6 +150,7 @@ INSTALLED_APPS = [
     "grading.apps.GradingConfig",
     "paths.apps.PathsConfig",
     "certifications.apps.CertificationsConfig",
+    "lti.apps.LtiConfig",  # Lyceum as an LTI 1.3 tool (issue 18)
     "blogs.apps.BlogsConfig",
 ]
 

@@ -167,11 +167,12 @@ def published(monkeypatch, commit):
 
     events: list[Published] = []
 
-    def capture(topic: str, text: str, id: int | None) -> None:
-        frame = json.loads(text)
-        events.append(Published(topic, frame["type"], frame["data"], id))
+    def capture(frames: list[tuple[str, str, int | None]]) -> None:
+        for topic, text, id in frames:
+            frame = json.loads(text)
+            events.append(Published(topic, frame["type"], frame["data"], id))
 
-    monkeypatch.setattr(publish_module, "start_send", capture)
+    monkeypatch.setattr(publish_module, "start_sends", capture)
 
     def select(topic: str | None = None) -> list[Published]:
         commit()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import functools
 import json
 import logging
 import threading
@@ -118,6 +119,91 @@ def _start_message(
     return None
 
 
+# Batches handed to the home loop and not yet sent. Past this many the committing thread
+# waits for its batch (back-pressure, e.g. while Redis is slow) instead of queueing more.
+MAX_BATCHES_IN_FLIGHT = 500
+
+Frame = tuple[str, str, int | None]  # (topic, frame text, durable id or None)
+
+
+def start_sends(frames: list[Frame]) -> concurrent.futures.Future | None:
+    """Start handing committed events to the layer, in this order, in one go.
+
+    This is the committed events' path (``CommitOrder``), the hot path of every chat
+    message: one hand-off to the event loop for all the events of a transaction (a chat
+    message publishes two), and one round trip to Redis when they share a shard
+    (``_send_batch``). From a worker thread while the process's event loop runs, the thread
+    does not wait for the send: the order is already fixed (batches start on the loop in
+    the order they were handed over), and a failure is reported from the loop. Returns a
+    future only when the caller must wait (no running home loop, or too many batches
+    queued).
+    """
+    layer = get_channel_layer()
+    if layer is None or not frames:
+        return None
+    batch = [(topic, layer_message(topic, text, id)) for topic, text, id in frames]
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is not None:
+        _spawn_batch(layer, batch)
+        return None
+    home = _running_home_loop()
+    if home is None:
+        async_to_sync(_send_batch)(layer, batch)
+        return None
+    if len(_in_flight) >= MAX_BATCHES_IN_FLIGHT:
+        return asyncio.run_coroutine_threadsafe(_send_batch(layer, batch), home)
+    home.call_soon_threadsafe(_spawn_batch, layer, batch)
+    return None
+
+
+def _spawn_batch(layer: Any, batch: list[tuple[str, dict[str, Any]]]) -> None:
+    """On the loop's thread: send ``batch`` as a task, reporting a failure when it ends."""
+    task = asyncio.get_running_loop().create_task(_send_batch(layer, batch))
+    _in_flight.add(task)
+    task.add_done_callback(functools.partial(_batch_done, batch[0][0]))
+
+
+def _batch_done(topic: str, task: asyncio.Task) -> None:
+    _in_flight.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        publish_failed(topic, task.exception())
+
+
+async def _send_batch(layer: Any, batch: list[tuple[str, dict[str, Any]]]) -> None:
+    """``group_send`` each (group, message) of ``batch`` in order.
+
+    On the Redis pub/sub layer, the PUBLISHes of groups on one shard (with one Redis host,
+    all) go in one pipeline: one connection checkout and one round trip instead of one per
+    event. That reaches into ``channels_redis.pubsub`` 4.3 (pinned in pyproject.toml: the
+    shard, its lock and its client); any other layer, or a layer shaped otherwise, gets one
+    ``group_send`` per message.
+    """
+    shard_of = getattr(layer, "_get_layer", None)
+    if len(batch) > 1 and shard_of is not None:
+        try:
+            loop_layer = shard_of()
+            channels = [loop_layer._get_group_channel_name(group) for group, _ in batch]
+            shards = {id(loop_layer._get_shard(name)) for name in channels}
+            shard = loop_layer._get_shard(channels[0]) if len(shards) == 1 else None
+            shard_lock, ensure_redis = shard._lock, shard._ensure_redis
+        except AttributeError:
+            shard = None
+        if shard is not None:
+            payloads = [layer.serialize(message) for _, message in batch]
+            async with shard_lock:  # the shard's publishes keep their order
+                ensure_redis()
+                pipeline = shard._redis.pipeline(transaction=False)
+                for name, payload in zip(channels, payloads, strict=True):
+                    pipeline.publish(name, payload)
+                await pipeline.execute()
+            return
+    for group, message in batch:
+        await layer.group_send(group, message)
+
+
 def publish(topic: str, type: str, data: dict[str, Any], *, id: int | None = None) -> None:
     """Publish an event to ``topic`` once the current transaction commits.
 
@@ -127,7 +213,24 @@ def publish(topic: str, type: str, data: dict[str, Any], *, id: int | None = Non
     in the order their transactions committed (see ``CommitOrder``).
     """
     slot = _commit_order.reserve(topic, event_frame(topic, type, data, id), id)
-    transaction.on_commit(_OnCommit(slot), robust=True)
+    pending = _pending_callback()
+    if pending is not None:
+        pending.slots.append(slot)  # the transaction's other events go out with it
+        return
+    transaction.on_commit(_OnCommit([slot]), robust=True)
+
+
+def _pending_callback() -> _OnCommit | None:
+    """The current transaction's events callback, if the last on-commit callback is one
+    registered under the same savepoints (so it is dropped exactly when this event must be:
+    on the rollback of the transaction or of that savepoint)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block or not connection.run_on_commit:
+        return None
+    savepoints, callback, _robust = connection.run_on_commit[-1]
+    if isinstance(callback, _OnCommit) and savepoints == set(connection.savepoint_ids):
+        return callback
+    return None
 
 
 class _Slot:
@@ -177,11 +280,14 @@ class CommitOrder:
         self._settle_rollbacks()
         return slot
 
-    def committed(self, slot: _Slot) -> None:
-        started: list[tuple[_Slot, concurrent.futures.Future | None]] = []
+    def committed(self, slots: list[_Slot]) -> None:
+        """The transaction that reserved ``slots`` committed: send what may leave now."""
+        started: list[_Slot] = []
         with self._lock:
-            self._settle_locked(slot, COMMITTED, started)
-        self._finish(started)
+            for slot in slots:
+                self._settle_locked(slot, COMMITTED, started)
+            future = self._start(started)
+        self._finish(started, future)
         self._settle_rollbacks()
 
     def rolled_back(self, slot: _Slot) -> None:
@@ -200,20 +306,22 @@ class CommitOrder:
         while self._rollbacks:
             if not self._lock.acquire(blocking=False):
                 return
-            started: list[tuple[_Slot, concurrent.futures.Future | None]] = []
+            started: list[_Slot] = []
             try:
                 while self._rollbacks:
                     self._settle_locked(self._rollbacks.popleft(), DONE, started)
+                future = self._start(started)
             finally:
                 self._lock.release()
-            self._finish(started)
+            self._finish(started, future)
 
     def _settle_locked(
         self,
         slot: _Slot,
         state: str,
-        started: list[tuple[_Slot, concurrent.futures.Future | None]],
+        started: list[_Slot],
     ) -> None:
+        """Mark ``slot``; add to ``started`` whatever may leave now, in its line's order."""
         if slot.state != PENDING:
             return
         slot.state = state
@@ -221,7 +329,8 @@ class CommitOrder:
         if line is None or slot not in line:
             # Dropped from a stale line: nothing is ahead of it any more.
             if state == COMMITTED:
-                started.append((slot, self._start(slot)))
+                slot.state = DONE
+                started.append(slot)
             return
         stale = time.monotonic() - self.STALE_SECONDS
         while line and (line[0].state != PENDING or line[0].reserved_at < stale):
@@ -229,29 +338,31 @@ class CommitOrder:
             if head.state == PENDING:
                 logger.warning("an event of %s waited too long for its commit", head.topic)
             elif head.state == COMMITTED:
-                # Started under the lock: the layer gets them in this order.
-                started.append((head, self._start(head)))
+                head.state = DONE
+                started.append(head)
         if not line:
             del self._lines[slot.topic]
 
     @staticmethod
-    def _finish(started: list[tuple[_Slot, concurrent.futures.Future | None]]) -> None:
-        for sent, future in started:  # waited for outside the lock
-            try:
-                _wait(future)
-            except Exception as exc:
-                # The data is committed and durable events replay from the backlog: a layer
-                # outage must not turn a successful write into an error for the user.
-                publish_failed(sent.topic, exc)
+    def _start(started: list[_Slot]) -> concurrent.futures.Future | None:
+        """Start sending, under the lock: the layer gets the events in this order."""
+        if not started:
+            return None
+        try:
+            return start_sends([(slot.topic, slot.text, slot.id) for slot in started])
+        except Exception as exc:
+            publish_failed(started[0].topic, exc)
+            return None
 
     @staticmethod
-    def _start(slot: _Slot) -> concurrent.futures.Future | None:
-        slot.state = DONE
+    def _finish(started: list[_Slot], future: concurrent.futures.Future | None) -> None:
+        """Wait, outside the lock, for a send that must be waited for."""
         try:
-            return start_send(slot.topic, slot.text, slot.id)
+            _wait(future)
         except Exception as exc:
-            publish_failed(slot.topic, exc)
-            return None
+            # The data is committed and durable events replay from the backlog: a layer
+            # outage must not turn a successful write into an error for the user.
+            publish_failed(started[0].topic, exc)
 
     def waiting(self) -> int:
         """Events reserved and not yet sent or dropped (for tests and diagnostics)."""
@@ -284,21 +395,28 @@ def forget_publications(callbacks: Iterable[Callable[[], Any]]) -> None:
     """
     for callback in callbacks:
         if isinstance(callback, _OnCommit):
-            _commit_order.rolled_back(callback.slot)
+            for slot in callback.slots:
+                _commit_order.rolled_back(slot)
 
 
 class _OnCommit:
-    """The on-commit callback of one published event; its finalizer notices a rollback."""
+    """The on-commit callback of a transaction's published events (in publishing order);
+    its finalizer notices a rollback."""
 
-    __slots__ = ("__weakref__", "slot")
+    __slots__ = ("__weakref__", "slots")
 
-    def __init__(self, slot: _Slot) -> None:
-        self.slot = slot
+    def __init__(self, slots: list[_Slot]) -> None:
+        self.slots = slots
         # Runs when Django drops the callback: after it ran (then a no-op), or on rollback.
-        weakref.finalize(self, _commit_order.rolled_back, slot)
+        weakref.finalize(self, _rolled_back, slots)
 
     def __call__(self) -> None:
-        _commit_order.committed(self.slot)
+        _commit_order.committed(self.slots)
+
+
+def _rolled_back(slots: list[_Slot]) -> None:
+    for slot in slots:
+        _commit_order.rolled_back(slot)
 
 
 async def apublish(topic: str, type: str, data: dict[str, Any], *, id: int | None = None) -> None:

@@ -90,10 +90,10 @@ def test_a_question_is_timed_on_the_server_and_scored_for_speed_and_streak(
         assert "correct" not in opened.data
         assert "is_correct" not in str(opened.data["question"])
         clock.advance(5)  # a quarter of the time: 1000 x (1 - 0.25 / 2) = 875
-        services.game_answer(user=learner, game=game, index=index, answer=right(q))
-        services.game_answer(user=learner2, game=game, index=index, answer=right(q))
+        services.game_answer(user=learner, game_id=game.pk, index=index, answer=right(q))
+        services.game_answer(user=learner2, game_id=game.pk, index=index, answer=right(q))
         with pytest.raises(Conflict):
-            services.game_answer(user=learner, game=game, index=index, answer=wrong(q))
+            services.game_answer(user=learner, game_id=game.pk, index=index, answer=wrong(q))
         # Both answered: the flush (on commit, at once here) closes the question.
         published()
         game.refresh_from_db()
@@ -114,10 +114,10 @@ def test_a_question_is_timed_on_the_server_and_scored_for_speed_and_streak(
     # Third question: one answers wrong, the other not at all; the deadline closes it.
     services.game_next(user=trainer, game=game)
     q = current_question(game)
-    services.game_answer(user=learner, game=game, index=2, answer=wrong(q))
+    services.game_answer(user=learner, game_id=game.pk, index=2, answer=wrong(q))
     clock.advance(21)
     with pytest.raises(ValidationError):
-        services.game_answer(user=learner2, game=game, index=2, answer=right(q))
+        services.game_answer(user=learner2, game_id=game.pk, index=2, answer=right(q))
     services.game_refresh(game_id=game.pk)
     game.refresh_from_db()
     assert game.status == GameStatus.REVEAL
@@ -125,7 +125,7 @@ def test_a_question_is_timed_on_the_server_and_scored_for_speed_and_streak(
     assert (me.score, me.streak, me.correct_count) == (totals[learner.pk], 0, 2)
     # An answer to a closed question is refused and changes nothing.
     with pytest.raises(ValidationError):
-        services.game_answer(user=learner2, game=game, index=2, answer=right(q))
+        services.game_answer(user=learner2, game_id=game.pk, index=2, answer=right(q))
     assert GameAnswer.objects.filter(game=game, index=2).count() == 1
 
 
@@ -137,9 +137,9 @@ def test_malformed_answers_change_nothing(course_setup, trainer, learner, clock)
     bad = ["x", True, [10**9]] if q.kind != "numeric" else ["x", True, "nan"]
     for answer in bad:
         with pytest.raises(ValidationError):
-            services.game_answer(user=learner, game=game, index=0, answer=answer)
+            services.game_answer(user=learner, game_id=game.pk, index=0, answer=answer)
     with pytest.raises(ValidationError):
-        services.game_answer(user=learner, game=game, index=1, answer=right(q))
+        services.game_answer(user=learner, game_id=game.pk, index=1, answer=right(q))
     assert not GameAnswer.objects.exists()
 
 
@@ -148,7 +148,7 @@ def test_a_non_player_cannot_answer(course_setup, trainer, learner, learner2, cl
     services.game_join(user=learner, game=game)
     services.game_next(user=trainer, game=game)
     with pytest.raises(PermissionDenied):
-        services.game_answer(user=learner2, game=game, index=0, answer=1)
+        services.game_answer(user=learner2, game_id=game.pk, index=0, answer=1)
 
 
 def test_the_end_pays_points_once_and_the_podium(
@@ -159,8 +159,8 @@ def test_the_end_pays_points_once_and_the_podium(
         services.game_join(user=user, game=game)
     services.game_next(user=trainer, game=game)
     q = current_question(game)
-    services.game_answer(user=learner, game=game, index=0, answer=right(q))
-    services.game_answer(user=learner2, game=game, index=0, answer=wrong(q))
+    services.game_answer(user=learner, game_id=game.pk, index=0, answer=right(q))
+    services.game_answer(user=learner2, game_id=game.pk, index=0, answer=wrong(q))
     published()  # both answered: closed
     services.game_next(user=trainer, game=game)  # after the last: the final podium
     game.refresh_from_db()
@@ -227,3 +227,101 @@ def test_a_game_inside_a_live_class_is_announced_there_and_open_to_its_people(
     # Not a learner of the class's course: not in the class, not in its game.
     assert not sel.can_join(user=learner2, game=game)
     assert not sel.can_join(user=outsider, game=game)
+
+
+def test_an_answer_is_one_read_and_one_insert(course_setup, trainer, learner, learner2):
+    """The hot path of a game (500 answers in a second): once the process knows the
+    player, an answer reads the game (with its share lock on PostgreSQL) and inserts."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    game = services.game_create(host=trainer, course=course_setup.course, questions=2)
+    for user in (learner, learner2):
+        services.game_join(user=user, game=game)
+    services.game_next(user=trainer, game=game)
+    q = current_question(game)
+    sel.player_id_of(user=learner, game_id=game.pk)  # remembered from the join or a first answer
+    sel.question(q.pk)  # the process caches the question too
+    answer = right(q)
+    with CaptureQueriesContext(connection) as queries:
+        services.game_answer(user=learner, game_id=game.pk, index=0, answer=answer)
+    statements = [query["sql"] for query in queries if "SAVEPOINT" not in query["sql"].upper()]
+    assert len(statements) == 2, statements
+    assert statements[0].startswith("SELECT") and "games_game" in statements[0]
+    if connection.vendor == "postgresql":
+        assert statements[0].endswith("FOR SHARE")
+    assert statements[1].startswith("INSERT") and "games_gameanswer" in statements[1]
+    with pytest.raises(PermissionDenied):  # a game that does not exist: nobody plays it
+        services.game_answer(user=learner, game_id=game.pk + 999, index=0, answer=right(q))
+
+
+def test_a_quiz_played_as_a_game_is_completed_by_the_players_who_pass_it(
+    course_setup, trainer, learner, learner2, commit, run_tasks
+):
+    """The game's results feed the course's progress: the quiz's pass mark (75 %) decides."""
+    from classrooms.models import Completion
+
+    quiz = course_setup.quiz
+    quiz.questions.set(course_setup.questions[:2])
+    game = services.game_create(host=trainer, course=course_setup.course, quiz=quiz, questions=9)
+    assert sorted(game.question_ids) == sorted(q.pk for q in course_setup.questions[:2])
+    for user in (learner, learner2):
+        services.game_join(user=user, game=game)
+    for index in range(2):
+        services.game_next(user=trainer, game=game)
+        q = current_question(game)
+        services.game_answer(user=learner, game_id=game.pk, index=index, answer=right(q))
+        second = right(q) if index == 0 else wrong(q)  # 1 of 2: below the pass mark
+        services.game_answer(user=learner2, game_id=game.pk, index=index, answer=second)
+        commit()  # every player answered: the question closes
+    services.game_next(user=trainer, game=game)  # the final podium
+    assert run_tasks() >= 1
+    done = set(Completion.objects.filter(activity=quiz).values_list("user_id", flat=True))
+    assert done == {learner.pk}
+    assert services.game_complete_quiz(game_id=game.pk) == 1  # again: nothing more
+    assert Completion.objects.filter(activity=quiz).count() == 1
+
+
+def test_a_game_plays_only_a_quiz_of_its_own_course(course_setup, trainer, space):
+    from tests.classrooms.conftest import build_course
+
+    other = build_course(trainer=trainer, space=space, title="Other")
+    with pytest.raises(ValidationError):
+        services.game_create(host=trainer, course=course_setup.course, quiz=other.quiz)
+    with pytest.raises(ValidationError):  # an activity that is not a quiz
+        services.game_create(host=trainer, course=course_setup.course, quiz=course_setup.lesson)
+    assert not Game.objects.exists()
+
+
+def test_the_launch_form_offers_the_courses_quizzes_and_live_classes(
+    trainer, space, learner, client
+):
+    from classrooms import services as classrooms
+    from classrooms.models import QuestionKind
+    from tests.factories import build_live_class
+
+    live = build_live_class(trainer=trainer, space=space, learners=[learner], start=False)
+    question = classrooms.question_create(
+        user=trainer,
+        course=live.course,
+        kind=QuestionKind.TRUE_FALSE,
+        text="Bonjour means hello.",
+        choices=[{"text": "True", "is_correct": True}, {"text": "False"}],
+    )
+    quiz = classrooms.activity_create(
+        user=trainer, module=live.activity.module, title="Greetings", kind="quiz"
+    )
+    quiz.questions.add(question)
+    client.force_login(trainer)
+    page = client.get("/games/").content.decode()
+    assert f'value="{quiz.pk}"' in page and f'value="{live.live_class.pk}"' in page
+    form = {"course": live.course.pk, "questions": 1, "seconds": 20, "team_count": 4}
+    # Someone else's (or no such) live class: refused by the form, no game.
+    refused = client.post("/games/new/", {**form, "live_class": live.live_class.pk + 99})
+    assert refused.status_code == 200 and not Game.objects.exists()
+    made = client.post("/games/new/", {**form, "quiz": quiz.pk, "live_class": live.live_class.pk})
+    game = Game.objects.get()
+    assert made.status_code == 302 and made["Location"] == f"/games/{game.pk}/host/"
+    assert game.quiz == quiz and game.live_class == live.live_class
+    client.force_login(learner)  # a learner hosts nothing: no launch form at all
+    assert 'name="quiz"' not in client.get("/games/").content.decode()

@@ -59,3 +59,60 @@ def oidc_provider(*, clients: list[dict], accounts: dict[str, dict]) -> Iterator
         if process.poll() is None:
             process.kill()
         log.close()
+
+
+# -- LTI 1.3 platform (issue 18): lti1p3platform from PyPI, run by tests/peers/lti_platform.py
+@contextmanager
+def lti_platform(*, people: dict[str, dict], tool: dict | None = None, **extra: object):
+    """Start the LTI 1.3 platform peer on a free port; yields its base URL (its issuer)."""
+    import sys
+    import urllib.request
+
+    try:
+        import lti1p3platform  # noqa: F401
+    except ImportError:
+        skip_or_fail("lti1p3platform is missing: run `make install`")
+    port = free_port()
+    config = {"port": port, "people": people, "tool": tool or {}, **extra}
+    folder = tempfile.TemporaryDirectory()
+    path = Path(folder.name) / "config.json"
+    path.write_text(json.dumps(config))
+    log = tempfile.TemporaryFile()  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "lti_platform.py"), str(path)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        with suppress(OSError), urllib.request.urlopen(f"{base}/_state", timeout=2):
+            return True
+        if process.poll() is not None:
+            log.seek(0)
+            raise AssertionError(f"the LTI platform peer died:\n{log.read().decode()[-3000:]}")
+        return False
+
+    try:
+        wait_for(up, timeout=30, what="LTI platform peer")
+        yield base
+    finally:
+        process.terminate()
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
+        if process.poll() is None:
+            process.kill()
+        log.close()
+        folder.cleanup()
+
+
+def peer_json(url: str, method: str = "GET", body: dict | None = None) -> dict:
+    """A JSON call to a peer's test hook (``/_state``, ``/_fail``, ``/_tool``)."""
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
