@@ -113,6 +113,7 @@ LYCEUM_FEATURE_APPS = (
     "lti",  # Lyceum as an LTI 1.3 tool (issue 18)
     "search",  # search across chat, forums, library and courses (issue 22)
     "externaltools",  # Lyceum as an LTI 1.3 platform (issue 18)
+    "blogs",  # a person's or a team's blog (issue 22)
 )
 
 INSTALLED_APPS = [
@@ -156,6 +157,7 @@ INSTALLED_APPS = [
     "lti.apps.LtiConfig",  # Lyceum as an LTI 1.3 tool (issue 18)
     "search.apps.SearchConfig",
     "externaltools.apps.ExternalToolsConfig",  # LTI 1.3 platform (issue 18)
+    "blogs.apps.BlogsConfig",
 ]
 
 MIDDLEWARE = [
@@ -448,6 +450,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PointReasonEnum": "leaderboards.models.Reason",
         "FlagReasonEnum": "forums.models.Flag.Reason",
+        # The reaction set of forum posts, library items and blog posts.
+        "ForumEmojiEnum": "forums.models.Emoji",
         # A session survey's question kinds (sessions.api.SurveyQuestionSerializer).
         "SurveyQuestionKindEnum": ["rating", "text"],
         # Notification kinds (registered by the apps; read when the schema is built).
