@@ -16,3 +16,7 @@ class BlogsConfig(AppConfig):
         from hub import files
 
         files.register("blogs", selectors.image_file_name)
+
+        from blogs.search import register_blog_posts
+
+        register_blog_posts()

@@ -318,3 +318,26 @@ async def test_feed_and_comments_over_the_gateway(space, communicator_for):
     draft = await sync_to_async(services.post_create)(author=author, blog=blog, title="d", body="d")
     refused = await ws.call("sub", topic=draft.topic)
     assert refused["op"] == "error"
+
+
+def test_published_posts_are_found_by_the_spaces_members_only(
+    blog, learner, learner2, outsider, commit
+):
+    """Blog posts in search: published ones, for whoever reads the blog; drafts, posts put
+    back to draft and deleted posts are not found."""
+    from search import selectors as search
+
+    def find(user):
+        commit()
+        return [(h.source, h.object_id) for h in search.search(user=user, query="kingfisher").hits]
+
+    post = services.post_create(author=learner, blog=blog, title="Kingfisher", body="by the river")
+    assert find(learner2) == []  # a draft
+    services.post_publish(editor=learner, post=post)
+    assert find(learner2) == [("blog_post", post.pk)]
+    assert find(outsider) == []  # not a member of the space
+    services.post_unpublish(editor=learner, post=BlogPost.objects.get(pk=post.pk))
+    assert find(learner2) == []
+    services.post_publish(editor=learner, post=BlogPost.objects.get(pk=post.pk))
+    services.post_delete(actor=learner, post=BlogPost.objects.get(pk=post.pk))
+    assert find(learner2) == []
