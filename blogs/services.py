@@ -33,6 +33,7 @@ from blogs.selectors import (
     feed_item_payload,
 )
 from forums.models import Emoji
+from forums.services import reaction_toggle
 from hub import realtime, sanitize
 from hub.accounts.models import Space, Team, User
 from hub.accounts.selectors import is_space_member
@@ -323,15 +324,7 @@ def post_react(*, user: User, post: BlogPost, emoji: str, on: bool = True) -> Bl
         .get(pk=post.pk)
     )
     _require_reader(user, post)
-    if on:
-        _obj, changed = BlogReaction.objects.get_or_create(user=user, post=post, emoji=emoji)
-    else:
-        changed = bool(BlogReaction.objects.filter(user=user, post=post, emoji=emoji).delete()[0])
-    if changed:
-        counts = dict(post.reaction_counts or {})
-        counts[emoji] = max(0, counts.get(emoji, 0) + (1 if on else -1))
-        post.reaction_counts = {k: v for k, v in counts.items() if v}
-        post.save(update_fields=["reaction_counts"])
+    if reaction_toggle(BlogReaction, post, user=user, emoji=emoji, on=on, post=post):
         realtime.publish(
             post.topic, "reaction.changed", {"id": post.pk, "reactions": post.reaction_counts}
         )

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Model
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import get_valid_filename
@@ -673,15 +673,7 @@ def post_react(*, user: User, post: Post, emoji: str, on: bool = True) -> Post:
     _require_writer(user, post.thread.forum)
     if post.is_hidden or post.is_deleted:
         raise ValidationError(_("This post cannot be reacted to."))
-    if on:
-        _obj, changed = Reaction.objects.get_or_create(user=user, post=post, emoji=emoji)
-    else:
-        changed = bool(Reaction.objects.filter(user=user, post=post, emoji=emoji).delete()[0])
-    if changed:
-        counts = dict(post.reaction_counts or {})
-        counts[emoji] = max(0, counts.get(emoji, 0) + (1 if on else -1))
-        post.reaction_counts = {k: v for k, v in counts.items() if v}
-        post.save(update_fields=["reaction_counts"])
+    if reaction_toggle(Reaction, post, user=user, emoji=emoji, on=on, post=post):
         _thread_event(post.thread, "reaction.changed", post)
         if emoji in trust.LIKES and post.author_id != user.pk:
             # A like received counts towards the author's level (after this commit).
@@ -1161,16 +1153,27 @@ def library_item_react(
         raise ValidationError({"emoji": _("Unknown reaction.")})
     item = LibraryItem.objects.select_for_update().select_related("author").get(pk=item.pk)
     _require_approved_reader(user, item)
-    if on:
-        _obj, changed = Reaction.objects.get_or_create(user=user, item=item, emoji=emoji)
-    else:
-        changed = bool(Reaction.objects.filter(user=user, item=item, emoji=emoji).delete()[0])
-    if changed:
-        counts = dict(item.reaction_counts or {})
-        counts[emoji] = max(0, counts.get(emoji, 0) + (1 if on else -1))
-        item.reaction_counts = {k: v for k, v in counts.items() if v}
-        item.save(update_fields=["reaction_counts"])
+    reaction_toggle(Reaction, item, user=user, emoji=emoji, on=on, item=item)
     return item
+
+
+def reaction_toggle(
+    reactions: type[Model], target: Model, *, user: User, emoji: str, on: bool, **of: Any
+) -> bool:
+    """Add (``on``) or remove ``user``'s ``emoji`` among ``reactions`` rows of ``target``
+    (``of``: the row's link to it, e.g. ``post=post``) and keep ``target.reaction_counts``
+    in step; True if anything changed. Forum posts, library items and blog posts share it
+    (the caller holds ``target``'s row lock)."""
+    if on:
+        _obj, changed = reactions.objects.get_or_create(user=user, emoji=emoji, **of)
+    else:
+        changed = bool(reactions.objects.filter(user=user, emoji=emoji, **of).delete()[0])
+    if changed:
+        counts = dict(target.reaction_counts or {})
+        counts[emoji] = max(0, counts.get(emoji, 0) + (1 if on else -1))
+        target.reaction_counts = {k: v for k, v in counts.items() if v}
+        target.save(update_fields=["reaction_counts"])
+    return changed
 
 
 def item_comment_create(*, author: User, item: LibraryItem, body: str) -> ItemComment:
