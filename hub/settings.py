@@ -110,6 +110,7 @@ LYCEUM_FEATURE_APPS = (
     "integrations",
     "identity",  # SSO and provisioning (issue 16)
     "lti",  # Lyceum as an LTI 1.3 tool (issue 18)
+    "search",  # search across chat, forums, library and courses (issue 22)
 )
 
 INSTALLED_APPS = [
@@ -150,6 +151,7 @@ INSTALLED_APPS = [
     "paths.apps.PathsConfig",
     "certifications.apps.CertificationsConfig",
     "lti.apps.LtiConfig",  # Lyceum as an LTI 1.3 tool (issue 18)
+    "search.apps.SearchConfig",
 ]
 
 MIDDLEWARE = [
@@ -427,6 +429,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "writes": os.environ.get("LYCEUM_WRITE_RATE", "120/min"),
         "auth": os.environ.get("LYCEUM_AUTH_RATE", "20/min"),
+        # Searches per person: results as you type send one per pause (search/api.py).
+        "search": os.environ.get("LYCEUM_SEARCH_RATE", "120/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
