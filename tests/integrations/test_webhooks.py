@@ -306,7 +306,8 @@ def test_message_reported(
     from messaging import services as chat
     from messaging.models import Conversation
 
-    chat.on_enrolled(user=learner2, course=built.course)
+    for person in (learner, learner2):  # the course channel (its event waits for a commit)
+        chat.on_enrolled(user=person, course=built.course)
     channel = Conversation.objects.get(kind="course", course_id=built.course.pk)
     message = chat.message_send(sender=learner, conversation=channel, body="buy cheap pills")
     commit()
