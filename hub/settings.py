@@ -327,6 +327,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 INTEGRATIONS_PACKAGE_ROOT = Path(
     os.environ.get("INTEGRATIONS_PACKAGE_ROOT", MEDIA_ROOT.parent / "packages")
 )
+# Outbound webhooks may reach loopback / private / link-local addresses (integrations/
+# egress.py): off, so a subscription cannot make our workers call the internal network.
+INTEGRATIONS_ALLOW_PRIVATE_NETWORKS = env_bool("INTEGRATIONS_ALLOW_PRIVATE_NETWORKS")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -456,6 +459,9 @@ SPECTACULAR_SETTINGS = {
         "SurveyQuestionKindEnum": ["rating", "text"],
         # Notification kinds (registered by the apps; read when the schema is built).
         "NotificationKindEnum": "hub.notify.KINDS",
+        # Webhook subscriptions and their delivery log (integrations.api).
+        "WebhookEventTypeEnum": "integrations.models.WebhookEventType",
+        "WebhookDeliveryStatusEnum": "integrations.models.DeliveryStatus",
     },
 }
 
