@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -200,6 +201,20 @@ class Cmi5TokenAuthentication:
 
     def authenticate_header(self, request: Request) -> str:
         return 'Basic realm="cmi5"'
+
+
+class Cmi5TokenScheme(OpenApiAuthenticationExtension):
+    """The cmi5 token in the OpenAPI schema: HTTP Basic carrying the fetched token."""
+
+    target_class = "integrations.api.Cmi5TokenAuthentication"
+    name = "cmi5Token"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "basic",
+            "description": "cmi5: the auth-token from the launch's fetch URL (Basic <token>).",
+        }
 
 
 class Cmi5Launched(BasePermission):

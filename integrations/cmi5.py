@@ -268,7 +268,8 @@ def clean_au_statements(
     try:
         statements = clean_statements(data, attempt.user)
     except DRFValidationError as exc:
-        raise ValidationError(str(exc.detail[0] if isinstance(exc.detail, list) else exc.detail))
+        detail = exc.detail[0] if isinstance(exc.detail, list) else exc.detail
+        raise ValidationError(str(detail)) from None
     registration = str(attempt.registration)
     for i, statement in enumerate(statements):
         if not _is_learner(statement["actor"], attempt.user):
@@ -359,9 +360,7 @@ def _satisfied(attempt: PackageAttempt) -> None:
         if scorm.unit_done(other)
     }
     if units <= done:
-        _lms_statement(
-            attempt, VERB_SATISFIED, "satisfied", object_id=package.course_iri or None
-        )
+        _lms_statement(attempt, VERB_SATISFIED, "satisfied", object_id=package.course_iri or None)
     scorm._complete_if_done(attempt)
 
 

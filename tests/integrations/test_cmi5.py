@@ -17,7 +17,7 @@ from classrooms.models import Activity, ActivityKind, Completion
 from integrations.cmi5 import VERB_LAUNCHED, VERB_SATISFIED
 from integrations.models import PackageAttempt, Statement, StatementSource
 from tests.integrations.scorm_builders import CMI5_AU_SCRIPT, cmi5_package
-from tests.integrations.test_package_activities import _client, _launch, _upload
+from tests.integrations.test_package_activities import _launch, _upload
 
 pytestmark = pytest.mark.django_db
 V = {"HTTP_X_EXPERIENCE_API_VERSION": "1.0.3", "HTTP_ORIGIN": "null"}
@@ -246,8 +246,12 @@ def test_state_and_profile_are_the_launchs_own(learner, activity, other_launch):
     launch = Launch(learner, activity).login()
     path, params = launch.state()
     assert launch.client.get(path, params, **launch.auth(other_launch.token)).status_code == 403
-    for bad in ({"activityId": "https://x.test/au"}, {"registration": other_launch.q["registration"]},
-                {"agent": other_launch.q["actor"]}):  # fmt: skip
+    others = [
+        {"activityId": "https://x.test/au"},
+        {"registration": other_launch.q["registration"]},
+        {"agent": other_launch.q["actor"]},
+    ]
+    for bad in others:
         assert launch.client.get(path, {**params, **bad}, **launch.auth()).status_code == 403
     assert launch.client.get(path, {**params, "agent": "{"}, **launch.auth()).status_code == 400
     # LaunchData is the LMS's; the AU's own documents round-trip.
