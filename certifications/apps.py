@@ -8,9 +8,11 @@ class CertificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from certifications import certificates, services
+        from certifications import realtime as _topics  # noqa: F401  (registers the topics)
         from hub import events, files
 
         files.register("certifications/pdf", certificates.file_name)
+        files.register("certifications/signatures", certificates.signature_file_name)
         from hub.models import Delivery
         from hub.notify import register_kind
 

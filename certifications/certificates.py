@@ -4,16 +4,21 @@ and nothing more)."""
 
 from __future__ import annotations
 
+import base64
+import io
+import re
 from typing import Any
 
 import segno
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
+from django.utils.translation import gettext as _
 
 from certifications.models import (
     DEFAULT_TEMPLATE,
@@ -22,7 +27,7 @@ from certifications.models import (
     CertificateTemplate,
     State,
 )
-from hub import sanitize
+from hub import events, sanitize
 
 
 def verify_url(number: str) -> str:
@@ -39,23 +44,77 @@ body { font-family: sans-serif; color: #1a1a1a; text-align: center; }
 h1 { font-size: 30pt; margin: 4mm 0; } h2 { font-size: 24pt; margin: 2mm 0; }
 .qr { position: absolute; right: 8mm; bottom: 8mm; width: 30mm; }
 .signed { position: absolute; left: 10mm; bottom: 10mm; font-style: italic; }
+.signature { max-width: 60mm; max-height: 22mm; }
 """
 
 
-def _css(space: Any) -> str:
-    import re
-
-    brand = getattr(space, "brand_color", "") or ""
-    return PDF_CSS.replace("BRAND", brand if re.fullmatch(r"#[0-9a-fA-F]{6}", brand) else "#1f5fbf")
+BRAND = re.compile(r"#[0-9a-fA-F]{6}")
 
 
-def template_save(*, space: Any, body: str, signed_by: str = "") -> CertificateTemplate:
-    """A space's template, sanitised (script and handlers stripped)."""
+def _css(space: Any, template: CertificateTemplate | None = None) -> str:
+    chosen = (template.brand_color if template else "") or getattr(space, "brand_color", "") or ""
+    return PDF_CSS.replace("BRAND", chosen if BRAND.fullmatch(chosen) else "#1f5fbf")
+
+
+MAX_SIGNATURE_BYTES = 2 * 1024 * 1024
+
+
+def _signature_png(upload: Any) -> ContentFile:
+    """A raster image (PNG, JPEG, GIF, WebP, checked by ``hub.files.check_image``) re-encoded
+    as a small PNG: whatever else the file carried (metadata, trailing bytes) is dropped."""
+    from PIL import Image
+
+    from hub.files import check_image
+
+    if getattr(upload, "size", 0) > MAX_SIGNATURE_BYTES:
+        raise ValidationError({"signature": _("At most 2 MB.")})
+    check_image(upload, field="signature")
+    with Image.open(upload) as picture:
+        picture.thumbnail((800, 300))
+        out = io.BytesIO()
+        picture.convert("RGBA").save(out, format="PNG")
+    return ContentFile(out.getvalue(), name="signature.png")
+
+
+def template_save(
+    *,
+    space: Any,
+    body: str,
+    signed_by: str = "",
+    brand_color: str | None = None,
+    signature: Any = None,
+    remove_signature: bool = False,
+) -> CertificateTemplate:
+    """A space's template, sanitised (script and handlers stripped), its brand colour a
+    ``#rrggbb`` (or empty: the space's), its signature image checked and re-encoded."""
     body_html = sanitize.html(body or "")[:20000] or DEFAULT_TEMPLATE
+    defaults: dict[str, Any] = {
+        "body_html": body_html,
+        "signed_by": sanitize.plain(signed_by or "").strip()[:200],
+    }
+    if brand_color is not None:
+        brand_color = brand_color.strip()
+        if brand_color and not BRAND.fullmatch(brand_color):
+            raise ValidationError({"brand_color": _("A colour as #rrggbb.")})
+        defaults["brand_color"] = brand_color
+    png = _signature_png(signature) if signature else None
     template, _created = CertificateTemplate.objects.update_or_create(
-        space=space, defaults={"body_html": body_html, "signed_by": sanitize.plain(signed_by)[:200]}
+        space=space, defaults=defaults
     )
+    if png is not None or (remove_signature and template.signature):
+        if template.signature:
+            template.signature.delete(save=False)
+        if png is not None:
+            template.signature.save("signature.png", png, save=False)
+        template.save(update_fields=["signature"])
     return template
+
+
+def signature_data_uri(template: CertificateTemplate | None) -> str:
+    if template is None or not template.signature:
+        return ""
+    with template.signature.open("rb") as stored:
+        return "data:image/png;base64," + base64.b64encode(stored.read()).decode()
 
 
 def render_html(award: Award, number: str) -> str:
@@ -78,6 +137,7 @@ def render_html(award: Award, number: str) -> str:
             "body": body,
             "space": cert.space,
             "signed_by": template.signed_by if template else "",
+            "signature": signature_data_uri(template),
             "qr": qr,
             "number": number,
         },
@@ -94,13 +154,15 @@ def certificate_make(*, award_id: int) -> Certificate | None:
         return None
     existing = Certificate.objects.filter(number=award.number).first()
     if existing and existing.pdf:
+        certificate_email(certificate=existing)  # a send that failed last time
         return existing
     html = render_html(award, award.number)
     # No base URL and no fetcher of remote resources: a template's <img src="http://..."> is
     # not fetched (the QR code is a data URI).
     fetcher = URLFetcher(allowed_protocols=["data"], timeout=2)
+    template = CertificateTemplate.objects.filter(space_id=award.certification.space_id).first()
     pdf = HTML(string=html, url_fetcher=fetcher).write_pdf(
-        stylesheets=[CSS(string=_css(award.certification.space))]
+        stylesheets=[CSS(string=_css(award.certification.space, template))]
     )
     with transaction.atomic():
         cert, _created = Certificate.objects.get_or_create(
@@ -110,7 +172,51 @@ def certificate_make(*, award_id: int) -> Certificate | None:
             cert.pdf.save(f"{award.number}.pdf", ContentFile(pdf), save=False)
             cert.made_at = timezone.now()
             cert.save()
+            # Outbound webhooks (integrations/) and whoever else listens.
+            events.emit(
+                "certifications.certificate_issued",
+                user=award.user,
+                certification=award.certification,
+                certificate=cert,
+            )
+    certificate_email(certificate=cert)
     return cert
+
+
+def certificate_email(*, certificate: Certificate) -> bool:
+    """E-mail the holder their certificate, the PDF attached; once (``emailed_at`` is
+    claimed first, so two workers send it once). Nothing for a holder without an address."""
+    from django.core.mail import EmailMessage
+
+    award = certificate.award
+    user = award.user
+    if not user.email or not certificate.pdf:
+        return False
+    if not Certificate.objects.filter(pk=certificate.pk, emailed_at__isnull=True).update(
+        emailed_at=timezone.now()
+    ):
+        return False
+    context = {
+        "user": user,
+        "certification": award.certification,
+        "certificate": certificate,
+        "verify_url": verify_url(certificate.number),
+        "site_url": settings.SITE_URL,
+    }
+    message = EmailMessage(
+        subject=_("Your certificate: %(title)s") % {"title": award.certification.title},
+        body=render_to_string("certifications/email/certificate.txt", context),
+        to=[user.email],
+    )
+    with certificate.pdf.open("rb") as stored:
+        message.attach(f"certificate-{certificate.number}.pdf", stored.read(), "application/pdf")
+    try:
+        message.send()
+    except Exception:
+        # Tried again by the next run of the job (made PDFs are not made again).
+        Certificate.objects.filter(pk=certificate.pk).update(emailed_at=None)
+        raise
+    return True
 
 
 def verification(number: str) -> str | None:
@@ -124,6 +230,16 @@ def verification(number: str) -> str | None:
     if cert.expires_at <= timezone.now() or award.state == State.EXPIRED:
         return "expired"
     return "valid"
+
+
+def signature_file_name(user: Any, name: str) -> str | None:
+    """Who may read a space's signature image (hub/files.py): its coordinators and admins."""
+    from certifications.selectors import can_manage
+
+    template = CertificateTemplate.objects.filter(signature=name).first()
+    if template is None or not can_manage(user=user, space_id=template.space_id):
+        return None
+    return "signature.png"
 
 
 def file_name(user: Any, name: str) -> str | None:

@@ -136,6 +136,13 @@ class CertificateTemplate(models.Model):
     )
     body_html = models.TextField(default=DEFAULT_TEMPLATE)  # hub/sanitize.py
     signed_by = models.CharField(_("signed by"), max_length=200, blank=True)
+    # The signer's signature: a raster image, re-encoded as PNG when it is uploaded
+    # (certificates.template_save), put in the PDF as a data: URI.
+    signature = models.ImageField(
+        _("signature image"), upload_to=RandomName("certifications/signatures"), blank=True
+    )
+    # "#rrggbb", or empty for the space's brand colour.
+    brand_color = models.CharField(_("brand colour"), max_length=7, blank=True)
 
     def __str__(self) -> str:
         return f"certificate template of {self.space_id}"
@@ -149,6 +156,45 @@ class Certificate(models.Model):
     expires_at = models.DateTimeField()
     pdf = models.FileField(upload_to=RandomName("certifications/pdf"), blank=True)
     made_at = models.DateTimeField(null=True, blank=True)
+    # Sent to the holder (the PDF attached) once, when it was made.
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.number
+
+
+class BulkStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed: nothing was changed")
+
+
+class BulkJob(models.Model):
+    """A bulk assign/issue/revoke run by the background worker (all rows or none), its live
+    progress on ``certifications.bulkjob.<id>`` for the person who started it."""
+
+    certification = models.ForeignKey(
+        Certification, on_delete=models.CASCADE, related_name="bulk_jobs"
+    )
+    action = models.CharField(max_length=10)
+    usernames = models.JSONField(default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=BulkStatus.choices, default=BulkStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    applied = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=500, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} x{self.total} ({self.status})"
+
+    @property
+    def topic(self) -> str:
+        return f"certifications.bulkjob.{self.pk}"

@@ -17,3 +17,20 @@ class SpaceCertificationsTopic(realtime.Topic):
     def authorize(self, user: Any, key: str) -> bool:
         space_id = parse_id(key)
         return space_id is not None and can_manage(user=user, space_id=space_id)
+
+
+@realtime.topic("certifications.bulkjob")
+class BulkJobTopic(realtime.Topic):
+    """``certifications.bulkjob.<id>``: a background bulk operation's ``bulk.progress``
+    (done, total), then ``bulk.finished`` or ``bulk.failed``; ephemeral, for the person who
+    started it only."""
+
+    def authorize(self, user: Any, key: str) -> bool:
+        from certifications.models import BulkJob
+
+        job_id = parse_id(key)
+        return bool(
+            job_id
+            and getattr(user, "is_authenticated", False)
+            and BulkJob.objects.filter(pk=job_id, created_by=user).exists()
+        )

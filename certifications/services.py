@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from certifications import selectors
-from certifications.models import Award, AwardEvent, Certification, EventKind, State, new_number
+from certifications.models import (
+    Award,
+    AwardEvent,
+    BulkJob,
+    BulkStatus,
+    Certification,
+    EventKind,
+    State,
+    new_number,
+)
 from hub import realtime, sanitize
 from hub.accounts.models import Space, User
 from hub.accounts.selectors import managers_of, space_member_ids
@@ -158,87 +168,150 @@ def on_path_completed(*, user: Any, path: Any, **_: Any) -> None:
 
 
 # -- the nightly pass ------------------------------------------------------------------------
+LIVE_STATES = (State.CERTIFIED, State.EXPIRING, State.RECERTIFYING)
+
+
+def _batches(queryset: Any, batch: int) -> Any:
+    """The ids of ``queryset`` in batches, by increasing id (keyset: each batch one query,
+    never the whole list in memory)."""
+    last = 0
+    while True:
+        ids = list(queryset.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
 def sweep(*, now: datetime | None = None, batch: int = 1000) -> dict[str, int]:
     """Awards whose window opened become *recertifying* (the recertification path assigned,
-    a reminder sent) or *expiring* (no path); those past expiry become *expired*. Idempotent;
-    each award changes in its own short transaction."""
+    a reminder sent) or *expiring* (no path); those past expiry become *expired*. Idempotent.
+
+    Set-based: each batch of ``batch`` awards is one short transaction with a constant number
+    of queries (state update, history rows, notices in one insert, one event per space),
+    whatever the batch's size; only assigning a recertification path is per person."""
     now = now or timezone.now()
     counts = {"expiring": 0, "expired": 0}
-    expired_ids = list(
-        Award.objects.filter(
-            state__in=[State.CERTIFIED, State.EXPIRING, State.RECERTIFYING], expires_at__lte=now
-        ).values_list("id", flat=True)
-    )
-    for start in range(0, len(expired_ids), batch):
-        ids = expired_ids[start : start + batch]
-        with transaction.atomic():
-            awards = list(
-                Award.objects.select_for_update()
-                .filter(pk__in=ids, expires_at__lte=now)
-                .exclude(state__in=[State.EXPIRED, State.REVOKED])
-                .select_related("certification", "user")
-            )
-            Award.objects.filter(pk__in=[a.pk for a in awards]).update(state=State.EXPIRED)
-            AwardEvent.objects.bulk_create(
-                AwardEvent(award=a, kind=EventKind.EXPIRED, at=now, expires_at=a.expires_at)
-                for a in awards
-            )
-            for a in awards:
-                a.state = State.EXPIRED
-                _publish(a)
-                notify(
-                    recipients=[a.user, *managers_of(user=a.user)],
-                    kind="certification",
-                    verb=_("%(name)s: %(title)s has expired")
-                    % {"name": a.user.name, "title": a.certification.title},
-                    actor=a.certification,
-                    target=a.certification,
-                    url=reverse("certifications-mine"),
-                )
-            counts["expired"] += len(awards)
-    opening = (
-        Award.objects.filter(state=State.CERTIFIED, expires_at__gt=now)
-        .select_related("certification", "user")
-        .only("id", "expires_at", "certification__window_days")
-    )
+    past = Award.objects.filter(state__in=LIVE_STATES, expires_at__lte=now)
+    for ids in _batches(past, batch):
+        counts["expired"] += _expire(ids, now)
     # The window is per certification: compare in SQL per certification.
     for cert in Certification.objects.filter(awards__state=State.CERTIFIED).distinct():
         edge = now + timedelta(days=cert.window_days)
-        due = list(
-            opening.filter(certification=cert, expires_at__lte=edge).values_list("id", flat=True)
+        due = Award.objects.filter(
+            certification=cert, state=State.CERTIFIED, expires_at__gt=now, expires_at__lte=edge
         )
-        for start in range(0, len(due), batch):
-            counts["expiring"] += _open_window(cert, due[start : start + batch], now)
+        for ids in _batches(due, batch):
+            counts["expiring"] += _open_window(cert, ids, now)
     return counts
 
 
-def _open_window(cert: Certification, ids: list[int], now: datetime) -> int:
-    with transaction.atomic():
-        awards = list(
-            Award.objects.select_for_update()
-            .filter(pk__in=ids, state=State.CERTIFIED)
-            .select_related("user", "certification")
+def _locked(ids: list[int], **filters: Any) -> list[Award]:
+    return list(
+        Award.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids, **filters)
+        .select_related("certification", "user")
+    )
+
+
+def _publish_batch(awards: list[Award], kind: str) -> None:
+    """One event per space for a batch of the nightly pass (not one per award)."""
+    by_space: dict[int, list[Award]] = {}
+    for a in awards:
+        by_space.setdefault(a.certification.space_id, []).append(a)
+    for space_id, group in by_space.items():
+        realtime.publish(
+            selectors.space_topic(space_id),
+            "certifications.swept",
+            {"kind": kind, "count": len(group), "awards": [a.pk for a in group]},
         )
+
+
+def _expire(ids: list[int], now: datetime) -> int:
+    """Expire a batch: the person is told, and each of their managers once per batch (a
+    digest naming the people), in one insert."""
+    from hub.accounts.selectors import managers_by_user
+    from hub.notify import Notice, notify_many
+
+    with transaction.atomic():
+        awards = _locked(ids, expires_at__lte=now, state__in=LIVE_STATES)
+        if not awards:
+            return 0
+        Award.objects.filter(pk__in=[a.pk for a in awards]).update(state=State.EXPIRED)
+        AwardEvent.objects.bulk_create(
+            AwardEvent(award=a, kind=EventKind.EXPIRED, at=now, expires_at=a.expires_at)
+            for a in awards
+        )
+        managers = managers_by_user(user_ids={a.user_id for a in awards})
+        notices = []
+        digest: dict[int, list[str]] = {}
+        for a in awards:
+            a.state = State.EXPIRED
+            title = a.certification.title
+            notices.append(
+                Notice(
+                    a.user_id,
+                    _("%(name)s: %(title)s has expired") % {"name": a.user.name, "title": title},
+                    a.certification,
+                    actor=a.certification,
+                )
+            )
+            for manager_id in managers.get(a.user_id, ()):
+                digest.setdefault(manager_id, []).append(f"{a.user.name} ({title})")
+        for manager_id, lines in digest.items():
+            notices.append(
+                Notice(
+                    manager_id,
+                    _("%(n)s certifications of your team have expired: %(names)s")
+                    % {"n": len(lines), "names": ", ".join(lines[:5])},
+                    description="\n".join(lines),
+                )
+            )
+        notify_many(notices, kind="certification", actor=awards[0].certification, url=_mine_url())
+        _publish_batch(awards, "expired")
+        return len(awards)
+
+
+def _mine_url() -> str:
+    return reverse("certifications-mine")
+
+
+def _open_window(cert: Certification, ids: list[int], now: datetime) -> int:
+    from hub.notify import Notice, notify_many
+
+    with transaction.atomic():
+        awards = _locked(ids, state=State.CERTIFIED)
+        if not awards:
+            return 0
         state = State.RECERTIFYING if cert.recert_path_id else State.EXPIRING
+        Award.objects.filter(pk__in=[a.pk for a in awards]).update(
+            state=state, recert_assigned_at=now if cert.recert_path_id else None
+        )
+        AwardEvent.objects.bulk_create(
+            AwardEvent(award=a, kind=EventKind.EXPIRING, at=now, expires_at=a.expires_at)
+            for a in awards
+        )
         for a in awards:
             a.state = state
-            a.recert_assigned_at = now if cert.recert_path_id else None
-            a.save(update_fields=["state", "recert_assigned_at"])
-            _log(a, EventKind.EXPIRING, now)
-            if cert.recert_path_id:
+            if cert.recert_path_id:  # enrolments: per person (see docs/CERTIFICATIONS.md)
                 paths_services.path_assign_for_recertification(
                     path=cert.recert_path, user=a.user, due_at=a.expires_at
                 )
-            _publish(a)
-            notify(
-                recipients=[a.user],
-                kind="certification",
-                verb=_("%(title)s expires on %(date)s: time to recertify")
-                % {"title": cert.title, "date": a.expires_at.date().isoformat()},
-                actor=cert,
-                target=cert,
-                url=reverse("certifications-mine"),
-            )
+        notify_many(
+            [
+                Notice(
+                    a.user_id,
+                    _("%(title)s expires on %(date)s: time to recertify")
+                    % {"title": cert.title, "date": a.expires_at.date().isoformat()},
+                    cert,
+                )
+                for a in awards
+            ],
+            kind="certification",
+            actor=cert,
+            url=_mine_url(),
+        )
+        _publish_batch(awards, "expiring")
         return len(awards)
 
 
@@ -303,58 +376,145 @@ def bulk_preview(
     return plan
 
 
+def _refusal(plan: BulkPlan) -> ValidationError:
+    first = plan.errors[0]
+    return ValidationError(
+        _(
+            "Nothing was changed: %(n)s rows have errors (first: line %(line)s, "
+            "%(username)s: %(msg)s)."
+        )
+        % {
+            "n": len(plan.errors),
+            "line": first["line"],
+            "username": first["username"],
+            "msg": first["error"],
+        }
+    )
+
+
+CHUNK = 1000
+
+
 def bulk_apply(
-    *, actor: User, certification: Certification, action: str, usernames: list[str]
+    *,
+    actor: User,
+    certification: Certification,
+    action: str,
+    usernames: list[str],
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Apply a bulk action: all rows or none (one bad row refuses the whole batch)."""
+    """Apply a bulk action: all rows or none (one bad row refuses the whole batch, naming
+    it). ``progress(done, total)`` is called after each chunk of rows, inside the one
+    transaction (the background job sends it live)."""
     plan = bulk_preview(
         actor=actor, certification=certification, action=action, usernames=usernames
     )
     if plan.errors:
-        raise ValidationError(
-            _("Nothing was changed: %(n)s rows have errors (first: line %(line)s, %(msg)s).")
-            % {
-                "n": len(plan.errors),
-                "line": plan.errors[0]["line"],
-                "msg": plan.errors[0]["error"],
-            }
-        )
+        raise _refusal(plan)
     users = [r["user"] for r in plan.rows]
+    total = len(users)
     now = timezone.now()
     with transaction.atomic():
-        if action == "issue":
-            _bulk_issue(certification, users, now, actor)
-        elif action == "revoke":
-            awards = list(
-                Award.objects.select_for_update().filter(
-                    certification=certification, user__in=users
-                )
-            )
-            Award.objects.filter(pk__in=[a.pk for a in awards]).update(
-                state=State.REVOKED, revoked_at=now
-            )
-            AwardEvent.objects.bulk_create(
-                AwardEvent(
-                    award=a, kind=EventKind.REVOKED, at=now, actor=actor, expires_at=a.expires_at
-                )
-                for a in awards
-            )
-        else:  # assign: what earns it
-            if certification.path_id:
-                paths_services.path_assign(actor=actor, path=certification.path, users=users)
-            else:
-                from classrooms import services as classrooms_services
+        if action == "assign" and certification.path_id:
+            paths_services.path_assign(actor=actor, path=certification.path, users=users)
+            if progress:
+                progress(total, total)
+        else:
+            step = CHUNK if action != "assign" else 100
+            for start in range(0, total, step):
+                chunk = users[start : start + step]
+                if action == "issue":
+                    _bulk_issue(certification, chunk, now, actor)
+                elif action == "revoke":
+                    _bulk_revoke(certification, chunk, now, actor)
+                else:  # assign: enrol in the earning course
+                    from classrooms import services as classrooms_services
 
-                for u in users:
-                    classrooms_services.enrolment_create(
-                        actor=actor, user=u, course=certification.course
-                    )
+                    for u in chunk:
+                        classrooms_services.enrolment_create(
+                            actor=actor, user=u, course=certification.course
+                        )
+                if progress:
+                    progress(min(start + step, total), total)
         realtime.publish(
             selectors.space_topic(certification.space_id),
             "certifications.bulk",
-            {"certification": certification.pk, "action": action, "count": len(users)},
+            {"certification": certification.pk, "action": action, "count": total},
         )
-    return len(users)
+    return total
+
+
+def _bulk_revoke(cert: Certification, users: list[Any], now: datetime, actor: User) -> None:
+    awards = list(Award.objects.select_for_update().filter(certification=cert, user__in=users))
+    Award.objects.filter(pk__in=[a.pk for a in awards]).update(state=State.REVOKED, revoked_at=now)
+    AwardEvent.objects.bulk_create(
+        AwardEvent(award=a, kind=EventKind.REVOKED, at=now, actor=actor, expires_at=a.expires_at)
+        for a in awards
+    )
+
+
+def _bulk_failed(job: BulkJob, message: str, send_now: Callable[..., None]) -> BulkJob:
+    job.status, job.message, job.finished_at = BulkStatus.FAILED, message[:500], timezone.now()
+    job.save(update_fields=["status", "message", "finished_at"])
+    send_now(job.topic, "bulk.failed", {"message": job.message})
+    return job
+
+
+# -- bulk in the background ------------------------------------------------------------------
+def bulk_start(
+    *, actor: User, certification: Certification, action: str, usernames: list[str]
+) -> BulkJob:
+    """Check every row now (a bad row refuses the whole batch, naming it: no job), then run
+    the batch in a background job (``tasks.run_bulk_job``) with live progress."""
+    plan = bulk_preview(
+        actor=actor, certification=certification, action=action, usernames=usernames
+    )
+    if plan.errors:
+        raise _refusal(plan)
+    from certifications.tasks import run_bulk_job
+
+    job = BulkJob.objects.create(
+        certification=certification,
+        action=action,
+        usernames=[r["username"] for r in plan.rows],
+        created_by=actor,
+        total=len(plan.rows),
+    )
+    transaction.on_commit(lambda: run_bulk_job.enqueue(job.pk))
+    return job
+
+
+def bulk_job_run(*, job_id: int) -> BulkJob | None:
+    """The background job's body: apply the batch in one transaction, progress sent live on
+    ``job.topic`` as it goes; a row gone bad since the preview (someone left the space, an
+    award revoked meanwhile) fails the whole job, nothing applied. Runs once."""
+    from identity.realtime import send_now  # the CSV import's live progress, reused
+
+    if not BulkJob.objects.filter(pk=job_id, status=BulkStatus.QUEUED).update(
+        status=BulkStatus.RUNNING
+    ):
+        return None  # already run (or running) by another worker
+    job = BulkJob.objects.select_related("certification", "created_by").get(pk=job_id)
+
+    def progress(done: int, total: int) -> None:
+        send_now(job.topic, "bulk.progress", {"done": done, "total": total})
+
+    try:
+        count = bulk_apply(
+            actor=job.created_by,
+            certification=job.certification,
+            action=job.action,
+            usernames=job.usernames,
+            progress=progress,
+        )
+    except ValidationError as exc:
+        return _bulk_failed(job, " ".join(exc.messages), send_now)
+    except PermissionDenied as exc:  # the starter lost their role meanwhile
+        return _bulk_failed(job, str(exc) or _("You may no longer do this."), send_now)
+    job.status, job.applied, job.finished_at = BulkStatus.DONE, count, timezone.now()
+    job.save(update_fields=["status", "applied", "finished_at"])
+    send_now(job.topic, "bulk.finished", {"applied": count, "total": job.total})
+    return job
 
 
 def _bulk_issue(cert: Certification, users: list[Any], now: datetime, actor: User) -> None:
@@ -386,7 +546,6 @@ def _bulk_issue(cert: Certification, users: list[Any], now: datetime, actor: Use
         ["state", "issued_at", "expires_at", "revoked_at", "recert_assigned_at", "number"],
         batch_size=1000,
     )
-    _make_pdfs([a.pk for a in created] + [a.pk for a in renewed])
     if any(a.pk is None for a in created):  # backends that return no ids (none here)
         created = list(Award.objects.filter(certification=cert, user__in=[a.user for a in created]))
     AwardEvent.objects.bulk_create(

@@ -11,3 +11,12 @@ def make_certificates(award_ids: list[int]) -> int:
     from certifications import certificates
 
     return sum(1 for pk in award_ids if certificates.certificate_make(award_id=pk))
+
+
+@task()
+def run_bulk_job(job_id: int) -> str:
+    """A bulk assign/issue/revoke with live progress (``services.bulk_job_run``)."""
+    from certifications import services
+
+    job = services.bulk_job_run(job_id=job_id)
+    return job.status if job else "skipped"

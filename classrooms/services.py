@@ -547,6 +547,30 @@ def _course_completed(user: User, course: Course) -> None:
 
 
 @transaction.atomic
+def activity_uncomplete(*, user: User, activity: Activity, source: str) -> bool:
+    """Take back a completion made by ``source`` (a passed assignment regraded to a fail):
+    the learner's progress goes down and a completed course is back in progress (points
+    earned stay: the ledger pays once). Completions from another source are left alone.
+    Returns whether one was removed. Listeners hear ``classrooms.activity_uncompleted``."""
+    course = activity.course
+    enrolment = Enrolment.objects.select_for_update().filter(user=user, course=course).first()
+    removed, _detail = Completion.objects.filter(
+        user=user, activity=activity, source=source[:40]
+    ).delete()
+    if not removed:
+        return False
+    if enrolment is not None:
+        percent, all_done = _progress_percent(user, course)
+        enrolment.progress = percent
+        if not all_done and enrolment.status == EnrolmentStatus.COMPLETED:
+            enrolment.status, enrolment.completed_at = EnrolmentStatus.ACTIVE, None
+        enrolment.save(update_fields=["progress", "status", "completed_at"])
+        _publish_recomputed(course, [enrolment])
+    events.emit("classrooms.activity_uncompleted", user=user, activity=activity)
+    return True
+
+
+@transaction.atomic
 def activity_complete(*, user: User, activity: Activity, source: str) -> Completion | None:
     """Mark ``activity`` done for ``user`` (an enrolled learner) and update their progress.
 

@@ -101,6 +101,11 @@ def navigation(request: HttpRequest, roles: dict[str, bool]) -> dict[str, list[N
     )
     if roles[Role.MANAGER] or roles[Role.COORDINATOR] or roles[Role.ADMIN]:
         more.append(("compliance", _("Compliance"), reverse("certifications-compliance"), ()))
+    # -- skills (issue 19)
+    more.append(("skills", _("My skills"), reverse("skills-mine"), ("skills-mine",)))
+    if roles[Role.MANAGER] or roles[Role.COORDINATOR] or roles[Role.ADMIN]:
+        more.append(("skills-matrix", _("Skills matrix"), reverse("skills-matrix"), ()))
+    # -- end skills
     more.append(("notifications", _("Notifications"), reverse("notifications"), ("notifications",)))
     if user.is_staff or roles[Role.ADMIN]:
         more.append(("style-guide", _("Style guide"), reverse("style-guide"), ("style-guide",)))

@@ -222,6 +222,11 @@ def _grade_submission(
         classrooms_services.activity_complete(
             user=submission.user, activity=activity, source="graded"
         )
+    elif not passed:
+        # A passed assignment regraded to a fail: the completion its pass made goes.
+        classrooms_services.activity_uncomplete(
+            user=submission.user, activity=activity, source="graded"
+        )
     course_id = activity.course_id
     realtime.publish(
         selectors.course_topic(course_id),

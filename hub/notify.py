@@ -185,6 +185,82 @@ def notify(
     return created
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One notice of a batch (``notify_many``): to whom, and what it says."""
+
+    recipient_id: int
+    verb: str
+    target: Model | None = None
+    description: str = ""
+    # Who or what it comes from, when not the batch's ``actor``.
+    actor: Model | None = None
+
+
+@transaction.atomic
+def notify_many(
+    notices: list[Notice], *, kind: str, actor: Model, url: str = ""
+) -> list[Notification]:
+    """Many notices at once, for nightly passes over thousands: a constant number of queries
+    whatever their number (preferences, one bulk insert, the e-mail and Web Push jobs
+    enqueued once). No live push per person: the caller publishes once for the batch, and
+    each person gets theirs from ``hub.user.<id>``'s backlog when they next connect (and
+    on their next page)."""
+    from hub import webpush
+    from hub.tasks import send_notification_emails, send_push_notifications
+
+    if not notices:
+        return []
+    ids = sorted({n.recipient_id for n in notices})
+    deliveries = deliveries_for(user_ids=ids, kind=kind)
+    wanted = {uid for uid, d in deliveries.items() if d != Delivery.OFF}
+    notices = [n for n in notices if n.recipient_id in wanted]
+    if not notices:
+        return []
+    now = timezone.now()
+    # Their ids are durable ids of each person's topic: taken in turn (one statement).
+    realtime.hold_topic_order(*(f"hub.user.{uid}" for uid in sorted(wanted)))
+    created = Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient_id=n.recipient_id,
+                actor_content_type=ContentType.objects.get_for_model(source),
+                actor_object_id=str(source.pk),
+                verb=n.verb[:255],
+                description=n.description,
+                target_content_type=(
+                    ContentType.objects.get_for_model(n.target) if n.target is not None else None
+                ),
+                target_object_id=str(n.target.pk) if n.target is not None else None,
+                timestamp=now,
+                data={"kind": kind, "url": url, "actor_name": getattr(source, "name", str(source))},
+            )
+            for n in notices
+            for source in [n.actor or actor]
+        ],
+        batch_size=1000,
+    )
+    emailing = [uid for uid in wanted if deliveries[uid] == Delivery.IN_APP_AND_EMAIL]
+    with_address = (
+        set(
+            get_user_model()
+            .objects.filter(pk__in=emailing)
+            .exclude(email="")
+            .values_list("pk", flat=True)
+        )
+        if emailing
+        else set()
+    )
+    to_email = [n.id for n in created if n.recipient_id in with_address]
+    if to_email:
+        transaction.on_commit(lambda: send_notification_emails.enqueue(to_email))
+    pushed = set(webpush.pushed_user_ids(user_ids=sorted(wanted), kind=kind))
+    to_push = [n.id for n in created if n.recipient_id in pushed]
+    if to_push:
+        transaction.on_commit(lambda: send_push_notifications.enqueue(to_push))
+    return created
+
+
 def notifications_for(*, user: Any) -> QuerySet[Notification]:
     return Notification.objects.filter(recipient=user).order_by("-timestamp", "-id")
 

@@ -109,7 +109,9 @@ LYCEUM_FEATURE_APPS = (
     "certifications",
     "integrations",
     "identity",  # SSO and provisioning (issue 16)
+    "skills",
     "lti",  # Lyceum as an LTI 1.3 tool (issue 18)
+    "search",  # search across chat, forums, library and courses (issue 22)
 )
 
 INSTALLED_APPS = [
@@ -149,7 +151,9 @@ INSTALLED_APPS = [
     "grading.apps.GradingConfig",
     "paths.apps.PathsConfig",
     "certifications.apps.CertificationsConfig",
+    "skills.apps.SkillsConfig",
     "lti.apps.LtiConfig",  # Lyceum as an LTI 1.3 tool (issue 18)
+    "search.apps.SearchConfig",
 ]
 
 MIDDLEWARE = [
@@ -424,6 +428,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "writes": os.environ.get("LYCEUM_WRITE_RATE", "120/min"),
         "auth": os.environ.get("LYCEUM_AUTH_RATE", "20/min"),
+        # Searches per person: results as you type send one per pause (search/api.py).
+        "search": os.environ.get("LYCEUM_SEARCH_RATE", "120/min"),
     },
 }
 SPECTACULAR_SETTINGS = {

@@ -21,6 +21,7 @@ class WebhookEventType(models.TextChoices):
     SESSION_ATTENDED = "session.attended", _("Attended a session")
     BADGE_EARNED = "badge.earned", _("Badge earned")
     MESSAGE_REPORTED = "message.reported", _("Chat message reported")
+    CERTIFICATE_ISSUED = "certificate.issued", _("Certificate issued")
 
 
 class WebhookEndpoint(models.Model):

@@ -24,6 +24,7 @@ EVENT_TYPES: dict[str, str] = {
     "sessions.attended": WebhookEventType.SESSION_ATTENDED,
     "leaderboards.badge_earned": WebhookEventType.BADGE_EARNED,
     "messaging.message_reported": WebhookEventType.MESSAGE_REPORTED,
+    "certifications.certificate_issued": WebhookEventType.CERTIFICATE_ISSUED,
 }
 
 # the keyword arguments of those events that are rows, and their models
@@ -41,6 +42,8 @@ REF_MODELS: dict[str, str] = {
     "duel": "leaderboards.Duel",
     "post": "forums.Post",
     "forum": "forums.Forum",
+    "certification": "certifications.Certification",
+    "certificate": "certifications.Certificate",
 }
 
 
@@ -51,7 +54,7 @@ def refs_of(payload: dict[str, Any]) -> dict[str, int]:
 
 def space_id_of(payload: dict[str, Any]) -> int | None:
     """The space an event belongs to, read from rows the emitter already loaded."""
-    for key in ("course", "session", "badge", "forum"):
+    for key in ("course", "session", "badge", "forum", "certification"):
         obj = payload.get(key)
         if obj is not None:
             return obj.space_id
@@ -131,4 +134,17 @@ def data_of(objects: dict[str, Model], space: Any) -> dict[str, Any]:
         data["message"] = {"id": message.pk, "conversation": message.conversation_id}
     if "report" in objects:
         data["report"] = {"id": objects["report"].pk, "reason": objects["report"].reason}
+    if "certification" in objects:
+        data["certification"] = {
+            "id": objects["certification"].pk,
+            "title": objects["certification"].title,
+        }
+    if "certificate" in objects:
+        certificate = objects["certificate"]
+        data["certificate"] = {
+            "number": certificate.number,
+            "expires_at": certificate.expires_at.isoformat(),
+            # The public check (valid, expired or revoked; nothing more).
+            "verify_url": absolute(f"/verify/{certificate.number}/"),
+        }
     return data

@@ -512,6 +512,9 @@ def _message_store(
     else:
         # A thread's unread counts are its followers' (sent by the notification job).
         _thread_follow_on_reply(root, message)
+    # Search (and any app that follows new messages) learns of it: the insert above is raw
+    # SQL. After the publishes, so that their on-commit batch is one (realtime.publishing).
+    events.emit("messaging.message_created", object_id=message.id)
     if _may_notify(conversation, message):
         transaction.on_commit(lambda: schedule_notifications(conversation.pk), robust=True)
     return message
@@ -752,6 +755,8 @@ def _republish(message: Message, type: str) -> Message:
     event = _record(conversation, type, message.id)
     message = selectors.get_message(conversation=conversation, message_id=message.id)
     realtime.publish(conversation.topic, type, selectors.message_payload(message), id=event.id)
+    # Edits and deletions are QuerySet updates (no save hooks): say which message changed.
+    events.emit("messaging.message_changed", object_id=message.id)
     return message
 
 

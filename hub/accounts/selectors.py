@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,16 @@ def reports_of(*, manager: Any) -> QuerySet[User]:
 
 def managers_of(*, user: Any) -> QuerySet[User]:
     return User.objects.filter(managed_teams__members=user).distinct()
+
+
+def managers_by_user(*, user_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Each person's managers (ids), for many people in one query (nightly passes)."""
+    found: dict[int, set[int]] = {}
+    for member, manager in Team.objects.filter(members__in=list(user_ids)).values_list(
+        "members", "manager"
+    ):
+        found.setdefault(member, set()).add(manager)
+    return found
 
 
 def is_manager_of(*, manager: Any, user: Any) -> bool:

@@ -33,5 +33,12 @@ def hold_topic_order(*topics: str) -> None:
     # Sorted, so two transactions locking the same topics cannot deadlock.
     keys = sorted({topic_lock_key(t)[1] for t in topics})
     with connection.cursor() as cursor:
-        for key in keys:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, key])
+        if len(keys) == 1:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, keys[0]])
+            return
+        # Many topics (a batch of notices): one statement, taking the locks in key order.
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, k))"
+            " FROM (SELECT unnest(%s::integer[]) AS k ORDER BY 1) AS keys",
+            [LOCK_CLASS, keys],
+        )

@@ -44,3 +44,14 @@ def f(trainer, coordinator, space, learner, learner2):
     return SimpleNamespace(
         cert=cert, course=course, lesson=lesson, recert=recert, refresher_lesson=refresher_lesson
     )
+
+
+@pytest.fixture
+def receiver():
+    """The integrations tests' webhook receiver (a real HTTP server checking signatures with
+    the Standard Webhooks library)."""
+    from tests.integrations.conftest import Receiver
+
+    r = Receiver()
+    yield r
+    r.close()

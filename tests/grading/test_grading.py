@@ -303,3 +303,33 @@ async def test_queue_counts_live_for_editors_only(communicator_for, space):
     assert saved["data"]["user"] == pupil.pk and saved["data"]["percent"] == 10
     event = await ws.next_event(type="queue.count", data={"course": g.course.pk, "pending": 0})
     assert event
+
+
+def test_regrading_a_pass_to_a_fail_takes_its_completion_back(
+    trainer, learner, g, commit, published
+):
+    """The completion a pass made goes, progress goes down, the course is back in progress;
+    a completion from another source (here: made by hand, "viewed") is left alone."""
+    sub = submit(learner, g)
+    services.grade_submission(grader=trainer, submission=sub, scores=scores(g.criteria, 8, 6))
+    enrolment = Enrolment.objects.get(user=learner, course=g.course)
+    assert enrolment.status == EnrolmentStatus.COMPLETED and enrolment.progress == 100
+    commit()
+    services.grade_submission(grader=trainer, submission=sub, scores=scores(g.criteria, 2, 3))
+    commit()
+    assert not Completion.objects.filter(user=learner, activity=g.essay).exists()
+    enrolment.refresh_from_db()
+    assert (enrolment.status, enrolment.progress, enrolment.completed_at) == (
+        EnrolmentStatus.ACTIVE,
+        0,
+        None,
+    )
+    recomputed = [e for e in published(g.course.progress_topic) if e.type == "progress.recomputed"]
+    assert recomputed[-1].data["learners"][0]["progress"] == 0
+    # Passing again completes it again.
+    services.grade_submission(grader=trainer, submission=sub, scores=scores(g.criteria, 9, 9))
+    assert Completion.objects.filter(user=learner, activity=g.essay, source="graded").exists()
+    # A fail never removes a completion some other way made.
+    Completion.objects.filter(user=learner, activity=g.essay).update(source="viewed")
+    services.grade_submission(grader=trainer, submission=sub, scores=scores(g.criteria, 1, 1))
+    assert Completion.objects.filter(user=learner, activity=g.essay).exists()

@@ -79,3 +79,32 @@ def test_the_recipient_is_never_shown_as_the_one_who_did_it(learner, trainer, pu
     assert by_recipient[trainer.pk]["actor"] == learner.name
     assert published(f"hub.user.{learner.pk}")[0].data["actor"] == ""
     assert published(f"hub.user.{trainer.pk}")[0].data["actor"] == learner.name
+
+
+def test_notify_many_one_insert_preferences_and_emails(
+    learner, learner2, trainer, space, run_tasks, django_assert_max_num_queries
+):
+    """A batch of notices: each recipient's preference honoured (off: nothing), the e-mails
+    sent by one job, no live push per person (the backlog replays them)."""
+    from hub.realtime_topics import UserTopic
+
+    learner.email, learner2.email = "leo@example.test", "lina@example.test"
+    learner.save()
+    learner2.save()
+    notify.preference_set(user=learner2, kind="announcement", delivery=Delivery.OFF)
+    notices = [
+        notify.Notice(learner.pk, "First for Leo"),
+        notify.Notice(learner.pk, "Second for Leo", actor=learner2),
+        notify.Notice(learner2.pk, "Lina said no"),
+    ]
+    with django_assert_max_num_queries(8):
+        created = notify.notify_many(notices, kind="announcement", actor=trainer, url="/x/")
+    assert [n.verb for n in created] == ["First for Leo", "Second for Leo"]
+    assert [n.data["actor_name"] for n in created] == [trainer.name, learner2.name]
+    assert not Notification.objects.filter(recipient=learner2).exists()
+    events = UserTopic().backlog(learner, str(learner.pk), 0, 10)
+    assert [e.data["verb"] for e in events] == ["First for Leo", "Second for Leo"]
+    mail.outbox.clear()
+    assert run_tasks() == 1  # one e-mail job for the batch
+    assert sorted(m.subject for m in mail.outbox) == ["First for Leo", "Second for Leo"]
+    assert notify.notify_many([], kind="announcement", actor=trainer) == []

@@ -180,6 +180,23 @@ def test_send_makes_few_queries(channel, learner, django_assert_max_num_queries)
     assert payload["body"] == "hello" and payload["reactions"] == []
 
 
+def test_a_sends_events_leave_in_one_batch(channel, learner):
+    """The conversation's event and the unread feed's go to the layer together: one
+    on-commit callback, one hand-off to the event loop, one Redis round trip."""
+    from hub.realtime.publishing import _OnCommit
+
+    before = len(connection.run_on_commit)
+    send(learner, channel.pk, "hello", client_id=uuid.uuid4())
+    batches = [
+        callback.slots
+        for _sids, callback, _robust in connection.run_on_commit[before:]
+        if isinstance(callback, _OnCommit)
+    ]
+    assert [[slot.topic for slot in slots] for slots in batches] == [
+        [channel.topic, channel.unread_topic]
+    ]
+
+
 def test_payload_in_hand_equals_the_stored_one(api_client_for, group, learner, learner2):
     parent = send(learner, group, "question?")
     upload = api_client_for(learner2).post(
