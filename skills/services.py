@@ -301,7 +301,7 @@ def import_apply(*, user: User, framework: Framework, data: bytes | str) -> int:
 
 def export_csv(*, framework: Framework) -> str:
     """The framework as the CSV that ``import_apply`` reads (spreadsheet-safe cells)."""
-    from classrooms.reports import _cell
+    from classrooms.reports import spreadsheet_cell as _cell
 
     _default, own = selectors.scales(framework)
     out = io.StringIO()

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from classrooms.models import Activity, Course
-from classrooms.reports import _cell
+from classrooms.reports import spreadsheet_cell as _cell
 from hub.accounts.middleware import current_space
 from hub.accounts.models import Role, Space, Team, User
 from hub.params import parse_id

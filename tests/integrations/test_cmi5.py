@@ -309,3 +309,18 @@ def test_failed_then_moveon_not_met(learner, activity):
     assert (attempt.completion_status, attempt.success_status) == ("completed", "failed")
     assert not Completion.objects.filter(activity=activity).exists()
     assert not Statement.objects.filter(verb=VERB_SATISFIED).exists()
+
+
+@pytest.mark.timeout(600)
+def test_the_aus_statements_and_lyceums_reach_the_record_store(
+    learner, activity, lrs, ralph, run_tasks
+):
+    """Ralph (an LRS none of us wrote) gets launched, the AU's statements and satisfied."""
+    launch = Launch(learner, activity).login()
+    passed = launch.statement("passed", result={"success": True, "score": {"scaled": 1}})
+    assert launch.post([launch.statement("completed"), passed]).status_code == 200
+    run_tasks()
+    stored = ralph.statements()
+    verbs = sorted(s["verb"]["id"].rsplit("/", 1)[-1] for s in stored)
+    assert verbs == ["completed", "launched", "passed", "satisfied"]
+    assert {s["context"]["registration"] for s in stored} == {launch.q["registration"]}
