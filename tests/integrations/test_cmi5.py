@@ -321,6 +321,12 @@ def test_the_aus_statements_and_lyceums_reach_the_record_store(
     assert launch.post([launch.statement("completed"), passed]).status_code == 200
     run_tasks()
     stored = ralph.statements()
-    verbs = sorted(s["verb"]["id"].rsplit("/", 1)[-1] for s in stored)
-    assert verbs == ["completed", "launched", "passed", "satisfied"]
-    assert {s["context"]["registration"] for s in stored} == {launch.q["registration"]}
+    # A set: Ralph's file backend may write a batch twice (see docs/INTEGRATIONS.md).
+    verbs = {s["verb"]["id"].rsplit("/", 1)[-1] for s in stored}
+    assert verbs == {"completed", "launched", "passed", "satisfied"}
+    assert {s["id"] for s in stored} == {
+        str(pk) for pk in Statement.objects.values_list("id", flat=True)
+    }
+    cmi5_ones = [s for s in stored if s["object"]["id"].startswith("https://lyceum.test/")]
+    assert len({s["id"] for s in cmi5_ones}) == 4  # and Lyceum's activity completed besides
+    assert {s["context"]["registration"] for s in cmi5_ones} == {launch.q["registration"]}
