@@ -46,6 +46,16 @@ $(OIDC_PEER)/node_modules/.package-lock.json: $(OIDC_PEER)/package.json $(OIDC_P
 peers: $(OIDC_PEER)/node_modules/.package-lock.json
 # -- end identity
 
+# -- external tools (issue 18): ltijs, a real LTI 1.3 tool (data in PostgreSQL through
+# ltijs-sequelize), run with node by tests/externaltools. npm ci runs again when the lock changes.
+LTIJS_PEER := tests/peers/ltijs
+$(LTIJS_PEER)/node_modules/.package-lock.json: $(LTIJS_PEER)/package.json $(LTIJS_PEER)/package-lock.json
+	cd $(LTIJS_PEER) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+peers: $(LTIJS_PEER)/node_modules/.package-lock.json
+# -- end external tools
+
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput
 

@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 
 from classrooms import selectors, services
 from classrooms.models import (
+    GENERIC_KINDS,
     Activity,
-    ActivityKind,
     Attempt,
     CompletionRule,
     Course,
@@ -84,7 +84,7 @@ class ActivityWriteSerializer(serializers.Serializer):
 
 class ActivityCreateSerializer(ActivityWriteSerializer):
     title = serializers.CharField(max_length=200)
-    kind = serializers.ChoiceField(choices=ActivityKind.choices)
+    kind = serializers.ChoiceField(choices=GENERIC_KINDS)
 
 
 class ChoiceInputSerializer(serializers.Serializer):

@@ -152,6 +152,8 @@ class ActivityKind(models.TextChoices):
     ASSIGNMENT = "assignment", _("Assignment")
     # A SCORM 1.2 / 2004 or cmi5 package (integrations/packages.py, docs/INTEGRATIONS.md).
     PACKAGE = "package", _("SCORM or cmi5 package")
+    # An LTI 1.3 tool launched from the course (externaltools/): its scores complete it.
+    EXTERNAL_TOOL = "external_tool", _("External tool")
 
 
 class MediaKind(models.TextChoices):
@@ -172,6 +174,10 @@ class CompletionRule(models.TextChoices):
     PACKAGE = "package", _("Completed in the package")
 
 
+# Kinds a trainer creates with the generic activity form and API; an external tool
+# activity is made by externaltools/ (it needs its tool and line item).
+GENERIC_KINDS = [c for c in ActivityKind.choices if c[0] != ActivityKind.EXTERNAL_TOOL]
+
 DEFAULT_RULE = {
     ActivityKind.LESSON: CompletionRule.VIEWED,
     ActivityKind.MEDIA: CompletionRule.VIEWED,
@@ -180,6 +186,7 @@ DEFAULT_RULE = {
     ActivityKind.SESSION: CompletionRule.ATTENDED,
     ActivityKind.ASSIGNMENT: CompletionRule.SUBMITTED,
     ActivityKind.PACKAGE: CompletionRule.PACKAGE,
+    ActivityKind.EXTERNAL_TOOL: CompletionRule.GRADED,
 }
 
 

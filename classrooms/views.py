@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from classrooms import charts, reports, selectors, services
 from classrooms.api import course_detail_payload
 from classrooms.models import (
+    GENERIC_KINDS,
     Activity,
     ActivityKind,
     Attempt,
@@ -85,7 +86,7 @@ class ActivityForm(forms.ModelForm):
 
 class NewActivityForm(forms.Form):
     module = forms.ModelChoiceField(queryset=Module.objects.none(), label=gettext_lazy("Module"))
-    kind = forms.ChoiceField(choices=ActivityKind.choices, label=gettext_lazy("Kind"))
+    kind = forms.ChoiceField(choices=GENERIC_KINDS, label=gettext_lazy("Kind"))
     title = forms.CharField(max_length=200, label=gettext_lazy("Title"))
     media_url = forms.URLField(
         required=False,
@@ -296,7 +297,7 @@ def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "modules": selectors.course_modules(course=course),
             "new_activity": NewActivityForm(course=course),
-            "kinds": ActivityKind.choices,
+            "kinds": GENERIC_KINDS,
         },
     )
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -14,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from classrooms.models import Module
-from forums import services
+from forums import services, trust
 from forums.models import Emoji, Flag, Forum, LibraryItem, Post, Thread
 from forums.selectors import (
     can_view_forum,
@@ -42,6 +44,7 @@ from forums.selectors import (
 )
 from hub import sanitize
 from hub.accounts.models import Space, User
+from hub.accounts.selectors import is_space_member
 from hub.api import JSONParser, Pagination, validated
 from hub.params import query_id
 
@@ -213,7 +216,9 @@ class PostSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     edited_at = serializers.DateTimeField(allow_null=True)
     is_hidden = serializers.BooleanField()
+    hidden_by_flags = serializers.BooleanField()
     is_deleted = serializers.BooleanField()
+    is_wiki = serializers.BooleanField()
     reactions = serializers.DictField(child=serializers.IntegerField())
     mine = serializers.ListField(child=serializers.CharField())
     attachments = AttachmentSerializer(many=True)
@@ -666,3 +671,124 @@ class LibraryCommentsView(APIView):
             author=request.user, item=_item(request.user, pk), **data
         )
         return Response(comment_payload(comment), status=status.HTTP_201_CREATED)
+
+
+# -- trust levels (forums/trust.py) ------------------------------------------------------------
+class WikiSerializer(serializers.Serializer):
+    on = serializers.BooleanField()
+
+
+class TrustPinSerializer(serializers.Serializer):
+    user = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    level = serializers.IntegerField(min_value=0, max_value=4, allow_null=True)
+
+
+class TrustSettingsSerializer(serializers.Serializer):
+    requirements = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=100000))
+    )
+    flag_hide_weight = serializers.IntegerField(min_value=1, max_value=100, allow_null=True)
+
+
+TrustNeed = inline_serializer(
+    "TrustNeed",
+    {
+        "key": serializers.CharField(),
+        "label": serializers.CharField(),
+        "need": serializers.IntegerField(),
+        "have": serializers.IntegerField(),
+        "met": serializers.BooleanField(),
+        "percent": serializers.IntegerField(),
+    },
+    many=True,
+)
+TrustChangeOut = inline_serializer(
+    "TrustChange",
+    {
+        "old_level": serializers.IntegerField(),
+        "new_level": serializers.IntegerField(),
+        "reason": serializers.CharField(),
+        "at": serializers.DateTimeField(),
+    },
+    many=True,
+)
+
+
+class TrustProgressSerializer(serializers.Serializer):
+    space = serializers.IntegerField()
+    level = serializers.IntegerField()
+    name = serializers.CharField()
+    staff = serializers.BooleanField()
+    pinned = serializers.BooleanField()
+    stats = serializers.DictField(child=serializers.IntegerField())
+    next = serializers.IntegerField(allow_null=True)
+    next_name = serializers.CharField(allow_null=True)
+    needs = TrustNeed
+    limits = serializers.DictField(child=serializers.IntegerField(allow_null=True))
+    history = TrustChangeOut
+
+
+class TrustSettingsOutSerializer(serializers.Serializer):
+    space = serializers.IntegerField()
+    requirements = serializers.DictField(child=serializers.DictField())
+    flag_hide_weight = serializers.IntegerField()
+
+
+def _member_space(user: Any, pk: int) -> Space:
+    space = get_object_or_404(Space, pk=pk)
+    if not is_space_member(user=user, space=space.pk):
+        raise Http404
+    return space
+
+
+class PostWikiView(APIView):
+    @extend_schema(request=WikiSerializer, responses=PostSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        data = validated(WikiSerializer, request.data)
+        post = services.post_set_wiki(user=request.user, post=_post(request.user, pk), **data)
+        return Response(post_payload(post))
+
+
+class TrustMeView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("space", int, required=True)],
+        responses=TrustProgressSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        space = _member_space(request.user, query_id(request, "space", required=True))
+        return Response(trust.progress_payload(user=request.user, space=space))
+
+
+class TrustMemberView(APIView):
+    @extend_schema(responses=TrustProgressSerializer)
+    def get(self, request: Request, pk: int, user_id: int) -> Response:
+        space = _member_space(request.user, pk)
+        if not trust.can_admin_trust(user=request.user, space=space):
+            raise PermissionDenied(_("Only the space's admins see others' trust levels."))
+        person = get_object_or_404(User, pk=user_id, space_memberships__space=space)
+        return Response(trust.progress_payload(user=person, space=space))
+
+
+class TrustSettingsView(APIView):
+    @extend_schema(responses=TrustSettingsOutSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(trust.settings_payload(_member_space(request.user, pk)))
+
+    @extend_schema(request=TrustSettingsSerializer, responses=TrustSettingsOutSerializer)
+    def put(self, request: Request, pk: int) -> Response:
+        space = _member_space(request.user, pk)
+        data = validated(TrustSettingsSerializer, request.data)
+        trust.trust_settings_set(actor=request.user, space=space, **data)
+        return Response(trust.settings_payload(space))
+
+
+class TrustPinView(APIView):
+    @extend_schema(request=TrustPinSerializer, responses=TrustProgressSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        space = _member_space(request.user, pk)
+        data = validated(TrustPinSerializer, request.data)
+        if not trust.can_admin_trust(user=request.user, space=space):
+            raise PermissionDenied(_("Only the space's admins set trust levels."))
+        person = get_object_or_404(User, pk=data["user"], space_memberships__space=space)
+        trust.trust_pin(actor=request.user, user=person, space=space, level=data["level"])
+        return Response(trust.progress_payload(user=person, space=space))

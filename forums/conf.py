@@ -13,13 +13,24 @@ DEFAULTS: dict[str, Any] = {
     # Everyone (Discourse-like rate limits).
     "POSTS_PER_MINUTE": 6,
     "THREADS_PER_HOUR": 10,
-    # Accounts younger than NEW_ACCOUNT_HOURS (Discourse's "new user" trust level).
-    "NEW_ACCOUNT_HOURS": 24,
-    "NEW_MAX_IMAGES": 1,
-    "NEW_MAX_LINKS": 2,
-    "NEW_MAX_MENTIONS": 2,
+    # Trust level 0 (Discourse's "new user"): a few posts an hour.
     "NEW_POSTS_PER_HOUR": 10,
-    "NEW_THREADS_PER_DAY": 3,
+    # What each trust level (index 0-4) may put in one post or do per day; None: no limit.
+    # docs/COMMUNITY.md shows them to members (``/forums/trust/``).
+    "TRUST_LIMITS": {
+        "links": [2, 10, 25, None, None],
+        "images": [1, 5, 10, None, None],
+        "mentions": [2, 5, 10, 20, 50],
+        "threads_per_day": [3, 10, 20, None, None],
+    },
+    # Editing other people's wiki posts needs this level.
+    "WIKI_EDIT_LEVEL": 1,
+    # What a flag weighs towards hiding a post, per level of the reporter (index 0-4).
+    "FLAG_WEIGHTS": [0, 1, 1, 2, 3],
+    # Default weight of open flags that hides a post until a moderator decides (per space).
+    "FLAG_HIDE_WEIGHT": 3,
+    # Upheld flags count against a level for this many days.
+    "FLAG_MEMORY_DAYS": 180,
     # Attachments.
     "MAX_ATTACHMENTS": 5,
     "MAX_ATTACHMENT_BYTES": 5 * 1024 * 1024,

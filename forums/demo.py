@@ -13,7 +13,14 @@ from forums import services
 from forums.models import Forum, LibraryItem
 from hub.accounts.models import Space, User
 
-UNLIMITED = {"POSTS_PER_MINUTE": 10_000, "THREADS_PER_HOUR": 10_000, "NEW_ACCOUNT_HOURS": 0}
+UNLIMITED = {
+    "POSTS_PER_MINUTE": 10_000,
+    "THREADS_PER_HOUR": 10_000,
+    "NEW_POSTS_PER_HOUR": 10_000,
+    "TRUST_LIMITS": {
+        kind: [None] * 5 for kind in ("links", "images", "mentions", "threads_per_day")
+    },
+}
 
 
 def _first_course_id(space: Space) -> int | None:
@@ -31,7 +38,7 @@ def _first_course_id(space: Space) -> int | None:
 def seed(*, users: dict[str, User], space: Space) -> None:
     if Forum.objects.filter(space=space).exists():
         return
-    # Demo accounts were created a moment ago: lift the new-account limits while seeding.
+    # Demo accounts were created a moment ago: lift the trust level 0 limits while seeding.
     with override_settings(LYCEUM_FORUMS=UNLIMITED):
         _seed(users, space)
 

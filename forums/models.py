@@ -132,6 +132,11 @@ class Post(models.Model):
     is_deleted = models.BooleanField(default=False)
     is_hidden = models.BooleanField(default=False)
     hidden_reason = models.CharField(max_length=200, blank=True)
+    # Hidden because trusted members' flags reached the space's threshold: it waits for a
+    # moderator (uphold keeps it hidden, dismiss restores it).
+    hidden_by_flags = models.BooleanField(default=False)
+    # A wiki post: members of the trust level ``WIKI_EDIT_LEVEL`` and above may edit it.
+    is_wiki = models.BooleanField(_("wiki"), default=False)
 
     class Meta:
         verbose_name = _("post")
@@ -340,6 +345,9 @@ class Flag(models.Model):
     reason = models.CharField(max_length=20, choices=Reason.choices)
     note = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    # What this flag counts towards hiding the post: the reporter's trust level's weight
+    # when they flagged (``FLAG_WEIGHTS``; a new member's flag reaches the queue but weighs 0).
+    weight = models.PositiveSmallIntegerField(default=1)
     resolved_by = models.ForeignKey(
         USER, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -428,3 +436,83 @@ class ThreadRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} read {self.thread_id} to {self.last_read_post_id}"
+
+
+# -- trust levels (issue 22: Discourse-like earned rights) -------------------------------------
+class TrustLevel(models.Model):
+    """A person's trust level in a space's forums (0-4), as last computed, and its pin.
+
+    ``stats`` is what the level was computed from (shown on the member's page). A pinned
+    level (set by a space admin) wins over the computed one until it is unpinned.
+    """
+
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="trust_levels")
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="trust_levels")
+    level = models.PositiveSmallIntegerField(default=0)
+    pinned_level = models.PositiveSmallIntegerField(null=True, blank=True)
+    stats = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "space"], name="one_trust_level")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} at level {self.level} in {self.space_id}"
+
+    @property
+    def effective(self) -> int:
+        return self.level if self.pinned_level is None else self.pinned_level
+
+
+class TrustChange(models.Model):
+    """History: each change of a person's level (promotion, demotion, pin, unpin)."""
+
+    class Reason(models.TextChoices):
+        PROMOTED = "promoted", _("Promoted")
+        DEMOTED = "demoted", _("Demoted after upheld flags")
+        PINNED = "pinned", _("Pinned by an admin")
+        UNPINNED = "unpinned", _("Unpinned by an admin")
+
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="+")
+    old_level = models.PositiveSmallIntegerField()
+    new_level = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    actor = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.old_level} -> {self.new_level}"
+
+
+class TrustVisit(models.Model):
+    """A day on which a person read something in a space's forums ("days visited")."""
+
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "space", "day"], name="one_visit_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.space_id} on {self.day}"
+
+
+class TrustSettings(models.Model):
+    """A space's own thresholds: what each level needs, and the flag weight that hides."""
+
+    space = models.OneToOneField(Space, on_delete=models.CASCADE, related_name="trust_settings")
+    # {"1": {"topics_read": 3, ...}, ...}: only what differs from the defaults.
+    requirements = models.JSONField(default=dict, blank=True)
+    flag_hide_weight = models.PositiveSmallIntegerField(null=True, blank=True)
+    updated_by = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"trust settings of {self.space_id}"

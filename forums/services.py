@@ -16,13 +16,15 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Model
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
 from classrooms.models import Activity, ActivityKind, MediaKind, Module
 from classrooms.services import activity_create
+from forums import trust
 from forums.conf import limit
 from forums.models import (
     Attachment,
@@ -85,13 +87,6 @@ def _require_moderator(user: User, forum: Forum) -> None:
         raise PermissionDenied(_("Only the forum's moderators may do this."))
 
 
-def is_new_account(user: User) -> bool:
-    """Discourse's "new user": young accounts get tighter limits (staff roles never do)."""
-    if user.has_role(Role.TRAINER, Role.COORDINATOR, Role.ADMIN):
-        return False
-    return user.date_joined > timezone.now() - timedelta(hours=limit("NEW_ACCOUNT_HOURS"))
-
-
 def mentioned_names(body: str) -> list[str]:
     # Code spans and blocks do not mention anyone.
     text = re.sub(r"```.*?```|`[^`]*`", "", body or "", flags=re.S)
@@ -101,7 +96,7 @@ def mentioned_names(body: str) -> list[str]:
     return list(seen)
 
 
-def _check_rate(user: User, *, new_thread: bool) -> None:
+def _check_rate(user: User, *, new_thread: bool, space_id: int) -> None:
     now = timezone.now()
     posts = Post.objects.filter(author=user)
     if posts.filter(created_at__gte=now - timedelta(minutes=1)).count() >= limit(
@@ -112,16 +107,33 @@ def _check_rate(user: User, *, new_thread: bool) -> None:
         author=user, created_at__gte=now - timedelta(hours=1)
     ).count() >= limit("THREADS_PER_HOUR"):
         raise RateLimited(detail=_("Too many new threads this hour."), wait=3600)
-    if not is_new_account(user):
-        return
-    if posts.filter(created_at__gte=now - timedelta(hours=1)).count() >= limit(
+    level = trust.level_of(user=user, space=space_id)
+    if level == 0 and posts.filter(created_at__gte=now - timedelta(hours=1)).count() >= limit(
         "NEW_POSTS_PER_HOUR"
     ):
-        raise RateLimited(detail=_("New accounts may post a few times an hour."), wait=3600)
-    if new_thread and Thread.objects.filter(
-        author=user, created_at__gte=now - timedelta(days=1)
-    ).count() >= limit("NEW_THREADS_PER_DAY"):
-        raise RateLimited(detail=_("New accounts may open a few threads a day."), wait=86400)
+        raise RateLimited(
+            detail=_("At trust level 0 you may post %(n)s times an hour; level 1 lifts this.")
+            % {"n": limit("NEW_POSTS_PER_HOUR")},
+            wait=3600,
+        )
+    cap = trust.limit_at("threads_per_day", level)
+    if new_thread and cap is not None:
+        opened = Thread.objects.filter(
+            author=user, forum__space_id=space_id, created_at__gte=now - timedelta(days=1)
+        ).count()
+        if opened >= cap:
+            raise RateLimited(
+                detail=_(
+                    "At trust level %(level)s you may open %(n)s threads a day; "
+                    "level %(needed)s allows more."
+                )
+                % {
+                    "level": level,
+                    "n": cap,
+                    "needed": trust.level_needed("threads_per_day", opened + 1),
+                },
+                wait=86400,
+            )
 
 
 def _render_body(body: str) -> str:
@@ -136,35 +148,38 @@ def _render_body(body: str) -> str:
     return sanitize.markdown(body)
 
 
-def _check_content(user: User, body: str, body_html: str, files: Sequence[UploadedFile]) -> None:
-    """Limits on a rendered body (``_render_body`` has checked its length)."""
+def _check_content(
+    user: User, body: str, body_html: str, files: Sequence[UploadedFile], *, space_id: int
+) -> None:
+    """Limits on a rendered body (``_render_body`` has checked its length), by the author's
+    trust level in the space: links, images and mentions per post."""
     if not plain_text(body_html) and not files and "<img" not in body_html:
         raise ValidationError({"body": _("Write something.")})
-    if not is_new_account(user):
-        return
-    images = body_html.count("<img") + sum(1 for f in files if _is_image_name(f.name))
-    links = body_html.count("<a ")
-    if images > limit("NEW_MAX_IMAGES"):
-        raise ValidationError(
-            {
-                "body": _("New accounts may add %(n)s image(s) per post.")
-                % {"n": limit("NEW_MAX_IMAGES")}
-            }
-        )
-    if links > limit("NEW_MAX_LINKS"):
-        raise ValidationError(
-            {
-                "body": _("New accounts may add %(n)s link(s) per post.")
-                % {"n": limit("NEW_MAX_LINKS")}
-            }
-        )
-    if len(mentioned_names(body)) > limit("NEW_MAX_MENTIONS"):
-        raise ValidationError(
-            {
-                "body": _("New accounts may mention %(n)s people per post.")
-                % {"n": limit("NEW_MAX_MENTIONS")}
-            }
-        )
+    level = trust.level_of(user=user, space=space_id)
+    counts = {
+        "images": body_html.count("<img") + sum(1 for f in files if _is_image_name(f.name)),
+        "links": body_html.count("<a "),
+        "mentions": len(mentioned_names(body)),
+    }
+    messages = {
+        "images": _(
+            "At trust level %(level)s a post may have %(n)s image(s); this one has %(count)s."
+        ),
+        "links": _(
+            "At trust level %(level)s a post may have %(n)s link(s); this one has %(count)s."
+        ),
+        "mentions": _(
+            "At trust level %(level)s a post may mention %(n)s people; this one mentions %(count)s."
+        ),
+    }
+    for kind, count in counts.items():
+        cap = trust.limit_at(kind, level)
+        if cap is not None and count > cap:
+            message = messages[kind] % {"level": level, "n": cap, "count": count}
+            needed = trust.level_needed(kind, count)
+            if needed is not None:
+                message += " " + _("Level %(needed)s allows it.") % {"needed": needed}
+            raise ValidationError({"body": message})
 
 
 def _extension(name: str) -> str:
@@ -327,7 +342,7 @@ def _insert_post(
     """Store a post whose ``body_html`` was rendered before the transaction (the topic's
     order is held from here to the commit)."""
     realtime.hold_topic_order(thread.topic)
-    _check_content(author, body, body_html, files)
+    _check_content(author, body, body_html, files, space_id=thread.forum.space_id)
     _check_files(files)
     post = Post.objects.create(
         thread=thread, author=author, body=body, body_html=body_html, reply_to=reply_to
@@ -426,7 +441,7 @@ def thread_create(
 ) -> Thread:
     """Open a thread with its first post; the forum's followers are told."""
     body_html = _render_body(body)  # before the transaction and its locks
-    return _thread_create(
+    thread = _thread_create(
         author=author,
         forum=forum,
         title=title,
@@ -436,6 +451,8 @@ def thread_create(
         tags=tags,
         files=files,
     )
+    trust.trust_recompute(user=author, space=forum.space_id)  # after the forum's lock
+    return thread
 
 
 @transaction.atomic
@@ -451,7 +468,7 @@ def _thread_create(
     files: Sequence[UploadedFile],
 ) -> Thread:
     _require_writer(author, forum)
-    _check_rate(author, new_thread=True)
+    _check_rate(author, new_thread=True, space_id=forum.space_id)
     title = plain_text(title)
     if not title:
         raise ValidationError({"title": _("A title is required.")})
@@ -487,9 +504,12 @@ def post_create(
 ) -> Post:
     """Reply in a thread (optionally quoting ``reply_to``); live for everyone on the thread."""
     body_html = _render_body(body)  # before the transaction: never under the thread's lock
-    return _post_create(
+    post = _post_create(
         author=author, thread=thread, body=body, body_html=body_html, reply_to=reply_to, files=files
     )
+    # Posting counts towards the author's trust level; after the thread's lock is released.
+    trust.trust_recompute(user=author, space=post.thread.forum.space_id)
+    return post
 
 
 @transaction.atomic
@@ -510,7 +530,7 @@ def _post_create(
         raise PermissionDenied(_("This thread is locked."))
     if reply_to is not None and reply_to.thread_id != thread.pk:
         raise ValidationError({"reply_to": _("Quote a post of the same thread.")})
-    _check_rate(author, new_thread=False)
+    _check_rate(author, new_thread=False, space_id=thread.forum.space_id)
     post = _insert_post(
         author=author,
         thread=thread,
@@ -534,6 +554,10 @@ def thread_mark_read(*, user: User, thread: Thread, post_id: int) -> int:
     past the thread's last post counts as its last post. Returns the mark."""
     if not can_view_thread(user=user, thread=thread):
         raise PermissionDenied(_("You cannot see this thread."))
+    # Reading counts towards trust levels: a day visited, topics and posts read.
+    space_id = thread.forum.space_id
+    trust.visit_record(user=user, space=space_id)
+    transaction.on_commit(lambda: trust.trust_recompute(user=user, space=space_id))
     shown = (
         Post.objects.filter(thread=thread, id__lte=post_id)
         .order_by("-id")
@@ -561,6 +585,11 @@ def can_edit_post(*, user: User, post: Post) -> bool:
         return False
     if is_forum_moderator(user=user, forum=post.thread.forum):
         return True
+    if post.is_wiki and not post.is_hidden and not post.thread.is_locked:
+        # A wiki post: its author, and others from the wiki level up, at any time.
+        return post.author_id == user.pk or trust.level_of(
+            user=user, space=post.thread.forum.space_id
+        ) >= limit("WIKI_EDIT_LEVEL")
     window = timedelta(minutes=limit("EDIT_WINDOW_MINUTES"))
     return (
         post.author_id == user.pk
@@ -582,9 +611,20 @@ def _post_edit(*, editor: User, post: Post, body: str, body_html: str) -> Post:
         Post.objects.select_for_update().select_related("thread__forum", "author").get(pk=post.pk)
     )
     if not can_edit_post(user=editor, post=post):
+        if post.is_wiki and post.author_id != editor.pk and not post.is_hidden:
+            raise PermissionDenied(
+                _(
+                    "Editing other people's wiki posts needs trust level %(needed)s; "
+                    "you are at level %(level)s."
+                )
+                % {
+                    "needed": limit("WIKI_EDIT_LEVEL"),
+                    "level": trust.level_of(user=editor, space=post.thread.forum.space_id),
+                }
+            )
         raise PermissionDenied(_("You can no longer edit this post."))
     _require_writer(editor, post.thread.forum)
-    _check_content(editor, body, body_html, ())
+    _check_content(editor, body, body_html, (), space_id=post.thread.forum.space_id)
     if body == post.body:
         return post
     PostRevision.objects.create(post=post, editor=editor, body=post.body, body_html=post.body_html)
@@ -633,16 +673,12 @@ def post_react(*, user: User, post: Post, emoji: str, on: bool = True) -> Post:
     _require_writer(user, post.thread.forum)
     if post.is_hidden or post.is_deleted:
         raise ValidationError(_("This post cannot be reacted to."))
-    if on:
-        _obj, changed = Reaction.objects.get_or_create(user=user, post=post, emoji=emoji)
-    else:
-        changed = bool(Reaction.objects.filter(user=user, post=post, emoji=emoji).delete()[0])
-    if changed:
-        counts = dict(post.reaction_counts or {})
-        counts[emoji] = max(0, counts.get(emoji, 0) + (1 if on else -1))
-        post.reaction_counts = {k: v for k, v in counts.items() if v}
-        post.save(update_fields=["reaction_counts"])
+    if reaction_toggle(Reaction, post, user=user, emoji=emoji, on=on, post=post):
         _thread_event(post.thread, "reaction.changed", post)
+        if emoji in trust.LIKES and post.author_id != user.pk:
+            # A like received counts towards the author's level (after this commit).
+            author, space_id = post.author, post.thread.forum.space_id
+            transaction.on_commit(lambda: trust.trust_recompute(user=author, space=space_id))
     return post
 
 
@@ -743,8 +779,8 @@ def post_restore(*, moderator: User, post: Post, reason: str = "") -> Post:
     _require_moderator(moderator, post.thread.forum)
     if not post.is_hidden:
         return post
-    post.is_hidden, post.hidden_reason = False, ""
-    post.save(update_fields=["is_hidden", "hidden_reason"])
+    post.is_hidden, post.hidden_reason, post.hidden_by_flags = False, "", False
+    post.save(update_fields=["is_hidden", "hidden_reason", "hidden_by_flags"])
     _log(
         moderator,
         "post.restore",
@@ -758,45 +794,146 @@ def post_restore(*, moderator: User, post: Post, reason: str = "") -> Post:
     return post
 
 
+def _forum_moderators(forum: Forum) -> list[User]:
+    """The people who moderate ``forum`` (``is_forum_moderator``), for a notice."""
+    from django.db.models import Q
+
+    candidates = (
+        User.objects.filter(
+            Q(role_grants__role=Role.ADMIN)
+            | Q(
+                role_grants__role__in=[Role.COORDINATOR, Role.TRAINER],
+                space_memberships__space_id=forum.space_id,
+            )
+            | Q(moderated_forums=forum),
+            is_active=True,
+        )
+        .distinct()
+        .order_by("pk")[:200]
+    )
+    return [u for u in candidates if is_forum_moderator(user=u, forum=forum)]
+
+
 @transaction.atomic
 def post_flag(*, reporter: User, post: Post, reason: str, note: str = "") -> Flag:
-    """Report a post to the moderators' queue (once per person while it is open)."""
-    post = Post.objects.select_related("thread__forum").get(pk=post.pk)
+    """Report a post to the moderators' queue (once per person while it is open).
+
+    The flag weighs what the reporter's trust level weighs (``FLAG_WEIGHTS``); when the
+    open flags of a post weigh the space's threshold, the post is hidden (live) until a
+    moderator decides. The post's row is locked first, so flags at the same moment are
+    counted one after the other, each once, and the post is hidden once.
+    """
+    post = (
+        Post.objects.select_for_update().select_related("thread__forum", "author").get(pk=post.pk)
+    )
     if not can_view_thread(user=reporter, thread=post.thread):
         raise PermissionDenied(_("You cannot see this thread."))
     if reason not in Flag.Reason.values:
         raise ValidationError({"reason": _("Choose a reason.")})
     if post.author_id == reporter.pk:
         raise ValidationError(_("You cannot flag your own post."))
+    if post.is_deleted:
+        raise ValidationError(_("This post was deleted."))
     existing = Flag.objects.filter(post=post, reporter=reporter, status=Flag.Status.OPEN).first()
     if existing:
         return existing
-    return Flag.objects.create(
-        post=post, reporter=reporter, reason=reason, note=plain_text(note)[:500]
+    forum = post.thread.forum
+    weight = trust.flag_weight(trust.level_of(user=reporter, space=forum.space_id))
+    flag = Flag.objects.create(
+        post=post, reporter=reporter, reason=reason, note=plain_text(note)[:500], weight=weight
     )
+    total = sum(
+        Flag.objects.filter(post=post, status=Flag.Status.OPEN).values_list("weight", flat=True)
+    )
+    if not post.is_hidden and weight and total >= trust.flag_hide_weight(forum.space_id):
+        post.is_hidden, post.hidden_by_flags = True, True
+        post.hidden_reason = _("Hidden after flags from members; waiting for a moderator.")
+        post.save(update_fields=["is_hidden", "hidden_by_flags", "hidden_reason"])
+        _thread_event(post.thread, "post.hidden", post)
+        notify(
+            recipients=_forum_moderators(forum),
+            kind="forums.flagged",
+            verb=_("A post in “%(title)s” was hidden by members' flags: decide")
+            % {"title": post.thread.title},
+            actor=reporter,
+            target=post,
+            url=reverse("forum-moderation"),
+        )
+    return flag
 
 
 @transaction.atomic
 def flag_resolve(*, moderator: User, flag: Flag, hide: bool, reason: str = "") -> Flag:
-    """Act on a flag (hide the post) or dismiss it."""
+    """Uphold the flags on a post (it stays or becomes hidden; its author's trust level
+    is computed again: upheld flags count against it) or dismiss them (a post the flags
+    hid is restored)."""
     flag = Flag.objects.select_related("post__thread__forum").get(pk=flag.pk)
     _require_moderator(moderator, flag.post.thread.forum)
+    post = (
+        Post.objects.select_for_update()
+        .select_related("thread__forum", "author")
+        .get(pk=flag.post_id)
+    )
+    forum = post.thread.forum
+    now = timezone.now()
     if hide:
-        post_hide(moderator=moderator, post=flag.post, reason=reason or flag.get_reason_display())
+        if post.is_hidden:
+            Flag.objects.filter(post=post, status=Flag.Status.OPEN).update(
+                status=Flag.Status.ACTED, resolved_by=moderator, resolved_at=now
+            )
+            post.hidden_by_flags = False
+            post.hidden_reason = plain_text(reason or flag.get_reason_display())[:200]
+            post.save(update_fields=["hidden_by_flags", "hidden_reason"])
+            _log(
+                moderator,
+                "flag.uphold",
+                forum=forum,
+                thread=post.thread,
+                post=post,
+                target_user=post.author,
+                reason=reason,
+            )
+        else:
+            post_hide(moderator=moderator, post=post, reason=reason or flag.get_reason_display())
+        author = post.author
+        transaction.on_commit(lambda: trust.trust_recompute(user=author, space=forum.space_id))
     else:
-        Flag.objects.filter(post=flag.post, status=Flag.Status.OPEN).update(
-            status=Flag.Status.DISMISSED, resolved_by=moderator, resolved_at=timezone.now()
+        Flag.objects.filter(post=post, status=Flag.Status.OPEN).update(
+            status=Flag.Status.DISMISSED, resolved_by=moderator, resolved_at=now
         )
         _log(
             moderator,
             "flag.dismiss",
-            forum=flag.post.thread.forum,
-            thread=flag.post.thread,
-            post=flag.post,
+            forum=forum,
+            thread=post.thread,
+            post=post,
             reason=reason,
         )
+        if post.hidden_by_flags:
+            post.is_hidden, post.hidden_by_flags, post.hidden_reason = False, False, ""
+            post.save(update_fields=["is_hidden", "hidden_by_flags", "hidden_reason"])
+            _thread_event(post.thread, "post.restored", post)
     flag.refresh_from_db()
     return flag
+
+
+@transaction.atomic
+def post_set_wiki(*, user: User, post: Post, on: bool) -> Post:
+    """Make a post a wiki (or not): its author or a moderator."""
+    post = (
+        Post.objects.select_for_update().select_related("thread__forum", "author").get(pk=post.pk)
+    )
+    if not can_view_thread(user=user, thread=post.thread):
+        raise PermissionDenied(_("You cannot see this thread."))
+    if post.author_id != user.pk and not is_forum_moderator(user=user, forum=post.thread.forum):
+        raise PermissionDenied(_("Only the author or a moderator makes a post a wiki."))
+    if post.is_deleted or post.is_hidden:
+        raise ValidationError(_("This post cannot be a wiki."))
+    if post.is_wiki != on:
+        post.is_wiki = on
+        post.save(update_fields=["is_wiki"])
+        _thread_event(post.thread, "post.updated", post)
+    return post
 
 
 @transaction.atomic
@@ -1016,16 +1153,27 @@ def library_item_react(
         raise ValidationError({"emoji": _("Unknown reaction.")})
     item = LibraryItem.objects.select_for_update().select_related("author").get(pk=item.pk)
     _require_approved_reader(user, item)
-    if on:
-        _obj, changed = Reaction.objects.get_or_create(user=user, item=item, emoji=emoji)
-    else:
-        changed = bool(Reaction.objects.filter(user=user, item=item, emoji=emoji).delete()[0])
-    if changed:
-        counts = dict(item.reaction_counts or {})
-        counts[emoji] = max(0, counts.get(emoji, 0) + (1 if on else -1))
-        item.reaction_counts = {k: v for k, v in counts.items() if v}
-        item.save(update_fields=["reaction_counts"])
+    reaction_toggle(Reaction, item, user=user, emoji=emoji, on=on, item=item)
     return item
+
+
+def reaction_toggle(
+    reactions: type[Model], target: Model, *, user: User, emoji: str, on: bool, **of: Any
+) -> bool:
+    """Add (``on``) or remove ``user``'s ``emoji`` among ``reactions`` rows of ``target``
+    (``of``: the row's link to it, e.g. ``post=post``) and keep ``target.reaction_counts``
+    in step; True if anything changed. Forum posts, library items and blog posts share it
+    (the caller holds ``target``'s row lock)."""
+    if on:
+        _obj, changed = reactions.objects.get_or_create(user=user, emoji=emoji, **of)
+    else:
+        changed = bool(reactions.objects.filter(user=user, emoji=emoji, **of).delete()[0])
+    if changed:
+        counts = dict(target.reaction_counts or {})
+        counts[emoji] = max(0, counts.get(emoji, 0) + (1 if on else -1))
+        target.reaction_counts = {k: v for k, v in counts.items() if v}
+        target.save(update_fields=["reaction_counts"])
+    return changed
 
 
 def item_comment_create(*, author: User, item: LibraryItem, body: str) -> ItemComment:
@@ -1038,6 +1186,6 @@ def _item_comment_create(
     *, author: User, item: LibraryItem, body: str, body_html: str
 ) -> ItemComment:
     _require_approved_reader(author, item)
-    _check_rate(author, new_thread=False)
-    _check_content(author, body, body_html, ())
+    _check_rate(author, new_thread=False, space_id=item.space_id)
+    _check_content(author, body, body_html, (), space_id=item.space_id)
     return ItemComment.objects.create(item=item, author=author, body=body, body_html=body_html)

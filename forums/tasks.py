@@ -81,3 +81,31 @@ def send_forum_digests() -> int:
         )
         sent += 1
     return sent
+
+
+@task()
+def recompute_trust_levels() -> int:
+    """Compute every member's forum trust level in every space again (what only time
+    changes: days since joining). Idempotent; returns how many levels changed."""
+    from forums import trust
+    from forums.models import TrustLevel
+    from hub.accounts.models import SpaceMembership
+
+    changed = 0
+    memberships = (
+        SpaceMembership.objects.filter(user__is_active=True)
+        .exclude(user__role_grants__role__in=trust.STAFF_ROLES)
+        .exclude(user__is_superuser=True)
+        .select_related("user")
+        .order_by("pk")
+    )
+    for membership in memberships.iterator(chunk_size=500):
+        before = (
+            TrustLevel.objects.filter(user=membership.user, space_id=membership.space_id)
+            .values_list("level", flat=True)
+            .first()
+        )
+        row = trust.trust_recompute(user=membership.user, space=membership.space_id)
+        if row is not None and row.level != before:
+            changed += 1
+    return changed

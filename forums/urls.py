@@ -10,6 +10,7 @@ urlpatterns = [
     path("forums/threads/<int:pk>/", views.thread_detail, name="forum-thread"),
     path("forums/moderation/", views.moderation_queue, name="forum-moderation"),
     path("forums/search/", views.search, name="forum-search"),
+    path("forums/trust/", views.trust_page, name="forum-trust"),
     path("forums/library/", views.library, name="library"),
     path("forums/library/<int:pk>/", views.library_item, name="library-item"),
 ]
@@ -52,6 +53,23 @@ api_urlpatterns = [
     path("forums/posts/<int:pk>/flags/", api.PostFlagsView.as_view(), name="api-post-flags"),
     path("forums/posts/<int:pk>/hide/", api.PostHideView.as_view(), name="api-post-hide"),
     path("forums/posts/<int:pk>/restore/", api.PostRestoreView.as_view(), name="api-post-restore"),
+    path("forums/posts/<int:pk>/wiki/", api.PostWikiView.as_view(), name="api-post-wiki"),
+    path("forums/trust/", api.TrustMeView.as_view(), name="api-forum-trust"),
+    path(
+        "forums/trust/spaces/<int:pk>/",
+        api.TrustSettingsView.as_view(),
+        name="api-forum-trust-settings",
+    ),
+    path(
+        "forums/trust/spaces/<int:pk>/pins/",
+        api.TrustPinView.as_view(),
+        name="api-forum-trust-pins",
+    ),
+    path(
+        "forums/trust/spaces/<int:pk>/members/<int:user_id>/",
+        api.TrustMemberView.as_view(),
+        name="api-forum-trust-member",
+    ),
     path("forums/flags/", api.FlagQueueView.as_view(), name="api-forum-flags"),
     path("forums/flags/<int:pk>/resolve/", api.FlagResolveView.as_view(), name="api-flag-resolve"),
     path("forums/moderation-log/", api.ModerationLogView.as_view(), name="api-forum-log"),

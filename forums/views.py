@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework.exceptions import Throttled
 
 from classrooms.models import Module
-from forums import services
+from forums import services, trust
 from forums.conf import limit
 from forums.models import Emoji, Forum, LibraryItem, Post, Thread
 from forums.selectors import (
@@ -204,6 +204,8 @@ def thread_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "moderator": moderator,
                 "last_page": not page.has_next(),
                 "edit_window_minutes": limit("EDIT_WINDOW_MINUTES"),
+                "trust_level": trust.level_of(user=request.user, space=thread.forum.space_id),
+                "wiki_level": limit("WIKI_EDIT_LEVEL"),
                 "emoji": dict(Emoji.choices),
                 "posts": posts,
             },
@@ -312,5 +314,85 @@ def library_item(request: HttpRequest, pk: int) -> HttpResponse:
             "course_modules": modules_for_library(user=request.user, space_id=item.space_id)
             if item.status == LibraryItem.Status.APPROVED
             else [],
+        },
+    )
+
+
+# -- trust levels (forums/trust.py) ------------------------------------------------------------
+@login_required
+def trust_page(request: HttpRequest) -> HttpResponse:
+    """The rules shown to members: their level, what the next one needs, their progress,
+    each level's limits; for space admins, the space's thresholds and pinned levels."""
+    from hub.accounts.models import Space, User
+    from hub.accounts.selectors import is_space_member
+
+    space_id = parse_id(request.GET.get("space", "")) if request.GET.get("space") else None
+    space = Space.objects.filter(pk=space_id).first() if space_id else current_space(request)
+    if space is None or not is_space_member(user=request.user, space=space.pk):
+        raise Http404
+    admin = trust.can_admin_trust(user=request.user, space=space)
+    if request.method == "POST":
+        if not admin:
+            raise PermissionDenied
+        try:
+            if request.POST.get("action") == "pin":
+                person = User.objects.filter(
+                    username=request.POST.get("username", "")[:150],
+                    space_memberships__space=space,
+                ).first()
+                if person is None:
+                    raise ValidationError(_("No member of this space has that user name."))
+                raw = request.POST.get("level", "")
+                level = None if raw == "" else parse_id(raw)
+                if raw != "" and level is None:
+                    raise ValidationError(_("A level from 0 to 4."))
+                trust.trust_pin(actor=request.user, user=person, space=space, level=level)
+                messages.success(request, _("The level is saved."))
+            else:
+                reqs: dict[str, dict[str, int]] = {}
+                for level, defaults in trust.requirements_for(space).items():
+                    for key in defaults:
+                        raw = request.POST.get(f"req-{level}-{key}", "")
+                        value = parse_id(raw)
+                        if value is None:
+                            raise ValidationError(_("Whole numbers only."))
+                        if value != trust.DEFAULT_REQUIREMENTS[level].get(key):
+                            reqs.setdefault(str(level), {})[key] = value
+                weight = parse_id(request.POST.get("flag_hide_weight", ""))
+                trust.trust_settings_set(
+                    actor=request.user, space=space, requirements=reqs, flag_hide_weight=weight
+                )
+                messages.success(request, _("The thresholds are saved."))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect(f"{request.path}?space={space.pk}")
+    progress = trust.progress_payload(user=request.user, space=space)
+    reqs = trust.requirements_for(space)
+    return render(
+        request,
+        "forums/trust.html",
+        {
+            "space": space,
+            "progress": progress,
+            "rules": trust.rules_table(),
+            "limit_labels": list(trust.LIMIT_LABELS.values()),
+            "requirement_rows": [
+                {
+                    "key": key,
+                    "label": label,
+                    "levels": [(level, reqs[level].get(key, 0)) for level in range(1, 5)],
+                }
+                for key, label in trust.REQUIREMENT_LABELS.items()
+            ],
+            "flag_hide_weight": trust.flag_hide_weight(space),
+            "wiki_level": limit("WIKI_EDIT_LEVEL"),
+            "admin": admin,
+            "pinned": (
+                trust.TrustLevel.objects.filter(space=space, pinned_level__isnull=False)
+                .select_related("user")
+                .order_by("user__username")
+                if admin
+                else []
+            ),
         },
     )

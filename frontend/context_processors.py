@@ -36,6 +36,8 @@ NAV_ICONS = {
     "announcements": "megaphone",
     "announcement-new": "plus",
     "games": "circle-help",
+    "blogs": "book-open",
+    "forum-trust": "shield",
     "notifications": "bell",
     "style-guide": "layout-dashboard",
     "admin": "shield",
@@ -82,6 +84,8 @@ def navigation(request: HttpRequest, roles: dict[str, bool]) -> dict[str, list[N
             ("announcements", "announcement-detail"),
         ),
         ("games", _("Quiz games"), reverse("games"), ()),
+        ("blogs", _("Blogs"), reverse("blogs"), ()),
+        ("forum-trust", _("Trust levels"), reverse("forum-trust"), ("forum-trust",)),
     ]
     if roles[Role.TRAINER] or roles[Role.COORDINATOR] or roles[Role.ADMIN]:
         more.append(("announcement-new", _("New announcement"), reverse("announcement-new"), ()))

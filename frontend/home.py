@@ -263,6 +263,15 @@ def _jobs() -> dict[str, Any] | None:
     return {"counts": counts, "failed": failed}
 
 
+def blog_feed(request: Any) -> dict[str, Any]:
+    """The space's latest blog posts (blogs/), below the role sections; live on the
+    space's ``blogs.space.<id>`` feed topic."""
+    from blogs.selectors import home_feed
+
+    space = getattr(request, "space", None)  # lazy: test it by truth
+    return home_feed(user=request.user, space_id=space.pk if space else None)
+
+
 BUILDERS = {
     Role.LEARNER.value: learner,
     Role.TRAINER.value: trainer,

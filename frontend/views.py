@@ -36,6 +36,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "sections": sections,
             "announcements": announcements_for(user=user)[:3],
+            "blog_feed": home.blog_feed(request),
             "today": timezone.now(),
         },
     )

@@ -112,6 +112,8 @@ LYCEUM_FEATURE_APPS = (
     "skills",
     "lti",  # Lyceum as an LTI 1.3 tool (issue 18)
     "search",  # search across chat, forums, library and courses (issue 22)
+    "externaltools",  # Lyceum as an LTI 1.3 platform (issue 18)
+    "blogs",  # a person's or a team's blog (issue 22)
 )
 
 INSTALLED_APPS = [
@@ -154,6 +156,8 @@ INSTALLED_APPS = [
     "skills.apps.SkillsConfig",
     "lti.apps.LtiConfig",  # Lyceum as an LTI 1.3 tool (issue 18)
     "search.apps.SearchConfig",
+    "externaltools.apps.ExternalToolsConfig",  # LTI 1.3 platform (issue 18)
+    "blogs.apps.BlogsConfig",
 ]
 
 MIDDLEWARE = [
@@ -323,6 +327,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 INTEGRATIONS_PACKAGE_ROOT = Path(
     os.environ.get("INTEGRATIONS_PACKAGE_ROOT", MEDIA_ROOT.parent / "packages")
 )
+# Outbound webhooks may reach loopback / private / link-local addresses (integrations/
+# egress.py): off, so a subscription cannot make our workers call the internal network.
+INTEGRATIONS_ALLOW_PRIVATE_NETWORKS = env_bool("INTEGRATIONS_ALLOW_PRIVATE_NETWORKS")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -446,10 +453,15 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PointReasonEnum": "leaderboards.models.Reason",
         "FlagReasonEnum": "forums.models.Flag.Reason",
+        # The reaction set of forum posts, library items and blog posts.
+        "ForumEmojiEnum": "forums.models.Emoji",
         # A session survey's question kinds (sessions.api.SurveyQuestionSerializer).
         "SurveyQuestionKindEnum": ["rating", "text"],
         # Notification kinds (registered by the apps; read when the schema is built).
         "NotificationKindEnum": "hub.notify.KINDS",
+        # Webhook subscriptions and their delivery log (integrations.api).
+        "WebhookEventTypeEnum": "integrations.models.WebhookEventType",
+        "WebhookDeliveryStatusEnum": "integrations.models.DeliveryStatus",
     },
 }
 

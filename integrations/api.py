@@ -14,6 +14,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_array_type, build_basic_type
@@ -21,6 +23,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
+from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,7 +31,13 @@ from rest_framework.views import APIView
 from hub.accounts.selectors import is_space_member
 from hub.api import error_json
 from hub.params import query_id
-from integrations.models import StatementSource
+from integrations.models import (
+    DeliveryStatus,
+    StatementSource,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEventType,
+)
 from integrations.xapi import statements_store
 
 MAX_STATEMENTS = 100
@@ -384,3 +393,237 @@ class Cmi5AgentProfileView(Cmi5Cors):
             return Response({"error": {"code": "not_found", "message": _("No such profile.")}},
                             status=404)  # fmt: skip
         return Response(document)
+
+
+# -- outbound webhook subscriptions (administrators and the space's coordinators) -----------
+class WebhookTrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    status_code = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField()
+    duration_ms = serializers.IntegerField()
+
+
+class WebhookDeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    subscription = serializers.IntegerField(source="endpoint_id")
+    message_id = serializers.CharField(help_text="The `webhook-id` header (kept by a replay).")
+    event_type = serializers.CharField()
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    last_status_code = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField()
+    replay_of = serializers.IntegerField(source="replay_of_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    payload = serializers.JSONField()
+    tries = WebhookTrySerializer(many=True)
+
+
+class WebhookSubscriptionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    space = serializers.IntegerField(source="space_id", read_only=True)
+    url = serializers.CharField(max_length=500)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEventType.choices),
+        allow_empty=False,
+        max_length=len(WebhookEventType.choices),
+    )
+    is_active = serializers.BooleanField(required=False)
+    failure_streak = serializers.IntegerField(read_only=True)
+    disabled_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    disabled_reason = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class WebhookSubscriptionWithSecretSerializer(WebhookSubscriptionSerializer):
+    secret = serializers.CharField(
+        read_only=True,
+        help_text="The signing secret (`whsec_...`): shown only in this answer, keep it.",
+    )
+
+
+def _may_manage_some_space(user: Any) -> None:
+    """Learners and trainers are refused (403); a manager asking for another space's ids
+    gets a 404, as if they did not exist."""
+    from hub.accounts.models import Role
+
+    if not (user.has_role(Role.ADMIN) or user.has_role(Role.COORDINATOR)):
+        raise PermissionDenied(_("You may not manage the integrations of this space."))
+
+
+def _managed_space(user: Any, space_id: int) -> Any:
+    from django.http import Http404
+
+    from integrations.selectors import managed_spaces
+
+    _may_manage_some_space(user)
+    space = managed_spaces(user=user).filter(pk=space_id).first()
+    if space is None:
+        raise Http404
+    return space
+
+
+def _managed_endpoint(user: Any, pk: int) -> WebhookEndpoint:
+    from django.http import Http404
+
+    from integrations.selectors import managed_spaces
+
+    _may_manage_some_space(user)
+    endpoint = (
+        WebhookEndpoint.objects.select_related("space")
+        .filter(pk=pk, space__in=managed_spaces(user=user))
+        .first()
+    )
+    if endpoint is None:
+        raise Http404
+    return endpoint
+
+
+class WebhookSubscriptionsView(APIView):
+    """A space's webhook subscriptions: list them, or subscribe an URL to event types."""
+
+    @extend_schema(responses={200: WebhookSubscriptionSerializer(many=True)})
+    def get(self, request: Request, space_id: int) -> Response:
+        from integrations.selectors import endpoints_of
+
+        space = _managed_space(request.user, space_id)
+        return Response(
+            WebhookSubscriptionSerializer(endpoints_of(space_id=space.pk), many=True).data
+        )
+
+    @extend_schema(
+        request=WebhookSubscriptionSerializer,
+        responses={201: WebhookSubscriptionWithSecretSerializer},
+        description="The answer holds the signing secret: it is not shown again.",
+    )
+    def post(self, request: Request, space_id: int) -> Response:
+        from hub.api import validated
+        from integrations import services
+
+        space = _managed_space(request.user, space_id)
+        data = validated(WebhookSubscriptionSerializer, request.data)
+        with transaction.atomic():
+            endpoint = services.endpoint_create(
+                actor=request.user,
+                space=space,
+                url=data["url"],
+                event_types=data["event_types"],
+                description=data.get("description", ""),
+            )
+            if data.get("is_active") is False:
+                endpoint = services.endpoint_set_active(
+                    actor=request.user, endpoint=endpoint, active=False
+                )
+        return Response(WebhookSubscriptionWithSecretSerializer(endpoint).data, status=201)
+
+
+class WebhookSubscriptionView(APIView):
+    """One subscription: read, change (URL, events, description, active flag), delete."""
+
+    @extend_schema(responses={200: WebhookSubscriptionSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(WebhookSubscriptionSerializer(_managed_endpoint(request.user, pk)).data)
+
+    @extend_schema(
+        request=WebhookSubscriptionSerializer(partial=True),
+        responses={200: WebhookSubscriptionSerializer},
+        description="Fields left out keep their value; `is_active: true` resumes a paused "
+        "subscription (and clears its failure count).",
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        from integrations import services
+
+        endpoint = _managed_endpoint(request.user, pk)
+        serializer = WebhookSubscriptionSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        with transaction.atomic():
+            if {"url", "event_types", "description"} & data.keys():
+                endpoint = services.endpoint_update(
+                    actor=request.user,
+                    endpoint=endpoint,
+                    url=data.get("url", endpoint.url),
+                    event_types=data.get("event_types", endpoint.event_types),
+                    description=data.get("description", endpoint.description),
+                )
+            if "is_active" in data and data["is_active"] != endpoint.is_active:
+                endpoint = services.endpoint_set_active(
+                    actor=request.user, endpoint=endpoint, active=data["is_active"]
+                )
+        return Response(WebhookSubscriptionSerializer(endpoint).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        from integrations import services
+
+        services.endpoint_delete(actor=request.user, endpoint=_managed_endpoint(request.user, pk))
+        return Response(status=204)
+
+
+class WebhookRotateSecretView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: WebhookSubscriptionWithSecretSerializer},
+        description="A new signing secret replaces the old one at once; the answer is the "
+        "only place it is shown.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        from integrations import services
+
+        endpoint = services.endpoint_rotate_secret(
+            actor=request.user, endpoint=_managed_endpoint(request.user, pk)
+        )
+        return Response(WebhookSubscriptionWithSecretSerializer(endpoint).data)
+
+
+class WebhookPingView(APIView):
+    @extend_schema(
+        request=None,
+        responses={202: WebhookDeliverySerializer},
+        description="Queue a signed `webhook.test` message to the subscription (whatever "
+        "events it listens to); its result appears in the delivery log.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        from integrations import services
+
+        delivery = services.endpoint_ping(
+            actor=request.user, endpoint=_managed_endpoint(request.user, pk)
+        )
+        return Response(WebhookDeliverySerializer(delivery).data, status=202)
+
+
+class WebhookDeliveriesView(ListAPIView):
+    """The delivery log of a subscription, newest first, with each HTTP try (paged)."""
+
+    serializer_class = WebhookDeliverySerializer
+
+    def get_queryset(self) -> QuerySet[WebhookDelivery]:
+        endpoint = _managed_endpoint(self.request.user, self.kwargs["pk"])
+        return endpoint.deliveries.prefetch_related("tries").order_by("-pk")
+
+
+class WebhookReplayView(APIView):
+    @extend_schema(
+        request=None,
+        responses={202: WebhookDeliverySerializer},
+        description="Send a finished delivery again: same `webhook-id`, fresh timestamp "
+        "and signature.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        from django.http import Http404
+
+        from integrations import services
+        from integrations.selectors import managed_spaces
+
+        _may_manage_some_space(request.user)
+        delivery = (
+            WebhookDelivery.objects.select_related("endpoint__space")
+            .filter(pk=pk, endpoint__space__in=managed_spaces(user=request.user))
+            .first()
+        )
+        if delivery is None:
+            raise Http404
+        replay = services.delivery_replay(actor=request.user, delivery=delivery)
+        return Response(WebhookDeliverySerializer(replay).data, status=202)

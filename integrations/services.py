@@ -28,7 +28,7 @@ from standardwebhooks.webhooks import Webhook
 
 from hub.accounts.models import Space
 from hub.notify import notify
-from integrations import payloads, selectors, xapi
+from integrations import egress, payloads, selectors, xapi
 from integrations.models import (
     DeliveryStatus,
     WebhookAttempt,
@@ -161,16 +161,18 @@ def webhook_deliver(*, delivery_id: int) -> str:
     code: int | None = None
     error = ""
     try:
-        response = httpx.post(
-            endpoint.url,
-            content=body.encode(),
-            headers=headers,
-            timeout=_timeout(),
-            follow_redirects=False,
+        response = egress.post_pinned(
+            endpoint.url, content=body.encode(), headers=headers, timeout=_timeout()
         )
         code = response.status_code
         if not 200 <= code < 300:
             error = f"HTTP {code}"
+    except egress.EgressRefused as exc:
+        # The host resolves (now) to an address we never call: trying again would only
+        # ask the same resolver, so the delivery fails at once.
+        duration = int((time.monotonic() - started) * 1000)
+        reason = _("Refused: %(reason)s") % {"reason": exc}
+        return _record(delivery, code=None, error=reason[:300], duration_ms=duration, final=True)
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
     duration = int((time.monotonic() - started) * 1000)
@@ -178,7 +180,16 @@ def webhook_deliver(*, delivery_id: int) -> str:
 
 
 @transaction.atomic
-def _record(delivery: WebhookDelivery, *, code: int | None, error: str, duration_ms: int) -> str:
+def _record(
+    delivery: WebhookDelivery,
+    *,
+    code: int | None,
+    error: str,
+    duration_ms: int,
+    final: bool = False,
+) -> str:
+    """Log one try; ``final``: a failure that is not retried (it still counts toward the
+    subscription's failure streak)."""
     delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
     WebhookAttempt.objects.create(
@@ -198,7 +209,7 @@ def _record(delivery: WebhookDelivery, *, code: int | None, error: str, duration
         _disable(endpoint, reason=_("The endpoint answered 410 Gone."))
         return DeliveryStatus.FAILED
     delays = _retry_delays()
-    if delivery.attempts <= len(delays):
+    if not final and delivery.attempts <= len(delays):
         run_after = timezone.now() + timedelta(seconds=delays[delivery.attempts - 1])
         delivery.next_attempt_at = run_after
         delivery.save()
@@ -261,6 +272,10 @@ def _clean(url: str, event_types: list[str], description: str) -> tuple[str, lis
         and parts.hostname not in ("localhost", "127.0.0.1", "::1")
     ):
         raise ValidationError({"url": _("Webhooks are sent over https:// only.")})
+    try:
+        egress.check_url(url)
+    except egress.EgressRefused as exc:
+        raise ValidationError({"url": str(exc)}) from exc
     types = sorted(set(event_types or []))
     if not types:
         raise ValidationError({"event_types": _("Choose at least one event.")})
@@ -348,3 +363,25 @@ def delivery_replay(*, actor: Any, delivery: WebhookDelivery) -> WebhookDelivery
     )
     _enqueue_delivery(replay.pk)
     return replay
+
+
+TEST_EVENT_TYPE = "webhook.test"
+
+
+@transaction.atomic
+def endpoint_ping(*, actor: Any, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Send a signed test message (``webhook.test``) to a subscription, whatever events it
+    listens to, through the same delivery path (log, retries) as real events."""
+    _require_manager(actor, endpoint.space_id)
+    if not endpoint.is_active:
+        raise ValidationError(_("Resume the subscription before sending it a test event."))
+    body = {
+        "type": TEST_EVENT_TYPE,
+        "timestamp": timezone.now().isoformat(),
+        "data": {
+            "space": payloads.data_of({}, endpoint.space)["space"],
+            "subscription": {"id": endpoint.pk},
+            "sent_by": {"id": actor.pk},
+        },
+    }
+    return _deliveries_create(endpoints=[endpoint], event_type=TEST_EVENT_TYPE, body=body)[0]

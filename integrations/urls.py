@@ -60,3 +60,36 @@ urlpatterns += [
         name="package-content",
     ),
 ]
+
+api_urlpatterns += [
+    path(
+        "integrations/spaces/<int:space_id>/webhooks/",
+        api.WebhookSubscriptionsView.as_view(),
+        name="api-webhook-subscriptions",
+    ),
+    path(
+        "integrations/webhooks/<int:pk>/",
+        api.WebhookSubscriptionView.as_view(),
+        name="api-webhook-subscription",
+    ),
+    path(
+        "integrations/webhooks/<int:pk>/rotate-secret/",
+        api.WebhookRotateSecretView.as_view(),
+        name="api-webhook-rotate-secret",
+    ),
+    path(
+        "integrations/webhooks/<int:pk>/ping/",
+        api.WebhookPingView.as_view(),
+        name="api-webhook-ping",
+    ),
+    path(
+        "integrations/webhooks/<int:pk>/deliveries/",
+        api.WebhookDeliveriesView.as_view(),
+        name="api-webhook-deliveries",
+    ),
+    path(
+        "integrations/deliveries/<int:pk>/replay/",
+        api.WebhookReplayView.as_view(),
+        name="api-webhook-replay",
+    ),
+]

@@ -301,7 +301,7 @@ def import_apply(*, user: User, framework: Framework, data: bytes | str) -> int:
 
 def export_csv(*, framework: Framework) -> str:
     """The framework as the CSV that ``import_apply`` reads (spreadsheet-safe cells)."""
-    from classrooms.reports import spreadsheet_cell as _cell
+    from classrooms.reports import spreadsheet_cell
 
     _default, own = selectors.scales(framework)
     out = io.StringIO()
@@ -309,7 +309,14 @@ def export_csv(*, framework: Framework) -> str:
     writer.writerow(CSV_COLUMNS)
     for s in selectors.skills_of(framework):
         levels = "|".join(lv.name for lv in own.get(s.pk, []))
-        writer.writerow([_cell(s.group.name), _cell(s.name), _cell(s.description), _cell(levels)])
+        writer.writerow(
+            [
+                spreadsheet_cell(s.group.name),
+                spreadsheet_cell(s.name),
+                spreadsheet_cell(s.description),
+                spreadsheet_cell(levels),
+            ]
+        )
     return out.getvalue()
 
 

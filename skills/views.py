@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from classrooms.models import Activity, Course
-from classrooms.reports import spreadsheet_cell as _cell
+from classrooms.reports import spreadsheet_cell
 from hub.accounts.middleware import current_space
 from hub.accounts.models import Role, Space, Team, User
 from hub.params import parse_id
@@ -235,14 +235,14 @@ def matrix_csv(request: HttpRequest) -> HttpResponse:
         for skill, cell in zip(m["skills"], row["cells"], strict=True):
             writer.writerow(
                 [
-                    _cell(row["user"].name),
-                    _cell(row["user"].username),
-                    _cell(skill.group.name),
-                    _cell(skill.name),
+                    spreadsheet_cell(row["user"].name),
+                    spreadsheet_cell(row["user"].username),
+                    spreadsheet_cell(skill.group.name),
+                    spreadsheet_cell(skill.name),
                     cell["evidenced"],
-                    _cell(cell["self"]),
-                    _cell(cell["manager"]),
-                    _cell(cell["target"]),
+                    spreadsheet_cell(cell["self"]),
+                    spreadsheet_cell(cell["manager"]),
+                    spreadsheet_cell(cell["target"]),
                     "yes" if cell["gap"] else "",
                 ]
             )

@@ -47,11 +47,13 @@ def f(trainer, coordinator, space, learner, learner2):
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
     """The integrations tests' webhook receiver (a real HTTP server checking signatures with
     the Standard Webhooks library)."""
     from tests.integrations.conftest import Receiver
 
+    # It listens on 127.0.0.1, which subscriptions may not reach by default (SSRF guard).
+    settings.INTEGRATIONS_ALLOW_PRIVATE_NETWORKS = True
     r = Receiver()
     yield r
     r.close()

@@ -7,16 +7,19 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from forums.models import Forum
+from forums.models import Forum, TrustLevel
 from forums.services import thread_create
 from hub.accounts.models import Role
 from tests.factories import UserFactory
 
 
-def age(user, days: float = 30) -> None:
-    """Make an account old enough to leave the new-account limits."""
+def age(user, days: float = 30, level: int = 1) -> None:
+    """Make an account old, at trust level ``level`` in its spaces (out of level 0's limits,
+    as if it had read enough: levels are only lost through upheld flags)."""
     type(user).objects.filter(pk=user.pk).update(date_joined=timezone.now() - timedelta(days=days))
     user.refresh_from_db()
+    for space_id in user.space_memberships.values_list("space_id", flat=True):
+        TrustLevel.objects.update_or_create(user=user, space_id=space_id, defaults={"level": level})
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import pytest
 
 from forums import services
 from forums.selectors import post_payload
+from tests.forums.conftest import age
 from tests.forums.xss import PAYLOADS, assert_inert
 
 pytestmark = pytest.mark.django_db
@@ -15,6 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def writer(veteran, settings):
     settings.LYCEUM_FORUMS = {"POSTS_PER_MINUTE": 10_000, "THREADS_PER_HOUR": 10_000}
+    age(veteran, level=4)  # a leader: no per-post or per-day trust limits
     return veteran
 
 

@@ -10,7 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 from notifications.models import Notification
 
-from forums import services
+from forums import services, trust
 from forums.models import Flag, ModerationLog, Post, PostRevision, ThreadEvent
 from forums.selectors import is_forum_moderator, post_payload
 from tests.forums.conftest import age
@@ -203,7 +203,7 @@ def test_forum_followers_hear_of_new_threads(forum, learner, learner2):
 
 # -- limits --------------------------------------------------------------------------------------
 def test_new_accounts_are_limited_in_links_images_mentions(thread, learner2):
-    assert services.is_new_account(learner2)
+    assert trust.level_of(user=learner2, space=thread.forum.space_id) == 0
     with pytest.raises(ValidationError, match="link"):
         services.post_create(
             author=learner2,

@@ -34,6 +34,7 @@ class Receiver:
         self.plan: list[int | str] = []  # next answers: a status code, or "hang"
         self.hang_seconds = 3.0
         self.hits = 0
+        self.hosts: list[str] = []  # the Host header of each request
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -53,9 +54,15 @@ class Receiver:
                 with receiver.lock:
                     answer = receiver.plan.pop(0) if receiver.plan else 204
                     receiver.hits += 1
+                receiver.hosts.append(headers.get("host", ""))
                 if answer == "hang":
                     time.sleep(receiver.hang_seconds)
                     answer = 204
+                if answer == "redirect":  # to itself: a client that follows would hit twice
+                    self.send_response(307)
+                    self.send_header("location", receiver.url)
+                    self.end_headers()
+                    return
                 if isinstance(answer, int) and answer >= 500 and receiver.secret is None:
                     self.send_response(answer)  # not a webhook receiver: a failing LRS
                     self.end_headers()
@@ -83,7 +90,9 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(settings) -> Iterator[Receiver]:
+    # The receiver listens on 127.0.0.1, which subscriptions may not reach by default.
+    settings.INTEGRATIONS_ALLOW_PRIVATE_NETWORKS = True
     r = Receiver()
     yield r
     r.close()

@@ -278,3 +278,43 @@ def test_a_completion_costs_one_exists_when_nobody_listens_and_one_enqueue_when_
     assert len(ours_quiet) == 1  # EXISTS on the space's active subscriptions
     assert len(ours) == 2  # the same EXISTS + the INSERT of one job
     assert not any("webhookdelivery" in q for q in listening)
+
+
+def test_enrolled_and_attended(
+    built, learner2, coordinator, trainer, space, receiver, run_tasks, commit
+):
+    from classrooms.services import enrolment_create
+    from sessions.services import attendance_mark
+
+    session = make_session(coordinator, space, starts_at=timezone.now() + timedelta(minutes=5))
+    commit()
+    subscribe(coordinator, space, receiver, ["course.enrolled", "session.attended"])
+    enrolment_create(actor=trainer, user=learner2, course=built.course)
+    registration = registration_register(actor=learner2, session=session)
+    attendance_mark(actor=coordinator, registration=registration, attendance="present")
+    run_tasks()
+    assert not receiver.rejected
+    assert receiver.types() == ["course.enrolled", "session.attended"]
+    enrolled, attended = (m["data"]["data"] for m in receiver.received)
+    assert enrolled["user"]["id"] == learner2.pk and enrolled["course"]["id"] == built.course.pk
+    assert attended["user"]["id"] == learner2.pk and attended["session"]["id"] == session.pk
+
+
+def test_message_reported(
+    built, learner, learner2, coordinator, space, receiver, run_tasks, commit
+):
+    from messaging import services as chat
+    from messaging.models import Conversation
+
+    for person in (learner, learner2):  # the course channel (its event waits for a commit)
+        chat.on_enrolled(user=person, course=built.course)
+    channel = Conversation.objects.get(kind="course", course_id=built.course.pk)
+    message = chat.message_send(sender=learner, conversation=channel, body="buy cheap pills")
+    commit()
+    subscribe(coordinator, space, receiver, ["message.reported"])
+    chat.message_report(reporter=learner2, message=message, reason="spam")
+    run_tasks()
+    assert receiver.types() == ["message.reported"]
+    data = receiver.received[0]["data"]["data"]
+    assert data["message"]["id"] == message.pk and data["report"]["reason"] == "spam"
+    assert data["user"]["id"] == learner2.pk

@@ -104,6 +104,7 @@
     eachTopic(wrap, (topic, since) => {
       rt.on(topic, "progress.updated", onProgress);
       rt.on(topic, "quiz.scored", onScored);
+      rt.on(topic, "activity.scored", onScored);  // an external tool's score (externaltools/)
       rt.on(topic, "progress.recomputed", onRecomputed);
       rt.on(topic, "enrolment.created", onEnrolled);
       rt.on(topic, "enrolment.deleted", onUnenrolled);

@@ -31,6 +31,9 @@
   function editable(p) {
     if (p.is_deleted) return false;
     if (state.moderator) return true;
+    // A wiki post: its author, and members from the wiki trust level up, at any time.
+    if (p.is_wiki && !p.is_hidden && !state.thread.is_locked &&
+      (p.author.id === state.me || state.trust_level >= state.wiki_level)) return true;
     const age = (Date.now() - new Date(p.created_at).getTime()) / 60000;
     return p.author.id === state.me && !p.is_hidden && !state.thread.is_locked &&
       age <= state.edit_window_minutes;
@@ -100,6 +103,7 @@
       header.append(" ", el("button", {type: "button", class: "link-button history",
         onclick: (e) => history(p, e.target)}, gettext("edited")));
     }
+    if (p.is_wiki) header.append(" ", el("span", {class: "tag wiki-tag", "data-testid": "wiki-tag", text: gettext("Wiki")}));
     if (accepted) header.append(" ", el("span", {class: "tag accepted-tag", text: "✔ " + gettext("Accepted answer")}));
     const article = el("article", {class: cls, id: "post-" + p.id, "data-id": p.id,
       "data-author": p.author.id, "data-testid": "post"}, header);
@@ -108,7 +112,9 @@
         el("a", {href: "#post-" + p.reply_to.id, text: gettext("in reply to") + " " + p.reply_to.author})));
     }
     if (p.is_hidden) {
-      article.append(el("p", {class: "muted tombstone", text: gettext("This post was hidden by a moderator.")}));
+      article.append(el("p", {class: "muted tombstone", text: p.hidden_by_flags
+        ? gettext("This post was hidden after members flagged it; a moderator will decide.")
+        : gettext("This post was hidden by a moderator.")}));
     } else if (p.is_deleted) {
       article.append(el("p", {class: "muted tombstone", text: gettext("This post was deleted.")}));
     } else {
