@@ -17,11 +17,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -186,6 +188,211 @@ class PackageAttemptView(APIView):
     @extend_schema(request=PackageCommitSerializer, responses={200: PackageAttemptSerializer})
     def put(self, request: Request, pk: int) -> Response:
         return self.post(request, pk)
+
+
+# -- cmi5: the fetch URL and the xAPI resources an AU uses (integrations/cmi5.py) -------------
+class Cmi5TokenAuthentication:
+    """``Authorization: Basic <token>``, the token the AU fetched (cmi5 §8.2): the request's
+    user is the attempt's learner, ``request.auth`` the attempt. No session, no cookie."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        from rest_framework.exceptions import AuthenticationFailed
+
+        from integrations import cmi5
+
+        header = request.headers.get("Authorization", "")
+        if not header:
+            return None
+        attempt = cmi5.attempt_for_authorization(header)
+        if attempt is None:
+            raise AuthenticationFailed(_("This token is not valid (any more)."))
+        return attempt.user, attempt
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Basic realm="cmi5"'
+
+
+class Cmi5TokenScheme(OpenApiAuthenticationExtension):
+    """The cmi5 token in the OpenAPI schema: HTTP Basic carrying the fetched token."""
+
+    target_class = "integrations.api.Cmi5TokenAuthentication"
+    name = "cmi5Token"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "basic",
+            "description": "cmi5: the auth-token from the launch's fetch URL (Basic <token>).",
+        }
+
+
+class Cmi5Launched(BasePermission):
+    """A cmi5 token, except for the CORS preflight (which carries no credentials)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        from integrations.models import PackageAttempt
+
+        return request.method == "OPTIONS" or isinstance(request.auth, PackageAttempt)
+
+
+class Cmi5Cors(APIView):
+    """CORS for the AU's frame only: it runs in an opaque origin (``Origin: null``) and
+    sends the token, never cookies, so only ``null`` is allowed and no credentials."""
+
+    authentication_classes = [Cmi5TokenAuthentication]
+    permission_classes = [Cmi5Launched]
+    needs_version = True
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        version = request.headers.get("X-Experience-API-Version", "")
+        if self.needs_version and request.method != "OPTIONS" and not version.startswith("1.0"):
+            from rest_framework.exceptions import ValidationError
+
+            raise ValidationError(_("Send the X-Experience-API-Version header (1.0.x)."))
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.headers.get("Origin") == "null":
+            response["Access-Control-Allow-Origin"] = "null"
+            response["Access-Control-Allow-Methods"] = "GET, POST, PUT, OPTIONS"
+            response["Access-Control-Allow-Headers"] = (
+                "Authorization, Content-Type, X-Experience-API-Version"
+            )
+            response["Access-Control-Expose-Headers"] = "X-Experience-API-Version"
+            response["Access-Control-Max-Age"] = "600"
+        response["Vary"] = "Origin"
+        response["X-Experience-API-Version"] = "1.0.3"
+        return response
+
+    @extend_schema(exclude=True)
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(status=204)
+
+
+class Cmi5FetchView(Cmi5Cors):
+    """The launch's one-time fetch URL (cmi5 §8.2.3): POST answers ``{"auth-token"}`` once;
+    a second POST, or an unknown URL, answers cmi5's error JSON with a 400."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    needs_version = False
+
+    @extend_schema(
+        request=None,
+        responses={200: inline_serializer("Cmi5Fetch", {"auth-token": serializers.CharField()})},
+    )
+    def post(self, request: Request, secret: str) -> Response:
+        from integrations import cmi5
+
+        try:
+            token = cmi5.token_fetch(secret=secret)
+        except cmi5.FetchError as error:
+            return Response({"error-code": error.code, "error-text": error.text}, status=400)
+        return Response({"auth-token": token})
+
+
+class Cmi5RootView(Cmi5Cors):
+    """The xAPI base URL handed to the AU (``endpoint``): nothing lives at the root."""
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:
+        return Response({"version": ["1.0.3"]})
+
+
+class Cmi5StatementsView(Cmi5Cors):
+    """The AU's statements: POST one or a list, PUT one with ``?statementId``. The actor
+    must be the learner, the registration the launch's; checked whole, else 4xx and nothing
+    stored. Stored and forwarded to the space's record stores."""
+
+    @extend_schema(
+        request=StatementSerializer(many=True),
+        responses={200: build_array_type(build_basic_type(OpenApiTypes.UUID))},
+    )
+    def post(self, request: Request) -> Response:
+        from integrations import cmi5
+
+        return Response(cmi5.statements_receive(attempt=request.auth, data=request.data))
+
+    @extend_schema(
+        parameters=[OpenApiParameter("statementId", str, required=True)],
+        request=StatementSerializer,
+        responses={204: None},
+    )
+    def put(self, request: Request) -> Response:
+        from integrations import cmi5
+
+        statement_id = request.query_params.get("statementId", "")
+        if not statement_id:
+            return Response(
+                {"error": {"code": "invalid", "message": _("Send statementId.")}}, status=400
+            )
+        cmi5.statements_receive(attempt=request.auth, data=request.data, statement_id=statement_id)
+        return Response(status=204)
+
+
+def _return_url(request: Request, attempt: Any) -> str:
+    from django.urls import reverse
+
+    path = reverse("package-player", args=[attempt.unit.package.activity_id])
+    return request.build_absolute_uri(f"{path}?unit={attempt.unit_id}")
+
+
+class Cmi5StateView(Cmi5Cors):
+    """The State resource for the launch's AU, learner and registration: ``LMS.LaunchData``
+    (read only) and the AU's own documents."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(name, str, required=True)
+            for name in ("stateId", "activityId", "agent", "registration")
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> Response:
+        from integrations import cmi5
+
+        document = cmi5.state_get(
+            attempt=request.auth,
+            params=request.query_params,
+            return_url=_return_url(request, request.auth),
+        )
+        if document is None:
+            return Response({"error": {"code": "not_found", "message": _("No such state.")}},
+                            status=404)  # fmt: skip
+        return Response(document)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(name, str, required=True)
+            for name in ("stateId", "activityId", "agent", "registration")
+        ],
+        request=OpenApiTypes.OBJECT,
+        responses={204: None},
+    )
+    def put(self, request: Request) -> Response:
+        from integrations import cmi5
+
+        cmi5.state_put(attempt=request.auth, params=request.query_params, body=request.body)
+        return Response(status=204)
+
+
+class Cmi5AgentProfileView(Cmi5Cors):
+    """The learner's ``cmi5LearnerPreferences`` profile (language, audio)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("agent", str, required=True),
+                    OpenApiParameter("profileId", str, required=True)],
+        responses={200: OpenApiTypes.OBJECT},
+    )  # fmt: skip
+    def get(self, request: Request) -> Response:
+        from integrations import cmi5
+
+        document = cmi5.profile_get(attempt=request.auth, params=request.query_params)
+        if document is None:
+            return Response({"error": {"code": "not_found", "message": _("No such profile.")}},
+                            status=404)  # fmt: skip
+        return Response(document)
 
 
 # -- outbound webhook subscriptions (administrators and the space's coordinators) -----------

@@ -69,10 +69,9 @@ def package_add(*, user: Any, activity: Any, upload: IO[bytes], size: int | None
     if not can_edit_course(user=user, course=activity.course):
         raise PermissionDenied
     info = inspect_package(upload, size=size)
-    if info.kind == PackageKind.CMI5:
-        # Checked, but not playable yet: the cmi5 launch (fetch URL, LaunchData, statements
-        # to our endpoint) is not built (docs/INTEGRATIONS.md).
-        raise ValidationError(_("cmi5 packages cannot be played yet; upload a SCORM package."))
+    if info.kind == PackageKind.CMI5 and any("://" in au.href for au in info.scos):
+        # The player frames package files only (its CSP allows no other origin).
+        raise ValidationError(_("cmi5 AUs on another site are not played; put them in the zip."))
     folder = _folder()
     try:
         written = unpack(upload, folder)
@@ -714,6 +713,8 @@ def launch_payload(request: Any, attempt: PackageAttempt, *, resumed: bool) -> d
     from django.urls import reverse
 
     unit = attempt.unit
+    if unit.package.kind == PackageKind.CMI5:
+        return _cmi5_payload(request, attempt, resumed=resumed)
     cmi = launch_cmi(attempt, resumed=resumed, user=request.user)
     # The earlier sessions' time, and the CMI the launch document's bridge answers from
     # before the player's first answer arrives (integrations/views.py puts it there).
@@ -733,6 +734,27 @@ def launch_payload(request: Any, attempt: PackageAttempt, *, resumed: bool) -> d
         "kind": unit.package.kind,
         "cmi": cmi,
         "content_url": content,
+        "commit_url": reverse("api-package-attempt", args=[attempt.pk]),
+    }
+
+
+def _cmi5_payload(request: Any, attempt: PackageAttempt, *, resumed: bool) -> dict[str, Any]:
+    """A cmi5 AU's launch: its URL with the cmi5 query (integrations/cmi5.py), no runtime."""
+    from django.urls import reverse
+
+    from integrations import cmi5
+
+    unit = attempt.unit
+    base = f"{request.scheme}://{request.get_host()}"
+    content = reverse("package-content", args=[content_token(attempt), unit.href])
+    query = cmi5.launch_query(attempt=attempt, base=base, user=request.user)
+    return {
+        "attempt": attempt.pk,
+        "number": attempt.number,
+        "resumed": resumed,
+        "kind": unit.package.kind,
+        "cmi": {},
+        "content_url": f"{content}?{query}",
         "commit_url": reverse("api-package-attempt", args=[attempt.pk]),
     }
 

@@ -26,6 +26,15 @@ api_urlpatterns = [
 ]
 
 api_urlpatterns += [
+    # cmi5: the launch's fetch URL and the xAPI resources its AU uses (integrations/cmi5.py).
+    path("cmi5/fetch/<str:secret>", api.Cmi5FetchView.as_view(), name="cmi5-fetch"),
+    path("cmi5/xapi/", api.Cmi5RootView.as_view(), name="cmi5-xapi-root"),
+    path("cmi5/xapi/statements", api.Cmi5StatementsView.as_view(), name="cmi5-statements"),
+    path("cmi5/xapi/activities/state", api.Cmi5StateView.as_view(), name="cmi5-state"),
+    path("cmi5/xapi/agents/profile", api.Cmi5AgentProfileView.as_view(), name="cmi5-profile"),
+]
+
+api_urlpatterns += [
     path(
         "packages/units/<int:pk>/launch/",
         api.PackageLaunchView.as_view(),

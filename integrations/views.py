@@ -260,7 +260,11 @@ def package_content(request: HttpRequest, token: str, path: str = "") -> HttpRes
         raise Http404
     extension = file.suffix.lower().lstrip(".")
     content_type = PACKAGE_TYPES.get(extension, "application/octet-stream")
-    if path == attempt.unit.href and content_type.startswith("text/html"):
+    if (
+        path == attempt.unit.href
+        and content_type.startswith("text/html")
+        and attempt.unit.package.kind != "cmi5"  # an AU talks xAPI, not a SCORM runtime
+    ):
         origin = f"{request.scheme}://{request.get_host()}"
         base = reverse("package-content-root", args=[token])  # the launch file may be deep
         body = _inject_bridge(

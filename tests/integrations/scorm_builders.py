@@ -225,3 +225,63 @@ CMI5_AU = r"""<!doctype html>
 def cmi5_package(au_script: str) -> bytes:
     """A cmi5 course structure with one AU (moveOn CompletedAndPassed) and its page."""
     return _zip({"cmi5.xml": CMI5, "au/index.html": CMI5_AU, "au/au.js": au_script})
+
+
+# A cmi5 AU as authoring tools write one (what cmi5.js does, by hand): read the launch
+# query, POST to the fetch URL for the token, GET LMS.LaunchData, then initialized;
+# the #pass button sends completed, passed (score 0.9) and terminated, with the token.
+CMI5_AU_SCRIPT = r"""
+(function () {
+  function $(id) { return document.getElementById(id); }
+  var q = new URLSearchParams(window.location.search);
+  var endpoint = q.get("endpoint"), registration = q.get("registration");
+  var activityId = q.get("activityId"), actor = JSON.parse(q.get("actor"));
+  var token = null, template = null;
+  function xapi(method, path, body) {
+    return fetch(endpoint + path, {
+      method: method,
+      headers: {"Authorization": "Basic " + token, "Content-Type": "application/json",
+                "X-Experience-API-Version": "1.0.3"},
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (r) {
+      if (!r.ok) return r.text().then(function (t) { throw new Error(r.status + " " + t); });
+      return r.status === 204 ? null : r.json();
+    });
+  }
+  function send(verb, extra) {
+    var ctx = JSON.parse(JSON.stringify(template));
+    ctx.registration = registration;
+    if (verb === "completed" || verb === "passed") ctx.contextActivities.category = [
+      {id: "https://w3id.org/xapi/cmi5/context/categories/moveon"}];
+    var s = {actor: actor, verb: {id: "http://adlnet.gov/expapi/verbs/" + verb},
+             object: {objectType: "Activity", id: activityId}, context: ctx,
+             timestamp: new Date().toISOString()};
+    for (var k in (extra || {})) s[k] = extra[k];
+    return xapi("POST", "statements", s);
+  }
+  fetch(q.get("fetch"), {method: "POST"})
+    .then(function (r) { return r.json(); })
+    .then(function (body) {
+      token = body["auth-token"];
+      var state = "activities/state?" + new URLSearchParams({
+        stateId: "LMS.LaunchData", activityId: activityId,
+        agent: JSON.stringify(actor), registration: registration});
+      return xapi("GET", state);
+    })
+    .then(function (launch) {
+      template = launch.contextTemplate;
+      $("launch").textContent = launch.moveOn + " " + launch.launchMode;
+      return send("initialized");
+    })
+    .then(function () { $("state").textContent = "initialized"; })
+    .catch(function (e) { $("state").textContent = "error: " + e.message; });
+  $("pass").addEventListener("click", function () {
+    send("completed", {result: {completion: true, duration: "PT30S"}})
+      .then(function () { return send("passed", {result: {success: true,
+        score: {scaled: 0.9}, duration: "PT30S"}}); })
+      .then(function () { return send("terminated"); })
+      .then(function () { $("state").textContent = "terminated"; })
+      .catch(function (e) { $("state").textContent = "error: " + e.message; });
+  });
+})();
+"""

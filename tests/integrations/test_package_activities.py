@@ -324,13 +324,3 @@ def test_unpack_refuses_an_entry_larger_than_declared(tmp_path, settings):
     settings.INTEGRATIONS_PACKAGE_ROOT = str(tmp_path)
     data = make_zip({"imsmanifest.xml": "x", "a.txt": "hello"})
     assert unpack(io.BytesIO(data.getvalue()), "f1") == 6
-
-
-def test_a_cmi5_package_is_refused_until_its_launch_exists(trainer, built):
-    from tests.integrations.scorm_builders import cmi5_package
-
-    client = _client(trainer)
-    response = _upload(trainer, built, cmi5_package(""), client=client)
-    assert response.status_code == 302
-    assert not Activity.objects.filter(kind=ActivityKind.PACKAGE).exists()
-    assert "cmi5 packages cannot be played yet" in client.get(response.url).content.decode()

@@ -76,7 +76,19 @@
     updateSettings: function () {},
   };
 
+  // cmi5: the AU gets its launch query (endpoint, fetch, registration, activityId, actor)
+  // in its URL and talks to Lyceum's xAPI resources itself; no runtime lives here.
+  function startAU(data) {
+    launch = data;
+    ended = true;
+    frame.src = data.content_url;
+    root.dataset.attempt = String(data.attempt);
+    root.dataset.state = data.resumed ? "resumed" : "started";
+    say(data.resumed ? root.dataset.resumedLabel : root.dataset.startedLabel);
+  }
+
   function start(data) {
+    if (data.kind === "cmi5") { startAU(data); return; }
     launch = data;
     const settings = {
       lmsCommitUrl: data.commit_url,
