@@ -173,6 +173,11 @@ def published(monkeypatch, commit):
             events.append(Published(topic, frame["type"], frame["data"], id))
 
     monkeypatch.setattr(publish_module, "start_sends", capture)
+    # Sends that do not go through a transaction's batch (send_to_layer: board pushes,
+    # identity's progress events) take the single path.
+    monkeypatch.setattr(
+        publish_module, "start_send", lambda topic, text, id: capture([(topic, text, id)])
+    )
 
     def select(topic: str | None = None) -> list[Published]:
         commit()

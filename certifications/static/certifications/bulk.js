@@ -16,6 +16,7 @@
   rt.on(topic, "bulk.progress", (data) => {
     const pct = data.total ? Math.round((100 * data.done) / data.total) : 100;
     bar.firstElementChild.style.width = pct + "%";
+    bar.firstElementChild.hidden = false;  // empty until the first progress event
     text.textContent = interpolate(gettext("%s of %s rows"), [data.done, data.total]);
     text.dataset.done = String(data.done);
   });
