@@ -586,15 +586,26 @@ def _complete_if_done(attempt: PackageAttempt) -> None:
     """Complete the activity (classrooms' service: progress, course completion, the live
     grid) once every unit of the current version has an attempt that completes it."""
     from classrooms import services as classroom_services
+    from classrooms.models import Completion
 
     package = attempt.unit.package
     if current_package(package.activity) != package:
         return
     units = list(package.units.all())
     done_units = set()
-    for other in PackageAttempt.objects.select_related("unit__package").filter(
+    attempts = PackageAttempt.objects.select_related("unit__package").filter(
         user=attempt.user, unit__package=package
-    ):
+    )
+    # Done before: only attempts started since the last time count (a new attempt done
+    # again records a re-completion; a later commit to an old attempt does not).
+    last = (
+        Completion.objects.filter(user=attempt.user, activity=package.activity)
+        .values_list("last_completed_at", flat=True)
+        .first()
+    )
+    if last is not None:
+        attempts = attempts.filter(started_at__gt=last)
+    for other in attempts:
         if unit_done(other):
             done_units.add(other.unit_id)
     if all(u.pk in done_units for u in units):

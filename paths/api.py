@@ -55,6 +55,9 @@ class AssignSerializer(serializers.Serializer):
     )
     space = serializers.BooleanField(default=False)
     due_at = DateTimeInRangeField(required=False, allow_null=True)
+    again = serializers.BooleanField(
+        default=False, help_text="Those who completed the path start a new cycle."
+    )
 
 
 class PathObject(serializers.Serializer):

@@ -18,3 +18,4 @@ class PathsConfig(AppConfig):
         # A completion taken back (a pass regraded to a fail): progress goes down.
         events.subscribe("classrooms.activity_uncompleted", services.on_activity_completed)
         events.subscribe("classrooms.course_completed", services.on_course_completed)
+        events.subscribe("classrooms.activity_redone", services.on_activity_redone)
