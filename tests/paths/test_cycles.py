@@ -116,10 +116,10 @@ def test_a_failed_new_attempt_keeps_the_earlier_completion(two, clock, trainer, 
         grader=trainer, submission=sub, scores=scores(two.g.criteria, 1, 1)
     )
     commit()
-    # The course and the gradebook keep the first pass; the cycle is not done.
+    # The course and the gradebook keep the first pass; nothing is done in the new cycle.
     assert Completion.objects.filter(user=learner, activity=two.g.essay).exists()
     a = PathAssignment.objects.get(user=learner)
-    assert a.progress == 50 and a.completed_at is None
+    assert a.progress == 0 and a.completed_at is None and a.cycle == 2
 
 
 def test_again_by_someone_who_may_not_changes_nothing(
