@@ -611,14 +611,14 @@ def activity_complete(*, user: User, activity: Activity, source: str) -> Complet
         enrolment.completed_at = timezone.now()
         enrolment.completed_late = _is_late(enrolment.due_at, enrolment.completed_at)
     enrolment.save(update_fields=["progress", "status", "completed_at", "completed_late"])
-    if activity.due_date or activity.due_days:
-        # Late: done after the due date in force (one statement, no read).
-        ActivityDue.objects.filter(enrolment=enrolment, activity=activity).update(
-            completed_at=completion.completed_at,
-            completed_late=Case(
-                When(due_at__lt=completion.completed_at, then=Value(True)), default=Value(False)
-            ),
-        )
+    # This person's due date of the activity, if it has one: done, late when after it (one
+    # statement, no read; the caller's activity may predate a change of its due date).
+    ActivityDue.objects.filter(enrolment=enrolment, activity=activity).update(
+        completed_at=completion.completed_at,
+        completed_late=Case(
+            When(due_at__lt=completion.completed_at, then=Value(True)), default=Value(False)
+        ),
+    )
     # A quiz's cell shows the learner's best score: the event carries it.
     score = best_score(user=user, activity=activity) if activity.kind == ActivityKind.QUIZ else None
     payload = progress_event_payload(
@@ -1951,8 +1951,10 @@ def _default_due(enrolled_at: datetime, due_date: datetime | None, due_days: int
 
 def _dues_on_enrol(enrolment: Enrolment, course: Course) -> None:
     """A new enrolment takes the course's default due date and one row per activity that
-    has a due date (two queries at most)."""
-    enrolment.due_at = _default_due(enrolment.enrolled_at, course.due_date, course.due_days)
+    has a due date (three queries at most)."""
+    # Read from the row: the caller's course may predate a change of its default.
+    due_date, due_days = Course.objects.filter(pk=course.pk).values_list("due_date", "due_days")[0]
+    enrolment.due_at = _default_due(enrolment.enrolled_at, due_date, due_days)
     if enrolment.due_at:
         Enrolment.objects.filter(pk=enrolment.pk).update(due_at=enrolment.due_at)
     ActivityDue.objects.bulk_create(

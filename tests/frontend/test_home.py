@@ -147,7 +147,7 @@ def test_manager_sees_team_progress_overdue_and_the_board(client, manager, train
     )
     html = home(client, manager)
     assert learner.name in find(html, data_testid="manager-overdue")["text"]
-    assert 'data-testid="overdue-paths"' not in html
+    assert 'data-testid="overdue-due"' not in html
     # A learning path past its due date heads the card.
     from paths import services as paths_services
 
@@ -156,7 +156,7 @@ def test_manager_sees_team_progress_overdue_and_the_board(client, manager, train
     paths_services.path_assign(
         actor=trainer, path=path, users=[learner], due_at=timezone.now() - timedelta(days=1)
     )
-    overdue = find(home(client, manager), data_testid="overdue-paths")
+    overdue = find(home(client, manager), data_testid="overdue-due")
     assert "Onboarding path" in overdue["text"] and learner.name in overdue["text"]
     rows = find_all(html, data_testid="team-row")
     assert {learner.name in r["text"] for r in rows} == {True, False}
