@@ -207,3 +207,26 @@ def test_home_without_a_space_still_renders(client, db):
     user = UserFactory(roles=[Role.LEARNER], spaces=[])
     html = home(client, user)
     assert find(html, data_testid="panel-learner")
+
+
+def test_manager_overdue_card_has_courses_and_activities(client, manager, trainer, space, learner):
+    """Past a course's or an activity's due date (paths/due.py): beside paths, by kind."""
+    from classrooms import services as classrooms_services
+
+    c = build_course(trainer=trainer, space=space, learners=[learner])
+    enrolment = Enrolment.objects.get(course=c.course, user=learner)
+    classrooms_services.enrolment_due_set(
+        actor=manager, enrolment=enrolment, due_at=timezone.now() - timedelta(days=2)
+    )
+    activity = c.course.activities.first()
+    classrooms_services.activity_due_set(
+        actor=trainer, activity=activity, due_date=timezone.now() - timedelta(days=1)
+    )
+    overdue = find(home(client, manager), data_testid="overdue-due")
+    assert c.course.title in overdue["text"] and activity.title in overdue["text"]
+    html = home(client, manager)
+    assert find(html, data_testid="overdue-enrolment") and find(
+        html, data_testid="overdue-activity"
+    )
+    # The learner's own home lists them as overdue too.
+    assert len(find_all(home(client, learner), data_testid="course-due")) == 2
