@@ -1971,12 +1971,17 @@ def _dues_on_enrol(enrolment: Enrolment, course: Course) -> None:
 
 
 def _publish_due_changed(course: Course, user_ids: Iterable[int] | None = None) -> None:
-    """``due.changed`` to each person whose due date moved (their agenda and lists
-    refresh), and on the course's progress topic for its trainers."""
+    """``due.changed`` to each person whose due date moved (their home and lists refresh),
+    on the course's progress topic for its trainers and on their teams' progress topics
+    for their managers (one query)."""
     data = {"course": course.pk}
     realtime.publish(course.progress_topic, "due.changed", data)
-    for user_id in user_ids or ():
+    people = set(user_ids or ())
+    for user_id in people:
         realtime.publish(f"hub.user.{user_id}", "due.changed", data)
+    # Their managers' team topics: the Overdue card follows a date moved into the past.
+    for team_id in team_ids_of(user_ids=people):
+        realtime.publish(team_progress_topic(team_id), "due.changed", data)
 
 
 @transaction.atomic
