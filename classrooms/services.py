@@ -2012,7 +2012,8 @@ def course_due_set(
 @transaction.atomic
 def enrolment_due_set(*, actor: User, enrolment: Enrolment, due_at: datetime | None) -> Enrolment:
     """This enrolment's own due date (None: back to the course's default). The course's
-    editors, and the person's manager (who may enrol their reports), set it."""
+    editors, and the person's manager (who may enrol their reports), set it. A completion
+    already recorded keeps its lateness (judged against the date in force when done)."""
     if not can_set_enrolment_due(user=actor, enrolment=enrolment):
         raise PermissionDenied(_("You may not set this person's due date."))
     due_at, _days = _clean_due(due_at, None)
@@ -2028,9 +2029,6 @@ def enrolment_due_set(*, actor: User, enrolment: Enrolment, due_at: datetime | N
     if changed:
         enrolment.reminded_at = enrolment.overdue_notified_at = None
         fields += ["reminded_at", "overdue_notified_at"]
-    if enrolment.completed_at:
-        enrolment.completed_late = _is_late(new, enrolment.completed_at)
-        fields.append("completed_late")
     enrolment.save(update_fields=fields)
     _publish_due_changed(course, [enrolment.user_id])
     return enrolment
@@ -2080,13 +2078,7 @@ def activity_due_set(
     if due_date:
         moved = rows.exclude(due_at=due_date)
         user_ids = list(moved.values_list("user_id", flat=True)[:5000])
-        moved.update(
-            due_at=due_date,
-            completed_late=Case(
-                When(completed_at__gt=due_date, then=Value(True)), default=Value(False)
-            ),
-            **reset,
-        )
+        moved.update(due_at=due_date, **reset)
     else:
         # N days after each person's enrolment: the date comes from their enrolment row.
         from django.db.models import OuterRef, Subquery
