@@ -283,3 +283,15 @@ def test_paths_keep_their_place_in_the_one_sweep(c, trainer, learner, clock):
     clock.now = T0 + timedelta(days=6)
     assert services.sweep(now=clock.now) == {"reminded": 0, "overdue": 1}
     assert [i.kind for i in due.team_overdue(manager=UserFactory(roles=[Role.ADMIN]))] == ["path"]
+
+
+def test_team_page_lists_courses_and_activities_overdue(client, c, trainer, manager, learner):
+    e = enrol(trainer, learner, c.course)
+    classrooms_services.enrolment_due_set(actor=manager, enrolment=e, due_at=T0 - timedelta(days=1))
+    client.force_login(manager)
+    page = client.get("/paths/team/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'data-due="enrolment-{e.pk}"' in html and "Fire safety" in html
+    client.force_login(learner)
+    assert client.get("/paths/team/").status_code == 403
