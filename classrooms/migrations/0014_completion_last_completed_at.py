@@ -10,7 +10,7 @@ def first_is_last(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("classrooms", "0012_activity_kinds_package_and_external_tool")]
+    dependencies = [("classrooms", "0013_due_dates")]
 
     operations = [
         migrations.AddField(
