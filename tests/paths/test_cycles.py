@@ -172,3 +172,10 @@ def test_again_through_the_api_and_the_page(two, trainer, learner, client, commi
     assert 'data-testid="path-cycle"' in page
     assert page.count('data-testid="path-cycle-row"') == 1
     assert 'data-state="done"' not in page
+    # The lesson, done in cycle 1, asks to be viewed again (its page's script completes it).
+    lesson = client.get(reverse("activity-detail", args=[two.lessons[0].pk])).content.decode()
+    assert "data-complete-url" in lesson
+    complete(learner, two.lessons)
+    commit()
+    lesson = client.get(reverse("activity-detail", args=[two.lessons[0].pk])).content.decode()
+    assert "data-complete-url" not in lesson
