@@ -127,6 +127,13 @@ def question_ids_of(game_id: int) -> list[int] | None:
     return found
 
 
+def remember_questions(game: Game) -> None:
+    """Warm the process's caches when it opens a question: the burst of answers that
+    follows finds the game's question ids and the question without a database read."""
+    _question_ids[game.pk] = list(game.question_ids)
+    question(game.question_ids[game.current_index])
+
+
 def known_question_at(game_id: int, index: int) -> Question | None:
     """The game's question ``index`` if this process has it cached (no database)."""
     ids = _question_ids.get(game_id)

@@ -224,6 +224,7 @@ def _open(game: Game, index: int, now: dt.datetime) -> None:
     game.opened_at = now
     game.deadline = now + dt.timedelta(seconds=game.seconds)
     game.save(update_fields=["current_index", "status", "opened_at", "deadline"])
+    sel.remember_questions(game)
     # The book knows the question before its players hear of it (callbacks run in order).
     deadline_ms = _ms(game.deadline)
     game_id = game.pk
