@@ -4,7 +4,7 @@ the JSON parser."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 from django.conf import settings
@@ -201,6 +201,17 @@ def _check_json(data: Any) -> None:
             (x for pair in value.items() for x in pair) if isinstance(value, dict) else iter(value)
         )
         pending.extend((child, depth + 1) for child in children)
+
+
+def with_fields(data: Any, **fields: Any) -> Any:
+    """A request body with ``fields`` added (ids from the URL), when it is an object.
+
+    Anything else (a list, ``null``, a number) is returned as it is, for the serializer to
+    refuse with a 400: spreading it into a dict raised a TypeError, a 500.
+    """
+    if not isinstance(data, Mapping):
+        return data
+    return {**data, **fields}
 
 
 def validated(serializer_class: type[serializers.Serializer], data: Any, **context: Any) -> dict:
