@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hub.accounts.models import User
-from hub.api import validated, with_fields
+from hub.api import PrimaryKeysField, validated, with_fields
 from hub.params import query_id
 from messaging import selectors, services
 from messaging.models import ChatSettings, Conversation, Message, ThreadFollow
@@ -132,9 +132,7 @@ class StatusSerializer(serializers.Serializer):
 class ConversationCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["direct", "group"])
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    members = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), many=True, allow_empty=False
-    )
+    members = PrimaryKeysField(queryset=User.objects.filter(is_active=True), allow_empty=False)
 
 
 class MemberSerializer(serializers.Serializer):
