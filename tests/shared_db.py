@@ -22,6 +22,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -41,6 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR_ENV = "LYCEUM_TEST_RUN_DIR"
 RUN_ID_ENV = "LYCEUM_TEST_RUN_ID"
 MIGRATE_TIMEOUT = 1800.0
+# How long a test may wait for (or spend on) the run's shared builds, as conftest.py's
+# DB_SETUP_TIMEOUT bounds Django's own test database creation.
+BUILD_TIMEOUT = 900.0
 
 
 def start_run() -> bool:
@@ -69,13 +73,39 @@ def run_id() -> str:
 
 @contextmanager
 def run_lock(name: str) -> Iterator[None]:
-    """An exclusive lock shared by every process of the run (a ``flock`` on a file)."""
-    with open(run_dir() / f"{name}.lock", "w") as handle:
+    """An exclusive lock shared by every process of the run (a ``flock`` on a file).
+
+    Waiting for it (another process may be migrating) and what is done under it count as
+    building, not against the test's own time: see :func:`_build_time`."""
+    with _build_time(), open(run_dir() / f"{name}.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _build_time() -> Iterator[None]:
+    """Bound a shared build by BUILD_TIMEOUT instead of the current test's timeout.
+
+    The migration and the demo data are built during the set-up of whichever test needs
+    them first (a live server's, a database's): on a loaded machine that alone can outlast
+    the test's 120 or 300 s. pytest-timeout's signal method runs on the process timer; it
+    is lengthened while building and gets its remaining time back afterwards (as the
+    django_db_setup hook of conftest.py does)."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if not hasattr(signal, "setitimer") or not in_main_thread:
+        yield
+        return
+    remaining, interval = signal.getitimer(signal.ITIMER_REAL)
+    if remaining:
+        signal.setitimer(signal.ITIMER_REAL, BUILD_TIMEOUT)
+    try:
+        yield
+    finally:
+        if remaining:
+            signal.setitimer(signal.ITIMER_REAL, remaining, interval)
 
 
 def admin_url() -> str:
@@ -136,6 +166,33 @@ def _manage_env(postgres: bool, root: Path) -> dict[str, str]:
     return env
 
 
+# The `manage.py migrate` under way in this process, if any: end_run stops it when the run
+# ends before it does (an interrupted run, a --collect-only).
+_migrating: subprocess.Popen | None = None
+
+
+def _migrate(postgres: bool, root: Path) -> None:
+    global _migrating
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "migrate", "--noinput", "--run-syncdb"],
+        cwd=ROOT,
+        env=_manage_env(postgres, root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    _migrating = process
+    try:
+        output, _ = process.communicate(timeout=MIGRATE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    finally:
+        _migrating = None
+    if process.returncode != 0:
+        raise RuntimeError(f"manage.py migrate failed ({process.returncode}):\n{output[-6000:]}")
+
+
 def ensure_migrated(postgres: bool) -> str:
     """Build the run's migrated database once: its name (PostgreSQL) or file path (SQLite)."""
     done = run_dir() / ("migrated-postgres.done" if postgres else "migrated-sqlite.done")
@@ -147,19 +204,7 @@ def ensure_migrated(postgres: bool) -> str:
                 create_database(migrated_template_name())
             else:  # what a failed attempt left
                 _migrated_sqlite().unlink(missing_ok=True)
-            run = subprocess.run(
-                [sys.executable, "manage.py", "migrate", "--noinput", "--run-syncdb"],
-                cwd=ROOT,
-                env=_manage_env(postgres, root),
-                capture_output=True,
-                text=True,
-                timeout=MIGRATE_TIMEOUT,
-            )
-            if run.returncode != 0:
-                raise RuntimeError(
-                    f"manage.py migrate failed ({run.returncode}):\n"
-                    f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
-                )
+            _migrate(postgres, root)
             done.touch()
     return migrated_template_name() if postgres else str(_migrated_sqlite())
 
@@ -243,7 +288,10 @@ def end_run() -> None:
     if not path:
         return
     if _early is not None:
-        _early.join(timeout=MIGRATE_TIMEOUT)
+        building = _migrating
+        if building is not None and building.poll() is None:
+            building.kill()
+        _early.join(timeout=60)
     built = {p.name for p in Path(path).glob("*.done")}
     try:
         if "migrated-postgres.done" in built:
