@@ -97,4 +97,8 @@ def django_db_setup(
     yield
     if not django_db_keepdb:
         with django_db_blocker.unblock():
+            if shared:
+                # A connection another thread of this worker left open (asgiref's executor
+                # threads keep theirs) would make PostgreSQL refuse the DROP DATABASE.
+                shared_db.close_other_sessions()
             teardown_databases(db_cfg, verbosity=verbosity)

@@ -265,6 +265,24 @@ def setup_test_databases(verbosity: int) -> list[tuple[Any, str, bool]]:
     return [(connection, old_name, True)]
 
 
+def close_other_sessions() -> None:
+    """End the other PostgreSQL sessions on this worker's test database (before its DROP)."""
+    from django.db import connections
+
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return
+    connection.close()
+    import psycopg
+
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [connection.settings_dict["NAME"]],
+        )
+
+
 def can_share_test_database() -> bool:
     """PostgreSQL, or SQLite in memory (a SQLITE_TEST_PATH file keeps Django's own path)."""
     from django.db import connections
