@@ -78,7 +78,7 @@ run: demo static
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 bench: static
 	$(PY) -m bench $(BENCH_ARGS)

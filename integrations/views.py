@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from rest_framework.exceptions import Throttled
 
 from hub.accounts.models import Space
 from hub.csp import csp_override
@@ -34,8 +35,12 @@ def _space(request: HttpRequest, space_id: int) -> Space:
 def _attempt(request: HttpRequest, action: Callable[[], Any], success: str) -> Any:
     try:
         result = action()
-    except (PermissionDenied, ValidationError) as exc:
-        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+    except (PermissionDenied, ValidationError, Throttled) as exc:
+        # Throttled: a service's own rate limit (hub.api.RateLimited), said on the page.
+        if isinstance(exc, ValidationError):
+            text = " ".join(exc.messages)
+        else:
+            text = str(getattr(exc, "detail", exc))
         messages.error(request, text or _("You are not allowed to do this."))
         return None
     messages.success(request, success)
