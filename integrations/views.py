@@ -280,10 +280,14 @@ def package_content(request: HttpRequest, token: str, path: str = "") -> HttpRes
             seed=(attempt.launch_data or {}).get("seed", {}),
         )
         response = HttpResponse(body, content_type=content_type)
-    else:
-        response = FileResponse(open(file, "rb"), content_type=content_type)  # noqa: SIM115
-        if content_type == "application/octet-stream":
-            response["Content-Disposition"] = "attachment"
+        _package_headers(response)
+        # The launch document carries this launch's CMI seed: never from a cache (a copy
+        # of an earlier launch would start the SCO from that launch's state).
+        response["Cache-Control"] = "no-store"
+        return _frameable(response)
+    response = FileResponse(open(file, "rb"), content_type=content_type)  # noqa: SIM115
+    if content_type == "application/octet-stream":
+        response["Content-Disposition"] = "attachment"
     return _frameable(_package_headers(response))
 
 
