@@ -64,8 +64,8 @@ demo: migrate
 
 messages: $(STAMP)  ## refresh the translation catalogues (needs GNU gettext)
 	$(PY) manage.py makemessages -l fr --ignore '.venv/*' --ignore 'tests/*' --ignore 'bench/*'
-	$(PY) manage.py makemessages -d djangojs -l fr --ignore '.venv/*' --ignore 'staticfiles/*'
-	$(PY) manage.py compilemessages --ignore '.venv/*'
+	$(PY) manage.py makemessages -d djangojs -l fr --ignore '.venv/*' --ignore 'staticfiles/*' --ignore 'tests/*' --ignore '*/node_modules/*'
+	$(PY) manage.py compilemessages --ignore '.venv/*' --ignore 'tests/*'
 
 # Links in the demo's e-mails and feeds point at the address `make run` serves on.
 run demo: export SITE_URL ?= http://$(HOST):$(PORT)
