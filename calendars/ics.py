@@ -156,6 +156,59 @@ class FeedEntry:
         return Status.TENTATIVE
 
 
+@dataclass(frozen=True, slots=True)
+class DueEntry:
+    """A due date of the feed's owner (a learning path, a course, an activity: paths/due.py)
+    as a point in time: a VEVENT at the due instant (DTEND = DTSTART), in UTC, TRANSPARENT
+    (a deadline does not make one busy), UID ``due-<kind>-<id>@<host>`` that never changes.
+    Completed items leave the feed, so calendar apps drop them."""
+
+    kind: str
+    id: int
+    title: str
+    context: str
+    due_at: datetime
+    url: str  # absolute
+    overdue: bool
+
+
+def due_uid(kind: str, item_id: int) -> str:
+    return f"due-{kind}-{item_id}@{uid_domain()}"
+
+
+def _due_summary(entry: DueEntry) -> str:
+    if entry.kind == "path":
+        return _("Due: learning path %(title)s") % {"title": entry.title}
+    if entry.kind == "enrolment":
+        return _("Due: course %(title)s") % {"title": entry.title}
+    return _("Due: %(title)s (%(course)s)") % {"title": entry.title, "course": entry.context}
+
+
+def due_events(entry: DueEntry, *, stamp: datetime | None = None) -> list[Event]:
+    event = Event()
+    event.add("uid", due_uid(entry.kind, entry.id))
+    event.add("dtstamp", stamp or datetime.now(UTC))
+    # A subscription is read whole at each poll: a moved due date is the same UID at a new
+    # time (the feed's ETag changes with it).
+    event.add("sequence", 0)
+    event.add("summary", _due_summary(entry))
+    at = entry.due_at.astimezone(UTC).replace(second=0, microsecond=0)
+    event.add("dtstart", at)
+    event.add("dtend", at)
+    event.add("status", Status.CONFIRMED)
+    event.add("transp", "TRANSPARENT")
+    event.add("categories", ["DUE"])
+    event.add("url", entry.url)
+    event.add("description", entry.url)
+    if not entry.overdue:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", _due_summary(entry))
+        alarm.add("trigger", timedelta(days=-1))
+        event.add_component(alarm)
+    return [event]
+
+
 # -- identities and addresses -----------------------------------------------------------------
 def uid_domain() -> str:
     """The right-hand side of every UID: the site's host name, stable across requests."""
@@ -225,8 +278,11 @@ def _is_utc(name: str) -> bool:
 
 
 # -- fingerprints -------------------------------------------------------------------------------
-def entry_fingerprint(entry: FeedEntry) -> str:
+def entry_fingerprint(entry: FeedEntry | DueEntry) -> str:
     """A digest of everything that shapes the entry's VEVENT text (DTSTAMP aside)."""
+    if isinstance(entry, DueEntry):
+        material_due = (LAYOUT_VERSION, settings.SITE_URL, translation.get_language(), entry)
+        return hashlib.blake2b(repr(material_due).encode(), digest_size=16).hexdigest()
     session = entry.session
     organizer = _organizer_identity(entry)
     material = (
@@ -263,6 +319,8 @@ def calendar_etag(name: str, fingerprints: Iterable[str]) -> str:
 # -- building ---------------------------------------------------------------------------------
 def entry_events(entry: FeedEntry, *, stamp: datetime | None = None) -> list[Event]:
     """The VEVENTs of an entry: the session's own dates, then one per dated part."""
+    if isinstance(entry, DueEntry):
+        return due_events(entry, stamp=stamp)
     session = entry.session
     # UTC-like zones are written as UTC times ("...Z"), which need no VTIMEZONE.
     zone = UTC if _is_utc(session.time_zone) else _zone(session.time_zone)
@@ -473,7 +531,7 @@ def timezone_blocks(entries: Iterable[FeedEntry]) -> list[bytes]:
     """The VTIMEZONEs a calendar of ``entries`` needs, each covering its events' years."""
     years: dict[str, tuple[int, int]] = {}
     for entry in entries:
-        if _is_utc(entry.session.time_zone):
+        if isinstance(entry, DueEntry) or _is_utc(entry.session.time_zone):
             continue
         zone = _zone(entry.session.time_zone)
         for starts_at, ends_at in entry_dates(entry):

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from calendars.ics import FEED_SESSION_FIELDS, FeedEntry, FeedLiveClass, FeedSession
+from calendars.ics import FEED_SESSION_FIELDS, DueEntry, FeedEntry, FeedLiveClass, FeedSession
 from classrooms.models import Enrolment, LiveClass, LiveClassStatus
 from classrooms.selectors import can_view_course
 from hub.accounts.models import Role
@@ -175,6 +175,26 @@ def personal_feed_entries(*, user: Any, now: datetime | None = None) -> list[Fee
         mine |= Q(space_id__in=space_ids)
     entries = _session_entries(user=user, sessions=mine, since=since, space_ids=space_ids)
     return entries + live_class_entries(user=user, since=since, coordinated=space_ids)
+
+
+def due_feed_entries(*, user: Any, now: datetime | None = None) -> list[DueEntry]:
+    """The user's due dates not yet met (paths, courses, activities: paths/due.py), from
+    the feed's history window on: completed ones leave the feed."""
+    from paths.due import due_items_of
+
+    now = now or timezone.now()
+    return [
+        DueEntry(
+            kind=i.kind,
+            id=i.id,
+            title=i.title,
+            context=i.context,
+            due_at=i.due_at,
+            url=settings.SITE_URL + i.url,
+            overdue=i.overdue(now),
+        )
+        for i in due_items_of(user=user, start=now - FEED_HISTORY, include_completed=False)
+    ]
 
 
 def teaching_feed_entries(*, user: Any, now: datetime | None = None) -> list[FeedEntry]:
@@ -464,6 +484,23 @@ def agenda_items(*, user: Any, start: datetime, end: datetime) -> list[AgendaIte
         )
     items.sort(key=lambda item: (item.starts_at, item.live_class, item.session.pk, item.part))
     return items
+
+
+def agenda_due_items(*, user: Any, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The user's due dates in [start, end) of every kind (paths/due.py), for the agenda:
+    the item's fields, ``due_at`` as a datetime and ``is_overdue``."""
+    from paths.due import due_items_of
+
+    now = timezone.now()
+    return [
+        {
+            **i.payload(now),
+            "due_at": i.due_at,
+            "completed_at": i.completed_at,
+            "is_overdue": i.overdue(now),
+        }
+        for i in due_items_of(user=user, start=start, end=end)
+    ]
 
 
 def agenda_item_payload(item: AgendaItem) -> dict[str, Any]:

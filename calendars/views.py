@@ -73,7 +73,10 @@ def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
     if user is None:
         raise Http404
     with translation.override(user.language or translation.get_language()):
-        entries = selectors.personal_feed_entries(user=user)
+        entries = [
+            *selectors.personal_feed_entries(user=user),
+            *selectors.due_feed_entries(user=user),
+        ]
         calendar = prepare_calendar(
             entries, name=_("%(name)s — Lyceum sessions") % {"name": user.name}, feed=True
         )
@@ -223,12 +226,20 @@ def agenda(request: HttpRequest) -> HttpResponse:
     by_day: dict[date, list[selectors.AgendaItem]] = {}
     for item in items:
         by_day.setdefault(timezone.localtime(item.starts_at).date(), []).append(item)
+    # Due dates (paths, courses, activities) on their day, done ones marked (late or not).
+    dues = selectors.agenda_due_items(
+        user=request.user, start=_midnight(first), end=_midnight(last)
+    )
+    due_by_day: dict[date, list[dict]] = {}
+    for due in dues:
+        due_by_day.setdefault(timezone.localtime(due["due_at"]).date(), []).append(due)
     today = timezone.localdate()
     monday = first - timedelta(days=first.weekday())
     days = [
         {
             "date": first + timedelta(days=n),
             "items": by_day.get(first + timedelta(days=n), []),
+            "due": due_by_day.get(first + timedelta(days=n), []),
             "today": first + timedelta(days=n) == today,
             "outside": view == "month" and (first + timedelta(days=n)).month != day.month,
         }
@@ -248,8 +259,9 @@ def agenda(request: HttpRequest) -> HttpResponse:
             "heading": heading,
             "weeks": [days[i : i + 7] for i in range(0, len(days), 7)],
             "days": days,
-            "listed_days": [d for d in days if d["items"]],
+            "listed_days": [d for d in days if d["items"] or d["due"]],
             "item_count": len(items),
+            "due_count": len(dues),
             "previous": previous,
             "following": following,
             "today": today,

@@ -872,3 +872,77 @@ class WhiteboardView(APIView):
             actor=request.user, live_class=_live_class(request, pk), room=_room_param(request)
         )
         return Response(status=204)
+
+
+# -- due dates -------------------------------------------------------------------------------
+class DueDefaultSerializer(serializers.Serializer):
+    """A fixed date or a number of days after the enrolment (both null: no due date)."""
+
+    due_date = DateTimeInRangeField(required=False, allow_null=True, default=None)
+    due_days = serializers.IntegerField(
+        min_value=1, max_value=services.MAX_DUE_DAYS, required=False, allow_null=True, default=None
+    )
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if data.get("due_date") and data.get("due_days"):
+            raise serializers.ValidationError(_("Give a due date or a number of days, not both."))
+        return data
+
+
+class EnrolmentDueSerializer(serializers.Serializer):
+    """This enrolment's own due date; null: back to the course's default."""
+
+    due_at = DateTimeInRangeField(allow_null=True)
+
+
+def _due_payload(obj: Course | Activity) -> dict[str, Any]:
+    return {
+        "id": obj.pk,
+        "due_date": obj.due_date.isoformat() if obj.due_date else None,
+        "due_days": obj.due_days,
+    }
+
+
+class CourseDueView(APIView):
+    """The course's default due date of its enrolments (its editors)."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=DueDefaultSerializer, responses={200: AnyObject})
+    def put(self, request: Request, pk: int) -> Response:
+        course = _course(request, pk)
+        data = validated(DueDefaultSerializer, request.data)
+        course = services.course_due_set(actor=request.user, course=course, **data)
+        return Response(_due_payload(course))
+
+
+class ActivityDueView(APIView):
+    """An activity's due date for everyone enrolled (the course's editors)."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=DueDefaultSerializer, responses={200: AnyObject})
+    def put(self, request: Request, pk: int) -> Response:
+        activity = _activity(request, pk)
+        data = validated(DueDefaultSerializer, request.data)
+        activity = services.activity_due_set(actor=request.user, activity=activity, **data)
+        return Response(_due_payload(activity))
+
+
+class EnrolmentDueView(APIView):
+    """One enrolment's due date: the course's editors, the person's manager."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=EnrolmentDueSerializer, responses={200: AnyObject})
+    def put(self, request: Request, pk: int) -> Response:
+        enrolment = get_object_or_404(Enrolment.objects.select_related("course", "user"), pk=pk)
+        if not selectors.can_see_progress_of(
+            viewer=request.user, learner=enrolment.user, course=enrolment.course
+        ):
+            raise Http404
+        data = validated(EnrolmentDueSerializer, request.data)
+        enrolment = services.enrolment_due_set(
+            actor=request.user, enrolment=enrolment, due_at=data["due_at"]
+        )
+        return Response(selectors.enrolment_payload(enrolment))

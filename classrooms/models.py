@@ -111,6 +111,12 @@ class Course(models.Model):
     )
     published = models.BooleanField(_("published"), default=False)
     self_enrolment = models.BooleanField(_("learners may enrol themselves"), default=False)
+    # The default due date of an enrolment: a fixed date, or a number of days after the
+    # enrolment (one or none); an enrolment may override it (Enrolment.due_overridden).
+    due_date = models.DateTimeField(_("enrolments due on"), null=True, blank=True)
+    due_days = models.PositiveSmallIntegerField(
+        _("enrolments due after (days)"), null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -233,6 +239,10 @@ class Activity(models.Model):
     # Session / live class: what the linking app (sessions/, the virtual class) points at.
     link_kind = models.CharField(max_length=40, blank=True)
     link_id = models.PositiveIntegerField(null=True, blank=True)
+    # Due: a fixed date, or a number of days after each person's enrolment (one or none);
+    # each enrolled person's own date is an ActivityDue row.
+    due_date = models.DateTimeField(_("due on"), null=True, blank=True)
+    due_days = models.PositiveSmallIntegerField(_("due after (days)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("activity")
@@ -276,11 +286,21 @@ class Enrolment(models.Model):
     progress = models.PositiveSmallIntegerField(
         default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
+    # Due date: the course's default, or set for this enrolment (due_overridden) by the
+    # course's editors or the person's manager. The sweep (paths/due.py) stamps
+    # reminded_at / overdue_notified_at once each; a new due date clears them.
+    due_at = models.DateTimeField(null=True, blank=True)
+    due_overridden = models.BooleanField(default=False)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
+    # Completed after the due date in force at that moment.
+    completed_late = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("enrolment")
         verbose_name_plural = _("enrolments")
         constraints = [models.UniqueConstraint(fields=["user", "course"], name="unique_enrolment")]
+        indexes = [models.Index(fields=["due_at", "completed_at"], name="enrolment_due")]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.course}"
@@ -305,6 +325,31 @@ class Completion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} completed {self.activity_id}"
+
+
+class ActivityDue(models.Model):
+    """One enrolled person's due date for an activity that has one (Activity.due_date or
+    due_days), kept in step by classrooms.services; read by the agenda, the feeds, the
+    sweep and the managers' overdue lists."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="dues")
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="dues")
+    # ``user`` repeats ``enrolment.user``: the sweep and the lists filter by person.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    due_at = models.DateTimeField()
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_late = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["enrolment", "activity"], name="one_due_per_activity")
+        ]
+        indexes = [models.Index(fields=["due_at", "completed_at"], name="activity_due")]
+
+    def __str__(self) -> str:
+        return f"{self.activity_id} for {self.user_id}"
 
 
 class QuestionKind(models.TextChoices):

@@ -56,6 +56,16 @@ def can_edit_course(*, user: Any, course: Course) -> bool:
     return is_trainer_of(user=user, course=course)
 
 
+def can_set_enrolment_due(*, user: Any, enrolment: Enrolment) -> bool:
+    """The course's editors, and the person's manager (managers enrol their reports)."""
+    if enrolment.user_id == user.pk and not user.has_role(Role.ADMIN):
+        return can_edit_course(user=user, course=enrolment.course)
+    return can_edit_course(user=user, course=enrolment.course) or (
+        user.has_role(Role.MANAGER)
+        and Team.objects.filter(manager=user, members=enrolment.user_id).exists()
+    )
+
+
 def is_enrolled(*, user: Any, course: Course | int) -> bool:
     course_id = course if isinstance(course, int) else course.pk
     return Enrolment.objects.filter(user=user, course_id=course_id).exists()
@@ -525,6 +535,9 @@ def enrolment_payload(enrolment: Enrolment) -> dict[str, Any]:
         "enrolled_at": enrolment.enrolled_at,
         "completed_at": enrolment.completed_at,
         "progress": enrolment.progress,
+        "due_at": enrolment.due_at,
+        "due_overridden": enrolment.due_overridden,
+        "completed_late": enrolment.completed_late,
     }
 
 

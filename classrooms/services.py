@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Case, DateTimeField, ExpressionWrapper, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +21,7 @@ from rest_framework.exceptions import APIException
 from classrooms.models import (
     DEFAULT_RULE,
     Activity,
+    ActivityDue,
     ActivityKind,
     Attempt,
     AttendanceInterval,
@@ -51,6 +53,7 @@ from classrooms.selectors import (
     can_create_course,
     can_edit_course,
     can_self_enrol,
+    can_set_enrolment_due,
     enrolment_payload,
     hand_queue,
     is_enrolled,
@@ -399,6 +402,7 @@ def enrolment_create(*, actor: User, user: User, course: Course) -> Enrolment:
     if existing:
         return existing
     enrolment = Enrolment.objects.create(user=user, course=course, source=source, enrolled_by=actor)
+    _dues_on_enrol(enrolment, course)
     if actor.pk != user.pk:  # the audit log (issue 16): enrolments made for someone else
         from hub import audit
 
@@ -412,7 +416,8 @@ def enrolment_create(*, actor: User, user: User, course: Course) -> Enrolment:
     enrolment.progress, all_done = _progress_percent(user, course)
     if all_done:
         enrolment.status, enrolment.completed_at = EnrolmentStatus.COMPLETED, timezone.now()
-    enrolment.save(update_fields=["progress", "status", "completed_at"])
+        enrolment.completed_late = _is_late(enrolment.due_at, enrolment.completed_at)
+    enrolment.save(update_fields=["progress", "status", "completed_at", "completed_late"])
     for topic in (course.progress_topic, *team_topics_of(user=user)):
         realtime.publish(topic, "enrolment.created", enrolment_payload(enrolment))
     events.emit("classrooms.enrolled", user=user, course=course)
@@ -502,10 +507,11 @@ def _recompute_course(course: Course) -> None:
             newly_completed.append(enrolment)
         enrolment.progress, enrolment.status = progress, status
         enrolment.completed_at = completed_at
+        enrolment.completed_late = _is_late(enrolment.due_at, completed_at)
         changed.append(enrolment)
     if not changed:
         return
-    Enrolment.objects.bulk_update(changed, ["progress", "status", "completed_at"])
+    Enrolment.objects.bulk_update(changed, ["progress", "status", "completed_at", "completed_late"])
     _publish_recomputed(course, changed)
     for enrolment in newly_completed:
         _course_completed(enrolment.user, course)
@@ -564,7 +570,11 @@ def activity_uncomplete(*, user: User, activity: Activity, source: str) -> bool:
         enrolment.progress = percent
         if not all_done and enrolment.status == EnrolmentStatus.COMPLETED:
             enrolment.status, enrolment.completed_at = EnrolmentStatus.ACTIVE, None
-        enrolment.save(update_fields=["progress", "status", "completed_at"])
+            enrolment.completed_late = False
+        enrolment.save(update_fields=["progress", "status", "completed_at", "completed_late"])
+        ActivityDue.objects.filter(enrolment=enrolment, activity=activity).update(
+            completed_at=None, completed_late=False
+        )
         _publish_recomputed(course, [enrolment])
     events.emit("classrooms.activity_uncompleted", user=user, activity=activity)
     return True
@@ -599,7 +609,16 @@ def activity_complete(*, user: User, activity: Activity, source: str) -> Complet
     if newly_completed:
         enrolment.status = EnrolmentStatus.COMPLETED
         enrolment.completed_at = timezone.now()
-    enrolment.save(update_fields=["progress", "status", "completed_at"])
+        enrolment.completed_late = _is_late(enrolment.due_at, enrolment.completed_at)
+    enrolment.save(update_fields=["progress", "status", "completed_at", "completed_late"])
+    # This person's due date of the activity, if it has one: done, late when after it (one
+    # statement, no read; the caller's activity may predate a change of its due date).
+    ActivityDue.objects.filter(enrolment=enrolment, activity=activity).update(
+        completed_at=completion.completed_at,
+        completed_late=Case(
+            When(due_at__lt=completion.completed_at, then=Value(True)), default=Value(False)
+        ),
+    )
     # A quiz's cell shows the learner's best score: the event carries it.
     score = best_score(user=user, activity=activity) if activity.kind == ActivityKind.QUIZ else None
     payload = progress_event_payload(
@@ -1889,3 +1908,186 @@ def _recording_delete(pk: int, cutoff: Any) -> int:
     live_class.save(update_fields=["recording", "recording_started_at", "recording_saved_at"])
     transaction.on_commit(lambda: storage.delete(name))
     return 1
+
+
+# -- due dates -------------------------------------------------------------------------------
+# A due date's bounds: a number of days after the enrolment, or a date (DateTimeInRangeField
+# and hub.params bound it to 1970-2099 at the API; the services check it again).
+MAX_DUE_DAYS = 3650
+
+
+def _is_late(due_at: datetime | None, completed_at: datetime | None) -> bool:
+    return bool(due_at and completed_at and completed_at > due_at)
+
+
+def _clean_due(
+    due_date: datetime | None, due_days: int | None
+) -> tuple[datetime | None, int | None]:
+    from hub.params import validate_datetime_in_range
+
+    if due_date and due_days:
+        raise ValidationError({"due_days": _("Give a due date or a number of days, not both.")})
+    if due_days is not None and not 1 <= due_days <= MAX_DUE_DAYS:
+        raise ValidationError({"due_days": _("Between 1 and %(n)s days.") % {"n": MAX_DUE_DAYS}})
+    if due_date is not None:
+        if timezone.is_naive(due_date):
+            raise ValidationError({"due_date": _("Give the date with its time zone.")})
+        validate_datetime_in_range(due_date)
+    return due_date, due_days or None
+
+
+def _after_enrolment(days: int) -> ExpressionWrapper:
+    """``enrolment.enrolled_at + days`` in SQL (from an Enrolment row)."""
+    return ExpressionWrapper(F("enrolled_at") + timedelta(days=days), output_field=DateTimeField())
+
+
+def _default_due(enrolled_at: datetime, due_date: datetime | None, due_days: int | None):
+    if due_date:
+        return due_date
+    if due_days:
+        return enrolled_at + timedelta(days=due_days)
+    return None
+
+
+def _dues_on_enrol(enrolment: Enrolment, course: Course) -> None:
+    """A new enrolment takes the course's default due date and one row per activity that
+    has a due date (three queries at most)."""
+    # Read from the row: the caller's course may predate a change of its default.
+    due_date, due_days = Course.objects.filter(pk=course.pk).values_list("due_date", "due_days")[0]
+    enrolment.due_at = _default_due(enrolment.enrolled_at, due_date, due_days)
+    if enrolment.due_at:
+        Enrolment.objects.filter(pk=enrolment.pk).update(due_at=enrolment.due_at)
+    ActivityDue.objects.bulk_create(
+        ActivityDue(
+            enrolment=enrolment,
+            activity_id=a.pk,
+            user_id=enrolment.user_id,
+            due_at=_default_due(enrolment.enrolled_at, a.due_date, a.due_days),
+        )
+        for a in Activity.objects.filter(course=course)
+        .filter(Q(due_date__isnull=False) | Q(due_days__isnull=False))
+        .only("pk", "due_date", "due_days")
+    )
+
+
+def _publish_due_changed(course: Course, user_ids: Iterable[int] | None = None) -> None:
+    """``due.changed`` to each person whose due date moved (their home and lists refresh),
+    on the course's progress topic for its trainers and on their teams' progress topics
+    for their managers (one query)."""
+    data = {"course": course.pk}
+    realtime.publish(course.progress_topic, "due.changed", data)
+    people = set(user_ids or ())
+    for user_id in people:
+        realtime.publish(f"hub.user.{user_id}", "due.changed", data)
+    # Their managers' team topics: the Overdue card follows a date moved into the past.
+    for team_id in team_ids_of(user_ids=people):
+        realtime.publish(team_progress_topic(team_id), "due.changed", data)
+
+
+@transaction.atomic
+def course_due_set(
+    *, actor: User, course: Course, due_date: datetime | None = None, due_days: int | None = None
+) -> Course:
+    """The course's default enrolment due date (both None: none). Every enrolment that has
+    not its own date follows; those whose date changes get their reminder and overdue
+    notice again. Set-based: a constant number of queries whatever the enrolments."""
+    _require_editor(actor, course)
+    due_date, due_days = _clean_due(due_date, due_days)
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    course.due_date, course.due_days = due_date, due_days
+    course.save(update_fields=["due_date", "due_days"])
+    following = Enrolment.objects.filter(course=course, due_overridden=False)
+    reset = {"reminded_at": None, "overdue_notified_at": None}
+    new_due: Any = _after_enrolment(due_days) if due_days else due_date
+    if new_due is None:
+        moved = following.filter(due_at__isnull=False)
+    else:
+        moved = following.filter(Q(due_at__isnull=True) | ~Q(due_at=new_due))
+    user_ids = list(moved.values_list("user_id", flat=True)[:5000])
+    Enrolment.objects.filter(pk__in=moved.values("pk")).update(due_at=new_due, **reset)
+    _publish_due_changed(course, user_ids)
+    return course
+
+
+@transaction.atomic
+def enrolment_due_set(*, actor: User, enrolment: Enrolment, due_at: datetime | None) -> Enrolment:
+    """This enrolment's own due date (None: back to the course's default). The course's
+    editors, and the person's manager (who may enrol their reports), set it. A completion
+    already recorded keeps its lateness (judged against the date in force when done)."""
+    if not can_set_enrolment_due(user=actor, enrolment=enrolment):
+        raise PermissionDenied(_("You may not set this person's due date."))
+    due_at, _days = _clean_due(due_at, None)
+    enrolment = Enrolment.objects.select_for_update().select_related("course").get(pk=enrolment.pk)
+    course = enrolment.course
+    if due_at is None:
+        new = _default_due(enrolment.enrolled_at, course.due_date, course.due_days)
+    else:
+        new = due_at
+    changed = new != enrolment.due_at
+    enrolment.due_at, enrolment.due_overridden = new, due_at is not None
+    fields = ["due_at", "due_overridden"]
+    if changed:
+        enrolment.reminded_at = enrolment.overdue_notified_at = None
+        fields += ["reminded_at", "overdue_notified_at"]
+    enrolment.save(update_fields=fields)
+    _publish_due_changed(course, [enrolment.user_id])
+    return enrolment
+
+
+@transaction.atomic
+def activity_due_set(
+    *,
+    actor: User,
+    activity: Activity,
+    due_date: datetime | None = None,
+    due_days: int | None = None,
+) -> Activity:
+    """An activity's due date for everyone enrolled (both None: none): a fixed date or a
+    number of days after each person's enrolment. Rows of people whose date changes get
+    their reminder and overdue notice again; people enrolled later get theirs on
+    enrolment. Set-based: a constant number of queries whatever the enrolments."""
+    _require_editor(actor, activity.course)
+    due_date, due_days = _clean_due(due_date, due_days)
+    activity = Activity.objects.select_for_update().select_related("course").get(pk=activity.pk)
+    activity.due_date, activity.due_days = due_date, due_days
+    activity.save(update_fields=["due_date", "due_days"])
+    rows = ActivityDue.objects.filter(activity=activity)
+    if not (due_date or due_days):
+        user_ids = list(rows.values_list("user_id", flat=True)[:5000])
+        rows.delete()
+        _publish_due_changed(activity.course, user_ids)
+        return activity
+    # Everyone enrolled has a row (those without one get it; their flags start clear).
+    enrolments = Enrolment.objects.filter(course_id=activity.course_id).exclude(
+        pk__in=rows.values("enrolment_id")
+    )
+    ActivityDue.objects.bulk_create(
+        (
+            ActivityDue(
+                enrolment_id=pk,
+                activity=activity,
+                user_id=user_id,
+                due_at=_default_due(enrolled_at, due_date, due_days),
+            )
+            for pk, user_id, enrolled_at in enrolments.values_list("pk", "user_id", "enrolled_at")
+        ),
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
+    reset = {"reminded_at": None, "overdue_notified_at": None}
+    if due_date:
+        moved = rows.exclude(due_at=due_date)
+        user_ids = list(moved.values_list("user_id", flat=True)[:5000])
+        moved.update(due_at=due_date, **reset)
+    else:
+        # N days after each person's enrolment: the date comes from their enrolment row.
+        from django.db.models import OuterRef, Subquery
+
+        enrolled = Enrolment.objects.filter(pk=OuterRef("enrolment_id")).values("enrolled_at")[:1]
+        new_due = ExpressionWrapper(
+            Subquery(enrolled) + timedelta(days=due_days), output_field=DateTimeField()
+        )
+        user_ids = list(rows.values_list("user_id", flat=True)[:5000])
+        rows.annotate(new_due=new_due).exclude(due_at=F("new_due")).update(due_at=new_due, **reset)
+    _publish_due_changed(activity.course, user_ids)
+    return activity

@@ -48,6 +48,9 @@ api_urlpatterns = [
     path("attempts/<int:pk>/submit/", api.AttemptSubmitView.as_view(), name="api-attempt-submit"),
     path("enrolments/", api.MyEnrolmentsView.as_view(), name="api-my-enrolments"),
     path("enrolments/<int:pk>/", api.EnrolmentDetailView.as_view(), name="api-enrolment-detail"),
+    path("enrolments/<int:pk>/due/", api.EnrolmentDueView.as_view(), name="api-enrolment-due"),
+    path("courses/<int:pk>/due/", api.CourseDueView.as_view(), name="api-course-due"),
+    path("activities/<int:pk>/due/", api.ActivityDueView.as_view(), name="api-activity-due"),
     # -- offline learning (issue 21) --
     path(
         "courses/<int:pk>/offline/",

@@ -51,6 +51,7 @@ def learner(request: Any) -> dict[str, Any]:
     from classrooms import selectors as classrooms
     from leaderboards import selectors as leaderboards
     from messaging import selectors as messaging
+    from paths import due
     from paths import selectors as paths
     from sessions import selectors as sessions
 
@@ -76,6 +77,13 @@ def learner(request: Any) -> dict[str, Any]:
             completed_at__isnull=True, due_at__isnull=False, due_at__lte=now + timedelta(days=14)
         )[:5]
     ]
+    # Courses and activities due within two weeks, or already late (paths/due.py).
+    soon = [
+        i
+        for i in due.due_items_of(user=user, end=now + timedelta(days=14), include_completed=False)
+        if i.kind != "path"
+    ][:5]
+    courses_due = [{"item": i, "overdue": i.overdue(now)} for i in soon]
     space = getattr(request, "space", None)  # lazy: test it by truth
     standing = leaderboards.standing_of(user=user, space_id=space.pk) if space else None
     unread = [
@@ -95,6 +103,7 @@ def learner(request: Any) -> dict[str, Any]:
         "waiting": waiting,
         "deadlines": deadlines,
         "paths_due": paths_due,
+        "courses_due": courses_due,
         "standing": standing,
         "unread": unread,
         "topics": topics,
@@ -188,6 +197,7 @@ def manager(request: Any) -> dict[str, Any]:
     from classrooms import selectors as classrooms
     from hub.accounts.selectors import teams_managed_by
     from leaderboards import selectors as leaderboards
+    from paths import due
     from paths import selectors as paths
     from sessions import selectors as sessions
 
@@ -203,8 +213,9 @@ def manager(request: Any) -> dict[str, Any]:
     return {
         "teams": teams,
         "rows": classrooms.team_progress_rows(manager=user),
-        # Past a learning path's due date (paths/), then courses in progress for long.
-        "overdue_paths": list(paths.team_assignments(manager=user, overdue_only=True)[:6]),
+        # Past a due date (learning paths, courses, activities: paths/due.py), then courses
+        # in progress for long.
+        "overdue_due": due.team_overdue(manager=user, limit=8),
         "overdue": classrooms.overdue_enrolments(manager=user),
         "upcoming": sessions.team_sessions_ahead(
             manager=user, until=timezone.now() + timedelta(days=14)

@@ -306,6 +306,9 @@ LOGIN_URL = "login"
 # Audit entries older than this are deleted by `manage.py audit_prune` (0 keeps everything).
 LYCEUM_AUDIT_RETENTION_DAYS = int(os.environ.get("LYCEUM_AUDIT_RETENTION_DAYS", 365))
 # -- end identity and access --
+# Due dates (paths, course enrolments, activities: paths/due.py): the reminder goes this many
+# days before the due date.
+LYCEUM_DUE_REMINDER_DAYS = int(os.environ.get("LYCEUM_DUE_REMINDER_DAYS", 7))
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 

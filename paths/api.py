@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from classrooms.models import Activity, Course
 from hub.accounts.models import Space, Team, User
 from hub.api import DateTimeInRangeField, JSONParser, validated
-from paths import selectors, services
+from paths import due, selectors, services
 from paths.models import PathItem
 
 
@@ -55,6 +55,25 @@ class AssignSerializer(serializers.Serializer):
     )
     space = serializers.BooleanField(default=False)
     due_at = DateTimeInRangeField(required=False, allow_null=True)
+
+
+class DueItemObject(serializers.Serializer):
+    """A due item (paths/due.py ``DueItem.payload``)."""
+
+    kind = serializers.ChoiceField(choices=["path", "enrolment", "activity"])
+    id = serializers.IntegerField()
+    user = serializers.IntegerField()
+    name = serializers.CharField()
+    title = serializers.CharField()
+    context = serializers.CharField()
+    object = serializers.IntegerField()
+    due_at = serializers.DateTimeField()
+    completed = serializers.BooleanField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    late = serializers.BooleanField()
+    overdue = serializers.BooleanField()
+    progress = serializers.IntegerField(allow_null=True)
+    url = serializers.CharField()
 
 
 class PathObject(serializers.Serializer):
@@ -136,14 +155,38 @@ class MyPathsView(APIView):
 
 
 class TeamOverdueView(APIView):
-    """A manager's reports' path assignments that are past due (admins: everyone's)."""
+    """A manager's reports' overdue items (admins: everyone's): path assignments, course
+    enrolments and activities (``kind``), the oldest due first."""
 
-    @extend_schema(responses={200: PathObject(many=True)})
+    @extend_schema(responses={200: DueItemObject(many=True)})
     def get(self, request: Request) -> Response:
-        rows = selectors.team_assignments(manager=request.user, overdue_only=True)[:1000]
-        return Response(
-            [
-                {**selectors.assignment_payload(a), "title": a.path.title, "name": a.user.name}
-                for a in rows
-            ]
-        )
+        items = due.team_overdue(manager=request.user)
+        paths = {
+            a.pk: a
+            for a in selectors.team_assignments(manager=request.user, overdue_only=True).filter(
+                pk__in=[i.id for i in items if i.kind == "path"]
+            )
+        }
+        rows = []
+        for item in items:
+            row = item.payload()
+            if item.kind == "path" and item.id in paths:
+                # A path's row also carries the assignment's own fields (as before).
+                row.update(selectors.assignment_payload(paths[item.id]), kind="path")
+            rows.append(row)
+        return Response(rows)
+
+
+class DueMineQuerySerializer(serializers.Serializer):
+    completed = serializers.BooleanField(default=False)
+
+
+class MyDueItemsView(APIView):
+    """The person's own due items of every kind, by due date (``completed=true``: done
+    ones too, with ``late``)."""
+
+    @extend_schema(parameters=[DueMineQuerySerializer], responses={200: DueItemObject(many=True)})
+    def get(self, request: Request) -> Response:
+        query = validated(DueMineQuerySerializer, request.query_params)
+        items = due.due_items_of(user=request.user, include_completed=query["completed"])
+        return Response([i.payload() for i in items])

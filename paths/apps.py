@@ -14,6 +14,9 @@ class PathsConfig(AppConfig):
 
         register_kind("path_assigned", _("Learning path assigned"), Delivery.IN_APP_AND_EMAIL)
         register_kind("path_due", _("Learning path due soon or overdue"), Delivery.IN_APP_AND_EMAIL)
+        # The due-date sweep's other kinds (paths/due.py).
+        register_kind("enrolment_due", _("Course due soon or overdue"), Delivery.IN_APP_AND_EMAIL)
+        register_kind("activity_due", _("Activity due soon or overdue"), Delivery.IN_APP_AND_EMAIL)
         events.subscribe("classrooms.activity_completed", services.on_activity_completed)
         # A completion taken back (a pass regraded to a fail): progress goes down.
         events.subscribe("classrooms.activity_uncompleted", services.on_activity_completed)

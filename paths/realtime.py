@@ -1,7 +1,9 @@
 """``paths.team.<id>``: the path progress of one team's members, for its manager (and
 admins). Ephemeral events: ``path.progress`` and ``path.overdue`` (an assignment's payload:
 ``{"id", "path", "user", "progress", "completed", "due_at", "overdue"}``). A learner's own
-progress comes as ``paths.progress`` on ``hub.user.<id>``.
+progress comes as ``paths.progress`` on ``hub.user.<id>``. The due sweep (paths/due.py)
+also sends ``enrolment.overdue`` and ``activity.overdue`` (a due item's payload: ``{"kind",
+"id", "user", "name", "title", "context", "due_at", "overdue", "late", "progress", ...}``).
 """
 
 from __future__ import annotations

@@ -17,13 +17,11 @@ from classrooms import services as classrooms_services
 from classrooms.models import Activity, Course
 from hub import events, realtime, sanitize
 from hub.accounts.models import Role, Space, Team, User
-from hub.accounts.selectors import is_manager_of, managers_of, space_member_ids
+from hub.accounts.selectors import is_manager_of, space_member_ids
 from hub.notify import notify
 from paths import selectors
 from paths.models import Audience, Path, PathAssignment, PathItem
 
-# Reminders go this long before the due date (the sweep runs from cron: ``paths_sweep``).
-REMIND_BEFORE = timedelta(days=7)
 MAX_ITEMS = 100
 MAX_ASSIGN = 20_000
 
@@ -313,53 +311,17 @@ def on_course_completed(*, user: Any, course: Any, **_: Any) -> None:
 
 # -- due dates -------------------------------------------------------------------------------
 def sweep(*, now: datetime | None = None) -> dict[str, int]:
-    """Reminders before the due date, an overdue notice after it (to the person and their
-    managers), each sent once per assignment. Idempotent."""
-    now = now or timezone.now()
-    reminded = overdue = 0
-    due_soon = PathAssignment.objects.filter(
-        completed_at__isnull=True,
-        reminded_at__isnull=True,
-        due_at__gt=now,
-        due_at__lte=now + REMIND_BEFORE,
-    ).select_related("path", "user")
-    for a in due_soon.iterator(chunk_size=500):
-        with transaction.atomic():
-            if PathAssignment.objects.filter(pk=a.pk, reminded_at__isnull=True).update(
-                reminded_at=now
-            ):
-                notify(
-                    recipients=[a.user],
-                    kind="path_due",
-                    verb=_("%(title)s is due on %(date)s")
-                    % {"title": a.path.title, "date": a.due_at.date().isoformat()},
-                    actor=a.path,
-                    target=a.path,
-                    url=reverse("paths-mine"),
-                )
-                reminded += 1
-    late = PathAssignment.objects.filter(
-        completed_at__isnull=True, overdue_notified_at__isnull=True, due_at__lte=now
-    ).select_related("path", "user")
-    for a in late.iterator(chunk_size=500):
-        with transaction.atomic():
-            if PathAssignment.objects.filter(pk=a.pk, overdue_notified_at__isnull=True).update(
-                overdue_notified_at=now
-            ):
-                notify(
-                    recipients=[a.user, *managers_of(user=a.user)],
-                    kind="path_due",
-                    verb=_("%(name)s: %(title)s is overdue")
-                    % {"name": a.user.name, "title": a.path.title},
-                    actor=a.path,
-                    target=a.path,
-                    url=reverse("paths-mine"),
-                )
-                payload = selectors.assignment_payload(a)
-                for team_id in selectors.team_ids_of(user_id=a.user_id):
-                    realtime.publish(selectors.team_topic(team_id), "path.overdue", payload)
-                overdue += 1
-    return {"reminded": reminded, "overdue": overdue}
+    """The due-date sweep of every kind (paths, course enrolments, activities: paths/due.py):
+    reminders before the due date, an overdue notice after it (to the person and their
+    managers), each sent once. Idempotent. The totals of all kinds; ``paths.due.sweep``
+    gives them per kind."""
+    from paths import due
+
+    counts = due.sweep(now=now)
+    return {
+        "reminded": sum(c["reminded"] for c in counts.values()),
+        "overdue": sum(c["overdue"] for c in counts.values()),
+    }
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ api_urlpatterns = [
     path("paths/", api.PathListView.as_view(), name="api-paths"),
     path("paths/mine/", api.MyPathsView.as_view(), name="api-paths-mine"),
     path("paths/team/overdue/", api.TeamOverdueView.as_view(), name="api-paths-overdue"),
+    path("due/mine/", api.MyDueItemsView.as_view(), name="api-due-mine"),
     path("paths/<int:pk>/", api.PathDetailView.as_view(), name="api-path"),
     path("paths/<int:pk>/items/", api.PathItemsView.as_view(), name="api-path-items"),
     path("paths/<int:pk>/assign/", api.AssignView.as_view(), name="api-path-assign"),

@@ -199,8 +199,12 @@ def team(request: HttpRequest) -> HttpResponse:
     overdue = [a for a in rows if selectors.is_overdue(a, now)]
     others = [a for a in rows if not selectors.is_overdue(a, now)]
     topics = [selectors.team_topic(t.pk) for t in teams_managed_by(user=request.user)]
+    # Courses and activities past their due date (paths/due.py), beside the paths.
+    from paths import due
+
+    items = due.team_overdue(manager=request.user, kinds=("enrolment", "activity"))
     return render(
         request,
         "paths/team.html",
-        {"overdue": overdue, "others": others, "topics": topics},
+        {"overdue": overdue, "others": others, "topics": topics, "overdue_items": items},
     )

@@ -147,7 +147,7 @@ def test_manager_sees_team_progress_overdue_and_the_board(client, manager, train
     )
     html = home(client, manager)
     assert learner.name in find(html, data_testid="manager-overdue")["text"]
-    assert 'data-testid="overdue-paths"' not in html
+    assert 'data-testid="overdue-due"' not in html
     # A learning path past its due date heads the card.
     from paths import services as paths_services
 
@@ -156,7 +156,7 @@ def test_manager_sees_team_progress_overdue_and_the_board(client, manager, train
     paths_services.path_assign(
         actor=trainer, path=path, users=[learner], due_at=timezone.now() - timedelta(days=1)
     )
-    overdue = find(home(client, manager), data_testid="overdue-paths")
+    overdue = find(home(client, manager), data_testid="overdue-due")
     assert "Onboarding path" in overdue["text"] and learner.name in overdue["text"]
     rows = find_all(html, data_testid="team-row")
     assert {learner.name in r["text"] for r in rows} == {True, False}
@@ -207,3 +207,26 @@ def test_home_without_a_space_still_renders(client, db):
     user = UserFactory(roles=[Role.LEARNER], spaces=[])
     html = home(client, user)
     assert find(html, data_testid="panel-learner")
+
+
+def test_manager_overdue_card_has_courses_and_activities(client, manager, trainer, space, learner):
+    """Past a course's or an activity's due date (paths/due.py): beside paths, by kind."""
+    from classrooms import services as classrooms_services
+
+    c = build_course(trainer=trainer, space=space, learners=[learner])
+    enrolment = Enrolment.objects.get(course=c.course, user=learner)
+    classrooms_services.enrolment_due_set(
+        actor=manager, enrolment=enrolment, due_at=timezone.now() - timedelta(days=2)
+    )
+    activity = c.course.activities.first()
+    classrooms_services.activity_due_set(
+        actor=trainer, activity=activity, due_date=timezone.now() - timedelta(days=1)
+    )
+    overdue = find(home(client, manager), data_testid="overdue-due")
+    assert c.course.title in overdue["text"] and activity.title in overdue["text"]
+    html = home(client, manager)
+    assert find(html, data_testid="overdue-enrolment") and find(
+        html, data_testid="overdue-activity"
+    )
+    # The learner's own home lists them as overdue too.
+    assert len(find_all(home(client, learner), data_testid="course-due")) == 2

@@ -38,6 +38,35 @@
       };
       rt.on(topic, "path.progress", update);
       rt.on(topic, "path.overdue", update);
+      rt.on(topic, "enrolment.overdue", addDue);
+      rt.on(topic, "activity.overdue", addDue);
     });
+  }
+  // A course or an activity past its due date (the due sweep): a row of its own, built with
+  // textContent (names and titles are people's text).
+  function addDue(data) {
+    const body = document.querySelector("#team-due tbody");
+    if (!body || body.querySelector('tr[data-due="' + data.kind + "-" + data.id + '"]')) return;
+    const empty = body.querySelector("tr[data-empty]");
+    if (empty) empty.remove();
+    const row = document.createElement("tr");
+    row.dataset.due = data.kind + "-" + data.id;
+    row.className = "overdue";
+    const who = document.createElement("th");
+    who.scope = "row";
+    who.textContent = data.name;
+    const what = document.createElement("td");
+    what.textContent = data.context ? data.title + " (" + data.context + ")" : data.title;
+    const pct = document.createElement("td");
+    pct.textContent = data.progress === null ? "" : data.progress + " %";
+    const when = document.createElement("td");
+    when.textContent = new Date(data.due_at).toLocaleDateString() + " ";
+    const tag = document.createElement("span");
+    tag.className = "tag";
+    tag.dataset.testid = "overdue";
+    tag.textContent = gettext("Overdue");
+    when.appendChild(tag);
+    row.append(who, what, pct, when);
+    body.appendChild(row);
   }
 })();
