@@ -82,7 +82,14 @@ def test_a_new_cycle_on_the_learners_path_page(login, lyceum_server) -> None:
     expect(row).to_have_count(1)
     expect(row).to_contain_text("100 %")
 
-    leo.goto(f"/activities/{lesson['id']}/")  # done again
+    # Done again: the page already shows "Done", so wait for its completion request itself.
+    with leo.expect_response(
+        lambda r: (
+            r.request.method == "POST" and r.url.endswith(f"/activities/{lesson['id']}/complete/")
+        )
+    ) as completed:
+        leo.goto(f"/activities/{lesson['id']}/")
+    assert completed.value.ok
     leo.goto("/paths/")
     expect(card.locator("[data-testid=path-pct]")).to_have_text("100 %")
     expect(card.locator("li[data-state=done]")).to_have_count(1)
