@@ -210,7 +210,7 @@ def offline_attempt_submit(
             attempt = Attempt.objects.create(
                 user=user,
                 activity=activity,
-                number=used + 1,
+                number=selectors.next_attempt_number(user=user, activity=activity),
                 question_ids=data["q"],
                 deadline=deadline,
                 client_id=client_id,

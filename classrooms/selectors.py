@@ -443,7 +443,21 @@ def progress_grid(*, course: Course) -> dict[str, Any]:
 
 
 def attempts_used(*, user: Any, activity: Activity) -> int:
-    return Attempt.objects.filter(user=user, activity=activity).count()
+    """Attempts that count against the quiz's limit: since the quiz was asked again (a new
+    cycle of a learning path holding it, see ``redo_since``), or all of them."""
+    attempts = Attempt.objects.filter(user=user, activity=activity)
+    since = redo_since(user=user, activity=activity)
+    if since is not None:
+        attempts = attempts.filter(started_at__gte=since)
+    return attempts.count()
+
+
+def next_attempt_number(*, user: Any, activity: Activity) -> int:
+    """Attempt numbers keep counting across cycles (unique per person and quiz)."""
+    from django.db.models import Max
+
+    last = Attempt.objects.filter(user=user, activity=activity).aggregate(n=Max("number"))["n"]
+    return (last or 0) + 1
 
 
 def quiz_questions(*, activity: Activity) -> QuerySet[Question]:
@@ -1165,10 +1179,17 @@ def overdue_enrolments(*, manager: Any, overdue_days: int = 30, limit: int = 8) 
 REDO_SINCE: list[Any] = []
 
 
+def redo_since(*, user: Any, activity: Any) -> datetime | None:
+    """The moment from which ``activity`` counts again for ``user`` (the latest start of an
+    unfinished later cycle of a path holding it), or None when nothing asks it again."""
+    starts = [s for s in (hook(user=user, activity=activity) for hook in REDO_SINCE) if s]
+    return max(starts) if starts else None
+
+
 def to_do_again(*, user: Any, activity: Any) -> bool:
     """Done before, and asked again since (a new cycle of a path holding it)?"""
-    starts = [s for s in (hook(user=user, activity=activity) for hook in REDO_SINCE) if s]
-    if not starts:
+    since = redo_since(user=user, activity=activity)
+    if since is None:
         return False
     from classrooms.models import Completion
 
@@ -1177,4 +1198,4 @@ def to_do_again(*, user: Any, activity: Any) -> bool:
         .values_list("last_completed_at", flat=True)
         .first()
     )
-    return last is not None and last < max(starts)
+    return last is not None and last < since

@@ -61,6 +61,7 @@ from classrooms.selectors import (
     liveclass_expected_user_ids,
     liveclass_payload,
     liveclass_role,
+    next_attempt_number,
     open_intervals,
     participant_payload,
     poll_payload,
@@ -882,7 +883,11 @@ def attempt_start(*, user: User, activity: Activity) -> Attempt:
         else None
     )
     return Attempt.objects.create(
-        user=user, activity=activity, number=used + 1, question_ids=question_ids, deadline=deadline
+        user=user,
+        activity=activity,
+        number=next_attempt_number(user=user, activity=activity),
+        question_ids=question_ids,
+        deadline=deadline,
     )
 
 

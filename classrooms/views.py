@@ -543,8 +543,9 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if activity.kind == ActivityKind.QUIZ:
         attempts = list(Attempt.objects.filter(user=user, activity=activity))
         context["attempts"] = attempts
+        used = selectors.attempts_used(user=user, activity=activity)
         context["attempts_left"] = (
-            max(activity.attempt_limit - len(attempts), 0) if activity.attempt_limit else None
+            max(activity.attempt_limit - used, 0) if activity.attempt_limit else None
         )
     if activity.kind == ActivityKind.ASSIGNMENT:
         context["submission"] = (

@@ -179,3 +179,38 @@ def test_again_through_the_api_and_the_page(two, trainer, learner, client, commi
     commit()
     lesson = client.get(reverse("activity-detail", args=[two.lessons[0].pk])).content.decode()
     assert "data-complete-url" not in lesson
+
+
+def test_a_quiz_with_an_attempt_limit_can_be_taken_again_in_a_new_cycle(
+    clock, trainer, space, learner, commit
+):
+    """The limit counts the attempts of the current cycle; numbers keep counting."""
+    from classrooms.models import Attempt
+    from classrooms.services import Conflict
+    from tests.classrooms.conftest import build_course, right_answers
+
+    c = build_course(trainer=trainer, space=space, learners=[learner])  # quiz: 2 attempts
+    path = services.path_create(user=trainer, space=space, title="Yearly", ordered=False)
+    services.path_item_add(user=trainer, path=path, activity=c.quiz)
+    services.path_assign(actor=trainer, path=path, users=[learner])
+    for answers in ({}, right_answers(c)):
+        attempt = classrooms_services.attempt_start(user=learner, activity=c.quiz)
+        classrooms_services.attempt_submit(user=learner, attempt=attempt, answers=answers)
+    commit()
+    with pytest.raises(Conflict):
+        classrooms_services.attempt_start(user=learner, activity=c.quiz)
+    assert PathAssignment.objects.get(user=learner).completed_at is not None
+
+    clock.now += timedelta(days=365)
+    services.path_assign(actor=trainer, path=path, users=[learner], again=True)
+    clock.now += timedelta(days=1)
+    attempt = classrooms_services.attempt_start(user=learner, activity=c.quiz)
+    assert attempt.number == 3
+    classrooms_services.attempt_submit(user=learner, attempt=attempt, answers=right_answers(c))
+    commit()
+    a = PathAssignment.objects.get(user=learner)
+    assert a.cycle == 2 and a.completed_at == clock.now
+    # Completed again: the cycle is over, the limit counts every attempt once more.
+    with pytest.raises(Conflict):
+        classrooms_services.attempt_start(user=learner, activity=c.quiz)
+    assert Attempt.objects.filter(user=learner, activity=c.quiz).count() == 3
