@@ -176,6 +176,18 @@ class DueForm(forms.Form):
         label=gettext_lazy("Days after enrolment"),
     )
 
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        # The field of the mode not chosen is ignored, not validated: a stale "0" left in
+        # the days box must not stop a date from being saved.
+        if data is not None:
+            data = data.copy()
+            mode = data.get("mode")
+            if mode != self.DATE:
+                data["due_date"] = ""
+            if mode != self.DAYS:
+                data["due_days"] = ""
+        super().__init__(data, *args, **kwargs)
+
     @classmethod
     def initial_for(cls, obj: Course | Activity) -> dict[str, Any]:
         """The form's fields for what the course or activity has now."""

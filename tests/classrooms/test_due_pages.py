@@ -148,7 +148,14 @@ def test_activity_due_form_saves_and_refuses(client, trainer, learner, c, monkey
     c.quiz.refresh_from_db()
     assert c.quiz.due_date == end_of(day)
 
-    client.post(url, {"mode": "days", "due_days": "10"})
+    # The box of the mode not chosen is ignored (a stale bad value blocks nothing).
+    later = day + timedelta(days=1)
+    ok = client.post(url, {"mode": "date", "due_date": later.isoformat(), "due_days": "0"})
+    assert ok.status_code == 302
+    c.quiz.refresh_from_db()
+    assert (c.quiz.due_date, c.quiz.due_days) == (end_of(later), None)
+
+    client.post(url, {"mode": "days", "due_days": "10", "due_date": "not a date"})
     c.quiz.refresh_from_db()
     assert (c.quiz.due_date, c.quiz.due_days) == (None, 10)
     client.post(url, {"mode": "none"})
