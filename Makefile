@@ -64,8 +64,8 @@ demo: migrate
 
 messages: $(STAMP)  ## refresh the translation catalogues (needs GNU gettext)
 	$(PY) manage.py makemessages -l fr --ignore '.venv/*' --ignore 'tests/*' --ignore 'bench/*'
-	$(PY) manage.py makemessages -d djangojs -l fr --ignore '.venv/*' --ignore 'staticfiles/*'
-	$(PY) manage.py compilemessages --ignore '.venv/*'
+	$(PY) manage.py makemessages -d djangojs -l fr --ignore '.venv/*' --ignore 'staticfiles/*' --ignore 'tests/*' --ignore '*/node_modules/*'
+	$(PY) manage.py compilemessages --ignore '.venv/*' --ignore 'tests/*'
 
 # Links in the demo's e-mails and feeds point at the address `make run` serves on.
 run demo: export SITE_URL ?= http://$(HOST):$(PORT)
@@ -78,7 +78,7 @@ run: demo static
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 bench: static
 	$(PY) -m bench $(BENCH_ARGS)

@@ -218,8 +218,13 @@ def recreate_database(pg_url: str) -> None:
 
     parts = urllib.parse.urlsplit(pg_url)
     name = parts.path.lstrip("/")
-    if not name.startswith("lyceum_bench"):
-        raise RuntimeError(f"refusing to drop {name!r}: the bench database must be lyceum_bench*")
+    # lyceum_bench*, or an engineer's own lyceum_<name>_bench (never a working database).
+    if not (
+        name.startswith("lyceum_bench") or (name.startswith("lyceum_") and name.endswith("_bench"))
+    ):
+        raise RuntimeError(
+            f"refusing to drop {name!r}: the bench database must be lyceum_bench* or lyceum_*_bench"
+        )
     admin_url = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin_url, autocommit=True) as conn:
         ident = sql.Identifier(name)

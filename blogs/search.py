@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -27,10 +27,11 @@ def _document(post: Any) -> Document | None:
     )
 
 
-def _readable(user: Any) -> Q:
+def _scope(user: Any) -> QuerySet:
+    """The blogs ``user`` may read: their posts' documents carry the blog as container."""
     from blogs.selectors import blogs_for
 
-    return Q(container_id__in=blogs_for(user=user).values("id"))
+    return blogs_for(user=user).values("id")
 
 
 def register_blog_posts() -> None:
@@ -44,7 +45,7 @@ def register_blog_posts() -> None:
             label=_("Blog post"),
             model=BlogPost,
             document=_document,
-            readable=_readable,
+            scope=_scope,
             url=lambda doc: reverse("blog-post", args=[doc.object_id]),
             queryset=lambda: BlogPost.objects.select_related("blog"),
             # A blog renamed: its posts' label changes.

@@ -188,8 +188,8 @@ def sweep(*, now: datetime | None = None, batch: int = 1000) -> dict[str, int]:
     a reminder sent) or *expiring* (no path); those past expiry become *expired*. Idempotent.
 
     Set-based: each batch of ``batch`` awards is one short transaction with a constant number
-    of queries (state update, history rows, notices in one insert, one event per space),
-    whatever the batch's size; only assigning a recertification path is per person."""
+    of queries (state update, history rows, the recertification path's fresh cycles and
+    enrolments, notices in one insert, one event per space), whatever the batch's size."""
     now = now or timezone.now()
     counts = {"expiring": 0, "expired": 0}
     past = Award.objects.filter(state__in=LIVE_STATES, expires_at__lte=now)
@@ -293,10 +293,11 @@ def _open_window(cert: Certification, ids: list[int], now: datetime) -> int:
         )
         for a in awards:
             a.state = state
-            if cert.recert_path_id:  # enrolments: per person (see docs/CERTIFICATIONS.md)
-                paths_services.path_assign_for_recertification(
-                    path=cert.recert_path, user=a.user, due_at=a.expires_at
-                )
+        if cert.recert_path_id:
+            # A fresh cycle of the path for each person, in bulk (enrolments included).
+            paths_services.path_assign_for_recertification(
+                path=cert.recert_path, dues={a.user_id: a.expires_at for a in awards}, now=now
+            )
         notify_many(
             [
                 Notice(

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from certifications import selectors, services
 from certifications.models import Award, BulkJob, State
+from classrooms.reports import spreadsheet_cell
 from hub.accounts.models import Role, Team
 from hub.accounts.selectors import spaces_of, teams_managed_by
 
@@ -129,7 +130,11 @@ def compliance_csv(request: HttpRequest) -> HttpResponse:
     for row in selectors.compliance(space_id=space.pk, teams=teams):
         for c in row["certs"]:
             writer.writerow(
-                [row["team"].name, c["cert"].title, *[c["counts"][s] for s in State.values]]
+                [
+                    spreadsheet_cell(row["team"].name),
+                    spreadsheet_cell(c["cert"].title),
+                    *[c["counts"][s] for s in State.values],
+                ]
             )
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="compliance.csv"'

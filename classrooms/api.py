@@ -32,7 +32,7 @@ from classrooms.models import (
 )
 from hub.accounts.models import Space, User
 from hub.accounts.selectors import is_space_member
-from hub.api import DateTimeInRangeField, JSONParser, validated
+from hub.api import DateTimeInRangeField, JSONParser, PrimaryKeysField, validated
 from hub.params import parse_id, query_id
 
 
@@ -52,9 +52,7 @@ class CourseCreateSerializer(CourseWriteSerializer):
 
 class CourseUpdateSerializer(CourseWriteSerializer):
     title = serializers.CharField(max_length=200, required=False)
-    trainers = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(), many=True, required=False
-    )
+    trainers = PrimaryKeysField(queryset=User.objects.all(), max_length=100, required=False)
 
 
 class TitleSerializer(serializers.Serializer):

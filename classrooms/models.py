@@ -315,7 +315,13 @@ class Completion(models.Model):
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="completions")
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="completions")
     source = models.CharField(max_length=40)
+    # The first time: what the grid, the gradebook and the course's progress read.
     completed_at = models.DateTimeField(auto_now_add=True)
+    # The latest time it was done (done again: a view, a passed retake, a new attempt, an
+    # attendance at another session, a new score). A learning path's later cycle counts an
+    # activity done in it only from this date (paths/, recertification).
+    last_completed_at = models.DateTimeField(null=True, blank=True)
+    times = models.PositiveIntegerField(default=1)
 
     class Meta:
         constraints = [

@@ -1157,3 +1157,24 @@ def overdue_enrolments(*, manager: Any, overdue_days: int = 30, limit: int = 8) 
         .distinct()
         .order_by("enrolled_at")[:limit]
     )
+
+
+# Apps above classrooms that may ask for work to be done again (paths: a later cycle of a
+# learning path): each answers the moment from which ``activity`` counts again for
+# ``user``, or None. Registered in their ``AppConfig.ready``.
+REDO_SINCE: list[Any] = []
+
+
+def to_do_again(*, user: Any, activity: Any) -> bool:
+    """Done before, and asked again since (a new cycle of a path holding it)?"""
+    starts = [s for s in (hook(user=user, activity=activity) for hook in REDO_SINCE) if s]
+    if not starts:
+        return False
+    from classrooms.models import Completion
+
+    last = (
+        Completion.objects.filter(user=user, activity=activity)
+        .values_list("last_completed_at", flat=True)
+        .first()
+    )
+    return last is not None and last < max(starts)

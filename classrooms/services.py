@@ -427,6 +427,77 @@ def enrolment_create(*, actor: User, user: User, course: Course) -> Enrolment:
 
 
 @transaction.atomic
+def enrolments_create_many(*, actor: User, user_ids: list[int], course: Course) -> list[int]:
+    """Enrol many people at once on the system's behalf, ``actor`` being a trainer of the
+    course (a recertification window opening for a batch of awards). Those already
+    enrolled keep their enrolment; people outside the course's space are left out. A
+    constant number of queries whatever the number of people: their progress comes from
+    their completions (one query), the rows in one insert, one audit row, and one
+    ``classrooms.enrolled_many`` event (the course channel adds them in bulk). Someone whose
+    completions already cover the course is enrolled as completed, without a second
+    "completed" notice. Returns the ids enrolled."""
+    from django.db.models import Count
+
+    from hub.accounts.models import SpaceMembership
+
+    wanted = set(user_ids)
+    wanted -= set(
+        Enrolment.objects.filter(course=course, user_id__in=wanted).values_list(
+            "user_id", flat=True
+        )
+    )
+    if not wanted:
+        return []
+    fresh = sorted(
+        SpaceMembership.objects.filter(space_id=course.space_id, user_id__in=wanted).values_list(
+            "user_id", flat=True
+        )
+    )
+    if not fresh:
+        return []
+    required = list(
+        Activity.objects.filter(course=course, required=True).values_list("id", flat=True)
+    )
+    done = dict(
+        Completion.objects.filter(course=course, user_id__in=fresh, activity_id__in=required)
+        .values("user_id")
+        .annotate(n=Count("id"))
+        .values_list("user_id", "n")
+    )
+    now = timezone.now()
+    rows = []
+    for user_id in fresh:
+        n = done.get(user_id, 0)
+        all_done = bool(required) and n == len(required)
+        rows.append(
+            Enrolment(
+                user_id=user_id,
+                course=course,
+                source=EnrolmentSource.TRAINER,
+                enrolled_by=actor,
+                progress=math.floor(100 * n / len(required)) if required else 0,
+                status=EnrolmentStatus.COMPLETED if all_done else EnrolmentStatus.ACTIVE,
+                completed_at=now if all_done else None,
+            )
+        )
+    # A concurrent single enrolment of one of them wins; this one is dropped for that person.
+    Enrolment.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    from hub import audit
+
+    audit.record(
+        action="classrooms.enrolled_many",
+        actor=actor,
+        target=course,
+        details={"count": len(fresh), "users": fresh[:1000]},
+    )
+    realtime.publish(
+        course.progress_topic, "enrolments.created", {"course": course.pk, "count": len(fresh)}
+    )
+    events.emit("classrooms.enrolled_many", user_ids=fresh, course=course)
+    return fresh
+
+
+@transaction.atomic
 def enrolment_delete(*, actor: User, enrolment: Enrolment) -> None:
     """Unenrol: the learner themselves, the course's editors, the learner's manager."""
     course, user = enrolment.course, enrolment.user
@@ -585,8 +656,12 @@ def activity_complete(*, user: User, activity: Activity, source: str) -> Complet
     """Mark ``activity`` done for ``user`` (an enrolled learner) and update their progress.
 
     Called by this app (viewed, quiz passed, submitted) and by others (``source`` e.g.
-    ``"session_attendance"``, ``"live_class"``). Idempotent: a second call changes nothing
-    and returns the existing completion. Returns ``None`` when ``user`` is not enrolled.
+    ``"session_attendance"``, ``"live_class"``). Done again (a second call: viewed again, a
+    passed retake, a new attempt, another session attended, a new passing score), it only
+    records when (``last_completed_at``, ``times``) and emits ``classrooms.activity_redone``
+    (a learning path's later cycle counts it); progress, the course and its points stay as
+    they were and the existing completion is returned. Returns ``None`` when ``user`` is
+    not enrolled.
     Publishes ``progress.updated`` on the course's progress topic (durable: the completion
     id) and on ``hub.user.<id>``; completing the course notifies the learner and managers.
     """
@@ -596,12 +671,22 @@ def activity_complete(*, user: User, activity: Activity, source: str) -> Complet
         return None
     existing = Completion.objects.filter(user=user, activity=activity).first()
     if existing:
+        now = timezone.now()
+        Completion.objects.filter(pk=existing.pk).update(
+            last_completed_at=now, times=F("times") + 1
+        )
+        existing.last_completed_at = now
+        events.emit("classrooms.activity_redone", user=user, activity=activity)
         return existing
     # The course's editors follow the course topic; each manager their team's.
     topics = [course.progress_topic, *team_topics_of(user=user)]
     realtime.hold_topic_order(*topics)
     completion = Completion.objects.create(
-        user=user, activity=activity, course=course, source=source[:40]
+        user=user,
+        activity=activity,
+        course=course,
+        source=source[:40],
+        last_completed_at=timezone.now(),
     )
     percent, all_done = _progress_percent(user, course)
     enrolment.progress = percent

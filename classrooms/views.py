@@ -710,8 +710,11 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "enrolment": enrolment,
         "done": done,
         "can_edit": selectors.can_edit_course(user=user, course=activity.course),
+        # Done before but asked again (a new cycle of a learning path): viewed again counts.
         "complete_on_view": (
-            enrolment is not None and not done and activity.completion_rule == CompletionRule.VIEWED
+            enrolment is not None
+            and activity.completion_rule == CompletionRule.VIEWED
+            and (not done or selectors.to_do_again(user=user, activity=activity))
         ),
     }
     # Lessons are no dead ends: the previous and next activity in the course's reading order.

@@ -106,6 +106,42 @@ def player_id_of(*, user: Any, game_id: int) -> int | None:
     return found
 
 
+def known_player_id(*, user: Any, game_id: int) -> int | None:
+    """The player's row id if this process knows it already (no database: the sockets'
+    event loop calls it)."""
+    return _player_ids.get((game_id, user.pk))
+
+
+_question_ids: dict[int, list[int]] = {}
+
+
+def question_ids_of(game_id: int) -> list[int] | None:
+    """The game's question ids, remembered by the process (they never change)."""
+    found = _question_ids.get(game_id)
+    if found is None:
+        found = Game.objects.filter(pk=game_id).values_list("question_ids", flat=True).first()
+        if found is not None:
+            if len(_question_ids) > 10_000:
+                _question_ids.clear()
+            _question_ids[game_id] = found
+    return found
+
+
+def remember_questions(game: Game) -> None:
+    """Warm the process's caches when it opens a question: the burst of answers that
+    follows finds the game's question ids and the question without a database read."""
+    _question_ids[game.pk] = list(game.question_ids)
+    question(game.question_ids[game.current_index])
+
+
+def known_question_at(game_id: int, index: int) -> Question | None:
+    """The game's question ``index`` if this process has it cached (no database)."""
+    ids = _question_ids.get(game_id)
+    if ids is None or not 0 <= index < len(ids):
+        return None
+    return _question_cache.get(ids[index])
+
+
 def hostable_courses(*, user: Any) -> list[Course]:
     courses = Course.objects.filter(questions__isnull=False).distinct().order_by("title", "id")
     return [c for c in courses if can_host(user=user, course=c)]
@@ -237,7 +273,8 @@ def question_payload(game: Game, *, with_answer: bool = False) -> dict[str, Any]
 
 
 def distribution(game: Game, index: int) -> dict[str, Any]:
-    """How many answered question ``index``, and each choice's count (or each number's)."""
+    """How many answered question ``index``, and each choice's count (or each number's),
+    from the written answers (the reveal's, once the close wrote them all)."""
     counts: dict[str, int] = {}
     answered = 0
     for value in GameAnswer.objects.filter(game=game, index=index).values_list("answer", flat=True):
@@ -310,8 +347,7 @@ def game_state(game_id: int, *, viewer: Any) -> dict[str, Any]:
     if game.status == GameStatus.QUESTION:
         current = question_payload(game)
         if me is not None:
-            mine = GameAnswer.objects.filter(player=me, index=game.current_index).first()
-            current["my_answer"] = mine.answer if mine else None
+            current["my_answer"] = my_answer(game, me)
     reveal = None
     if game.status in (GameStatus.REVEAL, GameStatus.FINISHED) and game.closed_index >= 0:
         last = GameEvent.objects.filter(game=game, type="question.closed").order_by("-id").first()
@@ -336,8 +372,37 @@ def game_state(game_id: int, *, viewer: Any) -> dict[str, Any]:
             for p in GamePlayer.objects.filter(game=game).select_related("user").order_by("id")
         ]
         if game.status == GameStatus.QUESTION:
-            data["distribution"] = distribution(game, game.current_index)
+            data["distribution"] = live_distribution(game)
     return data
+
+
+def my_answer(game: Game, player: GamePlayer) -> Any:
+    """The player's answer to the open question: in the book (maybe not written yet), else
+    in the database."""
+    from games.book import book
+
+    found = book().answer_of(game.pk, game.current_index, player.pk)
+    if found is not None:
+        return found[0]
+    mine = GameAnswer.objects.filter(player=player, index=game.current_index).first()
+    return mine.answer if mine else None
+
+
+def live_distribution(game: Game) -> dict[str, Any]:
+    """The open question's distribution as the host sees it: the book's tally (answers
+    not written yet included), else the database's."""
+    from games.book import book
+
+    tally = book().tally(game.pk, game.current_index)
+    if tally is None:
+        return distribution(game, game.current_index)
+    return {
+        "game": game.pk,
+        "index": game.current_index,
+        "answered": tally.answered,
+        "players": GamePlayer.objects.filter(game=game).count(),
+        "counts": tally.counts,
+    }
 
 
 def events_after(*, game_id: int, after_id: int, limit: int) -> list[GameEvent]:

@@ -2,13 +2,18 @@
 results (points and so badges).
 
 The question clock is the server's (``leaderboards.clock``, the duels' seam): each open
-question has a deadline on the game row; answers after it are refused; the question closes
-when the host closes it, when its deadline passes (timer thread, backstop job, any read)
-or once every player answered (checked by the coalesced distribution flush). Closing takes
-the game's row lock; an answer holds a share lock on it (PostgreSQL ``FOR SHARE``; SQLite
-runs one write transaction at a time), so an answer is either in before the close and
-counted, or refused: never acknowledged and lost. The unique constraint counts each
-player's answer to a question once.
+question has a deadline; answers after it are refused; the question closes when the host
+closes it, when its deadline passes (timer thread, backstop job, any read) or once every
+player answered (checked by the coalesced flush).
+
+Answers go to the answer book (``games.book``: Redis in services mode, this process's
+memory in the embedded one), not to the database: one atomic operation records an answer
+once, refuses it if the question is closed or past its deadline, and counts it in the
+tally. The flusher writes them in batches (one ``INSERT ... ON CONFLICT DO NOTHING``) and
+publishes the tally to the host, coalesced (``games.timers``). Closing the question marks it
+closed in the book (the same atomic order as the answers: an answer is in before the close
+and counted, or refused: never acknowledged and lost), writes whatever the book holds (the
+same idempotent insert) and scores every player with two set-based ``UPDATE``s.
 """
 
 from __future__ import annotations
@@ -19,9 +24,22 @@ import secrets
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db import transaction
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Least
 from django.utils.translation import gettext as _
+from rest_framework.exceptions import Throttled
 
 from classrooms import selectors as classrooms_selectors
 from classrooms import services as classrooms_services
@@ -29,6 +47,7 @@ from classrooms.models import Activity, ActivityKind, Course, LiveClass
 from classrooms.services import Conflict
 from games import selectors as sel
 from games import timers
+from games.book import CLOSED, CONFLICT, FLOOD, LATE, OK, UNKNOWN, Record, book
 from games.models import Game, GameAnswer, GameEvent, GamePlayer, GameStatus
 from hub import realtime
 from hub.accounts.models import User
@@ -38,6 +57,7 @@ from leaderboards.models import Reason
 
 __all__ = [
     "Conflict",
+    "agame_answer",
     "game_answer",
     "game_close",
     "game_create",
@@ -204,6 +224,11 @@ def _open(game: Game, index: int, now: dt.datetime) -> None:
     game.opened_at = now
     game.deadline = now + dt.timedelta(seconds=game.seconds)
     game.save(update_fields=["current_index", "status", "opened_at", "deadline"])
+    sel.remember_questions(game)
+    # The book knows the question before its players hear of it (callbacks run in order).
+    deadline_ms = _ms(game.deadline)
+    game_id = game.pk
+    transaction.on_commit(lambda: book().open(game_id, index, deadline_ms=deadline_ms), robust=True)
     _emit(game, "question.opened", sel.question_payload(game))
     timers.schedule(game.pk, game.deadline)
 
@@ -247,41 +272,32 @@ def _advance(game: Game, now: dt.datetime) -> None:
 
 
 def _close(game: Game, now: dt.datetime) -> None:
-    """Score the question: streaks, bonuses, totals; publish the reveal and the podium."""
+    """Close the question in the book (no answer gets in after), write every answer it
+    holds, score the players set-based (streaks, bonuses, totals), publish the reveal and
+    the podium."""
     index = game.current_index
     game.status = GameStatus.REVEAL
     game.closed_index = index
     game.save(update_fields=["status", "closed_index"])
-    answers = {a.player_id: a for a in GameAnswer.objects.filter(game=game, index=index)}
-    players = list(GamePlayer.objects.filter(game=game))
-    changed_answers = []
-    results: dict[str, list[int]] = {}
-    for player in players:
-        answer = answers.get(player.pk)
-        gained = 0
-        if answer is not None and answer.correct:
-            player.streak += 1
-            player.correct_count += 1
-            gained = answer.points
-            if player.streak_bonus:
-                answer.bonus = sel.streak_bonus(player.streak)
-                if answer.bonus:
-                    changed_answers.append(answer)
-                gained += answer.bonus
-        else:
-            player.streak = 0
-        player.score += gained
-        # [points this question, total, streak, answered (1/0), correct (1/0)]
-        results[str(player.user_id)] = [
-            gained,
-            player.score,
-            player.streak,
-            int(answer is not None),
-            int(bool(answer and answer.correct)),
-        ]
-    GamePlayer.objects.bulk_update(players, ["score", "streak", "correct_count"], batch_size=500)
-    if changed_answers:
-        GameAnswer.objects.bulk_update(changed_answers, ["bonus"], batch_size=500)
+    _persist(game, index, book().close(game.pk, index, deadline_ms=_ms(game.deadline or now)))
+    _score(game, index)
+    answers = GameAnswer.objects.filter(game_id=game.pk, index=index)
+    mine = answers.filter(player_id=OuterRef("pk"))
+    gained = mine.annotate(gained=F("points") + F("bonus")).values("gained")[:1]
+    rows = (
+        GamePlayer.objects.filter(game_id=game.pk)
+        .annotate(
+            gained=Coalesce(Subquery(gained, output_field=IntegerField()), 0),
+            answered=Exists(mine),
+            right=Exists(mine.filter(correct=True)),
+        )
+        .values_list("user_id", "gained", "score", "streak", "answered", "right")
+    )
+    # [points this question, total, streak, answered (1/0), correct (1/0)]
+    results = {
+        str(user_id): [gained, score, streak, int(answered), int(right)]
+        for user_id, gained, score, streak, answered, right in rows
+    }
     q = sel.question(game.question_ids[index])
     dist = sel.distribution(game, index)
     _emit(
@@ -304,6 +320,36 @@ def _close(game: Game, now: dt.datetime) -> None:
     )
 
 
+def _score(game: Game, index: int) -> None:
+    """Every player's streak, bonus and total after question ``index``, set-based: the
+    streak bonus of each right answer from its player's streak so far (unless they turned
+    it off), then every player at once (a right answer extends the streak, anything else
+    ends it)."""
+    answers = GameAnswer.objects.filter(game_id=game.pk, index=index)
+    streak_before = GamePlayer.objects.filter(pk=OuterRef("player_id")).values("streak")[:1]
+    answers.filter(correct=True, player__streak_bonus=True).update(
+        bonus=Least(
+            Subquery(streak_before, output_field=IntegerField()) * sel.STREAK_STEP,
+            Value(sel.STREAK_CAP),
+            output_field=IntegerField(),
+        )
+    )
+    mine = answers.filter(player_id=OuterRef("pk"))
+    gained = mine.annotate(gained=F("points") + F("bonus")).values("gained")[:1]
+    right = Exists(mine.filter(correct=True))
+    GamePlayer.objects.filter(game_id=game.pk).update(
+        score=F("score") + Coalesce(Subquery(gained, output_field=IntegerField()), 0),
+        correct_count=Case(
+            When(right, then=F("correct_count") + 1),
+            default=F("correct_count"),
+            output_field=IntegerField(),
+        ),
+        streak=Case(
+            When(right, then=F("streak") + 1), default=Value(0), output_field=IntegerField()
+        ),
+    )
+
+
 def _finish(game: Game, now: dt.datetime) -> None:
     """Final podium; points for taking part and for the podium (badges follow the points)."""
     from leaderboards import services as points
@@ -311,6 +357,8 @@ def _finish(game: Game, now: dt.datetime) -> None:
     game.status = GameStatus.FINISHED
     game.finished_at = now
     game.save(update_fields=["status", "finished_at"])
+    game_id = game.pk
+    transaction.on_commit(lambda: book().forget(game_id), robust=True)
     podium = sel.podium(game, 3)
     _emit(
         game,
@@ -376,75 +424,177 @@ def game_complete_quiz(*, game_id: int) -> int:
 
 
 # -- answering -------------------------------------------------------------------------------
-def _open_question_shared(game_id: int) -> Game:
-    """The game's question state, with a share lock on its row (PostgreSQL) held until the
-    answer commits, so a concurrent close waits for it: one statement for both."""
-    fields = ("status", "current_index", "opened_at", "deadline", "question_ids")
-    games = Game.objects.only(*fields).filter(pk=game_id)
-    if connection.vendor == "postgresql":
-        # Django has select_for_update but no FOR SHARE: answers must not wait on each other.
-        sql, params = games.query.sql_with_params()
-        found = list(Game.objects.raw(f"{sql} FOR SHARE", params))
-        if not found:
-            raise Game.DoesNotExist
-        return found[0]
-    return games.get()  # SQLite: one write transaction at a time already
+def _ms(at: dt.datetime) -> int:
+    return int(at.timestamp() * 1000)
 
 
-def game_answer(*, user: User, game_id: int, index: int, answer: Any) -> GameAnswer:
+def _at(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+
+
+def _refuse(outcome: str, *, index: int) -> None:
+    """The error of a refused answer (the gateway maps them to ``conflict``, ``invalid``,
+    ``rate_limited``; REST to 409, 400, 429)."""
+    if outcome == CONFLICT:
+        raise Conflict(_("You already answered this question."))
+    if outcome == LATE:
+        raise ValidationError({"index": _("Time is up for this question.")})
+    if outcome == FLOOD:
+        raise Throttled(detail=_("Too many answers to this question: slow down."))
+    raise ValidationError({"index": _("This question is not open.")})
+
+
+def _question_at(game_id: int, index: int) -> Any:
+    """The game's question ``index`` (cached by the process), or None if it has none."""
+    ids = sel.question_ids_of(game_id)
+    if ids is None or not 0 <= index < len(ids):
+        return None
+    return sel.question(ids[index])
+
+
+def _sync_book(game_id: int, index: int) -> str | None:
+    """The book does not know question ``index`` (Redis lost it, or the process that
+    opened it had not committed yet): open it from the database if it is the open question,
+    with the answers already written (they stay counted once). Otherwise the refusal."""
+    game = Game.objects.only("status", "current_index", "deadline").filter(pk=game_id).first()
+    if game is None:
+        return CLOSED
+    if game.status == GameStatus.QUESTION and game.current_index == index and game.deadline:
+        known: dict[int, Record] = {
+            player_id: (answer, _ms(at))
+            for player_id, answer, at in GameAnswer.objects.filter(
+                game_id=game_id, index=index
+            ).values_list("player_id", "answer", "answered_at")
+        }
+        book().open(game_id, index, deadline_ms=_ms(game.deadline), known=known)
+        return None
+    return CLOSED
+
+
+def game_answer(
+    *, user: User, game_id: int, index: int, answer: Any, at: dt.datetime | None = None
+) -> None:
     """One answer per player and question, timed on the server. A second answer is a
     conflict; one after the deadline or to a question not open is refused; a malformed one
-    changes nothing. The reply says nothing of correctness (the reveal does).
-
-    The hot path of a game (500 answers in a second): the player's id is remembered by the
-    process, and the rest is one read with the share lock, one insert and the commit."""
-    now = clock.now()
+    changes nothing; a flood of them is ``Throttled``. The reply says nothing of
+    correctness (the reveal does). Recorded in the book (no database work once the
+    process knows the player and the question); written by the next flush."""
+    now = at or clock.now()
     player_id = sel.player_id_of(user=user, game_id=game_id)
     if player_id is None:
         raise PermissionDenied(_("Join the game first."))
-    try:
-        with transaction.atomic():
-            current = _open_question_shared(game_id)
-            late = current.deadline is None or now > current.deadline
-            if current.status != GameStatus.QUESTION or current.current_index != index or late:
-                if GameAnswer.objects.filter(player_id=player_id, index=index).exists():
-                    raise Conflict(_("You already answered this question."))
-                if late and current.current_index == index:
-                    raise ValidationError({"index": _("Time is up for this question.")})
-                raise ValidationError({"index": _("This question is not open.")})
-            question = sel.question(current.question_ids[index])
-            clean = clean_answer(question, answer)
-            correct = classrooms_selectors.answer_is_correct(question=question, answer=clean)
-            row = GameAnswer.objects.create(
-                game_id=game_id,
+    question = _question_at(game_id, index)
+    if question is None:
+        raise ValidationError({"index": _("This question is not open.")})
+    clean = clean_answer(question, answer)
+    outcome = book().record(game_id, index, player_id, clean, _ms(now))
+    if outcome == UNKNOWN:
+        outcome = _sync_book(game_id, index) or book().record(
+            game_id, index, player_id, clean, _ms(now)
+        )
+        if (
+            outcome == CLOSED
+            and GameAnswer.objects.filter(player_id=player_id, index=index).exists()
+        ):
+            outcome = CONFLICT
+    if outcome != OK:
+        _refuse(outcome, index=index)
+    # The caller's transaction (a REST request's) commits first: the flush is after it.
+    transaction.on_commit(lambda: timers.answers_changed(game_id))
+
+
+async def agame_answer(*, user: User, game_id: int, index: int, answer: Any) -> None:
+    """``game_answer`` from the sockets' event loop, with no thread hand-off on the hot
+    path: once the process knows the player and the question, the answer is one call to
+    the book (in memory, or one Redis script pipelined with the other sockets' answers).
+    The first answer of a process (unknown player or question) and a question the book
+    does not know take the database path on a worker thread."""
+    from hub.realtime.gateway import on_database_thread
+
+    now = clock.now()
+    player_id = sel.known_player_id(user=user, game_id=game_id)
+    question = sel.known_question_at(game_id, index)
+    slow = on_database_thread(game_answer, refusable=True)
+    if player_id is None or question is None:
+        await slow(user=user, game_id=game_id, index=index, answer=answer, at=now)
+        return
+    clean = clean_answer(question, answer)
+    outcome = await book().arecord(game_id, index, player_id, clean, _ms(now))
+    if outcome == UNKNOWN:
+        await slow(user=user, game_id=game_id, index=index, answer=answer, at=now)
+        return
+    if outcome != OK:
+        _refuse(outcome, index=index)
+    if sel.game_config().timers:
+        timers.answers_changed(game_id)  # marks the game for the flusher thread
+    else:
+        await on_database_thread(timers.answers_changed)(game_id)  # tests: at once
+
+
+def _persist(game: Game, index: int, records: dict[int, Record]) -> int:
+    """Write answers of question ``index`` in one ``INSERT`` that skips those already
+    written (the unique constraint): a batch written twice, or again by the close, counts
+    once. Correctness and speed points are computed here, from the game's clock."""
+    if not records:
+        return 0
+    q = sel.question(game.question_ids[index])
+    opened = game.opened_at
+    deadline = game.deadline
+    rows = []
+    for player_id, (answer, at_ms) in records.items():
+        at = _at(at_ms)
+        correct = classrooms_selectors.answer_is_correct(question=q, answer=answer)
+        rows.append(
+            GameAnswer(
+                game_id=game.pk,
                 player_id=player_id,
                 index=index,
-                answer=clean,
-                answered_at=now,
-                ms=max(0, int((now - current.opened_at).total_seconds() * 1000)),
+                answer=answer,
+                answered_at=at,
+                ms=max(0, int((at - opened).total_seconds() * 1000)) if opened else 0,
                 correct=correct,
                 points=sel.answer_points(
-                    correct=correct, opened_at=current.opened_at, deadline=current.deadline, at=now
-                ),
+                    correct=correct, opened_at=opened, deadline=deadline, at=at
+                )
+                if opened and deadline
+                else 0,
             )
-            transaction.on_commit(lambda: timers.answers_changed(game_id))
-    except IntegrityError:
-        raise Conflict(_("You already answered this question.")) from None
-    return row
+        )
+    GameAnswer.objects.bulk_create(rows, ignore_conflicts=True, batch_size=sel.MAX_PLAYERS * 2)
+    return len(rows)
 
 
 def game_flush(*, game_id: int) -> None:
-    """Publish the open question's answer distribution to the host; close the question
-    once every player answered."""
-    game = Game.objects.filter(pk=game_id).first()
+    """The flusher's work for a game with new answers: publish the tally to the host (one
+    event, read from the book), write the answers recorded since the last batch (one
+    ``INSERT``), and close the question once every player answered."""
+    game = (
+        Game.objects.only("status", "current_index", "opened_at", "deadline", "question_ids")
+        .filter(pk=game_id)
+        .first()
+    )
     if game is None or game.status != GameStatus.QUESTION:
         return
-    dist = sel.distribution(game, game.current_index)
-    realtime.publish(game.host_topic, "answers.count", dist)
-    if dist["players"] and dist["answered"] >= dist["players"]:
+    index = game.current_index
+    players = GamePlayer.objects.filter(game_id=game_id).count()
+    tally = book().tally(game_id, index)
+    if tally is not None:
+        realtime.publish(
+            game.host_topic,
+            "answers.count",
+            {
+                "game": game_id,
+                "index": index,
+                "answered": tally.answered,
+                "players": players,
+                "counts": tally.counts,
+            },
+        )
+    _persist(game, index, book().take_pending(game_id, index))
+    if tally is not None and players and tally.answered >= players:
         with transaction.atomic():
             locked = _lock(game_id)
-            if locked.status == GameStatus.QUESTION and locked.current_index == dist["index"]:
+            if locked.status == GameStatus.QUESTION and locked.current_index == index:
                 _close(locked, clock.now())
 
 

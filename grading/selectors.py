@@ -169,10 +169,18 @@ def submissions_of(*, user: Any, activity: Activity) -> list[Submission]:
 
 def resubmission_state(*, user: Any, activity: Activity) -> tuple[bool, str]:
     """(may ``user`` hand in again now?, why not). The rule: the rubric allows it, the last
-    submission is graded and did not pass, and the allowance is not spent."""
+    submission is graded and did not pass, and the allowance is not spent; or a learning
+    path's cycle holding the assignment began after the last submission."""
     subs = submissions_of(user=user, activity=activity)
     if not subs:
         return False, "none"
+    # A learning path's later cycle holding it (a recertification): the work is done again,
+    # once per cycle, whatever the rubric says about resubmissions.
+    from paths.selectors import open_cycle_start
+
+    start = open_cycle_start(user_id=user.pk, activity=activity)
+    if start is not None and subs[-1].submitted_at < start:
+        return True, ""
     rubric = Rubric.objects.filter(activity=activity).first()
     if rubric is None or rubric.resubmission == Resubmission.NEVER:
         return False, "never"

@@ -222,8 +222,14 @@ def _grade_submission(
         classrooms_services.activity_complete(
             user=submission.user, activity=activity, source="graded"
         )
-    elif not passed:
-        # A passed assignment regraded to a fail: the completion its pass made goes.
+    elif (
+        not passed
+        and not Grade.objects.filter(user_id=submission.user_id, activity=activity, passed=True)
+        .exclude(submission=submission)
+        .exists()
+    ):
+        # A passed assignment regraded to a fail: the completion its pass made goes (not
+        # when another submission passed: a later cycle's new attempt that fails).
         classrooms_services.activity_uncomplete(
             user=submission.user, activity=activity, source="graded"
         )

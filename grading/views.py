@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from classrooms.models import Activity, ActivityKind, Submission
+from classrooms.reports import spreadsheet_cell
 from classrooms.selectors import can_view_content, courses_visible_to
 from classrooms.services import Conflict
 from grading import selectors, services
@@ -215,7 +216,8 @@ def gradebook_csv(request: HttpRequest, pk: int) -> HttpResponse:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
-        [_("Person"), _("Username"), _("Progress (%)")] + [a.title for a in book["columns"]]
+        [_("Person"), _("Username"), _("Progress (%)")]
+        + [spreadsheet_cell(a.title) for a in book["columns"]]
     )
     for row in book["rows"]:
         cells = []
@@ -225,12 +227,9 @@ def gradebook_csv(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 cells.append(_("to grade") if cell["state"] == "pending" else "")
         user = row["user"]
-        writer.writerow([_csv_safe(user.name), _csv_safe(user.username), row["progress"], *cells])
+        writer.writerow(
+            [spreadsheet_cell(user.name), spreadsheet_cell(user.username), row["progress"], *cells]
+        )
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="gradebook-{course.pk}.csv"'
     return response
-
-
-def _csv_safe(value: str) -> str:
-    """A cell a spreadsheet would run as a formula is quoted (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -4,7 +4,11 @@
    to the other processes (HAProxy retries a refused connection elsewhere).
 2. Tell every WebSocket to reconnect: each is closed with ``CLOSE_RESTARTING`` once the
    frame it is handling is done; the browser client reconnects after a short random delay
-   (to another process) and resumes every topic with ``since``, so nothing is lost.
+   (to another process) and resumes every topic with ``since``, so nothing is lost. The
+   sockets are told in waves (``DRAIN_RATE`` a second), not all at once: a crowd moved
+   at once queues on the processes that take it (handshakes, every topic's ``sub``), and
+   its last client waits for all the others, while a socket still waiting for its wave
+   is served here as before.
 3. Let HTTP requests in flight finish.
 4. Exit. Whatever still runs after ``DRAIN_SECONDS`` is cancelled, as daphne does on a
    plain stop; a second signal stops at once.
@@ -15,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import os
 import signal
 import time
 from typing import Any, Protocol
@@ -23,6 +29,13 @@ logger = logging.getLogger(__name__)
 
 # How long a stop waits for sockets and requests before cancelling what is left.
 DRAIN_SECONDS = 20.0
+# Sockets told to reconnect per second (LYCEUM_DRAIN_RATE, 0: all at once), and the
+# longest the waves may take whatever the count (within DRAIN_SECONDS: the last wave's
+# sockets still need the time to close). docs/PERFORMANCE.md, rolling restarts.
+DRAIN_RATE = float(os.environ.get("LYCEUM_DRAIN_RATE", 100))
+DRAIN_SPREAD_SECONDS = 8.0
+# Time between two waves.
+DRAIN_WAVE_SECONDS = 0.1
 
 
 class Drainable(Protocol):
@@ -54,18 +67,35 @@ def is_draining() -> bool:
     return _draining
 
 
-async def drain_sockets(seconds: float) -> int:
-    """Ask every socket to reconnect elsewhere; wait (up to ``seconds``) until all closed.
-    Returns how many were still open at the deadline."""
+def drain_waves(count: int, seconds: float, rate: float) -> int:
+    """In how many waves ``count`` sockets are told to go, a stop having ``seconds``."""
+    if rate <= 0 or count <= 1:
+        return 1
+    spread = min(count / rate, DRAIN_SPREAD_SECONDS, seconds / 2)
+    return max(1, math.ceil(spread / DRAIN_WAVE_SECONDS))
+
+
+async def drain_sockets(seconds: float, rate: float | None = None) -> int:
+    """Ask every socket to reconnect elsewhere, ``rate`` a second (default ``DRAIN_RATE``);
+    wait (up to ``seconds`` in all) until all closed. Returns how many were still open at
+    the deadline."""
     global _draining, _all_closed
+    started = time.monotonic()
     _draining = True
     _all_closed = asyncio.Event()
     if not _sockets:
         return 0
-    for connection in list(_sockets):
-        connection.close_for_restart()
+    sockets = list(_sockets)
+    waves = drain_waves(len(sockets), seconds, DRAIN_RATE if rate is None else rate)
+    size = math.ceil(len(sockets) / waves)
+    for n in range(0, len(sockets), size):
+        if n:
+            await asyncio.sleep(DRAIN_WAVE_SECONDS)
+        for connection in sockets[n : n + size]:
+            connection.close_for_restart()  # a socket already gone: nothing happens
+    left = max(0.0, started + seconds - time.monotonic())
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(_all_closed.wait(), seconds)
+        await asyncio.wait_for(_all_closed.wait(), left)
     return len(_sockets)
 
 

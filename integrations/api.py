@@ -113,6 +113,7 @@ class PackageLaunchSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     resumed = serializers.BooleanField()
     kind = serializers.CharField()
+    session = serializers.IntegerField(help_text="This launch's session of the attempt.")
     cmi = serializers.DictField(child=serializers.CharField(allow_blank=True))
     content_url = serializers.CharField()
     commit_url = serializers.CharField()
@@ -141,6 +142,16 @@ class PackageCommitSerializer(serializers.Serializer):
     )
 
 
+COMMIT_SESSION = OpenApiParameter(
+    "session",
+    int,
+    description="The launch (session) the commit comes from, as the launch's commit_url "
+    "says; a commit from a session a newer launch replaced is refused (409). Omitted: not "
+    "checked.",
+    required=False,
+)
+
+
 class PackageLaunchView(APIView):
     """Start or resume the caller's attempt at a SCO/AU (see integrations/scorm.py)."""
 
@@ -154,8 +165,12 @@ class PackageLaunchView(APIView):
         unit = get_object_or_404(
             PackageUnit.objects.select_related("package__activity__course"), pk=pk
         )
-        attempt, resumed = scorm.attempt_launch(user=request.user, unit=unit)
-        return Response(scorm.launch_payload(request, attempt, resumed=resumed))
+        # One transaction: the attempt's row stays locked until the launch's seed and
+        # session are stored, so a commit arriving meanwhile waits and then sees them.
+        with transaction.atomic():
+            attempt, resumed = scorm.attempt_launch(user=request.user, unit=unit)
+            payload = scorm.launch_payload(request, attempt, resumed=resumed)
+        return Response(payload)
 
 
 class PackageAttemptView(APIView):
@@ -170,7 +185,11 @@ class PackageAttemptView(APIView):
 
         return Response(PackageAttemptSerializer(scorm.attempt_of(user=request.user, pk=pk)).data)
 
-    @extend_schema(request=PackageCommitSerializer, responses={200: PackageAttemptSerializer})
+    @extend_schema(
+        request=PackageCommitSerializer,
+        parameters=[COMMIT_SESSION],
+        responses={200: PackageAttemptSerializer},
+    )
     def post(self, request: Request, pk: int) -> Response:
         from django.core.exceptions import ValidationError as DjangoValidationError
 
@@ -179,13 +198,25 @@ class PackageAttemptView(APIView):
         data = request.data if isinstance(request.data, dict) else {}
         if "cmi" not in data:
             raise DjangoValidationError(_('Send the CMI data as {"cmi": {...}}.'))
-        attempt = scorm.attempt_commit(user=request.user, attempt_id=pk, data=data["cmi"])
+        raw_session = request.query_params.get("session")
+        if raw_session is not None and not raw_session.isdigit():
+            raise DjangoValidationError(_("session must be a launch number."))
+        attempt = scorm.attempt_commit(
+            user=request.user,
+            attempt_id=pk,
+            data=data["cmi"],
+            session=int(raw_session) if raw_session is not None else None,
+        )
         body = dict(PackageAttemptSerializer(attempt).data)
         # What scorm-again reads from a commit's answer.
         body.update({"result": True, "errorCode": 0})
         return Response(body)
 
-    @extend_schema(request=PackageCommitSerializer, responses={200: PackageAttemptSerializer})
+    @extend_schema(
+        request=PackageCommitSerializer,
+        parameters=[COMMIT_SESSION],
+        responses={200: PackageAttemptSerializer},
+    )
     def put(self, request: Request, pk: int) -> Response:
         return self.post(request, pk)
 

@@ -32,6 +32,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework.exceptions import APIException
 
 from classrooms.reports import spreadsheet_cell
 from integrations.models import (
@@ -122,8 +124,22 @@ def current_package(activity: Any) -> Package | None:
 # -- delivery --------------------------------------------------------------------------------
 def content_token(attempt: PackageAttempt) -> str:
     """The path segment that opens the package's files for this attempt (signed, expiring):
-    the frame's requests carry no cookie (opaque origin), so the path says who asks."""
-    return signing.dumps([attempt.pk, attempt.user_id], salt=CONTENT_SALT, compress=False)
+    the frame's requests carry no cookie (opaque origin), so the path says who asks.
+
+    It names the launch (session) too: the signature's timestamp has a one-second grain, so
+    without it two launches in the same second got the same URL, and the browser could
+    answer the second from its cache with the first launch's seed (issue 18's resume race)."""
+    return signing.dumps(
+        [attempt.pk, attempt.user_id, launch_session(attempt)], salt=CONTENT_SALT, compress=False
+    )
+
+
+def launch_session(attempt: PackageAttempt) -> int:
+    """The number of the attempt's latest launch (1 for its first; 0 before any)."""
+    try:
+        return int((attempt.launch_data or {}).get("launch", 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def attempt_for_token(token: str) -> PackageAttempt | None:
@@ -131,7 +147,7 @@ def attempt_for_token(token: str) -> PackageAttempt | None:
     from classrooms.models import Enrolment
 
     try:
-        pk, user_id = signing.loads(token, salt=CONTENT_SALT, max_age=CONTENT_MAX_AGE)
+        pk, user_id = signing.loads(token, salt=CONTENT_SALT, max_age=CONTENT_MAX_AGE)[:2]
     except (signing.BadSignature, ValueError, TypeError):
         return None
     attempt = (
@@ -190,7 +206,12 @@ def _require_enrolled(user: Any, activity: Any) -> None:
 
 @transaction.atomic
 def attempt_launch(*, user: Any, unit: PackageUnit) -> tuple[PackageAttempt, bool]:
-    """The attempt to play ``unit`` now and whether it resumes (see the module's rule)."""
+    """The attempt to play ``unit`` now and whether it resumes (see the module's rule).
+
+    Each launch opens a new session of the attempt (``launch_data["launch"]``, under the
+    row lock): commits name their session, and one from a session a newer launch replaced
+    is refused (``attempt_commit``). Call it in the transaction that also builds the launch
+    payload (``PackageLaunchView``) so a commit waits for the whole launch."""
     package = unit.package
     _require_enrolled(user, package.activity)
     if current_package(package.activity) != package:
@@ -206,8 +227,11 @@ def attempt_launch(*, user: Any, unit: PackageUnit) -> tuple[PackageAttempt, boo
     if latest is not None and not is_finished(latest):
         if package.kind == PackageKind.CMI5:
             _cmi5_relaunch(latest)
+        latest.launch_data = {**(latest.launch_data or {}), "launch": launch_session(latest) + 1}
+        latest.save(update_fields=["launch_data"])
         return latest, True
     attempt = PackageAttempt(user=user, unit=unit, number=(latest.number + 1) if latest else 1)
+    attempt.launch_data = {"launch": 1}
     if package.kind == PackageKind.CMI5:
         attempt.registration = uuid.uuid4()
         _cmi5_relaunch(attempt)
@@ -484,11 +508,30 @@ def _interactions(kind: str, cmi: dict[str, str]) -> dict[int, dict[str, Any]]:
     return rows
 
 
+class SessionReplaced(APIException):
+    """A commit from a session a newer launch of the same attempt has replaced (409)."""
+
+    status_code = 409
+    default_detail = gettext_lazy(
+        "This session of the attempt was replaced by a newer launch; its commit is not kept."
+    )
+    default_code = "conflict"
+
+
 @transaction.atomic
-def attempt_commit(*, user: Any, attempt_id: int, data: Any) -> PackageAttempt:
+def attempt_commit(
+    *, user: Any, attempt_id: int, data: Any, session: int | None = None
+) -> PackageAttempt:
     """Store a commit of ``attempt_id`` (the caller's own; else 404): the checked CMI
     elements over what the attempt had, the typed columns, the interactions; then the
-    activity's completion. A bad element refuses the whole commit, nothing stored."""
+    activity's completion. A bad element refuses the whole commit, nothing stored.
+
+    ``session`` is the launch the commit comes from (the player's commit URL says it). A
+    commit from an older session than the attempt's latest launch is refused whole
+    (``SessionReplaced``, 409): the leaving page's last (keepalive) commit that arrives
+    after the learner opened the SCO again would otherwise overwrite the state the new
+    session started from and count the old session's time twice. A caller that names no
+    session (a REST client) is not checked."""
     attempt = attempt_of(user=user, pk=attempt_id)
     attempt = (
         PackageAttempt.objects.select_for_update()
@@ -498,6 +541,8 @@ def attempt_commit(*, user: Any, attempt_id: int, data: Any) -> PackageAttempt:
     kind = attempt.unit.package.kind
     if kind not in TABLES:
         raise ValidationError(_("A cmi5 attempt reports through xAPI statements."))
+    if session is not None and session != launch_session(attempt):
+        raise SessionReplaced
     # A finished attempt still takes the commits of its session (Commit then Terminate);
     # once a newer attempt exists it is closed.
     if PackageAttempt.objects.filter(
@@ -586,15 +631,26 @@ def _complete_if_done(attempt: PackageAttempt) -> None:
     """Complete the activity (classrooms' service: progress, course completion, the live
     grid) once every unit of the current version has an attempt that completes it."""
     from classrooms import services as classroom_services
+    from classrooms.models import Completion
 
     package = attempt.unit.package
     if current_package(package.activity) != package:
         return
     units = list(package.units.all())
     done_units = set()
-    for other in PackageAttempt.objects.select_related("unit__package").filter(
+    attempts = PackageAttempt.objects.select_related("unit__package").filter(
         user=attempt.user, unit__package=package
-    ):
+    )
+    # Done before: only attempts started since the last time count (a new attempt done
+    # again records a re-completion; a later commit to an old attempt does not).
+    last = (
+        Completion.objects.filter(user=attempt.user, activity=package.activity)
+        .values_list("last_completed_at", flat=True)
+        .first()
+    )
+    if last is not None:
+        attempts = attempts.filter(started_at__gt=last)
+    for other in attempts:
         if unit_done(other):
             done_units.add(other.unit_id)
     if all(u.pk in done_units for u in units):
@@ -727,14 +783,16 @@ def launch_payload(request: Any, attempt: PackageAttempt, *, resumed: bool) -> d
     content = reverse("package-content", args=[content_token(attempt), unit.href])
     if unit.parameters:
         content += "?" + unit.parameters
+    commit = reverse("api-package-attempt", args=[attempt.pk])
     return {
         "attempt": attempt.pk,
         "number": attempt.number,
         "resumed": resumed,
         "kind": unit.package.kind,
+        "session": launch_session(attempt),
         "cmi": cmi,
         "content_url": content,
-        "commit_url": reverse("api-package-attempt", args=[attempt.pk]),
+        "commit_url": f"{commit}?session={launch_session(attempt)}",
     }
 
 
@@ -753,6 +811,7 @@ def _cmi5_payload(request: Any, attempt: PackageAttempt, *, resumed: bool) -> di
         "number": attempt.number,
         "resumed": resumed,
         "kind": unit.package.kind,
+        "session": launch_session(attempt),
         "cmi": {},
         "content_url": f"{content}?{query}",
         "commit_url": reverse("api-package-attempt", args=[attempt.pk]),

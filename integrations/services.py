@@ -21,12 +21,13 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook
 
 from hub.accounts.models import Space
+from hub.api import RateLimited
 from hub.notify import notify
 from integrations import egress, payloads, selectors, xapi
 from integrations.models import (
@@ -346,6 +347,23 @@ def endpoint_delete(*, actor: Any, endpoint: WebhookEndpoint) -> None:
     endpoint.delete()
 
 
+# Messages sent by hand (test events, replays) per subscription and minute: each one is an
+# outgoing request to the receiver, so a loop of clicks or calls must not become a flood.
+MANUAL_SENDS_PER_MINUTE = 10
+
+
+def _check_manual_rate(endpoint: WebhookEndpoint) -> None:
+    since = timezone.now() - timedelta(minutes=1)
+    recent = WebhookDelivery.objects.filter(endpoint=endpoint, created_at__gte=since).filter(
+        models.Q(replay_of__isnull=False) | models.Q(event_type=TEST_EVENT_TYPE)
+    )
+    if recent.count() >= MANUAL_SENDS_PER_MINUTE:
+        raise RateLimited(
+            detail=_("Too many test events and replays to this subscription; wait a minute."),
+            wait=60,
+        )
+
+
 @transaction.atomic
 def delivery_replay(*, actor: Any, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a logged message again (same ``webhook-id``, fresh timestamp and signature)."""
@@ -354,6 +372,7 @@ def delivery_replay(*, actor: Any, delivery: WebhookDelivery) -> WebhookDelivery
         raise ValidationError(_("Resume the subscription before replaying its messages."))
     if delivery.status == DeliveryStatus.PENDING:
         raise ValidationError(_("This message is still being delivered."))
+    _check_manual_rate(delivery.endpoint)
     replay = WebhookDelivery.objects.create(
         endpoint=delivery.endpoint,
         message_id=delivery.message_id,
@@ -375,6 +394,7 @@ def endpoint_ping(*, actor: Any, endpoint: WebhookEndpoint) -> WebhookDelivery:
     _require_manager(actor, endpoint.space_id)
     if not endpoint.is_active:
         raise ValidationError(_("Resume the subscription before sending it a test event."))
+    _check_manual_rate(endpoint)
     body = {
         "type": TEST_EVENT_TYPE,
         "timestamp": timezone.now().isoformat(),

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from rest_framework.exceptions import Throttled
 
 from hub.accounts.models import Space
 from hub.csp import csp_override
@@ -34,8 +35,12 @@ def _space(request: HttpRequest, space_id: int) -> Space:
 def _attempt(request: HttpRequest, action: Callable[[], Any], success: str) -> Any:
     try:
         result = action()
-    except (PermissionDenied, ValidationError) as exc:
-        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+    except (PermissionDenied, ValidationError, Throttled) as exc:
+        # Throttled: a service's own rate limit (hub.api.RateLimited), said on the page.
+        if isinstance(exc, ValidationError):
+            text = " ".join(exc.messages)
+        else:
+            text = str(getattr(exc, "detail", exc))
         messages.error(request, text or _("You are not allowed to do this."))
         return None
     messages.success(request, success)
@@ -275,10 +280,14 @@ def package_content(request: HttpRequest, token: str, path: str = "") -> HttpRes
             seed=(attempt.launch_data or {}).get("seed", {}),
         )
         response = HttpResponse(body, content_type=content_type)
-    else:
-        response = FileResponse(open(file, "rb"), content_type=content_type)  # noqa: SIM115
-        if content_type == "application/octet-stream":
-            response["Content-Disposition"] = "attachment"
+        _package_headers(response)
+        # The launch document carries this launch's CMI seed: never from a cache (a copy
+        # of an earlier launch would start the SCO from that launch's state).
+        response["Cache-Control"] = "no-store"
+        return _frameable(response)
+    response = FileResponse(open(file, "rb"), content_type=content_type)  # noqa: SIM115
+    if content_type == "application/octet-stream":
+        response["Content-Disposition"] = "attachment"
     return _frameable(_package_headers(response))
 
 

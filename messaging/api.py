@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hub.accounts.models import User
-from hub.api import validated
+from hub.api import PrimaryKeysField, validated, with_fields
 from hub.params import query_id
 from messaging import selectors, services
 from messaging.models import ChatSettings, Conversation, Message, ThreadFollow
@@ -132,9 +132,7 @@ class StatusSerializer(serializers.Serializer):
 class ConversationCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["direct", "group"])
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    members = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), many=True, allow_empty=False
-    )
+    members = PrimaryKeysField(queryset=User.objects.filter(is_active=True), allow_empty=False)
 
 
 class MemberSerializer(serializers.Serializer):
@@ -317,7 +315,7 @@ class MessageDetailView(APIView):
     @extend_schema(request=MessageEditSerializer)
     def patch(self, request: Request, pk: int, message_id: int) -> Response:
         conversation = readable_conversation(request, pk)
-        data = validated(MessageEditSerializer, {**request.data, "message": message_id})
+        data = validated(MessageEditSerializer, with_fields(request.data, message=message_id))
         message = services.message_edit(
             editor=request.user, message=_message(conversation, message_id), body=data["body"]
         )
@@ -337,7 +335,7 @@ class ReactionView(APIView):
     @extend_schema(request=ReactSerializer)
     def post(self, request: Request, pk: int, message_id: int) -> Response:
         conversation = readable_conversation(request, pk)
-        data = validated(ReactSerializer, {**request.data, "message": message_id})
+        data = validated(ReactSerializer, with_fields(request.data, message=message_id))
         message = services.message_react(
             user=request.user,
             message=_message(conversation, message_id),

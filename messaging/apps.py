@@ -12,6 +12,7 @@ class MessagingConfig(AppConfig):
         from messaging import realtime, selectors  # noqa: F401
         from messaging.services import (
             on_enrolled,
+            on_enrolled_many,
             on_liveclass_joined,
             on_liveclass_removed,
             on_unenrolled,
@@ -22,6 +23,7 @@ class MessagingConfig(AppConfig):
         register_kind("chat_report", _("Reported chat messages"))
         register_kind("chat_thread", _("Replies in chat threads I follow"))
         events.subscribe("classrooms.enrolled", on_enrolled)
+        events.subscribe("classrooms.enrolled_many", on_enrolled_many)
         events.subscribe("classrooms.unenrolled", on_unenrolled)
         events.subscribe("classrooms.liveclass_joined", on_liveclass_joined)
         events.subscribe("classrooms.liveclass_removed", on_liveclass_removed)

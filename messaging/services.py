@@ -251,6 +251,33 @@ def on_enrolled(*, user: User, course: Any, **_extra: Any) -> None:
         _add_member(conversation, user, role)
 
 
+def on_enrolled_many(*, user_ids: list[int], course: Any, **_extra: Any) -> None:
+    """``classrooms.enrolled_many``: many people join the course channel at once (a few
+    queries whatever their number; someone who had left it is back). They see it on their
+    next page rather than by a ``messaging.joined`` push each."""
+    with transaction.atomic():
+        conversation = _course_channel(course)
+        trainers = getattr(course, "trainers", None)
+        for trainer in trainers.all() if trainers is not None else ():
+            _add_member(conversation, trainer, Membership.Role.ADMIN)
+        Membership.objects.bulk_create(
+            [
+                Membership(
+                    conversation=conversation,
+                    user_id=user_id,
+                    role=Membership.Role.MEMBER,
+                    last_read_id=conversation.last_event_id,
+                )
+                for user_id in user_ids
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        Membership.objects.filter(
+            conversation=conversation, user_id__in=user_ids, state=Membership.State.REMOVED
+        ).update(state=Membership.State.ACTIVE)
+
+
 def on_unenrolled(*, user: User, course: Any, **_extra: Any) -> None:
     """``classrooms.unenrolled``: the person leaves the course channel (idempotent)."""
     with transaction.atomic():

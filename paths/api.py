@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from classrooms.models import Activity, Course
 from hub.accounts.models import Space, Team, User
-from hub.api import DateTimeInRangeField, JSONParser, validated
+from hub.api import DateTimeInRangeField, JSONParser, PrimaryKeysField, validated
 from paths import due, selectors, services
 from paths.models import PathItem
 
@@ -47,14 +47,15 @@ class PrerequisitesSerializer(serializers.Serializer):
 
 
 class AssignSerializer(serializers.Serializer):
-    users = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), many=True, required=False
-    )
+    users = PrimaryKeysField(queryset=User.objects.filter(is_active=True), required=False)
     team = serializers.PrimaryKeyRelatedField(
         queryset=Team.objects.all(), required=False, allow_null=True
     )
     space = serializers.BooleanField(default=False)
     due_at = DateTimeInRangeField(required=False, allow_null=True)
+    again = serializers.BooleanField(
+        default=False, help_text="Those who completed the path start a new cycle."
+    )
 
 
 class DueItemObject(serializers.Serializer):

@@ -21,3 +21,10 @@ class PathsConfig(AppConfig):
         # A completion taken back (a pass regraded to a fail): progress goes down.
         events.subscribe("classrooms.activity_uncompleted", services.on_activity_completed)
         events.subscribe("classrooms.course_completed", services.on_course_completed)
+        events.subscribe("classrooms.activity_redone", services.on_activity_redone)
+        from classrooms.selectors import REDO_SINCE
+        from paths.selectors import open_cycle_start
+
+        REDO_SINCE.append(
+            lambda *, user, activity: open_cycle_start(user_id=user.pk, activity=activity)
+        )

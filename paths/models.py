@@ -80,6 +80,12 @@ class Audience(models.TextChoices):
     SPACE = "space", _("Space")
 
 
+class CycleReason(models.TextChoices):
+    ASSIGNED = "assigned", _("Assigned")
+    RECERTIFICATION = "recertification", _("Recertification")
+    REASSIGNED = "reassigned", _("Assigned again")
+
+
 class PathAssignment(models.Model):
     path = models.ForeignKey(Path, on_delete=models.CASCADE, related_name="assignments")
     user = models.ForeignKey(
@@ -98,6 +104,15 @@ class PathAssignment(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
+    # The current cycle (1, 2, ...): a recertification window or an admin's "assign again"
+    # starts a new one; the ones before are kept as ``PathCycle`` rows. ``cycle_started_at``
+    # null: the first cycle of an ordinary assignment, which counts what was done before it
+    # too; set: only what was done (or done again) since that moment counts.
+    cycle = models.PositiveIntegerField(default=1)
+    cycle_started_at = models.DateTimeField(null=True, blank=True)
+    cycle_reason = models.CharField(
+        max_length=20, choices=CycleReason.choices, default=CycleReason.ASSIGNED
+    )
 
     class Meta:
         constraints = [
@@ -107,3 +122,27 @@ class PathAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.path_id} for {self.user_id}"
+
+
+class PathCycle(models.Model):
+    """A past cycle of an assignment, as it stood when the next one began (written once,
+    never updated): the history an auditor reads. The current cycle lives on the
+    assignment itself."""
+
+    assignment = models.ForeignKey(PathAssignment, on_delete=models.CASCADE, related_name="cycles")
+    number = models.PositiveIntegerField()
+    reason = models.CharField(max_length=20, choices=CycleReason.choices)
+    started_at = models.DateTimeField()
+    due_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    closed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["assignment", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "number"], name="one_row_per_cycle")
+        ]
+
+    def __str__(self) -> str:
+        return f"cycle {self.number} of {self.assignment_id}"

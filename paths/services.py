@@ -20,7 +20,7 @@ from hub.accounts.models import Role, Space, Team, User
 from hub.accounts.selectors import is_manager_of, space_member_ids
 from hub.notify import notify
 from paths import selectors
-from paths.models import Audience, Path, PathAssignment, PathItem
+from paths.models import Audience, CycleReason, Path, PathAssignment, PathCycle, PathItem
 
 MAX_ITEMS = 100
 MAX_ASSIGN = 20_000
@@ -184,10 +184,13 @@ def path_assign(
     team: Team | None = None,
     space: bool = False,
     due_at: datetime | None = None,
+    again: bool = False,
 ) -> list[PathAssignment]:
     """Assign ``path`` to people, a team's members or the whole space; enrol them in its
     courses. All or nothing: one person who may not be enrolled refuses the whole batch.
-    Someone already assigned keeps their assignment (and due date)."""
+    Someone already assigned keeps their assignment (and due date); with ``again``, those
+    who completed it start a new cycle (the past one kept in its history; only what they do
+    from now on counts). Returns the new assignments and the restarted ones."""
     if sum(bool(x) for x in (users, team, space)) != 1:
         raise ValidationError(_("Assign to people, a team or the space: one of them."))
     if team is not None:
@@ -216,8 +219,16 @@ def path_assign(
         )
     _may_assign(actor, path, people)
     now = timezone.now()
-    existing = set(
-        PathAssignment.objects.filter(path=path, user__in=people).values_list("user_id", flat=True)
+    current = list(
+        PathAssignment.objects.select_for_update().filter(path=path, user__in=people).order_by("pk")
+    )
+    existing = {a.user_id for a in current}
+    restarted = [a for a in current if again and a.completed_at is not None]
+    _start_cycles(
+        restarted,
+        now=now,
+        reason=CycleReason.REASSIGNED,
+        due={a.user_id: _due_for(path, now, due_at) for a in restarted},
     )
     fresh = [u for u in people if u.pk not in existing]
     created = PathAssignment.objects.bulk_create(
@@ -250,14 +261,28 @@ def path_assign(
             target=path,
             url=reverse("paths-mine"),
         )
-    return created
+    if restarted:
+        for assignment in restarted:
+            _publish_progress(assignment, done=set())
+        notify(
+            recipients=[a.user for a in restarted],
+            kind="path_assigned",
+            verb=_("%(title)s starts again: a new cycle") % {"title": path.title},
+            actor=actor,
+            target=path,
+            url=reverse("paths-mine"),
+        )
+    return created + restarted
 
 
 # -- progress --------------------------------------------------------------------------------
 def _recompute(assignment: PathAssignment, *, items: list[PathItem] | None = None) -> None:
     """Progress of one assignment from the completions; published when it moved."""
     items = items if items is not None else selectors.items_of(assignment.path)
-    done = selectors.done_item_ids(user_id=assignment.user_id, items=items)
+    # A later cycle counts only what was done (again) since it began.
+    done = selectors.done_item_ids(
+        user_id=assignment.user_id, items=items, since=assignment.cycle_started_at
+    )
     progress = selectors.progress_of(items=items, done=done)
     completed_at = assignment.completed_at
     required = [i for i in items if i.required]
@@ -274,6 +299,10 @@ def _recompute(assignment: PathAssignment, *, items: list[PathItem] | None = Non
         events.emit("paths.completed", user=assignment.user, path=assignment.path)
     if not changed:
         return
+    _publish_progress(assignment, done=done)
+
+
+def _publish_progress(assignment: PathAssignment, *, done: set[int]) -> None:
     payload = selectors.assignment_payload(assignment)
     payload["done"] = sorted(done)
     realtime.publish(f"hub.user.{assignment.user_id}", "paths.progress", payload)
@@ -309,6 +338,24 @@ def on_course_completed(*, user: Any, course: Any, **_: Any) -> None:
     _recompute_user(user, course_id=course.pk)
 
 
+def on_activity_redone(*, user: Any, activity: Any, **_: Any) -> None:
+    """``classrooms.activity_redone``: only a later cycle (started after the first
+    completion) can move; the first cycle of an ordinary assignment already counted it."""
+    from django.db.models import Q
+
+    assignments = (
+        PathAssignment.objects.filter(user=user, cycle_started_at__isnull=False)
+        .filter(
+            Q(path__items__course_id=activity.course_id)
+            | Q(path__items__activity__course_id=activity.course_id)
+        )
+        .distinct()
+        .select_related("path")
+    )
+    for assignment in assignments:
+        _recompute(assignment)
+
+
 # -- due dates -------------------------------------------------------------------------------
 def sweep(*, now: datetime | None = None) -> dict[str, int]:
     """The due-date sweep of every kind (paths, course enrolments, activities: paths/due.py):
@@ -324,31 +371,109 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     }
 
 
+# -- cycles ----------------------------------------------------------------------------------
+def _start_cycles(
+    assignments: list[PathAssignment],
+    *,
+    now: datetime,
+    reason: str,
+    due: dict[int, datetime | None],
+) -> None:
+    """A fresh cycle for each of ``assignments`` (locked by the caller): the current one is
+    kept as a ``PathCycle`` row, then progress 0 from ``now`` (only what is done, or done
+    again, from now on counts), the due date of ``due[user_id]``, reminders reset. Two
+    queries whatever the number."""
+    if not assignments:
+        return
+    PathCycle.objects.bulk_create(
+        PathCycle(
+            assignment=a,
+            number=a.cycle,
+            reason=a.cycle_reason,
+            started_at=a.cycle_started_at or a.assigned_at,
+            due_at=a.due_at,
+            completed_at=a.completed_at,
+            progress=a.progress,
+            closed_at=now,
+        )
+        for a in assignments
+    )
+    for a in assignments:
+        a.cycle += 1
+        a.cycle_started_at = now
+        a.cycle_reason = reason
+        a.due_at = due.get(a.user_id)
+        a.progress = 0
+        a.completed_at = a.reminded_at = a.overdue_notified_at = None
+    PathAssignment.objects.bulk_update(
+        assignments,
+        [
+            "cycle",
+            "cycle_started_at",
+            "cycle_reason",
+            "due_at",
+            "progress",
+            "completed_at",
+            "reminded_at",
+            "overdue_notified_at",
+        ],
+    )
+
+
+def _path_courses(items: list[PathItem]) -> list[Course]:
+    return list(
+        {
+            c.pk: c
+            for c in [i.course for i in items if i.course_id]
+            + [i.activity.course for i in items if i.activity_id]
+        }.values()
+    )
+
+
 @transaction.atomic
 def path_assign_for_recertification(
-    *, path: Path, user: User, due_at: datetime | None
-) -> PathAssignment:
-    """Assign ``path`` on the system's behalf (the certifications app, when a recertification
-    window opens): no permission check, enrolled in its courses by their own trainers. An
-    existing assignment keeps its progress and gets the new due date."""
-    now = timezone.now()
-    assignment, created = PathAssignment.objects.get_or_create(
-        path=path,
-        user=user,
-        defaults={"audience": Audience.PERSON, "assigned_at": now, "due_at": due_at},
+    *, path: Path, dues: dict[int, datetime | None], now: datetime | None = None
+) -> list[PathAssignment]:
+    """Assign ``path`` on the system's behalf to many people at once (the certifications
+    app, when recertification windows open; ``dues``: user id -> due date): no permission
+    check. Each person gets a fresh cycle starting now (a new assignment, or a new cycle of
+    the one they have: the past cycle kept), so activities done before must be done again.
+    Enrolled in the path's courses by their own trainers, in bulk. A constant number of
+    queries whatever the number of people (per course of the path for the enrolments).
+    Safe when run twice at once: the assignments are locked, and a second run for the same
+    people inside the same instant starts no second cycle."""
+    now = now or timezone.now()
+    if not dues:
+        return []
+    user_ids = sorted(dues)
+    PathAssignment.objects.bulk_create(
+        [
+            PathAssignment(
+                path=path,
+                user_id=u,
+                audience=Audience.PERSON,
+                assigned_at=now,
+                due_at=dues[u],
+                cycle_started_at=now,
+                cycle_reason=CycleReason.RECERTIFICATION,
+            )
+            for u in user_ids
+        ],
+        ignore_conflicts=True,
     )
-    if not created:
-        assignment.due_at = due_at
-        assignment.reminded_at = assignment.overdue_notified_at = None
-        assignment.save(update_fields=["due_at", "reminded_at", "overdue_notified_at"])
+    assignments = list(
+        PathAssignment.objects.select_for_update()
+        .filter(path=path, user_id__in=user_ids)
+        .order_by("pk")
+    )
+    # Those just created (or already started at this very instant) are in a fresh cycle.
+    older = [a for a in assignments if a.cycle_started_at is None or a.cycle_started_at < now]
+    _start_cycles(older, now=now, reason=CycleReason.RECERTIFICATION, due=dues)
     items = selectors.items_of(path)
-    for course in {
-        c.pk: c
-        for c in [i.course for i in items if i.course_id]
-        + [i.activity.course for i in items if i.activity_id]
-    }.values():
+    for course in _path_courses(items):
         trainer = course.trainers.first()
         if trainer is not None:
-            classrooms_services.enrolment_create(actor=trainer, user=user, course=course)
-    _recompute(assignment, items=items)
-    return assignment
+            classrooms_services.enrolments_create_many(
+                actor=trainer, user_ids=user_ids, course=course
+            )
+    return assignments

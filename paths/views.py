@@ -35,11 +35,16 @@ def mine(request: HttpRequest) -> HttpResponse:
     rows = []
     for a in selectors.assignments_of(user=request.user):
         items = selectors.items_of(a.path)
-        done = selectors.done_item_ids(user_id=request.user.pk, items=items)
+        done = selectors.done_item_ids(
+            user_id=request.user.pk, items=items, since=a.cycle_started_at
+        )
         states = selectors.item_states(path=a.path, items=items, done=done)
         for s in states:
             s["url"] = selectors.item_url(s["item"])
-        rows.append({"a": a, "states": states, "overdue": selectors.is_overdue(a)})
+        cycles = selectors.cycles_of(a) if a.cycle > 1 else []
+        rows.append(
+            {"a": a, "states": states, "overdue": selectors.is_overdue(a), "cycles": cycles}
+        )
     return render(request, "paths/mine.html", {"rows": rows})
 
 
@@ -182,6 +187,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
         kwargs["users"] = list(User.objects.filter(username__in=names[:1000], is_active=True))
     try:
         kwargs["due_at"] = _parse_date(request.POST.get("due_at", ""))
+        kwargs["again"] = request.POST.get("again") == "1"
         created = services.path_assign(actor=request.user, path=path, **kwargs)
     except ValidationError as exc:
         messages.error(request, _errors(exc))

@@ -10,12 +10,15 @@ is better); ``snippets()`` returns the highlighted title and excerpt of a page o
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, transaction
 from django.db import connection as default_connection
 from django.db.models import QuerySet
+from django.utils.dateparse import parse_datetime
 
 from search.query import ParsedQuery, to_fts5, to_tsquery
 
@@ -157,32 +160,177 @@ def matching(documents: QuerySet, parsed: ParsedQuery) -> QuerySet:
     )
 
 
-def ranked(documents: QuerySet, parsed: ParsedQuery) -> QuerySet:
-    """The most recent ``MAX_CANDIDATES`` of ``documents`` matching ``parsed``, annotated
-    with ``rank`` (higher is better)."""
-    # Read as a list: the engines' SQL names the document table, which Django renames
-    # inside a subquery.
-    candidates = list(
+# The columns of a hit, as ``hits()`` returns them.
+HIT_COLUMNS = (
+    "id",
+    "source",
+    "object_id",
+    "container_id",
+    "author_id",
+    "created_at",
+    "has_attachment",
+    "label",
+    "space_id",
+)
+
+
+def hits(documents: QuerySet, parsed: ParsedQuery, *, offset: int, limit: int) -> list[dict]:
+    """A page of ``documents`` matching ``parsed``, best first, in one query: the most
+    recent ``MAX_CANDIDATES`` matches (early stop: an index read newest first for a common
+    word, the full-text index for a rare one), ranked, the page cut, then only its rows
+    highlighted and their authors' names joined. Each hit: ``HIT_COLUMNS``, ``rank``,
+    ``title`` and ``snippet`` (engine marks, not escaped), ``author_name``."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model()._meta.db_table
+    build = _pg_hits_sql if _is_pg(documents) else _sqlite_hits_sql
+    try:
+        sql, params = build(documents, parsed, offset=offset, limit=limit, users=users)
+    except EmptyResultSet:  # a filter that can match nothing (none())
+        return []
+    with default_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    from hub.accounts.models import User
+
+    marks = {} if _is_pg(documents) else _sqlite_marks([row[0] for row in rows], parsed)
+    out = []
+    for row in rows:
+        hit = dict(zip(HIT_COLUMNS, row[: len(HIT_COLUMNS)], strict=True))
+        rank, title, snippet, username, first, last, display = row[len(HIT_COLUMNS) :]
+        if hit["id"] in marks:
+            title, snippet = marks[hit["id"]]
+        hit.update(rank=rank, title=title or "", snippet=snippet or "")
+        # The name as ``User.name`` words it, without loading the whole row.
+        hit["author_name"] = (
+            User(username=username, first_name=first, last_name=last, display_name=display).name
+            if username is not None
+            else None
+        )
+        if isinstance(hit["created_at"], str):  # SQLite through a subquery: text (UTC)
+            hit["created_at"] = parse_datetime(hit["created_at"]).replace(tzinfo=UTC)
+        hit["has_attachment"] = bool(hit["has_attachment"])
+        out.append(hit)
+    return out
+
+
+def _compiled(queryset: QuerySet) -> tuple[str, list[Any]]:
+    # Compiled on its own (not as a subquery): the engines' SQL names the document table,
+    # which Django would alias inside a subquery.
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    return sql, list(params)
+
+
+_AUTHOR_COLUMNS = "u.username, u.first_name, u.last_name, u.display_name"
+_HIT_SELECT = ", ".join(f"r.{c}" for c in HIT_COLUMNS)
+
+
+def _pg_query_case(parsed: ParsedQuery, column: str) -> tuple[str, list[str]]:
+    """The tsquery of a row's configuration: one constant per configuration in use (folded
+    once by the planner, not rebuilt per row)."""
+    text = to_tsquery(parsed)
+    arms = " ".join(
+        "WHEN %s THEN to_tsquery(%s::regconfig, lyceum_search_unaccent(%s))" for _ in configs()
+    )
+    params = [v for config in configs() for v in (config, config, text)]
+    return f"(CASE {column} {arms} END)", params
+
+
+def _pg_hits_sql(
+    documents: QuerySet, parsed: ParsedQuery, *, offset: int, limit: int, users: str
+) -> tuple[str, list[Any]]:
+    candidates, candidate_params = _compiled(
         matching(documents, parsed)
         .order_by("-created_at", "-id")
-        .values_list("id", flat=True)[:MAX_CANDIDATES]
+        .values(*HIT_COLUMNS, "config", "search_vector")[:MAX_CANDIDATES]
     )
-    recent = documents.model.objects.filter(id__in=candidates)
-    if _is_pg(documents):
-        return recent.extra(
-            select={
-                "rank": f"ts_rank_cd({TABLE}.search_vector, "
-                f"to_tsquery({TABLE}.config::regconfig, lyceum_search_unaccent(%s)), 1)"
-            },
-            select_params=[to_tsquery(parsed)],
+    rank_query, rank_params = _pg_query_case(parsed, "c.config")
+    title_query, title_params = _pg_query_case(parsed, "r.config")
+    body_query, body_params = _pg_query_case(parsed, "r.config")
+    marks = f"StartSel={MARK_START}, StopSel={MARK_END}"
+    sql = f"""SELECT {_HIT_SELECT}, r.rank,
+            ts_headline(r.config::regconfig, t.title, {title_query}, %s),
+            ts_headline(r.config::regconfig, t.body, {body_query}, %s),
+            {_AUTHOR_COLUMNS}
+        FROM (
+            SELECT c.*, ts_rank_cd(c.search_vector, {rank_query}, 1) AS rank
+            FROM ({candidates}) AS c
+            ORDER BY rank DESC, c.created_at DESC, c.id DESC
+            LIMIT %s OFFSET %s
+        ) AS r
+        JOIN {TABLE} AS t ON t.id = r.id
+        LEFT JOIN {users} AS u ON u.id = r.author_id
+        ORDER BY r.rank DESC, r.created_at DESC, r.id DESC"""
+    params = [
+        *title_params,
+        f"HighlightAll=true, {marks}",
+        *body_params,
+        f'{marks}, MaxWords={SNIPPET_WORDS}, MinWords=8, MaxFragments=2, FragmentDelimiter=" … "',
+        *rank_params,
+        *candidate_params,
+        limit,
+        offset,
+    ]
+    return sql, params
+
+
+def _sqlite_hits_sql(
+    documents: QuerySet, parsed: ParsedQuery, *, offset: int, limit: int, users: str
+) -> tuple[str, list[Any]]:
+    match = to_fts5(parsed)
+    # FTS5 reads a word's matches newest first (ORDER BY rowid DESC: no sort) and stops at
+    # the cap: a document's id is the order it was indexed in, so the candidates are the
+    # most recently indexed matches. bm25 (lower is better; title x4) is computed in the
+    # same pass, for the candidates only. The title and excerpt come after (_sqlite_marks).
+    candidates, candidate_params = _compiled(
+        documents.extra(
+            tables=[FTS_TABLE],
+            where=[f"{FTS_TABLE}.rowid = {TABLE}.id", f"{FTS_TABLE} MATCH %s"],
+            params=[match],
+            select={"rank": f"-bm25({FTS_TABLE}, 4.0, 1.0)", "fts_id": f"{FTS_TABLE}.rowid"},
         )
-    return recent.extra(
-        tables=[FTS_TABLE],
-        where=[f"{FTS_TABLE}.rowid = {TABLE}.id", f"{FTS_TABLE} MATCH %s"],
-        params=[to_fts5(parsed)],
-        # bm25: lower is better; the title weighs four times the body.
-        select={"rank": f"-bm25({FTS_TABLE}, 4.0, 1.0)"},
+        .order_by("-fts_id")
+        .values(*HIT_COLUMNS, "rank")[:MAX_CANDIDATES]
     )
+    sql = f"""SELECT {_HIT_SELECT}, r.rank, '', '', {_AUTHOR_COLUMNS}
+        FROM (
+            SELECT c.* FROM ({candidates}) AS c
+            ORDER BY c.rank DESC, c.created_at DESC, c.id DESC
+            LIMIT %s OFFSET %s
+        ) AS r
+        LEFT JOIN {users} AS u ON u.id = r.author_id
+        ORDER BY r.rank DESC, r.created_at DESC, r.id DESC"""
+    return sql, [*candidate_params, limit, offset]
+
+
+def _sqlite_marks(ids: list[int], parsed: ParsedQuery) -> dict[int, tuple[str, str]]:
+    """The page's titles and excerpts, highlighted. FTS5 needs a MATCH for them; asked row
+    by row (``rowid = ?``) it reads a common word's whole match list each time, so this
+    reads the matches once between the page's lowest and highest ids (FTS5 seeks to a
+    rowid range) and keeps the page's rows."""
+    if not ids:
+        return {}
+    placeholders = ", ".join("%s" for _ in ids)
+    with default_connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT rowid, highlight({FTS_TABLE}, 0, %s, %s),
+                snippet({FTS_TABLE}, 1, %s, %s, '…', %s)
+            FROM {FTS_TABLE}
+            WHERE {FTS_TABLE} MATCH %s AND rowid BETWEEN %s AND %s
+                AND +rowid IN ({placeholders})""",
+            [
+                MARK_START,
+                MARK_END,
+                MARK_START,
+                MARK_END,
+                SNIPPET_WORDS,
+                to_fts5(parsed),
+                min(ids),
+                max(ids),
+                *ids,
+            ],
+        )
+        return {row[0]: (row[1] or "", row[2] or "") for row in cursor.fetchall()}
 
 
 def _pg_match_sql() -> str:
@@ -198,37 +346,3 @@ def _pg_match_sql() -> str:
 def _pg_match_params(parsed: ParsedQuery) -> list[str]:
     text = to_tsquery(parsed)
     return [value for config in configs() for value in (config, config, text)]
-
-
-def snippets(ids: list[int], parsed: ParsedQuery) -> dict[int, tuple[str, str]]:
-    """``{document id: (title, excerpt)}`` with the matched words between MARK_START and
-    MARK_END; the text is not escaped yet (search/selectors.py escapes it)."""
-    if not ids:
-        return {}
-    with default_connection.cursor() as cursor:
-        if default_connection.vendor == "postgresql":
-            text = to_tsquery(parsed)
-            marks = f"StartSel={MARK_START}, StopSel={MARK_END}"
-            cursor.execute(
-                f"""SELECT id,
-                    ts_headline(config::regconfig, title, q, %s),
-                    ts_headline(config::regconfig, body, q, %s)
-                FROM {TABLE}, to_tsquery(config::regconfig, lyceum_search_unaccent(%s)) AS q
-                WHERE id = ANY(%s)""",
-                [
-                    f"HighlightAll=true, {marks}",
-                    f"{marks}, MaxWords={SNIPPET_WORDS}, MinWords=8, MaxFragments=2, "
-                    'FragmentDelimiter=" … "',
-                    text,
-                    ids,
-                ],
-            )
-        else:
-            placeholders = ", ".join("%s" for _ in ids)
-            cursor.execute(
-                f"""SELECT rowid, highlight({FTS_TABLE}, 0, %s, %s),
-                    snippet({FTS_TABLE}, 1, %s, %s, '…', %s)
-                FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid IN ({placeholders})""",
-                [MARK_START, MARK_END, MARK_START, MARK_END, SNIPPET_WORDS, to_fts5(parsed), *ids],
-            )
-        return {row[0]: (row[1] or "", row[2] or "") for row in cursor.fetchall()}

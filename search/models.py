@@ -42,7 +42,11 @@ class SearchDocument(models.Model):
             models.UniqueConstraint(fields=["source", "object_id"], name="one_document_per_row")
         ]
         indexes = [
-            models.Index(fields=["source", "container_id"], name="search_doc_container"),
+            # With created_at: a search narrowed to one conversation (forum, course) reads
+            # its rows newest first and stops at the cap, not all of them then a sort.
+            models.Index(
+                fields=["source", "container_id", "-created_at"], name="search_doc_container_recent"
+            ),
             models.Index(fields=["author", "created_at"], name="search_doc_author"),
             models.Index(fields=["created_at"], name="search_doc_created"),
         ]

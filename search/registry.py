@@ -5,8 +5,12 @@ posts...). It tells the search app three things (docs/SEARCH.md):
 
 - how to index a row: ``document(row)`` returns the text and the filter columns, or
   ``None`` when the row must not be found (deleted, hidden, awaiting moderation);
-- which rows a person may read: ``readable(user)``, a ``Q`` over ``SearchDocument``
-  columns (usually ``container_id__in=<the app's own selector>``), applied in the query;
+- which rows a person may read: ``scope(user)``, the ids of what the person reads (a
+  values queryset from the app's own selector: their conversations, forums, courses...),
+  matched against ``scope_column`` of the documents (``container_id`` by default, or
+  ``object_id``). Search reads every source's scope in one query, once per search, then
+  matches documents on those indexed columns; ``readable(user)`` is the same rule as a
+  ``Q`` (derived from ``scope``; a source may give a ``Q`` of its own instead, slower);
 - how to link to a hit: ``url(document)``.
 
 The search app keeps each source's documents current through ``watch``: for every model
@@ -50,8 +54,17 @@ class SearchSource:
     label: str  # shown on a hit ("Message", "Forum post")
     model: type[Model]
     document: Callable[[Any], Document | None]
-    readable: Callable[[Any], Q]
     url: Callable[[Any], str]
+    # Who reads what: ``scope(user)`` is a values queryset of ids matched against the
+    # documents' ``scope_column`` ("container_id" or "object_id"). Sources sharing one
+    # function (forum topics and posts) share its read.
+    scope: Callable[[Any], QuerySet] | None = None
+    scope_column: str = "container_id"
+    # Or a ``Q`` over SearchDocument columns, for a rule ``scope`` cannot say (a subquery
+    # per search: slower). Derived from ``scope`` when not given.
+    readable_rule: Callable[[Any], Q] | None = None
+    # Links of a page of hits at once (one query, not one per hit); else ``url`` per hit.
+    urls: Callable[[list[Any]], list[str]] | None = None
     # Rows to index, with what ``document`` reads already joined (rebuild and re-index).
     queryset: Callable[[], QuerySet] | None = None
     # Other models whose writes change this source's documents: model -> the row ids.
@@ -65,6 +78,18 @@ class SearchSource:
     # False when ``events`` announce every write of the model itself: no save hook then
     # (its delete hook stays, for rows removed with their parent).
     save_hooks: bool = True
+
+    def __post_init__(self) -> None:
+        if self.scope is None and self.readable_rule is None:
+            raise ValueError(f"search source {self.key!r}: give scope or readable_rule")
+        if self.scope_column not in ("container_id", "object_id"):
+            raise ValueError(f"search source {self.key!r}: scope_column {self.scope_column!r}")
+
+    def readable(self, user: Any) -> Q:
+        """The documents of this source ``user`` may read now, as a ``Q``."""
+        if self.readable_rule is not None:
+            return self.readable_rule(user)
+        return Q(**{f"{self.scope_column}__in": self.scope(user)})
 
     def rows(self) -> QuerySet:
         return self.queryset() if self.queryset is not None else self.model._default_manager.all()

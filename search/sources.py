@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -33,15 +33,13 @@ def _message_document(message: Any) -> Document | None:
     )
 
 
-def _message_readable(user: Any) -> Q:
+def _message_scope(user: Any) -> QuerySet:
     """Conversations the person reads now: a removed member reads none of it any more."""
     from messaging.models import Membership
     from messaging.selectors import READABLE_STATES
 
-    return Q(
-        container_id__in=Membership.objects.filter(
-            user_id=user.pk, state__in=READABLE_STATES
-        ).values("conversation_id")
+    return Membership.objects.filter(user_id=user.pk, state__in=READABLE_STATES).values(
+        "conversation_id"
     )
 
 
@@ -59,7 +57,7 @@ def _message_source() -> SearchSource:
         label=_("Message"),
         model=Message,
         document=_message_document,
-        readable=_message_readable,
+        scope=_message_scope,
         url=_message_url,
         queryset=lambda: Message.objects.select_related("conversation").annotate(
             has_attachments=Exists(Attachment.objects.filter(message=OuterRef("pk")))
@@ -78,10 +76,10 @@ def _message_source() -> SearchSource:
 # -- forums ---------------------------------------------------------------------------------
 
 
-def _forum_readable(user: Any) -> Q:
+def _forum_scope(user: Any) -> QuerySet:
     from forums.selectors import forums_for
 
-    return Q(container_id__in=forums_for(user=user).values("id"))
+    return forums_for(user=user).values("id")
 
 
 def _thread_document(thread: Any) -> Document | None:
@@ -123,7 +121,7 @@ def _thread_sources() -> list[SearchSource]:
             label=_("Forum topic"),
             model=Thread,
             document=_thread_document,
-            readable=_forum_readable,
+            scope=_forum_scope,
             url=lambda doc: reverse("forum-thread", args=[doc.object_id]),
             queryset=lambda: Thread.objects.select_related("forum"),
         ),
@@ -134,8 +132,9 @@ def _thread_sources() -> list[SearchSource]:
             label=_("Forum post"),
             model=Post,
             document=_post_document,
-            readable=_forum_readable,
-            url=lambda doc: _post_url(doc),
+            scope=_forum_scope,
+            url=_post_url,
+            urls=_post_urls,
             queryset=lambda: Post.objects.select_related("thread__forum"),
             watch={
                 # A topic renamed or deleted changes its posts' documents too.
@@ -147,10 +146,20 @@ def _thread_sources() -> list[SearchSource]:
 
 
 def _post_url(doc: Any) -> str:
+    return _post_urls([doc])[0]
+
+
+def _post_urls(docs: list[Any]) -> list[str]:
+    """The posts' links (in their topic), with one query for a page of hits."""
     from forums.models import Post
 
-    thread_id = Post.objects.filter(pk=doc.object_id).values_list("thread_id", flat=True).first()
-    return reverse("forum-thread", args=[thread_id or 0]) + f"#post-{doc.object_id}"
+    threads = dict(
+        Post.objects.filter(pk__in=[d.object_id for d in docs]).values_list("id", "thread_id")
+    )
+    return [
+        reverse("forum-thread", args=[threads.get(d.object_id) or 0]) + f"#post-{d.object_id}"
+        for d in docs
+    ]
 
 
 # -- library --------------------------------------------------------------------------------
@@ -169,11 +178,11 @@ def _library_document(item: Any) -> Document:
     )
 
 
-def _library_readable(user: Any) -> Q:
+def _library_scope(user: Any) -> QuerySet:
     """Approved items of the person's spaces and their own (reviewers: all of theirs)."""
     from forums.selectors import library_items_for
 
-    return Q(object_id__in=library_items_for(user=user).values("id"))
+    return library_items_for(user=user).values("id")
 
 
 def _library_source() -> SearchSource:
@@ -186,7 +195,8 @@ def _library_source() -> SearchSource:
         label=_("Library item"),
         model=LibraryItem,
         document=_library_document,
-        readable=_library_readable,
+        scope=_library_scope,
+        scope_column="object_id",
         url=lambda doc: reverse("library-item", args=[doc.object_id]),
     )
 
@@ -205,11 +215,11 @@ def _course_document(course: Any) -> Document:
     )
 
 
-def _course_readable(user: Any) -> Q:
+def _course_scope(user: Any) -> QuerySet:
     """Courses the person may see (a private course only to its people)."""
     from classrooms.selectors import courses_visible_to
 
-    return Q(object_id__in=courses_visible_to(user=user).values("id"))
+    return courses_visible_to(user=user).values("id")
 
 
 def _course_source() -> SearchSource:
@@ -222,7 +232,8 @@ def _course_source() -> SearchSource:
         label=_("Course"),
         model=Course,
         document=_course_document,
-        readable=_course_readable,
+        scope=_course_scope,
+        scope_column="object_id",
         url=lambda doc: reverse("course-detail", args=[doc.object_id]),
     )
 

@@ -343,11 +343,48 @@ SERVER_TEST_FILES = frozenset(
 )
 
 
+# Fixtures that start a real server or browser: a file using one is long for its few tests.
+SERVER_FIXTURES = frozenset(
+    {"lyceum_server", "live_env", "browser", "login", "janus_server", "start_janus_server"}
+)
+
+
+def _runs_servers(item: pytest.Item) -> bool:
+    parts = item.path.parts
+    in_dir = "tests" in parts and parts[parts.index("tests") + 1] in SERVER_TEST_DIRS
+    return in_dir or item.path.name in SERVER_TEST_FILES
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        parts = item.path.parts
-        in_dir = "tests" in parts and parts[parts.index("tests") + 1] in SERVER_TEST_DIRS
-        if (in_dir or item.path.name in SERVER_TEST_FILES) and not item.get_closest_marker(
-            "timeout"
-        ):
+        if _runs_servers(item) and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(300))
+    _longest_files_first(items)
+
+
+def _longest_files_first(items: list[pytest.Item]) -> None:
+    """Order whole files so the longest come first (the tests of a file keep their order).
+
+    `make test` hands out whole files (``--dist loadfile --no-loadscope-reorder``) in this
+    order to whichever worker is free. Files that start servers or a browser take the
+    longest for their few tests: given out last (xdist's own order, by test count), one of
+    them kept a worker busy for minutes while the other had nothing left to do. Longest
+    first, small files at the end even out the finish. The order of every worker's
+    collection is the same, as xdist requires.
+    """
+    counts: dict[Any, int] = {}
+    heavy: set[Any] = set()
+    for item in items:
+        counts[item.path] = counts.get(item.path, 0) + 1
+        if _runs_servers(item) or SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            heavy.add(item.path)
+    first_seen: dict[Any, int] = {}
+    for index, item in enumerate(items):
+        first_seen.setdefault(item.path, index)
+    items.sort(
+        key=lambda item: (
+            item.path not in heavy,
+            -counts[item.path] if item.path not in heavy else 0,
+            first_seen[item.path],
+        )
+    )

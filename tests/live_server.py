@@ -4,14 +4,14 @@ A server in another process cannot see pytest-django's test database (an in-memo
 database is not shared across processes, and a test transaction is never committed), so
 each live environment gets its own database: a SQLite file in embedded mode, a scratch
 PostgreSQL database plus its own Redis key prefix in services mode. The first environment of
-a test process runs ``migrate`` and ``seed_demo`` once into a template; every environment is
-a copy of it (a file copy, or ``CREATE DATABASE ... TEMPLATE`` and a copy of its Redis keys),
-so four live environments cost one migration. The demo users' password is ``lyceum``.
+a test run runs ``seed_demo`` once into a template, a copy of the run's migrated database
+(tests/shared_db.py); every environment is a copy of it (a file copy, or ``CREATE DATABASE
+... TEMPLATE`` and a copy of its Redis keys), so all live environments of all workers cost
+one ``seed_demo`` and no migration of their own. The demo users' password is ``lyceum``.
 """
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import shutil
@@ -32,6 +32,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
+
+from tests import shared_db
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PASSWORD = "lyceum"
@@ -147,39 +149,41 @@ def _copy_redis_prefix(url: str, source: str, target: str) -> None:
         client.close()
 
 
-# The migrated, seeded template of this test process, by mode; built on first use.
+# The migrated, seeded template of this test run, by mode: built once for the whole run (all
+# xdist workers) from the run's migrated database (tests/shared_db.py), under a lock.
 _TEMPLATES: dict[str, str] = {}
 
 
 def _template(services: bool) -> str:
-    """The template's database name (services) or directory (embedded), built once."""
+    """The template's database name (services) or directory (embedded), built once per run."""
     mode = "services" if services else "embedded"
     if mode in _TEMPLATES:
         return _TEMPLATES[mode]
-    env = _base_env()
-    if services:
-        name = f"lyceum_template_{os.getpid()}"
-        parts = urlsplit(settings.DATABASE_URL)
-        admin_url = urlunsplit(parts._replace(path="/postgres"))
-        _drop_scratch_database(admin_url, name)
-        import psycopg
-
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        atexit.register(_clear_redis_prefix, settings.REDIS_URL, name)
-        atexit.register(_drop_scratch_database, admin_url, name)
-        env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
-        env["LYCEUM_REDIS_PREFIX"] = name
-        env.setdefault("SECRET_KEY", "lyceum-live-tests-" + "x" * 40)
-        template = name
-    else:
-        root = Path(tempfile.mkdtemp(prefix="lyceum-live-template-"))
-        atexit.register(shutil.rmtree, root, ignore_errors=True)
-        _embedded_env(env, root)
-        template = str(root)
-    prepare = LiveEnvironment(env=env, workdir=Path(tempfile.gettempdir()), services=services)
-    prepare.manage("migrate", "--noinput")
-    prepare.manage("seed_demo")
+    done = shared_db.run_dir() / f"live-{mode}.done"
+    with shared_db.run_lock("live-template"):
+        env = _base_env()
+        if services:
+            template = shared_db.live_template_name()
+            env["DATABASE_URL"] = shared_db.database_url(template)
+            env["LYCEUM_REDIS_PREFIX"] = template
+            env.setdefault("SECRET_KEY", "lyceum-live-tests-" + "x" * 40)
+        else:
+            root = shared_db.run_dir() / "live-embedded"
+            _embedded_env(env, root)
+            template = str(root)
+        if not done.exists():
+            # Dropped (and its Redis keys cleared) by shared_db.end_run when the run ends.
+            if services:
+                shared_db.create_database(template, template=shared_db.ensure_migrated(True))
+            else:
+                root.mkdir(parents=True, exist_ok=True)
+                with closing(sqlite3.connect(root / "lyceum.sqlite3")) as target:
+                    shared_db.copy_sqlite(shared_db.ensure_migrated(False), target)
+            prepare = LiveEnvironment(
+                env=env, workdir=Path(tempfile.gettempdir()), services=services
+            )
+            prepare.manage("seed_demo")
+            done.touch()
     _TEMPLATES[mode] = template
     return template
 
@@ -194,13 +198,11 @@ def live_environment(workdir: Path, *, label: str = "e2e") -> Iterator[LiveEnvir
     try:
         template = _template(settings.SERVICES_MODE)
         if settings.SERVICES_MODE:
-            import psycopg
-
             parts = urlsplit(settings.DATABASE_URL)
             admin_url = urlunsplit(parts._replace(path="/postgres"))
-            _drop_scratch_database(admin_url, scratch)
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{scratch}" TEMPLATE "{template}"')
+            # One copy at a time: CREATE DATABASE refuses a template another session is in.
+            with shared_db.run_lock("live-template"):
+                shared_db.create_database(scratch, template=template)
             live.cleanups.append(lambda: _drop_scratch_database(admin_url, scratch))
             env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{scratch}"))
             env["LYCEUM_REDIS_PREFIX"] = scratch

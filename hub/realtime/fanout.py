@@ -79,6 +79,11 @@ class Fanout:
                 self._watch = loop.create_task(self._watch_forever(interval))
             set_home_loop(loop)
 
+    def listening(self, topic: str) -> bool:
+        """Does this process already receive ``topic`` from the layer (a local socket is
+        subscribed)? Then subscribing another socket costs no layer call."""
+        return self._task is not None and topic in self.subscribers
+
     async def add(self, topic: str, subscriber: Subscriber) -> None:
         await self.start()
         local = self.subscribers.get(topic)

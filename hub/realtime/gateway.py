@@ -342,29 +342,41 @@ class Connection:
                 "rate_limited", f"at most {self.max_subscriptions} subscriptions per connection"
             )
         topic = get_topic(name.kind)
-        # On the database thread pool (PostgreSQL), as actions are: on the process's one
-        # sync thread the subscriptions of a reconnecting crowd queued behind each other
-        # (1,000 sockets moved by a rolling restart waited a median 11 s for their `ok`).
-        if not await on_database_thread(topic.authorize, refusable=True)(self.user, name.key):
+        # The database work of a subscription (the permission check, the backlog, the
+        # presence payload) runs on the database thread pool (PostgreSQL), as actions do, and
+        # in one trip there when this process already listens to the topic: a crowd
+        # reconnecting after a restart (1,000 sockets, docs/PERFORMANCE.md) queued three
+        # times per `sub`, on the process's one sync thread at first (a median 11 s for an
+        # `ok`), and each trip is a hand-off and a connection check besides.
+        listening = self.fanout.listening(name.text)
+        # A topic new to the process is checked before it listens: a refused one never
+        # reaches the layer.
+        if not listening and not await on_database_thread(topic.authorize, refusable=True)(
+            self.user, name.key
+        ):
             raise GatewayError("forbidden", "you may not subscribe to this topic")
         sub = Subscription(topic=topic, name=name)
         self.subscriptions[name.text] = sub
-        # Listen before reading the backlog, so nothing falls between the two.
+        # Listen before reading the backlog, so nothing falls between the two. Until the
+        # subscription is ready (permission checked) live events are only held, unsent.
         try:
             await self.fanout.add(name.text, self)
             self._join_sockets_group()
         except BaseException:
             self.subscriptions.pop(name.text, None)  # the layer refused it: not subscribed
             raise
+        try:
+            allowed, events, payload = await on_database_thread(
+                self._read_for_subscription, refusable=listening
+            )(topic, name.key, since, check=listening)
+        except BaseException:
+            await self._drop(name.text)  # not half-subscribed, buffering forever
+            raise
+        if not allowed:
+            await self._drop(name.text)
+            raise GatewayError("forbidden", "you may not subscribe to this topic")
         truncated = False
-        if since is not None:
-            try:
-                events = await on_database_thread(topic.backlog)(
-                    self.user, name.key, since, self.backlog_limit + 1
-                )
-            except BaseException:
-                await self._drop(name.text)  # not half-subscribed, buffering forever
-                raise
+        if events is not None:
             truncated = len(events) > self.backlog_limit
             replayed_bytes = 0
             for event in events[: self.backlog_limit]:
@@ -381,13 +393,26 @@ class Connection:
         sub.pending.clear()
         sub.ready = True
         data: dict[str, Any] = {"topic": name.text, "truncated": truncated}
-        if topic.presence:
+        if payload is not None:
             try:
-                data["present"] = await self._join_presence(sub)
+                data["present"] = await self._join_presence(sub, payload)
             except BaseException:
                 await self._drop(name.text)  # answered with an error: not subscribed
                 raise
         self.reply(ref, data)
+
+    def _read_for_subscription(
+        self, topic: Topic, key: str, since: int | None, *, check: bool
+    ) -> tuple[bool, list[Event] | None, dict[str, Any] | None]:
+        """On a database thread: whether the user may subscribe (when ``check``), what they
+        missed since ``since`` and their presence payload, in one trip."""
+        if check and not topic.authorize(self.user, key):
+            return False, None, None
+        events = None
+        if since is not None:
+            events = topic.backlog(self.user, key, since, self.backlog_limit + 1)
+        payload = topic.presence_payload(self.user) if topic.presence else None
+        return True, events, payload
 
     async def op_unsub(self, ref: Any, frame: dict[str, Any]) -> None:
         name = parse_topic(frame.get("topic"))
@@ -412,7 +437,13 @@ class Connection:
                 self.user, name.key
             ):
                 raise GatewayError("forbidden", "you may not act on this topic")
-            validated = await database_sync_to_async(self._validate)(spec, data)
+            # An async action without a serializer validates its own data: no thread
+            # hand-off at all on its path (the live games' answers, 500 in a second).
+            validated = (
+                data
+                if spec.serializer is None
+                else await database_sync_to_async(self._validate)(spec, data)
+            )
             result = await self._guard_async(spec.method(topic, self.user, name.key, validated))
         else:
             result = await on_database_thread(self._run_action, refusable=True)(
@@ -546,9 +577,10 @@ class Connection:
         return len(text)
 
     # -- presence ---------------------------------------------------------------------------
-    async def _join_presence(self, sub: Subscription) -> list[dict[str, Any]]:
+    async def _join_presence(
+        self, sub: Subscription, payload: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         store = presence.store()
-        payload = await on_database_thread(sub.topic.presence_payload)(self.user)
         first = await store.join(sub.name.text, self.user.pk, self.id, payload)
         sub.present = True
         if first:

@@ -26,13 +26,17 @@ def clock(monkeypatch):
 def _game_defaults(settings):
     """No timer threads (tests drive the clock; the distribution flushes at once)."""
     from games import selectors, timers
+    from games.book import book
 
     selectors._player_ids.clear()  # ids come back after a rolled-back test
+    selectors._question_ids.clear()
+    book().reset()  # so do game ids (SQLite, or a new test database)
     settings.GAME_TIMERS = False
     settings.GAME_SECONDS = 20
     settings.GAME_QUESTIONS = 10
     yield
     timers.cancel_all()
+    book().reset()
 
 
 def right(question):

@@ -113,9 +113,11 @@ def test_rest_create_join_answer_and_bad_input(
     assert player.post(url, {"index": 0, "answer": None}, format="json").status_code == 400
     assert player.post(url, {"index": 0, "answer": right(q)}, format="json").status_code == 200
     assert player.post(url, {"index": 0, "answer": right(q)}, format="json").status_code == 409
-    assert GameAnswer.objects.count() == 1
+    # Recorded in the answer book (the state shows it), written by the flush after commit.
     state = player.get(f"/api/v1/games/{game['id']}/")
     assert state.status_code == 200 and state.json()["current"]["my_answer"] is not None
+    commit()
+    assert GameAnswer.objects.count() == 1
     closed = host.post(f"/api/v1/games/{game['id']}/close/")
     assert closed.status_code in (200, 409)  # 409: the only player's answer closed it
     finished = host.post(f"/api/v1/games/{game['id']}/finish/")

@@ -229,32 +229,6 @@ def test_a_game_inside_a_live_class_is_announced_there_and_open_to_its_people(
     assert not sel.can_join(user=outsider, game=game)
 
 
-def test_an_answer_is_one_read_and_one_insert(course_setup, trainer, learner, learner2):
-    """The hot path of a game (500 answers in a second): once the process knows the
-    player, an answer reads the game (with its share lock on PostgreSQL) and inserts."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    game = services.game_create(host=trainer, course=course_setup.course, questions=2)
-    for user in (learner, learner2):
-        services.game_join(user=user, game=game)
-    services.game_next(user=trainer, game=game)
-    q = current_question(game)
-    sel.player_id_of(user=learner, game_id=game.pk)  # remembered from the join or a first answer
-    sel.question(q.pk)  # the process caches the question too
-    answer = right(q)
-    with CaptureQueriesContext(connection) as queries:
-        services.game_answer(user=learner, game_id=game.pk, index=0, answer=answer)
-    statements = [query["sql"] for query in queries if "SAVEPOINT" not in query["sql"].upper()]
-    assert len(statements) == 2, statements
-    assert statements[0].startswith("SELECT") and "games_game" in statements[0]
-    if connection.vendor == "postgresql":
-        assert statements[0].endswith("FOR SHARE")
-    assert statements[1].startswith("INSERT") and "games_gameanswer" in statements[1]
-    with pytest.raises(PermissionDenied):  # a game that does not exist: nobody plays it
-        services.game_answer(user=learner, game_id=game.pk + 999, index=0, answer=right(q))
-
-
 def test_a_quiz_played_as_a_game_is_completed_by_the_players_who_pass_it(
     course_setup, trainer, learner, learner2, commit, run_tasks
 ):

@@ -333,3 +333,12 @@ def test_regrading_a_pass_to_a_fail_takes_its_completion_back(
     Completion.objects.filter(user=learner, activity=g.essay).update(source="viewed")
     services.grade_submission(grader=trainer, submission=sub, scores=scores(g.criteria, 1, 1))
     assert Completion.objects.filter(user=learner, activity=g.essay).exists()
+
+
+def test_gradebook_csv_column_titles_never_start_a_formula(client, trainer, g):
+    g.essay.title = "=cmd|' /C calc'!A0"
+    g.essay.save(update_fields=["title"])
+    client.force_login(trainer)
+    response = client.get(f"/grading/courses/{g.course.pk}/gradebook.csv")
+    header = next(csv.reader(io.StringIO(response.content.decode())))
+    assert header[-1] == "'=cmd|' /C calc'!A0"

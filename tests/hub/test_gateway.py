@@ -185,6 +185,52 @@ async def test_only_the_user_may_subscribe_to_their_own_feed(communicator_for, l
     assert (await ws.call("sub", topic=f"hub.user.{learner.pk}"))["op"] == "ok"
 
 
+async def test_a_refused_subscription_to_a_topic_the_process_listens_to_gets_nothing(
+    communicator_for, learner, learner2, coordinator
+):
+    """On a topic this process already listens to, the permission check runs in the same
+    trip as the backlog: someone refused is answered ``forbidden``, is not left listening,
+    and never sees an event, even one published while they waited."""
+    topic = f"hub.user.{learner.pk}"
+    owner = await communicator_for(learner)
+    assert (await owner.call("sub", topic=topic))["op"] == "ok"
+    intruder = await communicator_for(learner2)
+    reply = await intruder.call("sub", topic=topic, since=0)
+    assert reply == {"op": "error", "ref": "1", "code": "forbidden", "message": ANY}
+    assert len(get_fanout().subscribers[topic]) == 1
+    (sent,) = await notify_many(learner, coordinator, 1)
+    assert (await owner.next_event(topic=topic))["id"] == sent
+    await intruder.assert_silent()
+    assert intruder.events == []
+
+
+async def test_a_subscription_to_a_listened_topic_takes_one_trip_to_the_database(
+    communicator_for, learner, learner2, monkeypatch
+):
+    """A crowd reconnecting after a restart subscribes to topics the process already
+    listens to: the check, the backlog and the presence payload go in one trip."""
+    from hub.realtime import gateway
+
+    trips: list[str] = []
+    original = gateway.on_database_thread
+
+    def counted(function, **kwargs):
+        trips.append(getattr(function, "__name__", "?"))
+        return original(function, **kwargs)
+
+    monkeypatch.setattr(topics.RoomTopic, "backlog_size", 2)
+    first = await communicator_for(learner)
+    second = await communicator_for(learner2)
+    monkeypatch.setattr(gateway, "on_database_thread", counted)
+    assert (await first.call("sub", topic="testing.lobby.5"))["op"] == "ok"
+    assert len(trips) == 2  # a topic new to the process: checked before it listens
+    trips.clear()
+    reply = await second.call("sub", topic="testing.lobby.5", since=0)
+    assert trips == ["_read_for_subscription"]
+    assert [e["id"] for e in second.events if e.get("id")] == [1, 2]  # replayed, in order
+    assert {p["id"] for p in reply["data"]["present"]} == {learner.pk, learner2.pk}
+
+
 async def test_subscription_limit(communicator_for, learner, settings):
     settings.LYCEUM_REALTIME = {**settings.LYCEUM_REALTIME, "MAX_SUBSCRIPTIONS": 3}
     ws = await communicator_for(learner)

@@ -69,3 +69,42 @@ async def test_a_frame_being_handled_finishes_before_the_close(
         "type": "websocket.close",
         "code": CLOSE_RESTARTING,
     }
+
+
+def test_a_crowd_is_told_in_waves_within_the_stop():
+    # 333 sockets at 100 a second: 3.4 s in waves of 0.1 s; never past the cap, nor past
+    # half of the stop's time (the last wave needs time to close); none when asked not to.
+    assert shutdown.drain_waves(333, 20, 100) == 34
+    assert shutdown.drain_waves(5000, 20, 100) == shutdown.DRAIN_SPREAD_SECONDS / 0.1
+    assert shutdown.drain_waves(1000, 4, 100) == 20
+    assert shutdown.drain_waves(1000, 20, 0) == 1
+    assert shutdown.drain_waves(1000, 0, 100) == 1
+    assert shutdown.drain_waves(1, 20, 100) == 1
+
+
+class _Socket:
+    """A gateway connection as the drain sees it: it closes soon after it is told."""
+
+    def __init__(self) -> None:
+        self.told_at: float | None = None
+
+    def close_for_restart(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.told_at = loop.time()
+        loop.call_later(0.01, shutdown.socket_closed, self)
+
+
+async def test_sockets_are_told_in_waves_and_the_stop_waits_for_the_last():
+    """A crowd is not sent to the other processes all at once (each waits for the others'
+    handshakes there); the sockets not yet told are still open and served meanwhile."""
+    sockets = [_Socket() for _ in range(40)]
+    for socket in sockets:
+        assert shutdown.socket_opened(socket)
+    started = asyncio.get_running_loop().time()
+    left = await shutdown.drain_sockets(5, rate=100)  # 0.4 s: four waves of ten
+    assert left == 0
+    told = sorted(socket.told_at - started for socket in sockets)
+    assert told[0] < 0.05  # the first wave at once
+    assert told[-1] >= 0.25  # the last after the others
+    assert len({round(t, 2) for t in told}) >= 3
+    assert not shutdown.socket_opened(_Socket())  # none accepted while stopping

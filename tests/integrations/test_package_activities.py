@@ -19,6 +19,7 @@ from integrations import scorm
 from integrations.models import Package, PackageAttempt
 from tests.integrations.scorm_builders import hostile_package, scorm12_package, scorm2004_package
 from tests.integrations.test_packages import make_zip
+from tests.live_server import wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -324,3 +325,158 @@ def test_unpack_refuses_an_entry_larger_than_declared(tmp_path, settings):
     settings.INTEGRATIONS_PACKAGE_ROOT = str(tmp_path)
     data = make_zip({"imsmanifest.xml": "x", "a.txt": "hello"})
     assert unpack(io.BytesIO(data.getvalue()), "f1") == 6
+
+
+# -- issue 18's quick-return race: the leaving page's last (keepalive) commit and the next
+# launch of the same SCO, in either order. In the browser the second launch came within the
+# same second as the first: the content token (signed, one-second timestamp) was the same,
+# and Chromium answered the launch document from its cache with the first launch's seed
+# ("ab-initio", no location) although the server had resumed the attempt.
+def _seed(response) -> dict:
+    found = re.search(r'data-seed="([^"]*)"', response.content.decode())
+    assert found, "the launch document carries no seed"
+    from html import unescape
+
+    return json.loads(unescape(found.group(1)))
+
+
+@pytest.fixture
+def scorm2004_unit(learner, trainer, built):
+    _upload(trainer, built, scorm2004_package(), title="First aid")
+    return Package.objects.get().units.first()
+
+
+LEAVING = {
+    "cmi.location": "page-1",
+    "cmi.suspend_data": '{"page":1}',
+    "cmi.completion_status": "incomplete",
+    "cmi.exit": "suspend",
+    "cmi.session_time": "PT10S",
+}
+LAST = {**LEAVING, "cmi.location": "page-2", "cmi.suspend_data": '{"page":2}',
+        "cmi.session_time": "PT12S"}  # fmt: skip
+
+
+def _post(client, url, cmi):
+    return client.post(url, json.dumps({"cmi": cmi}), content_type="application/json")
+
+
+def test_keepalive_before_the_next_launch_resumes_from_it(learner, scorm2004_unit, monkeypatch):
+    from django.core import signing
+
+    # Both launches in the same second of the signing clock, as in the browser race.
+    second = signing.b62_encode(int(__import__("time").time()))
+    monkeypatch.setattr(signing.TimestampSigner, "timestamp", lambda self: second)
+    client = _client(learner)
+    first = _launch(learner, scorm2004_unit)
+    assert first["session"] == 1 and first["commit_url"].endswith("?session=1")
+    assert Client().get(first["content_url"])["Cache-Control"] == "no-store"
+    assert _post(client, first["commit_url"], LEAVING).status_code == 200
+    assert _post(client, first["commit_url"], LAST).status_code == 200  # pagehide keepalive
+
+    again = _launch(learner, scorm2004_unit)
+    assert (again["attempt"], again["resumed"], again["session"]) == (first["attempt"], True, 2)
+    assert again["cmi"]["cmi.entry"] == "resume"
+    assert again["cmi"]["cmi.location"] == "page-2"
+    # A URL of its own, though the same second: no cache can hand back the first launch's.
+    assert again["content_url"] != first["content_url"]
+    document = Client().get(again["content_url"])
+    assert document.status_code == 200 and document["Cache-Control"] == "no-store"
+    seed = _seed(document)
+    assert (seed["cmi.entry"], seed["cmi.location"]) == ("resume", "page-2")
+    assert seed["cmi.suspend_data"] == '{"page":2}'
+    # Other files of the package may still be cached.
+    base = again["content_url"].rsplit("/learn/", 1)[0]
+    assert "no-store" not in Client().get(base + "/shared/scormdriver.js")["Cache-Control"]
+    attempt = PackageAttempt.objects.get()
+    assert attempt.total_seconds == 12 and attempt.commits == 2
+
+
+def test_keepalive_after_the_next_launch_is_refused_and_changes_nothing(learner, scorm2004_unit):
+    client = _client(learner)
+    first = _launch(learner, scorm2004_unit)
+    assert _post(client, first["commit_url"], LEAVING).status_code == 200
+    again = _launch(learner, scorm2004_unit)
+    assert again["resumed"] is True and again["cmi"]["cmi.location"] == "page-1"
+    before = PackageAttempt.objects.values().get()
+
+    late = _post(client, first["commit_url"], LAST)  # the old page's keepalive, late
+    assert late.status_code == 409, late.content
+    assert late.json()["error"]["code"] == "conflict"
+    assert PackageAttempt.objects.values().get() == before  # location, time, commits kept
+    assert _seed(Client().get(again["content_url"]))["cmi.location"] == "page-1"
+
+    # The session that replaced it goes on; its time adds to the earlier session's once.
+    going_on = {**LEAVING, "cmi.location": "page-3", "cmi.session_time": "PT5S"}
+    assert _post(client, again["commit_url"], going_on).status_code == 200
+    attempt = PackageAttempt.objects.get()
+    assert (attempt.location, attempt.total_seconds, attempt.commits) == ("page-3", 15, 2)
+    url = again["commit_url"].split("?")[0]
+    assert _post(client, url + "?session=two", going_on).status_code == 400
+    assert _post(client, url + "?session=9", going_on).status_code == 409
+    assert PackageAttempt.objects.get().commits == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_launch_waits_for_the_commit_in_flight_and_sees_it(learner, trainer, built):
+    """Truly concurrent (two threads, two connections): the keepalive commit holds the
+    attempt's row when the next launch comes; the launch waits for it and resumes from it.
+    PostgreSQL only: the embedded SQLite test database is one in-memory file."""
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks between connections: services mode (PostgreSQL)")
+    _upload(trainer, built, scorm2004_package(), title="First aid")
+    unit = Package.objects.get().units.first()
+    first = _launch(learner, unit)
+    inside, release = threading.Event(), threading.Event()
+    real = scorm._store_interactions
+
+    def slow(attempt, kind, cmi):  # the commit's transaction, row locked, not yet committed
+        inside.set()
+        assert release.wait(30)
+        real(attempt, kind, cmi)
+
+    outcome: dict = {}
+
+    def keepalive():
+        try:
+            outcome["commit"] = _post(_client(learner), first["commit_url"], LAST).status_code
+        finally:
+            connections.close_all()
+
+    def relaunch():
+        try:
+            outcome["launch"] = _launch(learner, unit)
+        finally:
+            connections.close_all()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scorm, "_store_interactions", slow)
+        committing = threading.Thread(target=keepalive)
+        committing.start()
+        assert inside.wait(30)
+        launching = threading.Thread(target=relaunch)
+        launching.start()
+        wait_for(_a_backend_waits_on_a_lock, timeout=30, what="the launch waiting on the row")
+        assert launching.is_alive() and "launch" not in outcome
+        release.set()
+        committing.join(30)
+        launching.join(30)
+    assert outcome["commit"] == 200
+    launch = outcome["launch"]
+    assert (launch["resumed"], launch["session"]) == (True, 2)
+    assert launch["cmi"]["cmi.location"] == "page-2"  # the keepalive's, not lost
+
+
+def _a_backend_waits_on_a_lock() -> bool:
+    from django.db import connections
+
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0

@@ -61,3 +61,28 @@ def test_subscribe_pause_resume_replay_delete(client, space, coordinator, learne
     client.post(f"/integrations/webhooks/{endpoint.pk}/nonsense/")
     client.post(f"/integrations/webhooks/{endpoint.pk}/delete/")
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_replays_past_the_rate_limit_are_refused_on_the_page(client, space, coordinator, receiver):
+    from integrations import services
+
+    client.force_login(coordinator)
+    url = f"/integrations/spaces/{space.pk}/webhooks/"
+    client.post(url, {"url": receiver.url, "event_types": ["course.completed"]})
+    endpoint = WebhookEndpoint.objects.get()
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        message_id="msg_y",
+        event_type="course.completed",
+        payload={"type": "course.completed", "timestamp": "t", "data": {}},
+        status=DeliveryStatus.FAILED,
+    )
+    replay = f"/integrations/deliveries/{delivery.pk}/replay/"
+    for _ in range(services.MANUAL_SENDS_PER_MINUTE):
+        assert client.post(replay).status_code == 302
+    refused = client.post(replay, follow=True)
+    assert refused.status_code == 200
+    assert "wait a minute" in refused.content.decode()
+    assert WebhookDelivery.objects.filter(replay_of=delivery).count() == (
+        services.MANUAL_SENDS_PER_MINUTE
+    )

@@ -179,3 +179,22 @@ def test_ping_log_and_replay_reach_the_receiver(
     assert api.post(f"{BASE}/webhooks/{pk}/ping/").status_code == 400
     assert api.post(f"{BASE}/deliveries/{original['id']}/replay/").status_code == 400
     assert WebhookDelivery.objects.count() == 4
+
+
+def test_test_events_and_replays_by_hand_are_rate_limited(
+    api_client_for, coordinator, space, receiver
+):
+    from integrations import services
+
+    api = api_client_for(coordinator)
+    pk = create(api, space, receiver.url, ["badge.earned"]).json()["id"]
+    limit = services.MANUAL_SENDS_PER_MINUTE
+    for _ in range(limit - 1):
+        assert api.post(f"{BASE}/webhooks/{pk}/ping/").status_code == 202
+    first = WebhookDelivery.objects.filter(endpoint_id=pk).order_by("pk").first()
+    WebhookDelivery.objects.filter(pk=first.pk).update(status=DeliveryStatus.FAILED)
+    assert api.post(f"{BASE}/deliveries/{first.pk}/replay/").status_code == 202
+    refused = api.post(f"{BASE}/webhooks/{pk}/ping/")
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+    assert api.post(f"{BASE}/deliveries/{first.pk}/replay/").status_code == 429
+    assert WebhookDelivery.objects.filter(endpoint_id=pk).count() == limit

@@ -173,3 +173,19 @@ def test_group_members_endpoint(api_client_for, group, trainer, learner, manager
         url(group, "members/"), {"user": manager.pk, "action": "remove"}, format="json"
     )
     assert r.status_code == 403
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", "null", "3", '"text"'])
+@pytest.mark.parametrize("rest", ["messages/{id}/", "messages/{id}/reactions/"])
+def test_a_body_that_is_not_an_object_is_a_400_and_changes_nothing(
+    api_client_for, group, learner, body, rest
+):
+    m = services.message_send(sender=learner, conversation=group, body="hello")
+    client = api_client_for(learner)
+    path = url(group, rest.format(id=m.id))
+    call = client.patch if rest == "messages/{id}/" else client.post
+    response = call(path, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    m.refresh_from_db()
+    assert m.body == "hello" and not m.reactions.exists()

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from classrooms.models import Course, Enrolment
@@ -275,3 +276,74 @@ def test_new_messages_are_indexed_in_bulk_by_one_catch_up(group, learner, learne
     chat.message_send(sender=learner2, conversation=group, body="heron 3")  # after the job
     run_tasks()
     assert SearchDocument.objects.filter(source="message").count() == 4
+
+
+# -- cost per search ------------------------------------------------------------------------
+def test_a_search_costs_a_few_queries_whatever_the_hits(
+    group, forum, learner, learner2, run_tasks, django_assert_max_num_queries
+):
+    """The scopes in one query, the ranked page with its snippets and authors in one (plus,
+    on SQLite, one for the marks), the forum posts' links in one: never a query per hit."""
+    age(learner)
+    thread = forums.thread_create(author=learner, forum=forum, title="Pelican", body="x")
+    for i in range(6):
+        chat.message_send(sender=learner2, conversation=group, body=f"pelican {i}")
+        forums.post_create(author=learner2, thread=thread, body=f"the pelican {i}")
+    run_tasks()
+    selectors.search(user=learner, query="pelican")  # warm: URL resolvers, the person's roles
+    with django_assert_max_num_queries(6):
+        results = selectors.search(user=learner, query="pelican")
+    assert len(results.hits) == 13
+    posts = {h.object_id: h.url for h in results.hits if h.source == "forum_post"}
+    assert len(posts) == 6
+    link = reverse("forum-thread", args=[thread.pk])
+    assert all(url == f"{link}#post-{pk}" for pk, url in posts.items())
+    message = next(h for h in results.hits if h.source == "message")
+    assert message.author == {"id": learner2.pk, "name": learner2.name}
+    assert "<mark>pelican</mark>" in message.snippet_html
+
+
+def test_snippets_of_a_page_far_from_the_newest_matches(group, learner, run_tasks):
+    """The second page's excerpts are marked too (SQLite reads the marks over the page's
+    id range)."""
+    for i in range(7):
+        chat.message_send(sender=learner, conversation=group, body=f"heron number {i}")
+    run_tasks()
+    page = selectors.search(user=learner, query="heron", page=2, page_size=3)
+    assert len(page.hits) == 3
+    assert all("<mark>heron</mark>" in h.snippet_html for h in page.hits)
+
+
+def test_a_source_with_a_rule_of_its_own_and_one_with_none(group, learner, learner2, find):
+    """A source may give its permission as a ``Q`` (``readable_rule``) instead of a scope;
+    it is applied beside the others. A source with neither is refused at once."""
+    from django.db.models import Q
+
+    from search import registry
+
+    chat.message_send(sender=learner, conversation=group, body="A cormorant dives")
+    message = registry.get("message")
+    ruled = registry.SearchSource(
+        key=message.key,
+        where=message.where,
+        label=message.label,
+        model=message.model,
+        document=message.document,
+        url=message.url,
+        queryset=message.queryset,
+        readable_rule=lambda user: Q(author_id=user.pk),  # one's own messages only
+        save_hooks=False,
+        created_events=message.created_events,
+        events=message.events,
+    )
+    try:
+        registry.register(ruled)
+        assert [h.object_id for h in find(learner, "cormorant")] != []
+        assert find(learner2, "cormorant") == []
+    finally:
+        registry.register(message)
+    assert len(find(learner2, "cormorant")) == 1
+    with pytest.raises(ValueError):
+        registry.SearchSource(
+            key="nothing", where="x", label="x", model=Course, document=None, url=None
+        )

@@ -108,6 +108,8 @@
       rt.on(topic, "progress.recomputed", onRecomputed);
       rt.on(topic, "enrolment.created", onEnrolled);
       rt.on(topic, "enrolment.deleted", onUnenrolled);
+      // Many enrolled at once (a recertification window): the rows come with a reload.
+      rt.on(topic, "enrolments.created", (e) => { if (e.course === courseId) location.reload(); });
       rt.subscribe(topic, {since: since});
     });
   }

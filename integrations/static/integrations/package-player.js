@@ -33,6 +33,9 @@
     if (!frame || event.source !== frame.contentWindow) event.stopImmediatePropagation();
   }, true);
 
+  // The leaving page's last state. commit_url names this launch's session: if the learner
+  // has opened the SCO again before it arrives, the server refuses it (409), since the new
+  // session started from the state before it.
   function commitLast() {
     if (!api || !launch || ended) return;
     let cmi;
