@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, datetime, time
 from typing import Any
 
 from django import forms
@@ -40,7 +41,7 @@ from classrooms.models import (
 from hub import sanitize
 from hub.accounts.models import Role
 from hub.accounts.selectors import reports_of, spaces_of
-from hub.params import parse_id
+from hub.params import parse_id, validate_datetime_in_range
 
 
 # -- forms -----------------------------------------------------------------------------------
@@ -145,6 +146,108 @@ class QuestionForm(forms.Form):
             text, _sep, feedback = line.lstrip("*").partition("|")
             out.append({"text": text.strip(), "is_correct": correct, "feedback": feedback.strip()})
         return out
+
+
+class DueForm(forms.Form):
+    """A course's default enrolment due date or an activity's due date: none, a fixed day
+    (due at 23:59 that day, the site's time zone, as paths do), or N days after each
+    person's enrolment. The services (``course_due_set``, ``activity_due_set``) decide."""
+
+    NONE, DATE, DAYS = "none", "date", "days"
+    mode = forms.ChoiceField(
+        choices=[
+            (NONE, gettext_lazy("No due date")),
+            (DATE, gettext_lazy("On a date")),
+            (DAYS, gettext_lazy("A number of days after enrolment")),
+        ],
+        widget=forms.RadioSelect,
+        label=gettext_lazy("Due date"),
+        initial=NONE,
+    )
+    due_date = forms.DateField(
+        required=False,
+        label=gettext_lazy("Due on"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    due_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=services.MAX_DUE_DAYS,
+        label=gettext_lazy("Days after enrolment"),
+    )
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        # The field of the mode not chosen is ignored, not validated: a stale "0" left in
+        # the days box must not stop a date from being saved.
+        if data is not None:
+            data = data.copy()
+            mode = data.get("mode")
+            if mode != self.DATE:
+                data["due_date"] = ""
+            if mode != self.DAYS:
+                data["due_days"] = ""
+        super().__init__(data, *args, **kwargs)
+
+    @classmethod
+    def initial_for(cls, obj: Course | Activity) -> dict[str, Any]:
+        """The form's fields for what the course or activity has now."""
+        if obj.due_date:
+            return {"mode": cls.DATE, "due_date": timezone.localdate(obj.due_date)}
+        if obj.due_days:
+            return {"mode": cls.DAYS, "due_days": obj.due_days}
+        return {"mode": cls.NONE}
+
+    def clean_due_date(self) -> datetime | None:
+        return _end_of_day(self.cleaned_data.get("due_date"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        mode = data.get("mode")
+        if mode == self.DATE and not data.get("due_date") and "due_date" not in self.errors:
+            self.add_error("due_date", _("Choose the day it is due."))
+        if mode == self.DAYS and not data.get("due_days") and "due_days" not in self.errors:
+            self.add_error("due_days", _("Give the number of days."))
+        return data
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """``due_date`` / ``due_days`` as the services take them (the other one None)."""
+        mode = self.cleaned_data["mode"]
+        return {
+            "due_date": self.cleaned_data["due_date"] if mode == self.DATE else None,
+            "due_days": self.cleaned_data["due_days"] if mode == self.DAYS else None,
+        }
+
+
+class EnrolmentDueForm(forms.Form):
+    """One enrolment's own due date (the ``clear`` button: back to the course's default)."""
+
+    due_at = forms.DateField(
+        required=False,
+        label=gettext_lazy("Due on"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args: Any, clearing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clearing = clearing
+        self.enrolment_id: int | None = None  # the row it belongs to on the progress page
+
+    def clean_due_at(self) -> datetime | None:
+        if self.clearing:
+            return None
+        if not self.cleaned_data.get("due_at"):
+            raise ValidationError(_("Choose the day it is due."))
+        return _end_of_day(self.cleaned_data["due_at"])
+
+
+def _end_of_day(day: date | None) -> datetime | None:
+    """23:59 of that day in the site's time zone; the dates the services accept only
+    (1970 to 2099: beyond, the time-zone arithmetic could overflow)."""
+    if day is None:
+        return None
+    naive = datetime.combine(day, time(23, 59))
+    validate_datetime_in_range(naive)
+    return timezone.make_aware(naive)
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -289,17 +392,49 @@ def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Course saved."))
             return redirect("course-edit", course.pk)
+    return _course_edit_page(request, course, form=form)
+
+
+def _course_edit_page(
+    request: HttpRequest,
+    course: Course,
+    *,
+    form: CourseForm | None = None,
+    due_form: DueForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The editor page; each of its forms is bound when it is the one that came back."""
     return render(
         request,
         "classrooms/course_edit.html",
         {
             "course": course,
-            "form": form,
+            "form": form or CourseForm(instance=course, user=request.user),
+            "due_form": due_form
+            or DueForm(initial=DueForm.initial_for(course), auto_id="course-due-%s"),
             "modules": selectors.course_modules(course=course),
             "new_activity": NewActivityForm(course=course),
             "kinds": GENERIC_KINDS,
         },
+        status=status,
     )
+
+
+@login_required
+@require_POST
+def course_due(request: HttpRequest, pk: int) -> HttpResponse:
+    """The course's default enrolment due date, through the same service as REST."""
+    course = _editable_course(request, pk)
+    form = DueForm(request.POST, auto_id="course-due-%s")
+    if form.is_valid():
+        try:
+            services.course_due_set(actor=request.user, course=course, **form.service_kwargs())
+        except ValidationError as exc:
+            _errors(form, exc)
+        else:
+            messages.success(request, _("Due date saved."))
+            return redirect(reverse("course-edit", args=[course.pk]) + "#due-title")
+    return _course_edit_page(request, course, due_form=form, status=400)
 
 
 @login_required
@@ -440,12 +575,59 @@ def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Activity saved."))
             return redirect("course-edit", course.pk)
+    return _activity_edit_page(request, activity, form=form, bank=bank)
+
+
+def _activity_edit_page(
+    request: HttpRequest,
+    activity: Activity,
+    *,
+    form: ActivityForm | None = None,
+    due_form: DueForm | None = None,
+    bank: list[Question] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The activity's editor page; each of its forms is bound when it is the one that came
+    back."""
+    course = activity.course
+    if bank is None:
+        bank = list(course.questions.all()) if activity.kind == ActivityKind.QUIZ else []
     chosen = set(activity.questions.values_list("id", flat=True))
     return render(
         request,
         "classrooms/activity_edit.html",
-        {"activity": activity, "course": course, "form": form, "bank": bank, "chosen": chosen},
+        {
+            "activity": activity,
+            "course": course,
+            "form": form or ActivityForm(instance=activity),
+            "due_form": due_form
+            or DueForm(initial=DueForm.initial_for(activity), auto_id="activity-due-%s"),
+            "bank": bank,
+            "chosen": chosen,
+        },
+        status=status,
     )
+
+
+@login_required
+@require_POST
+def activity_due(request: HttpRequest, pk: int) -> HttpResponse:
+    """The activity's due date for everyone enrolled, through the same service as REST."""
+    activity = _content_activity(request, pk)
+    if not selectors.can_edit_course(user=request.user, course=activity.course):
+        raise PermissionDenied
+    form = DueForm(request.POST, auto_id="activity-due-%s")
+    if form.is_valid():
+        try:
+            activity = services.activity_due_set(
+                actor=request.user, activity=activity, **form.service_kwargs()
+            )
+        except ValidationError as exc:
+            _errors(form, exc)
+        else:
+            messages.success(request, _("Due date saved."))
+            return redirect(reverse("activity-edit", args=[activity.pk]) + "#due-title")
+    return _activity_edit_page(request, activity, due_form=form, status=400)
 
 
 @login_required
@@ -692,6 +874,39 @@ def course_progress(request: HttpRequest, pk: int) -> HttpResponse:
     course = _visible_course(request, pk)
     if not selectors.can_watch_progress(user=request.user, course=course):
         raise PermissionDenied
+    return _course_progress_page(request, course)
+
+
+# The due date table under the grid lists at most this many enrolments (as the enrol picker).
+DUE_ROWS = 500
+
+
+def _due_rows(
+    request: HttpRequest, course: Course, *, editor: bool, bound: EnrolmentDueForm | None = None
+) -> list[dict[str, Any]]:
+    """The enrolments whose due date this person may set: every one for the course's
+    editors, their reports' for a manager. ``bound`` is the form of the row that came back
+    with an error."""
+    enrolments = Enrolment.objects.filter(course=course).select_related("user")
+    if not editor:
+        enrolments = enrolments.filter(user__in=reports_of(manager=request.user))
+    rows = []
+    for e in enrolments.order_by("user__username")[:DUE_ROWS]:
+        form = bound if bound is not None and bound.enrolment_id == e.pk else None
+        if form is None:
+            initial = {"due_at": timezone.localdate(e.due_at)} if e.due_overridden else {}
+            form = EnrolmentDueForm(initial=initial, auto_id=f"enrolment-{e.pk}-%s")
+        rows.append({"enrolment": e, "form": form})
+    return rows
+
+
+def _course_progress_page(
+    request: HttpRequest,
+    course: Course,
+    *,
+    bound: EnrolmentDueForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     editor = selectors.can_edit_course(user=request.user, course=course)
     user_ids = (
         None if editor else set(reports_of(manager=request.user).values_list("id", flat=True))
@@ -726,8 +941,50 @@ def course_progress(request: HttpRequest, pk: int) -> HttpResponse:
             "topics": topics,
             "editor": editor,
             "enrollable": enrollable,
+            "due_rows": _due_rows(request, course, editor=editor, bound=bound),
+            "now": timezone.now(),
         },
+        status=status,
     )
+
+
+@login_required
+@require_POST
+def enrolment_due(request: HttpRequest, pk: int) -> HttpResponse:
+    """One enrolment's own due date, or ``clear`` (back to the course's default): the
+    course's editors and the person's manager, through the same service as REST. Someone
+    the viewer may not watch is a 404, as over REST."""
+    enrolment = get_object_or_404(Enrolment.objects.select_related("course", "user"), pk=pk)
+    course = enrolment.course
+    if not selectors.can_see_progress_of(
+        viewer=request.user, learner=enrolment.user, course=course
+    ) or not selectors.can_watch_progress(user=request.user, course=course):
+        raise Http404
+    form = EnrolmentDueForm(
+        request.POST, clearing="clear" in request.POST, auto_id=f"enrolment-{pk}-%s"
+    )
+    form.enrolment_id = enrolment.pk
+    if form.is_valid():
+        try:
+            services.enrolment_due_set(
+                actor=request.user, enrolment=enrolment, due_at=form.cleaned_data["due_at"]
+            )
+        except ValidationError as exc:
+            _errors(form, exc)
+        else:
+            if form.clearing:
+                messages.success(
+                    request,
+                    _("%(name)s follows the course's due date again.")
+                    % {"name": enrolment.user.name},
+                )
+            else:
+                messages.success(
+                    request, _("%(name)s's due date is saved.") % {"name": enrolment.user.name}
+                )
+            url = reverse("course-progress", args=[course.pk])
+            return redirect(f"{url}#enrolment-{enrolment.pk}")
+    return _course_progress_page(request, course, bound=form, status=400)
 
 
 def _csv_response(text: str, filename: str) -> HttpResponse:
