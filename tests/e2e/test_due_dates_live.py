@@ -29,7 +29,12 @@ def test_overdue_course_appears_on_the_manager_home_live(login, lyceum_server) -
     card = page.locator("[data-testid=manager-overdue]")
     expect(card).to_be_visible()
     expect(card.locator("[data-testid=overdue-enrolment]")).to_have_count(0)
-    page.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    # Connected is not subscribed: the team topic's `sub` must be answered before the change
+    # (its events are live-only), so wait until no request of the socket is outstanding.
+    page.wait_for_function(
+        "() => window.Lyceum && window.Lyceum.realtime.connected === true"
+        " && window.Lyceum.realtime.pending.size === 0"
+    )
     page.evaluate("() => { window.__sameDocument = true; }")
 
     path = f"/api/v1/enrolments/{enrolment['id']}/due/"
