@@ -54,6 +54,11 @@ def test_a_published_post_reaches_another_members_feed_live(login) -> None:
     body = author.locator("[data-testid=post-body]")
     expect(body.locator("strong")).to_have_text("today")
     expect(body.locator("img")).to_have_count(1)
+    # The image is fetched after the page is shown: wait until it has loaded (or failed).
+    author.wait_for_function(
+        "() => { const i = document.querySelector('[data-testid=post-body] img');"
+        " return i && i.complete; }"
+    )
     assert (
         author.evaluate("() => document.querySelector('[data-testid=post-body] img').naturalWidth")
         == 8
