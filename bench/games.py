@@ -14,8 +14,14 @@ after the server's ``retry_after`` (with jitter), as the play page does. Measure
 * acks: every first answer answered ``ok``, every repeat ``conflict`` (counted once);
 * p50 / p95 / max answer acknowledgement (first send -> ``ok``, retries included);
 * how long after the last answer was sent the host's distribution (``answers.count``,
-  coalesced by the server) shows every answer, and the reveal (``question.closed``:
-  the last answer closes the question) arrives;
+  coalesced by the server) shows every answer, the reveal (``question.closed``: the last
+  answer closes the question) arrives at the host, every player's result at the host
+  (``question.results``), and the last player's own result (``games.result`` on their
+  ``hub.user.<id>``) and reveal;
+* the reveal frames' sizes (the host's and a player's);
+* where the reveal's time went: the server's own timestamps (the last answer's
+  ``answered_at``, the ``question.closed`` row's ``created_at``) against the client's
+  clock (same machine);
 * the database afterwards: exactly one answer row per player and round.
 """
 
@@ -74,11 +80,16 @@ print(json.dumps({{"game": game.pk, "host": Token.objects.create(user=host).key,
 """
 
 COUNT = """
-from django.db.models import Count
-from games.models import GameAnswer
-rows = GameAnswer.objects.filter(game_id={game}).values("index").annotate(n=Count("id"),
-    players=Count("player", distinct=True))
-print(json.dumps([dict(r) for r in rows]))
+from django.db.models import Count, Max
+from games.models import GameAnswer, GameEvent
+rows = [dict(r) for r in GameAnswer.objects.filter(game_id={game}).values("index").annotate(
+    n=Count("id"), players=Count("player", distinct=True), last_at=Max("answered_at"))]
+closed = {{e.data["index"]: e.created_at for e in GameEvent.objects.filter(
+    game_id={game}, type="question.closed")}}
+for r in rows:
+    r["closed_at"] = closed[r["index"]].timestamp() if r["index"] in closed else None
+    r["last_at"] = r["last_at"].timestamp()
+print(json.dumps(rows))
 """
 
 
@@ -90,17 +101,31 @@ class Socket:
         self.ref = 0
         self.waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.events: asyncio.Queue[tuple[float, dict[str, Any]]] = asyncio.Queue()
+        # (event type, question index) -> (perf_counter, wall clock, frame size) on arrival
+        self.arrivals: dict[tuple[str, int], asyncio.Future[tuple[float, float, int]]] = {}
         self.reader = asyncio.create_task(self.read())
 
     async def read(self) -> None:
         async for text in self.ws:
-            now = time.perf_counter()
+            now, wall = time.perf_counter(), time.time()
             frame = json.loads(text)
             ref = frame.get("ref")
             if ref is not None and ref in self.waiting:
                 self.waiting.pop(ref).set_result(frame)
             elif frame.get("op") == "event":
                 self.events.put_nowait((now, frame))
+                index = (frame.get("data") or {}).get("index")
+                if isinstance(index, int):
+                    arrival = self.arrival(frame["type"], index)
+                    if not arrival.done():
+                        arrival.set_result((now, wall, len(text)))
+
+    def arrival(self, type: str, index: int) -> asyncio.Future[tuple[float, float, int]]:
+        """When the event ``type`` of question ``index`` arrived (a future until it does)."""
+        key = (type, index)
+        if key not in self.arrivals:
+            self.arrivals[key] = asyncio.get_running_loop().create_future()
+        return self.arrivals[key]
 
     async def call(self, **frame: Any) -> dict[str, Any]:
         self.ref += 1
@@ -153,18 +178,31 @@ async def play(url: str, setup: dict[str, Any], rounds: int) -> list[dict[str, A
             )
         )
         assert all(r["op"] == "ok" for r in replies), replies[:3]
+        # Each player's own result comes on their own topic (as the page's shell has it).
+        replies = await asyncio.gather(
+            *(
+                p.call(op="sub", topic=f"hub.user.{r['data']['me']['user']}")
+                for p, r in zip(players[start : start + 50], replies, strict=True)
+            )
+        )
+        assert all(r["op"] == "ok" for r in replies), replies[:3]
     rows = []
     for index in range(rounds):
         reply = await host.call(op="act", topic=host_topic, action="next", data={})
         assert reply["op"] == "ok", reply
         rows.append(await one_round(host, players, topic, index))
-        for p in players:  # drain the reveal
-            await p.next_event("question.closed")
+        r = rows[-1]
         print(
-            f"    round {index}: {rows[-1]['outcomes']}  ack p50 {rows[-1]['ack_p50_ms']:.0f} "
-            f"p95 {rows[-1]['ack_p95_ms']:.0f} max {rows[-1]['ack_max_ms']:.0f} ms  host saw all "
-            f"{rows[-1]['host_all_counted_after_last_ms']:.0f} ms after the last answer, reveal "
-            f"{rows[-1]['reveal_after_last_ms']:.0f} ms",
+            f"    round {index}: {r['outcomes']}  ack p50 {r['ack_p50_ms']:.0f} "
+            f"p95 {r['ack_p95_ms']:.0f} max {r['ack_max_ms']:.0f} ms  host saw all "
+            f"{r['host_all_counted_after_last_ms']:.0f} ms after the last answer, reveal "
+            f"{r['reveal_after_last_ms']:.0f} ms (results at the host "
+            f"{r['host_results_after_last_ms']:.0f} ms, every player's reveal "
+            f"{r['players_reveal_after_last_ms']:.0f} ms, own result "
+            f"{r['players_result_after_last_ms']:.0f} ms; frames: host "
+            f"{r['host_reveal_bytes']} + {r['host_results_bytes']} B, player "
+            f"{r['player_reveal_bytes']} + {r['player_result_bytes']} B), load "
+            f"{r['load_1min']:.1f}",
             flush=True,
         )
     for s in [host, *players]:
@@ -177,6 +215,7 @@ async def one_round(host: Socket, players: list[Socket], topic: str, index: int)
     choices = [c["id"] for c in opened[0][1]["data"]["question"]["choices"]]
     start_at = max(at for at, _frame in opened) + 1.0  # the same second for everyone
     sent: list[float] = []
+    sent_wall: list[float] = []
     acks: list[float] = []
     outcomes: dict[str, int] = {}
 
@@ -185,6 +224,7 @@ async def one_round(host: Socket, players: list[Socket], topic: str, index: int)
         data = {"index": index, "answer": random.choice(choices)}
         t0 = time.perf_counter()
         sent.append(t0)
+        sent_wall.append(time.time())
         first = await p.call(op="act", topic=topic, action="answer", data=data)
         # A busy server says "overloaded" with retry_after: the play page tries again
         # (with jitter) while the question is open; so does this player.
@@ -208,6 +248,19 @@ async def one_round(host: Socket, players: list[Socket], topic: str, index: int)
     await asyncio.gather(*(answer(p, i % 10 == 0) for i, p in enumerate(players)))
     last_sent = max(sent)
     full_at, closed_at, closed = await host_seen
+    _at, closed_wall, host_reveal_bytes = await host.arrival("question.closed", index)
+    reveals = await asyncio.gather(*(p.arrival("question.closed", index) for p in players))
+    # A server from before per-person reveals (every result in question.closed: the
+    # "before" of docs/PERFORMANCE.md) sends no separate results: the reveal has them.
+    every = "results" in closed["data"]
+    results_at, _wall, results_bytes = (
+        (closed_at, closed_wall, 0) if every else await host.arrival("question.results", index)
+    )
+    mine = (
+        [(r[0], r[1], 0) for r in reveals]
+        if every
+        else await asyncio.gather(*(p.arrival("games.result", index) for p in players))
+    )
     ordered = sorted(acks)
     return {
         "round": index,
@@ -219,8 +272,17 @@ async def one_round(host: Socket, players: list[Socket], topic: str, index: int)
         "ack_max_ms": ordered[-1],
         "host_all_counted_after_last_ms": (full_at - last_sent) * 1000,
         "reveal_after_last_ms": (closed_at - last_sent) * 1000,
+        "host_results_after_last_ms": (results_at - last_sent) * 1000,
+        "players_reveal_after_last_ms": (max(r[0] for r in reveals) - last_sent) * 1000,
+        "players_result_after_last_ms": (max(m[0] for m in mine) - last_sent) * 1000,
+        "host_reveal_bytes": host_reveal_bytes,
+        "host_results_bytes": results_bytes,
+        "player_reveal_bytes": reveals[0][2],
+        "player_result_bytes": mine[0][2],
         "reveal_answered": closed["data"]["distribution"]["answered"],
-        "reveal_results": len(closed["data"]["results"]),
+        "last_sent_wall": max(sent_wall),
+        "host_reveal_wall": closed_wall,
+        "load_1min": os.getloadavg()[0],
     }
 
 
@@ -272,6 +334,25 @@ def run_mode(mode: str, conf: argparse.Namespace, log_dir: Path) -> dict[str, An
     finally:
         procs.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
+    by_index = {r["index"]: r for r in counted}
+    for row in rows:
+        server = by_index.get(row["round"])
+        if server and server.get("closed_at"):
+            # The server's clock (same machine): when it wrote the reveal after the last
+            # answer it recorded, and how long the written reveal took to reach the host.
+            row["server_closed_after_last_answer_ms"] = (
+                server["closed_at"] - server["last_at"]
+            ) * 1000
+            row["host_receipt_after_server_closed_ms"] = (
+                row["host_reveal_wall"] - server["closed_at"]
+            ) * 1000
+            print(
+                f"    round {row['round']}: the server wrote the reveal "
+                f"{row['server_closed_after_last_answer_ms']:.0f} ms after the last answer it "
+                f"recorded; the host had it {row['host_receipt_after_server_closed_ms']:.0f} ms "
+                "later",
+                flush=True,
+            )
     return {
         "mode": mode,
         "rounds": rows,
@@ -285,7 +366,14 @@ def run_mode(mode: str, conf: argparse.Namespace, log_dir: Path) -> dict[str, An
                 "ack_max_ms",
                 "host_all_counted_after_last_ms",
                 "reveal_after_last_ms",
+                "host_results_after_last_ms",
+                "players_reveal_after_last_ms",
+                "players_result_after_last_ms",
+                "load_1min",
+                "server_closed_after_last_answer_ms",
+                "host_receipt_after_server_closed_ms",
             )
+            if all(k in r for r in rows)
         },
     }
 

@@ -1,13 +1,17 @@
 """Topics of live quiz games.
 
 ``games.game.<id>``: the host and the players. Durable: question.opened (text and server
-deadline, no answer), question.closed (correct answer, distribution, each player's result,
-podium, team standings), game.finished. A reconnecting screen resumes with ``since``.
-Actions: ``state``, ``join``, ``answer``, ``streak``.
+deadline, no answer), question.closed (correct answer, distribution, podium, team
+standings; nobody's result live), game.finished. A reconnecting screen resumes with
+``since``: its replayed question.closed carries its share of the results (the host's
+``results``, a player's ``me``). Actions: ``state``, ``join``, ``answer``, ``streak``.
 
 ``games.host.<id>``: the host only (its editors too). Ephemeral: answers.count (the live
-distribution, coalesced), player.joined. Actions: ``state``, ``next``, ``close``,
-``finish``.
+distribution, coalesced), player.joined, question.results (every player's result, just
+before question.closed). Actions: ``state``, ``next``, ``close``, ``finish``.
+
+A player's own result comes as ``games.result`` on their ``hub.user.<id>``, just before
+the question.closed it belongs to.
 """
 
 from __future__ import annotations
@@ -46,9 +50,16 @@ class GameTopic(realtime.Topic):
         return sel.is_host(user=user, game=game) or sel.can_join(user=user, game=game)
 
     def backlog(self, user: Any, key: str, since: int, limit: int) -> list[realtime.Event]:
+        """What the viewer missed; a reveal with their share of the results (the host all
+        of them, a player their own: live, these came on their own topics)."""
+        events = sel.events_after(game_id=int(key), after_id=since, limit=limit)
+        if not events:
+            return []
+        game = Game.objects.select_related("course").get(pk=int(key))
+        host = sel.is_host(user=user, game=game)
         return [
-            realtime.Event(e.type, e.data, id=e.pk)
-            for e in sel.events_after(game_id=int(key), after_id=since, limit=limit)
+            realtime.Event(e.type, sel.event_for(e, host=host, user_id=user.pk), id=e.pk)
+            for e in events
         ]
 
     @realtime.action("state")

@@ -338,6 +338,44 @@ def player_payload(player: GamePlayer) -> dict[str, Any]:
     }
 
 
+# A reveal's per-player row: [points this question, total, streak, answered (1/0),
+# correct (1/0), rank]. The host gets every row; a player only their own, as a dict.
+RESULT_FIELDS = ("points", "score", "streak", "answered", "correct", "rank")
+
+
+def my_result(game_id: int, index: int, row: list[int], players: int) -> dict[str, Any]:
+    """One player's result of question ``index`` (``games.result``, a reveal's ``me``)."""
+    mine: dict[str, Any] = {"game": game_id, "index": index, "players": players}
+    mine.update(zip(RESULT_FIELDS, row, strict=False))
+    mine["answered"], mine["correct"] = bool(mine["answered"]), bool(mine["correct"])
+    return mine
+
+
+def public_reveal(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored ``question.closed`` without anyone's result: what every screen may see."""
+    return {k: v for k, v in data.items() if k != "results"}
+
+
+def reveal_for(data: dict[str, Any], *, host: bool, user_id: int | None) -> dict[str, Any]:
+    """A stored ``question.closed`` as ``user_id`` may see it: the host every player's
+    result (``results``), a player only their own (``me``), anyone else neither."""
+    if host:
+        return data
+    shown = public_reveal(data)
+    results = data.get("results") or {}
+    row = results.get(str(user_id)) if user_id is not None else None
+    if row is not None:
+        shown["me"] = my_result(data["game"], data["index"], row, len(results))
+    return shown
+
+
+def event_for(event: GameEvent, *, host: bool, user_id: int | None) -> dict[str, Any]:
+    """A durable event's data as the viewer may see it (backlog, state)."""
+    if event.type == "question.closed":
+        return reveal_for(event.data, host=host, user_id=user_id)
+    return event.data
+
+
 def game_state(game_id: int, *, viewer: Any) -> dict[str, Any]:
     """Everything a (re)connecting screen needs: the host's or a player's."""
     game = Game.objects.select_related("course", "live_class").get(pk=game_id)
@@ -351,7 +389,7 @@ def game_state(game_id: int, *, viewer: Any) -> dict[str, Any]:
     reveal = None
     if game.status in (GameStatus.REVEAL, GameStatus.FINISHED) and game.closed_index >= 0:
         last = GameEvent.objects.filter(game=game, type="question.closed").order_by("-id").first()
-        reveal = last.data if last else None
+        reveal = event_for(last, host=host, user_id=viewer.pk) if last else None
     last_event = GameEvent.objects.filter(game=game).order_by("-id").values_list("id", flat=True)
     data = {
         **summary(game),

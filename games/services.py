@@ -70,11 +70,15 @@ __all__ = [
 ]
 
 
-def _emit(game: Game, type: str, data: dict[str, Any]) -> None:
-    """A durable event of the game's topic (replayed to a reconnecting screen)."""
+def _emit(
+    game: Game, type: str, data: dict[str, Any], *, live: dict[str, Any] | None = None
+) -> None:
+    """A durable event of the game's topic (replayed to a reconnecting screen). ``live``,
+    if given, is what goes out live to every screen instead of the stored ``data`` (the
+    backlog shows each viewer their share of ``data``: ``selectors.event_for``)."""
     realtime.hold_topic_order(game.topic)
     event = GameEvent.objects.create(game=game, type=type, data=data)
-    realtime.publish(game.topic, type, data, id=event.pk)
+    realtime.publish(game.topic, type, data if live is None else live, id=event.pk)
 
 
 def _lock(game_id: int) -> Game:
@@ -291,33 +295,48 @@ def _close(game: Game, now: dt.datetime) -> None:
             answered=Exists(mine),
             right=Exists(mine.filter(correct=True)),
         )
+        # The podium's order: a player's rank is their place in it.
+        .order_by("-score", "joined_at", "id")
         .values_list("user_id", "gained", "score", "streak", "answered", "right")
     )
-    # [points this question, total, streak, answered (1/0), correct (1/0)]
+    # [points this question, total, streak, answered (1/0), correct (1/0), rank]
     results = {
-        str(user_id): [gained, score, streak, int(answered), int(right)]
-        for user_id, gained, score, streak, answered, right in rows
+        str(user_id): [gained, score, streak, int(answered), int(right), rank]
+        for rank, (user_id, gained, score, streak, answered, right) in enumerate(rows, 1)
     }
     q = sel.question(game.question_ids[index])
     dist = sel.distribution(game, index)
-    _emit(
-        game,
-        "question.closed",
-        {
-            "game": game.pk,
-            "index": index,
-            "count": game.question_count,
-            "question": q.pk,
-            "detail": classrooms_selectors.question_payload(q),
-            "correct": sel.correct_answer(q),
-            "explanation": q.explanation,
-            "distribution": dist,
-            "results": results,
-            "podium": sel.podium(game),
-            "team_standings": sel.team_standings(game),
-            "last": index + 1 >= game.question_count,
-        },
+    data = {
+        "game": game.pk,
+        "index": index,
+        "count": game.question_count,
+        "question": q.pk,
+        "detail": classrooms_selectors.question_payload(q),
+        "correct": sel.correct_answer(q),
+        "explanation": q.explanation,
+        "distribution": dist,
+        "results": results,
+        "podium": sel.podium(game),
+        "team_standings": sel.team_standings(game),
+        "last": index + 1 >= game.question_count,
+    }
+    # The reveal goes to up to 501 sockets at once: every player's result in it made a
+    # ~13 KB frame each (6.5 MB for 500 players, seconds late on the host's screen). So
+    # each player gets their own result on their own topic, the host every result on the
+    # host's topic, and the game's topic the rest. They are published in this order, in
+    # one batch: a screen that has the reveal has its result already. A reconnecting
+    # screen gets its share from the stored event (selectors.event_for).
+    players = len(results)
+    for user_id, row in results.items():
+        realtime.publish(
+            f"hub.user.{user_id}",
+            "games.result",
+            sel.my_result(game.pk, index, row, players),
+        )
+    realtime.publish(
+        game.host_topic, "question.results", {"game": game.pk, "index": index, "results": results}
     )
+    _emit(game, "question.closed", data, live=sel.public_reveal(data))
 
 
 def _score(game: Game, index: int) -> None:

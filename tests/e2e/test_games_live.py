@@ -37,6 +37,20 @@ print(json.dumps(tokens))
 """
 
 
+# What each browser player's screen should have said: their answers and total.
+RESULTS = """
+import json
+from games.models import GamePlayer
+out = {}
+for p in GamePlayer.objects.filter(game_id=%d, user__username__in=["learner", "learner2"]):
+    out[p.user.username] = {
+        "score": p.score,
+        "correct": {str(a.index): a.correct for a in p.answers.all()},
+    }
+print(json.dumps(out))
+"""
+
+
 def connected(page: Page) -> None:
     page.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
 
@@ -109,16 +123,17 @@ class SocketPlayers:
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 300)
 
 
-def answer_in_browser(page: Page, number: int) -> None:
+def answer_in_browser(page: Page, number: int, pick: str = "first") -> None:
     expect(page.locator("[data-testid=question-number]")).to_have_text(
         f"Question {number} of {QUESTIONS}"
     )
     numeric = page.locator(".game-numeric")
     if numeric.is_visible():
-        page.fill("[data-testid=numeric-answer]", "1")
+        page.fill("[data-testid=numeric-answer]", "1" if pick == "first" else "-1")
         numeric.locator("button").click()
     else:
-        page.locator("[data-testid=choice]").first.click()
+        choices = page.locator("[data-testid=choice]")
+        (choices.first if pick == "first" else choices.last).click()
         multi = page.locator(".game-submit-multi")
         if multi.is_visible():
             multi.click()
@@ -145,6 +160,13 @@ def test_a_class_plays_a_live_game_host_two_browsers_and_socket_players(
 
     leo = login("learner")
     lina = login("learner2", viewport={"width": 360, "height": 740})  # a phone
+    # Everything each player's page receives: nobody else's result may be in it.
+    frames: dict[str, list[str]] = {"learner": [], "learner2": []}
+    for name, page in (("learner", leo), ("learner2", lina)):
+        page.on(
+            "websocket",
+            lambda ws, name=name: ws.on("framereceived", lambda text: frames[name].append(text)),
+        )
     for page in (leo, lina):
         page.goto(f"/games/?code={code}")
         page.click("[data-testid=join-submit]")
@@ -159,14 +181,15 @@ def test_a_class_plays_a_live_game_host_two_browsers_and_socket_players(
     expect(host.locator("[data-testid=player-count]")).to_have_text(f"{everyone} players")
     expect(host.locator("[data-testid=players] li")).to_have_count(everyone)
 
+    shown: dict[str, dict[str, str]] = {"learner": {}, "learner2": {}}
     for number in range(1, QUESTIONS + 1):
         host.click("[data-testid=host-next]")
         expect(host.locator("[data-testid=question-number]")).to_have_text(
             f"Question {number} of {QUESTIONS}"
         )
         expect(host.locator("[data-testid=countdown]")).to_have_text(re.compile(r"\d+ s"))
-        for page in (leo, lina):
-            answer_in_browser(page, number)
+        answer_in_browser(leo, number, "first")
+        answer_in_browser(lina, number, "last")  # not the same answer as Leo's
         # Every answer reached the host's distribution; the last one closed the question.
         expect(host.locator("[data-testid=answered-count]")).to_have_text(
             f"{everyone} of {everyone} answered"
@@ -175,15 +198,39 @@ def test_a_class_plays_a_live_game_host_two_browsers_and_socket_players(
         expect(host.locator("[data-testid=podium-row]")).to_have_count(5)
         counts = [int(c) for c in host.locator("[data-testid=dist-count]").all_text_contents()]
         assert not counts or sum(counts) >= everyone  # multiple choice counts each pick
-        for page in (leo, lina):
+        for name, page in (("learner", leo), ("learner2", lina)):
             expect(page.locator("[data-testid=my-result]")).to_be_visible()
             expect(page.locator("[data-testid=podium]")).to_be_visible()
+            # The rank shows once the player's own result is in (from their own topic).
+            expect(page.locator("[data-testid=my-rank]")).to_have_text(
+                re.compile(rf"Rank \d+ of {everyone}")
+            )
+            shown[name][str(number - 1)] = page.locator("[data-testid=result-title]").inner_text()
+        # The host has every player's total in the player list.
+        expect(host.locator("[data-testid=player-result]")).to_have_count(everyone)
+        expect(host.locator("[data-testid=player-result]").first).to_have_text(
+            re.compile(r"\d+ points")
+        )
 
     host.click("[data-testid=host-next]")  # the final podium
     expect(host.locator("#game-host")).to_have_attribute("data-status", "finished")
     for page in (leo, lina):
         expect(page.locator("#game-play")).to_have_attribute("data-status", "finished")
         expect(page.locator("[data-testid=podium-row]").first).to_be_visible()
+    # Each screen showed that player's own result, and the right total.
+    truth = json.loads(live_env.manage("shell", "-c", RESULTS % game_id).strip().splitlines()[-1])
+    for name, page in (("learner", leo), ("learner2", lina)):
+        expected = {
+            index: "Correct!" if correct else "Not this time"
+            for index, correct in truth[name]["correct"].items()
+        }
+        assert shown[name] == expected, (name, shown[name], truth[name])
+        expect(page.locator("[data-testid=my-score]")).to_have_text(
+            f"{truth[name]['score']} points"
+        )
+        received = frames[name]
+        assert any('"games.result"' in f for f in received), name
+        assert not [f for f in received if '"results":' in f or "question.results" in f], name
     players.thread.join(60)
     assert not players.errors, players.errors[:3]
     assert len(players.acks) == WS_PLAYERS * QUESTIONS

@@ -158,8 +158,10 @@ def test_nothing_acknowledged_is_lost_when_no_flush_ran(
     me = rows.get(player__user=learner)
     assert me.correct and me.points == 950 and abs(me.ms - 2000) <= 1  # 1000 x (1 - 0.1 / 2)
     closed = [e for e in published(game.topic) if e.type == "question.closed"][-1]
-    assert closed.data["results"][str(learner.pk)] == [950, 950, 1, 1, 1]
-    assert closed.data["results"][str(coordinator.pk)] == [0, 0, 0, 0, 0]
+    results = [e for e in published(game.host_topic) if e.type == "question.results"][-1]
+    # [points, total, streak, answered, correct, rank]: learner first, then in join order.
+    assert results.data["results"][str(learner.pk)] == [950, 950, 1, 1, 1, 1]
+    assert results.data["results"][str(coordinator.pk)] == [0, 0, 0, 0, 0, 3]
     # The tally the host saw equals the written answers.
     assert closed.data["distribution"] == {**sel.distribution(game, 0)}
     assert closed.data["distribution"]["answered"] == 2
@@ -293,6 +295,7 @@ async def test_concurrent_duplicate_answers_over_sockets_are_counted_once(
         timeout=30,
     )
     assert ack["op"] == "ok"
+    results = await host.next_event(type="question.results", timeout=30)
     closed = await host.next_event(type="question.closed", timeout=30)
     written = await database_sync_to_async(
         lambda: list(GameAnswer.objects.filter(game=game).values_list("answer", flat=True))
@@ -300,5 +303,6 @@ async def test_concurrent_duplicate_answers_over_sockets_are_counted_once(
     assert len(written) == PLAYERS
     assert closed["data"]["distribution"]["answered"] == PLAYERS
     assert closed["data"]["distribution"]["counts"] == _counts(written)
-    assert sum(r[3] for r in closed["data"]["results"].values()) == PLAYERS
+    assert "results" not in closed["data"]  # live, each player's result is their own
+    assert sum(r[3] for r in results["data"]["results"].values()) == PLAYERS
     assert book_module.book().tally(game.pk, 0).answered == PLAYERS

@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from classrooms.models import Question
 from games import services
 from games.models import Game, GameAnswer
-from tests.games.conftest import right
+from tests.games.conftest import right, wrong
 
 
 def _game(trainer, course, **kw):
@@ -60,9 +60,9 @@ async def test_host_and_player_play_over_the_socket(
     assert count["data"]["answered"] == 1 and "id" not in count
     # The only player answered: the question closes; everyone sees the reveal.
     closed = await player.next_event(type="question.closed", timeout=5)
-    assert closed["data"]["results"][str(learner.pk)][4] == 1
+    assert "results" not in closed["data"] and closed["data"]["correct"]
     assert closed["id"] > opened["id"]
-    # A screen that reconnects replays what it missed, in order.
+    # A screen that reconnects replays what it missed, in order; its own result with it.
     late = await communicator_for(learner)
     await late.call("sub", topic=game.topic, since=opened["id"] - 1)
     replay = [
@@ -70,7 +70,112 @@ async def test_host_and_player_play_over_the_socket(
         await late.next_event(type="question.closed"),
     ]
     assert [e["id"] for e in replay] == [opened["id"], closed["id"]]
+    assert replay[1]["data"]["me"]["correct"] is True and "results" not in replay[1]["data"]
     assert await database_sync_to_async(GameAnswer.objects.count)() == 1
+
+
+def _frames_about_others(frames: list[dict], me: int, others: list[int]) -> list[dict]:
+    """Frames that carry another player's result: ``results``, or a ``games.result`` or a
+    ``me`` that is not ``me``'s."""
+    found = []
+    for frame in frames:
+        data = frame.get("data") or {}
+        reveal = data.get("reveal") or {}  # a state reply
+        for part in (data, reveal):
+            if "results" in part or frame.get("topic") in {f"hub.user.{o}" for o in others}:
+                found.append(frame)
+        if frame.get("type") == "games.result" and frame.get("topic") != f"hub.user.{me}":
+            found.append(frame)
+    return found
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_each_player_gets_only_their_own_result_and_the_host_all(
+    communicator_for, course_setup, trainer, learner, learner2
+):
+    """The reveal goes to every screen without anyone's result; each player's result comes
+    on their own topic (before the reveal), every result on the host's topic; a screen that
+    missed the reveal gets its share of it again, and so does its state."""
+    game = await database_sync_to_async(_game)(trainer, course_setup.course, questions=2)
+    host = await communicator_for(trainer)
+    for topic in (game.topic, game.host_topic):
+        assert (await host.call("sub", topic=topic))["op"] == "ok"
+    players = {}
+    for user in (learner, learner2):
+        ws = await communicator_for(user)
+        assert (await ws.call("sub", topic=game.topic))["op"] == "ok"
+        assert (await ws.call("sub", topic=f"hub.user.{user.pk}"))["op"] == "ok"
+        assert (await ws.call("act", topic=game.topic, action="join", data={}))["op"] == "ok"
+        players[user.pk] = ws
+    # Someone else's own topic stays theirs.
+    assert (await players[learner.pk].call("sub", topic=f"hub.user.{learner2.pk}"))[
+        "code"
+    ] == "forbidden"
+    await host.call("act", topic=game.host_topic, action="next", data={})
+    opened = await players[learner.pk].next_event(type="question.opened")
+    question = await database_sync_to_async(
+        lambda: Question.objects.prefetch_related("choices").get(
+            pk=opened["data"]["question"]["id"]
+        )
+    )()
+    answers = {
+        learner.pk: await database_sync_to_async(right)(question),
+        learner2.pk: await database_sync_to_async(wrong)(question),
+    }
+    for user_id, ws in players.items():
+        ack = await ws.call(
+            "act", topic=game.topic, action="answer", data={"index": 0, "answer": answers[user_id]}
+        )
+        assert ack["op"] == "ok"
+    # Both answered: the question closes.
+    results = await host.next_event(type="question.results", timeout=10)
+    closed = await host.next_event(type="question.closed", timeout=10)
+    assert "results" not in closed["data"]
+    table = results["data"]["results"]
+    assert set(table) == {str(learner.pk), str(learner2.pk)}
+    # [points, total, streak, answered, correct, rank]
+    assert table[str(learner.pk)][3:] == [1, 1, 1] and table[str(learner.pk)][0] > 0
+    assert table[str(learner2.pk)] == [0, 0, 0, 1, 0, 2]
+    for user_id, ws in players.items():
+        # Published before the reveal, in the same batch: a screen with the reveal has it.
+        mine = await ws.next_event(type="games.result", timeout=10)
+        reveal = await ws.next_event(type="question.closed", timeout=10)
+        assert mine["topic"] == f"hub.user.{user_id}"
+        row = table[str(user_id)]
+        assert mine["data"] == {
+            "game": game.pk,
+            "index": 0,
+            "players": 2,
+            "points": row[0],
+            "score": row[1],
+            "streak": row[2],
+            "answered": True,
+            "correct": bool(row[4]),
+            "rank": row[5],
+        }
+        assert reveal["data"] == closed["data"] and reveal["id"] == closed["id"]
+        others = [u for u in players if u != user_id]
+        assert not _frames_about_others([mine, reveal, *ws.events], user_id, others)
+        assert not [e for e in ws.events if e["type"] == "question.results"]
+
+    # Reconnecting after missing the reveal: each gets their share of it again.
+    for user_id, expected in ((learner.pk, True), (learner2.pk, False)):
+        late = await communicator_for(learner if user_id == learner.pk else learner2)
+        await late.call("sub", topic=game.topic, since=opened["id"])
+        replayed = await late.next_event(type="question.closed")
+        assert replayed["id"] == closed["id"] and "results" not in replayed["data"]
+        assert replayed["data"]["me"]["correct"] is expected
+        assert replayed["data"]["me"]["rank"] == table[str(user_id)][5]
+        state = await late.call("act", topic=game.topic, action="state", data={})
+        assert state["data"]["reveal"]["me"] == replayed["data"]["me"]
+        others = [u for u in players if u != user_id]
+        assert not _frames_about_others([replayed, state, *late.events], user_id, others)
+    host_late = await communicator_for(trainer)
+    await host_late.call("sub", topic=game.topic, since=opened["id"])
+    replayed = await host_late.next_event(type="question.closed")
+    assert replayed["data"]["results"] == table and "me" not in replayed["data"]
+    state = await host_late.call("act", topic=game.host_topic, action="state", data={})
+    assert state["data"]["reveal"]["results"] == table
 
 
 @pytest.mark.django_db

@@ -99,13 +99,14 @@ def test_a_question_is_timed_on_the_server_and_scored_for_speed_and_streak(
         game.refresh_from_db()
         assert game.status == GameStatus.REVEAL and game.closed_index == index
         closed = [e for e in published(game.topic) if e.type == "question.closed"][-1]
+        results = [e for e in published(game.host_topic) if e.type == "question.results"][-1]
         # The second correct answer in a row pays a 100 streak bonus, unless turned off.
         bonus = 100 if index == 1 else 0
         totals[learner.pk] += 875 + bonus
         totals[learner2.pk] += 875
-        mine = closed.data["results"][str(learner.pk)]
+        mine = results.data["results"][str(learner.pk)]
         assert mine[:3] == [875 + bonus, totals[learner.pk], index + 1]
-        assert closed.data["results"][str(learner2.pk)][:2] == [875, totals[learner2.pk]]
+        assert results.data["results"][str(learner2.pk)][:2] == [875, totals[learner2.pk]]
         assert closed.data["podium"][0]["user"]["id"] == learner.pk or index == 0
         assert closed.data["distribution"]["answered"] == 2
         assert closed.data["correct"]
@@ -299,3 +300,38 @@ def test_the_launch_form_offers_the_courses_quizzes_and_live_classes(
     assert game.quiz == quiz and game.live_class == live.live_class
     client.force_login(learner)  # a learner hosts nothing: no launch form at all
     assert 'name="quiz"' not in client.get("/games/").content.decode()
+
+
+def test_the_reveal_goes_out_as_each_one_may_see_it(
+    course_setup, trainer, learner, learner2, clock, published
+):
+    """Each player's result on their own topic, every result on the host's, then the reveal
+    for every screen without them: in that order, in one batch. The stored event keeps every
+    result (for the host's and each player's backlog and state)."""
+    game = services.game_create(host=trainer, course=course_setup.course, questions=1)
+    for user in (learner, learner2):
+        services.game_join(user=user, game=game)
+    services.game_next(user=trainer, game=game)
+    q = current_question(game)
+    before = len(published())
+    services.game_answer(user=learner, game_id=game.pk, index=0, answer=right(q))
+    services.game_answer(user=learner2, game_id=game.pk, index=0, answer=wrong(q))
+    events = [e for e in published()[before:] if e.type != "answers.count"]
+    assert [(e.topic, e.type) for e in events] == [
+        (f"hub.user.{learner.pk}", "games.result"),
+        (f"hub.user.{learner2.pk}", "games.result"),
+        (game.host_topic, "question.results"),
+        (game.topic, "question.closed"),
+    ]
+    mine, theirs, results, closed = events
+    assert (mine.data["correct"], mine.data["rank"], mine.data["players"]) == (True, 1, 2)
+    assert (theirs.data["correct"], theirs.data["rank"], theirs.data["points"]) == (False, 2, 0)
+    assert "results" not in closed.data and closed.id is not None
+    stored = GameEvent.objects.get(pk=closed.id)
+    assert stored.data["results"] == results.data["results"]
+    assert {k: v for k, v in stored.data.items() if k != "results"} == closed.data
+    # The state: the host sees every result, a player only their own.
+    assert sel.game_state(game.pk, viewer=trainer)["reveal"]["results"] == results.data["results"]
+    for user, event in ((learner, mine), (learner2, theirs)):
+        reveal = sel.game_state(game.pk, viewer=user)["reveal"]
+        assert "results" not in reveal and reveal["me"] == event.data

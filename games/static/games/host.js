@@ -1,6 +1,7 @@
 /* The host's screen: players as they join, each question with its countdown, the live
  * answer distribution (games.host.<id>: answers.count, coalesced by the server), the
- * reveal and the podium after each question (games.game.<id>: question.closed). A
+ * reveal and the podium after each question (games.game.<id>: question.closed), every
+ * player's result and total in the player list (games.host.<id>: question.results). A
  * reconnect resumes the game's topic with `since` and refetches the state. */
 (function () {
   "use strict";
@@ -40,7 +41,23 @@
     const li = document.createElement("li");
     li.dataset.user = user.id;
     li.textContent = user.name + (team ? " · " + gettext(team) : "");
+    const result = document.createElement("span");
+    result.className = "muted player-result";
+    result.dataset.testid = "player-result";
+    li.append(" ", result);
     players.append(li);
+  }
+
+  // Every player's result of a question ({user id: [points, total, streak, answered,
+  // correct, rank]}): each one's total, and whether they were right, in the player list.
+  function showResults(results) {
+    for (const li of players.querySelectorAll("li[data-user]")) {
+      const row = (results || {})[li.dataset.user];
+      const out = li.querySelector(".player-result");
+      if (!row || !out) continue;
+      li.dataset.result = !row[3] ? "none" : row[4] ? "correct" : "wrong";
+      out.textContent = interpolate(gettext("%s points"), [row[1]]) + (row[4] ? " ✓" : "");
+    }
   }
 
   function drawDistribution(counts, correct) {
@@ -118,6 +135,7 @@
       ex.hidden = false;
     }
     showPodium(data.podium, data.team_standings);
+    if (data.results) showResults(data.results);  // a replayed or refetched reveal
     closeButton.hidden = true;
     nextButton.hidden = false;
     nextButton.querySelector(".label").textContent = data.last ? gettext("Final podium") : gettext("Next question");
@@ -187,6 +205,7 @@
     drawDistribution(d.counts, null);
     setAnswered(d.answered, d.players);
   });
+  rt.on(hostTopic, "question.results", (d) => showResults(d.results));
   rt.on(hostTopic, "player.joined", (d) => {
     addPlayer(d.user, d.team);
     setPlayers(Math.max(playerCount, d.players));

@@ -1,7 +1,8 @@
 /* The player's phone screen: join on open (an action, never the page's GET), each question
- * with its countdown and big answer buttons, my result and the podium after each question
- * (games.game.<id>), my streak bonus switch. Nothing here knows the answer before the
- * reveal. A reconnect resumes with `since` and refetches the state: the score stays. */
+ * with its countdown and big answer buttons, the podium after each question
+ * (games.game.<id>) and my result, rank and points (on my own hub.user.<id>: nobody else's
+ * result reaches this page), my streak bonus switch. Nothing here knows the answer before
+ * the reveal. A reconnect resumes with `since` and refetches the state: the score stays. */
 (function () {
   "use strict";
   const G = window.LyceumGames;
@@ -11,6 +12,7 @@
   const {gettext, interpolate} = G;
   const rt = Lyceum.realtime;
   const me = Number(root.dataset.me);
+  const gameId = Number(root.dataset.game);
   let state = JSON.parse(document.getElementById("game-state").textContent);
   const topic = state.topic;
   const $ = (s) => root.querySelector(s);
@@ -127,27 +129,47 @@
     if (value !== "") send(Number(value));
   });
 
+  // My result of each question comes on my own topic (games.result on hub.user.<me>), just
+  // before the reveal; a replayed or refetched reveal carries it as `me`.
+  const myResults = new Map();
+  let revealIndex = -1;
+
+  function showMine(mine) {
+    const title = $("[data-testid=result-title]");
+    const detail = $("[data-testid=result-detail]");
+    const rank = $("[data-testid=my-rank]");
+    if (!mine || !mine.answered) {
+      title.textContent = gettext("No answer");
+      detail.textContent = "";
+    } else if (mine.correct) {
+      title.textContent = gettext("Correct!");
+      detail.textContent = interpolate(gettext("+%s points"), [mine.points]);
+    } else {
+      title.textContent = gettext("Not this time");
+      detail.textContent = "";
+    }
+    rank.hidden = !mine;
+    if (!mine) return;
+    rank.textContent = interpolate(gettext("Rank %s of %s"), [mine.rank, mine.players]);
+    showMe({...(state.me || {}), score: mine.score, streak: mine.streak, streak_bonus: toggle.checked, team: state.me && state.me.team});
+    if (state.me) { state.me.score = mine.score; state.me.streak = mine.streak; }
+  }
+
+  rt.on("hub.user." + me, "games.result", (mine) => {
+    if (mine.game !== gameId) return;
+    myResults.set(mine.index, mine);
+    if (mine.index === revealIndex) showMine(mine);
+  });
+
   function showReveal(data) {
     G.stopCountdown(countdownEl);
     lock();
     current = null;
     box.hidden = true;
-    const mine = (data.results || {})[String(me)];
     result.hidden = false;
-    const title = $("[data-testid=result-title]");
-    const detail = $("[data-testid=result-detail]");
-    if (!mine || !mine[3]) {
-      title.textContent = gettext("No answer");
-      detail.textContent = "";
-    } else if (mine[4]) {
-      title.textContent = gettext("Correct!");
-      detail.textContent = interpolate(gettext("+%s points"), [mine[0]]);
-    } else {
-      title.textContent = gettext("Not this time");
-      detail.textContent = "";
-    }
-    if (mine) showMe({...(state.me || {}), score: mine[1], streak: mine[2], streak_bonus: toggle.checked, team: state.me && state.me.team});
-    if (mine && state.me) { state.me.score = mine[1]; state.me.streak = mine[2]; }
+    revealIndex = data.index;
+    if (data.me) myResults.set(data.index, data.me);
+    showMine(myResults.get(data.index));
     podiumBox.hidden = false;
     G.podium($("[data-testid=podium-list]"), data.podium, me);
     say(data.last ? gettext("Last question done") : gettext("Next question soon"));
