@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.dateparse import parse_datetime
 
-from search.query import ParsedQuery, to_fts5, to_tsquery
+from search.query import WORD_RE, ParsedQuery, to_fts5, to_tsquery
 
 TABLE = "search_searchdocument"
 FTS_TABLE = "search_fts"
@@ -39,30 +39,32 @@ def configs() -> list[str]:
 
 
 # -- schema ---------------------------------------------------------------------------------
-# The container (conversation, forum, course) is a third column: its id as one token, so
-# a search narrowed to one container is an intersection of two match lists in FTS5 (the
-# words', the container's) instead of a walk of the words' whole list checking each row's
-# container. Typed words are matched in title and body only (``fts5_match``): a number
-# typed never matches a container's id.
+# The source and the container (conversation, forum, course) are two more columns, so a
+# search narrowed to one container is an intersection of match lists inside FTS5 (the
+# words', the source's, the container id's) instead of a walk of the words' whole list
+# checking each row's container. The source is needed too: container ids are per source
+# (conversation 1 and forum 1 are both "1"; in the bench, forum 1 holds 100,000 posts
+# beside conversation 1's 5,000 messages). Typed words are matched in title and body only
+# (``fts5_match``): a number typed never matches a container.
 SQLITE_SCHEMA = [
     f"""CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
-        title, body, container_id, content='{TABLE}', content_rowid='id',
+        title, body, source, container_id, content='{TABLE}', content_rowid='id',
         tokenize='unicode61 remove_diacritics 2')""",
     f"""CREATE TRIGGER IF NOT EXISTS search_fts_insert AFTER INSERT ON {TABLE} BEGIN
-        INSERT INTO {FTS_TABLE}(rowid, title, body, container_id)
-        VALUES (new.id, new.title, new.body, new.container_id);
+        INSERT INTO {FTS_TABLE}(rowid, title, body, source, container_id)
+        VALUES (new.id, new.title, new.body, new.source, new.container_id);
     END""",
     f"""CREATE TRIGGER IF NOT EXISTS search_fts_delete AFTER DELETE ON {TABLE} BEGIN
-        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body, container_id)
-        VALUES ('delete', old.id, old.title, old.body, old.container_id);
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body, source, container_id)
+        VALUES ('delete', old.id, old.title, old.body, old.source, old.container_id);
     END""",
     f"""CREATE TRIGGER IF NOT EXISTS search_fts_update
-    AFTER UPDATE OF title, body, container_id ON {TABLE}
+    AFTER UPDATE OF title, body, source, container_id ON {TABLE}
     BEGIN
-        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body, container_id)
-        VALUES ('delete', old.id, old.title, old.body, old.container_id);
-        INSERT INTO {FTS_TABLE}(rowid, title, body, container_id)
-        VALUES (new.id, new.title, new.body, new.container_id);
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body, source, container_id)
+        VALUES ('delete', old.id, old.title, old.body, old.source, old.container_id);
+        INSERT INTO {FTS_TABLE}(rowid, title, body, source, container_id)
+        VALUES (new.id, new.title, new.body, new.source, new.container_id);
     END""",
 ]
 SQLITE_DROP = [
@@ -181,18 +183,30 @@ def _is_pg(documents: QuerySet) -> bool:
     return documents.db == "default" and default_connection.vendor == "postgresql"
 
 
-def fts5_match(parsed: ParsedQuery, container_id: int | None = None) -> str:
+def fts5_match(
+    parsed: ParsedQuery, container_id: int | None = None, sources: tuple[str, ...] = ()
+) -> str:
     """The FTS5 MATCH of ``parsed``: its words in the title and body columns only, and,
-    for a search narrowed to one container, that container's token (the caller keeps its
-    own ``container_id`` filter: the token narrows the read, the filter stays exact)."""
+    for a search narrowed to one container of ``sources``, that container's id and those
+    sources' keys (the caller keeps its own filters: the tokens narrow the read, the
+    filters stay exact)."""
     match = f"{{title body}} : ({to_fts5(parsed)})"
     if container_id is not None:
         match += f' AND container_id : "{int(container_id)}"'
+        # A key is letters and underscores: "forum_post" is the phrase "forum post".
+        keys = [" ".join(WORD_RE.findall(key.lower())) for key in sources]
+        keys = [k for k in keys if k]
+        if keys:
+            match += " AND source : (" + " OR ".join(f'"{k}"' for k in keys) + ")"
     return match
 
 
 def matching(
-    documents: QuerySet, parsed: ParsedQuery, *, container_id: int | None = None
+    documents: QuerySet,
+    parsed: ParsedQuery,
+    *,
+    container_id: int | None = None,
+    sources: tuple[str, ...] = (),
 ) -> QuerySet:
     """``documents`` that match ``parsed`` (a filter, no ranking)."""
     if _is_pg(documents):
@@ -200,7 +214,7 @@ def matching(
     return documents.extra(
         tables=[FTS_TABLE],
         where=[f"{FTS_TABLE}.rowid = {TABLE}.id", f"{FTS_TABLE} MATCH %s"],
-        params=[fts5_match(parsed, container_id)],
+        params=[fts5_match(parsed, container_id, sources)],
     )
 
 
@@ -225,21 +239,28 @@ def hits(
     offset: int,
     limit: int,
     container_id: int | None = None,
+    sources: tuple[str, ...] = (),
 ) -> list[dict]:
     """A page of ``documents`` matching ``parsed``, best first, in one query: the most
     recent ``MAX_CANDIDATES`` matches (early stop: an index read newest first for a common
     word, the full-text index for a rare one), ranked, the page cut, then only its rows
     highlighted and their authors' names joined. Each hit: ``HIT_COLUMNS``, ``rank``,
     ``title`` and ``snippet`` (engine marks, not escaped), ``author_name``.
-    ``container_id``: ``documents`` are narrowed to that container (a hint for the
-    engine's read, not a filter)."""
+    ``container_id``, ``sources``: ``documents`` are narrowed to that container of those
+    sources (a hint for the engine's read, not a filter)."""
     from django.contrib.auth import get_user_model
 
     users = get_user_model()._meta.db_table
     build = _pg_hits_sql if _is_pg(documents) else _sqlite_hits_sql
     try:
         sql, params = build(
-            documents, parsed, offset=offset, limit=limit, users=users, container_id=container_id
+            documents,
+            parsed,
+            offset=offset,
+            limit=limit,
+            users=users,
+            container_id=container_id,
+            sources=sources,
         )
     except EmptyResultSet:  # a filter that can match nothing (none())
         return []
@@ -249,7 +270,9 @@ def hits(
     from hub.accounts.models import User
 
     marks = (
-        {} if _is_pg(documents) else _sqlite_marks([row[0] for row in rows], parsed, container_id)
+        {}
+        if _is_pg(documents)
+        else _sqlite_marks([row[0] for row in rows], fts5_match(parsed, container_id, sources))
     )
     out = []
     for row in rows:
@@ -301,6 +324,7 @@ def _pg_hits_sql(
     limit: int,
     users: str,
     container_id: int | None = None,
+    sources: tuple[str, ...] = (),
 ) -> tuple[str, list[Any]]:
     candidates, candidate_params = _compiled(
         matching(documents, parsed)
@@ -413,8 +437,9 @@ def _sqlite_hits_sql(
     limit: int,
     users: str,
     container_id: int | None = None,
+    sources: tuple[str, ...] = (),
 ) -> tuple[str, list[Any]]:
-    match = fts5_match(parsed, container_id)
+    match = fts5_match(parsed, container_id, sources)
     # FTS5 reads a word's matches newest first (ORDER BY rowid DESC: no sort) and stops at
     # the cap: a document's id is the order it was indexed in, so the candidates are the
     # most recently indexed matches. bm25 (lower is better; title x4) is computed in the
@@ -424,9 +449,9 @@ def _sqlite_hits_sql(
             tables=[FTS_TABLE],
             where=[f"{FTS_TABLE}.rowid = {TABLE}.id", f"{FTS_TABLE} MATCH %s"],
             params=[match],
-            # The container column weighs nothing: its token is a filter, not relevance.
+            # The source and container columns weigh nothing: filters, not relevance.
             select={
-                "rank": f"-bm25({FTS_TABLE}, 4.0, 1.0, 0.0)",
+                "rank": f"-bm25({FTS_TABLE}, 4.0, 1.0, 0.0, 0.0)",
                 "fts_id": f"{FTS_TABLE}.rowid",
             },
         )
@@ -444,9 +469,7 @@ def _sqlite_hits_sql(
     return sql, [*candidate_params, limit, offset]
 
 
-def _sqlite_marks(
-    ids: list[int], parsed: ParsedQuery, container_id: int | None = None
-) -> dict[int, tuple[str, str]]:
+def _sqlite_marks(ids: list[int], match: str) -> dict[int, tuple[str, str]]:
     """The page's titles and excerpts, highlighted. FTS5 needs a MATCH for them; asked row
     by row (``rowid = ?``) it reads a common word's whole match list each time, so this
     reads the matches once between the page's lowest and highest ids (FTS5 seeks to a
@@ -467,7 +490,7 @@ def _sqlite_marks(
                 MARK_START,
                 MARK_END,
                 SNIPPET_WORDS,
-                fts5_match(parsed, container_id),
+                match,
                 min(ids),
                 max(ids),
                 *ids,

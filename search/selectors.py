@@ -165,6 +165,9 @@ def search(
         offset=(page - 1) * page_size,
         limit=page_size + 1,
         container_id=filters.where_id,
+        sources=tuple(s.key for s in registry.sources() if s.where == filters.where)
+        if filters.where is not None
+        else (),
     )
     has_next = len(rows) > page_size
     rows = rows[:page_size]

@@ -463,3 +463,17 @@ def test_a_narrowed_prefix_or_phrase_search_costs_a_few_queries(
     assert len(results.hits) == 6
     with django_assert_max_num_queries(6):
         assert len(selectors.search(user=learner, query=query).hits) == 6
+
+
+def test_one_forum_finds_its_topics_and_posts_only(forum, group, learner, learner2, find):
+    """Container ids are per source (a forum and a conversation may share one): each
+    narrowed search finds its own source's rows only."""
+    age(learner)
+    thread = forums.thread_create(author=learner, forum=forum, title="Pelican topic", body="x")
+    post = forums.post_create(author=learner2, thread=thread, body="pelican post")
+    chat.message_send(sender=learner, conversation=group, body="pelican message")
+    hits = find(learner2, "pelican", where="forum", where_id=forum.pk)
+    assert sorted(h.source for h in hits) == ["forum_post", "forum_topic"]
+    assert post.pk in {h.object_id for h in hits}
+    hits = find(learner2, "peli", where="conversation", where_id=group.pk)
+    assert [h.source for h in hits] == ["message"]

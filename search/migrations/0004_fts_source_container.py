@@ -1,7 +1,7 @@
-"""SQLite: the FTS5 index gains the container's id as a column (search/fulltext.py), so a
-search narrowed to one conversation, forum or course intersects two match lists; the
-table and its triggers are recreated and every existing document indexed again. Nothing
-to do on PostgreSQL."""
+"""SQLite: the FTS5 index gains the document's source and container id as columns
+(search/fulltext.py), so a search narrowed to one conversation, forum or course
+intersects match lists; the table and its triggers are recreated and every existing
+document indexed again. Nothing to do on PostgreSQL."""
 
 from django.db import migrations
 
