@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException, OIDCException
+from pylti1p3.lineitem import LineItem
 
 from hub.accounts.models import Space
 from hub.csp import allow_framing, csp_override
@@ -285,6 +286,15 @@ def deep_link(request: HttpRequest, slug: str) -> HttpResponse:
                 .set_title(known[target]["title"][:255])
                 .set_custom_params({services.TARGET_PARAM: target})
             )
+            if known[target].get("graded"):
+                # A gradable target asks the platform for a gradebook column (AGS).
+                resource.set_lineitem(
+                    LineItem()
+                    .set_score_maximum(100)
+                    .set_label(known[target]["title"][:255])
+                    .set_resource_id(target)
+                    .set_tag(services.LINEITEM_TAG)
+                )
             resources.append(resource)
         jwt_value = message.get_deep_link().get_response_jwt(resources)
     except LaunchRefused as exc:
