@@ -152,6 +152,15 @@ def test_framed_launch_on_another_site_signs_in_completes_and_scores(
             assert cookies["sessionid"]["secure"] is True
             assert cookies["sessionid"].get("partitionKey")
 
+            # The same link without platform storage: the state in a partitioned cookie,
+            # after the page that checks the frame keeps cookies.
+            second = context.new_page()
+            plain = {k: v for k, v in query.items() if k != "storage"}
+            second.goto(f"{peer}/embed?" + urlencode(plain))
+            expect(second.frame_locator("#tool").locator("#activity-title")).to_have_text(title)
+            expect(second.locator("body")).not_to_have_attribute("data-puts", "1")
+            second.close()
+
             # 2. Opening it completed it: Lyceum made its line item, the score went there.
             def scored() -> dict | None:
                 _run_jobs(live_env)
