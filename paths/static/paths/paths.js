@@ -22,9 +22,34 @@
     // Unlocks depend on rules the server knows: reload the list quietly when one may change.
     if (items.some((li) => li.dataset.state === "locked")) location.reload();
   }
-  if (document.querySelector("[data-testid=my-path]")) {
+  // A new cycle opened (assigned again, a recertification window): the card's cycle line,
+  // past cycles, item states and locks all change, and the server renders them. Fetch this
+  // page (a GET that writes nothing) and swap in that path's card, or the whole list for a
+  // path new to the page; no reload, so whatever else the person has open stays.
+  let refreshing = null;
+  function onCycle(data) {
+    refreshing = (refreshing || Promise.resolve()).then(() =>
+      fetch(location.pathname, {credentials: "same-origin", headers: {"Accept": "text/html"}})
+        .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
+        .then((html) => {
+          const fresh = new DOMParser().parseFromString(html, "text/html");
+          const selector = '[data-testid=my-path][data-path="' + data.path + '"]';
+          const card = fresh.querySelector(selector);
+          const old = document.querySelector(selector);
+          if (card && old) {
+            old.replaceWith(document.importNode(card, true));
+          } else {
+            const list = fresh.getElementById("my-paths");
+            const mine = document.getElementById("my-paths");
+            if (list && mine) mine.replaceChildren(...[...list.childNodes].map((n) => document.importNode(n, true)));
+          }
+        })
+        .catch(() => {}));
+  }
+  if (document.getElementById("my-paths")) {
     const topic = "hub.user." + document.body.dataset.userId;
     rt.on(topic, "paths.progress", onMine);
+    rt.on(topic, "paths.cycle", onCycle);
   }
   const table = document.getElementById("team-paths");
   if (table && table.dataset.topics) {
