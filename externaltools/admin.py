@@ -5,8 +5,10 @@ from externaltools.models import ExternalActivity, LineItem, PlatformKey, Score,
 
 @admin.register(Tool)
 class ToolAdmin(admin.ModelAdmin):
-    list_display = ("name", "space", "client_id", "deployment_id", "is_active", "created_at")
-    list_filter = ("is_active", "space")
+    list_display = (
+        "name", "space", "client_id", "deployment_id", "is_active", "pending", "created_at",
+    )  # fmt: skip
+    list_filter = ("is_active", "pending", "space")
     readonly_fields = ("client_id", "deployment_id")
 
 

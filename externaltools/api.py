@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -15,14 +16,112 @@ from rest_framework.views import APIView
 
 from classrooms.models import Course, Module
 from classrooms.selectors import can_edit_course
-from externaltools import selectors, services
+from externaltools import lti, selectors, services
 from externaltools.models import ExternalActivity, Presentation, Tool
+from hub.accounts.models import Space
 
 
 class ToolSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tool
         fields = ["id", "name", "description", "launch_url", "deep_linking_url"]
+
+
+class SpaceToolSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tool
+        fields = [
+            "id", "name", "description", "login_url", "launch_url", "deep_linking_url",
+            "jwks_url", "client_id", "deployment_id", "scopes", "share_name", "share_email",
+            "is_active", "pending", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ToolActiveSerializer(serializers.Serializer):
+    is_active = serializers.BooleanField()
+
+
+class RegistrationStartSerializer(serializers.Serializer):
+    initiation_url = serializers.URLField(max_length=500)
+    allow_grades = serializers.BooleanField(default=True)
+    allow_roster = serializers.BooleanField(default=True)
+    share_name = serializers.BooleanField(default=True)
+    share_email = serializers.BooleanField(default=False)
+
+
+RegistrationOut = inline_serializer(
+    "ToolRegistrationStart",
+    {
+        "registration_url": serializers.CharField(),
+        "openid_configuration": serializers.CharField(),
+        "registration_token": serializers.CharField(),
+        "expires_at": serializers.DateTimeField(),
+    },
+)
+
+
+def _managed_space(request: Request, pk: int) -> Space:
+    space = get_object_or_404(Space, pk=pk)
+    if not selectors.can_manage_tools(user=request.user, space_id=space.pk):
+        raise Http404
+    return space
+
+
+class SpaceToolsView(APIView):
+    """A space's registered tools, active, disabled or awaiting activation (its
+    administrators and coordinators)."""
+
+    @extend_schema(responses={200: SpaceToolSerializer(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        space = _managed_space(request, pk)
+        tools = selectors.tools_of(space_id=space.pk)
+        return Response(SpaceToolSerializer(tools, many=True).data)
+
+
+class SpaceToolView(APIView):
+    """Enable or disable a tool; enabling a tool that registered itself activates it."""
+
+    @extend_schema(request=ToolActiveSerializer, responses={200: SpaceToolSerializer})
+    def patch(self, request: Request, pk: int, tool_id: int) -> Response:
+        space = _managed_space(request, pk)
+        tool = get_object_or_404(Tool, pk=tool_id, space=space)
+        serializer = ToolActiveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.tool_update(
+            actor=request.user, tool=tool, is_active=serializer.validated_data["is_active"]
+        )
+        return Response(SpaceToolSerializer(tool).data)
+
+
+class RegistrationsView(APIView):
+    """Start a tool's LTI Dynamic Registration: open ``registration_url`` (the tool's
+    registration URL with our ``openid_configuration`` and a one-time, 10-minute
+    ``registration_token``) in a frame or a window; the tool then registers itself,
+    awaiting activation."""
+
+    @extend_schema(request=RegistrationStartSerializer, responses={201: RegistrationOut})
+    def post(self, request: Request, pk: int) -> Response:
+        space = _managed_space(request, pk)
+        serializer = RegistrationStartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            url, token, row = services.registration_start(
+                actor=request.user, space=space, **serializer.validated_data
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return Response(
+            {
+                "registration_url": url,
+                "openid_configuration": lti.absolute(
+                    "externaltools-space-openid-configuration", space.pk
+                ),
+                "registration_token": token,
+                "expires_at": row.expires_at,
+            },
+            status=201,
+        )
 
 
 class ExternalActivityCreateSerializer(serializers.Serializer):

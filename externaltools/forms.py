@@ -38,6 +38,28 @@ class ToolForm(forms.Form):
     )
 
 
+class RegistrationStartForm(forms.Form):
+    """LTI Dynamic Registration: the tool's registration URL, and what it may be given."""
+
+    initiation_url = forms.URLField(
+        label=_("The tool's registration URL"), max_length=500, assume_scheme="https"
+    )
+    allow_grades = forms.BooleanField(
+        label=_("Let it send scores (Assignment and Grade Services)"), required=False, initial=True
+    )
+    allow_roster = forms.BooleanField(
+        label=_("Let it read course rosters (Names and Role Provisioning)"),
+        required=False,
+        initial=True,
+    )
+    share_name = forms.BooleanField(label=_("Send the person's name"), required=False, initial=True)
+    share_email = forms.BooleanField(label=_("Send the person's e-mail address"), required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("prefix", "registration")
+        super().__init__(*args, **kwargs)
+
+
 class ExternalActivityForm(forms.Form):
     """A trainer adds an external tool activity to a module by hand."""
 

@@ -62,16 +62,17 @@ def absolute(name: str, *args: Any) -> str:
     return issuer() + reverse(name, args=args)
 
 
-def openid_configuration() -> dict[str, Any]:
-    """The platform's OpenID configuration (LTI Dynamic Registration's platform metadata)."""
-    return {
+def openid_configuration(space_id: int | None = None) -> dict[str, Any]:
+    """The platform's OpenID configuration (LTI Dynamic Registration's platform metadata).
+    A space's names the registration endpoint of that space (tools register per space);
+    the site-wide one has none."""
+    config: dict[str, Any] = {
         "issuer": issuer(),
         "authorization_endpoint": absolute("externaltools-authorize"),
         "token_endpoint": absolute("externaltools-token"),
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": [ALGORITHM],
         "jwks_uri": absolute("externaltools-jwks"),
-        "registration_endpoint": None,
         "scopes_supported": ["openid", *SCOPES],
         "response_types_supported": ["id_token"],
         "response_modes_supported": ["form_post"],
@@ -87,6 +88,9 @@ def openid_configuration() -> dict[str, Any]:
             ],
         },
     }
+    if space_id is not None:
+        config["registration_endpoint"] = absolute("externaltools-register", space_id)
+    return config
 
 
 # -- our keys -------------------------------------------------------------------------------

@@ -11,6 +11,13 @@ from classrooms.models import Activity, Course
 from hub.accounts.models import Space
 
 
+def all_scopes() -> list[str]:
+    """Every LTI service scope we grant (a tool registered by hand may ask for any)."""
+    from externaltools.lti import SCOPES
+
+    return list(SCOPES)
+
+
 class Tool(models.Model):
     """An external LTI 1.3 tool registered in a space (what the tool's admin gave us, and
     the client id and deployment id we assigned)."""
@@ -33,6 +40,11 @@ class Tool(models.Model):
     # Custom parameters sent with every launch: {"name": "value"}.
     custom = models.JSONField(_("custom parameters"), default=dict, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Registered by the tool itself (LTI Dynamic Registration) and not yet activated by an
+    # administrator: inactive until then.
+    pending = models.BooleanField(_("awaiting activation"), default=False)
+    # The LTI service scopes its access tokens may carry (AGS, NRPS).
+    scopes = models.JSONField(_("service scopes"), default=all_scopes, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -170,3 +182,29 @@ class UsedNonce(models.Model):
 
     def __str__(self) -> str:
         return self.value
+
+
+class RegistrationToken(models.Model):
+    """The one-time ``registration_token`` of an LTI Dynamic Registration, handed to a tool
+    when an administrator opens its registration URL: bound to the space and the person,
+    short-lived, spent by the tool's registration request. Only its SHA-256 is kept."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    initiation_url = models.URLField(max_length=500)
+    # What the administrator allows the tool (its scopes are granted only among these).
+    scopes = models.JSONField(default=list)
+    share_name = models.BooleanField(default=True)
+    share_email = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    tool = models.ForeignKey(
+        Tool, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"registration in {self.space_id} until {self.expires_at}"

@@ -28,13 +28,14 @@ from django.utils.translation import gettext as _
 from classrooms import services as classrooms_services
 from classrooms.models import Activity, Course, Module
 from classrooms.selectors import can_edit_course
-from externaltools import lti, selectors
+from externaltools import lti, registration, selectors
 from externaltools.lti import LTIError
 from externaltools.models import (
     AccessToken,
     ExternalActivity,
     LineItem,
     Presentation,
+    RegistrationToken,
     Score,
     Tool,
 )
@@ -102,17 +103,22 @@ def _apply_tool_fields(tool: Tool, fields: dict[str, Any]) -> None:
             raise ValidationError({"public_key": _("This is not an RSA public key.")}) from exc
 
 
-@transaction.atomic
-def tool_create(*, actor: User, space: Space, **fields: Any) -> Tool:
-    """Register a tool in ``space``; we assign its client id and deployment id."""
-    if not selectors.can_manage_tools(user=actor, space_id=space.pk):
-        raise PermissionDenied(_("Only administrators register external tools."))
-    tool = Tool(
+def _new_tool(*, space: Space, actor: User) -> Tool:
+    """A tool of ``space`` with the client id and deployment id we assign."""
+    return Tool(
         space=space,
         created_by=actor,
         client_id=uuid.uuid4().hex,
         deployment_id=f"lyceum-{space.pk}-{secrets.token_hex(4)}",
     )
+
+
+@transaction.atomic
+def tool_create(*, actor: User, space: Space, **fields: Any) -> Tool:
+    """Register a tool in ``space``; we assign its client id and deployment id."""
+    if not selectors.can_manage_tools(user=actor, space_id=space.pk):
+        raise PermissionDenied(_("Only administrators register external tools."))
+    tool = _new_tool(space=space, actor=actor)
     _apply_tool_fields(tool, fields)
     tool.full_clean()
     tool.save()
@@ -125,9 +131,136 @@ def tool_update(*, actor: User, tool: Tool, **fields: Any) -> Tool:
     if not selectors.can_manage_tools(user=actor, space_id=tool.space_id):
         raise PermissionDenied(_("Only administrators change external tools."))
     _apply_tool_fields(tool, fields)
+    if tool.is_active:
+        tool.pending = False  # activated: a registered tool like any other
     tool.full_clean()
     tool.save()
     return tool
+
+
+# -- LTI Dynamic Registration ----------------------------------------------------------------
+REGISTRATION_TTL = 600
+
+
+def registration_start(
+    *,
+    actor: User,
+    space: Space,
+    initiation_url: str,
+    allow_grades: bool = True,
+    allow_roster: bool = True,
+    share_name: bool = True,
+    share_email: bool = False,
+) -> tuple[str, str, RegistrationToken]:
+    """An administrator starts a tool's dynamic registration: a one-time registration
+    token (10 minutes, bound to ``space`` and ``actor``) and the URL to open, the tool's
+    registration initiation URL with our space's ``openid_configuration`` and the token.
+    Returns (that URL, the token, its row)."""
+    if not selectors.can_manage_tools(user=actor, space_id=space.pk):
+        raise PermissionDenied(_("Only administrators register external tools."))
+    problem = registration.url_problem(initiation_url)
+    if problem:
+        raise ValidationError({"initiation_url": _("This is not a URL Lyceum can open.")})
+    scopes = [
+        *(lti.AGS_SCOPES if allow_grades else ()),
+        *([lti.NRPS_SCOPE] if allow_roster else ()),
+    ]
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    RegistrationToken.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
+    row = RegistrationToken.objects.create(
+        token_hash=_hash(token),
+        space=space,
+        created_by=actor,
+        initiation_url=initiation_url,
+        scopes=scopes,
+        share_name=share_name,
+        share_email=share_email,
+        expires_at=now + timedelta(seconds=REGISTRATION_TTL),
+    )
+    params = {
+        "openid_configuration": lti.absolute("externaltools-space-openid-configuration", space.pk),
+        "registration_token": token,
+    }
+    separator = "&" if "?" in initiation_url else "?"
+    return f"{initiation_url}{separator}{urlencode(params)}", token, row
+
+
+def _registration_token(*, space_id: int, header: str) -> RegistrationToken:
+    """The unspent, unexpired registration token of ``Authorization: Bearer``, for this
+    space, whose administrator may still register tools there."""
+    kind, _sep, token = (header or "").partition(" ")
+    if kind.lower() != "bearer" or not token.strip():
+        raise registration.RegistrationError(
+            "A registration token is required.", error="invalid_token", status=401
+        )
+    row = (
+        RegistrationToken.objects.select_related("space", "created_by")
+        .filter(token_hash=_hash(token.strip()), space_id=space_id)
+        .first()
+    )
+    if (
+        row is None
+        or row.used_at is not None
+        or row.expires_at <= timezone.now()
+        or not selectors.can_manage_tools(user=row.created_by, space_id=space_id)
+    ):
+        raise registration.RegistrationError(
+            "The registration token is unknown, spent or expired.",
+            error="invalid_token",
+            status=401,
+        )
+    return row
+
+
+def registration_complete(*, space_id: int, header: str, body: bytes) -> dict[str, Any]:
+    """A tool's registration request (LTI Dynamic Registration): with a valid token, the
+    tool is registered in the token's space **awaiting an administrator's activation**
+    (inactive until then), with the scopes both it asked for and the administrator
+    allowed, and the token is spent. Returns the registration to answer with; raises
+    :class:`registration.RegistrationError` (nothing written) otherwise."""
+    row = _registration_token(space_id=space_id, header=header)
+    request = registration.parse(body)
+    claims = set(request.claims) if request.claims is not None else None
+    wants_name = claims is None or bool(claims & registration.NAME_CLAIMS)
+    wants_email = claims is None or "email" in claims
+    tool = _new_tool(space=row.space, actor=row.created_by)
+    tool.is_active, tool.pending = False, True
+    tool.scopes = [s for s in lti.SCOPES if s in request.scopes and s in row.scopes]
+    try:
+        _apply_tool_fields(
+            tool,
+            {
+                "name": request.name,
+                "description": request.description,
+                "login_url": request.login_url,
+                "launch_url": request.launch_url,
+                "deep_linking_url": request.deep_linking_url,
+                "redirect_uris": "\n".join(request.redirect_uris),
+                "jwks_url": request.jwks_url,
+                "share_name": row.share_name and wants_name,
+                "share_email": row.share_email and wants_email,
+                "custom": request.custom,
+            },
+        )
+        if not tool.name:
+            raise ValidationError({"name": "client_name is empty."})
+        tool.full_clean()
+    except ValidationError as exc:
+        raise registration.RegistrationError("; ".join(exc.messages)) from exc
+    with transaction.atomic():
+        # Spent here, at most once: of two requests racing with one token, one registers.
+        spent = RegistrationToken.objects.filter(
+            pk=row.pk, used_at__isnull=True, expires_at__gt=timezone.now()
+        ).update(used_at=timezone.now())
+        if not spent:
+            raise registration.RegistrationError(
+                "The registration token is spent or expired.", error="invalid_token", status=401
+            )
+        tool.save()
+        RegistrationToken.objects.filter(pk=row.pk).update(tool=tool)
+        lti.key_ensure()
+    return registration.response(tool, request)
 
 
 # -- external tool activities ---------------------------------------------------------------
@@ -251,19 +384,23 @@ def _substitute(custom: dict[str, str], user: User, course: Course) -> dict[str,
 
 
 def _service_claims(tool: Tool, course: Course, line_item: LineItem | None) -> dict[str, Any]:
-    ags: dict[str, Any] = {
-        "scope": list(lti.AGS_SCOPES),
-        "lineitems": lti.absolute("externaltools-lineitems", course.pk),
-    }
-    if line_item is not None:
-        ags["lineitem"] = lti.absolute("externaltools-lineitem", course.pk, line_item.pk)
-    return {
-        lti.AGS: ags,
-        lti.NRPS: {
+    """The AGS and NRPS claims, each only if the tool was granted its scopes."""
+    claims: dict[str, Any] = {}
+    ags_scopes = [s for s in lti.AGS_SCOPES if s in tool.scopes]
+    if ags_scopes:
+        ags: dict[str, Any] = {
+            "scope": ags_scopes,
+            "lineitems": lti.absolute("externaltools-lineitems", course.pk),
+        }
+        if line_item is not None:
+            ags["lineitem"] = lti.absolute("externaltools-lineitem", course.pk, line_item.pk)
+        claims[lti.AGS] = ags
+    if lti.NRPS_SCOPE in tool.scopes:
+        claims[lti.NRPS] = {
             "context_memberships_url": lti.absolute("externaltools-memberships", course.pk),
             "service_versions": ["2.0"],
-        },
-    }
+        }
+    return claims
 
 
 def id_token_for(
@@ -464,7 +601,8 @@ def token_issue(*, assertion_type: str, assertion: str, scope: str) -> tuple[str
     )
     if claims.get("sub") != tool.client_id:
         raise LTIError("The assertion's subject is not the tool.")
-    granted = [s for s in (scope or "").split() if s in lti.SCOPES]
+    # The known scopes asked for, among those the tool was granted at its registration.
+    granted = [s for s in (scope or "").split() if s in lti.SCOPES and s in tool.scopes]
     if not granted:
         raise LTIError("No scope this platform grants was asked for.")
     token = secrets.token_urlsafe(32)

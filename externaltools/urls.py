@@ -7,6 +7,11 @@ from externaltools import api, views
 urlpatterns = [
     path("externaltools/", views.index, name="externaltools"),
     path("externaltools/spaces/<int:space_id>/", views.tools, name="externaltools-tools"),
+    path(
+        "externaltools/spaces/<int:space_id>/registrations/",
+        views.registration_start,
+        name="externaltools-registration-start",
+    ),
     path("externaltools/tools/<int:pk>/active/", views.tool_active, name="externaltools-active"),
     path(
         "externaltools/courses/<int:course_id>/add/",
@@ -39,6 +44,16 @@ urlpatterns = [
         views.openid_configuration,
         name="externaltools-openid-configuration",
     ),
+    path(
+        "externaltools/spaces/<int:space_id>/openid-configuration",
+        views.space_openid_configuration,
+        name="externaltools-space-openid-configuration",
+    ),
+    path(
+        "externaltools/spaces/<int:space_id>/register",
+        views.register,
+        name="externaltools-register",
+    ),
     path("externaltools/jwks", views.jwks, name="externaltools-jwks"),
     path("externaltools/authorize", views.authorize, name="externaltools-authorize"),
     path("externaltools/token", views.token, name="externaltools-token"),
@@ -70,6 +85,21 @@ urlpatterns = [
 ]
 
 api_urlpatterns = [
+    path(
+        "spaces/<int:pk>/external-tools/",
+        api.SpaceToolsView.as_view(),
+        name="api-space-external-tools",
+    ),
+    path(
+        "spaces/<int:pk>/external-tools/<int:tool_id>/",
+        api.SpaceToolView.as_view(),
+        name="api-space-external-tool",
+    ),
+    path(
+        "spaces/<int:pk>/external-tools/registrations/",
+        api.RegistrationsView.as_view(),
+        name="api-space-external-tool-registrations",
+    ),
     path(
         "courses/<int:pk>/external-tools/",
         api.CourseToolsView.as_view(),

@@ -35,8 +35,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from classrooms.models import Course, Module
 from classrooms.selectors import can_edit_course, course_modules
 from classrooms.services import Conflict
-from externaltools import lti, selectors, services
-from externaltools.forms import ExternalActivityForm, ToolForm
+from externaltools import lti, registration, selectors, services
+from externaltools.forms import ExternalActivityForm, RegistrationStartForm, ToolForm
 from externaltools.lti import LTIError
 from externaltools.models import ExternalActivity, LineItem, Presentation, Score, Tool
 from hub.accounts.models import Space
@@ -99,10 +99,41 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "externaltools/index.html", {"spaces": spaces})
 
 
+def _tools_page(
+    request: HttpRequest,
+    space: Space,
+    *,
+    form: ToolForm | None = None,
+    registration_form: RegistrationStartForm | None = None,
+    registration_url: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """A space's tools page; with ``registration_url``, a tool's registration page in a
+    frame of it (and that tool's origin allowed in the page's ``frame-src``)."""
+    response = render(
+        request,
+        "externaltools/tools.html",
+        {
+            "space": space,
+            "form": form or ToolForm(),
+            "registration_form": registration_form or RegistrationStartForm(),
+            "registration_url": registration_url,
+            "tools": selectors.tools_of(space_id=space.pk),
+            "platform": lti.openid_configuration(),
+            "configuration_url": lti.absolute("externaltools-space-openid-configuration", space.pk),
+        },
+        status=status,
+    )
+    if registration_url:
+        response = _with_policy(response, frame_src=["'self'", _origin(registration_url)])
+    return response
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def tools(request: HttpRequest, space_id: int) -> HttpResponse:
-    """A space's tools, the values a tool's administrator needs, and the form to add one."""
+    """A space's tools, the values a tool's administrator needs, and the forms to add one
+    (by its registration URL, or by hand)."""
     space = _space(request, space_id)
     form = ToolForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -119,17 +150,27 @@ def tools(request: HttpRequest, space_id: int) -> HttpResponse:
                 request, _("Tool registered: give its administrator the values below.")
             )
             return redirect(f"{request.path}#tool-{tool.pk}")
-    return render(
-        request,
-        "externaltools/tools.html",
-        {
-            "space": space,
-            "form": form,
-            "tools": selectors.tools_of(space_id=space.pk),
-            "platform": lti.openid_configuration(),
-            "configuration_url": lti.absolute("externaltools-openid-configuration"),
-        },
-    )
+    return _tools_page(request, space, form=form)
+
+
+@login_required
+@require_POST
+def registration_start(request: HttpRequest, space_id: int) -> HttpResponse:
+    """LTI Dynamic Registration: the tool's registration URL opens in a frame of the page
+    with our space's OpenID configuration and a one-time registration token; the tool
+    registers itself and says ``org.imsglobal.lti.close`` (registration.js reloads)."""
+    space = _space(request, space_id)
+    form = RegistrationStartForm(request.POST)
+    if form.is_valid():
+        try:
+            url, _token, _row = services.registration_start(
+                actor=request.user, space=space, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            return _tools_page(request, space, registration_form=form, registration_url=url)
+    return _tools_page(request, space, registration_form=form, status=400)
 
 
 @login_required
@@ -276,6 +317,49 @@ def launch_start(request: HttpRequest, activity_id: int) -> HttpResponse:
 @require_GET
 def openid_configuration(request: HttpRequest) -> JsonResponse:
     return JsonResponse(lti.openid_configuration())
+
+
+@require_GET
+def space_openid_configuration(request: HttpRequest, space_id: int) -> JsonResponse:
+    """A space's platform configuration: the site's, with that space's registration
+    endpoint (LTI Dynamic Registration's ``openid_configuration``). Public: tools read it
+    from their servers."""
+    space = get_object_or_404(Space, pk=space_id)
+    return JsonResponse(lti.openid_configuration(space.pk))
+
+
+@csrf_exempt
+@never_cache
+@require_POST
+def register(request: HttpRequest, space_id: int) -> JsonResponse:
+    """The registration endpoint: a tool posts its client metadata with the registration
+    token it was given; 201 with its registration, or an RFC 7591 error (401 for the
+    token, 400 for the metadata, 413 too large) and nothing registered."""
+    if _flooded(request, "register", TOKEN_RATE):
+        return JsonResponse({"error": "slow_down"}, status=429)
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    try:
+        if declared > registration.MAX_BODY:
+            raise registration.RegistrationError(
+                "The registration request is too large.", status=413
+            )
+        result = services.registration_complete(
+            space_id=space_id,
+            header=request.headers.get("Authorization", ""),
+            body=request.body,
+        )
+    except registration.RegistrationError as exc:
+        logger.info("tool registration refused in space %s: %s", space_id, exc)
+        response = JsonResponse(
+            {"error": exc.error, "error_description": str(exc)}, status=exc.status
+        )
+        if exc.status == 401:
+            response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
+    return JsonResponse(result, status=201)
 
 
 @require_GET

@@ -33,9 +33,26 @@ CHECK = """
 from externaltools.models import Score
 from classrooms.models import Enrolment
 e = Enrolment.objects.get(course_id={course}, user__username="learner")
-print(json.dumps({{"scores": [s.score_given for s in Score.objects.filter(user=e.user)],
+scores = Score.objects.filter(user=e.user, line_item__course_id={course})
+print(json.dumps({{"scores": [s.score_given for s in scores],
   "progress": e.progress}}))
 """
+
+
+def _login(browser, platform: LiveServer, contexts: list, username: str):
+    """A browser context signed in as ``username`` (kept in ``contexts`` to close)."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(base_url=platform.url)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
+    contexts.append(context)
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("[data-testid=login-form] button[type=submit]")
+    expect(page.locator("[data-testid=bell]")).to_be_visible()
+    return page
 
 
 @pytest.fixture
@@ -62,19 +79,10 @@ def test_ltijs_deep_links_launches_grades_and_reads_the_roster(
     ids = json.loads(
         live_env.manage("shell", "-c", "import json\n" + SETUP).strip().splitlines()[-1]
     )
-    contexts = []
+    contexts: list = []
 
     def login(username: str):
-        context = browser.new_context(base_url=platform.url)
-        context.set_default_timeout(EXPECT_TIMEOUT_MS)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto("/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", DEMO_PASSWORD)
-        page.click("[data-testid=login-form] button[type=submit]")
-        expect(page.locator("[data-testid=bell]")).to_be_visible()
-        return page
+        return _login(browser, platform, contexts, username)
 
     with ltijs_tool() as tool:
         try:
@@ -89,8 +97,10 @@ def test_ltijs_deep_links_launches_grades_and_reads_the_roster(
             form.locator("[name=jwks_url]").fill(f"{tool.url}/keys")
             form.locator("[name=share_email]").check()
             form.locator("button[type=submit]").click()
-            row = admin.locator("[data-testid=tool]", has_text="ltijs drills")
+            # (this ltijs's row: its address, as another test may register another ltijs)
+            row = admin.locator("[data-testid=tool]", has_text=f"{tool.url}/")
             client_id = row.locator("[data-testid=tool-client-id]").text_content().strip()
+            tool_pk = row.get_attribute("data-tool")
             issuer = admin.locator("[data-testid=platform-issuer]").text_content().strip()
             assert issuer == platform.url
             admin.screenshot(path=artifacts / "tools.png", full_page=True)
@@ -110,7 +120,7 @@ def test_ltijs_deep_links_launches_grades_and_reads_the_roster(
             trainer = login("trainer")
             trainer.goto(f"/courses/{ids['course']}/edit/")
             trainer.click("[data-testid=add-external-tool]")
-            trainer.locator("[data-testid=pick-content] a", has_text="Drills").click()
+            trainer.click(f"[data-testid=pick-{tool_pk}-{ids['module']}]")
             expect(trainer.locator("h1")).to_have_text("Pick content")
             trainer.check("input[value=geometry]")
             trainer.click("#pick")
@@ -168,3 +178,74 @@ def test_ltijs_deep_links_launches_grades_and_reads_the_roster(
         .splitlines()[-1]
     )
     assert facts == {"scores": [85.0], "progress": 50}
+
+
+def test_ltijs_registers_itself_dynamically_then_a_learner_launches_it(
+    browser, platform, live_env, artifacts
+):
+    """LTI Dynamic Registration: the administrator opens ltijs's registration URL on the
+    tools page; ltijs reads our space's OpenID configuration, registers itself with our
+    registration endpoint (its own DynamicRegistration service) and closes the frame; the
+    tool awaits activation, the administrator activates it, and a learner launches it."""
+    from playwright.sync_api import expect
+
+    ids = json.loads(
+        live_env.manage("shell", "-c", "import json\n" + SETUP).strip().splitlines()[-1]
+    )
+    contexts: list = []
+    with ltijs_tool() as tool:
+        try:
+            admin = _login(browser, platform, contexts, "admin")
+            admin.goto(f"/externaltools/spaces/{ids['space']}/")
+            form = admin.locator("[data-testid=registration-form]")
+            form.locator("[name=registration-initiation_url]").fill(f"{tool.url}/register")
+            form.locator("button[type=submit]").click()
+            expect(admin.locator("[data-testid=registration-frame]")).to_be_visible()
+            # ltijs registers itself, then says org.imsglobal.lti.close: the page shows it.
+            row = admin.locator("[data-testid=tool]", has_text=f"{tool.url}/")
+            expect(row.locator("[data-testid=tool-state]")).to_contain_text("Awaiting activation")
+            expect(row).to_contain_text("ltijs drills")
+            tool_pk = row.get_attribute("data-tool")
+            expect(admin.locator("[data-testid=registration-frame]")).to_have_count(0)
+            admin.screenshot(path=artifacts / "dynreg-pending.png", full_page=True)
+            row.locator("[data-testid=tool-toggle]").click()
+            row = admin.locator(f"[data-testid=tool][data-tool='{tool_pk}']")
+            expect(row.locator("[data-testid=tool-state]")).to_have_text("Active")
+
+            # The trainer picks a drill in it (its deep linking came with the registration).
+            trainer = _login(browser, platform, contexts, "trainer")
+            trainer.goto(f"/courses/{ids['course']}/edit/")
+            trainer.click("[data-testid=add-external-tool]")
+            trainer.click(f"[data-testid=pick-{tool_pk}-{ids['module']}]")
+            expect(trainer.locator("h1")).to_have_text("Pick content")
+            trainer.click("#pick")
+            done = trainer.locator("[data-testid=deep-link-done]")
+            expect(done.locator("[data-testid=created-activity]")).to_have_count(1)
+
+            # The learner launches it; ltijs gets the tool's own custom parameters too, and
+            # sends a score with the scopes it was granted.
+            leo = _login(browser, platform, contexts, "learner")
+            leo.goto(f"/courses/{ids['course']}/")
+            leo.get_by_role("link", name="Algebra drill").first.click()
+            leo.click("[data-testid=open-external-tool]")
+            frame = leo.frame_locator("[data-testid=lti-frame]")
+            expect(frame.locator("#name")).to_have_text("Leo Learner")
+            expect(frame.locator("#roles")).to_contain_text("membership#Learner")
+            expect(frame.locator("#custom")).to_contain_text('"via":"dynamic-registration"')
+            frame.locator("input[name=score]").fill("90")
+            frame.locator("#grade").click()
+            expect(frame.locator("#grade-result")).to_contain_text("sent")
+            leo.screenshot(path=artifacts / "dynreg-launch.png", full_page=True)
+        except BaseException:
+            print(tool.log_tail())
+            print(platform.log_tail())
+            raise
+        finally:
+            for context in contexts:
+                close_context(context)
+    facts = json.loads(
+        live_env.manage("shell", "-c", "import json\n" + CHECK.format(course=ids["course"]))
+        .strip()
+        .splitlines()[-1]
+    )
+    assert facts["scores"] == [90.0]

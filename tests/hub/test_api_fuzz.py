@@ -31,7 +31,8 @@ SKIP = re.compile(r"^/api/v1/(schema|events)/")
 # operation of the schema (a quarter of an hour on a loaded two-core machine).
 NEWEST = re.compile(
     r"^/api/v1/(lti|externaltools|integrations|xapi|cmi5|packages|certifications|skills|"
-    r"grading|paths|search|blogs|games|levels|conversations|chat|forums/trust)"
+    r"grading|paths|search|blogs|games|levels|conversations|chat|forums/trust"
+    r"|spaces/\{[^}]+\}/external-tools)"
 )
 
 # A request whose cost grows with the size of a list it was sent (one query per id) is a

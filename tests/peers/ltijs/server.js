@@ -4,7 +4,8 @@
 //
 //   node server.js <port> <postgres url>
 // Prints "ready" once listening. POST /peer/platform (JSON, ltijs registerPlatform's
-// arguments) registers Lyceum; the test learns our client id first.
+// arguments) registers Lyceum; the test learns our client id first. Or Lyceum opens
+// /register (Dynamic Registration) and ltijs registers itself.
 'use strict'
 const lti = require('ltijs').Provider
 const Database = require('ltijs-sequelize')
@@ -24,7 +25,18 @@ const page = (title, body) => `<!doctype html><html><head><meta charset="utf-8">
 lti.setup('lyceum-test-ltijs-key', { plugin: db }, {
   devMode: true, // cookies are not needed: ltik tokens carry the session
   tokenMaxAge: 120, // a loaded CI machine: the id_token may take a while to arrive
-  cookies: { secure: false, sameSite: 'Lax' }
+  cookies: { secure: false, sameSite: 'Lax' },
+  // LTI Dynamic Registration (ltijs's own DynamicRegistration service at /register): a
+  // platform opens /register?openid_configuration=...&registration_token=... and ltijs
+  // registers itself there, then records the platform (active at once: the platform's
+  // administrator activates the tool on their side).
+  dynReg: {
+    url: `http://127.0.0.1:${port}/`,
+    name: 'ltijs drills',
+    description: 'Drills, registered by ltijs itself',
+    customParameters: { via: 'dynamic-registration' },
+    autoActivate: true
+  }
 })
 
 lti.onConnect(async (token, req, res) => {
