@@ -15,9 +15,11 @@ come back (tests/frontend/test_csp.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -26,8 +28,13 @@ HEADER = "Content-Security-Policy"
 
 # The response attribute a view's override travels on (the name Django 6.0 uses).
 _OVERRIDE = "_csp_config"
+# The origins allowed to frame a page, on the response or the request (see allow_framing).
+_FRAMERS = "_csp_frame_ancestors"
 
 Policy = Mapping[str, Iterable[str] | bool]
+
+# A host name or IP literal as it may stand in a CSP source (no spaces, quotes, ``;``, ``*``).
+_HOST = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+")
 
 
 def build_policy(config: Policy) -> str:
@@ -65,6 +72,42 @@ def csp_override(config: Policy) -> Callable[[Callable[..., Any]], Callable[...,
     return decorator
 
 
+def framing_sources(origins: Iterable[str]) -> list[str]:
+    """``frame-ancestors`` sources for ``origins`` (``scheme://host[:port]``), the rest dropped.
+
+    The values come from configuration (a registered platform's URLs): anything that is
+    not a plain http(s) origin could widen or break the directive, so it is left out.
+    """
+    sources: list[str] = []
+    for origin in origins:
+        try:
+            parts = urlsplit(origin)
+            port = parts.port
+        except ValueError:
+            continue
+        host = (parts.hostname or "").lower()
+        if parts.scheme not in ("https", "http") or not host or not _HOST.fullmatch(host):
+            continue
+        if ":" in host:
+            host = f"[{host}]"  # IPv6 literal
+        source = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+        if source not in sources:
+            sources.append(source)
+    return sources
+
+
+def allow_framing(target: HttpRequest | HttpResponse, origins: Iterable[str]) -> None:
+    """Let the page be framed by ``origins`` (and our own origin) instead of nobody.
+
+    Set on a response (one view's page) or on a request (every page a request answers,
+    e.g. all pages of a session opened inside a platform's frame). The middleware writes
+    ``frame-ancestors`` from it and drops ``X-Frame-Options``, which cannot name several
+    origins (browsers that know CSP ignore it where ``frame-ancestors`` is set). No valid
+    origin leaves the page unframeable.
+    """
+    setattr(target, _FRAMERS, framing_sources(origins))
+
+
 class ContentSecurityPolicyMiddleware:
     """Adds ``Content-Security-Policy`` from ``SECURE_CSP`` to every response without one."""
 
@@ -84,6 +127,12 @@ class ContentSecurityPolicyMiddleware:
         if HEADER in response:
             return response  # set by another layer (a user file's sandbox policy): keep it
         override = getattr(response, _OVERRIDE, None)
+        framers = getattr(response, _FRAMERS, None) or getattr(request, _FRAMERS, None)
+        if framers:
+            base = override if override is not None else getattr(settings, "SECURE_CSP", {})
+            override = {**base, "frame-ancestors": ["'self'", *framers]}
+            if "X-Frame-Options" in response:
+                del response["X-Frame-Options"]
         header = build_policy(override) if override is not None else self._default_header()
         if header:
             response[HEADER] = header

@@ -166,6 +166,8 @@ MIDDLEWARE = [
     "hub.csp.ContentSecurityPolicyMiddleware",
     # Before the session is loaded: a NUL in a cookie would reach PostgreSQL too.
     "hub.middleware.RejectNulMiddleware",
+    # -- LTI (docs/LTI.md): a session opened in a platform's frame keeps working there
+    "lti.framing.FramedSessionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

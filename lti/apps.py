@@ -17,3 +17,11 @@ class LtiConfig(AppConfig):
         events.subscribe("classrooms.activity_completed", handlers.on_activity_completed)
         events.subscribe("classrooms.quiz_submitted", handlers.on_quiz_submitted)
         events.subscribe("classrooms.course_completed", handlers.on_course_completed)
+
+        from django.db.models.signals import post_delete, post_save
+
+        from lti.models import Platform
+
+        # Who may frame the LTI pages follows the registered platforms (lti/framing.py).
+        post_save.connect(handlers.forget_frame_origins, sender=Platform)
+        post_delete.connect(handlers.forget_frame_origins, sender=Platform)

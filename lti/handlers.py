@@ -35,3 +35,10 @@ def on_quiz_submitted(*, user: Any, activity: Any, attempt: Any, **_: Any) -> No
 def on_course_completed(*, user: Any, course: Any, **_: Any) -> None:
     if _came_through_lti(user):
         _enqueue(user, TargetKind.COURSE, course.pk, None, True)
+
+
+def forget_frame_origins(*, instance: Any, **_: Any) -> None:
+    """A platform was saved or deleted: the cached framing origins of its space are stale."""
+    from lti.framing import forget_origins
+
+    forget_origins(space_id=instance.space_id, platform_id=instance.pk)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from pylti1p3.assignments_grades import AssignmentsGradesService
 from pylti1p3.exception import LtiException, LtiServiceException
 from pylti1p3.grade import Grade
+from pylti1p3.lineitem import LineItem
 from pylti1p3.names_roles import NamesRolesProvisioningService
 from pylti1p3.service_connector import ServiceConnector
 
@@ -44,6 +45,9 @@ CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+LINEITEM_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+# The tag of the line items Lyceum makes on a platform (found again by link and tag).
+LINEITEM_TAG = "lyceum"
 # LTI roles that make a trainer here (context and institution roles; short forms too).
 TRAINER_ROLES = ("Instructor", "TeachingAssistant", "ContentDeveloper", "Mentor")
 TARGET_PARAM = "lyceum_target"
@@ -356,7 +360,9 @@ def pickable(*, space: Space) -> list[dict[str, Any]]:
     """What an instructor of the platform may link: the space's courses and activities."""
     items = []
     for course in Course.objects.filter(space=space).prefetch_related("activities"):
-        items.append({"target": f"course:{course.pk}", "title": course.title, "course": None})
+        items.append(
+            {"target": f"course:{course.pk}", "title": course.title, "course": None, "graded": True}
+        )
         for activity in course.activities.all():
             items.append(
                 {
@@ -364,6 +370,8 @@ def pickable(*, space: Space) -> list[dict[str, Any]]:
                     "title": activity.title,
                     "course": course.title,
                     "kind": activity.get_kind_display(),
+                    # A quiz has a score; a course completes: the platform gets a column.
+                    "graded": activity.kind == "quiz",
                 }
             )
         items.append(
@@ -400,12 +408,15 @@ def outcome_record(
         return []
     links = ResourceLink.objects.filter(
         platform_id__in=identities, target_kind=kind, target_id=ident
-    ).exclude(lineitem_url="")
+    ).exclude(lineitem_url="", lineitems_url="")
     now = timezone.now()
     ids = []
     for link in links:
-        if SCORE_SCOPE not in (link.ags_scopes or []):
+        scopes = link.ags_scopes or []
+        if SCORE_SCOPE not in scopes:
             continue
+        if not link.lineitem_url and LINEITEM_SCOPE not in scopes:
+            continue  # no line item given, and we may not make one
         row = ScoreSend.objects.create(
             link=link,
             identity=identities[link.platform_id],
@@ -448,12 +459,45 @@ def score_send(*, score_id: int) -> str:
                 "lineitems": link.lineitems_url,
             },
         )
+        if not link.lineitem_url:
+            link.lineitem_url = line_item_ensure(ags=ags, link=link)[:500]
+            ResourceLink.objects.filter(pk=link.pk).update(lineitem_url=link.lineitem_url)
+            ags = AssignmentsGradesService(
+                connector(link.platform),
+                {"scope": link.ags_scopes, "lineitem": link.lineitem_url},
+            )
         ags.put_grade(grade)
     except LtiServiceException as exc:
         error = f"HTTP {exc.response.status_code}"
     except (LtiException, requests.RequestException, ValueError, KeyError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:300]
     return _score_result(row.pk, error)
+
+
+def line_item_ensure(*, ags: AssignmentsGradesService, link: ResourceLink) -> str:
+    """The URL of our line item for ``link`` on the platform: found by its resource link id
+    and our tag, or made (a plain link, not deep-linked, comes with the line-items
+    container but no line item)."""
+    for item in ags.get_lineitems():
+        if (
+            isinstance(item, dict)
+            and item.get("resourceLinkId") == link.resource_link_id
+            and item.get("tag") == LINEITEM_TAG
+            and item.get("id")
+        ):
+            return str(item["id"])
+    wanted = (
+        LineItem()
+        .set_label((link.title or f"{link.target_kind} {link.target_id}")[:255])
+        .set_score_maximum(100)
+        .set_resource_link_id(link.resource_link_id)
+        .set_resource_id(f"{link.target_kind}:{link.target_id}")
+        .set_tag(LINEITEM_TAG)
+    )
+    made = ags.find_or_create_lineitem(wanted, find_by="resource_link_id")
+    if not made.get_id():
+        raise LtiException("The platform answered a line item without an id")
+    return str(made.get_id())
 
 
 @transaction.atomic

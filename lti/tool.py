@@ -19,13 +19,16 @@ from django.core.cache import cache
 from django.db import transaction
 from jwcrypto.jwk import JWK
 from pylti1p3.contrib.django import DjangoMessageLaunch, DjangoOIDCLogin
+from pylti1p3.contrib.django.cookie import DjangoCookieService
 from pylti1p3.contrib.django.launch_data_storage.cache import DjangoCacheDataStorage
+from pylti1p3.contrib.django.request import DjangoRequest
 from pylti1p3.deployment import Deployment
 from pylti1p3.exception import LtiException
 from pylti1p3.registration import Registration
 from pylti1p3.tool_config.abstract import ToolConfAbstract
 
 from hub.accounts.models import Space
+from lti.framing import partition_cookie
 from lti.models import Platform, ToolKey
 
 # How long an issued nonce stays usable and a used one stays remembered (seconds). An id
@@ -175,15 +178,63 @@ def timed_session() -> TimedSession:
     return session
 
 
+# A state kept in the platform's storage (LTI Platform Storage) instead of a cookie:
+# cache key -> {"secret", "target", "origin"}, for as long as PyLTI1p3's state cookie lives.
+STORAGE_STATE = "lti1p3-storage-state-{}"
+STORAGE_STATE_TTL = 300
+# The form field our launch page posts back with the value read from the platform's storage.
+STORAGE_FIELD = "lti_storage_value"
+
+
+class CacheStorage(DjangoCacheDataStorage):
+    """Launch data in Django's cache, never behind PyLTI1p3's own browser-session cookie.
+
+    Over HTTPS PyLTI1p3 prefixes the nonce and launch data with an ``lti1p3-session-id``
+    cookie: a launch whose browser cannot keep that cookie (a frame with third-party
+    cookies blocked, a state kept in platform storage) would fail. The state check binds
+    the launch to the browser that started it; nonces and launch ids are random, single
+    use (the nonce) and short-lived.
+    """
+
+    def get_session_cookie_name(self) -> None:
+        return None
+
+
 def _storage() -> DjangoCacheDataStorage:
-    return DjangoCacheDataStorage(cache_name="default")
+    return CacheStorage(cache_name="default")
+
+
+class StateCookieService(DjangoCookieService):
+    """PyLTI1p3's state cookie as ``SameSite=None; Secure; Partitioned``: readable at the
+    launch even inside a cross-site frame with third-party cookies blocked. With
+    ``keep=False`` (state in platform storage) no state cookie is set."""
+
+    def __init__(self, request: Any, *, keep: bool = True) -> None:
+        super().__init__(DjangoRequest(request))
+        self._django_request = request
+        self._keep = keep
+
+    def set_cookie(self, name: str, value: Any, exp: Any = 3600) -> None:
+        if self._keep:
+            super().set_cookie(name, value, exp)
+
+    def update_response(self, response: Any) -> None:
+        super().update_response(response)
+        for key in self._cookie_data_to_set:
+            partition_cookie(self._django_request, response, key)
 
 
 class ToolLogin(DjangoOIDCLogin):
-    """OIDC third-party login initiation (state in a cookie, nonce in Django's cache)."""
+    """OIDC third-party login initiation (state in a cookie or the platform's storage,
+    nonce in Django's cache)."""
 
-    def __init__(self, request: Any, conf: SpaceToolConf) -> None:
-        super().__init__(request, conf, launch_data_storage=_storage())
+    def __init__(self, request: Any, conf: SpaceToolConf, *, state_cookie: bool = True) -> None:
+        super().__init__(
+            request,
+            conf,
+            cookie_service=StateCookieService(request, keep=state_cookie),
+            launch_data_storage=_storage(),
+        )
 
 
 class ToolLaunch(DjangoMessageLaunch):
@@ -192,7 +243,9 @@ class ToolLaunch(DjangoMessageLaunch):
     def __init__(self, request: Any, conf: SpaceToolConf, **kwargs: Any) -> None:
         kwargs["launch_data_storage"] = kwargs.get("launch_data_storage") or _storage()
         kwargs["requests_session"] = kwargs.get("requests_session") or timed_session()
+        kwargs["cookie_service"] = kwargs.get("cookie_service") or StateCookieService(request)
         super().__init__(request, conf, **kwargs)
+        self._django_request = request
         # PyJWT checks ``exp`` (and ``iat``, ``nbf``) and requires ``exp`` to be present; the
         # audience is checked by the registration lookup (the client id is the audience).
         self.set_jwt_verify_options({"verify_aud": False, "require": ["exp", "iat"]})
@@ -206,6 +259,21 @@ class ToolLaunch(DjangoMessageLaunch):
             raise LtiException("Nonce already used")
         return super().save_launch_data()
 
+    def validate_state(self) -> ToolLaunch:
+        """The state cookie, or (platform storage) the value our launch page read back
+        from the platform's frame, posted by that page of ours."""
+        request = self._django_request
+        if STORAGE_FIELD not in request.POST:
+            return super().validate_state()
+        state = request.POST.get("state", "")
+        pending = cache.get(STORAGE_STATE.format(state)) if state else None
+        if not pending or not storage_post_is_ours(request):
+            raise LtiException("State not found")
+        if request.POST[STORAGE_FIELD] != pending["secret"]:
+            raise LtiException("State not found in the platform's storage")
+        cache.delete(STORAGE_STATE.format(state))  # once
+        return self
+
     def validate_registration(self) -> ToolLaunch:
         aud = self._get_jwt_body().get("aud")
         # Several audiences: ``azp`` must name us (OIDC core 3.1.3.7).
@@ -217,6 +285,15 @@ class ToolLaunch(DjangoMessageLaunch):
 
     def platform(self) -> Platform:
         return self._tool_config.platform(self.get_iss(), self.get_client_id())
+
+
+def storage_post_is_ours(request: Any) -> bool:
+    """A post made by a page of ours (same origin): a cross-site form cannot carry a value
+    read from the platform's storage in another browser (login CSRF)."""
+    if request.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin":
+        return False
+    origin = request.headers.get("Origin", "")
+    return bool(origin) and origin == f"{request.scheme}://{request.get_host()}"
 
 
 def launch_from_cache(request: Any, conf: SpaceToolConf, launch_id: str) -> ToolLaunch:

@@ -4,13 +4,16 @@ the space page with the values the other side needs."""
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,13 +23,23 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException, OIDCException
+from pylti1p3.lineitem import LineItem
 
 from hub.accounts.models import Space
-from hub.csp import csp_override
-from lti import selectors, services
+from hub.csp import allow_framing, csp_override
+from lti import framing, selectors, services
 from lti.forms import PlatformForm
 from lti.models import ContextLink, Platform
-from lti.tool import LaunchRefused, SpaceToolConf, ToolLaunch, ToolLogin, launch_from_cache
+from lti.tool import (
+    STORAGE_FIELD,
+    STORAGE_STATE,
+    STORAGE_STATE_TTL,
+    LaunchRefused,
+    SpaceToolConf,
+    ToolLaunch,
+    ToolLogin,
+    launch_from_cache,
+)
 
 log = logging.getLogger(__name__)
 BACKEND = settings.AUTHENTICATION_BACKENDS[0]
@@ -43,6 +56,26 @@ def refused(request: HttpRequest, message: str, status: int = 400) -> HttpRespon
     return response
 
 
+def _framable(response: HttpResponse, space: Space) -> HttpResponse:
+    """An LTI page of ``space``: the platforms registered there may frame it."""
+    allow_framing(response, framing.space_origins(space.pk))
+    return response
+
+
+# Login-initiation parameters carried over by the cookie check and the platform-storage
+# fallback (the platform's hint values are opaque to us).
+LOGIN_PARAMS = (
+    "iss",
+    "login_hint",
+    "target_link_uri",
+    "lti_message_hint",
+    "lti_deployment_id",
+    "client_id",
+    "lti_storage_target",
+)
+CHECKED = "lyceum_cookies"  # set once the frame has shown it keeps partitioned cookies
+
+
 # -- protocol endpoints --------------------------------------------------------------------------
 @require_GET
 def jwks(request: HttpRequest, slug: str) -> JsonResponse:
@@ -57,17 +90,80 @@ def jwks(request: HttpRequest, slug: str) -> JsonResponse:
 @csrf_exempt  # a form post from the platform: the id token that follows is what is checked
 @require_http_methods(["GET", "POST"])
 def login(request: HttpRequest, slug: str) -> HttpResponse:
-    """OIDC third-party login initiation: back to the platform with state and nonce."""
-    conf = SpaceToolConf(_space(slug))
+    """OIDC third-party login initiation: back to the platform with state and nonce.
+
+    Inside a frame a page first checks that the browser keeps our (partitioned) cookies
+    there, else offers to open the launch in a window of its own. When the platform names
+    an ``lti_storage_target`` the state is kept in the platform's storage (LTI Platform
+    Storage, postMessage) instead of a cookie.
+    """
+    space = _space(slug)
+    conf = SpaceToolConf(space)
+    source = request.POST if request.method == "POST" else request.GET
+    params = {k: source.get(k, "")[:2000] for k in LOGIN_PARAMS if source.get(k)}
     # Always our one registered redirect URI: platforms compare it exactly. A deep-linked
     # URL's ``target`` comes back in the id token's target_link_uri claim.
     target = request.build_absolute_uri(reverse("lti-launch", args=[slug]))
+    here = request.build_absolute_uri(reverse("lti-login", args=[slug]))
     try:
-        return ToolLogin(request, conf).redirect(target)
+        platform = conf.platform(params.get("iss", ""), params.get("client_id") or None)
+        if framing.framed_request(request) and not source.get(CHECKED):
+            return _login_page(
+                request,
+                space,
+                "check",
+                {
+                    "next": f"{here}?{urlencode({**params, CHECKED: '1'})}",
+                    "window": f"{here}?{urlencode({**_no_storage(params), CHECKED: '1'})}",
+                },
+            )
+        storage_target = params.get("lti_storage_target", "")
+        if not storage_target:
+            return _framable(ToolLogin(request, conf).redirect(target), space)
+        auth_url = (
+            ToolLogin(request, conf, state_cookie=False)
+            .get_redirect_object(target)
+            .get_redirect_url()
+        )
     except LaunchRefused as exc:
-        return refused(request, str(exc), exc.status)
+        return _framable(refused(request, str(exc), exc.status), space)
     except (OIDCException, LtiException) as exc:
-        return refused(request, str(exc))
+        return _framable(refused(request, str(exc)), space)
+    state = parse_qs(urlsplit(auth_url).query)["state"][0]
+    secret = secrets.token_urlsafe(32)
+    origin = framing.origin_of(platform.auth_login_url)
+    cache.set(
+        STORAGE_STATE.format(state),
+        {"secret": secret, "target": storage_target, "origin": origin},
+        STORAGE_STATE_TTL,
+    )
+    return _login_page(
+        request,
+        space,
+        "put",
+        {
+            "target": storage_target,
+            "origin": origin,
+            "key": f"lyceum_state_{state}",
+            "value": secret,
+            "next": auth_url,
+            # The platform did not answer: start again with the state in a cookie.
+            "fallback": f"{here}?{urlencode({**_no_storage(params), CHECKED: '1'})}",
+        },
+    )
+
+
+def _no_storage(params: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in params.items() if k != "lti_storage_target"}
+
+
+def _login_page(
+    request: HttpRequest, space: Space, mode: str, data: dict[str, Any]
+) -> HttpResponse:
+    """The page that checks cookies, or talks to the platform's storage, then moves on."""
+    response = render(request, "lti/frame.html", {"mode": mode, "frame": {"mode": mode, **data}})
+    response["Cache-Control"] = "no-store"
+    return _framable(response, space)
 
 
 @csrf_exempt  # the platform's auto-posted form: the signed id token is the proof
@@ -76,22 +172,48 @@ def launch(request: HttpRequest, slug: str) -> HttpResponse:
     """A checked launch logs the person in and opens the target, or shows the picker."""
     space = _space(slug)
     conf = SpaceToolConf(space)
+    state = request.POST.get("state", "")[:200]
+    pending = cache.get(STORAGE_STATE.format(state)) if state else None
+    if pending and STORAGE_FIELD not in request.POST:
+        # The state is in the platform's storage: our page reads it there and posts back.
+        return _login_page(
+            request,
+            space,
+            "get",
+            {
+                "target": pending["target"],
+                "origin": pending["origin"],
+                "key": f"lyceum_state_{state}",
+                "action": request.build_absolute_uri(reverse("lti-launch", args=[slug])),
+                "field": STORAGE_FIELD,
+                "state": state,
+                "id_token": request.POST.get("id_token", "")[:20000],
+            },
+        )
     try:
         message = ToolLaunch(request, conf)
         claims = message.get_launch_data()
         platform = message.platform()
         if message.is_deep_link_launch():
-            return _deep_link_start(request, message, platform, claims)
-        if not message.is_resource_launch():
-            return refused(request, _("This kind of LTI message is not supported."))
-        user, url = services.launch_accept(platform=platform, claims=claims)
+            response = _deep_link_start(request, message, platform, claims)
+        elif not message.is_resource_launch():
+            return _framable(
+                refused(request, _("This kind of LTI message is not supported.")), space
+            )
+        else:
+            user, url = services.launch_accept(platform=platform, claims=claims)
+            auth_login(request, user, backend=BACKEND)
+            response = redirect(url)
     except LaunchRefused as exc:
-        return refused(request, str(exc), exc.status)
+        return _framable(refused(request, str(exc), exc.status), space)
     except LtiException as exc:
         log.info("LTI launch refused in %s: %s", slug, exc)
-        return refused(request, str(exc))
-    auth_login(request, user, backend=BACKEND)
-    return redirect(url)
+        return _framable(refused(request, str(exc)), space)
+    if framing.framed_launch(request, claims):
+        # This session lives in the platform's frame: partitioned cookies, pages the
+        # platform may frame (lti.framing.FramedSessionMiddleware).
+        framing.mark_framed_session(request, platform=platform, claims=claims)
+    return response
 
 
 def _deep_link_start(
@@ -164,6 +286,15 @@ def deep_link(request: HttpRequest, slug: str) -> HttpResponse:
                 .set_title(known[target]["title"][:255])
                 .set_custom_params({services.TARGET_PARAM: target})
             )
+            if known[target].get("graded"):
+                # A gradable target asks the platform for a gradebook column (AGS).
+                resource.set_lineitem(
+                    LineItem()
+                    .set_score_maximum(100)
+                    .set_label(known[target]["title"][:255])
+                    .set_resource_id(target)
+                    .set_tag(services.LINEITEM_TAG)
+                )
             resources.append(resource)
         jwt_value = message.get_deep_link().get_response_jwt(resources)
     except LaunchRefused as exc:
@@ -193,32 +324,59 @@ def _post_back(request: HttpRequest, url: str, jwt_value: str) -> HttpResponse:
 
 
 # -- LTI Dynamic Registration ----------------------------------------------------------------------
-@login_required
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest, slug: str) -> HttpResponse:
     """Opened by the platform with ``openid_configuration`` and ``registration_token``; an
-    administrator of the space confirms with a button (a GET changes nothing)."""
+    administrator of the space confirms with a button (a GET changes nothing).
+
+    The platform often opens it in a frame (Moodle's "Add LTI Advantage" dialog): the page
+    may be framed by the origin of its configuration URL. Someone not signed in inside
+    that frame is offered the same page in a window of its own, whose "close" message the
+    framed page passes on to the platform.
+    """
     space = _space(slug)
-    if not services.can_manage(user=request.user, space=space):
-        return refused(request, _("Only an administrator of this space may do this."), 403)
     source = request.POST if request.method == "POST" else request.GET
     config_url = source.get("openid_configuration", "")[:1000]
     token = source.get("registration_token", "")[:4000]
-    context = {"space": space, "config_url": config_url, "token": token}
-    if request.method == "POST":
-        try:
-            platform = services.platform_register_dynamic(
-                actor=request.user,
-                space=space,
-                openid_configuration=config_url,
-                registration_token=token,
-                urls=selectors.tool_urls(request, space),
+    config_origin = framing.origin_of(config_url)
+    if not request.user.is_authenticated:
+        if request.method == "GET" and framing.framed_request(request) and config_origin:
+            response = render(
+                request,
+                "lti/frame.html",
+                {
+                    "mode": "window",
+                    "frame": {
+                        "mode": "window",
+                        "window": request.build_absolute_uri(),
+                        "origin": config_origin,
+                    },
+                },
             )
-        except ValidationError as exc:
-            context["error"] = " ".join(exc.messages)
-            return render(request, "lti/register.html", context, status=400)
-        context["platform"] = platform
-    return render(request, "lti/register.html", context)
+            allow_framing(response, [config_origin])
+            return response
+        return redirect_to_login(request.get_full_path())
+    if not services.can_manage(user=request.user, space=space):
+        response = refused(request, _("Only an administrator of this space may do this."), 403)
+    else:
+        context: dict[str, Any] = {"space": space, "config_url": config_url, "token": token}
+        status = 200
+        if request.method == "POST":
+            try:
+                context["platform"] = services.platform_register_dynamic(
+                    actor=request.user,
+                    space=space,
+                    openid_configuration=config_url,
+                    registration_token=token,
+                    urls=selectors.tool_urls(request, space),
+                )
+            except ValidationError as exc:
+                context["error"] = " ".join(exc.messages)
+                status = 400
+        response = render(request, "lti/register.html", context, status=status)
+    if config_origin:
+        allow_framing(response, [config_origin])
+    return response
 
 
 # -- the space page --------------------------------------------------------------------------------

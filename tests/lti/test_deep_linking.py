@@ -57,6 +57,13 @@ def test_instructor_picks_an_activity_and_gets_a_signed_response(launcher, cours
     [item] = claims[DL + "content_items"]
     assert item["type"] == "ltiResourceLink"
     assert item["custom"] == {"lyceum_target": f"activity:{course.quiz.pk}"}
+    # A quiz is gradable: the platform is asked for a gradebook column (AGS line item).
+    assert item["lineItem"] == {
+        "scoreMaximum": 100,
+        "label": course.quiz.title,
+        "resourceId": f"activity:{course.quiz.pk}",
+        "tag": "lyceum",
+    }
     # The picker is spent: posting again is refused.
     again = client.post(url, {"launch": launch_id, "target": f"activity:{course.quiz.pk}"})
     assert again.status_code == 403

@@ -26,7 +26,7 @@ import sys
 import threading
 import typing as t
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -46,6 +46,36 @@ ROLES = {
     "instructor": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"],
     "learner": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
 }
+
+
+# The LMS page that frames the tool. Its script is the platform side of LTI Platform Storage
+# (lti.put_data / lti.get_data, answered to the posting tool's origin, values kept per
+# origin) and of the capabilities query; it counts what it answered in data-* attributes.
+EMBED_PAGE = """<!doctype html><title>LMS course</title>
+<h1>LMS course page</h1>
+<iframe id="tool" name="tool" src="__SRC__" width="1000" height="700"
+  allow="clipboard-write"></iframe>
+<script>
+const store = {};
+let puts = 0, gets = 0;
+window.addEventListener("message", function (event) {
+  const data = event.data || {};
+  if (typeof data !== "object" || !data.subject) return;
+  const reply = {message_id: data.message_id, subject: data.subject + ".response"};
+  const own = store[event.origin] = store[event.origin] || {};
+  if (data.subject === "lti.capabilities") {
+    reply.supported_messages = [{subject: "lti.put_data"}, {subject: "lti.get_data"}];
+  } else if (data.subject === "lti.put_data") {
+    own[data.key] = data.value; reply.key = data.key; reply.value = data.value; puts += 1;
+  } else if (data.subject === "lti.get_data") {
+    reply.key = data.key; gets += 1;
+    if (data.key in own) reply.value = own[data.key];
+    else reply.error = {code: "bad_request", message: "no value for this key"};
+  } else { return; }
+  document.body.dataset.puts = puts; document.body.dataset.gets = gets;
+  event.source.postMessage(reply, event.origin);
+});
+</script>"""
 
 
 class Peer:
@@ -75,6 +105,7 @@ class Peer:
         self.tokens = 0
         self.fail_scores = 0
         self.refused: list[str] = []
+        self.lineitems: list[dict[str, t.Any]] = []
 
     def tool(self) -> dict[str, t.Any]:
         return self.config.get("tool") or {}
@@ -143,7 +174,18 @@ class Launch(LTIAdvantageMessageLaunchAbstract):
             self.set_custom_parameters_claim(hint["custom"])
         if hint.get("target_link_uri"):
             self.set_launch_url(hint["target_link_uri"])
-        self.set_ags(f"{base}/lineitems", f"{base}/lineitems/{link}")
+        # ``no_lineitem``: a plain link (not deep-linked) has the container but no line item.
+        lineitem = None if hint.get("no_lineitem") else f"{base}/lineitems/{link}"
+        self.set_ags(f"{base}/lineitems", lineitem)
+        if hint.get("document_target"):
+            self.set_extra_claims(
+                {
+                    "https://purl.imsglobal.org/spec/lti/claim/launch_presentation": {
+                        "document_target": hint["document_target"],
+                        "return_url": f"{base}/return",
+                    }
+                }
+            )
         self.set_nrps(f"{base}/memberships/{context['id']}")
 
     def render_launch_form(self, launch_data: dict[str, t.Any], **kwargs: t.Any) -> str:
@@ -161,13 +203,35 @@ class Grades(AssignmentsGradesService):
     peer: Peer
 
     def find_lineitems(self, **kwargs: t.Any) -> t.Any:
-        return {"content": [], "has_next": False}
+        # The container's filters (AGS 2.0 3.2.4): resource_link_id, resource_id, tag.
+        wanted = {
+            "resourceLinkId": kwargs.get("resource_link_id"),
+            "resourceId": kwargs.get("resource_id"),
+            "tag": kwargs.get("tag"),
+        }
+        with self.peer.lock:
+            items = [
+                dict(i)
+                for i in self.peer.lineitems
+                if all(v is None or i.get(k) == v for k, v in wanted.items())
+            ]
+        return {"content": items, "has_next": False}
 
     def find_lineitem(self, line_item_id: str) -> t.Any:
         return {"id": f"{self.peer.base}/lineitems/{line_item_id}", "scoreMaximum": 100}
 
     def create_lineitem(self, creation_data: t.Any) -> t.Any:
-        return creation_data
+        if not isinstance(creation_data, dict) or not creation_data.get("label"):
+            raise LtiException("a line item needs a label")
+        if float(creation_data.get("scoreMaximum") or 0) <= 0:
+            raise LtiException("a line item needs a positive scoreMaximum")
+        with self.peer.lock:
+            item = {
+                **creation_data,
+                "id": f"{self.peer.base}/lineitems/li-{len(self.peer.lineitems) + 1}",
+            }
+            self.peer.lineitems.append(item)
+        return item
 
     def update_lineitem(self, update_data: t.Any) -> t.Any:
         return update_data
@@ -284,6 +348,7 @@ def make_handler(peer: Peer) -> type[BaseHTTPRequestHandler]:
                             "registrations": peer.registrations,
                             "tokens": peer.tokens,
                             "refused": peer.refused,
+                            "lineitems": peer.lineitems,
                         },
                     )
             if path == "/_fail" and method == "POST":
@@ -305,6 +370,8 @@ def make_handler(peer: Peer) -> type[BaseHTTPRequestHandler]:
                     "title": query.get("title", ""),
                     "custom": custom,
                     "target_link_uri": query.get("target_link_uri", ""),
+                    "no_lineitem": query.get("no_lineitem") == "1",
+                    "document_target": query.get("document_target", ""),
                 }
                 conf = self._conf()
                 login = Login(PeerRequest(req), conf)
@@ -312,6 +379,9 @@ def make_handler(peer: Peer) -> type[BaseHTTPRequestHandler]:
                 if peer.hints[hint_id]["target_link_uri"]:
                     login.set_launch_url(peer.hints[hint_id]["target_link_uri"])
                 url = login.initiate_login(peer.hints[hint_id]["user"])
+                if query.get("storage"):
+                    # LTI Platform Storage: name the frame that answers lti.put/get_data.
+                    url += "&" + urlencode({"lti_storage_target": query["storage"]})
                 self.send_response(302)
                 self.send_header("Location", url)
                 self.end_headers()
@@ -345,6 +415,28 @@ def make_handler(peer: Peer) -> type[BaseHTTPRequestHandler]:
                 return self._service_response(
                     grades.handle_resp(grades.handle_update_score, line_item_id=line_item)
                 )
+            if path == "/lineitems":
+                # The line-items container (AGS 2.0 3.2): GET lists (a JSON array, as the
+                # spec says; the library answers a page object), POST makes one (201).
+                conf = self._conf()
+                conf.get_registration()
+                grades = Grades(PeerRequest(req), conf, f"{peer.base}/lineitems")
+                grades.peer = peer
+                if method == "POST":
+                    return self._service_response(grades.handle_resp(grades.handle_create_lineitem))
+                response = grades.handle_resp(grades.handle_get_lineitems)
+                if response.code == 200 and isinstance(response.result, dict):
+                    return self._send(
+                        200,
+                        response.result["content"],
+                        "application/vnd.ims.lis.v2.lineitemcontainer+json",
+                    )
+                return self._service_response(response)
+            if path == "/embed":
+                # A course page of the LMS that embeds the tool in an iframe (Canvas' and
+                # Moodle's "Embed"), answering LTI Platform Storage messages from the tool.
+                src = f"{peer.base}/start?{urlencode(req['get_data'])}"
+                return self._send(200, EMBED_PAGE.replace("__SRC__", html.escape(src)), "text/html")
             if path.startswith("/memberships/") and method == "GET":
                 conf = self._conf()
                 conf.get_registration()
