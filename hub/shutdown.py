@@ -33,6 +33,7 @@ DRAIN_SECONDS = 20.0
 # longest the waves may take whatever the count (within DRAIN_SECONDS: the last wave's
 # sockets still need the time to close). docs/PERFORMANCE.md, rolling restarts.
 DRAIN_RATE = float(os.environ.get("LYCEUM_DRAIN_RATE", 100))
+# deploy/haproxy.cfg marks a stopping process down (and cuts its tunnels) only after this.
 DRAIN_SPREAD_SECONDS = 8.0
 # Time between two waves.
 DRAIN_WAVE_SECONDS = 0.1

@@ -18,9 +18,10 @@ from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, transaction
 from django.db import connection as default_connection
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils.dateparse import parse_datetime
 
-from search.query import ParsedQuery, to_fts5, to_tsquery
+from search.query import WORD_RE, ParsedQuery, to_fts5, to_tsquery
 
 TABLE = "search_searchdocument"
 FTS_TABLE = "search_fts"
@@ -38,22 +39,32 @@ def configs() -> list[str]:
 
 
 # -- schema ---------------------------------------------------------------------------------
+# The source and the container (conversation, forum, course) are two more columns, so a
+# search narrowed to one container is an intersection of match lists inside FTS5 (the
+# words', the source's, the container id's) instead of a walk of the words' whole list
+# checking each row's container. The source is needed too: container ids are per source
+# (conversation 1 and forum 1 are both "1"; in the bench, forum 1 holds 100,000 posts
+# beside conversation 1's 5,000 messages). Typed words are matched in title and body only
+# (``fts5_match``): a number typed never matches a container.
 SQLITE_SCHEMA = [
     f"""CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
-        title, body, content='{TABLE}', content_rowid='id',
+        title, body, source, container_id, content='{TABLE}', content_rowid='id',
         tokenize='unicode61 remove_diacritics 2')""",
     f"""CREATE TRIGGER IF NOT EXISTS search_fts_insert AFTER INSERT ON {TABLE} BEGIN
-        INSERT INTO {FTS_TABLE}(rowid, title, body) VALUES (new.id, new.title, new.body);
+        INSERT INTO {FTS_TABLE}(rowid, title, body, source, container_id)
+        VALUES (new.id, new.title, new.body, new.source, new.container_id);
     END""",
     f"""CREATE TRIGGER IF NOT EXISTS search_fts_delete AFTER DELETE ON {TABLE} BEGIN
-        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body)
-        VALUES ('delete', old.id, old.title, old.body);
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body, source, container_id)
+        VALUES ('delete', old.id, old.title, old.body, old.source, old.container_id);
     END""",
-    f"""CREATE TRIGGER IF NOT EXISTS search_fts_update AFTER UPDATE OF title, body ON {TABLE}
+    f"""CREATE TRIGGER IF NOT EXISTS search_fts_update
+    AFTER UPDATE OF title, body, source, container_id ON {TABLE}
     BEGIN
-        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body)
-        VALUES ('delete', old.id, old.title, old.body);
-        INSERT INTO {FTS_TABLE}(rowid, title, body) VALUES (new.id, new.title, new.body);
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body, source, container_id)
+        VALUES ('delete', old.id, old.title, old.body, old.source, old.container_id);
+        INSERT INTO {FTS_TABLE}(rowid, title, body, source, container_id)
+        VALUES (new.id, new.title, new.body, new.source, new.container_id);
     END""",
 ]
 SQLITE_DROP = [
@@ -119,6 +130,19 @@ def install(connection: Any = default_connection) -> None:
                 cursor.execute(PG_INDEX)
 
 
+def reinstall(connection: Any = default_connection) -> None:
+    """SQLite: recreate the FTS5 table and its triggers with the current schema and index
+    every document again (a schema change of the index: ``CREATE ... IF NOT EXISTS`` would
+    keep the old table). PostgreSQL: ``install``."""
+    if connection.vendor != "sqlite":
+        install(connection)
+        return
+    uninstall(connection)
+    install(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+
+
 def uninstall(connection: Any = default_connection) -> None:
     with connection.cursor() as cursor:
         for statement in {"sqlite": SQLITE_DROP, "postgresql": PG_DROP}.get(connection.vendor, []):
@@ -143,20 +167,54 @@ def _pg_unaccent(connection: Any) -> str:
 # Ranking reads every matching row's index entry: for a word in a third of a million rows
 # that is seconds. Only the most recent matches are ranked (docs/SEARCH.md, *Limits*).
 MAX_CANDIDATES = 2_000
+# PostgreSQL, for a short prefix, a phrase or a search narrowed to one container: the
+# matches are first looked for among the newest RECENT_WINDOW documents the person may read
+# (with their filters), read newest first; when that window holds at least
+# RECENT_MIN_MATCHES of them, or is every such document, the candidates are those.
+# Otherwise the search reads every match as before. A longer prefix (a word being finished)
+# expands to few words: the planner's own plan serves it (the window would cost a rare
+# word ~0.1 s for nothing). docs/SEARCH.md, *Limits*; docs/PERFORMANCE.md, *Search*.
+RECENT_WINDOW = 10_000
+RECENT_MIN_MATCHES = 20
+RECENT_PREFIX_MAX = 5  # letters
 
 
 def _is_pg(documents: QuerySet) -> bool:
     return documents.db == "default" and default_connection.vendor == "postgresql"
 
 
-def matching(documents: QuerySet, parsed: ParsedQuery) -> QuerySet:
+def fts5_match(
+    parsed: ParsedQuery, container_id: int | None = None, sources: tuple[str, ...] = ()
+) -> str:
+    """The FTS5 MATCH of ``parsed``: its words in the title and body columns only, and,
+    for a search narrowed to one container of ``sources``, that container's id and those
+    sources' keys (the caller keeps its own filters: the tokens narrow the read, the
+    filters stay exact)."""
+    match = f"{{title body}} : ({to_fts5(parsed)})"
+    if container_id is not None:
+        match += f' AND container_id : "{int(container_id)}"'
+        # A key is letters and underscores: "forum_post" is the phrase "forum post".
+        keys = [" ".join(WORD_RE.findall(key.lower())) for key in sources]
+        keys = [k for k in keys if k]
+        if keys:
+            match += " AND source : (" + " OR ".join(f'"{k}"' for k in keys) + ")"
+    return match
+
+
+def matching(
+    documents: QuerySet,
+    parsed: ParsedQuery,
+    *,
+    container_id: int | None = None,
+    sources: tuple[str, ...] = (),
+) -> QuerySet:
     """``documents`` that match ``parsed`` (a filter, no ranking)."""
     if _is_pg(documents):
         return documents.extra(where=[_pg_match_sql()], params=_pg_match_params(parsed))
     return documents.extra(
         tables=[FTS_TABLE],
         where=[f"{FTS_TABLE}.rowid = {TABLE}.id", f"{FTS_TABLE} MATCH %s"],
-        params=[to_fts5(parsed)],
+        params=[fts5_match(parsed, container_id, sources)],
     )
 
 
@@ -174,18 +232,36 @@ HIT_COLUMNS = (
 )
 
 
-def hits(documents: QuerySet, parsed: ParsedQuery, *, offset: int, limit: int) -> list[dict]:
+def hits(
+    documents: QuerySet,
+    parsed: ParsedQuery,
+    *,
+    offset: int,
+    limit: int,
+    container_id: int | None = None,
+    sources: tuple[str, ...] = (),
+) -> list[dict]:
     """A page of ``documents`` matching ``parsed``, best first, in one query: the most
     recent ``MAX_CANDIDATES`` matches (early stop: an index read newest first for a common
     word, the full-text index for a rare one), ranked, the page cut, then only its rows
     highlighted and their authors' names joined. Each hit: ``HIT_COLUMNS``, ``rank``,
-    ``title`` and ``snippet`` (engine marks, not escaped), ``author_name``."""
+    ``title`` and ``snippet`` (engine marks, not escaped), ``author_name``.
+    ``container_id``, ``sources``: ``documents`` are narrowed to that container of those
+    sources (a hint for the engine's read, not a filter)."""
     from django.contrib.auth import get_user_model
 
     users = get_user_model()._meta.db_table
     build = _pg_hits_sql if _is_pg(documents) else _sqlite_hits_sql
     try:
-        sql, params = build(documents, parsed, offset=offset, limit=limit, users=users)
+        sql, params = build(
+            documents,
+            parsed,
+            offset=offset,
+            limit=limit,
+            users=users,
+            container_id=container_id,
+            sources=sources,
+        )
     except EmptyResultSet:  # a filter that can match nothing (none())
         return []
     with default_connection.cursor() as cursor:
@@ -193,7 +269,11 @@ def hits(documents: QuerySet, parsed: ParsedQuery, *, offset: int, limit: int) -
         rows = cursor.fetchall()
     from hub.accounts.models import User
 
-    marks = {} if _is_pg(documents) else _sqlite_marks([row[0] for row in rows], parsed)
+    marks = (
+        {}
+        if _is_pg(documents)
+        else _sqlite_marks([row[0] for row in rows], fts5_match(parsed, container_id, sources))
+    )
     out = []
     for row in rows:
         hit = dict(zip(HIT_COLUMNS, row[: len(HIT_COLUMNS)], strict=True))
@@ -237,13 +317,25 @@ def _pg_query_case(parsed: ParsedQuery, column: str) -> tuple[str, list[str]]:
 
 
 def _pg_hits_sql(
-    documents: QuerySet, parsed: ParsedQuery, *, offset: int, limit: int, users: str
+    documents: QuerySet,
+    parsed: ParsedQuery,
+    *,
+    offset: int,
+    limit: int,
+    users: str,
+    container_id: int | None = None,
+    sources: tuple[str, ...] = (),
 ) -> tuple[str, list[Any]]:
     candidates, candidate_params = _compiled(
         matching(documents, parsed)
         .order_by("-created_at", "-id")
         .values(*HIT_COLUMNS, "config", "search_vector")[:MAX_CANDIDATES]
     )
+    short_prefix = parsed.prefix is not None and len(parsed.prefix) <= RECENT_PREFIX_MAX
+    if container_id is not None or short_prefix or parsed.phrases:
+        candidates, candidate_params = _pg_recent_first(
+            documents, parsed, candidates, candidate_params, one_container=container_id is not None
+        )
     rank_query, rank_params = _pg_query_case(parsed, "c.config")
     title_query, title_params = _pg_query_case(parsed, "r.config")
     body_query, body_params = _pg_query_case(parsed, "r.config")
@@ -274,10 +366,80 @@ def _pg_hits_sql(
     return sql, params
 
 
-def _sqlite_hits_sql(
-    documents: QuerySet, parsed: ParsedQuery, *, offset: int, limit: int, users: str
+def _pg_recent_first(
+    documents: QuerySet,
+    parsed: ParsedQuery,
+    every: str,
+    every_params: list[Any],
+    *,
+    one_container: bool = False,
 ) -> tuple[str, list[Any]]:
-    match = to_fts5(parsed)
+    """The candidates read from the newest readable documents first (one statement).
+
+    Why: a prefix expands to many words and a phrase needs each row's positions, so the
+    planner cannot tell how many rows match; at a million rows it may take the full-text
+    index and fetch every match (~20,000 rows for a 4-letter prefix) to keep the newest,
+    or walk the whole table newest first for a rare phrase of common words. A container's
+    filter (one conversation) collides in the statistics with other sources' containers of
+    the same id, and the planner walks the table for its rows. Here the readable documents
+    (permission filters and the person's own, exactly as for ``every``) are read newest
+    first, at most ``RECENT_WINDOW`` of them (behind a LIMIT: the planner cannot push the
+    match into that read, and takes the conversation's own index for a container), the
+    match checked on each, stopping at the cap. That window is kept when it holds at least
+    ``RECENT_MIN_MATCHES`` matches or is every readable document (then it is exact);
+    otherwise ``every`` (all matches, newest ``MAX_CANDIDATES``) is read instead. Either
+    way only documents the person may read are candidates.
+
+    ``one_container``: the window is that container's rows, found by its index and sorted.
+    Ordered by ``created_at`` itself, the planner walks the whole ``created_at`` index
+    newest first instead (EXPLAIN at a million rows: 0.4-1.1 s, 600,000-1,000,000 rows
+    read for a conversation of 5,000): a container id is also another source's container
+    (a forum of the same id holding 100,000 posts), so it believes the conversation's rows
+    are many and near. Extended statistics on (source, container_id) did not change that
+    plan; an order on an expression no index has does."""
+    order = "-created_at"
+    if one_container:
+        order = RawSQL(f"{TABLE}.created_at + interval '0 seconds'", []).desc()
+    window, window_params = _compiled(
+        documents.order_by(order, "-id").values(*HIT_COLUMNS, "config", "search_vector")[
+            :RECENT_WINDOW
+        ]
+    )
+    size, size_params = _compiled(documents.order_by().values("id")[:RECENT_WINDOW])
+    # The window's own rows, aliased as the table: the match condition names its columns so.
+    kept = f"((SELECT count(*) FROM recent) >= %s OR (SELECT count(*) FROM ({size}) AS n) < %s)"
+    kept_params = [RECENT_MIN_MATCHES, *size_params, RECENT_WINDOW]
+    sql = f"""WITH recent AS MATERIALIZED (
+            SELECT * FROM ({window}) AS {TABLE}
+            WHERE {_pg_match_sql()}
+            ORDER BY {TABLE}.created_at DESC, {TABLE}.id DESC
+            LIMIT %s
+        )
+        SELECT * FROM recent WHERE {kept}
+        UNION ALL
+        SELECT * FROM ({every}) AS every WHERE NOT {kept}"""
+    params = [
+        *window_params,
+        *_pg_match_params(parsed),
+        MAX_CANDIDATES,
+        *kept_params,
+        *every_params,
+        *kept_params,
+    ]
+    return sql, params
+
+
+def _sqlite_hits_sql(
+    documents: QuerySet,
+    parsed: ParsedQuery,
+    *,
+    offset: int,
+    limit: int,
+    users: str,
+    container_id: int | None = None,
+    sources: tuple[str, ...] = (),
+) -> tuple[str, list[Any]]:
+    match = fts5_match(parsed, container_id, sources)
     # FTS5 reads a word's matches newest first (ORDER BY rowid DESC: no sort) and stops at
     # the cap: a document's id is the order it was indexed in, so the candidates are the
     # most recently indexed matches. bm25 (lower is better; title x4) is computed in the
@@ -287,7 +449,11 @@ def _sqlite_hits_sql(
             tables=[FTS_TABLE],
             where=[f"{FTS_TABLE}.rowid = {TABLE}.id", f"{FTS_TABLE} MATCH %s"],
             params=[match],
-            select={"rank": f"-bm25({FTS_TABLE}, 4.0, 1.0)", "fts_id": f"{FTS_TABLE}.rowid"},
+            # The source and container columns weigh nothing: filters, not relevance.
+            select={
+                "rank": f"-bm25({FTS_TABLE}, 4.0, 1.0, 0.0, 0.0)",
+                "fts_id": f"{FTS_TABLE}.rowid",
+            },
         )
         .order_by("-fts_id")
         .values(*HIT_COLUMNS, "rank")[:MAX_CANDIDATES]
@@ -303,7 +469,7 @@ def _sqlite_hits_sql(
     return sql, [*candidate_params, limit, offset]
 
 
-def _sqlite_marks(ids: list[int], parsed: ParsedQuery) -> dict[int, tuple[str, str]]:
+def _sqlite_marks(ids: list[int], match: str) -> dict[int, tuple[str, str]]:
     """The page's titles and excerpts, highlighted. FTS5 needs a MATCH for them; asked row
     by row (``rowid = ?``) it reads a common word's whole match list each time, so this
     reads the matches once between the page's lowest and highest ids (FTS5 seeks to a
@@ -324,7 +490,7 @@ def _sqlite_marks(ids: list[int], parsed: ParsedQuery) -> dict[int, tuple[str, s
                 MARK_START,
                 MARK_END,
                 SNIPPET_WORDS,
-                to_fts5(parsed),
+                match,
                 min(ids),
                 max(ids),
                 *ids,

@@ -159,7 +159,16 @@ def search(
         docs = docs.filter(created_at__lt=_day_start(filters.date_to + timedelta(days=1)))
     if filters.has_attachment is not None:
         docs = docs.filter(has_attachment=filters.has_attachment)
-    rows = fulltext.hits(docs, parsed, offset=(page - 1) * page_size, limit=page_size + 1)
+    rows = fulltext.hits(
+        docs,
+        parsed,
+        offset=(page - 1) * page_size,
+        limit=page_size + 1,
+        container_id=filters.where_id,
+        sources=tuple(s.key for s in registry.sources() if s.where == filters.where)
+        if filters.where is not None
+        else (),
+    )
     has_next = len(rows) > page_size
     rows = rows[:page_size]
     documents: dict[int, SearchDocument] = {

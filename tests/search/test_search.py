@@ -347,3 +347,133 @@ def test_a_source_with_a_rule_of_its_own_and_one_with_none(group, learner, learn
         registry.SearchSource(
             key="nothing", where="x", label="x", model=Course, document=None, url=None
         )
+
+
+# -- one conversation, prefixes and phrases: the read newest first --------------------------
+@pytest.fixture
+def two_groups(group, trainer, learner, learner2):
+    """``group`` (learner, learner2) and another one only learner is in."""
+    other = chat.conversation_group_create(creator=trainer, title="Other", members=[learner])
+    return group, other
+
+
+@pytest.mark.parametrize("query", ["pelican", "peli", '"pelican brun"'])
+def test_one_conversation_finds_its_own_messages_only(
+    two_groups, trainer, learner, learner2, find, query
+):
+    group, other = two_groups
+    mine = chat.message_send(sender=learner, conversation=group, body="pelican brun here")
+    chat.message_send(sender=learner, conversation=other, body="pelican brun there")
+    hits = find(learner, query, where="conversation", where_id=group.pk)
+    assert [h.object_id for h in hits] == [mine.pk]
+    assert len(find(learner, query)) == 2
+    # Not a member of the other conversation: its id as a filter finds nothing.
+    assert find(learner2, query, where="conversation", where_id=other.pk) == []
+    chat.member_remove(actor=trainer, conversation=group, user=learner2)
+    assert find(learner2, query, where="conversation", where_id=group.pk) == []
+    assert find(learner2, query) == []
+
+
+def test_a_conversation_id_typed_is_a_word_not_the_conversation(two_groups, learner, find):
+    """The container's id is indexed beside the words (SQLite FTS5): typed, it matches
+    only text."""
+    group, other = two_groups
+    chat.message_send(sender=learner, conversation=group, body="nothing numeric")
+    numbered = chat.message_send(sender=learner, conversation=other, body=f"room {group.pk}")
+    assert [h.object_id for h in find(learner, f"{group.pk} ")] == [numbered.pk]
+    assert find(learner, f"{group.pk} ", where="conversation", where_id=group.pk) == []
+
+
+@pytest.fixture
+def small_window(monkeypatch):
+    """The PostgreSQL read newest first, over a window of 3 readable documents that is
+    kept from 2 matches (SQLite reads every match newest first: the results are all)."""
+    from search import fulltext
+
+    monkeypatch.setattr(fulltext, "RECENT_WINDOW", 3)
+    monkeypatch.setattr(fulltext, "RECENT_MIN_MATCHES", 2)
+
+
+def _is_pg() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+@pytest.mark.parametrize("query", ["peli", '"pelican brun"'])
+def test_a_window_with_enough_matches_is_kept(
+    two_groups, learner, learner2, small_window, find, query
+):
+    group, other = two_groups
+    old = chat.message_send(sender=learner, conversation=group, body="pelican brun old")
+    chat.message_send(sender=learner, conversation=group, body="nothing")
+    new = [
+        chat.message_send(sender=learner, conversation=group, body=f"pelican brun {i}")
+        for i in range(2)
+    ]
+    # Newer, in a conversation learner2 is not in: never a match nor a place in the window.
+    for i in range(3):
+        chat.message_send(sender=learner, conversation=other, body=f"pelican brun x{i}")
+    found = {h.object_id for h in find(learner2, query)}
+    # The window (the 3 newest readable) holds 2 matches: kept, the older one is not read.
+    assert found == ({m.pk for m in new} if _is_pg() else {old.pk, *(m.pk for m in new)})
+
+
+@pytest.mark.parametrize("query", ["peli", '"pelican brun"'])
+def test_a_window_with_too_few_matches_reads_every_match(
+    two_groups, learner, learner2, small_window, find, query
+):
+    group, other = two_groups
+    old = [
+        chat.message_send(sender=learner, conversation=group, body=f"pelican brun {i}")
+        for i in range(3)
+    ]
+    for i in range(2):
+        chat.message_send(sender=learner, conversation=group, body=f"nothing {i}")
+    new = chat.message_send(sender=learner, conversation=group, body="pelican brun new")
+    for i in range(3):
+        chat.message_send(sender=learner, conversation=other, body=f"pelican brun x{i}")
+    # One match among the 3 newest readable: every match is read, others' never.
+    assert {h.object_id for h in find(learner2, query)} == {new.pk, *(m.pk for m in old)}
+    found = find(learner2, query, where="conversation", where_id=group.pk)
+    assert len(found) == 4
+    assert find(learner2, query, where="conversation", where_id=other.pk) == []
+
+
+def test_a_whole_conversation_in_the_window_is_exact(two_groups, learner, small_window, find):
+    """A conversation with fewer documents than the window and fewer matches than the
+    window keeps: its matches, exactly."""
+    _group, other = two_groups
+    only = chat.message_send(sender=learner, conversation=other, body="pelican alone")
+    hits = find(learner, "peli", where="conversation", where_id=other.pk)
+    assert [h.object_id for h in hits] == [only.pk]
+
+
+@pytest.mark.parametrize("query", ["peli", '"pelican brun"', "pelican"])
+def test_a_narrowed_prefix_or_phrase_search_costs_a_few_queries(
+    group, learner, learner2, run_tasks, django_assert_max_num_queries, query
+):
+    for i in range(6):
+        chat.message_send(sender=learner2, conversation=group, body=f"pelican brun {i}")
+    run_tasks()
+    filters = selectors.Filters(where="conversation", where_id=group.pk)
+    selectors.search(user=learner, query=query, filters=filters)  # warm
+    with django_assert_max_num_queries(6):
+        results = selectors.search(user=learner, query=query, filters=filters)
+    assert len(results.hits) == 6
+    with django_assert_max_num_queries(6):
+        assert len(selectors.search(user=learner, query=query).hits) == 6
+
+
+def test_one_forum_finds_its_topics_and_posts_only(forum, group, learner, learner2, find):
+    """Container ids are per source (a forum and a conversation may share one): each
+    narrowed search finds its own source's rows only."""
+    age(learner)
+    thread = forums.thread_create(author=learner, forum=forum, title="Pelican topic", body="x")
+    post = forums.post_create(author=learner2, thread=thread, body="pelican post")
+    chat.message_send(sender=learner, conversation=group, body="pelican message")
+    hits = find(learner2, "pelican", where="forum", where_id=forum.pk)
+    assert sorted(h.source for h in hits) == ["forum_post", "forum_topic"]
+    assert post.pk in {h.object_id for h in hits}
+    hits = find(learner2, "peli", where="conversation", where_id=group.pk)
+    assert [h.source for h in hits] == ["message"]
