@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -901,30 +902,40 @@ def _due_payload(obj: Course | Activity) -> dict[str, Any]:
     }
 
 
-class CourseDueView(APIView):
+class DueDefaultView(APIView):
+    """The one shape of a default due date set over REST (a fixed date or a number of days
+    after each enrolment, the course's editors): a subclass names how it finds its object
+    (``find``, a 404 for what the caller may not see) and the service that sets it
+    (``apply``, given the object as its ``target`` keyword); the body, the validation and
+    the answer are the same."""
+
+    parser_classes = [JSONParser]
+    find: Callable[[Request, int], Course | Activity]
+    apply: Callable[..., Course | Activity]
+    target: str
+
+    @extend_schema(request=DueDefaultSerializer, responses={200: AnyObject})
+    def put(self, request: Request, pk: int) -> Response:
+        obj = type(self).find(request, pk)
+        data = validated(DueDefaultSerializer, request.data)
+        saved = type(self).apply(actor=request.user, **{self.target: obj}, **data)
+        return Response(_due_payload(saved))
+
+
+class CourseDueView(DueDefaultView):
     """The course's default due date of its enrolments (its editors)."""
 
-    parser_classes = [JSONParser]
-
-    @extend_schema(request=DueDefaultSerializer, responses={200: AnyObject})
-    def put(self, request: Request, pk: int) -> Response:
-        course = _course(request, pk)
-        data = validated(DueDefaultSerializer, request.data)
-        course = services.course_due_set(actor=request.user, course=course, **data)
-        return Response(_due_payload(course))
+    find = staticmethod(_course)
+    apply = staticmethod(services.course_due_set)
+    target = "course"
 
 
-class ActivityDueView(APIView):
+class ActivityDueView(DueDefaultView):
     """An activity's due date for everyone enrolled (the course's editors)."""
 
-    parser_classes = [JSONParser]
-
-    @extend_schema(request=DueDefaultSerializer, responses={200: AnyObject})
-    def put(self, request: Request, pk: int) -> Response:
-        activity = _activity(request, pk)
-        data = validated(DueDefaultSerializer, request.data)
-        activity = services.activity_due_set(actor=request.user, activity=activity, **data)
-        return Response(_due_payload(activity))
+    find = staticmethod(_activity)
+    apply = staticmethod(services.activity_due_set)
+    target = "activity"
 
 
 class EnrolmentDueView(APIView):

@@ -1043,11 +1043,9 @@ def attendance_rows(live_class: LiveClass) -> list[dict[str, Any]]:
 
 def present_user_ids(topic: str) -> set[int]:
     """Who is connected to ``topic`` now (the gateway's presence, every process)."""
-    from asgiref.sync import async_to_sync
-
     from hub.realtime import presence
 
-    return {p["id"] for p in async_to_sync(presence.store().present)(topic)}
+    return {p["id"] for p in presence.store().present_now(topic)}
 
 
 # -- home pages (issue 15, frontend/home.py): read-only ----------------------------------------

@@ -276,11 +276,9 @@ def payload_of(notification: Any) -> dict[str, Any]:
 
 
 def _present(topic: str) -> set[int]:
-    from asgiref.sync import async_to_sync
-
     from hub.realtime import presence
 
-    return {p["id"] for p in async_to_sync(presence.store().present)(topic)}
+    return {p["id"] for p in presence.store().present_now(topic)}
 
 
 class _Signer:

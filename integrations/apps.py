@@ -14,3 +14,5 @@ class IntegrationsConfig(AppConfig):
         register_kind("integrations.webhook_disabled", _("Webhook subscriptions I own disabled"))
         for name in sorted({*payloads.EVENT_TYPES, *xapi.LEARNING_EVENTS}):
             events.subscribe(name, services.listener(name))
+        for name in sorted(payloads.MANY_EVENTS):
+            events.subscribe(name, services.many_listener(name))

@@ -27,6 +27,14 @@ EVENT_TYPES: dict[str, str] = {
     "certifications.certificate_issued": WebhookEventType.CERTIFICATE_ISSUED,
 }
 
+# hub.events names that stand for one event per person, emitted once for a whole batch
+# (``user_ids=[...]`` beside the shared rows): the per-person event each becomes, so a person
+# enrolled in bulk (a recertification window opening) gets the same webhook and xAPI
+# statement as one enrolled alone.
+MANY_EVENTS: dict[str, str] = {
+    "classrooms.enrolled_many": "classrooms.enrolled",
+}
+
 # the keyword arguments of those events that are rows, and their models
 REF_MODELS: dict[str, str] = {
     "user": "accounts.User",

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook
 
-from hub.accounts.models import Space
+from hub.accounts.models import Space, User
 from hub.api import RateLimited
 from hub.notify import notify
 from integrations import egress, payloads, selectors, xapi
@@ -74,6 +74,33 @@ def listener(name: str) -> Callable[..., None]:
     return handle
 
 
+def on_many_event(name: str, payload: dict[str, Any]) -> None:
+    """A domain event for a batch of people (``user_ids``, e.g. a recertification window's
+    bulk enrolment): when the space listens, one job fans it out as the per-person event it
+    stands for. The batch pays one ``EXISTS`` and one enqueue, whatever its size."""
+    user_ids = [int(u) for u in payload.get("user_ids") or []]
+    space_id = payloads.space_id_of(payload)
+    if not user_ids or space_id is None or not selectors.space_listens(space_id=space_id):
+        return
+    from integrations.tasks import event_fanout_many_job
+
+    event_fanout_many_job.enqueue(
+        payloads.MANY_EVENTS[name],
+        payloads.refs_of(payload),
+        user_ids,
+        space_id,
+        timezone.now().isoformat(),
+    )
+
+
+def many_listener(name: str) -> Callable[..., None]:
+    def handle(**payload: Any) -> None:
+        on_many_event(name, payload)
+
+    handle.__qualname__ = f"integrations.on_many_event[{name}]"
+    return handle
+
+
 # -- fan-out (background) --------------------------------------------------------------------
 def event_fanout(*, name: str, refs: dict[str, int], space_id: int, occurred_at: str) -> int:
     """Turn one domain event into a delivery per matching subscription (and, for learning
@@ -106,6 +133,71 @@ def event_fanout(*, name: str, refs: dict[str, int], space_id: int, occurred_at:
             statements=statements, space_id=space.pk, user_id=getattr(user, "pk", None)
         )
     return created
+
+
+def event_fanout_many(
+    *, name: str, refs: dict[str, int], user_ids: list[int], space_id: int, occurred_at: str
+) -> int:
+    """``event_fanout`` for each of ``user_ids`` at once: per person the webhook message and
+    the xAPI statements the single event ``name`` would make (the same payloads, so a
+    receiver cannot tell a bulk enrolment from single ones), built from one load of the
+    people and stored in bulk. Returns how many deliveries were created."""
+    space = Space.objects.filter(pk=space_id).first()
+    if space is None:
+        return 0
+    shared = payloads.load(refs)
+    users = list(User.objects.filter(pk__in=user_ids).order_by("pk"))
+    event_type = payloads.EVENT_TYPES.get(name)
+    created = 0
+    if event_type:
+        endpoints = [
+            e
+            for e in WebhookEndpoint.objects.filter(space=space, is_active=True)
+            if event_type in e.event_types
+        ]
+        if endpoints:
+            bodies = [
+                {
+                    "type": str(event_type),
+                    "timestamp": occurred_at,
+                    "data": payloads.data_of({**shared, "user": user}, space),
+                }
+                for user in users
+            ]
+            created = len(
+                _deliveries_create_many(endpoints=endpoints, event_type=event_type, bodies=bodies)
+            )
+    if xapi.stores_for(space.pk):
+        statements, owners = [], {}
+        for user in users:
+            for statement in xapi.statements_for(
+                name=name, objects={**shared, "user": user}, space=space, occurred_at=occurred_at
+            ):
+                statements.append(statement)
+                owners[statement["id"]] = user.pk
+        xapi.statements_store(
+            statements=statements, space_id=space.pk, user_id=None, user_ids=owners
+        )
+    return created
+
+
+@transaction.atomic
+def _deliveries_create_many(
+    *, endpoints: list[WebhookEndpoint], event_type: str, bodies: list[dict[str, Any]]
+) -> list[WebhookDelivery]:
+    """A message per body (one id across its endpoints, as ``_deliveries_create``), the
+    rows in one insert; each delivery its own job (its own tries and back-off)."""
+    rows = []
+    for body in bodies:
+        message_id = f"msg_{uuid.uuid4().hex}"
+        rows += [
+            WebhookDelivery(endpoint=e, message_id=message_id, event_type=event_type, payload=body)
+            for e in endpoints
+        ]
+    deliveries = WebhookDelivery.objects.bulk_create(rows, batch_size=1000)
+    for d in deliveries:
+        _enqueue_delivery(d.pk)
+    return deliveries
 
 
 @transaction.atomic

@@ -13,6 +13,17 @@ def event_fanout_job(name: str, refs: dict, space_id: int, occurred_at: str) -> 
 
 
 @task()
+def event_fanout_many_job(
+    name: str, refs: dict, user_ids: list, space_id: int, occurred_at: str
+) -> int:
+    from integrations.services import event_fanout_many
+
+    return event_fanout_many(
+        name=name, refs=refs, user_ids=user_ids, space_id=space_id, occurred_at=occurred_at
+    )
+
+
+@task()
 def webhook_deliver_job(delivery_id: int) -> str:
     from integrations.services import webhook_deliver
 

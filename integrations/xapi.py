@@ -275,9 +275,12 @@ def statements_store(
     space_id: int | None,
     user_id: int | None,
     source: str = StatementSource.LYCEUM,
+    user_ids: dict[str, int] | None = None,
 ) -> list[Statement]:
     """Keep the statements and queue them for every store of the space (once each: a
-    statement id seen before is not stored or queued again)."""
+    statement id seen before is not stored or queued again). Each is the person's
+    ``user_id``, or, for statements of many people stored at once, ``user_ids[<its id>]``."""
+    owners = user_ids or {}
     if not statements:
         return []
     ids = [uuid.UUID(s["id"]) for s in statements]
@@ -286,7 +289,7 @@ def statements_store(
         Statement(
             id=uuid.UUID(s["id"]),
             space_id=space_id,
-            user_id=user_id,
+            user_id=owners.get(s["id"], user_id),
             verb=s["verb"]["id"][:200],
             object_id=str(s["object"].get("id", ""))[:500],
             data=s,

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -526,7 +525,7 @@ def _message_store(
         "attachments": linked,
     }
     # Built once: the event's frame is encoded from it here, and the sender's ack reuses it.
-    message.created_payload = selectors.message_payload(message)
+    message.created_payload = realtime.Encoded(selectors.message_payload(message))
     realtime.publish(
         conversation.topic, ConversationEvent.Type.CREATED, message.created_payload, id=message.id
     )
@@ -974,7 +973,7 @@ def present_user_ids(topic: str) -> set[int]:
     """Who has a socket subscribed to ``topic`` right now (is looking at it)."""
     from hub.realtime import presence
 
-    return {p["id"] for p in async_to_sync(presence.store().present)(topic)}
+    return {p["id"] for p in presence.store().present_now(topic)}
 
 
 def _notify_pending_key(conversation_id: int) -> str:
@@ -991,18 +990,28 @@ def schedule_notifications(conversation_id: int) -> None:
     fast a conversation talks, it costs one job per ``NOTIFY_DELAY_SECONDS``, not one per
     message.
 
-    The job is due after the delay, so messages sent meanwhile join it; while this process
-    knows its own job is still waiting, it skips even the cache round trip (docs/
-    PERFORMANCE.md, Chat). A quarter of the delay is left as a margin for the worker's clock.
+    The job is due after the delay, so messages sent meanwhile join it. The pending key
+    holds the time the job is due: a process that queued the job, or that found one queued
+    by another process (one more round trip to read when it is due), skips even the cache
+    round trip on every message until then, since the job cannot start before it is due
+    and covers every message committed before it starts (docs/PERFORMANCE.md, Chat). A
+    quarter of the delay is left as a margin for the clocks of the processes.
     """
     from messaging.tasks import notify_new_messages_job
 
     now = time.monotonic()
     if _job_waiting_until.get(conversation_id, 0.0) > now:
         return
+    delay = float(selectors.limits()["NOTIFY_DELAY_SECONDS"])
+    due = time.time() + delay
+    key = _notify_pending_key(conversation_id)
     # The timeout only matters if the job is lost: a later message queues a new one.
     try:
-        first = cache.add(_notify_pending_key(conversation_id), True, timeout=60)
+        first = cache.add(key, due, timeout=60)
+        if not first and delay > 0:
+            queued_due = cache.get(key)
+            if isinstance(queued_due, float):  # gone meanwhile (the job started): None
+                _job_waiting(conversation_id, now + (queued_due - time.time()) - delay * 0.25)
     except Exception as exc:
         if not is_outage(exc):
             raise
@@ -1012,17 +1021,25 @@ def schedule_notifications(conversation_id: int) -> None:
         first = True
     if not first:
         return
-    delay = float(selectors.limits()["NOTIFY_DELAY_SECONDS"])
     job = notify_new_messages_job
     if delay > 0:
         job = job.using(run_after=timezone.now() + timedelta(seconds=delay))
-        if len(_job_waiting_until) > 10_000:  # forget conversations long quiet
-            # A copy first: sends on other threads may add keys meanwhile.
-            for key, until in list(_job_waiting_until.items()):
-                if until <= now:
-                    _job_waiting_until.pop(key, None)
-        _job_waiting_until[conversation_id] = now + delay * 0.75
+        _job_waiting(conversation_id, now + delay * 0.75)
     job.enqueue(conversation_id)
+
+
+def _job_waiting(conversation_id: int, until: float) -> None:
+    """Remember that a notification job of the conversation cannot start before ``until``
+    (monotonic time)."""
+    now = time.monotonic()
+    if until <= now:
+        return
+    if len(_job_waiting_until) > 10_000:  # forget conversations long quiet
+        # A copy first: sends on other threads may add keys meanwhile.
+        for key, when in list(_job_waiting_until.items()):
+            if when <= now:
+                _job_waiting_until.pop(key, None)
+    _job_waiting_until[conversation_id] = until
 
 
 def notify_new_messages(*, conversation_id: int) -> int:

@@ -264,6 +264,7 @@ def path_assign(
     if restarted:
         for assignment in restarted:
             _publish_progress(assignment, done=set())
+        _publish_cycles(restarted)
         notify(
             recipients=[a.user for a in restarted],
             kind="path_assigned",
@@ -420,6 +421,19 @@ def _start_cycles(
     )
 
 
+def _publish_cycles(assignments: list[PathAssignment]) -> None:
+    """Tell each person a new cycle of a path of theirs opened (an assignment made again, a
+    recertification window), on their own topic: their "My learning paths" page redraws
+    that path's card (cycle, 0 %, past cycles) without a reload. No query (the payload is
+    the row's own fields), so a bulk window stays set-based."""
+    for assignment in assignments:
+        realtime.publish(
+            f"hub.user.{assignment.user_id}",
+            "paths.cycle",
+            selectors.assignment_payload(assignment),
+        )
+
+
 def _path_courses(items: list[PathItem]) -> list[Course]:
     return list(
         {
@@ -469,6 +483,8 @@ def path_assign_for_recertification(
     # Those just created (or already started at this very instant) are in a fresh cycle.
     older = [a for a in assignments if a.cycle_started_at is None or a.cycle_started_at < now]
     _start_cycles(older, now=now, reason=CycleReason.RECERTIFICATION, due=dues)
+    # Everyone's path is in a fresh cycle now: the restarted ones and those just assigned.
+    _publish_cycles(assignments)
     items = selectors.items_of(path)
     for course in _path_courses(items):
         trainer = course.trainers.first()

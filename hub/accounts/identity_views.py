@@ -197,7 +197,9 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     def dispatch(self, *args: Any, **kwargs: Any) -> HttpResponse:
         response = super().dispatch(*args, **kwargs)
         if not self.validlink and response.status_code == 200:
-            audit.record(action="accounts.password_reset_bad_link", request=self.request)
+            # Recorded when acted on (POST), never for a page merely shown (no write on GET).
+            if self.request.method == "POST":
+                audit.record(action="accounts.password_reset_bad_link", request=self.request)
             response.status_code = 400
         return response
 
@@ -339,7 +341,11 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     ):
         return _too_many(request, "invitation")
     try:
-        invitation = lifecycle.invitation_for_token(token=token, request=request)
+        # Showing the page (GET) changes nothing, not even the audit log: a refused
+        # attempt is recorded when it is acted on (POST, rate-limited above).
+        invitation = lifecycle.invitation_for_token(
+            token=token, request=request, record=request.method == "POST"
+        )
     except ValidationError as exc:
         return _message(request, _("Invitation"), exc.messages[0], 400)
     signed_in = request.user.is_authenticated

@@ -264,23 +264,35 @@ def invitation_create(
     return invitation, link
 
 
-def invitation_for_token(*, token: str, request: Any = None) -> Invitation:
+def invitation_for_token(*, token: str, request: Any = None, record: bool = True) -> Invitation:
     """The invitation a link stands for, or a clear ValidationError (unknown, used,
-    withdrawn, expired)."""
+    withdrawn, expired). A refused attempt is written to the audit log only with ``record``:
+    a page that merely shows the link (GET) passes ``record=False`` and writes nothing."""
     invitation = (
         Invitation.objects.select_related("space").filter(token_hash=_hash(token or "")).first()
     )
+
+    def refuse(message: str, action: str | None, target: Any = None) -> ValidationError:
+        if record and action:
+            audit.record(action=action, target=target, request=request)
+        return ValidationError(message)
+
     if invitation is None:
-        audit.record(action="accounts.invitation_invalid", request=request)
-        raise ValidationError(_("This invitation link is not valid."))
+        raise refuse(_("This invitation link is not valid."), "accounts.invitation_invalid")
     if invitation.accepted_at is not None:
-        audit.record(action="accounts.invitation_replayed", target=invitation, request=request)
-        raise ValidationError(_("This invitation was already accepted. Log in instead."))
+        raise refuse(
+            _("This invitation was already accepted. Log in instead."),
+            "accounts.invitation_replayed",
+            invitation,
+        )
     if invitation.revoked_at is not None:
-        raise ValidationError(_("This invitation was withdrawn."))
+        raise refuse(_("This invitation was withdrawn."), None)
     if invitation.expires_at <= timezone.now():
-        audit.record(action="accounts.invitation_expired", target=invitation, request=request)
-        raise ValidationError(_("This invitation has expired. Ask for a new one."))
+        raise refuse(
+            _("This invitation has expired. Ask for a new one."),
+            "accounts.invitation_expired",
+            invitation,
+        )
     return invitation
 
 

@@ -33,7 +33,7 @@ from hub.realtime import presence
 from hub.realtime.admission import Overloaded, Ticket, admission
 from hub.realtime.errors import GatewayError
 from hub.realtime.fanout import get_fanout
-from hub.realtime.publishing import apublish, encode, sockets_group
+from hub.realtime.publishing import apublish, encode, sockets_group, with_data
 from hub.realtime.registry import (
     ActionSpec,
     Event,
@@ -259,7 +259,7 @@ class Connection:
         self.writer.write(OutgoingFrame(text))
 
     def reply(self, ref: Any, data: dict[str, Any] | None = None) -> None:
-        self.write(encode({"op": "ok", "ref": ref, "data": data or {}}))
+        self.write(with_data({"op": "ok", "ref": ref}, data or {}))
 
     async def handle(self, text: str | None, data: bytes | None) -> None:
         ref = None

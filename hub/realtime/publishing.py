@@ -36,12 +36,33 @@ def encode(frame: dict[str, Any]) -> str:
     return json.dumps(frame, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False)
 
 
+class Encoded(dict):
+    """An event's data together with its JSON text, encoded once.
+
+    The event frame and the acting socket's ``ok`` reply (a chat message's payload is
+    both) splice the same text instead of encoding the data twice. Not to be changed
+    after it is built: the text would no longer match.
+    """
+
+    __slots__ = ("json",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__(data)
+        self.json = encode(data)
+
+
+def with_data(head: dict[str, Any], data: dict[str, Any]) -> str:
+    """``encode(head | {"data": data})``, reusing ``data``'s text when it has one."""
+    if isinstance(data, Encoded):
+        return f'{encode(head)[:-1]},"data":{data.json}}}'
+    return encode({**head, "data": data})
+
+
 def event_frame(topic: str, type: str, data: dict[str, Any], id: int | None = None) -> str:
     frame: dict[str, Any] = {"op": "event", "topic": topic, "type": type}
     if id is not None:
         frame["id"] = id
-    frame["data"] = data
-    return encode(frame)
+    return with_data(frame, data)
 
 
 def layer_message(topic: str, text: str, id: int | None) -> dict[str, Any]:

@@ -51,11 +51,17 @@ def test_password_reset_by_email_once(client, learner):
     assert done.status_code == 302
     learner.refresh_from_db()
     assert learner.check_password("N3w-pass-phrase!")
-    # Replayed: the token was bound to the old password.
+    # Replayed: the token was bound to the old password. Shown (GET): refused, nothing
+    # written; acted on (POST): refused and recorded.
     again = client.get(path, follow=True)
     assert again.status_code == 400 and not again.context["validlink"]
     assert Entry.objects.filter(action="accounts.password_reset_done").exists()
-    assert Entry.objects.filter(action="accounts.password_reset_bad_link").exists()
+    assert not Entry.objects.filter(action="accounts.password_reset_bad_link").exists()
+    fields = {"new_password1": "Other-pass-phrase!", "new_password2": "Other-pass-phrase!"}
+    assert client.post(path, fields).status_code == 400
+    assert Entry.objects.filter(action="accounts.password_reset_bad_link").count() == 1
+    learner.refresh_from_db()
+    assert learner.check_password("N3w-pass-phrase!")
 
 
 def test_password_reset_unknown_address_says_the_same(client, learner):
@@ -174,11 +180,22 @@ def test_invitation_bad_input(client, learner, coordinator, admin_user, space):
         expires_at=timezone.now() - datetime.timedelta(seconds=1)
     )
     client.logout()
+    # Shown (GET): refused with the reason, and nothing written (not even the audit log).
+    before = Entry.objects.count()
     response = client.get(path_of(link))
     assert response.status_code == 400 and "expired" in response.content.decode()
     response = client.get(reverse("invitation-accept", args=["made-up-token"]))
     assert response.status_code == 400 and "not valid" in response.content.decode()
-    assert Entry.objects.filter(action="accounts.invitation_expired").exists()
+    assert Entry.objects.count() == before
+    # Acted on (POST): refused and recorded.
+    account = {"username": "late", "password": "A-long-pass-phrase-9"}
+    response = client.post(path_of(link), account)
+    assert response.status_code == 400 and "expired" in response.content.decode()
+    response = client.post(reverse("invitation-accept", args=["made-up-token"]), account)
+    assert response.status_code == 400 and "not valid" in response.content.decode()
+    assert Entry.objects.filter(action="accounts.invitation_expired").count() == 1
+    assert Entry.objects.filter(action="accounts.invitation_invalid").count() == 1
+    assert not User.objects.filter(username="late").exists()
 
 
 # -- sign-up -----------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def test_login_logout_and_failures_are_recorded(client, learner):
 def test_audit_page_is_for_admins_only(client, learner, admin_user):
     client.force_login(learner)
     assert client.get(reverse("audit-log")).status_code == 403
-    assert client.get(reverse("audit-csv")).status_code == 403
+    assert client.post(reverse("audit-csv")).status_code == 403
     client.force_login(admin_user)
     assert client.get(reverse("audit-log")).status_code == 200
 
@@ -86,14 +86,21 @@ def test_filters_and_csv(client, learner, learner2, admin_user):
     page = client.get(reverse("audit-log"), {"ip": "not-an-ip", "since": "yesterday"})
     assert page.status_code == 200 and not page.context["page"].object_list
 
-    response = client.get(reverse("audit-csv"), {"action": "forums."})
+    # The export is a POST (it is recorded): a GET is refused and writes nothing.
+    before = Entry.objects.count()
+    assert client.get(reverse("audit-csv"), {"action": "forums."}).status_code == 405
+    assert Entry.objects.count() == before
+    page = client.get(reverse("audit-log"), {"action": "forums."})
+    assert b'<input type="hidden" name="action" value="forums.">' in page.content
+    response = client.post(reverse("audit-csv"), {"action": "forums."})
     assert response["Content-Type"].startswith("text/csv")
     table = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert table[0][:3] == ["at", "action", "actor"]
     assert len(table) == 2 and table[1][1] == "forums.post_hidden"
     assert table[1][5] == "'=HYPERLINK()"  # not run as a formula by a spreadsheet
-    # The export is itself recorded.
-    assert Entry.objects.filter(action="audit.exported", actor=admin_user).exists()
+    # The export is itself recorded, with its filters.
+    exported = Entry.objects.get(action="audit.exported", actor=admin_user)
+    assert exported.details == {"action": "forums."}
 
 
 def test_retention_prunes_old_rows(settings, learner):

@@ -258,3 +258,79 @@ def test_two_passes_at_once(f, coordinator, space):
     assert set(PathAssignment.objects.values_list("cycle", flat=True)) == {1}
     assert Notification.objects.filter(verb__contains="recertify").count() == 32
     assert Award.objects.filter(state=State.RECERTIFYING).count() == 32
+
+
+def test_window_enrolments_reach_webhooks_and_xapi_per_person(
+    f, coordinator, space, trainer, commit, run_tasks, receiver
+):
+    """The window's bulk enrolments in the recertification path's course: each person gets
+    the ``course.enrolled`` webhook and the xAPI "registered" statement a single enrolment
+    sends, and the batch pays the same for them (one EXISTS and one job) at 10 or 150."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from integrations import services as integrations_services
+    from integrations.models import LearningRecordStore, Statement, WebhookDelivery
+
+    ContentType.objects.get_for_model(f.cert)
+    refresher = f.recert.items.get().course
+    classrooms_services.enrolment_create(actor=trainer, user=trainer, course=refresher)
+    commit()  # the set-up's events went out before anyone listened
+    endpoint = integrations_services.endpoint_create(
+        actor=coordinator, space=space, url=receiver.url, event_types=["course.enrolled"]
+    )
+    receiver.secret = endpoint.secret
+    LearningRecordStore.objects.create(space=space, name="LRS", endpoint="http://127.0.0.1:9/")
+    commit()
+    run_tasks()
+    receiver.received.clear()
+
+    def window(found):
+        issue(coordinator, f.cert, found)
+        commit()
+        at = Award.objects.filter(state=State.CERTIFIED).first().expires_at - timedelta(days=30)
+        with CaptureQueriesContext(connection) as ctx:
+            assert services.sweep(now=at)["expiring"] == len(found)
+            commit()  # the events' listeners run after the batch's commit
+        # The integrations' own: their EXISTS and their job (the notices have jobs too).
+        return [q["sql"] for q in ctx.captured_queries if "integrations" in q["sql"]]
+
+    first, second = people(space, 10), people(space, 150)
+    few, many = window(first), window(second)
+    assert len(many) == len(few) == 2, many  # the space listens: EXISTS, then one job
+    run_tasks()
+    assert not receiver.rejected
+    enrolled = [
+        m["data"]["data"]
+        for m in receiver.received
+        if m["data"]["type"] == "course.enrolled"
+        and m["data"]["data"]["course"]["id"] == refresher.pk
+    ]
+    everyone = sorted(p.pk for p in first + second)
+    assert sorted(d["user"]["id"] for d in enrolled) == everyone
+    assert {d["space"]["slug"] for d in enrolled} == {space.slug}
+    # One message each: one id per person.
+    ids = [m["headers"]["webhook-id"] for m in receiver.received]
+    assert len(set(ids)) == len(ids)
+    registered = Statement.objects.filter(
+        verb__endswith="/registered", object_id__endswith=refresher.get_absolute_url()
+    )
+    assert sorted(registered.values_list("user_id", flat=True)) == everyone
+    statement = registered.get(user_id=second[0].pk).data
+    assert statement["actor"]["account"]["name"] == str(second[0].pk)
+    assert WebhookDelivery.objects.filter(event_type="course.enrolled").count() == 160
+
+
+def test_a_window_pushes_the_new_cycle_to_each_person(f, clock, commit, published, learner):
+    """A recertification window: ``paths.cycle`` on each person's own topic (their path page
+    redraws live), for someone new to the path and someone already in it alike."""
+    view(learner, f.lesson)
+    commit()
+    leo = Award.objects.get(user=learner)
+    published()
+    clock.now = leo.expires_at - timedelta(days=30)
+    services.sweep(now=clock.now)
+    (event,) = [e for e in published() if e.type == "paths.cycle"]
+    assert event.topic == f"hub.user.{learner.pk}"
+    assert (event.data["path"], event.data["progress"]) == (f.recert.pk, 0)
+    assert event.data["cycle_started_at"] == clock.now.isoformat()

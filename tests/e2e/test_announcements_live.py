@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
+from tests.e2e.live import subscribed
+
 pytestmark = pytest.mark.e2e
 
 BELL = "[data-testid=bell-count]"
@@ -36,8 +38,8 @@ def post_announcement(page: Page, title: str, body: str = "See you in class.") -
 
 
 def wait_until_subscribed(page: Page) -> None:
-    """The shell's socket is open (its subscription goes out on open)."""
-    page.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    """The shell's socket is open and its subscription answered (tests/e2e/live.py)."""
+    subscribed(page)
 
 
 def test_learner_sees_announcement_without_reload(login) -> None:

@@ -12,6 +12,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from tests.e2e.live import subscribed
+
 pytestmark = pytest.mark.e2e
 
 
@@ -27,7 +29,7 @@ def test_a_published_post_reaches_another_members_feed_live(login) -> None:
     reader.goto("/")
     panel = reader.locator("[data-testid=panel-blogs]")
     expect(panel).to_be_visible()
-    reader.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    subscribed(reader)
     reader.evaluate("() => { window.__sameDocument = true; }")
 
     author = login("learner")
@@ -69,10 +71,10 @@ def test_a_published_post_reaches_another_members_feed_live(login) -> None:
     assert reader.evaluate("() => window.__sameDocument === true")
     reader.locator("[data-testid=panel-blogs] a", has_text=title).click()
     expect(reader.locator("[data-testid=blog-post] h1")).to_have_text(title)
-    reader.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    subscribed(reader)
 
     # The author, on the post, sees the reader's comment arrive.
-    author.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    subscribed(author)
     reader.locator("#comment-body").fill("Thanks for sharing")
     reader.locator("[data-testid=comment-form] button[type=submit]").click()
     expect(author.locator("[data-testid=comments]")).to_contain_text("Thanks for sharing")

@@ -11,6 +11,8 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.live import subscribed
+
 pytestmark = pytest.mark.e2e
 
 
@@ -18,7 +20,7 @@ def open_conversation(page: Page, title: str) -> None:
     page.goto("/chat/")
     page.locator("[data-testid=conversation-list] a", has_text=title).click()
     expect(page).to_have_url(re.compile(r"/chat/\d+/$"))
-    page.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    subscribed(page)
 
 
 def test_reply_in_a_thread_seen_live_by_the_other_person(login) -> None:

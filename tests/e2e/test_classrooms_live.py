@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.live import subscribed
+
 pytestmark = pytest.mark.e2e
 
 COURSE = "Workplace safety"
@@ -27,7 +29,7 @@ def test_trainer_grid_updates_live_when_learner_completes_a_lesson(login) -> Non
     open_course(trainer)
     trainer.click("[data-testid=progress-link]")
     expect(trainer).to_have_url(re.compile(r"/courses/\d+/progress/$"))
-    trainer.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    subscribed(trainer)
     trainer.evaluate("() => { window.__sameDocument = true; }")
     grid = trainer.locator("[data-testid=progress-grid]")
     row = grid.locator("tr[data-user]", has_text="Leo Learner")
@@ -79,7 +81,7 @@ def test_manager_team_view_updates_live(login) -> None:
     manager = login("manager")
     learner = login("learner")
     manager.goto("/team/progress/")
-    manager.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    subscribed(manager)
     row = manager.locator("[data-testid=team-table] tr", has_text="Leo Learner").filter(
         has_text="Consultative selling"
     )
@@ -100,7 +102,7 @@ def test_grid_gains_a_row_live_when_someone_is_enrolled(login) -> None:
         page.goto("/courses/")
         page.get_by_role("link", name="Consultative selling").first.click()
         page.click("[data-testid=progress-link]")
-    watching.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    subscribed(watching)
     rows = watching.locator("[data-testid=progress-grid] tbody tr")
     before = rows.count()
     acting.select_option("#enrol-user", label="Colette Coordinator")
@@ -155,7 +157,7 @@ def test_grid_quiz_cell_shows_the_passing_score_live(login, lyceum_server) -> No
 
     trainer = login("trainer")
     trainer.goto(f"/courses/{course['id']}/progress/")
-    trainer.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    subscribed(trainer)
     grid = trainer.locator("[data-testid=progress-grid]")
     headers = grid.locator("thead th")
     titles = [headers.nth(i).get_attribute("title") for i in range(headers.count())]

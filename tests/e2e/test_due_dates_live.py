@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.live import subscribed
 from tests.live_server import api, api_token
 
 pytestmark = pytest.mark.e2e
@@ -31,10 +32,7 @@ def test_overdue_course_appears_on_the_manager_home_live(login, lyceum_server) -
     expect(card.locator("[data-testid=overdue-enrolment]")).to_have_count(0)
     # Connected is not subscribed: the team topic's `sub` must be answered before the change
     # (its events are live-only), so wait until no request of the socket is outstanding.
-    page.wait_for_function(
-        "() => window.Lyceum && window.Lyceum.realtime.connected === true"
-        " && window.Lyceum.realtime.pending.size === 0"
-    )
+    subscribed(page)
     page.evaluate("() => { window.__sameDocument = true; }")
 
     path = f"/api/v1/enrolments/{enrolment['id']}/due/"

@@ -12,6 +12,8 @@ import os
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.live import subscribed
+
 pytestmark = pytest.mark.e2e
 
 # Set at import (collection), before the session's live server starts.
@@ -22,7 +24,7 @@ os.environ.setdefault("LYCEUM_DUEL_REVEAL_SECONDS", "1")
 
 
 def connected(page: Page) -> None:
-    page.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    subscribed(page)
 
 
 def answer(page: Page, number: int, count: int) -> None:

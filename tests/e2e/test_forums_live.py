@@ -9,6 +9,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.live import subscribed
 from tests.forums.xss import PAYLOADS
 from tests.live_server import api, api_token
 
@@ -23,7 +24,7 @@ def open_thread(page: Page, title: str = THREAD) -> None:
     page.get_by_role("link", name="Community lounge").click()
     page.get_by_role("link", name=title).click()
     expect(page.locator("[data-testid=thread-title]")).to_have_text(title)
-    page.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    subscribed(page)
     page.evaluate("() => { window.__sameDocument = true; }")
 
 

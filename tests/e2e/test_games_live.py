@@ -15,6 +15,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from websockets.asyncio.client import connect
 
+from tests.e2e.live import subscribed
+
 pytestmark = pytest.mark.e2e
 
 WS_PLAYERS = 8
@@ -52,7 +54,7 @@ print(json.dumps(out))
 
 
 def connected(page: Page) -> None:
-    page.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    subscribed(page)
 
 
 class SocketPlayers:

@@ -10,6 +10,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.live import subscribed
+
 pytestmark = pytest.mark.e2e
 
 COURSE = "Consultative selling"
@@ -21,7 +23,7 @@ def test_grading_flow(login) -> None:
     leo = login("learner")
 
     trainer.goto("/grading/")
-    trainer.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    subscribed(trainer)
     row = trainer.locator("[data-testid=queue-counts] tr[data-course]", has_text=COURSE)
     pending = row.locator(".pending")
     before = int(pending.text_content() or "0")

@@ -10,6 +10,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.live import subscribed
 from tests.live_server import api, api_token
 
 pytestmark = pytest.mark.e2e
@@ -48,7 +49,7 @@ def test_a_seat_offer_appears_on_the_home_page_live(login, lyceum_server) -> Non
     page.goto("/")
     waiting = page.locator("[data-testid=waiting-position]", has_text=title)
     expect(waiting).to_contain_text("Position 1")
-    page.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    subscribed(page)
     page.evaluate("() => { window.__sameDocument = true; }")
 
     assert api(url, "POST", path + "cancel/", token=leo, body={})[0] == 200

@@ -9,6 +9,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.live import subscribed
 from tests.live_server import api, api_token
 
 pytestmark = pytest.mark.e2e
@@ -42,11 +43,11 @@ def test_a_new_level_shows_live_on_home_and_profile(login, lyceum_server) -> Non
     try:
         home = login("learner2")
         home.goto("/")
-        home.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+        subscribed(home)
         expect(home.get_by_test_id("level-chip")).to_contain_text("Seed")
         leo = login("learner")
         leo.goto(f"/people/{lina_id}/")
-        leo.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+        subscribed(leo)
         expect(leo.get_by_test_id("level-chip")).to_contain_text("Seed")
         leo.evaluate("() => { window.__sameDocument = true; }")
 

@@ -9,6 +9,8 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.live import subscribed
+
 pytestmark = pytest.mark.e2e
 
 
@@ -16,7 +18,7 @@ def open_conversation(page: Page, title: str) -> None:
     page.goto("/chat/")
     page.locator("[data-testid=conversation-list] a", has_text=title).click()
     expect(page).to_have_url(re.compile(r"/chat/\d+/$"))
-    page.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    subscribed(page)
 
 
 def test_two_people_chat_and_the_sender_sees_the_read_receipt(login) -> None:
@@ -47,7 +49,7 @@ def test_unread_badge_moves_live_in_the_navigation(login) -> None:
     lina = login("learner2")
     lina.goto("/")
     lina.wait_for_function("() => window.Lyceum && window.Lyceum.chatNav")
-    lina.wait_for_function("() => window.Lyceum.realtime.connected === true")
+    subscribed(lina)
     badge = lina.locator("[data-testid=chat-unread]")
     before = int(badge.text_content() or "0")
     leo = login("learner")

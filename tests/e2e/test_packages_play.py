@@ -16,6 +16,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.live import subscribed
 from tests.integrations.scorm_builders import hostile_package, scorm12_package, scorm2004_package
 
 pytestmark = pytest.mark.e2e
@@ -64,7 +65,7 @@ def open_player(learner: Page, activity_url: str) -> None:
 
 def grid_cell(trainer: Page, course: int, title: str):
     trainer.goto(f"/courses/{course}/progress/")
-    trainer.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    subscribed(trainer)
     grid = trainer.locator("[data-testid=progress-grid]")
     headers = grid.locator("thead th")
     titles = [headers.nth(i).get_attribute("title") for i in range(headers.count())]

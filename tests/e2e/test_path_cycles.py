@@ -1,7 +1,7 @@
 """A learning path assigned again after completion, in Chromium: Leo completes a one-lesson
-path, the trainer assigns it again with "again" (REST), and Leo's "My learning paths" shows
-cycle 2 from 0 % with the past cycle in its history, the lesson not done in this cycle;
-opening the lesson again completes the new cycle."""
+path, the trainer assigns it again with "again" (REST) while Leo's "My learning paths" is
+open, and the page shows cycle 2 from 0 % with the past cycle in its history, the lesson not
+done in this cycle, live (no reload); opening the lesson again completes the new cycle."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.live import subscribed
 from tests.live_server import api, api_token
 
 pytestmark = pytest.mark.e2e
@@ -63,6 +64,9 @@ def test_a_new_cycle_on_the_learners_path_page(login, lyceum_server) -> None:
     card = leo.locator(f'[data-testid=my-path][data-path="{path["id"]}"]')
     expect(card.locator("[data-testid=path-done]")).to_be_visible()
     expect(card.locator("[data-testid=path-cycle]")).to_have_count(0)
+    # The new cycle's event is live-only: the page's subscriptions answered first.
+    subscribed(leo)
+    leo.evaluate("() => { window.__sameDocument = true; }")
 
     status, body = api(
         url,
@@ -72,7 +76,6 @@ def test_a_new_cycle_on_the_learners_path_page(login, lyceum_server) -> None:
         body={**assign, "again": True},
     )
     assert status == 201 and body[0]["cycle"] == 2, body
-    leo.goto("/paths/")
     expect(card.locator("[data-testid=path-cycle]")).to_contain_text("Cycle 2")
     expect(card.locator("[data-testid=path-pct]")).to_have_text("0 %")
     expect(card.locator("[data-testid=path-done]")).to_have_count(0)
@@ -81,6 +84,7 @@ def test_a_new_cycle_on_the_learners_path_page(login, lyceum_server) -> None:
     row = card.locator("[data-testid=path-cycle-row]")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("100 %")
+    assert leo.evaluate("() => window.__sameDocument === true")  # no reload
 
     # Done again: the page already shows "Done", so wait for its completion request itself.
     with leo.expect_response(

@@ -11,6 +11,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.live import subscribed
 from tests.live_server import api, api_token
 
 pytestmark = pytest.mark.e2e
@@ -59,7 +60,7 @@ def test_the_managers_matrix_updates_after_a_completion(login, lyceum_server) ->
 
     manager = login("manager")
     manager.goto("/skills/matrix/")
-    manager.wait_for_function("() => window.Lyceum && window.Lyceum.realtime.connected === true")
+    subscribed(manager)
     cell = manager.locator(
         f'[data-testid=skills-matrix] tr[data-user="{leo_me["id"]}"] td[data-skill="{skill}"]'
     )

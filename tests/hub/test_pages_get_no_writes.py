@@ -1,6 +1,9 @@
 """No page writes on GET: every page route, for every demo role, with ids that exist and
 ids that do not, runs no INSERT, UPDATE or DELETE (a "mark as read" or "start" belongs in
 a POST). Routes are read from the URL resolver, so a new page is covered when it is added.
+The pages a link in an e-mail opens (an invitation, a password reset, an e-mail check, a
+calendar feed: any route taking a token) are walked too, signed out as well as signed in,
+with a made-up token: a refused link is shown, and not even the audit log is written.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ NEWEST = re.compile(
     r"^(lti|externaltools|integrations|packages|certifications|verify|skills|grading|paths"
     r"|search|blogs|games|levels|chat|forums/trust)"
 )
+# Routes that take a token from a link: walked whatever their prefix (outside the API, the
+# admin and the protocol endpoints), signed out too.
+LINKS = re.compile(r"<(str:)?(token|uidb64)>")
+NEVER = re.compile(r"^(api/|admin/|ws/|static/|media/|lti/|externaltools/|scim/)")
 # Writes that are bookkeeping, not a change the visitor asked for.
 ALLOWED_TABLES = ("django_session", "django_cache", 'hub_accounts_user" SET "last_login')
 
@@ -68,10 +75,17 @@ def test_no_page_writes_on_get(client):
             if (p := _fill(r, v))
         }
     )
+    links = sorted(
+        {p for r in _routes() if LINKS.search(r) and not NEVER.match(r) if (p := _fill(r, "1"))}
+    )
+    assert {"/invite/x/", "/accounts/verify/x/", "/accounts/password/reset/1/1/"} <= set(links)
     failures = []
-    for username in ("learner", "coordinator", "manager"):
-        client.force_login(User.objects.get(username=username))
-        for path in paths:
+    for username in (None, "learner", "coordinator", "manager"):
+        if username is None:
+            client.logout()
+        else:
+            client.force_login(User.objects.get(username=username))
+        for path in links if username is None else [*paths, *links]:
             with CaptureQueriesContext(connection) as queries:
                 response = client.get(path)
             writes = [

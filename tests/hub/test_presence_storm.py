@@ -71,3 +71,26 @@ async def test_a_crowded_topic_lists_everyone_once_in_id_order(store: RedisPrese
         *(store.join(topic, n, c, {"id": n}) for n in range(people, 0, -1) for c in ("a", "b"))
     )
     assert [p["id"] for p in await store.present(topic)] == list(range(1, people + 1))
+
+
+async def test_sync_callers_read_presence_on_one_client_of_their_own(
+    store: RedisPresence,
+) -> None:
+    """The job worker asks who is present from sync code, once per notification run. It
+    used to go through ``async_to_sync``: a new event loop per call, and with it a new
+    client, pool and refresher task kept in the per-loop dicts. ``present_now`` answers
+    what ``present`` answers, on one sync client whatever the number of calls."""
+    from asgiref.sync import sync_to_async
+
+    topic = "messaging.conversation.9"
+    await store.join(topic, 9, "a", {"id": 9, "name": "Nine"})
+    await store.join(topic, 3, "b", {"id": 3, "name": "Three"})
+    loops_before = len(store._clients)
+    for _ in range(5):
+        present = await sync_to_async(store.present_now, thread_sensitive=False)(topic)
+        assert present == await store.present(topic)
+    assert [p["id"] for p in present] == [3, 9]
+    assert len(store._clients) == loops_before  # no client per call
+    await store.leave(topic, 3, "b")
+    assert await sync_to_async(store.present_now)(topic) == [{"id": 9, "name": "Nine"}]
+    store._sync[0].close()

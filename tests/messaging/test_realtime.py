@@ -56,6 +56,37 @@ async def test_send_reaches_the_other_member_once_even_when_retried(
     assert await database_sync_to_async(Message.objects.count)() == 1
 
 
+async def test_the_senders_ack_carries_the_events_payload_encoded_once(
+    communicator_for, learner, learner2, monkeypatch
+):
+    """The ack's data is the event's data, and the payload's JSON is encoded once for
+    both: the event frame and the ``ok`` reply splice the same text."""
+    from hub.realtime import gateway, publishing
+
+    direct = await adirect(user=learner, other=learner2)
+    alice, bob = await communicator_for(learner), await communicator_for(learner2)
+    for ws in (alice, bob):
+        assert (await ws.call("sub", topic=direct.topic))["op"] == "ok"
+    encoded: list[dict] = []
+    real_encode = publishing.encode
+
+    def counting_encode(frame):
+        encoded.append(frame)
+        return real_encode(frame)
+
+    monkeypatch.setattr(publishing, "encode", counting_encode)
+    monkeypatch.setattr(gateway, "encode", counting_encode)
+    ack = await alice.call("act", topic=direct.topic, action="send", data={"body": "hello"})
+    assert ack["op"] == "ok"
+    event = await bob.next_event(type="message.created")
+    assert event["data"] == ack["data"]
+    assert event["data"]["body"] == "hello" and event["data"]["created_at"]
+    # The payload (the dict with "body_html", alone or in a frame) went through the encoder
+    # once: it was twice, for the event and for the reply.
+    payloads = [f for f in encoded if "body_html" in f or "body_html" in f.get("data", {})]
+    assert len(payloads) == 1
+
+
 async def test_concurrent_retries_store_one_message(communicator_for, learner, learner2):
     direct = await adirect(user=learner, other=learner2)
     sockets = [await communicator_for(learner) for _ in range(4)]

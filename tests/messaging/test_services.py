@@ -419,6 +419,50 @@ def test_notices_wait_for_the_delay_and_a_burst_asks_the_cache_once(
     assert Notification.objects.filter(recipient=learner2, data__kind="chat_message").count() == 3
 
 
+def test_a_job_queued_by_another_process_spares_this_ones_messages_the_round_trip(
+    group, learner, settings, monkeypatch
+):
+    """Another process queued the conversation's job (the pending key holds when it is
+    due): this process reads that once, then its messages until then skip the cache, as the
+    process that queued it does. A key whose job is already due (it may start any moment)
+    is no reason to skip."""
+    import time
+
+    from django_tasks_db.models import DBTaskResult
+
+    settings.LYCEUM_MESSAGING = {"NOTIFY_DELAY_SECONDS": 30}
+    asked: list[str] = []
+
+    class CountingCache:
+        def add(self, key, *args, **kwargs):
+            asked.append("add")
+            return cache.add(key, *args, **kwargs)
+
+        def get(self, key, *args, **kwargs):
+            asked.append("get")
+            return cache.get(key, *args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(cache, name)
+
+    monkeypatch.setattr(services, "cache", CountingCache())
+    key = services._notify_pending_key(group.pk)
+    cache.set(key, time.time() + 20, timeout=60)  # the other process's job, due in 20 s
+    try:
+        for _ in range(3):
+            services.schedule_notifications(group.pk)
+        assert asked == ["add", "get"]  # then remembered: no round trip for the others
+        assert not DBTaskResult.objects.filter(task_path__endswith="notify_new_messages_job")
+        services._job_waiting_until.clear()
+        asked.clear()
+        cache.set(key, time.time() + 1, timeout=60)  # due within the margin: may start soon
+        for _ in range(2):
+            services.schedule_notifications(group.pk)
+        assert asked == ["add", "get", "add", "get"]
+    finally:
+        cache.delete(key)
+
+
 def test_the_memory_of_waiting_jobs_forgets_quiet_conversations(group, learner, settings):
     import time
 

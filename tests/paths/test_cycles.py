@@ -214,3 +214,24 @@ def test_a_quiz_with_an_attempt_limit_can_be_taken_again_in_a_new_cycle(
     with pytest.raises(Conflict):
         classrooms_services.attempt_start(user=learner, activity=c.quiz)
     assert Attempt.objects.filter(user=learner, activity=c.quiz).count() == 3
+
+
+def test_a_new_cycle_is_pushed_to_the_person(two, clock, trainer, learner, learner2, published):
+    """Assigned again: ``paths.cycle`` on the restarted person's own topic (their page redraws
+    the path's card live), with the new cycle; nothing for someone who was not restarted."""
+    services.path_assign(actor=trainer, path=two.path, users=[learner, learner2])
+    complete(learner, two.lessons)
+    pass_essay(trainer, learner, two.g)
+    published()  # the assignment's and the completion's events
+    clock.now += timedelta(days=200)
+    services.path_assign(actor=trainer, path=two.path, users=[learner, learner2], again=True)
+    cycles = [e for e in published() if e.type == "paths.cycle"]
+    assert [e.topic for e in cycles] == [f"hub.user.{learner.pk}"]
+    data = cycles[0].data
+    assert (data["path"], data["cycle"], data["progress"], data["completed"]) == (
+        two.path.pk,
+        2,
+        0,
+        False,
+    )
+    assert data["cycle_started_at"] == clock.now.isoformat()

@@ -298,3 +298,28 @@ def test_team_page_lists_courses_and_activities_overdue(client, c, trainer, mana
     assert f'data-due="enrolment-{e.pk}"' in html and "Fire safety" in html
     client.force_login(learner)
     assert client.get("/paths/team/").status_code == 403
+
+
+@pytest.mark.parametrize("kind", ["courses", "activities"])
+def test_course_and_activity_defaults_share_one_view(api_client_for, c, trainer, learner, kind):
+    """The course's and an activity's default due date are set through one view shape
+    (``DueDefaultView``): the same answers, the same refusals, nothing changed on a refusal."""
+    from classrooms import api
+
+    view = {"courses": api.CourseDueView, "activities": api.ActivityDueView}[kind]
+    assert issubclass(view, api.DueDefaultView) and "put" not in vars(view)
+    enrol(trainer, learner, c.course)  # the learner sees the course: refused, not hidden
+    obj = c.course if kind == "courses" else c.acts[0]
+    url = f"/api/v1/{kind}/{obj.pk}/due/"
+    as_trainer = api_client_for(trainer)
+    r = as_trainer.put(url, {"due_days": 7}, format="json")
+    assert r.status_code == 200 and r.json() == {"id": obj.pk, "due_date": None, "due_days": 7}
+    r = as_trainer.put(url, {"due_days": 3, "due_date": "2026-04-01T00:00:00Z"}, format="json")
+    assert r.status_code == 400 and r.json()["error"]["code"]
+    assert api_client_for(learner).put(url, {"due_days": 1}, format="json").status_code == 403
+    assert (
+        as_trainer.put(f"/api/v1/{kind}/999999/due/", {"due_days": 1}, format="json").status_code
+        == 404
+    )
+    obj.refresh_from_db()
+    assert (obj.due_days, obj.due_date) == (7, None)

@@ -1,5 +1,6 @@
-/* Learning paths, live: the learner's own progress (paths.progress on hub.user.<id>, which
- * the shell already follows) and the manager's team table (paths.team.<id>). */
+/* Learning paths, live: the learner's own progress and new cycles (paths.progress and
+ * paths.cycle on hub.user.<id>, which the shell already follows) and the manager's team
+ * table (paths.team.<id>). */
 (function () {
   "use strict";
   const Lyceum = window.Lyceum;
@@ -11,6 +12,32 @@
     rt.onStatus("open", () => { status.textContent = gettext("Live"); });
     rt.onStatus("close", () => { status.textContent = gettext("Reconnecting…"); });
   }
+  // The server renders a card (cycle line, past cycles, item states, locks from the
+  // path's rules): fetch this page (a GET that writes nothing) and swap in that path's
+  // card, or the whole list for a path new to the page. No reload, so whatever else the
+  // person has open stays; one fetch at a time, in order.
+  let redrawing = Promise.resolve();
+  function redraw(pathId) {
+    redrawing = redrawing.then(() =>
+      fetch(location.pathname, {credentials: "same-origin", headers: {"Accept": "text/html"}})
+        .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
+        .then((html) => {
+          const fresh = new DOMParser().parseFromString(html, "text/html");
+          const selector = '[data-testid=my-path][data-path="' + pathId + '"]';
+          const card = fresh.querySelector(selector);
+          const old = document.querySelector(selector);
+          if (card && old) {
+            old.replaceWith(document.importNode(card, true));
+            return;
+          }
+          const list = fresh.getElementById("my-paths");
+          const mine = document.getElementById("my-paths");
+          if (list && mine) {
+            mine.replaceChildren(...[...list.childNodes].map((n) => document.importNode(n, true)));
+          }
+        })
+        .catch(() => {}));
+  }
   function onMine(data) {
     const card = document.querySelector('[data-testid=my-path][data-path="' + data.path + '"]');
     if (!card) return;
@@ -19,12 +46,14 @@
     const done = new Set(data.done || []);
     const items = [...card.querySelectorAll("li[data-item]")];
     items.forEach((li) => { if (done.has(Number(li.dataset.item))) li.dataset.state = "done"; });
-    // Unlocks depend on rules the server knows: reload the list quietly when one may change.
-    if (items.some((li) => li.dataset.state === "locked")) location.reload();
+    // Unlocks depend on rules the server knows: redraw the card when one may change.
+    if (items.some((li) => li.dataset.state === "locked")) redraw(data.path);
   }
-  if (document.querySelector("[data-testid=my-path]")) {
+  if (document.getElementById("my-paths")) {
     const topic = "hub.user." + document.body.dataset.userId;
     rt.on(topic, "paths.progress", onMine);
+    // A new cycle opened (assigned again, a recertification window): redraw the card.
+    rt.on(topic, "paths.cycle", (data) => redraw(data.path));
   }
   const table = document.getElementById("team-paths");
   if (table && table.dataset.topics) {
