@@ -49,7 +49,11 @@ async def test_300_resubscriptions_from_zero_are_mostly_refused_and_replay_is_bo
     codes = [r.get("code", "ok") for r in replies]
     refused = codes.count("rate_limited")
     assert set(codes) <= {"ok", "rate_limited"}
-    assert refused > 250, codes
+    # Served: the op budget's burst plus what it refilled meanwhile (a loaded machine takes
+    # longer over the 300, so refills more), never more.
+    served = 300 - refused
+    assert served <= conf["ACT_BURST"] + conf["ACT_RATE"] * elapsed + 1, (served, elapsed)
+    assert refused > 150, codes
     one_backlog = replayed / (300 - refused)  # every served replay sends the same 500 events
     bound = conf["REPLAY_BURST_BYTES"] + conf["REPLAY_RATE_BYTES"] * elapsed + one_backlog
     assert replayed <= bound, (replayed, bound)
