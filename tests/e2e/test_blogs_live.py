@@ -44,6 +44,9 @@ def test_a_published_post_reaches_another_members_feed_live(login) -> None:
     editor = author.locator("[data-testid=post-editor]")
     editor.locator("input[name=title]").fill(title)
     editor.locator("textarea[name=body]").fill("What I learnt **today**.\n")
+    # The upload listens once the editor's deferred script has run: a file chosen before
+    # (a loaded machine fills the form that fast) was never uploaded.
+    author.wait_for_load_state("domcontentloaded")
     author.locator("[data-testid=image-upload]").set_input_files(
         {"name": "board.png", "mimeType": "image/png", "buffer": _png()}
     )

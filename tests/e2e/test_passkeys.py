@@ -83,6 +83,9 @@ def test_register_a_passkey_then_log_in_with_it(browser, passkey_site):
         page.context.clear_cookies()
         log_in(page, "learner")
         expect(page).to_have_url(re.compile(r"/accounts/login/second-factor/$"))
+        # The button works once the page's deferred script has run (a click before that,
+        # on a loaded machine, did nothing).
+        page.wait_for_load_state("domcontentloaded")
         page.click("[data-testid=passkey-use]")
         error = page.locator("[data-passkey-error]")
         expect(page.locator("[data-testid=bell]").or_(error)).to_be_visible()
