@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import skip_or_fail
+from tests.conftest import SERVICES_MODE, skip_or_fail
 from tests.live_server import DEMO_PASSWORD, LiveEnvironment, LiveServer, live_environment
 from tests.live_server import running_server as _running_server
 
@@ -33,6 +33,16 @@ CHROMIUM_ARGS = [
 ]
 # Generous for a loaded CI machine; assertions return as soon as they hold.
 EXPECT_TIMEOUT_MS = 15_000
+
+# For the browser walks of what the pages themselves promise (the design system's rules,
+# axe, the Content-Security-Policy): the templates, styles and scripts they check are the
+# same whatever the database and channel layer, so they run in the embedded pass of
+# `make test` and not again in the services pass, which checks what differs there
+# (PostgreSQL, Redis, several processes). Keeps CI under its 30 minutes.
+same_in_every_mode = pytest.mark.skipif(
+    SERVICES_MODE,
+    reason="checks pages, not the backend: run in the embedded pass (tests/e2e/conftest.py)",
+)
 
 
 @pytest.fixture(scope="session")

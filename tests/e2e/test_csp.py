@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import EXPECT_TIMEOUT_MS, close_context
+from tests.e2e.conftest import EXPECT_TIMEOUT_MS, close_context, same_in_every_mode
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, same_in_every_mode]
 
 # Runs in every document before its own scripts; init scripts are not subject to the page's
 # CSP. Violations of the policy are reported to the document as events.

@@ -12,7 +12,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-pytestmark = pytest.mark.e2e
+from tests.e2e.conftest import same_in_every_mode
+
+pytestmark = [pytest.mark.e2e, same_in_every_mode]
 
 
 def open_course(page: Page, title: str) -> None:

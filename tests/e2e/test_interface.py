@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import skip_or_fail
-from tests.e2e.conftest import EXPECT_TIMEOUT_MS, close_context
+from tests.e2e.conftest import EXPECT_TIMEOUT_MS, close_context, same_in_every_mode
 from tests.live_server import DEMO_PASSWORD
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, same_in_every_mode]
 
 AXE = Path(__file__).resolve().parents[2] / "frontend" / "vendor" / "node_modules" / "axe-core"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]

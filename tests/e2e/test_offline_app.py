@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import EXPECT_TIMEOUT_MS, close_context
+from tests.e2e.conftest import EXPECT_TIMEOUT_MS, close_context, same_in_every_mode
 from tests.live_server import DEMO_PASSWORD, LiveEnvironment, LiveServer, running_server
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, same_in_every_mode]
 
 
 @pytest.fixture(scope="module")
