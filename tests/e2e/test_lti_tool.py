@@ -17,7 +17,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import close_context
-from tests.live_server import api, api_token, wait_for
+from tests.e2e.lti_setup import new_lesson, register_peer, remove_platform
+from tests.live_server import wait_for
 from tests.peers import lti_platform, peer_json
 
 pytestmark = pytest.mark.e2e
@@ -39,53 +40,11 @@ def test_deep_link_launch_grade_passback_and_roster_with_a_real_platform(
     browser, lyceum_server, live_env, login
 ) -> None:
     url = lyceum_server.url
-    admin = api_token(url, "admin")
-    trainer = api_token(url, "trainer")
-    _status, courses = api(url, "GET", "/api/v1/courses/", token=trainer)
-    course = next(c for c in courses if c["title"] == COURSE)
-    _status, detail = api(url, "GET", f"/api/v1/courses/{course['id']}/", token=trainer)
     title = f"LTI lesson {uuid.uuid4().hex[:6]}"
-    status, lesson = api(
-        url,
-        "POST",
-        f"/api/v1/modules/{detail['modules'][0]['id']}/activities/",
-        token=trainer,
-        body={"title": title, "kind": "lesson", "required": False},
-    )
-    assert status == 201, lesson
-    _status, me = api(url, "GET", "/api/v1/me/", token=admin)
-    space_id = next(s["id"] for s in me["spaces"] if s["slug"] == "demo")
+    lesson = new_lesson(url, COURSE, title)
 
     with lti_platform(people=PEOPLE, context={"id": "ctx-e2e", "title": "Peer course"}) as peer:
-        client_id = f"lyceum-{uuid.uuid4().hex[:6]}"
-        status, platform = api(
-            url,
-            "POST",
-            "/api/v1/lti/platforms/",
-            token=admin,
-            body={
-                "space": space_id,
-                "name": "Peer LMS",
-                "issuer": peer,
-                "client_id": client_id,
-                "deployment_ids": ["dep-1"],
-                "auth_login_url": f"{peer}/auth",
-                "auth_token_url": f"{peer}/token",
-                "key_set_url": f"{peer}/jwks",
-            },
-        )
-        assert status == 201, platform
-        peer_json(
-            f"{peer}/_tool",
-            "POST",
-            {
-                "client_id": client_id,
-                "deployment_id": "dep-1",
-                "login_url": f"{url}/lti/demo/login/",
-                "launch_url": f"{url}/lti/demo/launch/",
-                "jwks_url": f"{url}/lti/demo/jwks/",
-            },
-        )
+        platform = register_peer(url, peer, name="Peer LMS")
         contexts = []
         try:
             # 1. The platform's instructor picks the lesson (Deep Linking).
@@ -148,4 +107,4 @@ def test_deep_link_launch_grade_passback_and_roster_with_a_real_platform(
         finally:
             for context in contexts:
                 close_context(context)
-            api(url, "DELETE", f"/api/v1/lti/platforms/{platform['id']}/", token=admin)
+            remove_platform(url, platform)
