@@ -102,6 +102,15 @@ def many_listener(name: str) -> Callable[..., None]:
 
 
 # -- fan-out (background) --------------------------------------------------------------------
+def _endpoints_listening(space: Space, event_type: str) -> list[WebhookEndpoint]:
+    """The space's active webhook subscriptions to ``event_type``."""
+    return [
+        e
+        for e in WebhookEndpoint.objects.filter(space=space, is_active=True)
+        if event_type in e.event_types
+    ]
+
+
 def event_fanout(*, name: str, refs: dict[str, int], space_id: int, occurred_at: str) -> int:
     """Turn one domain event into a delivery per matching subscription (and, for learning
     events, xAPI statements). Returns how many deliveries were created."""
@@ -112,11 +121,7 @@ def event_fanout(*, name: str, refs: dict[str, int], space_id: int, occurred_at:
     event_type = payloads.EVENT_TYPES.get(name)
     created = 0
     if event_type:
-        endpoints = [
-            e
-            for e in WebhookEndpoint.objects.filter(space=space, is_active=True)
-            if event_type in e.event_types
-        ]
+        endpoints = _endpoints_listening(space, event_type)
         if endpoints:
             body = {
                 "type": str(event_type),
@@ -150,11 +155,7 @@ def event_fanout_many(
     event_type = payloads.EVENT_TYPES.get(name)
     created = 0
     if event_type:
-        endpoints = [
-            e
-            for e in WebhookEndpoint.objects.filter(space=space, is_active=True)
-            if event_type in e.event_types
-        ]
+        endpoints = _endpoints_listening(space, event_type)
         if endpoints:
             bodies = [
                 {
