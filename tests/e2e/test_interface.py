@@ -116,6 +116,8 @@ PAGES: dict[str, list[str]] = {
         "/spaces/demo/access/",
         "/accounts/erasure-requests/",
         "/identity/import/",
+        "/lti/demo/settings/",
+        "/externaltools/ -> ^/externaltools/spaces/\\d+/$",
     ],
     "anonymous": ["/accounts/login/", "/accounts/password/reset/", "/no-such-page/"],
 }
