@@ -129,7 +129,8 @@ def parse(body: bytes) -> ToolRequest:
         raise RegistrationError("The registration request is too large.", status=413)
     try:
         data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: nesting deeper than the parser's stack (a 64 KB body holds 32,000 levels).
         raise RegistrationError("The registration request is not JSON.") from exc
     if not isinstance(data, dict):
         raise RegistrationError("The registration request is not a JSON object.")

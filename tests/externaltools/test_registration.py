@@ -292,8 +292,8 @@ def test_hostile_metadata_is_refused_and_registers_nothing(client, admin, space,
 
 @pytest.mark.parametrize(
     "raw",
-    [b"{not json", b"[1, 2]", b"null", b"\xff\xfe", b""],
-    ids=["malformed", "a list", "null", "not utf-8", "empty"],
+    [b"{not json", b"[1, 2]", b"null", b"\xff\xfe", b"", b"[" * 30_000 + b"]" * 30_000],
+    ids=["malformed", "a list", "null", "not utf-8", "empty", "nested 30,000 deep"],
 )
 def test_a_body_that_is_not_a_json_object_is_refused(client, admin, space, raw):
     _url, token = start(admin, space)
