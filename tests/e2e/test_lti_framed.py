@@ -57,6 +57,15 @@ def _framing_page(body: str) -> Iterator[str]:
         server.server_close()
 
 
+def _frame_state(page, tool: str) -> str:
+    """Where the tool's frame is and what it says (a failed launch explains itself)."""
+    frames = [f for f in page.frames if f.url.startswith(tool)]
+    if not frames:
+        return f"no frame of the tool; frames: {[f.url for f in page.frames]}"
+    text = frames[0].locator("body").inner_text(timeout=5_000)
+    return f"{frames[0].url}: {' '.join(text.split())[:500]!r}"
+
+
 def _run_jobs(live_env) -> None:
     if os.environ.get("DATABASE_URL"):
         live_env.manage("db_worker", "--batch", "--interval", "0")
@@ -98,7 +107,10 @@ def test_framed_launch_on_another_site_signs_in_completes_and_scores(
             # 1. The LMS course page frames the link: Lyceum's activity, signed in, inside.
             page.goto(f"{peer}/embed?" + urlencode(query))
             frame = page.frame_locator("#tool")
-            expect(frame.locator("#activity-title")).to_have_text(title, timeout=30_000)
+            try:
+                expect(frame.locator("#activity-title")).to_have_text(title, timeout=30_000)
+            except AssertionError as exc:
+                raise AssertionError(f"the frame stopped at {_frame_state(page, tool)}") from exc
             expect(frame.locator("[data-testid=bell]")).to_be_visible()
             # The state went through the platform's storage (put at login, read at launch).
             expect(page.locator("body")).to_have_attribute("data-puts", "1")

@@ -13,7 +13,11 @@
   const node = document.getElementById("lti-frame-data");
   if (!node) return;
   const data = JSON.parse(node.textContent);
+  // A platform without storage never answers: after WAIT_MS the state goes in a cookie.
+  // At the launch the platform has answered our put, so a slow answer is only slow (a
+  // busy browser) and worth the longer wait: giving up there refuses the launch.
   const WAIT_MS = 3000;
+  const READ_WAIT_MS = 15000;
 
   function blocked() {
     document.querySelector("[data-lti-frame-wait]").hidden = true;
@@ -36,12 +40,12 @@
 
   /* One request to the platform's storage; resolves with the answer, rejects on error or
    * silence. Answers count only from the platform's origin and for our message id. */
-  function ask(message) {
+  function ask(message, waitMs) {
     return new Promise(function (resolve, reject) {
       const frame = platformFrame();
       if (!frame) return reject(new Error("no platform frame"));
       const id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Math.random());
-      const timer = window.setTimeout(function () { done(); reject(new Error("timeout")); }, WAIT_MS);
+      const timer = window.setTimeout(function () { done(); reject(new Error("timeout")); }, waitMs || WAIT_MS);
       function done() { window.removeEventListener("message", listen); window.clearTimeout(timer); }
       function listen(event) {
         const answer = event.data;
@@ -72,7 +76,7 @@
     );
   } else if (data.mode === "get") {
     const form = document.querySelector("form[data-lti-frame-form]");
-    ask({ subject: "lti.get_data", key: data.key }).then(
+    ask({ subject: "lti.get_data", key: data.key }, READ_WAIT_MS).then(
       function (answer) {
         form.elements[data.field].value = String(answer.value || "");
         form.submit();
