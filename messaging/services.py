@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import time
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
@@ -24,6 +23,7 @@ from hub import events, files, realtime, sanitize
 from hub.accounts.models import Role, User
 from hub.accounts.selectors import spaces_of
 from hub.api import RateLimited
+from hub.coalesce import CoalescedJob
 from hub.outages import is_outage, warn_once
 from messaging import selectors
 from messaging.models import (
@@ -980,66 +980,29 @@ def _notify_pending_key(conversation_id: int) -> str:
     return f"messaging:notify-pending:{conversation_id}"
 
 
-# Conversation id -> monotonic time until which a notification job this process queued
-# cannot have started yet (it runs ``NOTIFY_DELAY_SECONDS`` after it was queued).
-_job_waiting_until: dict[int, float] = {}
+# One notification job per conversation per ``NOTIFY_DELAY_SECONDS``, across processes.
+notification_jobs = CoalescedJob("chat notices")
 
 
 def schedule_notifications(conversation_id: int) -> None:
     """Queue the conversation's notification job unless one is already waiting: however
     fast a conversation talks, it costs one job per ``NOTIFY_DELAY_SECONDS``, not one per
-    message.
-
-    The job is due after the delay, so messages sent meanwhile join it. The pending key
-    holds the time the job is due: a process that queued the job, or that found one queued
-    by another process (one more round trip to read when it is due), skips even the cache
-    round trip on every message until then, since the job cannot start before it is due
-    and covers every message committed before it starts (docs/PERFORMANCE.md, Chat). A
-    quarter of the delay is left as a margin for the clocks of the processes.
+    message, and the messages sent while it waits cost no cache round trip
+    (hub/coalesce.py). The job is due after the delay, so messages sent meanwhile join it.
     """
     from messaging.tasks import notify_new_messages_job
 
-    now = time.monotonic()
-    if _job_waiting_until.get(conversation_id, 0.0) > now:
-        return
     delay = float(selectors.limits()["NOTIFY_DELAY_SECONDS"])
-    due = time.time() + delay
-    key = _notify_pending_key(conversation_id)
-    # The timeout only matters if the job is lost: a later message queues a new one.
-    try:
-        first = cache.add(key, due, timeout=60)
-        if not first and delay > 0:
-            queued_due = cache.get(key)
-            if isinstance(queued_due, float):  # gone meanwhile (the job started): None
-                _job_waiting(conversation_id, now + (queued_due - time.time()) - delay * 0.25)
-    except Exception as exc:
-        if not is_outage(exc):
-            raise
-        # The cache (Redis) is down: queue the job anyway. Runs claim their range of
-        # messages, so an extra one finds nothing to do; a missing one would lose notices.
-        warn_once("redis", "Redis is unreachable: chat notices are queued without coalescing")
-        first = True
-    if not first:
-        return
-    job = notify_new_messages_job
-    if delay > 0:
-        job = job.using(run_after=timezone.now() + timedelta(seconds=delay))
-        _job_waiting(conversation_id, now + delay * 0.75)
-    job.enqueue(conversation_id)
 
+    def enqueue() -> None:
+        job = notify_new_messages_job
+        if delay > 0:
+            job = job.using(run_after=timezone.now() + timedelta(seconds=delay))
+        job.enqueue(conversation_id)
 
-def _job_waiting(conversation_id: int, until: float) -> None:
-    """Remember that a notification job of the conversation cannot start before ``until``
-    (monotonic time)."""
-    now = time.monotonic()
-    if until <= now:
-        return
-    if len(_job_waiting_until) > 10_000:  # forget conversations long quiet
-        # A copy first: sends on other threads may add keys meanwhile.
-        for key, when in list(_job_waiting_until.items()):
-            if when <= now:
-                _job_waiting_until.pop(key, None)
-    _job_waiting_until[conversation_id] = until
+    notification_jobs.ask(
+        conversation_id, _notify_pending_key(conversation_id), delay=delay, enqueue=enqueue
+    )
 
 
 def notify_new_messages(*, conversation_id: int) -> int:

@@ -8,19 +8,18 @@ full-text index from the document (search/fulltext.py).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from hub import events
+from hub.coalesce import CoalescedJob
 from search import fulltext, registry
 from search.models import SearchDocument
 from search.registry import Document, SearchSource
@@ -108,7 +107,8 @@ _FIELDS = (
 # documents, so at 200 messages/s an hour (720,000 rows) a second was far too much. A worker
 # down for longer than this leaves new rows unfound until `manage.py search_rebuild`.
 CATCH_UP_WINDOW = timedelta(minutes=10)
-_catch_up_gate: dict[str, float] = {}  # source -> until when this process's own job is due
+# One catch-up per source per ``CATCH_UP_SECONDS``, across processes.
+catch_up_jobs = CoalescedJob("search catch-ups")
 
 
 def catch_up_key(source_key: str) -> str:
@@ -119,23 +119,26 @@ def catch_up_key(source_key: str) -> str:
 def schedule_catch_up(source_key: str) -> None:
     """A new row of ``source_key`` committed: make sure a catch-up starts after it.
 
-    One job per source and moment across processes: ``cache.add`` succeeds for the first
-    writer only, until the job starts and removes the key (a row committed after that asks
-    for the next one). A process that queued the job skips even that round trip until its
-    job is due, since rows committed before then are covered: the cost of a chat message
-    here is a dictionary look-up. ``LYCEUM_SEARCH["CATCH_UP_SECONDS"]`` (1 s) is the delay.
+    One job per source and moment across processes, and no cache round trip for the rows
+    committed while it waits (hub/coalesce.py): the cost of a chat message here is a
+    dictionary look-up. ``LYCEUM_SEARCH["CATCH_UP_SECONDS"]`` (1 s) is the delay.
     """
-    now = time.monotonic()
-    if _catch_up_gate.get(source_key, 0.0) > now:
-        return
     delay = float(getattr(settings, "LYCEUM_SEARCH", {}).get("CATCH_UP_SECONDS", 1.0))
-    # Expires by itself if the job never ran (a worker down): the next row asks again.
-    if cache.add(catch_up_key(source_key), 1, timeout=max(5.0, 5 * delay)):
+
+    def enqueue() -> None:
         from search.tasks import search_catch_up_job
 
         run_after = timezone.now() + timedelta(seconds=delay)
         search_catch_up_job.using(run_after=run_after).enqueue(source_key)
-        _catch_up_gate[source_key] = now + delay * 0.9
+
+    # Expires by itself if the job never ran (a worker down): the next row asks again.
+    catch_up_jobs.ask(
+        source_key,
+        catch_up_key(source_key),
+        delay=delay,
+        enqueue=enqueue,
+        timeout=max(5.0, 5 * delay),
+    )
 
 
 def catch_up(source: SearchSource) -> int:

@@ -14,9 +14,9 @@ def notices_without_delay(settings):
         **getattr(settings, "LYCEUM_MESSAGING", {}),
         "NOTIFY_DELAY_SECONDS": 0,
     }
-    services._job_waiting_until.clear()
+    services.notification_jobs.forget()
     yield
-    services._job_waiting_until.clear()
+    services.notification_jobs.forget()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def _catch_up_at_once(settings):
     from search import indexing
 
     settings.LYCEUM_SEARCH = {**getattr(settings, "LYCEUM_SEARCH", {}), "CATCH_UP_SECONDS": 0}
-    indexing._catch_up_gate.clear()
+    indexing.catch_up_jobs.forget()
 
 
 @pytest.fixture
