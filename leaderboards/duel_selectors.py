@@ -10,7 +10,6 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
@@ -105,7 +104,7 @@ def is_online(user_id: int) -> bool:
     from hub.realtime import presence
 
     try:
-        present = async_to_sync(presence.store().present)(lobby_topic(user_id))
+        present = presence.store().present_now(lobby_topic(user_id))
     except Exception:  # presence unreachable: play it safe, each in turn
         logger.exception("presence lookup failed for user %s", user_id)
         return False
