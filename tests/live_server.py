@@ -363,3 +363,28 @@ def api_token(base_url: str, username: str, password: str = DEMO_PASSWORD) -> st
     if status != 200:
         raise AssertionError(f"token for {username}: {status} {body}")
     return body["token"]
+
+
+def new_activity(
+    base_url: str,
+    course_title: str,
+    title: str,
+    *,
+    kind: str = "lesson",
+    module: int = 0,
+) -> dict[str, Any]:
+    """An optional activity the demo trainer adds to module ``module`` (an index: -1 is
+    the last) of the demo course ``course_title``; its API representation."""
+    trainer = api_token(base_url, "trainer")
+    _status, courses = api(base_url, "GET", "/api/v1/courses/", token=trainer)
+    course = next(c for c in courses if c["title"] == course_title)
+    _status, detail = api(base_url, "GET", f"/api/v1/courses/{course['id']}/", token=trainer)
+    status, activity = api(
+        base_url,
+        "POST",
+        f"/api/v1/modules/{detail['modules'][module]['id']}/activities/",
+        token=trainer,
+        body={"title": title, "kind": kind, "required": False},
+    )
+    assert status == 201, activity
+    return activity

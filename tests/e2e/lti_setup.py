@@ -1,5 +1,5 @@
 """Set-up shared by the browser tests of Lyceum as an LTI tool (tests/e2e/test_lti_*.py):
-a fresh lesson to launch, and the peer platform (tests/peers/lti_platform.py) registered
+the peer platform (tests/peers/lti_platform.py) registered
 in the demo space, both ways."""
 
 from __future__ import annotations
@@ -9,23 +9,6 @@ from typing import Any
 
 from tests.live_server import api, api_token
 from tests.peers import peer_json
-
-
-def new_lesson(url: str, course_title: str, title: str) -> dict[str, Any]:
-    """A lesson the demo trainer adds to the first module of the demo course ``course_title``."""
-    trainer = api_token(url, "trainer")
-    _status, courses = api(url, "GET", "/api/v1/courses/", token=trainer)
-    course = next(c for c in courses if c["title"] == course_title)
-    _status, detail = api(url, "GET", f"/api/v1/courses/{course['id']}/", token=trainer)
-    status, lesson = api(
-        url,
-        "POST",
-        f"/api/v1/modules/{detail['modules'][0]['id']}/activities/",
-        token=trainer,
-        body={"title": title, "kind": "lesson", "required": False},
-    )
-    assert status == 201, lesson
-    return lesson
 
 
 def register_peer(url: str, peer: str, *, name: str, tool: str | None = None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.test_liveclass_room import connected, start_class
 from tests.e2e.test_sessions_live import create_session
-from tests.live_server import api, api_token
+from tests.live_server import new_activity
 
 pytestmark = pytest.mark.e2e
 
@@ -53,18 +53,9 @@ def test_register_for_a_session_with_the_keyboard(login, lyceum_server) -> None:
 
 def test_answer_a_quiz_with_the_keyboard(login, lyceum_server) -> None:
     url = lyceum_server.url
-    token = api_token(url, "trainer")
-    _status, courses = api(url, "GET", "/api/v1/courses/", token=token)
-    course = next(c for c in courses if c["title"] == "Consultative selling")
-    _status, detail = api(url, "GET", f"/api/v1/courses/{course['id']}/", token=token)
-    status, quiz = api(
-        url,
-        "POST",
-        f"/api/v1/modules/{detail['modules'][-1]['id']}/activities/",
-        token=token,
-        body={"title": f"Keys {uuid.uuid4().hex[:6]}", "kind": "quiz", "required": False},
+    quiz = new_activity(
+        url, "Consultative selling", f"Keys {uuid.uuid4().hex[:6]}", kind="quiz", module=-1
     )
-    assert status == 201, quiz
 
     lina = login("learner2")
     lina.goto(f"/activities/{quiz['id']}/")

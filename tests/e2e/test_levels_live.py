@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.live import subscribed
-from tests.live_server import api, api_token
+from tests.live_server import api, api_token, new_activity
 
 pytestmark = pytest.mark.e2e
 
@@ -19,19 +19,9 @@ COURSE = "Consultative selling"
 
 def test_a_new_level_shows_live_on_home_and_profile(login, lyceum_server) -> None:
     url = lyceum_server.url
-    trainer, coordinator = api_token(url, "trainer"), api_token(url, "coordinator")
+    coordinator = api_token(url, "coordinator")
     lina_token = api_token(url, "learner2")
-    status, courses = api(url, "GET", "/api/v1/courses/", token=trainer)
-    course = next(c for c in courses if c["title"] == COURSE)
-    status, detail = api(url, "GET", f"/api/v1/courses/{course['id']}/", token=trainer)
-    status, lesson = api(
-        url,
-        "POST",
-        f"/api/v1/modules/{detail['modules'][0]['id']}/activities/",
-        token=trainer,
-        body={"title": f"Lesson {uuid.uuid4().hex[:6]}", "kind": "lesson", "required": False},
-    )
-    assert status == 201, lesson
+    lesson = new_activity(url, COURSE, f"Lesson {uuid.uuid4().hex[:6]}")
     status, mine = api(url, "GET", "/api/v1/levels/me/", token=lina_token)
     assert status == 200, mine
     space, lina_id, points = mine["space"], mine["user"], mine["level"]["points"]

@@ -21,8 +21,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import close_context
-from tests.e2e.lti_setup import new_lesson, register_peer, remove_platform
-from tests.live_server import wait_for
+from tests.e2e.lti_setup import register_peer, remove_platform
+from tests.live_server import new_activity, wait_for
 from tests.peers import lti_platform, peer_json
 
 pytestmark = pytest.mark.e2e
@@ -77,7 +77,7 @@ def test_framed_launch_on_another_site_signs_in_completes_and_scores(
     url = lyceum_server.url
     tool = url.replace("127.0.0.1", "localhost")  # another site than the platform's
     title = f"Framed lesson {uuid.uuid4().hex[:6]}"
-    lesson = new_lesson(url, COURSE, title)
+    lesson = new_activity(url, COURSE, title)
 
     with lti_platform(people=PEOPLE, context={"id": "ctx-frame", "title": "Framed"}) as peer:
         platform = register_peer(url, peer, name="Framing LMS", tool=tool)

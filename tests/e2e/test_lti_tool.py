@@ -17,8 +17,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import close_context
-from tests.e2e.lti_setup import new_lesson, register_peer, remove_platform
-from tests.live_server import wait_for
+from tests.e2e.lti_setup import register_peer, remove_platform
+from tests.live_server import new_activity, wait_for
 from tests.peers import lti_platform, peer_json
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +41,7 @@ def test_deep_link_launch_grade_passback_and_roster_with_a_real_platform(
 ) -> None:
     url = lyceum_server.url
     title = f"LTI lesson {uuid.uuid4().hex[:6]}"
-    lesson = new_lesson(url, COURSE, title)
+    lesson = new_activity(url, COURSE, title)
 
     with lti_platform(people=PEOPLE, context={"id": "ctx-e2e", "title": "Peer course"}) as peer:
         platform = register_peer(url, peer, name="Peer LMS")

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.live import subscribed
-from tests.live_server import api, api_token
+from tests.live_server import api, api_token, new_activity
 
 pytestmark = pytest.mark.e2e
 
@@ -23,17 +23,7 @@ def test_a_new_cycle_on_the_learners_path_page(login, lyceum_server) -> None:
     trainer = api_token(url, "trainer")
     status, me = api(url, "GET", "/api/v1/me/", token=trainer)
     space = next(s["id"] for s in me["spaces"] if s["slug"] == "demo")
-    status, courses = api(url, "GET", "/api/v1/courses/", token=trainer)
-    course = next(c for c in courses if c["title"] == COURSE)
-    status, detail = api(url, "GET", f"/api/v1/courses/{course['id']}/", token=trainer)
-    status, lesson = api(
-        url,
-        "POST",
-        f"/api/v1/modules/{detail['modules'][0]['id']}/activities/",
-        token=trainer,
-        body={"title": f"Yearly {uuid.uuid4().hex[:6]}", "kind": "lesson", "required": False},
-    )
-    assert status == 201, lesson
+    lesson = new_activity(url, COURSE, f"Yearly {uuid.uuid4().hex[:6]}")
     status, path = api(
         url,
         "POST",

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.live import subscribed
-from tests.live_server import api, api_token
+from tests.live_server import api, api_token, new_activity
 
 pytestmark = pytest.mark.e2e
 
@@ -22,20 +22,9 @@ COURSE = "Consultative selling"
 def test_the_managers_matrix_updates_after_a_completion(login, lyceum_server) -> None:
     url = lyceum_server.url
     coordinator = api_token(url, "coordinator")
-    trainer = api_token(url, "trainer")
     status, me = api(url, "GET", "/api/v1/me/", token=coordinator)
     space = next(s["id"] for s in me["spaces"] if s["slug"] == "demo")
-    status, courses = api(url, "GET", "/api/v1/courses/", token=trainer)
-    course = next(c for c in courses if c["title"] == COURSE)
-    status, detail = api(url, "GET", f"/api/v1/courses/{course['id']}/", token=trainer)
-    status, lesson = api(
-        url,
-        "POST",
-        f"/api/v1/modules/{detail['modules'][0]['id']}/activities/",
-        token=trainer,
-        body={"title": f"Lesson {uuid.uuid4().hex[:6]}", "kind": "lesson", "required": False},
-    )
-    assert status == 201, lesson
+    lesson = new_activity(url, COURSE, f"Lesson {uuid.uuid4().hex[:6]}")
     name = f"Live skill {uuid.uuid4().hex[:6]}"
     status, body = api(
         url,
